@@ -1,0 +1,92 @@
+//! `ovftool-rs`: the command-line front end of the `ovftool` library.
+//!
+//! `main` → `run` → `ExitCode`. Exit codes: 0 ok, 1 the input failed validation or verification,
+//! 2 usage, I/O or other operational error. The library does the work; this binary only parses
+//! arguments, prints, and adapts progress reporting to indicatif.
+
+mod convert;
+mod export;
+mod import;
+mod info;
+mod info_disk;
+mod info_ovf;
+mod pack;
+mod ui;
+mod unpack;
+mod validate;
+mod verify;
+
+use std::process::ExitCode;
+
+use clap::{Parser, Subcommand};
+
+use ui::{Outcome, Ui};
+
+/// OVF/OVA packaging toolkit: import, export, verify, pack, unpack and convert virtual appliances.
+///
+/// Exit codes: 0 ok; 1 the input failed validation or verification; 2 usage or I/O error.
+#[derive(Debug, Parser)]
+#[command(name = "ovftool-rs", version, about, long_about = None, propagate_version = true)]
+struct Cli {
+    /// Machine-readable JSON on standard output instead of text.
+    #[arg(long, global = true)]
+    json: bool,
+    /// No progress bars and no informational messages on standard error.
+    #[arg(long, short, global = true)]
+    quiet: bool,
+    #[command(subcommand)]
+    command: Command,
+}
+
+#[derive(Debug, Subcommand)]
+enum Command {
+    /// Show what an OVF descriptor, OVA package or virtual disk contains.
+    Info(info::Args),
+    /// Check an OVF descriptor (no disk reading).
+    Validate(validate::Args),
+    /// Verify an OVA, OVF package or folder: structure, manifest, signature, descriptor, disks.
+    Verify(verify::Args),
+    /// Import an OVA/OVF as a VMware VM folder (.vmx plus disks).
+    Import(import::Args),
+    /// Export a VM (.vmx/.vmtx or its folder) as an OVA or OVF package.
+    Export(export::Args),
+    /// Pack an OVF package (folder or .ovf) into an OVA, writing the manifest.
+    Pack(pack::Args),
+    /// Unpack an OVA into a folder, verifying while extracting.
+    Unpack(unpack::Args),
+    /// Convert a virtual disk between layouts (streamOptimized, sparse, flat, thin, thick, raw).
+    Convert(convert::Args),
+}
+
+fn main() -> ExitCode {
+    let cli = match Cli::try_parse() {
+        Ok(cli) => cli,
+        Err(e) => {
+            let code = if e.use_stderr() { 2 } else { 0 };
+            let _ = e.print();
+            return ExitCode::from(code);
+        }
+    };
+    let ui = Ui::new(cli.json, cli.quiet);
+    match run(cli.command, &ui) {
+        Ok(Outcome::Ok) => ExitCode::SUCCESS,
+        Ok(Outcome::Failed) => ExitCode::from(1),
+        Err(e) => {
+            ui.report_error(&e);
+            ExitCode::from(if e.kind().is_input_failure() { 1 } else { 2 })
+        }
+    }
+}
+
+fn run(command: Command, ui: &Ui) -> ovftool::Result<Outcome> {
+    match command {
+        Command::Info(a) => info::run(a, ui),
+        Command::Validate(a) => validate::run(a, ui),
+        Command::Verify(a) => verify::run(a, ui),
+        Command::Import(a) => import::run(a, ui),
+        Command::Export(a) => export::run(a, ui),
+        Command::Pack(a) => pack::run(a, ui),
+        Command::Unpack(a) => unpack::run(a, ui),
+        Command::Convert(a) => convert::run(a, ui),
+    }
+}

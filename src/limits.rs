@@ -1,0 +1,50 @@
+//! Named caps for every size and count read from an untrusted file.
+//!
+//! Every number taken from a header, descriptor, tar member or manifest is checked against one of
+//! these before it sizes an allocation or a loop. The defaults are generous for real appliances
+//! and small enough that a hostile file cannot make us allocate or spin without bound. Callers
+//! that need other values pass a [`Limits`] through the option structs.
+
+/// Size limits applied while reading untrusted input.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub struct Limits {
+    /// Largest OVF descriptor accepted, in bytes (default 16 MiB).
+    pub max_descriptor_bytes: u64,
+    /// Deepest XML element nesting accepted.
+    pub max_xml_depth: usize,
+    /// Largest manifest (`.mf`) or certificate (`.cert`) file accepted, in bytes.
+    pub max_manifest_bytes: u64,
+    /// Largest embedded or separate VMDK text descriptor accepted, in bytes.
+    pub max_vmdk_descriptor_bytes: u64,
+    /// Largest virtual disk capacity accepted, in bytes (default 64 TiB, the VMFS maximum).
+    pub max_disk_capacity_bytes: u64,
+    /// Longest snapshot chain (delta links) followed before giving up.
+    pub max_chain_depth: usize,
+    /// Most extents accepted in one VMDK descriptor.
+    pub max_extents: usize,
+    /// Most members accepted in one OVA.
+    pub max_ova_entries: usize,
+}
+
+impl Limits {
+    /// The default limits.
+    pub const DEFAULT: Limits = Limits {
+        max_descriptor_bytes: 16 << 20,
+        max_xml_depth: 256,
+        max_manifest_bytes: 4 << 20,
+        max_vmdk_descriptor_bytes: 1 << 20,
+        max_disk_capacity_bytes: 64 << 40,
+        max_chain_depth: 64,
+        max_extents: 4096,
+        max_ova_entries: 10_000,
+    };
+}
+
+impl Default for Limits {
+    fn default() -> Self {
+        Self::DEFAULT
+    }
+}
+
+/// Bytes in a disk sector. VMDK sizes and offsets are counted in these.
+pub const SECTOR_SIZE: u64 = 512;

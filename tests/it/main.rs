@@ -1,0 +1,3 @@
+//! The one integration-test harness. Modules per area; helpers in [`support`].
+
+mod support;

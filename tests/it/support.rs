@@ -1,0 +1,59 @@
+//! Shared helpers for the integration tests: the third-party corpus, external reference tools
+//! (qemu-img, xmllint) and running the CLI.
+#![allow(dead_code)]
+
+use std::path::{Path, PathBuf};
+use std::process::{Command, Output};
+
+/// The third-party corpus (`$OVFTOOL_CORPUS` or `../shared/corpus`), or `None` with a note on
+/// stderr so a skipped test says why.
+pub fn corpus() -> Option<PathBuf> {
+    let dir = std::env::var_os("OVFTOOL_CORPUS")
+        .map(PathBuf::from)
+        .unwrap_or_else(|| Path::new(env!("CARGO_MANIFEST_DIR")).join("../shared/corpus"));
+    if dir.join("index.json").is_file() {
+        Some(dir)
+    } else {
+        eprintln!(
+            "SKIP: corpus not found at {} (set OVFTOOL_CORPUS)",
+            dir.display()
+        );
+        None
+    }
+}
+
+/// Whether an external tool runs (`TOOL --version`). In CI (`CI` set) a missing tool is a
+/// failure, not a skip: CI installs qemu-utils and libxml2-utils.
+pub fn have_tool(tool: &str) -> bool {
+    let ok = Command::new(tool)
+        .arg("--version")
+        .output()
+        .map(|o| o.status.success())
+        .unwrap_or(false);
+    if !ok {
+        assert!(
+            std::env::var_os("CI").is_none(),
+            "{tool} is required in CI but is not installed"
+        );
+        eprintln!("SKIP: {tool} not installed");
+    }
+    ok
+}
+
+/// The path of the built CLI binary.
+pub fn bin() -> PathBuf {
+    PathBuf::from(env!("CARGO_BIN_EXE_ovftool-rs"))
+}
+
+/// Runs the CLI with `args`.
+pub fn ovftool(args: &[&str]) -> Output {
+    Command::new(bin())
+        .args(args)
+        .output()
+        .expect("run ovftool-rs")
+}
+
+/// The `samples/` folder of the repository.
+pub fn samples() -> PathBuf {
+    Path::new(env!("CARGO_MANIFEST_DIR")).join("samples")
+}
