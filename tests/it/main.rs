@@ -1,3 +1,8 @@
 //! The one integration-test harness. Modules per area; helpers in [`support`].
 
+mod cli;
+mod ova;
+mod ovf;
 mod support;
+mod vmdk;
+mod vmx;
