@@ -5,4 +5,5 @@ mod ova;
 mod ovf;
 mod support;
 mod vmdk;
+mod vmdk_hosted;
 mod vmx;

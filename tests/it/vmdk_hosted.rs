@@ -1,0 +1,1 @@
+//! Integration tests: hosted VMDK layouts (descriptors, sparse, flat, chains).
