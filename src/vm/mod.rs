@@ -160,7 +160,8 @@ pub struct Disk {
     /// Where it is attached.
     pub attachment: Attachment,
     /// The backing file (`.vmx` `fileName`, relative to the VM folder; OVF: the referenced
-    /// file's `href`).
+    /// file's `href`). Empty for a blank disk of [`Disk::capacity_bytes`] to create (an OVF
+    /// `Disk` without `ovf:fileRef`).
     pub file_name: String,
     /// Virtual capacity in bytes, when the source says (OVF `DiskSection`).
     pub capacity_bytes: Option<u64>,
@@ -390,6 +391,65 @@ pub struct Issue {
     pub message: String,
 }
 
+/// Exact keys (lower case) that are host-specific runtime state, dropped on read.
+const RUNTIME_KEYS: &[&str] = &[
+    ".encoding",
+    "config.version",
+    "uuid.bios",
+    "uuid.location",
+    "uuid.action",
+    "vc.uuid",
+    "extendedconfigfile",
+    "cleanshutdown",
+    "softpoweroff",
+    "replay.supported",
+    "replay.filename",
+    "evccompatibilitymode",
+    "vmotion.checkpointfbsize",
+    "vmotion.checkpointsvgaprimarysize",
+    "vmci0.id",
+    "checkpoint.vmstate",
+    "tools.remindinstall",
+    "migrate.hostlog",
+    "migrate.hostlogstate",
+    "migrate.migrationid",
+    "monitor.phys_bits_used",
+    "numa.autosize.cookie",
+    "numa.autosize.vcpu.maxpervirtualnode",
+    "svga.guestbackedprimaryaware",
+    "toolsinstallmanager.updatecounter",
+    "toolsinstallmanager.lastinstallerror",
+    "vmxstats.filename",
+];
+
+/// Key prefixes (lower case) of runtime state.
+const RUNTIME_PREFIXES: &[&str] = &[
+    "hostcpuid.",
+    "guestcpuid.",
+    "usercpuid.",
+    "pcibridge",
+    "usb:",
+    "usb_xhci:",
+    "ehci:",
+    "vmware.tools.",
+    "sched.swap.",
+];
+
+/// Key suffixes (lower case) of per-device runtime state.
+const RUNTIME_SUFFIXES: &[&str] = &[".pcislotnumber", ".redo", ".saswwid", ".pvnid"];
+
+/// Whether an extra-configuration key (`.vmx` syntax, any case) is host-specific runtime state
+/// that VMware regenerates (UUIDs, PCI bridges and slots, CPUID masks, generated MAC offsets,
+/// swap paths, migration and tools bookkeeping). The mappings drop these on purpose: copying
+/// them to another host is wrong, and losing them loses nothing.
+pub fn is_runtime_key(key: &str) -> bool {
+    let lower = key.to_ascii_lowercase();
+    let lower = lower.as_str();
+    RUNTIME_KEYS.contains(&lower)
+        || RUNTIME_PREFIXES.iter().any(|p| lower.starts_with(p))
+        || RUNTIME_SUFFIXES.iter().any(|s| lower.ends_with(s))
+}
+
 impl Machine {
     /// An empty machine: 1 CPU, no memory, BIOS, no devices.
     pub fn new() -> Self {
@@ -501,10 +561,10 @@ impl Machine {
             }
         }
         for d in &self.disks {
-            if d.file_name.is_empty() {
+            if d.file_name.is_empty() && d.capacity_bytes.is_none() {
                 err(
                     format!("{}", d.attachment),
-                    "disk without backing file".into(),
+                    "disk without backing file or capacity".into(),
                 );
             }
         }

@@ -15,63 +15,10 @@ use std::collections::{BTreeMap, BTreeSet, HashMap, HashSet};
 
 use super::Vmx;
 use crate::vm::{
-    max_buses, Attachment, BusFamily, CdBacking, CdRom, Controller, ControllerKind, Disk, Firmware,
-    Floppy, FloppyBacking, GuestOs, MacAddress, Machine, Nic, NicAdapter, Port, Sound, SoundKind,
-    Unmapped, Warning, MAX_NICS,
+    is_runtime_key, max_buses, Attachment, BusFamily, CdBacking, CdRom, Controller, ControllerKind,
+    Disk, Firmware, Floppy, FloppyBacking, GuestOs, MacAddress, Machine, Nic, NicAdapter, Port,
+    Sound, SoundKind, Unmapped, Warning, MAX_NICS,
 };
-
-/// Exact keys (lower case) that are host-specific runtime state, dropped on read.
-const RUNTIME_KEYS: &[&str] = &[
-    ".encoding",
-    "config.version",
-    "uuid.bios",
-    "uuid.location",
-    "uuid.action",
-    "vc.uuid",
-    "extendedconfigfile",
-    "cleanshutdown",
-    "softpoweroff",
-    "replay.supported",
-    "replay.filename",
-    "evccompatibilitymode",
-    "vmotion.checkpointfbsize",
-    "vmotion.checkpointsvgaprimarysize",
-    "vmci0.id",
-    "checkpoint.vmstate",
-    "tools.remindinstall",
-    "migrate.hostlog",
-    "migrate.hostlogstate",
-    "migrate.migrationid",
-    "monitor.phys_bits_used",
-    "numa.autosize.cookie",
-    "numa.autosize.vcpu.maxpervirtualnode",
-    "svga.guestbackedprimaryaware",
-    "toolsinstallmanager.updatecounter",
-    "toolsinstallmanager.lastinstallerror",
-    "vmxstats.filename",
-];
-
-/// Key prefixes (lower case) of runtime state.
-const RUNTIME_PREFIXES: &[&str] = &[
-    "hostcpuid.",
-    "guestcpuid.",
-    "usercpuid.",
-    "pcibridge",
-    "usb:",
-    "usb_xhci:",
-    "ehci:",
-    "vmware.tools.",
-    "sched.swap.",
-];
-
-/// Key suffixes (lower case) of per-device runtime state.
-const RUNTIME_SUFFIXES: &[&str] = &[".pcislotnumber", ".redo", ".saswwid", ".pvnid"];
-
-fn is_runtime_key(lower: &str) -> bool {
-    RUNTIME_KEYS.contains(&lower)
-        || RUNTIME_PREFIXES.iter().any(|p| lower.starts_with(p))
-        || RUNTIME_SUFFIXES.iter().any(|s| lower.ends_with(s))
-}
 
 /// Highest device index accepted in a key (`scsi3:64`, `ethernet9`, ...); larger numbers are
 /// reported, not allocated for.

@@ -1,5 +1,7 @@
 //! Integration tests: the `.vmx` file and its mapping to the neutral model.
 
+mod ovf_mapping;
+
 use std::path::{Path, PathBuf};
 
 use ovftool::vm::{
@@ -13,7 +15,7 @@ use proptest::prelude::*;
 
 use crate::support;
 
-fn corpus_vmx_files() -> Vec<PathBuf> {
+pub(crate) fn corpus_files(ext: &[&str]) -> Vec<PathBuf> {
     let Some(dir) = support::corpus() else {
         return Vec::new();
     };
@@ -30,7 +32,7 @@ fn corpus_vmx_files() -> Vec<PathBuf> {
             } else if p
                 .extension()
                 .and_then(|e| e.to_str())
-                .is_some_and(|e| e.eq_ignore_ascii_case("vmx") || e.eq_ignore_ascii_case("vmtx"))
+                .is_some_and(|e| ext.iter().any(|x| e.eq_ignore_ascii_case(x)))
             {
                 out.push(p);
             }
@@ -48,7 +50,7 @@ fn corpus_file(rel: &str) -> Option<Vmx> {
 
 #[test]
 fn corpus_vmx_files_write_back_byte_identical() {
-    let files = corpus_vmx_files();
+    let files = corpus_files(&["vmx", "vmtx"]);
     if support::corpus().is_some() {
         assert!(
             files.len() >= 8,
@@ -66,7 +68,7 @@ fn corpus_vmx_files_write_back_byte_identical() {
 
 #[test]
 fn corpus_machines_survive_to_vmx_and_back() {
-    for p in corpus_vmx_files() {
+    for p in corpus_files(&["vmx", "vmtx"]) {
         let v = Vmx::read_file(&p, &ovftool::Limits::DEFAULT).unwrap();
         let (m, _) = Machine::from_vmx(&v);
         let written = m.to_vmx();
