@@ -12,8 +12,12 @@
 use std::collections::{HashMap, HashSet};
 
 use super::model::{is_kind, ovf_attr};
+use super::model::{Disk as OvfDisk, FileRef, Network};
 use super::tree::Element;
-use super::{ns, parse_allocation_units, Envelope, Item, VirtualHardware, VirtualSystem};
+use super::write::{EnvelopeBuilder, HardwareSpec, ItemSpec, OsSpec, SystemSpec};
+use super::{
+    ns, parse_allocation_units, Envelope, Item, OvfVersion, VirtualHardware, VirtualSystem,
+};
 use crate::error::{Error, Result};
 use crate::vm::{
     is_runtime_key, max_buses, Attachment, BusFamily, CdBacking, CdRom, Controller, ControllerKind,
@@ -809,5 +813,505 @@ impl Machine {
             }
         }
         Ok((cx.m, cx.warnings))
+    }
+}
+
+// ---------------------------------------------------------------------------------------------
+// Export: Machine → descriptor.
+
+/// How [`Machine::to_envelope_builder`] names what it writes.
+#[derive(Debug, Clone, Default, PartialEq, Eq)]
+pub struct ExportOptions {
+    /// OVF version to write (1.0 by default).
+    pub version: Option<OvfVersion>,
+    /// `VirtualSystem ovf:id` (default: the machine name, else `vm`).
+    pub system_id: Option<String>,
+    /// The package name of the NVRAM file when the exporter ships it (`References/File` with id
+    /// `nvram` plus `vmw:ExtraConfig nvram`, as ovftool does).
+    pub nvram_href: Option<String>,
+}
+
+/// The OVF file id of the `index`-th disk's file (`file1`, `file2`...): the exporter uses it to
+/// set sizes once the disks are written ([`Envelope::set_file_size`]).
+pub fn disk_file_id(index: usize) -> String {
+    format!("file{}", index + 1)
+}
+
+/// The streamOptimized VMDK format URI (VMware's `ovf:format`).
+pub const STREAM_OPTIMIZED_FORMAT: &str =
+    "http://www.vmware.com/interfaces/specifications/vmdk.html#streamOptimized";
+
+/// A `.vmx` value of a [`CONFIG_TO_VMX`] key as the vSphere value, or `None` when vSphere has no
+/// equivalent (`trySoft`, `useGlobal`...): the entry then stays raw extra configuration.
+fn config_value_to_ovf(vmx_key: &str, v: &str) -> Option<String> {
+    let k = vmx_key.to_ascii_lowercase();
+    let lv = v.trim().to_ascii_lowercase();
+    if k.starts_with("powertype.") {
+        return match lv.as_str() {
+            "soft" | "hard" => Some(lv),
+            "default" => Some("preset".to_string()),
+            _ => None,
+        };
+    }
+    if k == "tools.upgrade.policy" {
+        return match lv.as_str() {
+            "manual" => Some("manual".to_string()),
+            "upgradeatpowercycle" => Some("upgradeAtPowerCycle".to_string()),
+            _ => None,
+        };
+    }
+    if k == "svga.numdisplays" || k == "svga.graphicsmemorykb" {
+        return lv.parse::<u64>().ok().map(|n| n.to_string());
+    }
+    crate::vmx::parse_bool(&lv).map(|b| b.to_string())
+}
+
+/// `capacity_bytes` as (number, units) in the largest binary unit that divides it.
+fn capacity_in_units(bytes: u64) -> (String, Option<String>) {
+    for shift in [30u32, 20, 10] {
+        let unit = 1u64 << shift;
+        if bytes >= unit && bytes % unit == 0 {
+            return (
+                (bytes >> shift).to_string(),
+                Some(format!("byte * 2^{shift}")),
+            );
+        }
+    }
+    (bytes.to_string(), None)
+}
+
+impl Machine {
+    /// Builds the descriptor of this machine for export (VMware's layout: CPU, memory,
+    /// controllers, disks, CD/floppy, NICs, USB, sound, video, VMCI; firmware and mapped
+    /// settings as `vmw:Config`; other extra configuration as `vmw:ExtraConfig`).
+    ///
+    /// Each disk becomes `File file{N}` (href = [`Disk::file_name`], the name the exporter gives
+    /// the written disk; size left for [`Envelope::set_file_size`]) and `Disk` with its
+    /// capacity; a disk with an empty file name becomes a blank disk. What OVF cannot carry
+    /// (serial/parallel ports, CD images from the host) is returned as warnings.
+    ///
+    /// # Errors
+    /// [`crate::ErrorKind::Usage`] when a disk's capacity is unknown or the machine fails
+    /// [`Machine::validate`] with errors.
+    pub fn to_envelope_builder(
+        &self,
+        opts: &ExportOptions,
+    ) -> Result<(EnvelopeBuilder, Vec<Warning>)> {
+        if let Some(issue) = self
+            .validate()
+            .into_iter()
+            .find(|i| i.severity == crate::vm::Severity::Error)
+        {
+            return Err(Error::usage(format!(
+                "cannot export: {}: {}",
+                issue.subject, issue.message
+            )));
+        }
+        let mut warnings = Vec::new();
+        let mut b = EnvelopeBuilder {
+            version: opts.version.unwrap_or(OvfVersion::V1),
+            ..EnvelopeBuilder::default()
+        };
+
+        // Files and disks.
+        for (i, d) in self.disks.iter().enumerate() {
+            let capacity = d.capacity_bytes.ok_or_else(|| {
+                Error::usage(format!(
+                    "cannot export disk {} ({}): its capacity is unknown",
+                    d.attachment, d.file_name
+                ))
+            })?;
+            let disk_id = d
+                .disk_id
+                .clone()
+                .unwrap_or_else(|| format!("vmdisk{}", i + 1));
+            let file_ref = if d.file_name.is_empty() {
+                None
+            } else {
+                let id = disk_file_id(i);
+                b.files.push(FileRef {
+                    id: id.clone(),
+                    href: d.file_name.clone(),
+                    size: None,
+                    compression: None,
+                    chunk_size: None,
+                });
+                Some(id)
+            };
+            let (cap, units) = capacity_in_units(capacity);
+            b.disks.push(OvfDisk {
+                disk_id,
+                file_ref: file_ref.clone(),
+                capacity: cap,
+                capacity_units: units,
+                format: Some(STREAM_OPTIMIZED_FORMAT.to_string()),
+                populated_size: None,
+                parent_ref: None,
+            });
+        }
+        if let Some(href) = &opts.nvram_href {
+            b.files.push(FileRef {
+                id: "nvram".to_string(),
+                href: href.clone(),
+                size: None,
+                compression: None,
+                chunk_size: None,
+            });
+        }
+
+        // Networks.
+        for n in &self.nics {
+            if let Some(net) = &n.network {
+                if !b.networks.iter().any(|x| &x.name == net) {
+                    b.networks.push(Network {
+                        name: net.clone(),
+                        description: Some(format!("The {net} network")),
+                    });
+                }
+            }
+        }
+
+        // Operating system.
+        let guest_id = match &self.guest_os.guest_id {
+            Some(g) => g.clone(),
+            None => {
+                let id = match &self.guest_os.vmx_key {
+                    Some(k) if k.contains("64") => "otherGuest64",
+                    _ => "otherGuest",
+                };
+                warnings.push(Warning::new(
+                    "guestOS",
+                    format!(
+                        "unknown guest OS {:?}: exported as {id}",
+                        self.guest_os.vmx_key.as_deref().unwrap_or("")
+                    ),
+                ));
+                id.to_string()
+            }
+        };
+        let os = OsSpec {
+            cim_id: self
+                .guest_os
+                .cim_id
+                .or_else(|| crate::vm::guestos::cim_for_guest_id(&guest_id))
+                .unwrap_or(1),
+            version: self.guest_os.cim_version.clone(),
+            vmw_os_type: Some(guest_id),
+            description: None,
+        };
+
+        // Hardware.
+        let mut hw = HardwareSpec::default();
+        let family = match self.hardware_version {
+            Some(v) => format!("vmx-{v:02}"),
+            None => {
+                warnings.push(Warning::new(
+                    "virtualHW.version",
+                    "no hardware version: exported as vmx-04 (VMware's default)",
+                ));
+                "vmx-04".to_string()
+            }
+        };
+        hw.families.push(family);
+        let mut next_id = 0u32;
+        let mut new_id = || {
+            next_id += 1;
+            next_id.to_string()
+        };
+        hw.items.push(ItemSpec {
+            instance_id: new_id(),
+            resource_type: 3,
+            element_name: format!("{} virtual CPU(s)", self.cpus),
+            description: Some("Number of Virtual CPUs".into()),
+            allocation_units: Some("hertz * 10^6".into()),
+            virtual_quantity: Some(u64::from(self.cpus)),
+            cores_per_socket: self.cores_per_socket,
+            ..ItemSpec::default()
+        });
+        hw.items.push(ItemSpec {
+            instance_id: new_id(),
+            resource_type: 4,
+            element_name: format!("{}MB of memory", self.memory_mib),
+            description: Some("Memory Size".into()),
+            allocation_units: Some("byte * 2^20".into()),
+            virtual_quantity: Some(self.memory_mib),
+            ..ItemSpec::default()
+        });
+        let mut ctl_ids: HashMap<(BusFamily, u32), String> = HashMap::new();
+        for c in &self.controllers {
+            let id = new_id();
+            let (name, desc) = match c.family() {
+                BusFamily::Ide => (format!("ideController{}", c.bus), "IDE Controller"),
+                BusFamily::Scsi => (format!("SCSIController{}", c.bus), "SCSI Controller"),
+                BusFamily::Sata => (format!("SATAController{}", c.bus), "SATA Controller"),
+                BusFamily::Nvme => (format!("NVMEController{}", c.bus), "NVMe Controller"),
+            };
+            ctl_ids.insert((c.family(), c.bus), id.clone());
+            hw.items.push(ItemSpec {
+                instance_id: id,
+                resource_type: controller_resource_type(c.kind),
+                resource_sub_type: controller_sub_type(c.kind).map(str::to_string),
+                element_name: name,
+                description: Some(desc.into()),
+                address: Some(c.bus.to_string()),
+                ..ItemSpec::default()
+            });
+        }
+        for (i, d) in self.disks.iter().enumerate() {
+            let disk_id = b
+                .disks
+                .get(i)
+                .map(|x| x.disk_id.clone())
+                .unwrap_or_default();
+            hw.items.push(ItemSpec {
+                instance_id: new_id(),
+                resource_type: 17,
+                element_name: format!("disk{i}"),
+                host_resources: vec![format!("ovf:/disk/{disk_id}")],
+                parent: ctl_ids
+                    .get(&(d.attachment.family, d.attachment.bus))
+                    .cloned(),
+                address_on_parent: Some(d.attachment.unit.to_string()),
+                ..ItemSpec::default()
+            });
+        }
+        for (i, c) in self.cdroms.iter().enumerate() {
+            let sub = match &c.backing {
+                CdBacking::Image { file } => {
+                    warnings.push(Warning::new(
+                        format!("{} (CD-ROM)", c.attachment),
+                        format!("image {file:?} is not packaged: exported as a client drive"),
+                    ));
+                    "vmware.cdrom.remotepassthrough"
+                }
+                CdBacking::Client => "vmware.cdrom.remotepassthrough",
+                CdBacking::HostDevice { .. } => "vmware.cdrom.atapi",
+            };
+            hw.items.push(ItemSpec {
+                instance_id: new_id(),
+                resource_type: 15,
+                resource_sub_type: Some(sub.into()),
+                element_name: format!("cdrom{i}"),
+                parent: ctl_ids
+                    .get(&(c.attachment.family, c.attachment.bus))
+                    .cloned(),
+                address_on_parent: Some(c.attachment.unit.to_string()),
+                automatic_allocation: Some(c.start_connected),
+                required: Some(false),
+                ..ItemSpec::default()
+            });
+        }
+        for f in &self.floppies {
+            let sub = match &f.backing {
+                FloppyBacking::Image { file } => {
+                    warnings.push(Warning::new(
+                        format!("floppy{}", f.index),
+                        format!("image {file:?} is not packaged: exported as a client drive"),
+                    ));
+                    "vmware.floppy.remotedevice"
+                }
+                FloppyBacking::Client => "vmware.floppy.remotedevice",
+                FloppyBacking::HostDevice { .. } => "vmware.floppy.device",
+            };
+            hw.items.push(ItemSpec {
+                instance_id: new_id(),
+                resource_type: 14,
+                resource_sub_type: Some(sub.into()),
+                element_name: format!("floppy{}", f.index),
+                automatic_allocation: Some(f.start_connected),
+                required: Some(false),
+                ..ItemSpec::default()
+            });
+        }
+        let mut nic_items: HashMap<u32, usize> = HashMap::new();
+        for n in &self.nics {
+            let sub = n.adapter.map(nic_sub_type);
+            let desc = match (&sub, &n.network) {
+                (Some(s), Some(net)) => format!("{s} ethernet adapter on \"{net}\""),
+                (Some(s), None) => format!("{s} ethernet adapter"),
+                (None, Some(net)) => format!("ethernet adapter on \"{net}\""),
+                (None, None) => "ethernet adapter".to_string(),
+            };
+            nic_items.insert(n.index, hw.items.len());
+            hw.items.push(ItemSpec {
+                instance_id: new_id(),
+                resource_type: 10,
+                resource_sub_type: sub.map(str::to_string),
+                element_name: format!("ethernet{}", n.index),
+                description: Some(desc),
+                address: match &n.mac {
+                    MacAddress::Static { address } => Some(address.clone()),
+                    MacAddress::Generated => None,
+                },
+                address_on_parent: Some((7 + n.index).to_string()),
+                connections: n.network.iter().cloned().collect(),
+                automatic_allocation: Some(n.start_connected),
+                ..ItemSpec::default()
+            });
+        }
+        if self.usb.usb2 {
+            hw.items.push(ItemSpec {
+                instance_id: new_id(),
+                resource_type: 23,
+                resource_sub_type: Some("vmware.usb.ehci".into()),
+                element_name: "usb".into(),
+                address: Some("0".into()),
+                required: Some(false),
+                config: vec![("ehciEnabled".into(), self.usb.ehci.to_string())],
+                ..ItemSpec::default()
+            });
+        } else if self.usb.ehci {
+            warnings.push(Warning::new(
+                "ehci.present",
+                "EHCI without the USB controller: not exported",
+            ));
+        }
+        if self.usb.xhci {
+            hw.items.push(ItemSpec {
+                instance_id: new_id(),
+                resource_type: 23,
+                resource_sub_type: Some("vmware.usb.xhci".into()),
+                element_name: "usb3".into(),
+                address: Some(if self.usb.usb2 { "1" } else { "0" }.into()),
+                required: Some(false),
+                ..ItemSpec::default()
+            });
+        }
+        if let Some(s) = &self.sound {
+            match s.kind {
+                Some(k) => hw.items.push(ItemSpec {
+                    instance_id: new_id(),
+                    resource_type: 1,
+                    resource_sub_type: Some(sound_sub_type(k).into()),
+                    element_name: "sound".into(),
+                    automatic_allocation: Some(s.start_connected),
+                    required: Some(false),
+                    ..ItemSpec::default()
+                }),
+                None => warnings.push(Warning::new(
+                    "sound",
+                    "sound card of unspecified model: not exported",
+                )),
+            }
+        }
+        let video_index = hw.items.len();
+        hw.items.push(ItemSpec {
+            instance_id: new_id(),
+            resource_type: 24,
+            element_name: "video".into(),
+            required: Some(false),
+            automatic_allocation: Some(false),
+            config: self
+                .video_ram_bytes
+                .map(|b| vec![("videoRamSizeInKB".to_string(), (b / 1024).to_string())])
+                .unwrap_or_default(),
+            ..ItemSpec::default()
+        });
+        if self.vmci {
+            hw.items.push(ItemSpec {
+                instance_id: new_id(),
+                resource_type: 1,
+                resource_sub_type: Some("vmware.vmci".into()),
+                element_name: "vmci".into(),
+                automatic_allocation: Some(false),
+                required: Some(false),
+                ..ItemSpec::default()
+            });
+        }
+        for p in &self.serial_ports {
+            warnings.push(Warning::new(
+                format!("serial{}", p.index),
+                "serial port backings are host-specific: not exported",
+            ));
+        }
+        for p in &self.parallel_ports {
+            warnings.push(Warning::new(
+                format!("parallel{}", p.index),
+                "parallel port backings are host-specific: not exported",
+            ));
+        }
+
+        if self.firmware == Firmware::Efi {
+            hw.config.push(("firmware".into(), "efi".into()));
+        }
+        if self.secure_boot {
+            hw.config
+                .push(("bootOptions.efiSecureBootEnabled".into(), "true".into()));
+        }
+        for (k, v) in &self.extra_config {
+            if is_runtime_key(k) {
+                continue;
+            }
+            if let Some((ovf, _)) = CONFIG_TO_VMX
+                .iter()
+                .find(|(_, x)| x.eq_ignore_ascii_case(k))
+            {
+                if let Some(val) = config_value_to_ovf(k, v) {
+                    hw.config.push((ovf.to_string(), val));
+                    continue;
+                }
+            }
+            if let Some((ovf, _)) = VIDEO_CONFIG_TO_VMX
+                .iter()
+                .find(|(_, x)| x.eq_ignore_ascii_case(k))
+            {
+                if let (Some(item), Some(val)) =
+                    (hw.items.get_mut(video_index), config_value_to_ovf(k, v))
+                {
+                    item.config.push((ovf.to_string(), val));
+                    continue;
+                }
+            }
+            // ethernetN.wakeOnPcktRcv / allowGuestConnectionControl → NIC item config.
+            let lower = k.to_ascii_lowercase();
+            if let Some(rest) = lower.strip_prefix("ethernet") {
+                if let Some((n, sub)) = rest.split_once('.') {
+                    let ovf_key = match sub {
+                        "wakeonpcktrcv" => Some("wakeOnLanEnabled"),
+                        "allowguestconnectioncontrol" => Some("connectable.allowGuestControl"),
+                        _ => None,
+                    };
+                    if let (Some(ovf_key), Ok(n), Some(val)) =
+                        (ovf_key, n.parse::<u32>(), crate::vmx::parse_bool(v))
+                    {
+                        if let Some(item) = nic_items.get(&n).and_then(|i| hw.items.get_mut(*i)) {
+                            item.config.push((ovf_key.to_string(), val.to_string()));
+                            continue;
+                        }
+                    }
+                }
+            }
+            hw.extra_config.push((k.clone(), v.clone()));
+        }
+        if let Some(href) = &opts.nvram_href {
+            hw.extra_config.push(("nvram".into(), href.clone()));
+        }
+
+        let id = opts
+            .system_id
+            .clone()
+            .or_else(|| self.name.clone())
+            .filter(|s| !s.is_empty())
+            .unwrap_or_else(|| "vm".to_string());
+        b.system = SystemSpec {
+            name: self.name.clone().unwrap_or_else(|| id.clone()),
+            id,
+            info: None,
+            os: Some(os),
+            hardware: hw,
+            products: Vec::new(),
+            annotation: self.annotation.clone(),
+            eulas: Vec::new(),
+        };
+        Ok((b, warnings))
+    }
+
+    /// [`Machine::to_envelope_builder`] and build.
+    ///
+    /// # Errors
+    /// As [`Machine::to_envelope_builder`] and [`EnvelopeBuilder::build`].
+    pub fn to_envelope(&self, opts: &ExportOptions) -> Result<(Envelope, Vec<Warning>)> {
+        let (b, w) = self.to_envelope_builder(opts)?;
+        Ok((b.build()?, w))
     }
 }

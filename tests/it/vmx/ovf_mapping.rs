@@ -340,3 +340,207 @@ fn corpus_descriptors_map_and_survive_a_vmx() {
         eprintln!("  {n:5} {r}");
     }
 }
+
+// ---- export: Machine → descriptor → Machine ----
+
+/// What a machine looks like after vmx → OVF → import: OVF carries no hosted connection type,
+/// no CD/floppy images from the host, no serial/parallel ports; NICs are renumbered in order;
+/// disks get ids; extra config comes back as a set.
+fn ovf_view(m: &Machine) -> Machine {
+    let mut m = m.clone();
+    for (i, d) in m.disks.iter_mut().enumerate() {
+        d.disk_id.get_or_insert_with(|| format!("vmdisk{}", i + 1));
+    }
+    for c in &mut m.cdroms {
+        if matches!(c.backing, CdBacking::Image { .. }) {
+            c.backing = CdBacking::Client;
+        }
+    }
+    for f in &mut m.floppies {
+        f.backing = match &f.backing {
+            ovftool::vm::FloppyBacking::HostDevice { .. } => {
+                ovftool::vm::FloppyBacking::HostDevice { device: None }
+            }
+            _ => ovftool::vm::FloppyBacking::Client,
+        };
+    }
+    for (i, n) in m.nics.iter_mut().enumerate() {
+        n.index = i as u32;
+        n.connection_type = None;
+    }
+    m.floppies
+        .iter_mut()
+        .enumerate()
+        .for_each(|(i, f)| f.index = i as u32);
+    if m.sound.is_some_and(|s| s.kind.is_none()) {
+        m.sound = None;
+    }
+    if !m.usb.usb2 {
+        m.usb.ehci = false;
+    }
+    m.hardware_version.get_or_insert(4);
+    m.serial_ports.clear();
+    m.parallel_ports.clear();
+    m.unmapped.clear();
+    m.nvram_file = None; // shipped only when the exporter says so (ExportOptions::nvram_href)
+    m.guest_os = match &m.guest_os.guest_id {
+        Some(g) => GuestOs::from_guest_id(g),
+        None => GuestOs::default(),
+    };
+    m.extra_config.sort();
+    m
+}
+
+/// Keys and values of mapped settings come back in VMware's canonical spelling.
+fn comparable(mut m: Machine) -> Machine {
+    m.unmapped.clear();
+    for (k, v) in &mut m.extra_config {
+        *k = k.to_ascii_lowercase();
+        *v = v.to_ascii_lowercase();
+    }
+    m.extra_config.sort();
+    m.guest_os.cim_version = None;
+    m
+}
+
+fn schema() -> Option<std::path::PathBuf> {
+    let p = support::corpus()?.join("schemas/ovf1-xen-orchestra/dsp8023_1.1.1.xsd");
+    (p.is_file() && support::have_tool("xmllint")).then_some(p)
+}
+
+fn schema_valid(xml: &[u8], xsd: &std::path::Path) -> Result<(), String> {
+    let dir = tempfile::tempdir().unwrap();
+    let f = dir.path().join("d.ovf");
+    std::fs::write(&f, xml).unwrap();
+    let out = std::process::Command::new("xmllint")
+        .args(["--nonet", "--noout", "--schema"])
+        .arg(xsd)
+        .arg(&f)
+        .output()
+        .unwrap();
+    if out.status.success() {
+        Ok(())
+    } else {
+        Err(String::from_utf8_lossy(&out.stderr).into_owned())
+    }
+}
+
+#[test]
+fn corpus_vmx_exports_and_imports_back() {
+    let xsd = schema();
+    for p in super::corpus_files(&["vmx", "vmtx"]) {
+        let vmx = Vmx::read_file(&p, &ovftool::Limits::DEFAULT).unwrap();
+        let (mut m, _) = Machine::from_vmx(&vmx);
+        if m.memory_mib == 0 {
+            continue; // a fragment, not a VM
+        }
+        for d in &mut m.disks {
+            d.capacity_bytes = Some(8 << 30);
+        }
+        let (env, _warnings) = m
+            .to_envelope(&ovftool::ovf::machine::ExportOptions::default())
+            .unwrap_or_else(|e| panic!("{}: {e}", p.display()));
+        let xml = env.to_bytes().unwrap();
+        if let Some(xsd) = &xsd {
+            schema_valid(&xml, xsd)
+                .unwrap_or_else(|e| panic!("{}: descriptor not schema-valid: {e}", p.display()));
+        }
+        let env = Envelope::parse(&xml).unwrap();
+        let (back, w) = Machine::from_envelope(&env, None, None).unwrap();
+        assert!(
+            back.unmapped.is_empty(),
+            "{}: {:?}",
+            p.display(),
+            back.unmapped
+        );
+        assert!(w.is_empty(), "{}: {w:?}", p.display());
+        assert_eq!(
+            comparable(back.clone()),
+            comparable(ovf_view(&m)),
+            "{}",
+            p.display()
+        );
+        // And on to the .vmx an import writes.
+        let again = Machine::from_vmx(&back.to_vmx()).0;
+        assert_eq!(
+            again.guest_os.vmx_key.map(|k| k.to_ascii_lowercase()),
+            m.guest_os.vmx_key.map(|k| k.to_ascii_lowercase()),
+            "{}",
+            p.display()
+        );
+    }
+}
+
+#[test]
+fn export_acceptance_vm_keeps_its_hardware() {
+    let Some(dir) = support::corpus() else {
+        return;
+    };
+    let vmx = Vmx::read_file(
+        &dir.join("libguestfs__virt-v2v/tests/test-i-vmx-3.vmx"),
+        &ovftool::Limits::DEFAULT,
+    )
+    .unwrap();
+    let (mut m, _) = Machine::from_vmx(&vmx);
+    m.disks[0].file_name = "rhel-disk1.vmdk".into();
+    m.disks[0].capacity_bytes = Some(64 << 20);
+    let opts = ovftool::ovf::machine::ExportOptions {
+        nvram_href: Some("rhel-file1.nvram".into()),
+        ..Default::default()
+    };
+    let (env, warnings) = m.to_envelope(&opts).unwrap();
+    // The host ISO is not packaged: said, not hidden.
+    assert!(
+        warnings.iter().any(|w| w.message.contains("not packaged")),
+        "{warnings:?}"
+    );
+    let xml = String::from_utf8(env.to_bytes().unwrap()).unwrap();
+    for needle in [
+        "vmx-08",
+        "vmw:osType=\"rhel6_64Guest\"",
+        "ovf:id=\"80\"",
+        "VirtualSCSI",
+        "VmxNet3",
+        "vmw:key=\"firmware\" vmw:value=\"efi\"",
+        "ovf:href=\"rhel-disk1.vmdk\"",
+        "ovf:href=\"rhel-file1.nvram\"",
+        "ovf:capacity=\"64\"",
+    ] {
+        assert!(xml.contains(needle), "{needle} missing in\n{xml}");
+    }
+    let (back, _) =
+        Machine::from_envelope(&Envelope::parse(xml.as_bytes()).unwrap(), None, None).unwrap();
+    assert_eq!(back.nvram_file.as_deref(), Some("rhel-file1.nvram"));
+    let text = back.to_vmx().to_text();
+    for needle in [
+        "memsize = \"2048\"",
+        "firmware = \"efi\"",
+        "pvscsi",
+        "vmxnet3",
+        "guestOS = \"rhel6-64\"",
+        "scsi0:0.fileName = \"rhel-disk1.vmdk\"",
+        "tools.syncTime = \"FALSE\"",
+    ] {
+        assert!(text.contains(needle), "{needle} missing in\n{text}");
+    }
+}
+
+#[test]
+fn export_refuses_unknown_capacity_and_invalid_machines() {
+    let Some(dir) = support::corpus() else {
+        return;
+    };
+    let vmx = Vmx::read_file(
+        &dir.join("libguestfs__virt-v2v/tests/test-i-vmx-3.vmx"),
+        &ovftool::Limits::DEFAULT,
+    )
+    .unwrap();
+    let (mut m, _) = Machine::from_vmx(&vmx);
+    let e = m.to_envelope(&Default::default()).unwrap_err();
+    assert_eq!(e.kind(), ErrorKind::Usage);
+    assert!(e.message().contains("capacity"), "{e}");
+    m.disks[0].capacity_bytes = Some(1 << 30);
+    m.disks[0].attachment.unit = 7;
+    let e = m.to_envelope(&Default::default()).unwrap_err();
+    assert_eq!(e.kind(), ErrorKind::Usage);
+}
