@@ -3,3 +3,8 @@
 
 pub mod codec;
 pub mod header;
+pub mod layout;
+pub mod open;
+pub mod raw;
+pub mod stream;
+pub mod stream_writer;
