@@ -19,6 +19,9 @@ use crate::support;
 
 const G: u64 = 65536;
 
+/// `(offset, len, kind)` regions of a generated image.
+type Regions = Vec<(u64, usize, char)>;
+
 /// Deterministic pseudo-random bytes (xorshift64*).
 struct Rng(u64);
 impl Rng {
@@ -58,7 +61,7 @@ fn make_raw(path: &Path, size: u64, regions: &[(u64, usize, char)], seed: u64) {
     }
 }
 
-fn mixed_regions(size: u64, seed: u64) -> Vec<(u64, usize, char)> {
+fn mixed_regions(size: u64, seed: u64) -> Regions {
     let mut rng = Rng(seed | 1);
     let mut out = Vec::new();
     let mut pos = 0u64;
@@ -197,7 +200,7 @@ fn stream_optimized_output_is_qemu_clean_and_equal() {
         return;
     }
     let dir = tempfile::tempdir().unwrap();
-    let cases: Vec<(&str, u64, Vec<(u64, usize, char)>)> = vec![
+    let cases: Vec<(&str, u64, Regions)> = vec![
         ("mixed", 8 << 20, mixed_regions(8 << 20, 1)),
         ("random", 2 << 20, vec![(0, 2 << 20, 'r')]),
         ("all-zero", 4 << 20, vec![(0, 1 << 20, 'z')]),
