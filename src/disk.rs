@@ -128,6 +128,62 @@ impl GrainEncoder for PlainEncoder {
     }
 }
 
+/// The encoder of sinks whose grains land at fixed places in one file (raw images, flat
+/// extents): it writes each grain with a positional write (`pwrite`) right on the worker
+/// thread, so writes run in parallel and need no ordering, and hands the sink an [`Encoded`]
+/// with empty `bytes` (the sink's `write` then only keeps count).
+#[derive(Debug, Clone)]
+pub struct PwriteEncoder {
+    file: Arc<std::fs::File>,
+    /// File offset of disk offset 0.
+    base: u64,
+    /// Disk bytes this file holds from `base` on (grains beyond are refused).
+    span: u64,
+    path: std::path::PathBuf,
+}
+
+impl PwriteEncoder {
+    /// Writes disk offset `o` at file offset `base + o`, for `o + len <= span`; `path` names the
+    /// file in errors.
+    pub fn new(file: Arc<std::fs::File>, base: u64, span: u64, path: &std::path::Path) -> Self {
+        PwriteEncoder {
+            file,
+            base,
+            span,
+            path: path.to_path_buf(),
+        }
+    }
+}
+
+impl GrainEncoder for PwriteEncoder {
+    fn encode(&mut self, grain: DataGrain) -> Result<Encoded> {
+        use std::os::unix::fs::FileExt;
+        let len = grain.bytes.len() as u64;
+        let at = grain
+            .offset
+            .checked_add(len)
+            .filter(|&end| end <= self.span)
+            .and_then(|_| self.base.checked_add(grain.offset))
+            .ok_or_else(|| {
+                Error::usage(format!(
+                    "grain at disk offset {:#x} lies outside the {} bytes of this file",
+                    grain.offset, self.span
+                ))
+                .with_path(&self.path)
+            })?;
+        self.file.write_all_at(&grain.bytes, at).map_err(|e| {
+            Error::io("cannot write disk", e)
+                .with_path(&self.path)
+                .with_offset(at)
+        })?;
+        Ok(Encoded {
+            offset: grain.offset,
+            len: len as u32,
+            bytes: Vec::new(),
+        })
+    }
+}
+
 /// A writable virtual disk layout.
 ///
 /// [`copy`] asks for one [`GrainEncoder`] per worker thread before it starts, encodes grains

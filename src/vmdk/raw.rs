@@ -4,11 +4,12 @@
 use std::fs::File;
 use std::os::unix::fs::FileExt;
 use std::path::{Path, PathBuf};
+use std::sync::Arc;
 
 use rustix::fs::SeekFrom;
 
 use crate::disk::{
-    DiskSink, DiskSource, Encoded, Grain, GrainData, GrainEncoder, PlainEncoder, SinkOptions,
+    DiskSink, DiskSource, Encoded, Grain, GrainData, GrainEncoder, PwriteEncoder, SinkOptions,
     SinkReport, GRAIN_BYTES,
 };
 use crate::error::{Error, Result};
@@ -121,11 +122,12 @@ impl DiskSource for RawSource {
 }
 
 /// A raw image being written: a sparse file of the disk's capacity (zero grains are holes),
-/// created under a temporary name and renamed by [`DiskSink::finish`].
+/// created under a temporary name and renamed by [`DiskSink::finish`]. Worker threads write the
+/// grains with positional writes ([`PwriteEncoder`]).
 #[derive(Debug)]
 pub struct RawSink {
     pending: PendingFile,
-    file: File,
+    file: Arc<File>,
     capacity_bytes: u64,
     data_bytes: u64,
 }
@@ -145,7 +147,7 @@ impl RawSink {
             .map_err(|e| Error::io("cannot size output", e).with_path(path))?;
         Ok(RawSink {
             pending,
-            file,
+            file: Arc::new(file),
             capacity_bytes,
             data_bytes: 0,
         })
@@ -154,25 +156,34 @@ impl RawSink {
 
 impl DiskSink for RawSink {
     fn encoder(&self) -> Result<Box<dyn GrainEncoder>> {
-        Ok(Box::new(PlainEncoder))
+        // Grains are written by the workers themselves, in parallel.
+        Ok(Box::new(PwriteEncoder::new(
+            Arc::clone(&self.file),
+            0,
+            self.capacity_bytes,
+            self.pending.final_path(),
+        )))
     }
 
     fn write(&mut self, grain: Encoded) -> Result<()> {
-        let end = grain.offset.checked_add(grain.bytes.len() as u64);
-        if end.is_none_or(|end| end > self.capacity_bytes) {
-            return Err(Error::usage(format!(
-                "grain at {:#x} beyond the disk capacity {}",
-                grain.offset, self.capacity_bytes
-            )));
+        if !grain.bytes.is_empty() {
+            // Not from our encoder: write it here.
+            let end = grain.offset.checked_add(grain.bytes.len() as u64);
+            if end.is_none_or(|end| end > self.capacity_bytes) {
+                return Err(Error::usage(format!(
+                    "grain at {:#x} beyond the disk capacity {}",
+                    grain.offset, self.capacity_bytes
+                )));
+            }
+            self.file
+                .write_all_at(&grain.bytes, grain.offset)
+                .map_err(|e| {
+                    Error::io("cannot write disk image", e)
+                        .with_path(self.pending.final_path())
+                        .with_offset(grain.offset)
+                })?;
         }
-        self.file
-            .write_all_at(&grain.bytes, grain.offset)
-            .map_err(|e| {
-                Error::io("cannot write disk image", e)
-                    .with_path(self.pending.final_path())
-                    .with_offset(grain.offset)
-            })?;
-        self.data_bytes += grain.bytes.len() as u64;
+        self.data_bytes += u64::from(grain.len);
         Ok(())
     }
 
