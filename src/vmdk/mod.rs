@@ -1,6 +1,12 @@
 //! The VMDK engine: descriptors, hosted sparse and streamOptimized extents, flat extents, and the
 //! sources and sinks of the [`crate::disk`] pipeline for every layout.
 
+pub mod chain;
 pub mod descriptor;
+pub mod extent;
+pub mod flat;
 pub mod geometry;
 pub mod header;
+pub mod hosted;
+pub mod sparse;
+pub mod sparse_writer;
