@@ -14,7 +14,7 @@ use std::fs::File;
 use std::os::unix::fs::FileExt;
 use std::path::{Path, PathBuf};
 
-use crate::disk::{DataGrain, DiskSink, Encoded, SinkReport};
+use crate::disk::{DiskSink, Encoded, GrainEncoder, PlainEncoder, SinkReport};
 use crate::error::{Error, Result};
 use crate::output::PendingFile;
 use crate::vmdk::descriptor::Descriptor;
@@ -177,12 +177,8 @@ fn zero_fill(file: &File, path: &Path, from: u64, to: u64) -> Result<()> {
 }
 
 impl DiskSink for FlatSink {
-    fn encode(&self, grain: DataGrain) -> Result<Encoded> {
-        Ok(Encoded {
-            offset: grain.offset,
-            len: grain.bytes.len() as u32,
-            bytes: grain.bytes,
-        })
+    fn encoder(&self) -> Result<Box<dyn GrainEncoder>> {
+        Ok(Box::new(PlainEncoder))
     }
 
     fn write(&mut self, grain: Encoded) -> Result<()> {

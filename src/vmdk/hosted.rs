@@ -94,54 +94,7 @@ impl fmt::Display for HostedLayout {
     }
 }
 
-/// Settings of the descriptor a sink writes.
-#[derive(Debug, Clone, PartialEq, Eq)]
-pub struct SinkOptions {
-    /// `ddb.adapterType`, which also decides the geometry (FORMATS.md §1.3).
-    pub adapter_type: AdapterType,
-    /// `ddb.virtualHWVersion`.
-    pub hw_version: u32,
-    /// Replace existing outputs.
-    pub force: bool,
-    /// `CID`; `None` = random (never `ffffffff`/`fffffffe`).
-    pub cid: Option<u32>,
-    /// `ddb.uuid`; `None` = not written.
-    pub uuid: Option<[u8; 16]>,
-    /// Further ddb entries (`ddb.toolsVersion`, ...), written after the standard ones.
-    pub extra_ddb: Vec<(String, String)>,
-}
-
-impl Default for SinkOptions {
-    fn default() -> Self {
-        SinkOptions {
-            adapter_type: AdapterType::LsiLogic,
-            hw_version: 4,
-            force: false,
-            cid: None,
-            uuid: None,
-            extra_ddb: Vec::new(),
-        }
-    }
-}
-
-fn random_cid() -> u32 {
-    use std::collections::hash_map::RandomState;
-    use std::hash::{BuildHasher, Hasher};
-    let mut h = RandomState::new().build_hasher();
-    h.write_u128(
-        std::time::SystemTime::now()
-            .duration_since(std::time::UNIX_EPOCH)
-            .map_or(0, |d| d.as_nanos()),
-    );
-    h.write_u32(std::process::id());
-    let v = h.finish() as u32;
-    // ffffffff means "no parent", fffffffe "disk full of zeroes" to some readers (OV-sparse).
-    if v >= 0xffff_fffe {
-        0x1234_5678
-    } else {
-        v
-    }
-}
+pub use crate::disk::SinkOptions;
 
 /// `ddb.uuid` text: 16 hex bytes, space separated, `-` between bytes 8 and 9.
 pub fn format_uuid(u: &[u8; 16]) -> String {
@@ -211,7 +164,8 @@ pub fn create_sink(
         Some(p) if !p.as_os_str().is_empty() => p.to_path_buf(),
         _ => PathBuf::from("."),
     };
-    let mut d = Descriptor::new(layout.create_type(), opts.cid.unwrap_or_else(random_cid));
+    let adapter = AdapterType::parse(&opts.adapter_type)?;
+    let mut d = Descriptor::new(layout.create_type(), opts.derive_cid(capacity_bytes));
     let sizes = match layout {
         HostedLayout::TwoGbSparse | HostedLayout::TwoGbFlat => {
             split(capacity_bytes, SPLIT_EXTENT_BYTES)
@@ -240,15 +194,13 @@ pub fn create_sink(
         files.push((dir.join(&file_name), len));
     }
     d.ddb_set("ddb.virtualHWVersion", opts.hw_version.to_string());
-    if let Some(u) = &opts.uuid {
-        d.ddb_set("ddb.uuid", format_uuid(u));
-    }
-    d.set_geometry(opts.adapter_type);
+    d.ddb_set(
+        "ddb.uuid",
+        format_uuid(&opts.derive_id("ddb.uuid", capacity_bytes)),
+    );
+    d.set_geometry(adapter);
     if layout == HostedLayout::Thin {
         d.ddb_set("ddb.thinProvisioned", "1");
-    }
-    for (k, v) in &opts.extra_ddb {
-        d.ddb_set(k, v.clone());
     }
     match layout {
         HostedLayout::MonolithicSparse => {

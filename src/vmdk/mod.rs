@@ -2,6 +2,7 @@
 //! sources and sinks of the [`crate::disk`] pipeline for every layout.
 
 pub mod chain;
+pub mod codec;
 pub mod descriptor;
 pub mod extent;
 pub mod flat;

@@ -9,7 +9,7 @@
 
 use std::path::{Path, PathBuf};
 
-use crate::disk::{DataGrain, DiskSink, Encoded, SinkReport, GRAIN_BYTES};
+use crate::disk::{DiskSink, Encoded, GrainEncoder, PlainEncoder, SinkReport, GRAIN_BYTES};
 use crate::error::{Error, Result};
 use crate::limits::SECTOR_SIZE;
 use crate::output::PendingFile;
@@ -268,12 +268,8 @@ impl SparseSink {
 }
 
 impl DiskSink for SparseSink {
-    fn encode(&self, grain: DataGrain) -> Result<Encoded> {
-        Ok(Encoded {
-            offset: grain.offset,
-            len: grain.bytes.len() as u32,
-            bytes: grain.bytes,
-        })
+    fn encoder(&self) -> Result<Box<dyn GrainEncoder>> {
+        Ok(Box::new(PlainEncoder))
     }
 
     fn write(&mut self, grain: Encoded) -> Result<()> {

@@ -72,6 +72,7 @@ impl DiskSource for RawFile {
 
 /// The tiny pipeline: next_grain → (skip zeros) → encode → write → finish.
 fn pump(src: &mut dyn DiskSource, mut sink: Box<dyn DiskSink>) -> ovftool::Result<SinkReport> {
+    let mut enc = sink.encoder()?;
     while let Some(g) = src.next_grain()? {
         let GrainData::Raw(bytes) = g.data else {
             panic!("hosted sources hand out raw grains")
@@ -81,7 +82,7 @@ fn pump(src: &mut dyn DiskSource, mut sink: Box<dyn DiskSink>) -> ovftool::Resul
         if bytes.iter().all(|&b| b == 0) {
             continue;
         }
-        let e = sink.encode(DataGrain {
+        let e = enc.encode(DataGrain {
             offset: g.offset,
             bytes,
         })?;
@@ -186,7 +187,7 @@ fn same_bytes(a: &Path, b: &Path) {
 
 fn opts() -> SinkOptions {
     SinkOptions {
-        cid: Some(0x1234_5678),
+        identity: b"test disk".to_vec(),
         ..SinkOptions::default()
     }
 }
@@ -708,6 +709,8 @@ fn failed_or_dropped_sink_leaves_nothing() {
         let out = dir.path().join("d.vmdk");
         let mut sink = hosted::create_sink(&out, layout, 10 << 20, &opts()).unwrap();
         let e = sink
+            .encoder()
+            .unwrap()
             .encode(DataGrain {
                 offset: 0,
                 bytes: vec![1u8; 65536],
@@ -716,6 +719,8 @@ fn failed_or_dropped_sink_leaves_nothing() {
         sink.write(e).unwrap();
         // Beyond capacity: refused.
         let e = sink
+            .encoder()
+            .unwrap()
             .encode(DataGrain {
                 offset: 20 << 20,
                 bytes: vec![1u8; 65536],
