@@ -20,6 +20,7 @@ use crate::error::{Error, Result};
 use crate::limits::{Limits, SECTOR_SIZE};
 use crate::vmdk::descriptor::{Access, CreateType, Descriptor, Extent, ExtentType};
 use crate::vmdk::geometry::AdapterType;
+use crate::vmdk::header::{SparseHeader, GD_AT_END};
 
 pub use crate::vmdk::chain::{ChainSource, Link};
 pub use crate::vmdk::flat::{Allocation, FlatSink};
@@ -258,8 +259,8 @@ pub struct HeaderInfo {
     pub compress_algorithm: u16,
 }
 
-impl From<&crate::vmdk::header::SparseHeader> for HeaderInfo {
-    fn from(h: &crate::vmdk::header::SparseHeader) -> Self {
+impl From<&SparseHeader> for HeaderInfo {
+    fn from(h: &SparseHeader) -> Self {
         HeaderInfo {
             version: h.version,
             flags: h.flags,
@@ -315,7 +316,46 @@ pub struct LinkInfo {
     /// Extents.
     pub extents: Vec<ExtentInfo>,
     /// Disk database entries, in order.
-    pub ddb: Vec<(String, String)>,
+    pub ddb: Vec<DdbEntry>,
+}
+
+/// One `ddb.<key> = "<value>"` line.
+#[derive(Debug, Clone, Serialize, PartialEq, Eq)]
+pub struct DdbEntry {
+    /// The key as written (`ddb.adapterType`).
+    pub key: String,
+    /// The value, unquoted.
+    pub value: String,
+}
+
+fn ddb_entries(d: Option<&Descriptor>) -> Vec<DdbEntry> {
+    d.map(|d| {
+        d.ddb
+            .iter()
+            .map(|(k, v)| DdbEntry {
+                key: k.clone(),
+                value: v.clone(),
+            })
+            .collect()
+    })
+    .unwrap_or_default()
+}
+
+fn extent_infos(d: Option<&Descriptor>, header: Option<&SparseHeader>) -> Vec<ExtentInfo> {
+    d.map(|d| {
+        d.extents
+            .iter()
+            .map(|e| ExtentInfo {
+                access: e.access.as_str().to_string(),
+                kind: e.kind.as_str().to_string(),
+                size_sectors: e.size_sectors,
+                file: e.file_name.clone(),
+                offset_sectors: e.offset_sectors,
+                header: header.map(HeaderInfo::from),
+            })
+            .collect()
+    })
+    .unwrap_or_default()
 }
 
 /// What `info <DISK>` shows about a VMDK (not streamOptimized) and its chain.
@@ -323,6 +363,8 @@ pub struct LinkInfo {
 pub struct DiskInfo {
     /// The file opened.
     pub path: PathBuf,
+    /// Always `"vmdk"` here (the CLI reports raw images with `"raw"`).
+    pub format: String,
     /// `createType` of the top link (`null` for a bare sparse extent).
     pub create_type: Option<String>,
     /// The layout name (`monolithicSparse`, `vmfs-thin`, ...).
@@ -347,6 +389,9 @@ pub struct DiskInfo {
 /// # Security
 /// As [`open`].
 pub fn inspect(path: &Path, limits: &Limits) -> Result<DiskInfo> {
+    if let Some(info) = inspect_stream(path, limits)? {
+        return Ok(info);
+    }
     let mut chain = ChainSource::open(path, limits)?;
     let mut links = Vec::new();
     for link in chain.links_mut() {
@@ -372,7 +417,7 @@ pub fn inspect(path: &Path, limits: &Limits) -> Result<DiskInfo> {
                     header: e.header.as_ref().map(HeaderInfo::from),
                 })
                 .collect(),
-            ddb: d.map(|d| d.ddb.clone()).unwrap_or_default(),
+            ddb: ddb_entries(d),
         });
     }
     let top = &chain.links()[0];
@@ -386,6 +431,7 @@ pub fn inspect(path: &Path, limits: &Limits) -> Result<DiskInfo> {
     };
     Ok(DiskInfo {
         path: path.to_path_buf(),
+        format: "vmdk".to_string(),
         create_type,
         layout,
         capacity_bytes: top.capacity_bytes,
@@ -397,4 +443,65 @@ pub fn inspect(path: &Path, limits: &Limits) -> Result<DiskInfo> {
         header: top.header.as_ref().map(HeaderInfo::from),
         chain: links,
     })
+}
+
+/// The header, footer and embedded descriptor of a streamOptimized (compressed) sparse file;
+/// `None` when `path` is not one.
+fn inspect_stream(path: &Path, limits: &Limits) -> Result<Option<DiskInfo>> {
+    use crate::vmdk::sparse::{read_embedded_descriptor, read_exact_at};
+    let file =
+        std::fs::File::open(path).map_err(|e| Error::io("cannot open", e).with_path(path))?;
+    let file_len = file
+        .metadata()
+        .map_err(|e| Error::io("cannot stat", e).with_path(path))?
+        .len();
+    if file_len < 512 {
+        return Ok(None);
+    }
+    let mut hb = [0u8; 512];
+    read_exact_at(&file, path, 0, &mut hb)?;
+    if &hb[..4] != b"KDMV" {
+        return Ok(None);
+    }
+    let mut header = SparseHeader::parse(&hb).map_err(|e| e.with_path(path))?;
+    if !header.is_compressed() {
+        return Ok(None);
+    }
+    // VDF5 §streamOptimized: with GD_AT_END the footer (at end - 1024) holds the real values
+    // and takes precedence.
+    if header.gd_offset_sectors == GD_AT_END && file_len >= 1536 {
+        let mut fb = [0u8; 512];
+        read_exact_at(&file, path, file_len - 1024, &mut fb)?;
+        if let Ok(footer) = SparseHeader::parse(&fb) {
+            header = footer;
+        }
+    }
+    let descriptor = match read_embedded_descriptor(&file, path, file_len, &header, limits)? {
+        Some(b) => Some(Descriptor::parse(&b, limits).map_err(|e| e.with_path(path))?),
+        None => None,
+    };
+    let capacity_bytes = header.capacity_sectors.saturating_mul(SECTOR_SIZE);
+    let d = descriptor.as_ref();
+    let link = LinkInfo {
+        path: path.to_path_buf(),
+        create_type: d.map(|d| d.create_type.to_string()),
+        cid: d.map(|d| format!("{:08x}", d.cid)),
+        parent_cid: d.map(|d| format!("{:08x}", d.parent_cid)),
+        parent_file_name_hint: d.and_then(|d| d.parent_file_name_hint.clone()),
+        capacity_bytes,
+        allocated_bytes: file_len,
+        extents: extent_infos(d, Some(&header)),
+        ddb: ddb_entries(d),
+    };
+    Ok(Some(DiskInfo {
+        path: path.to_path_buf(),
+        format: "vmdk".to_string(),
+        create_type: link.create_type.clone(),
+        layout: "streamOptimized".to_string(),
+        capacity_bytes,
+        allocated_bytes: file_len,
+        grain_bytes: Some(header.grain_bytes()),
+        header: Some(HeaderInfo::from(&header)),
+        chain: vec![link],
+    }))
 }

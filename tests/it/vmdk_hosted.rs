@@ -750,3 +750,81 @@ fn failed_or_dropped_sink_leaves_nothing() {
         1 << 20
     );
 }
+
+#[test]
+fn info_reports_layout_chain_and_json() {
+    let dir = tempfile::tempdir().unwrap();
+    let raw = dir.path().join("i.raw");
+    make_image(&raw, 2 << 20, 8, &[]);
+    let out = dir.path().join("thin.vmdk");
+    write_layout(&raw, &out, HostedLayout::Thin);
+    let o = crate::support::ovftool(&["--json", "info", s(&out)]);
+    assert!(o.status.success(), "{}", String::from_utf8_lossy(&o.stderr));
+    let v: serde_json::Value = serde_json::from_slice(&o.stdout).unwrap();
+    assert_eq!(v["format"], "vmdk");
+    assert_eq!(v["layout"], "vmfs-thin");
+    assert_eq!(v["create_type"], "vmfs");
+    assert_eq!(v["capacity_bytes"], 2 << 20);
+    assert_eq!(v["chain"][0]["extents"][0]["type"], "VMFS");
+    assert_eq!(v["chain"][0]["extents"][0]["file"], "thin-flat.vmdk");
+    let sp = dir.path().join("sp.vmdk");
+    write_layout(&raw, &sp, HostedLayout::MonolithicSparse);
+    let o = crate::support::ovftool(&["info", s(&sp)]);
+    assert!(o.status.success());
+    let text = String::from_utf8_lossy(&o.stdout);
+    assert!(text.contains("monolithicSparse"), "{text}");
+    assert!(text.contains("grain:      64.0 KiB"), "{text}");
+    // A broken descriptor: exit 1 with the file and line in the message.
+    let bad = dir.path().join("bad.vmdk");
+    fs::write(
+        &bad,
+        "# Disk DescriptorFile\ncreateType=\"vmfs\"\nRW lots VMFS \"x\"\n",
+    )
+    .unwrap();
+    let o = crate::support::ovftool(&["--json", "info", s(&bad)]);
+    assert_eq!(o.status.code(), Some(1));
+    let v: serde_json::Value = serde_json::from_slice(&o.stdout).unwrap();
+    assert_eq!(v["error"]["kind"], "corrupt");
+    assert_eq!(v["error"]["line"], 3);
+}
+
+#[test]
+fn copy_pipeline_end_to_end() {
+    if !have_tool("qemu-img") {
+        return;
+    }
+    let dir = tempfile::tempdir().unwrap();
+    let raw = dir.path().join("e.raw");
+    make_image(&raw, (7 << 20) + 4096, 13, &[]);
+    let so = dir.path().join("q.vmdk");
+    qemu(&[
+        "convert",
+        "-f",
+        "raw",
+        "-O",
+        "vmdk",
+        "-o",
+        "subformat=twoGbMaxExtentSparse",
+        s(&raw),
+        s(&so),
+    ]);
+    for layout in ALL_LAYOUTS {
+        let sub = dir.path().join(format!("{layout}"));
+        fs::create_dir(&sub).unwrap();
+        let out = sub.join("d.vmdk");
+        let mut src = hosted::open(&so, &Limits::DEFAULT).unwrap();
+        let mut sink = hosted::create_sink(&out, layout, src.capacity_bytes(), &opts()).unwrap();
+        ovftool::disk::copy(
+            &mut *src,
+            &mut *sink,
+            &ovftool::disk::CopyOptions::default(),
+            &ovftool::progress::NoProgress,
+        )
+        .unwrap();
+        sink.finish().unwrap();
+        assert!(
+            qemu_ok(&["compare", "-q", "-f", "raw", s(&raw), s(&out)]),
+            "{layout}"
+        );
+    }
+}
