@@ -18,10 +18,7 @@ use crate::limits::{Limits, SECTOR_SIZE};
 use crate::vmdk::descriptor::{Access, Descriptor, Extent, ExtentType, CID_NO_PARENT};
 use crate::vmdk::extent::{ExtentRead, FlatExtent, Run, ZeroExtent};
 use crate::vmdk::header::SparseHeader;
-use crate::vmdk::sparse::{read_exact_at, SparseExtent};
-
-/// `COWD` as a little-endian u32: ESXi vmfsSparse redo logs.
-const COWD_MAGIC: &[u8; 4] = b"COWD";
+use crate::vmdk::sparse::{read_exact_at, SparseExtent, COWD_MAGIC};
 
 /// One extent of a link, placed in the link's address space.
 #[derive(Debug)]
@@ -65,7 +62,7 @@ impl Link {
     ///
     /// # Errors
     /// Corrupt headers/descriptors, unsafe extent names, capacity disagreements, I/O errors;
-    /// [`crate::ErrorKind::Unsupported`] for streamOptimized files and COWD/seSparse extents.
+    /// [`crate::ErrorKind::Unsupported`] for streamOptimized files and seSparse extents.
     ///
     /// # Security
     /// `path` is trusted; everything it names is checked.
@@ -131,7 +128,7 @@ impl Link {
                                 })?;
                             Box::new(FlatExtent::open(&p, base, len)?)
                         }
-                        ExtentType::Sparse => {
+                        ExtentType::Sparse | ExtentType::VmfsSparse => {
                             let s = SparseExtent::open(&p, limits)?;
                             if s.header().capacity_sectors != line.size_sectors {
                                 return Err(Error::corrupt(format!(
@@ -179,6 +176,11 @@ impl Link {
     fn open_sparse_file(path: &Path, limits: &Limits) -> Result<Self> {
         let sparse = SparseExtent::open(path, limits)?;
         let header = *sparse.header();
+        let kind = if sparse.is_cowd() {
+            ExtentType::VmfsSparse
+        } else {
+            ExtentType::Sparse
+        };
         let descriptor = match sparse.embedded_descriptor(limits)? {
             Some(bytes) => Some(Descriptor::parse(&bytes, limits).map_err(|e| {
                 e.with_path(path)
@@ -205,7 +207,7 @@ impl Link {
             .unwrap_or(Extent {
                 access: Access::ReadWrite,
                 size_sectors: header.capacity_sectors,
-                kind: ExtentType::Sparse,
+                kind,
                 file_name: path.file_name().map(|n| n.to_string_lossy().into_owned()),
                 offset_sectors: None,
                 extra: Vec::new(),

@@ -36,7 +36,7 @@ pub const SPLIT_EXTENT_BYTES: u64 = 4_192_256 * SECTOR_SIZE;
 /// # Errors
 /// Corrupt or truncated files, capacity disagreements, parent loops, `parentCID` mismatches
 /// and unsafe extent or parent names, each naming the file (and offset or line);
-/// [`crate::ErrorKind::Unsupported`] for streamOptimized, COWD and seSparse extents.
+/// [`crate::ErrorKind::Unsupported`] for streamOptimized and seSparse extents.
 ///
 /// # Security
 /// Every extent and parent name passes through [`crate::gate::resolve_in_dir`]; sizes are

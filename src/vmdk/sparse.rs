@@ -1,5 +1,6 @@
 //! Reader of hosted sparse extents (`KDMV`, versions 1–3, uncompressed): grain directory, grain
-//! tables, zeroed-grain entries (VDF5 §"Hosted Sparse Extents"; FORMATS.md §2.3).
+//! tables, zeroed-grain entries (VDF5 §"Hosted Sparse Extents"; FORMATS.md §2.3); and of ESXi
+//! `COWD` redo logs (vmfsSparse), which differ only in header layout and table size.
 //!
 //! # Security
 //! Every table offset and grain offset read from the file is checked against the file length
@@ -14,7 +15,7 @@ use std::path::{Path, PathBuf};
 use crate::error::{Error, Result};
 use crate::limits::{Limits, SECTOR_SIZE};
 use crate::vmdk::extent::{ExtentRead, Run};
-use crate::vmdk::header::{SparseHeader, FLAG_REDUNDANT_GD, GD_AT_END};
+use crate::vmdk::header::{SparseHeader, FLAG_REDUNDANT_GD, GD_AT_END, MAX_GRAIN_SECTORS};
 
 /// An open hosted sparse extent.
 #[derive(Debug)]
@@ -28,6 +29,44 @@ pub struct SparseExtent {
     gt_cache: Option<(usize, Vec<u32>)>,
     capacity_bytes: u64,
     grain_bytes: u64,
+    cowd: bool,
+}
+
+/// `COWD`: the magic of ESXi vmfsSparse redo logs (VDF5 §"ESXi Server Sparse Extents").
+pub const COWD_MAGIC: &[u8; 4] = b"COWD";
+
+/// Grain-table entries per table in a COWD extent (fixed; VDF5, QEMU `vmdk_open_vmfs_sparse`).
+pub const COWD_GTES_PER_GT: u32 = 4096;
+
+fn le32(b: &[u8; 512], off: usize) -> u32 {
+    u32::from_le_bytes([b[off], b[off + 1], b[off + 2], b[off + 3]])
+}
+
+/// Decodes the first sector of a COWD header into the equivalent [`SparseHeader`] view:
+/// `version@4, flags@8, capacity@12, grainSize@16, gdOffset@20, numGDEntries@24,
+/// freeSector@28` (32-bit, sectors); grain tables of 4096 entries; no redundant directory.
+fn cowd_header(b: &[u8; 512]) -> Result<SparseHeader> {
+    let grain = u64::from(le32(b, 16));
+    if grain == 0 || !grain.is_power_of_two() || grain > MAX_GRAIN_SECTORS {
+        return Err(Error::corrupt(format!(
+            "bad COWD grain size: expected a power of two up to {MAX_GRAIN_SECTORS} sectors, found {grain}"
+        ))
+        .with_offset(16));
+    }
+    Ok(SparseHeader {
+        version: le32(b, 4),
+        flags: 0,
+        capacity_sectors: u64::from(le32(b, 12)),
+        grain_sectors: grain,
+        descriptor_offset_sectors: 0,
+        descriptor_size_sectors: 0,
+        num_gtes_per_gt: COWD_GTES_PER_GT,
+        rgd_offset_sectors: 0,
+        gd_offset_sectors: u64::from(le32(b, 20)),
+        overhead_sectors: u64::from(le32(b, 28)),
+        unclean_shutdown: false,
+        compress_algorithm: 0,
+    })
 }
 
 /// Reads exactly `buf.len()` bytes at `offset`, naming the file and offset on failure.
@@ -77,8 +116,20 @@ impl SparseExtent {
             .with_path(path));
         }
         read_exact_at(&file, path, 0, &mut hb)?;
-        let header = SparseHeader::parse(&hb).map_err(|e| e.with_path(path))?;
-        Self::from_header(file, path, file_len, header, limits)
+        let header = if &hb[..4] == COWD_MAGIC {
+            cowd_header(&hb).map_err(|e| e.with_path(path))?
+        } else {
+            SparseHeader::parse(&hb).map_err(|e| e.with_path(path))?
+        };
+        let cowd = &hb[..4] == COWD_MAGIC;
+        let mut me = Self::from_header(file, path, file_len, header, limits)?;
+        me.cowd = cowd;
+        Ok(me)
+    }
+
+    /// Whether this is an ESXi COWD (vmfsSparse) extent.
+    pub fn is_cowd(&self) -> bool {
+        self.cowd
     }
 
     fn from_header(
@@ -154,6 +205,7 @@ impl SparseExtent {
             gt_cache: None,
             capacity_bytes,
             grain_bytes: header.grain_bytes(),
+            cowd: false,
         })
     }
 
@@ -350,7 +402,11 @@ impl ExtentRead for SparseExtent {
     }
 
     fn kind_name(&self) -> &'static str {
-        "sparse"
+        if self.cowd {
+            "cowd"
+        } else {
+            "sparse"
+        }
     }
 
     fn stored_bytes(&mut self) -> Result<u64> {

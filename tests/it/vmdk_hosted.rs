@@ -828,3 +828,63 @@ fn copy_pipeline_end_to_end() {
         );
     }
 }
+
+#[test]
+fn esxi_cowd_delta_reads_through_to_its_base() {
+    let dir = tempfile::tempdir().unwrap();
+    let d = dir.path();
+    let raw = d.join("base.raw");
+    make_image(&raw, 2 << 20, 17, &[]);
+    write_layout(&raw, &d.join("base.vmdk"), HostedLayout::Thick);
+    let base_text = fs::read_to_string(d.join("base.vmdk")).unwrap();
+    let cid = base_text
+        .lines()
+        .find_map(|l| l.strip_prefix("CID="))
+        .unwrap()
+        .to_string();
+    // A COWD redo log: 1-sector grains, GD at sector 4, one GT (4096 entries) at sector 5.
+    let sectors = 4096u32;
+    let mut f = vec![0u8; 39 * 512];
+    f[0..4].copy_from_slice(b"COWD");
+    for (off, v) in [
+        (4, 1u32),
+        (8, 3),
+        (12, sectors),
+        (16, 1),
+        (20, 4),
+        (24, 1),
+        (28, 39),
+    ] {
+        f[off..off + 4].copy_from_slice(&v.to_le_bytes());
+    }
+    f[4 * 512..4 * 512 + 4].copy_from_slice(&5u32.to_le_bytes());
+    let gte = |f: &mut Vec<u8>, sector: usize, grain: u32| {
+        let at = 5 * 512 + sector * 4;
+        f[at..at + 4].copy_from_slice(&grain.to_le_bytes());
+    };
+    gte(&mut f, 100, 37);
+    gte(&mut f, 4095, 38);
+    f[37 * 512..38 * 512].fill(0x77);
+    f[38 * 512..39 * 512].fill(0x88);
+    fs::write(d.join("d-delta.vmdk"), &f).unwrap();
+    fs::write(
+        d.join("d.vmdk"),
+        format!(
+            "# Disk DescriptorFile\nversion=1\nencoding=\"UTF-8\"\nCID=abcdef01\nparentCID={cid}\n\
+isNativeSnapshot=\"no\"\ncreateType=\"vmfsSparse\"\nparentFileNameHint=\"base.vmdk\"\n\
+# Extent description\nRW {sectors} VMFSSPARSE \"d-delta.vmdk\"\n\n# The Disk Data Base\n#DDB\n\n\
+ddb.longContentID = \"0123456789abcdef0123456789abcdef\"\n"
+        ),
+    )
+    .unwrap();
+    let mut src = hosted::open(&d.join("d.vmdk"), &Limits::DEFAULT).unwrap();
+    to_raw(&mut *src, &d.join("got.raw")).unwrap();
+    let mut want = fs::read(&raw).unwrap();
+    want[100 * 512..101 * 512].fill(0x77);
+    want[4095 * 512..].fill(0x88);
+    assert_eq!(fs::read(d.join("got.raw")).unwrap(), want);
+    let info = hosted::inspect(&d.join("d.vmdk"), &Limits::DEFAULT).unwrap();
+    assert_eq!(info.chain.len(), 2);
+    assert_eq!(info.chain[0].allocated_bytes, 1024);
+    assert_eq!(info.layout, "vmfsSparse");
+}
