@@ -426,10 +426,9 @@ pub fn copy(
             }
             grains_read += 1;
         };
+        // On a read error the grains already read are still finished (at most max_in_flight):
+        // a decoding error among them lies earlier in the disk and is the one to report.
         drop(work_tx);
-        if read_result.is_err() {
-            abort.store(true, Ordering::Relaxed);
-        }
         let written = match writer.join() {
             Ok(r) => r,
             Err(_) => Err(Error::new(
@@ -437,9 +436,9 @@ pub fn copy(
                 "disk writer thread panicked",
             )),
         };
-        read_result?;
         let (zero_grains, data_bytes, ordered, position) =
             written.map_err(|e| source.annotate(e))?;
+        read_result?;
         if ordered != grains_read {
             return Err(Error::new(
                 crate::ErrorKind::Io,
