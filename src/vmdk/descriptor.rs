@@ -741,4 +741,57 @@ ddb.uuid = \"60 00 C2 97 ee 00 4e ed-cb 09 ab 10 91 3f 7f 99\"\r\nddb.custom.key
         ));
         assert!(t.contains("ddb.thinProvisioned = \"1\"\n"));
     }
+
+    mod prop {
+        use super::super::*;
+        use proptest::prelude::*;
+
+        fn kind() -> impl Strategy<Value = ExtentType> {
+            prop_oneof![
+                Just(ExtentType::Flat),
+                Just(ExtentType::Sparse),
+                Just(ExtentType::Zero),
+                Just(ExtentType::Vmfs),
+                Just(ExtentType::VmfsSparse),
+            ]
+        }
+
+        proptest! {
+            #[test]
+            fn write_then_parse_round_trips(
+                cid in any::<u32>(),
+                parent in any::<u32>(),
+                exts in proptest::collection::vec(
+                    (1u64..1 << 33, kind(), "[a-zA-Z0-9 ._-]{1,30}", proptest::option::of(0u64..1 << 30)),
+                    1..8,
+                ),
+                ddb in proptest::collection::vec(("ddb\\.[a-zA-Z.]{1,20}", "[ -!#-~]{0,40}"), 0..8),
+                hint in proptest::option::of("[a-zA-Z0-9._-]{1,20}"),
+            ) {
+                let mut d = Descriptor::new(CreateType::Custom, cid);
+                d.parent_cid = parent;
+                d.parent_file_name_hint = hint;
+                for (size, kind, name, off) in exts {
+                    d.extents.push(Extent {
+                        access: Access::ReadWrite,
+                        size_sectors: size,
+                        kind,
+                        file_name: (kind != ExtentType::Zero).then_some(name),
+                        offset_sectors: if kind == ExtentType::Zero { None } else { off },
+                        extra: vec![],
+                    });
+                }
+                for (k, v) in ddb {
+                    d.ddb_set(&k, v.trim().to_string());
+                }
+                let back = Descriptor::parse(d.to_text().as_bytes(), &Limits::DEFAULT).unwrap();
+                prop_assert_eq!(back, d);
+            }
+
+            #[test]
+            fn parse_never_panics(bytes in proptest::collection::vec(any::<u8>(), 0..2048)) {
+                let _ = Descriptor::parse(&bytes, &Limits::DEFAULT);
+            }
+        }
+    }
 }

@@ -163,11 +163,10 @@ fn hosted_sink(
         Layout::Thick => HostedLayout::Thick,
         Layout::EagerZeroedThick => HostedLayout::EagerZeroedThick,
         Layout::StreamOptimized | Layout::Raw => {
-            return Err(Error::usage(format!(
-                "{} is not a hosted layout",
-                layout.vmware_name()
-            ))
-            .with_path(path))
+            return Err(
+                Error::usage(format!("{} is not a hosted layout", layout.vmware_name()))
+                    .with_path(path),
+            )
         }
     };
     hosted::create_sink(path, hosted_layout, capacity_bytes, opts)
