@@ -153,12 +153,23 @@ fn hosted_sink(
     capacity_bytes: u64,
     opts: &SinkOptions,
 ) -> Result<Box<dyn DiskSink>> {
-    let _ = (capacity_bytes, opts);
-    Err(Error::unsupported(format!(
-        "writing {} disks needs the hosted VMDK module (branch vmdk-hosted)",
-        layout.vmware_name()
-    ))
-    .with_path(path))
+    use crate::vmdk::hosted::{self, HostedLayout};
+    let hosted_layout = match layout {
+        Layout::MonolithicSparse => HostedLayout::MonolithicSparse,
+        Layout::TwoGbSparse => HostedLayout::TwoGbSparse,
+        Layout::MonolithicFlat => HostedLayout::MonolithicFlat,
+        Layout::TwoGbFlat => HostedLayout::TwoGbFlat,
+        Layout::Thin => HostedLayout::Thin,
+        Layout::Thick => HostedLayout::Thick,
+        Layout::EagerZeroedThick => HostedLayout::EagerZeroedThick,
+        Layout::StreamOptimized | Layout::Raw => {
+            return Err(
+                Error::usage(format!("{} is not a hosted layout", layout.vmware_name()))
+                    .with_path(path),
+            )
+        }
+    };
+    hosted::create_sink(path, hosted_layout, capacity_bytes, opts)
 }
 
 #[cfg(test)]

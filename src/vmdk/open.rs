@@ -96,11 +96,7 @@ pub fn open(path: &Path, limits: &Limits) -> Result<Box<dyn DiskSource>> {
 }
 
 fn open_hosted(path: &Path, limits: &Limits) -> Result<Box<dyn DiskSource>> {
-    let _ = limits;
-    Err(
-        Error::unsupported("reading hosted VMDK layouts needs the vmdk-hosted module")
-            .with_path(path),
-    )
+    crate::vmdk::hosted::open(path, limits)
 }
 
 #[cfg(test)]
