@@ -452,8 +452,7 @@ fn run_chain(
         drop(senders);
         let mut total = 0u64;
         let mut read_err = None;
-        loop {
-            let Ok(mut msg) = pool_rx.recv() else { break };
+        while let Ok(mut msg) = pool_rx.recv() {
             match read_full(src, &mut msg.buf) {
                 Ok(len) => {
                     msg.len = len;
