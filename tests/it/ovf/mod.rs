@@ -1,0 +1,4 @@
+//! Integration tests: the OVF descriptor library and the `info`/`validate` commands.
+
+mod corpus;
+mod errors;
