@@ -24,6 +24,7 @@ pub mod digest;
 pub mod disk;
 pub mod error;
 pub mod gate;
+pub mod import;
 pub mod limits;
 pub mod manifest;
 pub mod output;
