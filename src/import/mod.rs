@@ -1069,6 +1069,14 @@ fn finish(
         ..Default::default()
     };
     verify::check_package(&collected, reopen, &vopts, &mut report);
+    // ovftool sizes the imported disk from ovf:capacity when it exceeds the image's (the
+    // converter grows it and says so), and a smaller ovf:capacity cannot lose data (the image's
+    // capacity is kept): a mismatch is a warning here, not a verification failure.
+    for f in &mut report.findings {
+        if f.code == "disk-capacity-mismatch" {
+            f.severity = Severity::Warning;
+        }
+    }
     if opts.skip_manifest_check {
         for f in &mut report.findings {
             if f.severity == Severity::Error
