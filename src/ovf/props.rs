@@ -123,10 +123,10 @@ pub fn check_value(prop: &Property, value: &str) -> Result<()> {
         }
     } else {
         match t {
-            "boolean" => {
-                if !matches!(value.trim().to_ascii_lowercase().as_str(), "true" | "false") {
-                    return fail("true or false".into());
-                }
+            "boolean"
+                if !matches!(value.trim().to_ascii_lowercase().as_str(), "true" | "false") =>
+            {
+                return fail("true or false".into());
             }
             "real32" | "real64" => match value.trim().parse::<f64>() {
                 Ok(f) if f.is_finite() => number = Some(f),

@@ -68,6 +68,7 @@ pub(crate) fn parse(bytes: &[u8], lax: bool, limits: &Limits) -> Result<Descript
 ///
 /// # Errors
 /// [`crate::ErrorKind::Unsupported`] until the descriptor library provides editing.
+#[allow(dead_code)] // for pack, not called yet
 pub(crate) fn set_file_sizes(bytes: &[u8], sizes: &[(String, u64)]) -> Result<Vec<u8>> {
     let _ = (bytes, sizes);
     Err(Error::unsupported(

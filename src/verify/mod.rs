@@ -166,6 +166,7 @@ impl Report {
         self.push(s, code, entry, message);
     }
 
+    #[allow(clippy::wrong_self_convention)] // merged as is from main; rename belongs to verify
     fn from_error(&mut self, e: &Error) {
         let entry = e.location().entry.clone();
         self.findings.push(Finding {

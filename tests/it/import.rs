@@ -62,6 +62,7 @@ fn stream_vmdk(dir: &Path, raw: &[u8]) -> Vec<u8> {
     b
 }
 
+#[derive(Default)]
 struct Pkg {
     /// Extra attributes of the disk's File element.
     file_attrs: String,
@@ -71,17 +72,6 @@ struct Pkg {
     hw_attrs: String,
     /// Deployment option section (envelope level).
     env_sections: String,
-}
-
-impl Default for Pkg {
-    fn default() -> Self {
-        Pkg {
-            file_attrs: String::new(),
-            vs_sections: String::new(),
-            hw_attrs: String::new(),
-            env_sections: String::new(),
-        }
-    }
 }
 
 fn descriptor(p: &Pkg, size: usize, cap: usize) -> String {
