@@ -1283,8 +1283,13 @@ impl Machine {
             }
             hw.extra_config.push((k.clone(), v.clone()));
         }
-        if let Some(href) = &opts.nvram_href {
-            hw.extra_config.push(("nvram".into(), href.clone()));
+        match (&opts.nvram_href, &self.nvram_file) {
+            (Some(href), _) => hw.extra_config.push(("nvram".into(), href.clone())),
+            (None, Some(file)) => warnings.push(Warning::new(
+                "nvram",
+                format!("NVRAM file {file:?} is not shipped: the VM starts with fresh firmware settings"),
+            )),
+            (None, None) => {}
         }
 
         let id = opts

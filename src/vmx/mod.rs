@@ -239,11 +239,11 @@ impl Vmx {
     /// The value of `key` with `|XX` escapes decoded (and `%XX` for `displayName`).
     pub fn get(&self, key: &str) -> Option<String> {
         let raw = self.get_raw(key)?;
-        let v = unescape_pipe(raw);
+        // libvirt order for displayName: percent escapes first, then pipe escapes.
         if key.eq_ignore_ascii_case("displayName") {
-            Some(unescape_percent(&v))
+            Some(unescape_pipe(&unescape_percent(raw)))
         } else {
-            Some(v)
+            Some(unescape_pipe(raw))
         }
     }
 
@@ -261,10 +261,12 @@ impl Vmx {
     /// Sets `key` to `value` (escaped as needed). An existing key keeps its place and spelling
     /// (earlier duplicates are removed); a new key is appended.
     pub fn set(&mut self, key: &str, value: &str) {
-        let mut escaped = escape_pipe(value);
-        if key.eq_ignore_ascii_case("displayName") {
-            escaped = escaped.replace('%', "%25");
-        }
+        let escaped = if key.eq_ignore_ascii_case("displayName") {
+            // ESX writes `%`, `/` and `\` in names as %XX (libvirt virVMXEscapeHexPercent).
+            escape_pipe(&escape_percent(value))
+        } else {
+            escape_pipe(value)
+        };
         self.set_raw(key, &escaped);
     }
 
@@ -545,6 +547,19 @@ pub fn escape_pipe(s: &str) -> String {
     for c in s.chars() {
         if c == '"' || c == '|' || (c as u32) < 0x20 || c == '\u{7f}' {
             out.push_str(&format!("|{:02X}", c as u32));
+        } else {
+            out.push(c);
+        }
+    }
+    out
+}
+
+/// Escapes `%`, `/` and `\` as `%XX` (libvirt `virVMXEscapeHexPercent`, for `displayName`).
+pub fn escape_percent(s: &str) -> String {
+    let mut out = String::with_capacity(s.len());
+    for c in s.chars() {
+        if matches!(c, '%' | '/' | '\\') {
+            out.push_str(&format!("%{:02X}", c as u32));
         } else {
             out.push(c);
         }

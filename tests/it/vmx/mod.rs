@@ -436,7 +436,7 @@ fn sample_machine() -> Machine {
 
 // ---- property test: Machine → .vmx → Machine is the identity ----
 
-fn arb_guest() -> impl Strategy<Value = GuestOs> {
+pub(crate) fn arb_guest() -> impl Strategy<Value = GuestOs> {
     prop_oneof![
         Just(GuestOs::default()),
         prop::sample::select(vec![
@@ -462,7 +462,7 @@ fn arb_file() -> impl Strategy<Value = String> {
     "[a-zA-Z0-9 _-]{1,12}\\.vmdk"
 }
 
-fn arb_machine() -> impl Strategy<Value = Machine> {
+pub(crate) fn arb_machine() -> impl Strategy<Value = Machine> {
     let head = (
         prop::option::of(arb_text()),
         prop::option::of(arb_text()),

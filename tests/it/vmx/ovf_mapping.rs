@@ -7,6 +7,7 @@ use ovftool::vm::{
 };
 use ovftool::vmx::Vmx;
 use ovftool::ErrorKind;
+use proptest::prelude::*;
 
 use crate::support;
 
@@ -352,9 +353,14 @@ fn ovf_view(m: &Machine) -> Machine {
         d.disk_id.get_or_insert_with(|| format!("vmdisk{}", i + 1));
     }
     for c in &mut m.cdroms {
-        if matches!(c.backing, CdBacking::Image { .. }) {
-            c.backing = CdBacking::Client;
-        }
+        c.backing = match c.backing {
+            CdBacking::Image { .. } | CdBacking::Client => CdBacking::Client,
+            CdBacking::HostDevice { .. } => CdBacking::HostDevice { device: None },
+        };
+    }
+    m.video_ram_bytes = m.video_ram_bytes.map(|b| b / 1024 * 1024);
+    if m.name.is_none() {
+        m.name = Some("vm".into());
     }
     for f in &mut m.floppies {
         f.backing = match &f.backing {
@@ -385,7 +391,10 @@ fn ovf_view(m: &Machine) -> Machine {
     m.nvram_file = None; // shipped only when the exporter says so (ExportOptions::nvram_href)
     m.guest_os = match &m.guest_os.guest_id {
         Some(g) => GuestOs::from_guest_id(g),
-        None => GuestOs::default(),
+        None => GuestOs::from_guest_id(match &m.guest_os.vmx_key {
+            Some(k) if k.contains("64") => "otherGuest64",
+            _ => "otherGuest",
+        }),
     };
     m.extra_config.sort();
     m
@@ -543,4 +552,50 @@ fn export_refuses_unknown_capacity_and_invalid_machines() {
     m.disks[0].attachment.unit = 7;
     let e = m.to_envelope(&Default::default()).unwrap_err();
     assert_eq!(e.kind(), ErrorKind::Usage);
+}
+
+/// Text that survives XML element content: OVF readers trim `Name`, `Annotation` and
+/// `Connection`, so leading/trailing whitespace is not representable.
+fn xml_safe(m: &mut Machine) {
+    let fix = |s: &mut String| {
+        *s = s.trim().to_string();
+        if s.is_empty() {
+            *s = "x".into();
+        }
+    };
+    if let Some(n) = &mut m.name {
+        fix(n);
+    }
+    if let Some(a) = &mut m.annotation {
+        fix(a);
+    }
+    for n in &mut m.nics {
+        if let Some(net) = &mut n.network {
+            fix(net);
+        }
+    }
+    for d in &mut m.disks {
+        d.capacity_bytes = Some(1 << 30);
+    }
+}
+
+proptest! {
+    #![proptest_config(ProptestConfig { cases: 128, ..ProptestConfig::default() })]
+
+    #[test]
+    fn machine_to_ovf_and_back_keeps_the_hardware(m in super::arb_machine()) {
+        let mut m = m;
+        xml_safe(&mut m);
+        prop_assume!(m
+            .validate()
+            .iter()
+            .all(|i| i.severity != ovftool::vm::Severity::Error));
+        let (env, _) = m.to_envelope(&Default::default()).unwrap();
+        let xml = env.to_bytes().unwrap();
+        let env = Envelope::parse(&xml).unwrap();
+        let (back, w) = Machine::from_envelope(&env, None, None).unwrap();
+        prop_assert!(w.is_empty(), "{:?}", w);
+        prop_assert!(back.unmapped.is_empty(), "{:?}", back.unmapped);
+        prop_assert_eq!(comparable(back), comparable(ovf_view(&m)));
+    }
 }
