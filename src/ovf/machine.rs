@@ -523,7 +523,18 @@ impl Machine {
                 _ => {}
             }
         }
-        let disks = env.disks();
+        // Indexed once: descriptors may hold many disks and files (linear, not quadratic).
+        let disk_list = env.disks();
+        // The first of duplicate ids counts, as in Envelope::disk / Envelope::file.
+        let mut disks: HashMap<&str, &OvfDisk> = HashMap::new();
+        for d in &disk_list {
+            disks.entry(d.disk_id.as_str()).or_insert(d);
+        }
+        let file_list = env.references();
+        let mut files: HashMap<&str, &FileRef> = HashMap::new();
+        for f in &file_list {
+            files.entry(f.id.as_str()).or_insert(f);
+        }
         for item in &items {
             let sub = sub_type(item);
             let connected = bool_text(item.automatic_allocation.as_deref());
@@ -576,13 +587,13 @@ impl Machine {
                 Some(17) => {
                     let Some(at) = cx.attach(item) else { continue };
                     let (file_name, capacity, disk_id) = if let Some(id) = host_ref(item, "disk") {
-                        match disks.iter().find(|d| d.disk_id == id) {
+                        match disks.get(id) {
                             Some(d) => {
                                 let file = d
                                     .file_ref
                                     .as_deref()
-                                    .and_then(|f| env.file(f))
-                                    .map(|f| f.href)
+                                    .and_then(|f| files.get(f))
+                                    .map(|f| f.href.clone())
                                     .unwrap_or_default();
                                 let cap = match d.capacity_bytes(env) {
                                     Ok(c) => Some(c),
@@ -606,8 +617,8 @@ impl Machine {
                             }
                         }
                     } else if let Some(fid) = host_ref(item, "file") {
-                        match env.file(fid) {
-                            Some(f) => (f.href, None, None),
+                        match files.get(fid) {
+                            Some(f) => (f.href.clone(), None, None),
                             None => {
                                 cx.used.remove(&at);
                                 cx.unmapped(
@@ -631,9 +642,11 @@ impl Machine {
                 }
                 Some(15 | 16) => {
                     let Some(at) = cx.attach(item) else { continue };
-                    let backing = if let Some(f) = host_ref(item, "file").and_then(|f| env.file(f))
+                    let backing = if let Some(f) = host_ref(item, "file").and_then(|f| files.get(f))
                     {
-                        CdBacking::Image { file: f.href }
+                        CdBacking::Image {
+                            file: f.href.clone(),
+                        }
                     } else if sub.contains("remote") {
                         CdBacking::Client
                     } else if sub == "vmware.cdrom.atapi" || sub == "vmware.cdrom.passthrough" {
@@ -653,9 +666,11 @@ impl Machine {
                         cx.unmapped(describe(item), "only two floppy drives exist");
                         continue;
                     }
-                    let backing = if let Some(f) = host_ref(item, "file").and_then(|f| env.file(f))
+                    let backing = if let Some(f) = host_ref(item, "file").and_then(|f| files.get(f))
                     {
-                        FloppyBacking::Image { file: f.href }
+                        FloppyBacking::Image {
+                            file: f.href.clone(),
+                        }
                     } else if sub == "vmware.floppy.device" {
                         FloppyBacking::HostDevice { device: None }
                     } else {

@@ -238,13 +238,7 @@ impl Vmx {
 
     /// The value of `key` with `|XX` escapes decoded (and `%XX` for `displayName`).
     pub fn get(&self, key: &str) -> Option<String> {
-        let raw = self.get_raw(key)?;
-        // libvirt order for displayName: percent escapes first, then pipe escapes.
-        if key.eq_ignore_ascii_case("displayName") {
-            Some(unescape_pipe(&unescape_percent(raw)))
-        } else {
-            Some(unescape_pipe(raw))
-        }
+        self.get_raw(key).map(|raw| decode_value(key, raw))
     }
 
     /// `key` as a boolean: `TRUE`/`FALSE` in any case (also `yes`/`no`, `1`/`0`, `on`/`off`
@@ -261,13 +255,51 @@ impl Vmx {
     /// Sets `key` to `value` (escaped as needed). An existing key keeps its place and spelling
     /// (earlier duplicates are removed); a new key is appended.
     pub fn set(&mut self, key: &str, value: &str) {
-        let escaped = if key.eq_ignore_ascii_case("displayName") {
-            // ESX writes `%`, `/` and `\` in names as %XX (libvirt virVMXEscapeHexPercent).
-            escape_pipe(&escape_percent(value))
-        } else {
-            escape_pipe(value)
-        };
-        self.set_raw(key, &escaped);
+        self.set_raw(key, &encode_value(key, value));
+    }
+
+    /// A new file from `(key, value)` pairs in order, values escaped as by [`Vmx::set`]. A key
+    /// repeated (in any case) keeps its first place and takes the last value. Linear time, for
+    /// writers of whole files.
+    pub fn from_entries<I, K, V>(entries: I) -> Vmx
+    where
+        I: IntoIterator<Item = (K, V)>,
+        K: AsRef<str>,
+        V: AsRef<str>,
+    {
+        let mut index: std::collections::HashMap<String, usize> = Default::default();
+        let mut lines: Vec<Line> = Vec::new();
+        for (k, v) in entries {
+            let (k, v) = (k.as_ref(), v.as_ref());
+            let raw = encode_value(k, v);
+            match index
+                .get(&k.to_ascii_lowercase())
+                .and_then(|i| lines.get_mut(*i))
+            {
+                Some(line) => {
+                    line.body = Body::Entry {
+                        key: k.to_string(),
+                        value: raw,
+                    }
+                }
+                None => {
+                    index.insert(k.to_ascii_lowercase(), lines.len());
+                    lines.push(Line {
+                        text: None,
+                        body: Body::Entry {
+                            key: k.to_string(),
+                            value: raw,
+                        },
+                        eol: "\n",
+                    });
+                }
+            }
+        }
+        Vmx {
+            lines,
+            bom: false,
+            encoding: Encoding::Utf8,
+        }
     }
 
     /// Sets a boolean as `"TRUE"` / `"FALSE"`.
@@ -404,6 +436,27 @@ impl Vmx {
             },
         }
         out
+    }
+}
+
+/// Encodes a value of `key` for the file: `|XX` escapes, and for `displayName` first `%XX` for
+/// `%`, `/` and `\` (ESX's names; libvirt `virVMXEscapeHexPercent`). Inverse of
+/// [`decode_value`].
+pub fn encode_value(key: &str, value: &str) -> String {
+    if key.eq_ignore_ascii_case("displayName") {
+        escape_pipe(&escape_percent(value))
+    } else {
+        escape_pipe(value)
+    }
+}
+
+/// Decodes a raw value of `key`: `|XX` escapes, and for `displayName` first `%XX` (libvirt's
+/// order).
+pub fn decode_value(key: &str, raw: &str) -> String {
+    if key.eq_ignore_ascii_case("displayName") {
+        unescape_pipe(&unescape_percent(raw))
+    } else {
+        unescape_pipe(raw)
     }
 }
 

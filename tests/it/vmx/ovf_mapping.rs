@@ -599,3 +599,41 @@ proptest! {
         prop_assert_eq!(comparable(back), comparable(ovf_view(&m)));
     }
 }
+
+#[test]
+fn descriptor_with_thousands_of_disks_maps_in_linear_time() {
+    let n = 5000;
+    let mut refs = String::new();
+    let mut disks = String::new();
+    let mut items = String::new();
+    for i in 0..n {
+        // One element per line: the tree's column computation is linear in the line length.
+        refs.push_str(&format!("<File ovf:id=\"f{i}\" ovf:href=\"d{i}.vmdk\"/>\n"));
+        disks.push_str(&format!(
+            "<Disk ovf:diskId=\"d{i}\" ovf:fileRef=\"f{i}\" ovf:capacity=\"1\"/>\n"
+        ));
+        items.push_str(&format!(
+            r#"<Item><rasd:ElementName>d</rasd:ElementName><rasd:HostResource>ovf:/disk/d{i}</rasd:HostResource><rasd:InstanceID>{}</rasd:InstanceID><rasd:Parent>1</rasd:Parent><rasd:ResourceType>17</rasd:ResourceType></Item>
+"#,
+            i + 10
+        ));
+    }
+    let xml = format!(
+        r#"<Envelope xmlns="http://schemas.dmtf.org/ovf/envelope/1" xmlns:ovf="http://schemas.dmtf.org/ovf/envelope/1" xmlns:rasd="http://schemas.dmtf.org/wbem/wscim/1/cim-schema/2/CIM_ResourceAllocationSettingData">
+<References>{refs}</References><DiskSection><Info>d</Info>{disks}</DiskSection>
+<VirtualSystem ovf:id="vm"><Info>x</Info><VirtualHardwareSection><Info>h</Info>
+<Item><rasd:Address>0</rasd:Address><rasd:ElementName>s</rasd:ElementName><rasd:InstanceID>1</rasd:InstanceID><rasd:ResourceSubType>VirtualSCSI</rasd:ResourceSubType><rasd:ResourceType>6</rasd:ResourceType></Item>
+{items}</VirtualHardwareSection></VirtualSystem></Envelope>"#
+    );
+    let t0 = std::time::Instant::now();
+    let env = Envelope::parse(xml.as_bytes()).unwrap();
+    eprintln!("parse: {:?}", t0.elapsed());
+    let start = std::time::Instant::now();
+    let (m, _) = Machine::from_envelope(&env, None, None).unwrap();
+    let elapsed = start.elapsed();
+    eprintln!("from_envelope: {elapsed:?}");
+    // PVSCSI holds 64 disks; the rest is reported.
+    assert_eq!(m.disks.len(), 64);
+    assert_eq!(m.unmapped.len(), n - 64);
+    assert!(elapsed.as_secs() < 10, "took {elapsed:?}");
+}
