@@ -811,6 +811,16 @@ impl Machine {
         if let Some(n) = &self.nvram_file {
             v.set("nvram", n);
         }
+        if self.hardware_version.is_some_and(|v| v >= 7) {
+            // The PCI bridges VMware writes for hardware 7+: PCIe devices (VMXNET3, PVSCSI,
+            // NVMe) sit behind the root ports 4-7. (Runtime layout: dropped again on read.)
+            v.set_bool("pciBridge0.present", true);
+            for n in 4..8 {
+                v.set_bool(&format!("pciBridge{n}.present"), true);
+                v.set(&format!("pciBridge{n}.virtualDev"), "pcieRootPort");
+                v.set(&format!("pciBridge{n}.functions"), "8");
+            }
+        }
         for c in &self.controllers {
             let name = format!("{}{}", c.family().name(), c.bus);
             v.set_bool(&format!("{name}.present"), true);

@@ -20,6 +20,23 @@
 //! ends, whitespace around `=` and a missing final newline are accepted. A line without `=`, an
 //! empty key or an unterminated quote is an error naming the line (or, with
 //! [`Vmx::parse_lax`], a warning; the line is kept verbatim).
+//!
+//! ```
+//! use ovftool::vm::Machine;
+//! use ovftool::vmx::Vmx;
+//!
+//! let mut vmx = Vmx::parse(b".encoding = \"UTF-8\"\n# a comment\nmemSize = \"2048\"\nguestOS = \"rhel6-64\"\n")?;
+//! assert_eq!(vmx.get("MEMSIZE").as_deref(), Some("2048"));
+//! vmx.set("annotation", "line 1\nline \"2\"");
+//! assert!(vmx.to_text().ends_with("annotation = \"line 1|0Aline |222|22\"\n"));
+//!
+//! let (machine, _warnings) = Machine::from_vmx(&vmx);
+//! assert_eq!(machine.memory_mib, 2048);
+//! assert_eq!(machine.guest_os.guest_id.as_deref(), Some("rhel6_64Guest"));
+//! let written = machine.to_vmx();
+//! assert_eq!(Machine::from_vmx(&written).0, machine);
+//! # Ok::<(), ovftool::Error>(())
+//! ```
 
 pub mod machine;
 
@@ -151,12 +168,22 @@ impl Vmx {
             Some(rest) => (true, rest),
             None => (false, bytes),
         };
+        let mut warnings = Vec::new();
         let (text, encoding) = match std::str::from_utf8(body) {
             Ok(s) => (s.to_string(), Encoding::Utf8),
-            Err(_) => (decode_1252(body), Encoding::Windows1252),
+            Err(e) => {
+                let line = body
+                    .get(..e.valid_up_to())
+                    .map(|b| b.iter().filter(|c| **c == b'\n').count() as u64 + 1)
+                    .unwrap_or(1);
+                warnings.push(ParseWarning {
+                    line,
+                    message: "not UTF-8: read as windows-1252 (and written back in it)".into(),
+                });
+                (decode_1252(body), Encoding::Windows1252)
+            }
         };
         let mut lines = Vec::new();
-        let mut warnings = Vec::new();
         let mut rest = text.as_str();
         let mut line_no: u64 = 0;
         while !rest.is_empty() {
