@@ -511,7 +511,10 @@ impl Machine {
                 }
             } else if m.controller(family, n).is_none() {
                 s.consume_device(&prefix, n, Some(unit));
-                s.unmapped(base, format!("controller {prefix}{n} is not present"));
+                s.unmapped(
+                    base,
+                    format!("controller {prefix}{n} is not present (or of an unknown type)"),
+                );
                 continue;
             }
             let device_type = s

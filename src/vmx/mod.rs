@@ -433,6 +433,24 @@ impl Vmx {
         out
     }
 
+    /// Writes [`Vmx::to_bytes`] to `path` atomically (a temporary name in the same folder,
+    /// renamed when complete; see [`crate::output::PendingFile`]).
+    ///
+    /// # Errors
+    /// [`ErrorKind::AlreadyExists`] when `path` exists and `force` is false; [`ErrorKind::Io`].
+    ///
+    /// # Security
+    /// `path` is the caller's; nothing from the file's content is used as a path.
+    pub fn write_file(&self, path: &Path, force: bool) -> Result<()> {
+        use std::io::Write;
+        let mut out = crate::output::PendingFile::create(path, force)?;
+        out.file()
+            .write_all(&self.to_bytes())
+            .map_err(|e| Error::io("cannot write", e).with_path(path))?;
+        out.commit()?;
+        Ok(())
+    }
+
     /// The file as text (before re-encoding).
     pub fn to_text(&self) -> String {
         let mut out = String::new();

@@ -739,3 +739,21 @@ fn vmx_device_index_above_the_limit_is_reported_not_allocated() {
     // Not a device key at all (too many digits): kept verbatim as extra config.
     assert_eq!(m.extra_config.len(), 1);
 }
+
+#[test]
+fn write_file_is_atomic_and_refuses_to_overwrite() {
+    let dir = tempfile::tempdir().unwrap();
+    let p = dir.path().join("vm.vmx");
+    let m = sample_machine();
+    m.to_vmx().write_file(&p, false).unwrap();
+    let back = Vmx::read_file(&p, &ovftool::Limits::DEFAULT).unwrap();
+    assert_eq!(Machine::from_vmx(&back).0, m);
+    let e = m.to_vmx().write_file(&p, false).unwrap_err();
+    assert_eq!(e.kind(), ErrorKind::AlreadyExists);
+    m.to_vmx().write_file(&p, true).unwrap();
+    assert_eq!(
+        std::fs::read_dir(dir.path()).unwrap().count(),
+        1,
+        "no temporary left"
+    );
+}
