@@ -1,6 +1,6 @@
 //! The OVF ↔ Machine mapping against real descriptors.
 
-use ovftool::ovf::Envelope;
+use ovftool::ovf::{Envelope, OvfVersion};
 use ovftool::vm::{
     BusFamily, CdBacking, ControllerKind, Firmware, GuestOs, MacAddress, Machine, NicAdapter,
     SoundKind,
@@ -412,8 +412,12 @@ fn comparable(mut m: Machine) -> Machine {
     m
 }
 
-fn schema() -> Option<std::path::PathBuf> {
-    let p = support::corpus()?.join("schemas/ovf1-xen-orchestra/dsp8023_1.1.1.xsd");
+fn schema(version: OvfVersion) -> Option<std::path::PathBuf> {
+    let rel = match version {
+        OvfVersion::V2 => "schemas/ovf2-itchy-2f8ce7e/dsp8023_2.0.1.xsd",
+        _ => "schemas/ovf1-xen-orchestra/dsp8023_1.1.1.xsd",
+    };
+    let p = support::corpus()?.join(rel);
     (p.is_file() && support::have_tool("xmllint")).then_some(p)
 }
 
@@ -436,7 +440,19 @@ fn schema_valid(xml: &[u8], xsd: &std::path::Path) -> Result<(), String> {
 
 #[test]
 fn corpus_vmx_exports_and_imports_back() {
-    let xsd = schema();
+    for version in [OvfVersion::V1, OvfVersion::V2] {
+        corpus_vmx_exports_and_imports_back_in(version);
+    }
+}
+
+fn corpus_vmx_exports_and_imports_back_in(version: OvfVersion) {
+    let xsd = schema(version);
+    if let Some(xsd) = &xsd {
+        // The check itself can fail.
+        let ns = version.namespace();
+        let bad = format!(r#"<Envelope xmlns="{ns}"><Bogus/></Envelope>"#);
+        assert!(schema_valid(bad.as_bytes(), xsd).is_err());
+    }
     for p in super::corpus_files(&["vmx", "vmtx"]) {
         let vmx = Vmx::read_file(&p, &ovftool::Limits::DEFAULT).unwrap();
         let (mut m, _) = Machine::from_vmx(&vmx);
@@ -447,7 +463,10 @@ fn corpus_vmx_exports_and_imports_back() {
             d.capacity_bytes = Some(8 << 30);
         }
         let (env, _warnings) = m
-            .to_envelope(&ovftool::ovf::machine::ExportOptions::default())
+            .to_envelope(&ovftool::ovf::machine::ExportOptions {
+                version: Some(version),
+                ..Default::default()
+            })
             .unwrap_or_else(|e| panic!("{}: {e}", p.display()));
         let xml = env.to_bytes().unwrap();
         if let Some(xsd) = &xsd {
