@@ -3,5 +3,6 @@
 mod cli;
 mod conformance;
 mod corpus;
+mod edit;
 mod errors;
 mod generate;
