@@ -411,14 +411,14 @@ pub fn parse_document(bytes: &[u8], limits: &Limits) -> Result<Document> {
                     )
                     .with_line_col(here.line, here.column));
                 }
-                let el = start_element(&reader, &s, here, &mut scope, &mut unbound, limits)?;
+                let el = start_element(&s, here, &mut scope, &mut unbound, limits)?;
                 stack.push(el);
             }
             Event::Empty(s) => {
                 if root.is_some() {
                     return Err(xml_error("more than one root element", here));
                 }
-                let el = start_element(&reader, &s, here, &mut scope, &mut unbound, limits)?;
+                let el = start_element(&s, here, &mut scope, &mut unbound, limits)?;
                 pop_scope(&mut scope);
                 match stack.last_mut() {
                     Some(parent) => parent.children.push(Node::Element(el)),
@@ -552,7 +552,6 @@ fn pop_scope(scope: &mut Scope) {
 }
 
 fn start_element(
-    reader: &Reader<&[u8]>,
     s: &BytesStart<'_>,
     here: Pos,
     scope: &mut Scope,
@@ -581,8 +580,12 @@ fn start_element(
                 here,
             ));
         }
-        let value = a
-            .decode_and_unescape_value(reader.decoder())
+        // XML 1.0 §3.3.3: literal line ends and tabs in a value read as spaces; character
+        // references (`&#10;`) keep theirs.
+        let raw = String::from_utf8_lossy(&a.value)
+            .replace("\r\n", " ")
+            .replace(['\t', '\n', '\r'], " ");
+        let value = quick_xml::escape::unescape(&raw)
             .map_err(|e| xml_error(format!("bad value of attribute {key}: {e}"), here))?
             .into_owned();
         attrs.push(Attr {
@@ -749,6 +752,14 @@ mod tests {
         assert_eq!(d.root.attr_ns("urn:p", "k"), Some("v&\"\n"));
         let out = write_document(&d);
         let d2 = parse(&out).unwrap();
+        assert_eq!(d, d2);
+    }
+
+    #[test]
+    fn attribute_values_are_normalised() {
+        let d = parse("<a k=\"x\r\n\ty&#10;z\"/>").unwrap();
+        assert_eq!(d.root.attr_raw("k"), Some("x  y\nz"));
+        let d2 = parse(&write_document(&d)).unwrap();
         assert_eq!(d, d2);
     }
 

@@ -6,3 +6,4 @@ mod corpus;
 mod edit;
 mod errors;
 mod generate;
+mod mutate;
