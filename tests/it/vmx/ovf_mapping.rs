@@ -1,12 +1,13 @@
 //! The OVF ↔ Machine mapping against real descriptors.
 
-use ovftool::ovf::Envelope;
+use ovftool::ovf::{Envelope, OvfVersion};
 use ovftool::vm::{
     BusFamily, CdBacking, ControllerKind, Firmware, GuestOs, MacAddress, Machine, NicAdapter,
     SoundKind,
 };
 use ovftool::vmx::Vmx;
 use ovftool::ErrorKind;
+use proptest::prelude::*;
 
 use crate::support;
 
@@ -352,9 +353,14 @@ fn ovf_view(m: &Machine) -> Machine {
         d.disk_id.get_or_insert_with(|| format!("vmdisk{}", i + 1));
     }
     for c in &mut m.cdroms {
-        if matches!(c.backing, CdBacking::Image { .. }) {
-            c.backing = CdBacking::Client;
-        }
+        c.backing = match c.backing {
+            CdBacking::Image { .. } | CdBacking::Client => CdBacking::Client,
+            CdBacking::HostDevice { .. } => CdBacking::HostDevice { device: None },
+        };
+    }
+    m.video_ram_bytes = m.video_ram_bytes.map(|b| b / 1024 * 1024);
+    if m.name.is_none() {
+        m.name = Some("vm".into());
     }
     for f in &mut m.floppies {
         f.backing = match &f.backing {
@@ -385,7 +391,10 @@ fn ovf_view(m: &Machine) -> Machine {
     m.nvram_file = None; // shipped only when the exporter says so (ExportOptions::nvram_href)
     m.guest_os = match &m.guest_os.guest_id {
         Some(g) => GuestOs::from_guest_id(g),
-        None => GuestOs::default(),
+        None => GuestOs::from_guest_id(match &m.guest_os.vmx_key {
+            Some(k) if k.contains("64") => "otherGuest64",
+            _ => "otherGuest",
+        }),
     };
     m.extra_config.sort();
     m
@@ -403,8 +412,12 @@ fn comparable(mut m: Machine) -> Machine {
     m
 }
 
-fn schema() -> Option<std::path::PathBuf> {
-    let p = support::corpus()?.join("schemas/ovf1-xen-orchestra/dsp8023_1.1.1.xsd");
+fn schema(version: OvfVersion) -> Option<std::path::PathBuf> {
+    let rel = match version {
+        OvfVersion::V2 => "schemas/ovf2-itchy-2f8ce7e/dsp8023_2.0.1.xsd",
+        _ => "schemas/ovf1-xen-orchestra/dsp8023_1.1.1.xsd",
+    };
+    let p = support::corpus()?.join(rel);
     (p.is_file() && support::have_tool("xmllint")).then_some(p)
 }
 
@@ -427,7 +440,19 @@ fn schema_valid(xml: &[u8], xsd: &std::path::Path) -> Result<(), String> {
 
 #[test]
 fn corpus_vmx_exports_and_imports_back() {
-    let xsd = schema();
+    for version in [OvfVersion::V1, OvfVersion::V2] {
+        corpus_vmx_exports_and_imports_back_in(version);
+    }
+}
+
+fn corpus_vmx_exports_and_imports_back_in(version: OvfVersion) {
+    let xsd = schema(version);
+    if let Some(xsd) = &xsd {
+        // The check itself can fail.
+        let ns = version.namespace();
+        let bad = format!(r#"<Envelope xmlns="{ns}"><Bogus/></Envelope>"#);
+        assert!(schema_valid(bad.as_bytes(), xsd).is_err());
+    }
     for p in super::corpus_files(&["vmx", "vmtx"]) {
         let vmx = Vmx::read_file(&p, &ovftool::Limits::DEFAULT).unwrap();
         let (mut m, _) = Machine::from_vmx(&vmx);
@@ -438,7 +463,10 @@ fn corpus_vmx_exports_and_imports_back() {
             d.capacity_bytes = Some(8 << 30);
         }
         let (env, _warnings) = m
-            .to_envelope(&ovftool::ovf::machine::ExportOptions::default())
+            .to_envelope(&ovftool::ovf::machine::ExportOptions {
+                version: Some(version),
+                ..Default::default()
+            })
             .unwrap_or_else(|e| panic!("{}: {e}", p.display()));
         let xml = env.to_bytes().unwrap();
         if let Some(xsd) = &xsd {
@@ -543,4 +571,88 @@ fn export_refuses_unknown_capacity_and_invalid_machines() {
     m.disks[0].attachment.unit = 7;
     let e = m.to_envelope(&Default::default()).unwrap_err();
     assert_eq!(e.kind(), ErrorKind::Usage);
+}
+
+/// Text that survives XML element content: OVF readers trim `Name`, `Annotation` and
+/// `Connection`, so leading/trailing whitespace is not representable.
+fn xml_safe(m: &mut Machine) {
+    let fix = |s: &mut String| {
+        *s = s.trim().to_string();
+        if s.is_empty() {
+            *s = "x".into();
+        }
+    };
+    if let Some(n) = &mut m.name {
+        fix(n);
+    }
+    if let Some(a) = &mut m.annotation {
+        fix(a);
+    }
+    for n in &mut m.nics {
+        if let Some(net) = &mut n.network {
+            fix(net);
+        }
+    }
+    for d in &mut m.disks {
+        d.capacity_bytes = Some(1 << 30);
+    }
+}
+
+proptest! {
+    #![proptest_config(ProptestConfig { cases: 128, ..ProptestConfig::default() })]
+
+    #[test]
+    fn machine_to_ovf_and_back_keeps_the_hardware(m in super::arb_machine()) {
+        let mut m = m;
+        xml_safe(&mut m);
+        prop_assume!(m
+            .validate()
+            .iter()
+            .all(|i| i.severity != ovftool::vm::Severity::Error));
+        let (env, _) = m.to_envelope(&Default::default()).unwrap();
+        let xml = env.to_bytes().unwrap();
+        let env = Envelope::parse(&xml).unwrap();
+        let (back, w) = Machine::from_envelope(&env, None, None).unwrap();
+        prop_assert!(w.is_empty(), "{:?}", w);
+        prop_assert!(back.unmapped.is_empty(), "{:?}", back.unmapped);
+        prop_assert_eq!(comparable(back), comparable(ovf_view(&m)));
+    }
+}
+
+#[test]
+fn descriptor_with_thousands_of_disks_maps_in_linear_time() {
+    let n = 5000;
+    let mut refs = String::new();
+    let mut disks = String::new();
+    let mut items = String::new();
+    for i in 0..n {
+        // One element per line: the tree's column computation is linear in the line length.
+        refs.push_str(&format!("<File ovf:id=\"f{i}\" ovf:href=\"d{i}.vmdk\"/>\n"));
+        disks.push_str(&format!(
+            "<Disk ovf:diskId=\"d{i}\" ovf:fileRef=\"f{i}\" ovf:capacity=\"1\"/>\n"
+        ));
+        items.push_str(&format!(
+            r#"<Item><rasd:ElementName>d</rasd:ElementName><rasd:HostResource>ovf:/disk/d{i}</rasd:HostResource><rasd:InstanceID>{}</rasd:InstanceID><rasd:Parent>1</rasd:Parent><rasd:ResourceType>17</rasd:ResourceType></Item>
+"#,
+            i + 10
+        ));
+    }
+    let xml = format!(
+        r#"<Envelope xmlns="http://schemas.dmtf.org/ovf/envelope/1" xmlns:ovf="http://schemas.dmtf.org/ovf/envelope/1" xmlns:rasd="http://schemas.dmtf.org/wbem/wscim/1/cim-schema/2/CIM_ResourceAllocationSettingData">
+<References>{refs}</References><DiskSection><Info>d</Info>{disks}</DiskSection>
+<VirtualSystem ovf:id="vm"><Info>x</Info><VirtualHardwareSection><Info>h</Info>
+<Item><rasd:Address>0</rasd:Address><rasd:ElementName>s</rasd:ElementName><rasd:InstanceID>1</rasd:InstanceID><rasd:ResourceSubType>VirtualSCSI</rasd:ResourceSubType><rasd:ResourceType>6</rasd:ResourceType></Item>
+{items}</VirtualHardwareSection></VirtualSystem></Envelope>"#
+    );
+    let t0 = std::time::Instant::now();
+    let env = Envelope::parse(xml.as_bytes()).unwrap();
+    eprintln!("parse: {:?}", t0.elapsed());
+    let start = std::time::Instant::now();
+    let (m, _) = Machine::from_envelope(&env, None, None).unwrap();
+    let elapsed = start.elapsed();
+    eprintln!("from_envelope: {elapsed:?}");
+    // PVSCSI holds 64 disks; the rest is reported.
+    assert_eq!(m.disks.len(), 64);
+    assert_eq!(m.unmapped.len(), n - 64);
+    assert!(elapsed.as_secs() < 10, "took {elapsed:?}");
 }
