@@ -144,6 +144,9 @@ pub struct StreamFileSource<R: Read + Seek + Send = BufReader<File>> {
     gd_index: usize,
     gt: Vec<u32>,
     gt_index: usize,
+    /// Grains handed out; at most one per sector of the file (entries that share data would
+    /// otherwise turn a small file into a huge amount of work).
+    grains: u64,
 }
 
 impl<R: Read + Seek + Send> std::fmt::Debug for StreamFileSource<R> {
@@ -201,6 +204,7 @@ impl<R: Read + Seek + Send> StreamFileSource<R> {
             gd_index: 0,
             gt: Vec::new(),
             gt_index: 0,
+            grains: 0,
         };
         s.init(limits).map_err(|e| s.origin.apply(e))?;
         Ok(s)
@@ -429,6 +433,14 @@ impl<R: Read + Seek + Send> StreamFileSource<R> {
                 .with_offset(u64::from(self.gd[self.gd_index - 1]) * SECTOR_SIZE + 4 * i as u64));
             }
             let file_off = u64::from(gte) * SECTOR_SIZE;
+            self.grains += 1;
+            if self.grains > self.file_size / SECTOR_SIZE {
+                return Err(Error::corrupt(format!(
+                    "grain tables map more grains than the file can hold ({} bytes): entries share data",
+                    self.file_size
+                ))
+                .with_offset(u64::from(self.gd[self.gd_index - 1]) * SECTOR_SIZE + 4 * i as u64));
+            }
             if !self.header.has_markers() {
                 return Err(Error::unsupported(
                     "compressed sparse extent without grain markers",
