@@ -166,7 +166,7 @@ impl Report {
         self.push(s, code, entry, message);
     }
 
-    fn from_error(&mut self, e: &Error) {
+    fn push_error(&mut self, e: &Error) {
         let entry = e.location().entry.clone();
         self.findings.push(Finding {
             severity: Severity::Error,
@@ -245,7 +245,7 @@ pub(crate) fn scan_ova(
             Ok(Some(e)) => e,
             Ok(None) => break,
             Err(e) => {
-                report.from_error(&e);
+                report.push_error(&e);
                 break;
             }
         };
@@ -309,7 +309,7 @@ pub(crate) fn scan_ova(
         match result {
             Ok(m) => collected.members.push(m),
             Err(e) => {
-                report.from_error(&e.with_entry(&h.name));
+                report.push_error(&e.with_entry(&h.name));
                 break;
             }
         }
@@ -1158,7 +1158,9 @@ fn check_disk_header(
         }
     }
     match (&disk.capacity_bytes, h.capacity_bytes()) {
-        (Ok(ovf_cap), Some(vmdk_cap)) if *ovf_cap != vmdk_cap => report.error(
+        // A warning, not an error: importers use the VMDK's own capacity (VirtualBox ignores
+        // ovf:capacity for a disk with a file), so the package still imports intact.
+        (Ok(ovf_cap), Some(vmdk_cap)) if *ovf_cap != vmdk_cap => report.warn(
             "disk-capacity-mismatch",
             entry,
             format!("Disk {} has capacity {ovf_cap} bytes in the descriptor, {vmdk_cap} in the VMDK header", disk.disk_id),
@@ -1182,4 +1184,18 @@ pub fn load_trust(paths: &[PathBuf]) -> Result<Vec<x509_cert::Certificate>> {
         out.extend(certs);
     }
     Ok(out)
+}
+
+/// The References of a descriptor, for `pack` (parsed leniently; validation is `verify`'s job).
+pub(crate) fn descriptor_for_pack(bytes: &[u8], limits: &Limits) -> Result<descriptor::Descriptor> {
+    descriptor::parse(bytes, true, limits)
+}
+
+/// Rewrites `ovf:size` values, for `pack`.
+pub(crate) fn set_file_sizes_for_pack(
+    bytes: &[u8],
+    sizes: &[(String, u64)],
+    limits: &Limits,
+) -> Result<Vec<u8>> {
+    descriptor::set_file_sizes(bytes, sizes, limits)
 }
