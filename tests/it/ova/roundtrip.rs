@@ -169,7 +169,7 @@ fn pack_sign_then_verify_signature_and_trust() {
     };
     let s = pack(&src, &ova, &o, &NoProgress).unwrap();
     assert!(s.signed);
-    let trust = load_trust(&[pem_path.clone()]).unwrap();
+    let trust = load_trust(std::slice::from_ref(&pem_path)).unwrap();
     let r = verify_path(
         &ova,
         &VerifyOptions {
