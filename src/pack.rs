@@ -411,6 +411,11 @@ pub struct UnpackOptions {
     pub skip_manifest_check: bool,
     /// ovftool's `--lax` (see [`VerifyOptions::lax`]).
     pub lax: bool,
+    /// Reassemble chunked files (`ovf:chunkSize`) and decompress gzip files
+    /// (`ovf:compression="gzip"`, a trailing `.gz` is dropped from the name) after verifying;
+    /// the descriptor is rewritten to match, the manifest recomputed and the certificate
+    /// (whose signature no longer holds) removed.
+    pub expand: bool,
     /// Size caps.
     pub limits: Limits,
 }
@@ -495,7 +500,157 @@ pub fn unpack(
         }
     }
     if report.passed() {
+        if opts.expand {
+            if let Some(desc) = report.descriptor.clone() {
+                expand(pending.path(), &desc, &opts.limits)?;
+            }
+        }
         pending.commit()?;
     }
     Ok(report)
+}
+
+/// Reassembles chunked and decompresses gzip files in an extracted package folder (see
+/// [`UnpackOptions::expand`]).
+fn expand(dir: &Path, desc_name: &str, limits: &Limits) -> Result<()> {
+    use crate::ovf::{Envelope, ParseOptions};
+    let desc_path = dir.join(desc_name);
+    let bytes = read_capped(&desc_path, limits.max_descriptor_bytes)?;
+    let mut env = Envelope::parse_with(&bytes, &ParseOptions { limits: *limits })?;
+    let files = env.references();
+    let mut changed = false;
+    for f in &files {
+        let gzip = f.compression.as_deref() == Some("gzip");
+        if !gzip && f.chunk_size.is_none() {
+            continue;
+        }
+        let mut sources = Vec::new();
+        match f.chunk_size {
+            Some(_) => {
+                for i in 0..=(limits.max_ova_entries as u64) {
+                    let p = dir.join(names::chunk_name(&f.href, i));
+                    if !p.is_file() {
+                        break;
+                    }
+                    sources.push(p);
+                }
+            }
+            None => sources.push(dir.join(&f.href)),
+        }
+        let target = match (gzip, f.href.len().checked_sub(3)) {
+            (true, Some(cut)) if f.href[cut..].eq_ignore_ascii_case(".gz") => {
+                f.href[..cut].to_string()
+            }
+            _ => f.href.clone(),
+        };
+        names::check_writable_name(&target)?;
+        let tmp_name = format!(
+            ".expand-{}",
+            f.id.chars()
+                .filter(|c| c.is_ascii_alphanumeric())
+                .collect::<String>()
+        );
+        let tmp_path = dir.join(&tmp_name);
+        let mut out = crate::output::create_in(dir, &tmp_name)?;
+        let mut chain: Box<dyn Read> = Box::new(std::io::empty());
+        for p in &sources {
+            let file = File::open(p).map_err(|e| Error::io("cannot open", e).with_path(p))?;
+            chain = Box::new(chain.chain(file));
+        }
+        if gzip {
+            chain = Box::new(flate2::read::MultiGzDecoder::new(chain));
+        }
+        // A decompression bomb stops at the largest disk we accept.
+        let cap = limits.max_disk_capacity_bytes;
+        let written =
+            std::io::copy(&mut chain.take(cap.saturating_add(1)), &mut out).map_err(|e| {
+                Error::corrupt(format!("cannot expand {}: {e}", f.href)).with_entry(&f.href)
+            })?;
+        if written > cap {
+            return Err(Error::limit(
+                &format!("expanded size of {}", f.href),
+                written,
+                cap,
+            ));
+        }
+        drop(out);
+        for p in &sources {
+            std::fs::remove_file(p).map_err(|e| Error::io("cannot remove", e).with_path(p))?;
+        }
+        if std::fs::symlink_metadata(dir.join(&target)).is_ok() {
+            return Err(Error::unsafe_path(format!(
+                "{target} exists twice after expanding {}",
+                f.href
+            )));
+        }
+        std::fs::rename(&tmp_path, dir.join(&target))
+            .map_err(|e| Error::io("cannot rename", e).with_path(&tmp_path))?;
+        env.set_file_href(&f.id, &target)?;
+        env.set_file_size(&f.id, written)?;
+        remove_file_attrs(&mut env, &f.id, &["compression", "chunkSize"]);
+        changed = true;
+    }
+    if !changed {
+        return Ok(());
+    }
+    let new_desc = env.to_bytes()?;
+    std::fs::write(&desc_path, &new_desc)
+        .map_err(|e| Error::io("cannot write", e).with_path(&desc_path))?;
+    let base = desc_name.rsplit_once('.').map_or(desc_name, |(b, _)| b);
+    let mf_path = dir.join(format!("{base}.mf"));
+    if mf_path.is_file() {
+        let old = read_capped(&mf_path, limits.max_manifest_bytes)?;
+        let alg = Manifest::parse(&old, limits)
+            .ok()
+            .and_then(|m| m.algorithms().first().copied())
+            .unwrap_or(Algorithm::Sha256);
+        let mut m = Manifest::default();
+        m.push(alg, desc_name, alg.digest(&new_desc));
+        for f in env.references() {
+            let p = dir.join(&f.href);
+            let Ok(mut file) = File::open(&p) else {
+                continue;
+            };
+            let r = copy_hashing(
+                &mut file,
+                None,
+                &CopyOptions {
+                    algorithms: vec![alg],
+                    prefix_bytes: 0,
+                    size_hint: None,
+                },
+                &crate::progress::NoProgress,
+            )?;
+            m.push(
+                alg,
+                &f.href,
+                r.digests.get(alg).map(<[u8]>::to_vec).unwrap_or_default(),
+            );
+        }
+        std::fs::write(&mf_path, m.to_bytes())
+            .map_err(|e| Error::io("cannot write", e).with_path(&mf_path))?;
+    }
+    let cert_path = dir.join(format!("{base}.cert"));
+    if cert_path.is_file() {
+        std::fs::remove_file(&cert_path)
+            .map_err(|e| Error::io("cannot remove", e).with_path(&cert_path))?;
+    }
+    Ok(())
+}
+
+fn remove_file_attrs(env: &mut crate::ovf::Envelope, file_id: &str, locals: &[&str]) {
+    for refs in env.document_mut().root.elements_mut() {
+        if refs.local_name() != "References" {
+            continue;
+        }
+        for f in refs.elements_mut() {
+            let is_it = f.local_name() == "File"
+                && f.attrs
+                    .iter()
+                    .any(|a| a.local_name() == "id" && a.value == file_id);
+            if is_it {
+                f.attrs.retain(|a| !locals.contains(&a.local_name()));
+            }
+        }
+    }
 }

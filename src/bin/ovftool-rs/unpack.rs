@@ -19,6 +19,10 @@ pub struct Args {
     /// Accept what ovftool's --lax accepts (entry order, descriptor missing from the manifest).
     #[arg(long)]
     pub lax: bool,
+    /// Reassemble chunked files and decompress gzip-compressed ones after verifying; the
+    /// descriptor and manifest are rewritten to match and the certificate is dropped.
+    #[arg(long)]
+    pub expand: bool,
     /// Replace an existing output folder.
     #[arg(long)]
     pub force: bool,
@@ -29,6 +33,7 @@ pub fn run(args: Args, ui: &Ui) -> ovftool::Result<Outcome> {
         force: args.force,
         skip_manifest_check: args.skip_manifest_check,
         lax: args.lax,
+        expand: args.expand,
         ..Default::default()
     };
     let progress = ui.progress();

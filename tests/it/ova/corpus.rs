@@ -163,3 +163,35 @@ fn corpus_unpack_reproduces_the_members() {
         );
     }
 }
+
+#[test]
+fn unpack_expand_decompresses_gzip_disks_and_stays_verifiable() {
+    let Some(v) = vbox() else { return };
+    let dir = tempfile::tempdir().unwrap();
+    let out = dir.path().join("t4");
+    let r = unpack(
+        &v.join("tdAppliance1-t4-ovftool-4.1.0.ova"),
+        &out,
+        &UnpackOptions {
+            expand: true,
+            ..Default::default()
+        },
+        &NoProgress,
+    )
+    .unwrap();
+    assert!(r.passed(), "{:#?}", r.findings);
+    let disk = std::fs::read(out.join("tdAppliance1-t4-ovftool-4.1.0-disk1.vmdk")).unwrap();
+    assert_eq!(&disk[..4], b"KDMV");
+    assert!(!out
+        .join("tdAppliance1-t4-ovftool-4.1.0-disk1.vmdk.gz")
+        .exists());
+    assert!(!out.join("tdAppliance1-t4-ovftool-4.1.0.cert").exists());
+    let desc = std::fs::read_to_string(out.join("tdAppliance1-t4-ovftool-4.1.0.ovf")).unwrap();
+    assert!(!desc.contains("compression"), "{desc}");
+    let r = run(&out, &VerifyOptions::default());
+    assert!(r.passed(), "{:#?}", r.findings);
+    assert!(r
+        .files
+        .iter()
+        .any(|f| f.name.ends_with("disk1.vmdk") && f.digest_verified));
+}

@@ -360,6 +360,21 @@ fn chunked_file_verifies_and_bad_chunk_size_is_named() {
     fs::write(&good, build(chunk)).unwrap();
     let r = verify(&good);
     assert!(r.passed(), "{:#?}", r.findings);
+    let out = tmp.path().join("expanded");
+    let r = unpack(
+        &good,
+        &out,
+        &UnpackOptions {
+            expand: true,
+            ..Default::default()
+        },
+        &NoProgress,
+    )
+    .unwrap();
+    assert!(r.passed(), "{:#?}", r.findings);
+    assert_eq!(fs::read(out.join("t-disk1.vmdk")).unwrap(), p.disk);
+    assert!(!out.join("t-disk1.vmdk.000000000").exists());
+    assert!(verify(&out).passed());
     let bad = tmp.path().join("bad.ova");
     fs::write(&bad, build(chunk + 1)).unwrap();
     let r = verify(&bad);
