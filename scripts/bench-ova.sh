@@ -37,9 +37,8 @@ OVF
 t() {
   local runs=()
   for _ in 1 2 3; do
-    local out
-    out=$( { /usr/bin/time -f "%e %M" "$@" >/dev/null 2>/dev/null; } 2>&1 | tail -1)
-    runs+=("$out")
+    /usr/bin/time -f "%e %M %U %S" -o "$WORK/time.txt" "$@" >/dev/null 2>&1
+    runs+=("$(tail -1 "$WORK/time.txt")")
   done
   printf '%s\n' "${runs[@]}" | sort -n | sed -n 2p
 }
@@ -58,19 +57,20 @@ cpo_t=$(t sh -c "rm -f '$WORK/cp.ova'; cp '$WORK/out.ova' '$WORK/cp.ova'")
 rm -f "$WORK/cp.ova"
 unp_t=$(t sh -c "rm -rf '$WORK/unpacked'; '$OVT' unpack --quiet '$WORK/out.ova' '$WORK/unpacked'")
 
-sec() { echo "${1% *}"; }
-rss() { echo "$(( ${1#* } / 1024 ))"; }
+sec() { echo "$1" | cut -d' ' -f1; }
+rss() { echo "$(( $(echo "$1" | cut -d' ' -f2) / 1024 ))"; }
+cpu() { echo "$1" | awk '{printf "%.2f", $3 + $4}'; }
 ratio() { echo "scale=2; $(sec "$1") / $(sec "$2")" | bc; }
 mbs() { echo "scale=0; $BYTES / $(sec "$1") / 1000000" | bc; }
-echo "OVA benchmark: ${SIZE} GiB disk member ($BYTES bytes), $(nproc) cores, $(date -u +%Y-%m-%d)"
+echo "OVA benchmark: ${SIZE} GiB disk member ($BYTES bytes), $(nproc) cores, load average $(cut -d' ' -f1-3 /proc/loadavg), $(date -u +%Y-%m-%dT%H:%MZ)"
 echo
-echo "| operation | command | seconds | MB/s | max RSS MiB | ratio |"
-echo "|---|---|---|---|---|---|"
-echo "| verify | \`ovftool-rs verify out.ova\` | $(sec "$ver_t") | $(mbs "$ver_t") | $(rss "$ver_t") | 1.00 |"
-echo "| reference | \`openssl dgst -sha256 out.ova\` | $(sec "$ossl_t") | $(mbs "$ossl_t") | $(rss "$ossl_t") | verify/openssl = $(ratio "$ver_t" "$ossl_t") |"
-echo "| reference | \`tar -xOf out.ova \\| sha256sum\` | $(sec "$tar_t") | $(mbs "$tar_t") | - | tar/verify = $(ratio "$tar_t" "$ver_t") |"
-echo "| pack | \`ovftool-rs pack pkg out.ova\` (SHA-256 manifest, fsync) | $(sec "$pack_t") | $(mbs "$pack_t") | $(rss "$pack_t") | 1.00 |"
-echo "| reference | \`cp disk copy\` | $(sec "$cp_t") | $(mbs "$cp_t") | $(rss "$cp_t") | pack/cp = $(ratio "$pack_t" "$cp_t") |"
-echo "| reference | \`cp disk copy && sync copy\` | $(sec "$cps_t") | $(mbs "$cps_t") | - | pack/(cp+sync) = $(ratio "$pack_t" "$cps_t") |"
-echo "| unpack | \`ovftool-rs unpack out.ova dir\` (verifying) | $(sec "$unp_t") | $(mbs "$unp_t") | $(rss "$unp_t") | 1.00 |"
-echo "| reference | \`cp out.ova copy\` | $(sec "$cpo_t") | $(mbs "$cpo_t") | $(rss "$cpo_t") | unpack/cp = $(ratio "$unp_t" "$cpo_t") |"
+echo "| operation | command | seconds | CPU s (user+sys) | MB/s | max RSS MiB | ratio (wall) |"
+echo "|---|---|---|---|---|---|---|"
+echo "| verify | \`ovftool-rs verify out.ova\` | $(sec "$ver_t") | $(cpu "$ver_t") | $(mbs "$ver_t") | $(rss "$ver_t") | 1.00 |"
+echo "| reference | \`openssl dgst -sha256 out.ova\` | $(sec "$ossl_t") | $(cpu "$ossl_t") | $(mbs "$ossl_t") | $(rss "$ossl_t") | verify/openssl = $(ratio "$ver_t" "$ossl_t") |"
+echo "| reference | \`tar -xOf out.ova \\| sha256sum\` | $(sec "$tar_t") | $(cpu "$tar_t") | $(mbs "$tar_t") | - | tar/verify = $(ratio "$tar_t" "$ver_t") |"
+echo "| pack | \`ovftool-rs pack pkg out.ova\` (SHA-256 manifest, fsync) | $(sec "$pack_t") | $(cpu "$pack_t") | $(mbs "$pack_t") | $(rss "$pack_t") | 1.00 |"
+echo "| reference | \`cp disk copy\` | $(sec "$cp_t") | $(cpu "$cp_t") | $(mbs "$cp_t") | $(rss "$cp_t") | pack/cp = $(ratio "$pack_t" "$cp_t") |"
+echo "| reference | \`cp disk copy && sync copy\` | $(sec "$cps_t") | $(cpu "$cps_t") | $(mbs "$cps_t") | - | pack/(cp+sync) = $(ratio "$pack_t" "$cps_t") |"
+echo "| unpack | \`ovftool-rs unpack out.ova dir\` (verifying) | $(sec "$unp_t") | $(cpu "$unp_t") | $(mbs "$unp_t") | $(rss "$unp_t") | 1.00 |"
+echo "| reference | \`cp out.ova copy\` | $(sec "$cpo_t") | $(cpu "$cpo_t") | $(mbs "$cpo_t") | $(rss "$cpo_t") | unpack/cp = $(ratio "$unp_t" "$cpo_t") |"
