@@ -17,7 +17,13 @@
 //! that is a multiple of it; only the last grain of a disk whose capacity is not a multiple of
 //! the grain may be shorter.
 
-use crate::error::Result;
+use std::sync::atomic::{AtomicBool, Ordering};
+use std::sync::Arc;
+
+use crossbeam_channel::{bounded, unbounded};
+use sha2::{Digest, Sha256};
+
+use crate::error::{Error, Result};
 use crate::progress::Progress;
 
 /// Bytes in one pipeline grain: 128 sectors, the grain size of every streamOptimized writer.
@@ -28,10 +34,16 @@ pub const GRAIN_BYTES: u64 = 64 * 1024;
 pub enum GrainData {
     /// Plain bytes; `len()` equals the grain's length.
     Raw(Vec<u8>),
-    /// A zlib stream (RFC 1950) that must inflate to exactly the grain's length (a
-    /// streamOptimized grain, decoded on a worker thread). Inflating past the length is an error
-    /// (compression bomb), as is inflating to less.
-    Zlib(Vec<u8>),
+    /// A zlib stream (RFC 1950; raw deflate is accepted too) from a streamOptimized grain,
+    /// inflated on a worker thread. It must inflate to at least the grain's length and at most
+    /// [`GRAIN_BYTES`] (the extra bytes of a padded last grain are dropped): inflating past that
+    /// is an error (compression bomb), as is inflating to less.
+    Zlib {
+        /// The compressed bytes.
+        data: Vec<u8>,
+        /// Where the grain marker starts in the source file or stream (for error messages).
+        file_offset: u64,
+    },
 }
 
 /// One allocated grain of a virtual disk.
@@ -61,6 +73,12 @@ pub trait DiskSource: Send {
     fn allocated_bytes_hint(&self) -> Option<u64> {
         None
     }
+
+    /// Adds this source's location (file path or archive entry) to an error about its data that
+    /// was raised outside the source, e.g. a grain that failed to inflate on a worker thread.
+    fn annotate(&self, error: Error) -> Error {
+        error
+    }
 }
 
 /// A decoded grain ready for a sink: plain bytes, known not to be all zeros.
@@ -80,18 +98,102 @@ pub struct Encoded {
     /// Plain length of the grain in bytes.
     pub len: u32,
     /// What the sink writes: the plain bytes for flat/sparse sinks, a grain marker plus zlib
-    /// data for streamOptimized.
+    /// data padded to a sector for streamOptimized.
     pub bytes: Vec<u8>,
 }
 
-/// A writable virtual disk layout.
-pub trait DiskSink: Send {
-    /// Encodes one non-zero grain. Runs on worker threads, concurrently, so it takes `&self`
-    /// (compression level and similar settings only).
+/// Turns plain grains into what a sink writes. One instance per worker thread (so it may keep
+/// per-thread state such as a compressor), created by [`DiskSink::encoder`].
+pub trait GrainEncoder: Send {
+    /// Encodes one non-zero grain.
     ///
     /// # Errors
     /// Encoding failures.
-    fn encode(&self, grain: DataGrain) -> Result<Encoded>;
+    fn encode(&mut self, grain: DataGrain) -> Result<Encoded>;
+}
+
+/// The encoder of sinks that store plain bytes (flat, sparse, raw): passes the bytes through.
+#[derive(Debug, Default, Clone, Copy)]
+pub struct PlainEncoder;
+
+impl GrainEncoder for PlainEncoder {
+    fn encode(&mut self, grain: DataGrain) -> Result<Encoded> {
+        let len = u32::try_from(grain.bytes.len())
+            .map_err(|_| Error::usage("grain longer than 4 GiB"))?;
+        Ok(Encoded {
+            offset: grain.offset,
+            len,
+            bytes: grain.bytes,
+        })
+    }
+}
+
+/// The encoder of sinks whose grains land at fixed places in one file (raw images, flat
+/// extents): it writes each grain with a positional write (`pwrite`) right on the worker
+/// thread, so writes run in parallel and need no ordering, and hands the sink an [`Encoded`]
+/// with empty `bytes` (the sink's `write` then only keeps count).
+#[derive(Debug, Clone)]
+pub struct PwriteEncoder {
+    file: Arc<std::fs::File>,
+    /// File offset of disk offset 0.
+    base: u64,
+    /// Disk bytes this file holds from `base` on (grains beyond are refused).
+    span: u64,
+    path: std::path::PathBuf,
+}
+
+impl PwriteEncoder {
+    /// Writes disk offset `o` at file offset `base + o`, for `o + len <= span`; `path` names the
+    /// file in errors.
+    pub fn new(file: Arc<std::fs::File>, base: u64, span: u64, path: &std::path::Path) -> Self {
+        PwriteEncoder {
+            file,
+            base,
+            span,
+            path: path.to_path_buf(),
+        }
+    }
+}
+
+impl GrainEncoder for PwriteEncoder {
+    fn encode(&mut self, grain: DataGrain) -> Result<Encoded> {
+        use std::os::unix::fs::FileExt;
+        let len = grain.bytes.len() as u64;
+        let at = grain
+            .offset
+            .checked_add(len)
+            .filter(|&end| end <= self.span)
+            .and_then(|_| self.base.checked_add(grain.offset))
+            .ok_or_else(|| {
+                Error::usage(format!(
+                    "grain at disk offset {:#x} lies outside the {} bytes of this file",
+                    grain.offset, self.span
+                ))
+                .with_path(&self.path)
+            })?;
+        self.file.write_all_at(&grain.bytes, at).map_err(|e| {
+            Error::io("cannot write disk", e)
+                .with_path(&self.path)
+                .with_offset(at)
+        })?;
+        Ok(Encoded {
+            offset: grain.offset,
+            len: len as u32,
+            bytes: Vec::new(),
+        })
+    }
+}
+
+/// A writable virtual disk layout.
+///
+/// [`copy`] asks for one [`GrainEncoder`] per worker thread before it starts, encodes grains
+/// concurrently with them, and calls [`DiskSink::write`] on one thread in offset order.
+pub trait DiskSink: Send {
+    /// A new encoder for one worker thread (plain sinks return [`PlainEncoder`]).
+    ///
+    /// # Errors
+    /// When the encoder cannot be set up (bad compression level).
+    fn encoder(&self) -> Result<Box<dyn GrainEncoder>>;
 
     /// Writes one encoded grain. Called on one thread, in strictly ascending offset order; ranges
     /// between written grains are zero (the sink leaves holes, preallocates or writes zeros as
@@ -101,8 +203,8 @@ pub trait DiskSink: Send {
     /// I/O errors.
     fn write(&mut self, grain: Encoded) -> Result<()>;
 
-    /// Completes the disk (tables, footer, zero fill, descriptor) and makes it durable. An
-    /// unfinished sink must leave nothing under its final name.
+    /// Completes the disk (tables, footer, zero fill, descriptor), makes it durable and moves it
+    /// under its final name. A sink dropped without `finish` leaves nothing under its final name.
     ///
     /// # Errors
     /// I/O errors.
@@ -118,6 +220,70 @@ pub struct SinkReport {
     pub data_bytes: u64,
     /// Bytes actually stored (after compression, with metadata).
     pub stored_bytes: u64,
+}
+
+/// Settings shared by every sink constructor (`vmdk::layout::create_sink`,
+/// `vmdk::hosted::create_sink`, the streamOptimized writer).
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct SinkOptions {
+    /// Replace existing outputs.
+    pub force: bool,
+    /// `ddb.adapterType`: `ide`, `buslogic`, `lsilogic`, `legacyESX` (geometry follows it).
+    pub adapter_type: String,
+    /// `ddb.virtualHWVersion` (the VM's hardware version; "4" when unknown, as qemu writes).
+    pub hw_version: u32,
+    /// Deflate level for compressed layouts: 0 (stored) to 12; 1–9 behave like zlib's, 6 is
+    /// the default (zlib's default), 10–12 are libdeflate's slower, tighter levels.
+    pub compression_level: u32,
+    /// Bytes that identify the disk (e.g. VM uuid + disk index, or a digest of the source).
+    /// Identifiers written into descriptors (CID, `ddb.uuid`, `ddb.longContentID`) are derived
+    /// from it with [`SinkOptions::derive_id`], never from randomness, so output is reproducible.
+    pub identity: Vec<u8>,
+}
+
+impl Default for SinkOptions {
+    fn default() -> Self {
+        SinkOptions {
+            force: false,
+            adapter_type: "lsilogic".to_string(),
+            hw_version: 4,
+            compression_level: 6,
+            identity: Vec::new(),
+        }
+    }
+}
+
+impl SinkOptions {
+    /// 16 deterministic bytes for identifier `purpose` (e.g. `"ddb.uuid"`) of a disk of
+    /// `capacity_bytes`: SHA-256 over the purpose, the capacity, the adapter, the hardware version
+    /// and [`SinkOptions::identity`].
+    pub fn derive_id(&self, purpose: &str, capacity_bytes: u64) -> [u8; 16] {
+        let mut h = Sha256::new();
+        h.update(b"ovftool-rs disk id\0");
+        h.update(purpose.as_bytes());
+        h.update([0]);
+        h.update(capacity_bytes.to_le_bytes());
+        h.update(self.adapter_type.as_bytes());
+        h.update([0]);
+        h.update(self.hw_version.to_le_bytes());
+        h.update(&self.identity);
+        let d = h.finalize();
+        let mut out = [0u8; 16];
+        out.copy_from_slice(&d[..16]);
+        out
+    }
+
+    /// A deterministic descriptor `CID` for `capacity_bytes`: never `ffffffff`/`fffffffe`
+    /// (those mean "no parent" / "all zeros" to some readers).
+    pub fn derive_cid(&self, capacity_bytes: u64) -> u32 {
+        let id = self.derive_id("CID", capacity_bytes);
+        let cid = u32::from_be_bytes([id[0], id[1], id[2], id[3]]);
+        if cid >= 0xffff_fffe {
+            0x1234_5678
+        } else {
+            cid
+        }
+    }
 }
 
 /// Settings of [`copy`].
@@ -138,6 +304,19 @@ impl Default for CopyOptions {
     }
 }
 
+impl CopyOptions {
+    /// The number of worker threads [`copy`] will use.
+    pub fn worker_threads(&self) -> usize {
+        if self.threads > 0 {
+            self.threads
+        } else {
+            std::thread::available_parallelism()
+                .map(|n| n.get())
+                .unwrap_or(1)
+        }
+    }
+}
+
 /// What [`copy`] moved.
 #[derive(Debug, Clone, Default, PartialEq, Eq)]
 pub struct CopyStats {
@@ -151,9 +330,80 @@ pub struct CopyStats {
     pub data_bytes: u64,
 }
 
+/// Whether every byte of `bytes` is zero (word-wise, so it vectorises).
+pub fn is_zero(bytes: &[u8]) -> bool {
+    let mut chunks = bytes.chunks_exact(64);
+    for c in &mut chunks {
+        let mut acc = 0u64;
+        for w in c.chunks_exact(8) {
+            let mut a = [0u8; 8];
+            a.copy_from_slice(w);
+            acc |= u64::from_ne_bytes(a);
+        }
+        if acc != 0 {
+            return false;
+        }
+    }
+    chunks.remainder().iter().all(|&b| b == 0)
+}
+
+/// A grain after decoding on a worker: nothing to write (all zeros) or the sink's encoding.
+type Done = (u64, u64, Result<Option<Encoded>>);
+
+fn decode_and_encode(
+    grain: Grain,
+    capacity_bytes: u64,
+    inflater: &mut crate::vmdk::codec::Inflater,
+    encoder: &mut dyn GrainEncoder,
+) -> Result<Option<Encoded>> {
+    let len = usize::try_from(grain.len).map_err(|_| Error::corrupt("grain too long"))?;
+    let bytes = match grain.data {
+        GrainData::Raw(bytes) => {
+            if bytes.len() != len {
+                return Err(Error::corrupt(format!(
+                    "grain at disk offset {:#x}: expected {len} bytes, found {}",
+                    grain.offset,
+                    bytes.len()
+                )));
+            }
+            bytes
+        }
+        GrainData::Zlib { data, file_offset } => inflater
+            .inflate_grain(&data, len)
+            .map_err(|e| e.with_offset(file_offset))?,
+    };
+    if grain.offset % GRAIN_BYTES != 0
+        || grain
+            .offset
+            .checked_add(u64::from(grain.len))
+            .is_none_or(|end| end > capacity_bytes)
+    {
+        return Err(Error::corrupt(format!(
+            "grain at disk offset {:#x} (+{len}) is not a grain inside the disk of {capacity_bytes} bytes",
+            grain.offset
+        )));
+    }
+    if is_zero(&bytes) {
+        return Ok(None);
+    }
+    encoder
+        .encode(DataGrain {
+            offset: grain.offset,
+            bytes,
+        })
+        .map(Some)
+}
+
 /// Copies every allocated, non-zero grain of `source` into `sink`, in parallel, in order.
 ///
-/// The caller still calls [`DiskSink::finish`] (so it can decide what to do on failure).
+/// The source is read on the calling thread; grains are inflated, checked for zeros and encoded
+/// on [`CopyOptions::worker_threads`] workers, each with its own [`GrainEncoder`]; one writer
+/// thread puts them back in order (a ring indexed by sequence number, no second pass) and calls
+/// [`DiskSink::write`]. At most [`CopyOptions::max_in_flight`] grains exist at once.
+///
+/// Progress advances in bytes of virtual-disk position (the caller starts it with the
+/// capacity as total). The caller still calls [`DiskSink::finish`] (so it can decide what to
+/// do on failure).
 ///
 /// # Errors
 /// The first error of the source, a decoder or the sink; remaining work is abandoned.
@@ -163,8 +413,156 @@ pub fn copy(
     options: &CopyOptions,
     progress: &dyn Progress,
 ) -> Result<CopyStats> {
-    let _ = (source, sink, options, progress);
-    Err(crate::Error::unsupported(
-        "disk pipeline not implemented yet",
-    ))
+    let capacity_bytes = source.capacity_bytes();
+    let workers = options.worker_threads().max(1);
+    let in_flight = options.max_in_flight.max(workers * 2).max(2);
+    let mut encoders = Vec::with_capacity(workers);
+    for _ in 0..workers {
+        encoders.push(sink.encoder()?);
+    }
+
+    let (work_tx, work_rx) = unbounded::<(u64, Grain)>();
+    let (done_tx, done_rx) = unbounded::<Done>();
+    // Tokens bound the grains alive anywhere in the pipeline, so the reorder ring never
+    // overflows and memory stays fixed whatever the disk size.
+    let (token_tx, token_rx) = bounded::<()>(in_flight);
+    for _ in 0..in_flight {
+        let _ = token_tx.send(());
+    }
+    let abort = Arc::new(AtomicBool::new(false));
+
+    std::thread::scope(|scope| {
+        for mut encoder in encoders {
+            let work_rx = work_rx.clone();
+            let done_tx = done_tx.clone();
+            let abort = Arc::clone(&abort);
+            scope.spawn(move || {
+                let mut inflater = crate::vmdk::codec::Inflater::new();
+                while let Ok((seq, grain)) = work_rx.recv() {
+                    let end = grain.offset.saturating_add(u64::from(grain.len));
+                    let result = if abort.load(Ordering::Relaxed) {
+                        Ok(None)
+                    } else {
+                        decode_and_encode(grain, capacity_bytes, &mut inflater, &mut *encoder)
+                    };
+                    if done_tx.send((seq, end, result)).is_err() {
+                        break;
+                    }
+                }
+            });
+        }
+        drop(work_rx);
+        drop(done_tx);
+
+        let writer_abort = Arc::clone(&abort);
+        let writer = scope.spawn(move || {
+            write_in_order(sink, done_rx, token_tx, in_flight, progress, &writer_abort)
+        });
+
+        let mut grains_read = 0u64;
+        let mut last_end = 0u64;
+        let read_result: Result<()> = loop {
+            if token_rx.recv().is_err() || abort.load(Ordering::Relaxed) {
+                break Ok(());
+            }
+            let grain = match source.next_grain() {
+                Ok(Some(g)) => g,
+                Ok(None) => break Ok(()),
+                Err(e) => break Err(e),
+            };
+            if grain.offset < last_end && grains_read > 0 {
+                break Err(source.annotate(Error::corrupt(format!(
+                    "grains out of order: disk offset {:#x} after {:#x}",
+                    grain.offset, last_end
+                ))));
+            }
+            last_end = grain.offset.saturating_add(u64::from(grain.len).max(1));
+            if work_tx.send((grains_read, grain)).is_err() {
+                break Ok(());
+            }
+            grains_read += 1;
+        };
+        // On a read error the grains already read are still finished (at most max_in_flight):
+        // a decoding error among them lies earlier in the disk and is the one to report.
+        drop(work_tx);
+        let written = match writer.join() {
+            Ok(r) => r,
+            Err(_) => Err(Error::new(
+                crate::ErrorKind::Io,
+                "disk writer thread panicked",
+            )),
+        };
+        let (zero_grains, data_bytes, ordered, position) =
+            written.map_err(|e| source.annotate(e))?;
+        read_result?;
+        if ordered != grains_read {
+            return Err(Error::new(
+                crate::ErrorKind::Io,
+                format!("disk pipeline lost grains: read {grains_read}, wrote {ordered}"),
+            ));
+        }
+        if capacity_bytes > position {
+            progress.advance(capacity_bytes - position);
+        }
+        Ok(CopyStats {
+            capacity_bytes,
+            grains_read,
+            zero_grains,
+            data_bytes,
+        })
+    })
+}
+
+/// The writer thread: reorders finished grains by sequence number and writes them.
+/// Returns (zero grains, data bytes, grains handled, progress position).
+fn write_in_order(
+    sink: &mut dyn DiskSink,
+    done_rx: crossbeam_channel::Receiver<Done>,
+    token_tx: crossbeam_channel::Sender<()>,
+    ring_len: usize,
+    progress: &dyn Progress,
+    abort: &AtomicBool,
+) -> Result<(u64, u64, u64, u64)> {
+    let mut ring: Vec<Option<(u64, Result<Option<Encoded>>)>> = Vec::new();
+    ring.resize_with(ring_len, || None);
+    let mut next = 0u64;
+    let mut zero_grains = 0u64;
+    let mut data_bytes = 0u64;
+    let mut position = 0u64;
+    let fail = |e: Error| {
+        abort.store(true, Ordering::Relaxed);
+        Err(e)
+    };
+    while let Ok((seq, end, result)) = done_rx.recv() {
+        let Some(slot) = usize::try_from(seq % ring_len as u64)
+            .ok()
+            .and_then(|i| ring.get_mut(i))
+        else {
+            return fail(Error::new(crate::ErrorKind::Io, "reorder ring index"));
+        };
+        *slot = Some((end, result));
+        loop {
+            let idx = (next % ring_len as u64) as usize;
+            let Some((end, ready)) = ring.get_mut(idx).and_then(Option::take) else {
+                break;
+            };
+            next += 1;
+            match ready {
+                Err(e) => return fail(e),
+                Ok(None) => zero_grains += 1,
+                Ok(Some(encoded)) => {
+                    data_bytes += u64::from(encoded.len);
+                    if let Err(e) = sink.write(encoded) {
+                        return fail(e);
+                    }
+                }
+            }
+            if end > position {
+                progress.advance(end - position);
+                position = end;
+            }
+            let _ = token_tx.send(());
+        }
+    }
+    Ok((zero_grains, data_bytes, next, position))
 }

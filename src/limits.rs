@@ -24,6 +24,9 @@ pub struct Limits {
     pub max_extents: usize,
     /// Most members accepted in one OVA.
     pub max_ova_entries: usize,
+    /// Largest `.vmx` / `.vmtx` configuration file accepted, in bytes (default 4 MiB; real ones
+    /// are a few KiB, `guestinfo.ovfEnv` values reach tens of KiB).
+    pub max_vmx_bytes: u64,
 }
 
 impl Limits {
@@ -37,6 +40,7 @@ impl Limits {
         max_chain_depth: 64,
         max_extents: 4096,
         max_ova_entries: 10_000,
+        max_vmx_bytes: 4 << 20,
     };
 }
 

@@ -28,6 +28,7 @@
 //! new descriptors in the VMware 1.0 layout or OVF 2.0).
 
 pub mod diag;
+pub mod machine;
 pub mod model;
 pub mod tree;
 pub mod units;

@@ -1,4 +1,7 @@
 //! Integration tests: the OVF descriptor library and the `info`/`validate` commands.
 
+mod cli;
+mod conformance;
 mod corpus;
 mod errors;
+mod generate;
