@@ -200,6 +200,7 @@ fn item_json(it: &Item) -> Value {
         "configuration": it.configuration,
         "bound": it.bound,
         "config": it.config,
+        "cores_per_socket": it.cores_per_socket,
     })
 }
 

@@ -16,6 +16,8 @@ fn error_table() {
         (doc("<References>\n  <File></Fil>\n</References>"), ErrorKind::Xml, 4, 9),
         (doc("<References"), ErrorKind::Xml, 3, 1),
         (doc("<A x=\"1\" x=\"2\"/>"), ErrorKind::Xml, 3, 1),
+        (doc("<A x=1/>"), ErrorKind::Xml, 3, 1),
+        (doc("<A x/>"), ErrorKind::Xml, 3, 1),
         (doc("<A>&nbsp;</A>"), ErrorKind::Xml, 3, 4),
         (doc("<A>&#0;</A>"), ErrorKind::Xml, 3, 4),
         ("<?xml version=\"1.0\"?>\n<!DOCTYPE x [<!ENTITY a \"b\">]>\n<x/>".into(), ErrorKind::Xml, 2, 1),
@@ -88,4 +90,34 @@ fn truncations_of_a_real_descriptor_never_panic() {
         let _ = Envelope::parse(&s[..n]);
     }
     assert!(Envelope::parse(&s).is_ok());
+}
+
+#[test]
+fn many_attributes_are_capped_and_linear() {
+    // RUSTSEC-2026-0194 shape: one start tag with very many distinct attributes.
+    let attrs: String = (0..50_000).map(|i| format!(" a{i}=\"x\"")).collect();
+    let s = doc(&format!("<A{attrs}/>"));
+    let t = std::time::Instant::now();
+    let e = Envelope::parse(s.as_bytes()).unwrap_err();
+    assert_eq!(e.kind(), ErrorKind::LimitExceeded);
+    assert!(t.elapsed().as_secs() < 5);
+    let mut opts = ParseOptions::default();
+    opts.limits.max_xml_attributes = 100_000;
+    let t = std::time::Instant::now();
+    assert!(Envelope::parse_with(s.as_bytes(), &opts).is_ok());
+    assert!(
+        t.elapsed().as_secs() < 5,
+        "duplicate check must stay linear"
+    );
+    let decls: String = (0..50_000)
+        .map(|i| format!(" xmlns:p{i}=\"urn:{i}\" p{i}:a=\"x\""))
+        .collect();
+    let s = doc(&format!("<A{decls}/>"));
+    let t = std::time::Instant::now();
+    opts.limits.max_xml_attributes = 200_000;
+    assert!(Envelope::parse_with(s.as_bytes(), &opts).is_ok());
+    assert!(
+        t.elapsed().as_secs() < 5,
+        "namespace resolution must stay linear"
+    );
 }
