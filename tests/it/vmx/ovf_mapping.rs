@@ -531,6 +531,32 @@ fn export_acceptance_vm_keeps_its_hardware() {
         warnings.iter().any(|w| w.message.contains("not packaged")),
         "{warnings:?}"
     );
+    // Unless the exporter ships it.
+    let shipping = ovftool::ovf::machine::ExportOptions {
+        cdrom_image_hrefs: vec![(m.cdroms[0].attachment, "rhel-boot.iso".into())],
+        ..Default::default()
+    };
+    let (with_iso, w) = m.to_envelope(&shipping).unwrap();
+    assert!(
+        !w.iter().any(|w| w.message.contains("not packaged")),
+        "{w:?}"
+    );
+    let (iso_back, _) = Machine::from_envelope(
+        &Envelope::parse(&with_iso.to_bytes().unwrap()).unwrap(),
+        None,
+        None,
+    )
+    .unwrap();
+    assert_eq!(
+        iso_back.cdroms[0].backing,
+        CdBacking::Image {
+            file: "rhel-boot.iso".into()
+        }
+    );
+    assert_eq!(iso_back.cdroms[0].attachment, m.cdroms[0].attachment);
+    if let Some(xsd) = schema(OvfVersion::V1) {
+        schema_valid(&with_iso.to_bytes().unwrap(), &xsd).unwrap();
+    }
     let xml = String::from_utf8(env.to_bytes().unwrap()).unwrap();
     for needle in [
         "vmx-08",
