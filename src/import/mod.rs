@@ -629,6 +629,8 @@ struct Pass<'p> {
     algs: Option<Vec<Algorithm>>,
     progress: &'p dyn Progress,
     copied: Vec<WrittenFile>,
+    /// The first input failure of a disk converter, reported after the verdict.
+    deferred: Option<Error>,
 }
 
 /// A disk conversion in flight.
@@ -698,6 +700,14 @@ impl<'p> Pass<'p> {
                 .map_err(|_| Error::new(ErrorKind::Io, "disk conversion thread panicked"))?;
             match r {
                 Ok(done) => self.plan.disks[a.disk].done = Some(done),
+                // Bad input: keep reading, so that the verdict (a digest mismatch) can explain
+                // it; the error is reported after the pass.
+                Err(e) if e.kind().is_input_failure() => {
+                    if self.deferred.is_none() {
+                        self.deferred =
+                            Some(e.with_entry(self.plan.disks[a.disk].target.entry.clone()));
+                    }
+                }
                 Err(e) => {
                     return Err(e.with_entry(self.plan.disks[a.disk].target.entry.clone()));
                 }
@@ -934,6 +944,7 @@ fn import_ova(
         algs: None,
         progress,
         copied: Vec::new(),
+        deferred: None,
     };
     let pass_result: Result<()> = std::thread::scope(|scope| {
         let mut active: Option<Active<'_>> = None;
@@ -954,7 +965,7 @@ fn import_ova(
         let fin = pass.finish_active(&mut active);
         r.and(fin)
     });
-    finish(pass, pending, pass_result, label, reopen, true)
+    finish(pass, pending, pass_result, label, reopen, true, None)
 }
 
 fn import_ovf(
@@ -989,6 +1000,7 @@ fn import_ovf(
         algs: None,
         progress,
         copied: Vec::new(),
+        deferred: None,
     };
     pass.small(&desc_name, desc.len() as u64, &mut desc.as_slice())?;
     let stem = desc_name
@@ -1039,8 +1051,15 @@ fn import_ovf(
         let fin = pass.finish_active(&mut active);
         r.and(fin)
     });
-    let _ = &dir;
-    finish(pass, pending, pass_result, desc_path, None, false)
+    finish(
+        pass,
+        pending,
+        pass_result,
+        desc_path,
+        None,
+        false,
+        Some(dir),
+    )
 }
 
 /// The verdict, the blank disks, the `.vmx`, the rename into place.
@@ -1051,8 +1070,18 @@ fn finish(
     label: &Path,
     reopen: Option<&Path>,
     ova: bool,
+    dir: Option<PathBuf>,
 ) -> Result<ImportReport> {
     let opts = pass.opts;
+    // Operational failures (no space, permissions) say what went wrong themselves.
+    let pass_result = match pass_result {
+        Err(e) if !e.kind().is_input_failure() => return Err(e),
+        Ok(()) => match pass.deferred.take() {
+            Some(e) => Err(e),
+            None => Ok(()),
+        },
+        Err(e) => Err(e),
+    };
     // The verdict runs even when a disk failed: a digest mismatch explains a corrupt disk.
     let mut report = Report {
         path: label.to_path_buf(),
@@ -1062,6 +1091,7 @@ fn finish(
     let collected = Collected {
         members: std::mem::take(&mut pass.members),
         ova,
+        dir,
     };
     let vopts = VerifyOptions {
         lax: opts.lax,

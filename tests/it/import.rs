@@ -626,11 +626,18 @@ fn corpus_ovftool_ova_imports_in_every_mode() {
             .unwrap();
         let refp = dir.path().join(format!("{t}.vmdk"));
         fs::write(&refp, reference).unwrap();
-        for mode in [
-            Layout::Thin,
-            Layout::EagerZeroedThick,
-            Layout::MonolithicSparse,
-        ] {
+        // t4's disks are 60 + 20 GiB: preallocated modes only for t3 (1 GiB).
+        let modes: &[Layout] = if t == "t3" {
+            &[
+                Layout::Thin,
+                Layout::Thick,
+                Layout::EagerZeroedThick,
+                Layout::MonolithicSparse,
+            ]
+        } else {
+            &[Layout::Thin, Layout::MonolithicSparse]
+        };
+        for &mode in modes {
             let opts = ImportOptions {
                 disk_mode: mode,
                 ..Default::default()
