@@ -72,6 +72,10 @@ struct Pkg {
     hw_attrs: String,
     /// Deployment option section (envelope level).
     env_sections: String,
+    /// Extra References/File elements.
+    refs: String,
+    /// Extra hardware items.
+    items: String,
 }
 
 fn descriptor(p: &Pkg, size: usize, cap: usize) -> String {
@@ -81,7 +85,7 @@ fn descriptor(p: &Pkg, size: usize, cap: usize) -> String {
   xmlns:rasd="http://schemas.dmtf.org/wbem/wscim/1/cim-schema/2/CIM_ResourceAllocationSettingData"
   xmlns:vssd="http://schemas.dmtf.org/wbem/wscim/1/cim-schema/2/CIM_VirtualSystemSettingData"
   xmlns:vmw="http://www.vmware.com/schema/ovf">
-  <References><File ovf:href="t-disk1.vmdk" ovf:id="file1" ovf:size="{size}"{fa}/></References>
+  <References><File ovf:href="t-disk1.vmdk" ovf:id="file1" ovf:size="{size}"{fa}/>{refs}</References>
   <DiskSection><Info>Virtual disks</Info>
     <Disk ovf:capacity="{cap}" ovf:capacityAllocationUnits="byte" ovf:diskId="vmdisk1" ovf:fileRef="file1"
       ovf:format="http://www.vmware.com/interfaces/specifications/vmdk.html#streamOptimized"/></DiskSection>
@@ -104,6 +108,7 @@ fn descriptor(p: &Pkg, size: usize, cap: usize) -> String {
       <Item><rasd:AddressOnParent>7</rasd:AddressOnParent><rasd:AutomaticAllocation>true</rasd:AutomaticAllocation>
         <rasd:Connection>VM Network</rasd:Connection><rasd:ElementName>Network adapter 1</rasd:ElementName><rasd:InstanceID>5</rasd:InstanceID>
         <rasd:ResourceSubType>VmxNet3</rasd:ResourceSubType><rasd:ResourceType>10</rasd:ResourceType></Item>
+      {items}
       <vmw:ExtraConfig ovf:required="false" vmw:key="guestinfo.a" vmw:value="b"/>
       <vmw:ExtraConfig ovf:required="false" vmw:key="monitor_control.restrict_backdoor" vmw:value="TRUE"/>
     </VirtualHardwareSection>
@@ -115,6 +120,8 @@ fn descriptor(p: &Pkg, size: usize, cap: usize) -> String {
         es = p.env_sections,
         hw = p.hw_attrs,
         vs = p.vs_sections,
+        refs = p.refs,
+        items = p.items,
     )
 }
 
@@ -721,4 +728,63 @@ fn corpus_glance_ova_imports_or_fails_cleanly() {
             Err(_) => assert!(is_empty_dir(&target), "{name}"),
         }
     }
+}
+
+#[test]
+fn deployment_option_and_packaged_iso() {
+    let dir = tempfile::tempdir().unwrap();
+    let iso = b"CD001 fake iso image".repeat(100);
+    let p = Pkg {
+        env_sections: r#"<DeploymentOptionSection><Info>Sizes</Info>
+          <Configuration ovf:default="true" ovf:id="small"><Label>Small</Label><Description>1 NIC</Description></Configuration>
+          <Configuration ovf:id="large"><Label>Large</Label><Description>2 NICs</Description></Configuration>
+        </DeploymentOptionSection>"#
+            .into(),
+        refs: format!(r#"<File ovf:href="tools.iso" ovf:id="iso1" ovf:size="{}"/>"#, iso.len()),
+        items: r#"<Item ovf:configuration="large"><rasd:AddressOnParent>8</rasd:AddressOnParent><rasd:AutomaticAllocation>false</rasd:AutomaticAllocation>
+          <rasd:Connection>VM Network</rasd:Connection><rasd:ElementName>Network adapter 2</rasd:ElementName><rasd:InstanceID>6</rasd:InstanceID>
+          <rasd:ResourceSubType>E1000</rasd:ResourceSubType><rasd:ResourceType>10</rasd:ResourceType></Item>
+          <Item><rasd:Address>0</rasd:Address><rasd:ElementName>IDE 0</rasd:ElementName><rasd:InstanceID>7</rasd:InstanceID><rasd:ResourceType>5</rasd:ResourceType></Item>
+          <Item><rasd:AddressOnParent>0</rasd:AddressOnParent><rasd:AutomaticAllocation>true</rasd:AutomaticAllocation><rasd:ElementName>CD 1</rasd:ElementName>
+          <rasd:HostResource>ovf:/file/iso1</rasd:HostResource><rasd:InstanceID>8</rasd:InstanceID><rasd:Parent>7</rasd:Parent><rasd:ResourceType>15</rasd:ResourceType></Item>"#
+            .into(),
+        ..Default::default()
+    };
+    let raw = image();
+    let vmdk = stream_vmdk(dir.path(), &raw);
+    let desc = descriptor(&p, vmdk.len(), raw.len());
+    let path = dir.path().join("t.ova");
+    ova(
+        &path,
+        &desc,
+        &[
+            ("t-disk1.vmdk".into(), vmdk),
+            ("tools.iso".into(), iso.clone()),
+        ],
+    );
+    let small = import_path(
+        &path,
+        &dir.path().join("s"),
+        &ImportOptions::default(),
+        &NoProgress,
+    )
+    .unwrap();
+    let vmx = vmx_of(&small.vm_dir);
+    assert_eq!(key(&vmx, "ethernet1.present"), None);
+    assert_eq!(key(&vmx, "ide0:0.deviceType"), Some("cdrom-image"));
+    let iso_name = key(&vmx, "ide0:0.fileName").unwrap();
+    assert_eq!(fs::read(small.vm_dir.join(iso_name)).unwrap(), iso);
+    let opts = ImportOptions {
+        deployment_option: Some("large".into()),
+        ..Default::default()
+    };
+    let large = import_path(&path, &dir.path().join("l"), &opts, &NoProgress).unwrap();
+    let vmx = vmx_of(&large.vm_dir);
+    assert_eq!(key(&vmx, "ethernet1.virtualDev"), Some("e1000"));
+    assert_eq!(key(&vmx, "ethernet1.startConnected"), Some("FALSE"));
+    let opts = ImportOptions {
+        deployment_option: Some("huge".into()),
+        ..Default::default()
+    };
+    assert!(import_path(&path, &dir.path().join("h"), &opts, &NoProgress).is_err());
 }
