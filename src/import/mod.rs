@@ -901,18 +901,47 @@ fn import_ova(
 ) -> Result<ImportReport> {
     check_options(opts)?;
     let mut reader = Reader::new(src, opts.limits);
-    let first = reader.next_entry()?.ok_or_else(|| {
-        Error::corrupt("the archive is empty: expected an OVF descriptor first").with_path(label)
-    })?;
+    // Members before the descriptor (an order ovftool refuses; --lax accepts it) are spilled to a
+    // temporary folder inside the target and fed to the pass once the descriptor is known.
+    let mut spill: Option<tempfile::TempDir> = None;
+    let mut spilled: Vec<(String, u64, u64, PathBuf)> = Vec::new();
+    let first = loop {
+        let mut entry = reader.next_entry()?.ok_or_else(|| {
+            Error::corrupt("the archive holds no OVF descriptor").with_path(label)
+        })?;
+        let h = entry.header().clone();
+        if names::role(&h.name) == Role::Descriptor {
+            break entry;
+        }
+        if !opts.lax {
+            return Err(Error::verification(format!(
+                "the first entry is {}; the descriptor must come first (ovftool and Workstation insist; --lax accepts it)",
+                h.name
+            ))
+            .with_entry(&h.name)
+            .with_path(label));
+        }
+        if spill.is_none() {
+            spill = Some(
+                tempfile::Builder::new()
+                    .prefix(".import-spill-")
+                    .tempdir_in(target_dir)
+                    .map_err(|e| {
+                        Error::io("cannot create temporary folder", e).with_path(target_dir)
+                    })?,
+            );
+        }
+        let dir = spill
+            .as_ref()
+            .map(|d| d.path().to_path_buf())
+            .unwrap_or_default();
+        let path = dir.join(format!("{}", spilled.len()));
+        let mut f = File::create(&path)
+            .map_err(|e| Error::io("cannot create temporary file", e).with_path(&path))?;
+        std::io::copy(&mut entry, &mut f).map_err(|e| Error::from(e).with_entry(&h.name))?;
+        spilled.push((h.name.clone(), h.size, h.data_offset, path));
+    };
     let h = first.header().clone();
-    if names::role(&h.name) != Role::Descriptor {
-        return Err(Error::verification(format!(
-            "the first entry is {}; the descriptor must come first to import in one pass (ovftool and Workstation insist)",
-            h.name
-        ))
-        .with_entry(&h.name)
-        .with_path(label));
-    }
     let mut first = first;
     let mut desc = Vec::new();
     if h.size > opts.limits.max_descriptor_bytes {
@@ -949,6 +978,11 @@ fn import_ova(
     let pass_result: Result<()> = std::thread::scope(|scope| {
         let mut active: Option<Active<'_>> = None;
         let r = (|| -> Result<()> {
+            for (name, size, offset, path) in &spilled {
+                let mut f = File::open(path)
+                    .map_err(|e| Error::io("cannot read temporary file", e).with_path(path))?;
+                pass.member(scope, &mut active, name, *size, Some(*offset), &mut f)?;
+            }
             while let Some(mut entry) = reader.next_entry()? {
                 let h = entry.header().clone();
                 pass.member(
@@ -965,6 +999,15 @@ fn import_ova(
         let fin = pass.finish_active(&mut active);
         r.and(fin)
     });
+    drop(spill);
+    // The verdict sees the members in archive order (the spilled ones came first).
+    if !spilled.is_empty() {
+        let (mut early, late): (Vec<Member>, Vec<Member>) = std::mem::take(&mut pass.members)
+            .into_iter()
+            .partition(|m| spilled.iter().any(|(n, ..)| n == &m.name));
+        early.extend(late);
+        pass.members = early;
+    }
     finish(pass, pending, pass_result, label, reopen, true, None)
 }
 

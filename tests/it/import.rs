@@ -788,3 +788,46 @@ fn deployment_option_and_packaged_iso() {
     };
     assert!(import_path(&path, &dir.path().join("h"), &opts, &NoProgress).is_err());
 }
+
+#[test]
+fn descriptor_not_first_needs_lax() {
+    let dir = tempfile::tempdir().unwrap();
+    let raw = image();
+    let vmdk = stream_vmdk(dir.path(), &raw);
+    let desc = descriptor(&Pkg::default(), vmdk.len(), raw.len());
+    let mf = format!(
+        "SHA256(t.ovf)= {}\nSHA256(t-disk1.vmdk)= {}\n",
+        sha256_hex(desc.as_bytes()),
+        sha256_hex(&vmdk)
+    );
+    let path = dir.path().join("late.ova");
+    write_tar(
+        &path,
+        &[
+            ("t-disk1.vmdk".into(), vmdk),
+            ("t.ovf".into(), desc.into_bytes()),
+            ("t.mf".into(), mf.into_bytes()),
+        ],
+    );
+    let e = assert_fails_leaving_nothing(&path, dir.path(), "late");
+    assert_eq!(e.kind(), ErrorKind::Verification);
+    let target = dir.path().join("lax");
+    let opts = ImportOptions {
+        lax: true,
+        ..Default::default()
+    };
+    let r = import_path(&path, &target, &opts, &NoProgress).unwrap();
+    let flat = r
+        .vm_dir
+        .join(r.disks[0].file.replace(".vmdk", "-flat.vmdk"));
+    assert_eq!(fs::read(flat).unwrap(), raw);
+    assert!(
+        r.warnings
+            .iter()
+            .any(|w| w.contains("descriptor-not-first")),
+        "{:?}",
+        r.warnings
+    );
+    // Only the VM folder: the spill folder is gone.
+    assert_eq!(fs::read_dir(&target).unwrap().count(), 1);
+}
