@@ -209,6 +209,12 @@ fn crafted_ova_imports_as_thin_with_the_expected_vmx() {
     // Not on the safe list: reported, not written.
     assert_eq!(key(&vmx, "monitor_control.restrict_backdoor"), None);
     assert!(r.warnings.iter().any(|w| w.contains("restrict_backdoor")));
+    // The .vmx written reads back as the imported machine.
+    assert!(
+        !r.warnings.iter().any(|w| w.contains("read back")),
+        "{:?}",
+        r.warnings
+    );
     let file = key(&vmx, "scsi0:0.fileName").unwrap();
     assert!(r.vm_dir.join(file).is_file());
     // Thin: descriptor + sparse -flat extent holding the raw bytes.
@@ -830,4 +836,58 @@ fn descriptor_not_first_needs_lax() {
     );
     // Only the VM folder: the spill folder is gone.
     assert_eq!(fs::read_dir(&target).unwrap().count(), 1);
+}
+
+#[test]
+fn cli_json_report_and_exit_codes() {
+    let dir = tempfile::tempdir().unwrap();
+    let (path, raw) = simple_ova(dir.path(), &Pkg::default());
+    let target = dir.path().join("j");
+    let out = Command::new(support::bin())
+        .args([
+            "import",
+            "--json",
+            "--disk-mode",
+            "eagerZeroedThick",
+            "--net",
+            "VM Network=lab",
+        ])
+        .arg(&path)
+        .arg(&target)
+        .output()
+        .unwrap();
+    assert!(
+        out.status.success(),
+        "{}",
+        String::from_utf8_lossy(&out.stderr)
+    );
+    let v: serde_json::Value = serde_json::from_slice(&out.stdout).unwrap();
+    assert_eq!(v["ok"], true);
+    let imp = &v["import"];
+    assert_eq!(imp["hardware_version"], 13);
+    assert_eq!(imp["disks"][0]["mode"], "eager-zeroed-thick");
+    assert_eq!(imp["disks"][0]["capacity_bytes"], raw.len() as u64);
+    assert_eq!(imp["disks"][0]["device"], "scsi0:0");
+    assert_eq!(imp["verification"]["manifest_algorithms"][0], "SHA256");
+    assert!(imp["files"].as_array().unwrap().len() >= 3);
+    let vmx = vmx_of(Path::new(imp["vm_dir"].as_str().unwrap()));
+    assert_eq!(key(&vmx, "ethernet0.networkName"), Some("lab"));
+    // Existing folder without --force: exit 2; a bad disk mode: exit 2.
+    let again = Command::new(support::bin())
+        .args(["import", "--json"])
+        .arg(&path)
+        .arg(&target)
+        .output()
+        .unwrap();
+    assert_eq!(again.status.code(), Some(2));
+    let v: serde_json::Value = serde_json::from_slice(&again.stdout).unwrap();
+    assert_eq!(v["error"]["kind"], "already-exists");
+    let bad = Command::new(support::bin())
+        .args(["import", "--disk-mode", "stream-optimized"])
+        .arg(&path)
+        .arg(dir.path().join("x"))
+        .output()
+        .unwrap();
+    assert_eq!(bad.status.code(), Some(2));
+    assert!(!dir.path().join("x").exists());
 }
