@@ -435,7 +435,7 @@ fn plan(env: &Envelope, opts: &ImportOptions, vm_dir_stage: Option<&Path>) -> Re
         let file = ovf_disk
             .and_then(|o| o.file_ref.as_ref())
             .and_then(|id| refs.iter().find(|f| &f.id == id));
-        let ovf_capacity = match ovf_disk.map(|o| o.capacity_bytes(env)) {
+        let ovf_capacity = match ovf_disk.map(|o| disk_capacity(o, env, &opts.properties)) {
             Some(Ok(c)) => Some(c),
             Some(Err(e)) => {
                 if file.is_none() {
@@ -573,6 +573,36 @@ fn plan(env: &Envelope, opts: &ImportOptions, vm_dir_stage: Option<&Path>) -> Re
         by_member,
         disks,
         ovf_env: None,
+    })
+}
+
+/// `ovf:capacity` in bytes; a `${key}` capacity takes the `--prop key=...` value when given,
+/// else the property's default (DSP0243 §9.1).
+fn disk_capacity(
+    d: &crate::ovf::model::Disk,
+    env: &Envelope,
+    given: &[(String, String)],
+) -> Result<u64> {
+    let raw = d.capacity.trim();
+    let key = raw.strip_prefix("${").and_then(|r| r.strip_suffix('}'));
+    let Some((_, value)) = key.and_then(|k| given.iter().find(|(g, _)| g == k.trim())) else {
+        return d.capacity_bytes(env);
+    };
+    let n: u64 = value.trim().parse().map_err(|_| {
+        Error::usage(format!(
+            "disk {}: capacity property {}: expected a whole number, found {value:?}",
+            d.disk_id, raw
+        ))
+    })?;
+    let mult = match d.capacity_units.as_deref() {
+        None => 1,
+        Some(u) => crate::ovf::parse_allocation_units(u)?,
+    };
+    n.checked_mul(mult).ok_or_else(|| {
+        Error::usage(format!(
+            "disk {}: capacity {n} x {mult} bytes overflows",
+            d.disk_id
+        ))
     })
 }
 

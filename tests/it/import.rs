@@ -891,3 +891,45 @@ fn cli_json_report_and_exit_codes() {
     assert_eq!(bad.status.code(), Some(2));
     assert!(!dir.path().join("x").exists());
 }
+
+#[test]
+fn blank_disk_sized_by_a_property() {
+    let dir = tempfile::tempdir().unwrap();
+    let p = Pkg {
+        vs_sections: r#"<ProductSection><Info>P</Info>
+          <Property ovf:key="data_mib" ovf:type="uint32" ovf:userConfigurable="true" ovf:value="1"/>
+        </ProductSection>"#
+            .into(),
+        items: r#"<Item><rasd:AddressOnParent>1</rasd:AddressOnParent><rasd:ElementName>Hard Disk 2</rasd:ElementName>
+          <rasd:HostResource>ovf:/disk/data</rasd:HostResource><rasd:InstanceID>9</rasd:InstanceID><rasd:Parent>3</rasd:Parent>
+          <rasd:ResourceType>17</rasd:ResourceType></Item>"#
+            .into(),
+        ..Default::default()
+    };
+    let raw = image();
+    let vmdk = stream_vmdk(dir.path(), &raw);
+    let desc = descriptor(&p, vmdk.len(), raw.len()).replace(
+        "</DiskSection>",
+        r#"<Disk ovf:capacity="${data_mib}" ovf:capacityAllocationUnits="byte * 2^20" ovf:diskId="data"/></DiskSection>"#,
+    );
+    let path = dir.path().join("t.ova");
+    ova(&path, &desc, &[("t-disk1.vmdk".into(), vmdk)]);
+    let opts = ImportOptions {
+        properties: vec![("data_mib".into(), "3".into())],
+        ..Default::default()
+    };
+    let r = import_path(&path, &dir.path().join("o"), &opts, &NoProgress).unwrap();
+    let blank = r.disks.iter().find(|d| d.disk_id == "data").unwrap();
+    assert_eq!(blank.capacity_bytes, 3 << 20);
+    assert_eq!(blank.source, None);
+    assert_eq!(blank.device, "scsi0:1");
+    let r = import_path(
+        &path,
+        &dir.path().join("d"),
+        &ImportOptions::default(),
+        &NoProgress,
+    )
+    .unwrap();
+    let blank = r.disks.iter().find(|d| d.disk_id == "data").unwrap();
+    assert_eq!(blank.capacity_bytes, 1 << 20);
+}
