@@ -933,3 +933,36 @@ fn blank_disk_sized_by_a_property() {
     let blank = r.disks.iter().find(|d| d.disk_id == "data").unwrap();
     assert_eq!(blank.capacity_bytes, 1 << 20);
 }
+
+#[test]
+fn skip_manifest_check_downgrades_digest_findings() {
+    let dir = tempfile::tempdir().unwrap();
+    let raw = image();
+    let vmdk = stream_vmdk(dir.path(), &raw);
+    let desc = descriptor(&Pkg::default(), vmdk.len(), raw.len());
+    let mf = format!(
+        "SHA256(t.ovf)= {}\nSHA256(t-disk1.vmdk)= {}\n",
+        sha256_hex(desc.as_bytes()),
+        sha256_hex(b"stale")
+    );
+    let path = dir.path().join("stale.ova");
+    write_tar(
+        &path,
+        &[
+            ("t.ovf".into(), desc.into_bytes()),
+            ("t.mf".into(), mf.into_bytes()),
+            ("t-disk1.vmdk".into(), vmdk),
+        ],
+    );
+    assert_fails_leaving_nothing(&path, dir.path(), "stale");
+    let opts = ImportOptions {
+        skip_manifest_check: true,
+        ..Default::default()
+    };
+    let r = import_path(&path, &dir.path().join("skip"), &opts, &NoProgress).unwrap();
+    assert!(
+        r.warnings.iter().any(|w| w.contains("digest-mismatch")),
+        "{:?}",
+        r.warnings
+    );
+}
