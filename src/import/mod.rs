@@ -12,6 +12,24 @@
 //! signature, disk headers) runs on what the pass collected. Everything is written into a
 //! temporary folder inside the target folder ([`PendingDir`]), renamed into place only when the
 //! whole import succeeded: on any failure nothing is left behind.
+//!
+//! ```no_run
+//! use std::path::Path;
+//! use ovftool::import::{import_path, ImportOptions};
+//! use ovftool::progress::NoProgress;
+//! use ovftool::vmdk::layout::Layout;
+//!
+//! let opts = ImportOptions {
+//!     disk_mode: Layout::EagerZeroedThick,
+//!     networks: vec![("VM Network".into(), "prod".into())],
+//!     properties: vec![("hostname".into(), "db1".into())],
+//!     accept_all_eulas: true,
+//!     ..Default::default()
+//! };
+//! let report = import_path(Path::new("appliance.ova"), Path::new("/vms"), &opts, &NoProgress)?;
+//! println!("{} ({} disks)", report.vmx.display(), report.disks.len());
+//! # Ok::<(), ovftool::Error>(())
+//! ```
 
 mod pipe;
 
