@@ -26,6 +26,7 @@ pub struct SparseExtent {
     header: SparseHeader,
     gd_offset_bytes: u64,
     gd: Vec<u32>,
+    /// The last grain table read: its sector and entries.
     gt_cache: Option<(usize, Vec<u32>)>,
     capacity_bytes: u64,
     grain_bytes: u64,
@@ -241,7 +242,8 @@ impl SparseExtent {
         if gde == 0 {
             return Ok(None);
         }
-        let hit = matches!(&self.gt_cache, Some((i, _)) if *i == gd_index);
+        // Keyed by the table's sector, so entries sharing one table (hostile or not) hit too.
+        let hit = matches!(&self.gt_cache, Some((sector, _)) if *sector == gde as usize);
         if !hit {
             let n = self.header.num_gtes_per_gt as usize;
             let off = u64::from(gde) * SECTOR_SIZE;
@@ -259,7 +261,7 @@ impl SparseExtent {
             }
             let mut raw = vec![0u8; n * 4];
             read_exact_at(&self.file, &self.path, off, &mut raw)?;
-            self.gt_cache = Some((gd_index, u32s(&raw)));
+            self.gt_cache = Some((gde as usize, u32s(&raw)));
         }
         Ok(self.gt_cache.as_ref().map(|(_, gt)| gt.as_slice()))
     }
