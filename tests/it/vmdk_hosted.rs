@@ -411,6 +411,18 @@ fn allocation_of_thin_thick_eager() {
         };
         let e = dir.path().join("eager-zeroed-thick/d-flat.vmdk");
         assert!(!unwritten(&e), "eager-zeroed extent has unwritten blocks");
+        // Lazy-zeroed thick: reserved but not written where the data is zero (ext4 and XFS
+        // report such extents as unwritten; other file systems may not).
+        let fs_type = Command::new("stat")
+            .args(["-f", "-c", "%T"])
+            .arg(dir.path())
+            .output()
+            .map(|o| String::from_utf8_lossy(&o.stdout).trim().to_string())
+            .unwrap_or_default();
+        if fs_type == "ext2/ext3" || fs_type == "xfs" {
+            let t = dir.path().join("thick/d-flat.vmdk");
+            assert!(unwritten(&t), "lazy-zeroed extent was zero-filled");
+        }
     }
 }
 
