@@ -63,6 +63,9 @@ pub struct FlatExtent {
     path: PathBuf,
     base: u64,
     len: u64,
+    /// The last data run found with `SEEK_DATA`/`SEEK_HOLE`, in file offsets: one pair of
+    /// seeks per run instead of one seek per grain.
+    data_run: Option<(u64, u64)>,
 }
 
 impl FlatExtent {
@@ -94,6 +97,7 @@ impl FlatExtent {
             path: path.to_path_buf(),
             base,
             len,
+            data_run: None,
         })
     }
 }
@@ -119,9 +123,21 @@ impl ExtentRead for FlatExtent {
             return Ok(None);
         }
         let at = self.base + offset;
+        if let Some((from, to)) = self.data_run {
+            if from <= at && at < to {
+                return Ok(Some(offset));
+            }
+        }
         match rustix::fs::seek(&self.file, rustix::fs::SeekFrom::Data(at)) {
             Ok(d) if d >= self.base + self.len => Ok(None),
-            Ok(d) => Ok(Some(d.max(at) - self.base)),
+            Ok(d) => {
+                let d = d.max(at);
+                // The end of this data run (a hole always ends the file).
+                if let Ok(h) = rustix::fs::seek(&self.file, rustix::fs::SeekFrom::Hole(d)) {
+                    self.data_run = (h > d).then_some((d, h));
+                }
+                Ok(Some(d - self.base))
+            }
             // ENXIO: only a hole up to the end of the file.
             Err(rustix::io::Errno::NXIO) => Ok(None),
             // No SEEK_DATA support (or a device): assume data.
