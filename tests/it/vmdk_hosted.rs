@@ -977,3 +977,54 @@ fn mutated_sparse_metadata_never_panics() {
         let _ = hosted::inspect(&p, &limits);
     }
 }
+
+#[test]
+fn split_layouts_name_and_size_extents_as_vmware() {
+    if !have_tool("qemu-img") {
+        return;
+    }
+    let dir = tempfile::tempdir().unwrap();
+    let raw = dir.path().join("s.raw");
+    let len = hosted::SPLIT_EXTENT_BYTES + (1 << 20) + 512;
+    make_image(
+        &raw,
+        len,
+        31,
+        &[
+            hosted::SPLIT_EXTENT_BYTES - 3000,
+            hosted::SPLIT_EXTENT_BYTES + 10,
+        ],
+    );
+    for (layout, suffix, kind) in [
+        (HostedLayout::TwoGbFlat, "f", "FLAT"),
+        (HostedLayout::TwoGbSparse, "s", "SPARSE"),
+    ] {
+        let sub = dir.path().join(format!("{layout}"));
+        fs::create_dir(&sub).unwrap();
+        let out = sub.join("vm.vmdk");
+        let report = write_layout(&raw, &out, layout);
+        assert_eq!(report.files.len(), 3, "{layout}");
+        assert_eq!(report.files[0].0, out);
+        let text = fs::read_to_string(&out).unwrap();
+        let first = format!(
+            "RW {} {kind} \"vm-{suffix}001.vmdk\"",
+            hosted::SPLIT_EXTENT_BYTES / 512
+        );
+        let second = format!(
+            "RW {} {kind} \"vm-{suffix}002.vmdk\"",
+            (len - hosted::SPLIT_EXTENT_BYTES) / 512
+        );
+        assert!(text.contains(&first), "{text}");
+        assert!(text.contains(&second), "{text}");
+        if layout == HostedLayout::TwoGbSparse {
+            assert!(qemu_ok(&["check", "-q", s(&out)]));
+        }
+        assert!(
+            qemu_ok(&["compare", "-q", "-f", "raw", s(&raw), s(&out)]),
+            "{layout}"
+        );
+        for e in fs::read_dir(&sub).unwrap() {
+            fs::remove_file(e.unwrap().path()).unwrap();
+        }
+    }
+}
