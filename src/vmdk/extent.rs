@@ -11,7 +11,8 @@ use crate::vmdk::sparse::read_exact_at;
 /// Where a run of bytes of an extent lives.
 #[derive(Debug, Clone, Copy, PartialEq, Eq)]
 pub enum Run {
-    /// Stored in the extent's file at this byte offset.
+    /// Stored in the extent: a byte offset in its file, or for compressed extents a locator
+    /// that only [`ExtentRead::read_at`] of the same extent interprets.
     Data(u64),
     /// Reads as zeros, whatever the parent holds (ZERO extent, zeroed grain).
     Zero,
@@ -31,7 +32,8 @@ pub trait ExtentRead: Send + std::fmt::Debug {
     /// Corrupt tables (naming file and offset), I/O errors.
     fn map(&mut self, offset: u64, max_len: u64) -> Result<(Run, u64)>;
 
-    /// Reads stored bytes at a file offset returned by [`ExtentRead::map`].
+    /// Reads stored bytes at a location returned by [`ExtentRead::map`] (`buf` no longer than
+    /// the run).
     ///
     /// # Errors
     /// I/O errors, unexpected end of file.

@@ -1028,3 +1028,92 @@ fn split_layouts_name_and_size_extents_as_vmware() {
         }
     }
 }
+
+#[test]
+fn delta_over_a_stream_optimized_base() {
+    if !have_tool("qemu-img") || !have_tool("qemu-io") {
+        return;
+    }
+    let dir = tempfile::tempdir().unwrap();
+    let d = dir.path();
+    make_image(&d.join("b.raw"), (5 << 20) + 1536, 41, &[]);
+    let run = |cmd: &str, args: &[&str]| {
+        let o = Command::new(cmd)
+            .args(args)
+            .current_dir(d)
+            .output()
+            .unwrap();
+        assert!(
+            o.status.success(),
+            "{cmd} {args:?}: {}",
+            String::from_utf8_lossy(&o.stderr)
+        );
+    };
+    // QEMU's layout: real gdOffset in the header.
+    run(
+        "qemu-img",
+        &[
+            "convert",
+            "-f",
+            "raw",
+            "-O",
+            "vmdk",
+            "-o",
+            "subformat=streamOptimized",
+            "b.raw",
+            "so.vmdk",
+        ],
+    );
+    run(
+        "qemu-img",
+        &[
+            "create",
+            "-f",
+            "vmdk",
+            "-b",
+            "so.vmdk",
+            "-F",
+            "vmdk",
+            "delta.vmdk",
+        ],
+    );
+    run("qemu-io", &["-c", "write -P 0x3c 2M 100k", "delta.vmdk"]);
+    run(
+        "qemu-img",
+        &["convert", "-O", "raw", "delta.vmdk", "want.raw"],
+    );
+    let mut src = hosted::open(&d.join("delta.vmdk"), &Limits::DEFAULT).unwrap();
+    to_raw(&mut *src, &d.join("got.raw")).unwrap();
+    same_bytes(&d.join("want.raw"), &d.join("got.raw"));
+    // Our own streamOptimized (ovftool layout: GD_AT_END, footer) read through its tables.
+    let ours = d.join("ours-so.vmdk");
+    let mut raw = RawFile::open(&d.join("b.raw"));
+    let sink = ovftool::vmdk::layout::create_sink(
+        &ours,
+        ovftool::vmdk::layout::Layout::StreamOptimized,
+        raw.capacity_bytes(),
+        &opts(),
+    )
+    .unwrap();
+    pump(&mut raw, sink).unwrap();
+    let mut src = hosted::open(&ours, &Limits::DEFAULT).unwrap();
+    to_raw(&mut *src, &d.join("ours.raw")).unwrap();
+    same_bytes(&d.join("b.raw"), &d.join("ours.raw"));
+    // A damaged grain marker is an error naming the file and the marker's offset.
+    let mut bytes = fs::read(d.join("so.vmdk")).unwrap();
+    let h = ovftool::vmdk::header::SparseHeader::parse(bytes[..512].try_into().unwrap()).unwrap();
+    let first = (h.overhead_sectors * 512) as usize;
+    bytes[first + 8..first + 12].copy_from_slice(&u32::MAX.to_le_bytes());
+    fs::write(d.join("so.vmdk"), &bytes).unwrap();
+    let mut src = hosted::open(&d.join("delta.vmdk"), &Limits::DEFAULT).unwrap();
+    let e = loop {
+        match src.next_grain() {
+            Err(e) => break e,
+            Ok(Some(_)) => {}
+            Ok(None) => panic!("damaged marker not noticed"),
+        }
+    };
+    assert_eq!(e.kind(), ErrorKind::Corrupt);
+    assert_eq!(e.location().offset, Some(first as u64));
+    assert!(e.to_string().contains("so.vmdk"), "{e}");
+}
