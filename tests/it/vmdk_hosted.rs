@@ -941,40 +941,59 @@ fn mutated_sparse_metadata_never_panics() {
     make_image(&raw, 1 << 20, 77, &[]);
     let good = dir.path().join("good.vmdk");
     write_layout(&raw, &good, HostedLayout::MonolithicSparse);
-    let bytes = fs::read(&good).unwrap();
-    // Everything before the first grain: header, descriptor, directories, tables.
-    let meta = 128 * 512;
-    let limits = Limits {
-        max_disk_capacity_bytes: 1 << 32,
-        ..Limits::DEFAULT
-    };
-    let mut rng = Rng(0x9e37_79b9_7f4a_7c15);
-    let p = dir.path().join("mut.vmdk");
-    for round in 0..400 {
-        let mut b = bytes.clone();
-        let flips = 1 + rng.next() % 8;
-        for _ in 0..flips {
-            // Mostly the header and the tables, sometimes anywhere in the metadata.
-            let at = if rng.next() % 2 == 0 {
-                (rng.next() % 80) as usize
-            } else {
-                (rng.next() % meta) as usize
-            };
-            b[at] = rng.next() as u8;
-        }
-        if round % 50 == 0 {
-            b[0..4].copy_from_slice(b"COWD");
-        }
-        fs::write(&p, &b).unwrap();
-        if let Ok(mut src) = hosted::open(&p, &limits) {
-            let mut n = 0u64;
-            while let Ok(Some(g)) = src.next_grain() {
-                n += 1;
-                assert!(g.offset < src.capacity_bytes());
-                assert!(n <= src.capacity_bytes() / GRAIN_BYTES + 1);
+    // A streamOptimized file too (read through its tables and grain markers).
+    let so = dir.path().join("so.vmdk");
+    let mut rawsrc = RawFile::open(&raw);
+    let sink = ovftool::vmdk::layout::create_sink(
+        &so,
+        ovftool::vmdk::layout::Layout::StreamOptimized,
+        rawsrc.capacity_bytes(),
+        &opts(),
+    )
+    .unwrap();
+    pump(&mut rawsrc, sink).unwrap();
+    for good in [good, so] {
+        let bytes = fs::read(&good).unwrap();
+        // Everything before the first grain: header, descriptor, directories, tables; for the
+        // stream file the whole file (markers, footer).
+        let meta = (128 * 512).min(bytes.len() as u64);
+        let meta = if good.ends_with("so.vmdk") {
+            bytes.len() as u64
+        } else {
+            meta
+        };
+        let limits = Limits {
+            max_disk_capacity_bytes: 1 << 32,
+            ..Limits::DEFAULT
+        };
+        let mut rng = Rng(0x9e37_79b9_7f4a_7c15);
+        let p = dir.path().join("mut.vmdk");
+        for round in 0..400 {
+            let mut b = bytes.clone();
+            let flips = 1 + rng.next() % 8;
+            for _ in 0..flips {
+                // Mostly the header and the tables, sometimes anywhere in the metadata.
+                let at = if rng.next() % 2 == 0 {
+                    (rng.next() % 80) as usize
+                } else {
+                    (rng.next() % meta) as usize
+                };
+                b[at] = rng.next() as u8;
             }
+            if round % 50 == 0 {
+                b[0..4].copy_from_slice(b"COWD");
+            }
+            fs::write(&p, &b).unwrap();
+            if let Ok(mut src) = hosted::open(&p, &limits) {
+                let mut n = 0u64;
+                while let Ok(Some(g)) = src.next_grain() {
+                    n += 1;
+                    assert!(g.offset < src.capacity_bytes());
+                    assert!(n <= src.capacity_bytes() / GRAIN_BYTES + 1);
+                }
+            }
+            let _ = hosted::inspect(&p, &limits);
         }
-        let _ = hosted::inspect(&p, &limits);
     }
 }
 
