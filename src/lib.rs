@@ -19,6 +19,7 @@
     warn(clippy::unwrap_used, clippy::expect_used, clippy::panic)
 )]
 
+pub mod cert;
 pub mod digest;
 pub mod disk;
 pub mod error;
@@ -28,7 +29,9 @@ pub mod manifest;
 pub mod output;
 pub mod ova;
 pub mod ovf;
+pub mod pack;
 pub mod progress;
+pub mod verify;
 pub mod vm;
 pub mod vmdk;
 pub mod vmx;

@@ -3,8 +3,6 @@
 //! Run: `RUSTC_BOOTSTRAP=1 cargo fuzz run vmdk_stream_file`.
 #![no_main]
 
-use std::io::Cursor;
-
 use libfuzzer_sys::fuzz_target;
 use ovftool::disk::{DiskSource, GrainData};
 use ovftool::vmdk::codec::Inflater;
@@ -13,7 +11,7 @@ use ovftool::Limits;
 
 fuzz_target!(|data: &[u8]| {
     let Ok(mut r) = StreamFileSource::new(
-        Cursor::new(data),
+        data,
         data.len() as u64,
         Origin::entry("fuzz.vmdk"),
         &Limits::default(),

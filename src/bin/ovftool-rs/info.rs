@@ -22,7 +22,13 @@ pub fn run(args: Args, ui: &Ui) -> ovftool::Result<Outcome> {
     if looks_like_disk(&args.path) {
         crate::info_disk::run(crate::info_disk::Args { path: args.path }, ui)
     } else {
-        crate::info_ovf::run(crate::info_ovf::Args { path: args.path }, ui)
+        crate::info_ovf::run(
+            crate::info_ovf::Args {
+                path: args.path,
+                lax: args.lax,
+            },
+            ui,
+        )
     }
 }
 

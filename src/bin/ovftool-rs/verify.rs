@@ -1,19 +1,112 @@
-//! `verify` (in progress).
+//! `verify`: structure, entry order, names, manifest coverage and digests, signature,
+//! References ↔ entries, `ovf:size`, descriptor, disk headers. Exit 0 when everything holds,
+//! 1 when a check fails, 2 on usage or I/O errors.
+//!
+//! `--json` prints `{"ok": bool, "report": {path, kind, descriptor, manifest_algorithms,
+//! files: [{name, size, digests, digest_verified}], signature: {algorithm, manifest, valid,
+//! signer: {subject, issuer, not_before, not_after, self_signed, key_bits}, trusted},
+//! findings: [{severity, code, message, entry}]}}`.
 
 use std::path::PathBuf;
+
+use ovftool::verify::{self, Severity, VerifyOptions};
 
 use crate::ui::{Outcome, Ui};
 
 /// Arguments of `verify`.
 #[derive(Debug, clap::Args)]
 pub struct Args {
-    /// Input path.
+    /// An .ova file (`-` for standard input), an .ovf with its files beside it, or a folder.
     pub path: PathBuf,
+    /// Accept what ovftool's --lax accepts: entry order, a descriptor missing from the manifest
+    /// and descriptor problems become warnings.
+    #[arg(long)]
+    pub lax: bool,
+    /// Also decode every disk completely.
+    #[arg(long)]
+    pub deep: bool,
+    /// Require the signer's certificate to chain to a certificate in this PEM file (repeatable).
+    #[arg(long, value_name = "CA.pem")]
+    pub trust: Vec<PathBuf>,
+    /// Fail when the package is not signed with a valid signature.
+    #[arg(long)]
+    pub require_signature: bool,
 }
 
-pub fn run(args: Args, _ui: &Ui) -> ovftool::Result<Outcome> {
-    let _ = args;
-    Err(ovftool::Error::unsupported(
-        "this subcommand is not implemented yet",
-    ))
+pub fn run(args: Args, ui: &Ui) -> ovftool::Result<Outcome> {
+    let opts = VerifyOptions {
+        lax: args.lax,
+        deep: args.deep,
+        trust: verify::load_trust(&args.trust)?,
+        require_signature: args.require_signature,
+        ..Default::default()
+    };
+    let progress = ui.progress();
+    let report = verify::verify_path(&args.path, &opts, progress.as_ref())?;
+    print_report(&report, ui);
+    Ok(if report.passed() {
+        Outcome::Ok
+    } else {
+        Outcome::Failed
+    })
+}
+
+pub fn print_report(report: &verify::Report, ui: &Ui) {
+    if ui.json {
+        ui.print_json(&serde_json::json!({
+            "ok": report.passed(),
+            "report": report,
+        }));
+        return;
+    }
+    for f in &report.findings {
+        let sev = match f.severity {
+            Severity::Error => "error",
+            Severity::Warning => "warning",
+        };
+        let line = format!("{sev}[{}]: {}", f.code, f.message);
+        if f.severity == Severity::Error || !ui.quiet {
+            ui.println(&line);
+        }
+    }
+    if let Some(sig) = &report.signature {
+        if let Some(s) = &sig.signer {
+            ui.note(&format!(
+                "signed ({}) by {}; issuer {}{}; signature {}{}",
+                sig.algorithm,
+                s.subject,
+                s.issuer,
+                if s.self_signed { " (self-signed)" } else { "" },
+                if sig.valid { "valid" } else { "INVALID" },
+                match sig.trusted {
+                    Some(true) => ", trusted",
+                    Some(false) => ", NOT trusted",
+                    None => "",
+                }
+            ));
+        }
+    }
+    let n = report.files.len();
+    if report.passed() {
+        ui.println(&format!(
+            "OK: {} ({} files{})",
+            report.path.display(),
+            n,
+            if report.manifest_algorithms.is_empty() {
+                String::new()
+            } else {
+                format!(
+                    ", {} manifest verified",
+                    report.manifest_algorithms.join("+")
+                )
+            }
+        ));
+    } else {
+        let errors = report.errors().count();
+        ui.println(&format!(
+            "FAILED: {} ({errors} error{})",
+            report.path.display(),
+            if errors == 1 { "" } else { "s" }
+        ));
+    }
 }

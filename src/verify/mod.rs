@@ -1,0 +1,1298 @@
+//! `verify`: prove that an OVA, an `.ovf` with its files, or a package folder is intact.
+//!
+//! One streaming pass over an OVA ([`crate::ova::Reader`]) hashes every member while reading it
+//! (the manifest's algorithms once the manifest is seen, SHA-1 + SHA-256 before that), keeps
+//! the descriptor, manifest and certificate, and the first bytes of each member for the disk
+//! header check. Then every cross-check runs on what was collected:
+//!
+//! * structure: member names and types (in the reader), entry order (descriptor first; manifest
+//!   and certificate right after it or both at the end), duplicates;
+//! * References ↔ members (chunked files `href.000000000`...), `ovf:size` ↔ real sizes;
+//! * manifest coverage (descriptor + every referenced file, nothing listed missing) and digests;
+//! * signature over the manifest, certificate facts, chain to `--trust` anchors;
+//! * descriptor validation; disk headers (VMDK magic, streamOptimized flags, capacity).
+//!
+//! Problems with the input are [`Finding`]s in the [`Report`] (severity + stable code), not
+//! `Err`: the caller gets every finding at once. `Err` is kept for usage and I/O failures.
+
+mod descriptor;
+
+use std::collections::{BTreeMap, HashMap, HashSet};
+use std::fs::File;
+use std::io::{Read, Seek, SeekFrom, Write};
+use std::path::{Path, PathBuf};
+
+use serde::Serialize;
+
+use crate::cert::{self, CertFile, CertInfo};
+use crate::digest::{copy_hashing, Algorithm, CopyOptions, Digests};
+use crate::error::{Error, ErrorKind, Result};
+use crate::limits::{Limits, SECTOR_SIZE};
+use crate::manifest::Manifest;
+use crate::ova::names::{self, Role};
+use crate::ova::Reader;
+use crate::progress::Progress;
+use crate::vmdk::header::SparseHeader;
+
+pub(crate) use descriptor::FileRef;
+
+/// Leading bytes of each member kept for the disk header check.
+const PREFIX_BYTES: usize = 256 << 10;
+
+/// Options of [`verify_path`] and [`verify_ova`].
+#[derive(Debug, Clone, Default)]
+pub struct VerifyOptions {
+    /// Downgrade what ovftool's `--lax` tolerates (entry order, descriptor missing from the
+    /// manifest, descriptor warnings) to warnings.
+    pub lax: bool,
+    /// Also decode every disk completely.
+    pub deep: bool,
+    /// PEM certificates the signer must chain to (`--trust`). Empty: any signer is reported.
+    pub trust: Vec<x509_cert::Certificate>,
+    /// Fail a package without a valid signature.
+    pub require_signature: bool,
+    /// Size caps.
+    pub limits: Limits,
+}
+
+/// How bad a finding is.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Serialize)]
+#[serde(rename_all = "lowercase")]
+pub enum Severity {
+    /// Verification fails.
+    Error,
+    /// Reported, does not fail verification.
+    Warning,
+}
+
+/// One problem found.
+#[derive(Debug, Clone, PartialEq, Eq, Serialize)]
+pub struct Finding {
+    /// Error or warning.
+    pub severity: Severity,
+    /// Stable identifier (`digest-mismatch`, `entry-order`, ...), documented in the CLI help.
+    pub code: String,
+    /// What is wrong, naming the entry.
+    pub message: String,
+    /// The package member concerned, if any.
+    #[serde(skip_serializing_if = "Option::is_none")]
+    pub entry: Option<String>,
+}
+
+/// A file of the package as verified.
+#[derive(Debug, Clone, PartialEq, Eq, Serialize)]
+pub struct FileReport {
+    /// Member or file name.
+    pub name: String,
+    /// Stored size in bytes.
+    pub size: u64,
+    /// Computed digests, hex, by algorithm name.
+    pub digests: BTreeMap<String, String>,
+    /// Whether a manifest digest was compared and matched.
+    pub digest_verified: bool,
+}
+
+/// The signature of the package.
+#[derive(Debug, Clone, PartialEq, Eq, Serialize)]
+pub struct SignatureReport {
+    /// Digest algorithm of the signature.
+    pub algorithm: String,
+    /// The manifest it signs.
+    pub manifest: String,
+    /// Whether the signature verified against the manifest bytes.
+    pub valid: bool,
+    /// Signer certificate facts.
+    pub signer: Option<CertInfo>,
+    /// Whether the signer chains to a `--trust` anchor (`None` without `--trust`).
+    pub trusted: Option<bool>,
+}
+
+/// The outcome of a verification.
+#[derive(Debug, Clone, Default, PartialEq, Eq, Serialize)]
+pub struct Report {
+    /// What was verified.
+    pub path: PathBuf,
+    /// `ova` or `directory`.
+    pub kind: String,
+    /// The descriptor's name.
+    pub descriptor: Option<String>,
+    /// The manifest's algorithm(s).
+    pub manifest_algorithms: Vec<String>,
+    /// Files in package order.
+    pub files: Vec<FileReport>,
+    /// The signature, if signed.
+    pub signature: Option<SignatureReport>,
+    /// Everything found, errors and warnings.
+    pub findings: Vec<Finding>,
+}
+
+impl Report {
+    /// Whether verification passed (no error findings).
+    pub fn passed(&self) -> bool {
+        !self.findings.iter().any(|f| f.severity == Severity::Error)
+    }
+
+    /// The error findings.
+    pub fn errors(&self) -> impl Iterator<Item = &Finding> {
+        self.findings
+            .iter()
+            .filter(|f| f.severity == Severity::Error)
+    }
+
+    fn push(&mut self, severity: Severity, code: &str, entry: Option<&str>, message: String) {
+        self.findings.push(Finding {
+            severity,
+            code: code.to_string(),
+            message,
+            entry: entry.map(str::to_string),
+        });
+    }
+
+    fn error(&mut self, code: &str, entry: Option<&str>, message: String) {
+        self.push(Severity::Error, code, entry, message);
+    }
+
+    fn warn(&mut self, code: &str, entry: Option<&str>, message: String) {
+        self.push(Severity::Warning, code, entry, message);
+    }
+
+    /// Error, or warning under `lax`.
+    fn strict(&mut self, lax: bool, code: &str, entry: Option<&str>, message: String) {
+        let s = if lax {
+            Severity::Warning
+        } else {
+            Severity::Error
+        };
+        self.push(s, code, entry, message);
+    }
+
+    fn push_error(&mut self, e: &Error) {
+        let entry = e.location().entry.clone();
+        self.findings.push(Finding {
+            severity: Severity::Error,
+            code: e.kind().code().to_string(),
+            message: e.to_string(),
+            entry,
+        });
+    }
+}
+
+/// A member as collected by a pass.
+#[derive(Debug, Clone)]
+pub(crate) struct Member {
+    pub name: String,
+    pub size: u64,
+    pub digests: Digests,
+    pub prefix: Vec<u8>,
+    /// Offset of the data in the archive (OVA) for re-reading.
+    pub data_offset: Option<u64>,
+    /// Full content for descriptor, manifest and certificate.
+    pub content: Option<Vec<u8>>,
+}
+
+/// What a pass over a package collected.
+#[derive(Debug, Default)]
+pub(crate) struct Collected {
+    pub members: Vec<Member>,
+    pub ova: bool,
+    /// The folder of a folder package (members are files in it).
+    pub dir: Option<PathBuf>,
+}
+
+impl Collected {
+    fn get(&self, name: &str) -> Option<&Member> {
+        self.members.iter().find(|m| m.name == name)
+    }
+}
+
+/// Where extracted members go during `unpack` (a folder the caller owns, e.g. a
+/// [`crate::output::PendingDir`]).
+pub(crate) struct Extract<'a> {
+    pub dir: &'a Path,
+}
+
+fn read_small(src: &mut dyn Read, size: u64, limit: u64, name: &str) -> Result<Vec<u8>> {
+    if size > limit {
+        return Err(Error::limit(&format!("size of {name}"), size, limit).with_entry(name));
+    }
+    let mut data = Vec::with_capacity(size as usize);
+    src.take(size)
+        .read_to_end(&mut data)
+        .map_err(|e| Error::from(e).with_entry(name))?;
+    if data.len() as u64 != size {
+        return Err(
+            Error::corrupt(format!("expected {size} bytes, found {}", data.len())).with_entry(name),
+        );
+    }
+    Ok(data)
+}
+
+/// One streaming pass over an OVA: collects members, hashing each; extracts when asked.
+/// Structural errors (bad headers, unsafe names, truncation) end the pass as a finding.
+pub(crate) fn scan_ova(
+    src: &mut dyn Read,
+    limits: &Limits,
+    extract: Option<&Extract<'_>>,
+    progress: &dyn Progress,
+    report: &mut Report,
+) -> Collected {
+    let mut collected = Collected {
+        members: Vec::new(),
+        ova: true,
+        dir: None,
+    };
+    let mut reader = Reader::new(src, *limits);
+    let mut algs: Option<Vec<Algorithm>> = None;
+    loop {
+        let mut entry = match reader.next_entry() {
+            Ok(Some(e)) => e,
+            Ok(None) => break,
+            Err(e) => {
+                report.push_error(&e);
+                break;
+            }
+        };
+        let h = entry.header().clone();
+        let role = names::role(&h.name);
+        let result: Result<Member> = (|| {
+            let mut out = match extract {
+                Some(x) => Some(crate::output::create_in(x.dir, &h.name)?),
+                None => None,
+            };
+            if role != Role::File {
+                let limit = if role == Role::Descriptor {
+                    limits.max_descriptor_bytes
+                } else {
+                    limits.max_manifest_bytes
+                };
+                let data = read_small(&mut entry, h.size, limit, &h.name)?;
+                progress.advance(h.size);
+                if let Some(f) = out.as_mut() {
+                    f.write_all(&data)
+                        .map_err(|e| Error::io("cannot write", e).with_entry(&h.name))?;
+                }
+                if role == Role::Manifest && algs.is_none() {
+                    if let Ok(m) = Manifest::parse(&data, limits) {
+                        if !m.entries.is_empty() {
+                            algs = Some(m.algorithms());
+                        }
+                    }
+                }
+                return Ok(Member {
+                    name: h.name.clone(),
+                    size: h.size,
+                    digests: Digests::of(
+                        &data,
+                        &[Algorithm::Sha1, Algorithm::Sha256, Algorithm::Sha512],
+                    ),
+                    prefix: Vec::new(),
+                    data_offset: Some(h.data_offset),
+                    content: Some(data),
+                });
+            }
+            let opts = CopyOptions {
+                algorithms: algs
+                    .clone()
+                    .unwrap_or_else(|| vec![Algorithm::Sha1, Algorithm::Sha256]),
+                prefix_bytes: PREFIX_BYTES,
+                size_hint: Some(h.size),
+            };
+            let sink = out.as_mut().map(|f| f as &mut (dyn Write + Send));
+            let r = copy_hashing(&mut entry, sink, &opts, progress)
+                .map_err(|e| e.with_entry(&h.name))?;
+            Ok(Member {
+                name: h.name.clone(),
+                size: r.bytes,
+                digests: r.digests,
+                prefix: r.prefix,
+                data_offset: Some(h.data_offset),
+                content: None,
+            })
+        })();
+        match result {
+            Ok(m) => collected.members.push(m),
+            Err(e) => {
+                report.push_error(&e.with_entry(&h.name));
+                break;
+            }
+        }
+    }
+    collected
+}
+
+/// Verifies an OVA read from any stream (a pipe, stdin). With `reopen`, digests the pass did
+/// not compute (manifest at the end using another algorithm) are computed by re-reading.
+///
+/// # Errors
+/// Only usage errors; every problem with the input is a finding in the report.
+pub fn verify_ova(
+    src: &mut dyn Read,
+    name: &Path,
+    opts: &VerifyOptions,
+    progress: &dyn Progress,
+) -> Result<Report> {
+    verify_ova_inner(src, name, None, opts, progress)
+}
+
+fn verify_ova_inner(
+    src: &mut dyn Read,
+    name: &Path,
+    reopen: Option<&Path>,
+    opts: &VerifyOptions,
+    progress: &dyn Progress,
+) -> Result<Report> {
+    check_options(opts)?;
+    if opts.deep && reopen.is_none() {
+        return Err(Error::usage(
+            "--deep decodes disks in a second pass and needs a file, not a stream",
+        ));
+    }
+    let mut report = Report {
+        path: name.to_path_buf(),
+        kind: "ova".into(),
+        ..Default::default()
+    };
+    let collected = scan_ova(src, &opts.limits, None, progress, &mut report);
+    if report.passed() {
+        check_package(&collected, reopen, opts, &mut report);
+    }
+    Ok(report)
+}
+
+fn check_options(opts: &VerifyOptions) -> Result<()> {
+    let _ = opts;
+    Ok(())
+}
+
+/// Verifies `path`: an `.ova` file, an `.ovf` descriptor with its files beside it, or a folder
+/// holding one descriptor. `-` reads an OVA from standard input.
+///
+/// # Errors
+/// [`ErrorKind::Io`] when `path` cannot be opened, [`ErrorKind::Usage`] for bad options.
+///
+/// # Security
+/// Names from the package pass [`crate::gate`]; nothing is written.
+pub fn verify_path(path: &Path, opts: &VerifyOptions, progress: &dyn Progress) -> Result<Report> {
+    if path == Path::new("-") {
+        let stdin = std::io::stdin();
+        let mut lock = stdin.lock();
+        return verify_ova(&mut lock, path, opts, progress);
+    }
+    let meta = std::fs::metadata(path).map_err(|e| Error::io("cannot open", e).with_path(path))?;
+    if meta.is_dir() {
+        return verify_dir(path, None, opts, progress);
+    }
+    if names::role(&path.to_string_lossy()) == Role::Descriptor {
+        let dir = parent(path);
+        return verify_dir(&dir, Some(path), opts, progress);
+    }
+    let mut f = File::open(path).map_err(|e| Error::io("cannot open", e).with_path(path))?;
+    let label = path
+        .file_name()
+        .map(|n| n.to_string_lossy().into_owned())
+        .unwrap_or_default();
+    progress.start(&label, Some(meta.len()));
+    let r = verify_ova_inner(&mut f, path, Some(path), opts, progress);
+    progress.finish();
+    r
+}
+
+fn parent(path: &Path) -> PathBuf {
+    match path.parent() {
+        Some(p) if !p.as_os_str().is_empty() => p.to_path_buf(),
+        _ => PathBuf::from("."),
+    }
+}
+
+fn verify_dir(
+    dir: &Path,
+    ovf: Option<&Path>,
+    opts: &VerifyOptions,
+    progress: &dyn Progress,
+) -> Result<Report> {
+    check_options(opts)?;
+    let mut report = Report {
+        path: ovf.unwrap_or(dir).to_path_buf(),
+        kind: "directory".into(),
+        ..Default::default()
+    };
+    let collected = scan_dir(dir, ovf, &opts.limits, progress, &mut report)?;
+    if report.passed() {
+        check_package(&collected, None, opts, &mut report);
+    }
+    Ok(report)
+}
+
+/// Reads a package folder: the descriptor, `<base>.mf`, `<base>.cert` and every referenced or
+/// listed file, hashed with the manifest's algorithms.
+pub(crate) fn scan_dir(
+    dir: &Path,
+    ovf: Option<&Path>,
+    limits: &Limits,
+    progress: &dyn Progress,
+    report: &mut Report,
+) -> Result<Collected> {
+    let ovf_path = match ovf {
+        Some(p) => p.to_path_buf(),
+        None => {
+            let mut found = Vec::new();
+            for e in
+                std::fs::read_dir(dir).map_err(|e| Error::io("cannot list", e).with_path(dir))?
+            {
+                let e = e.map_err(|e| Error::io("cannot list", e).with_path(dir))?;
+                let n = e.file_name().to_string_lossy().into_owned();
+                if names::role(&n) == Role::Descriptor && e.path().is_file() {
+                    found.push(e.path());
+                }
+            }
+            found.sort();
+            match found.len() {
+                1 => found.remove(0),
+                0 => {
+                    report.error(
+                        "no-descriptor",
+                        None,
+                        format!("no .ovf descriptor in {}", dir.display()),
+                    );
+                    return Ok(Collected::default());
+                }
+                _ => {
+                    return Err(Error::usage(format!(
+                        "{} descriptors in {}; name the .ovf to verify",
+                        found.len(),
+                        dir.display()
+                    )))
+                }
+            }
+        }
+    };
+    let ovf_name = ovf_path
+        .file_name()
+        .map(|n| n.to_string_lossy().into_owned())
+        .unwrap_or_default();
+    let base = ovf_name
+        .rsplit_once('.')
+        .map(|(b, _)| b.to_string())
+        .unwrap_or_else(|| ovf_name.clone());
+    let mut collected = Collected {
+        dir: Some(dir.to_path_buf()),
+        ..Default::default()
+    };
+    let read = |p: &Path, limit: u64, name: &str| -> Result<Vec<u8>> {
+        let size = std::fs::metadata(p)
+            .map_err(|e| Error::io("cannot open", e).with_path(p))?
+            .len();
+        let mut f = File::open(p).map_err(|e| Error::io("cannot open", e).with_path(p))?;
+        read_small(&mut f, size, limit, name)
+    };
+    let small = |name: &str, data: Vec<u8>| Member {
+        name: name.to_string(),
+        size: data.len() as u64,
+        digests: Digests::of(
+            &data,
+            &[Algorithm::Sha1, Algorithm::Sha256, Algorithm::Sha512],
+        ),
+        prefix: Vec::new(),
+        data_offset: None,
+        content: Some(data),
+    };
+    let desc = read(&ovf_path, limits.max_descriptor_bytes, &ovf_name)?;
+    collected.members.push(small(&ovf_name, desc.clone()));
+    let mut algs = vec![Algorithm::Sha256];
+    let mut listed: Vec<String> = Vec::new();
+    for ext in ["mf", "cert"] {
+        let name = format!("{base}.{ext}");
+        let p = dir.join(&name);
+        if p.is_file() {
+            let data = read(&p, limits.max_manifest_bytes, &name)?;
+            if ext == "mf" {
+                if let Ok(m) = Manifest::parse(&data, limits) {
+                    if !m.entries.is_empty() {
+                        algs = m.algorithms();
+                    }
+                    listed = m.entries.iter().map(|e| e.name.clone()).collect();
+                }
+            }
+            collected.members.push(small(&name, data));
+        }
+    }
+    let mut wanted: Vec<String> = Vec::new();
+    if let Ok(d) = descriptor::parse(&desc, true, limits) {
+        for f in &d.files {
+            match f.chunk_size {
+                Some(_) => {
+                    for i in 0.. {
+                        let n = names::chunk_name(&f.href, i);
+                        if !dir.join(&n).is_file() || i > limits.max_ova_entries as u64 {
+                            break;
+                        }
+                        wanted.push(n);
+                    }
+                }
+                None => wanted.push(f.href.clone()),
+            }
+        }
+    }
+    wanted.extend(listed);
+    let mut seen = HashSet::new();
+    seen.insert(ovf_name.clone());
+    for name in wanted {
+        if collected.get(&name).is_some() || !seen.insert(name.clone()) {
+            continue;
+        }
+        let Ok(p) = crate::gate::resolve_in_dir(dir, &name) else {
+            continue; // reported by the References check
+        };
+        let Ok(mut f) = File::open(&p) else { continue };
+        let size = f.metadata().map(|m| m.len()).unwrap_or(0);
+        progress.start(&name, Some(size));
+        let r = copy_hashing(
+            &mut f,
+            None,
+            &CopyOptions {
+                algorithms: algs.clone(),
+                prefix_bytes: PREFIX_BYTES,
+                size_hint: Some(size),
+            },
+            progress,
+        )
+        .map_err(|e| e.with_path(&p))?;
+        progress.finish();
+        collected.members.push(Member {
+            name,
+            size: r.bytes,
+            digests: r.digests,
+            prefix: r.prefix,
+            data_offset: None,
+            content: None,
+        });
+    }
+    Ok(collected)
+}
+
+fn hex_digests(d: &Digests) -> BTreeMap<String, String> {
+    d.values
+        .iter()
+        .map(|(a, v)| (a.name().to_string(), hex::encode(v)))
+        .collect()
+}
+
+/// Every cross-check on a collected package.
+pub(crate) fn check_package(
+    c: &Collected,
+    reopen: Option<&Path>,
+    opts: &VerifyOptions,
+    report: &mut Report,
+) {
+    let lax = opts.lax;
+    // --- Which member is what.
+    let descs: Vec<&Member> = c
+        .members
+        .iter()
+        .filter(|m| names::role(&m.name) == Role::Descriptor)
+        .collect();
+    let Some(desc) = descs.first().copied() else {
+        report.error(
+            "no-descriptor",
+            None,
+            "the package holds no .ovf descriptor".into(),
+        );
+        return;
+    };
+    report.descriptor = Some(desc.name.clone());
+    if descs.len() > 1 {
+        report.error(
+            "multiple-descriptors",
+            Some(&descs[1].name),
+            format!("a second descriptor {} (an OVA holds one)", descs[1].name),
+        );
+    }
+    let mfs: Vec<&Member> = c
+        .members
+        .iter()
+        .filter(|m| names::role(&m.name) == Role::Manifest)
+        .collect();
+    let certs: Vec<&Member> = c
+        .members
+        .iter()
+        .filter(|m| names::role(&m.name) == Role::Certificate)
+        .collect();
+    if mfs.len() > 1 {
+        report.error(
+            "multiple-manifests",
+            Some(&mfs[1].name),
+            "more than one .mf manifest".into(),
+        );
+    }
+    if certs.len() > 1 {
+        report.error(
+            "multiple-certificates",
+            Some(&certs[1].name),
+            "more than one .cert file".into(),
+        );
+    }
+    if c.ova {
+        check_order(c, lax, report);
+    }
+    // --- Descriptor.
+    let desc_bytes = desc.content.clone().unwrap_or_default();
+    let d = match descriptor::parse(&desc_bytes, lax, &opts.limits) {
+        Ok(d) => d,
+        Err(e) => {
+            report.error(
+                "descriptor-invalid",
+                Some(&desc.name),
+                format!("descriptor cannot be read: {e}"),
+            );
+            return;
+        }
+    };
+    for diag in &d.diagnostics {
+        let msg = match diag.line {
+            Some(l) => format!("line {l}: {}", diag.message),
+            None => diag.message.clone(),
+        };
+        if diag.error {
+            report.error(&diag.code, Some(&desc.name), msg);
+        } else {
+            report.warn(&diag.code, Some(&desc.name), msg);
+        }
+    }
+    // --- References ↔ members, sizes.
+    let mut referenced: HashSet<String> = HashSet::new();
+    referenced.insert(desc.name.clone());
+    for m in mfs.iter().chain(certs.iter()) {
+        referenced.insert(m.name.clone());
+    }
+    let mut file_members: HashMap<String, Vec<&Member>> = HashMap::new();
+    let mut ids = HashSet::new();
+    for f in &d.files {
+        if !ids.insert(f.id.clone()) {
+            report.error(
+                "duplicate-file-id",
+                Some(&f.href),
+                format!("File id {:?} is used twice", f.id),
+            );
+        }
+        if let Err(e) = names::check_name(&f.href) {
+            report.error(
+                "unsafe-href",
+                Some(&f.href),
+                format!("References/File {}: {}", f.id, e.message()),
+            );
+            continue;
+        }
+        let parts: Vec<&Member> = match f.chunk_size {
+            Some(chunk) => {
+                let mut parts = Vec::new();
+                for i in 0..=(opts.limits.max_ova_entries as u64) {
+                    match c.get(&names::chunk_name(&f.href, i)) {
+                        Some(m) => parts.push(m),
+                        None => break,
+                    }
+                }
+                if chunk == 0 {
+                    report.error("chunk-size", Some(&f.href), "ovf:chunkSize is 0".into());
+                }
+                for (i, p) in parts.iter().enumerate() {
+                    let last = i + 1 == parts.len();
+                    if (!last && p.size != chunk) || (last && p.size > chunk) {
+                        report.error(
+                            "chunk-size",
+                            Some(&p.name),
+                            format!(
+                                "chunk is {} bytes, expected {}{chunk}",
+                                p.size,
+                                if last { "at most " } else { "" }
+                            ),
+                        );
+                    }
+                }
+                parts
+            }
+            None => c.get(&f.href).into_iter().collect(),
+        };
+        if parts.is_empty() {
+            report.error(
+                "missing-file",
+                Some(&f.href),
+                format!(
+                    "{} (File {}) is referenced by the descriptor but not in the package",
+                    f.href, f.id
+                ),
+            );
+            continue;
+        }
+        let total: u64 = parts.iter().map(|p| p.size).sum();
+        if let Some(size) = f.size {
+            if size != total {
+                report.error(
+                    "size-mismatch",
+                    Some(&f.href),
+                    format!("ovf:size is {size}, the stored file is {total} bytes"),
+                );
+            }
+        }
+        for p in &parts {
+            referenced.insert(p.name.clone());
+        }
+        file_members.insert(f.id.clone(), parts);
+    }
+    for m in &c.members {
+        if !referenced.contains(&m.name) {
+            report.strict(
+                lax,
+                "unreferenced-file",
+                Some(&m.name),
+                format!(
+                    "{} is in the package but not referenced by the descriptor",
+                    m.name
+                ),
+            );
+        }
+    }
+    // --- Manifest.
+    let manifest = mfs.first().and_then(|mf| {
+        let bytes = mf.content.as_deref().unwrap_or_default();
+        match Manifest::parse(bytes, &opts.limits) {
+            Ok(m) => Some((mf, m)),
+            Err(e) => {
+                report.error(
+                    "manifest-invalid",
+                    Some(&mf.name),
+                    format!("manifest cannot be read: {e}"),
+                );
+                None
+            }
+        }
+    });
+    match &manifest {
+        None if mfs.is_empty() => {
+            if !certs.is_empty() {
+                report.error(
+                    "cert-without-manifest",
+                    Some(&certs[0].name),
+                    "a certificate without a manifest".into(),
+                );
+            }
+            report.warn(
+                "no-manifest",
+                None,
+                "the package has no manifest; contents are not digest-checked".into(),
+            );
+        }
+        None => {}
+        Some((mf, m)) => {
+            report.manifest_algorithms = m
+                .algorithms()
+                .iter()
+                .map(|a| a.name().to_string())
+                .collect();
+            if m.get(&desc.name).is_none() {
+                report.strict(
+                    lax,
+                    "manifest-missing-descriptor",
+                    Some(&desc.name),
+                    format!(
+                        "the manifest {} does not list the descriptor {}",
+                        mf.name, desc.name
+                    ),
+                );
+            }
+            for parts in file_members.values() {
+                for p in parts {
+                    if m.get(&p.name).is_none() {
+                        report.error(
+                            "manifest-missing-file",
+                            Some(&p.name),
+                            format!("the manifest {} does not list {}", mf.name, p.name),
+                        );
+                    }
+                }
+            }
+            for e in &m.entries {
+                let Some(member) = c.get(&e.name) else {
+                    report.error(
+                        "manifest-lists-missing-file",
+                        Some(&e.name),
+                        format!(
+                            "the manifest lists {} (line {}), which is not in the package",
+                            e.name, e.line
+                        ),
+                    );
+                    continue;
+                };
+                let computed = match member.digests.get(e.algorithm) {
+                    Some(d) => Some(d.to_vec()),
+                    None => rehash(reopen, member, e.algorithm),
+                };
+                match computed {
+                    Some(d) if d == e.digest => {}
+                    Some(d) => report.error(
+                        "digest-mismatch",
+                        Some(&e.name),
+                        format!(
+                            "{} digest of {} does not match the manifest: expected {}, found {}",
+                            e.algorithm,
+                            e.name,
+                            hex::encode(&e.digest),
+                            hex::encode(d)
+                        ),
+                    ),
+                    None => report.error(
+                        "digest-not-computed",
+                        Some(&e.name),
+                        format!(
+                            "the manifest comes after {} and uses {}; a stream cannot be re-read to check it",
+                            e.name, e.algorithm
+                        ),
+                    ),
+                }
+            }
+        }
+    }
+    // --- Signature.
+    check_signature(
+        c,
+        manifest.as_ref().map(|(m, _)| **m),
+        certs.first().copied(),
+        opts,
+        report,
+    );
+    // --- Disks.
+    for disk in &d.disks {
+        let Some(fref) = disk.file_ref.as_ref() else {
+            continue;
+        };
+        let Some(file) = d.files.iter().find(|f| &f.id == fref) else {
+            report.error(
+                "disk-file-missing",
+                Some(&disk.disk_id),
+                format!(
+                    "Disk {} refers to File {fref}, which References does not define",
+                    disk.disk_id
+                ),
+            );
+            continue;
+        };
+        let Some(parts) = file_members.get(fref) else {
+            continue;
+        };
+        if let Some(first) = parts.first() {
+            check_disk_header(disk, file, first, report);
+        }
+        if opts.deep && report.passed() {
+            deep_check(c, reopen, disk, file, parts, opts, report);
+        }
+    }
+    // --- Files summary.
+    let manifest_ref = manifest.as_ref().map(|(_, m)| m);
+    for m in &c.members {
+        let verified = manifest_ref
+            .and_then(|mf| mf.get(&m.name))
+            .is_some_and(|e| m.digests.get(e.algorithm) == Some(e.digest.as_slice()));
+        report.files.push(FileReport {
+            name: m.name.clone(),
+            size: m.size,
+            digests: hex_digests(&m.digests),
+            digest_verified: verified,
+        });
+    }
+}
+
+fn rehash(reopen: Option<&Path>, m: &Member, alg: Algorithm) -> Option<Vec<u8>> {
+    let path = reopen?;
+    let off = m.data_offset?;
+    let mut f = File::open(path).ok()?;
+    f.seek(SeekFrom::Start(off)).ok()?;
+    let mut t = f.take(m.size);
+    let r = copy_hashing(
+        &mut t,
+        None,
+        &CopyOptions {
+            algorithms: vec![alg],
+            prefix_bytes: 0,
+            size_hint: Some(m.size),
+        },
+        &crate::progress::NoProgress,
+    )
+    .ok()?;
+    (r.bytes == m.size)
+        .then(|| r.digests.get(alg).map(<[u8]>::to_vec))
+        .flatten()
+}
+
+fn check_order(c: &Collected, lax: bool, report: &mut Report) {
+    let roles: Vec<Role> = c.members.iter().map(|m| names::role(&m.name)).collect();
+    if roles.first() != Some(&Role::Descriptor) {
+        if let Some(first) = c.members.first() {
+            report.strict(
+                lax,
+                "descriptor-not-first",
+                Some(&first.name),
+                format!(
+                    "the first entry is {}; the descriptor must come first (ovftool and Workstation insist)",
+                    first.name
+                ),
+            );
+        }
+    }
+    let special: Vec<usize> = roles
+        .iter()
+        .enumerate()
+        .filter(|(_, r)| matches!(r, Role::Manifest | Role::Certificate))
+        .map(|(i, _)| i)
+        .collect();
+    if special.is_empty() {
+        return;
+    }
+    let k = special.len();
+    let n = roles.len();
+    let contiguous_from = |start: usize| special.iter().enumerate().all(|(j, &i)| i == start + j);
+    let mf_first = special
+        .iter()
+        .map(|&i| roles[i])
+        .collect::<Vec<_>>()
+        .windows(2)
+        .all(|w| !(w[0] == Role::Certificate && w[1] == Role::Manifest));
+    let ok = mf_first && (contiguous_from(1) || contiguous_from(n - k));
+    if !ok {
+        let names: Vec<&str> = special
+            .iter()
+            .map(|&i| c.members[i].name.as_str())
+            .collect();
+        report.strict(
+            lax,
+            "entry-order",
+            Some(names[0]),
+            format!(
+                "{} must come right after the descriptor or both at the end, manifest before certificate",
+                names.join(" and ")
+            ),
+        );
+    }
+}
+
+fn check_signature(
+    _c: &Collected,
+    mf: Option<&Member>,
+    cert_member: Option<&Member>,
+    opts: &VerifyOptions,
+    report: &mut Report,
+) {
+    let Some(cm) = cert_member else {
+        if opts.require_signature {
+            report.error(
+                "unsigned",
+                None,
+                "the package is not signed (--require-signature)".into(),
+            );
+        }
+        return;
+    };
+    let bytes = cm.content.as_deref().unwrap_or_default();
+    let cf = match CertFile::parse(bytes, &opts.limits) {
+        Ok(cf) => cf,
+        Err(e) => {
+            report.error(
+                "cert-invalid",
+                Some(&cm.name),
+                format!("certificate file cannot be read: {e}"),
+            );
+            return;
+        }
+    };
+    let signer = cf.signer().map(cert::info);
+    let mut sig = SignatureReport {
+        algorithm: cf.algorithm.name().to_string(),
+        manifest: cf.manifest_name.clone(),
+        valid: false,
+        signer: signer.clone(),
+        trusted: None,
+    };
+    match mf {
+        None => {}
+        Some(mf) => {
+            if cf.manifest_name != mf.name {
+                report.error(
+                    "signature-wrong-manifest",
+                    Some(&cm.name),
+                    format!(
+                        "the signature is over {}, the manifest is {}",
+                        cf.manifest_name, mf.name
+                    ),
+                );
+            } else {
+                match cf.verify_manifest(mf.content.as_deref().unwrap_or_default()) {
+                    Ok(()) => sig.valid = true,
+                    Err(e) => report.error("signature-invalid", Some(&cm.name), e.to_string()),
+                }
+            }
+        }
+    }
+    if let Some(info) = &signer {
+        let now = cert::now_unix();
+        if now < info.not_before {
+            report.warn(
+                "cert-not-yet-valid",
+                Some(&cm.name),
+                format!("certificate of {} is not valid yet", info.subject),
+            );
+        }
+        if now > info.not_after {
+            report.warn(
+                "cert-expired",
+                Some(&cm.name),
+                format!("certificate of {} has expired", info.subject),
+            );
+        }
+        if info.self_signed && opts.trust.is_empty() {
+            report.warn(
+                "cert-self-signed",
+                Some(&cm.name),
+                format!("the signing certificate ({}) is self-signed", info.subject),
+            );
+        }
+    }
+    if !opts.trust.is_empty() {
+        match cf.verify_chain(&opts.trust) {
+            Ok(()) => sig.trusted = Some(true),
+            Err(e) => {
+                sig.trusted = Some(false);
+                report.error("untrusted", Some(&cm.name), e.to_string());
+            }
+        }
+    }
+    if opts.require_signature
+        && !sig.valid
+        && !report
+            .findings
+            .iter()
+            .any(|f| f.code == "signature-invalid")
+    {
+        report.error(
+            "unsigned",
+            Some(&cm.name),
+            "no valid signature (--require-signature)".into(),
+        );
+    }
+    report.signature = Some(sig);
+}
+
+/// The disk header check: a VMDK format must start with a sparse header of the right kind and
+/// capacity (the OVF capacity must equal the VMDK's).
+fn check_disk_header(
+    disk: &descriptor::DiskRef,
+    file: &FileRef,
+    first: &Member,
+    report: &mut Report,
+) {
+    let Some(format) = disk.format.as_deref() else {
+        return;
+    };
+    let lower = format.to_ascii_lowercase();
+    if !lower.contains("vmdk") {
+        return;
+    }
+    let head: Vec<u8> = if file.is_gzip() {
+        let mut dec = flate2::read::GzDecoder::new(&first.prefix[..]);
+        let mut out = Vec::new();
+        let _ = (&mut dec).take(64 << 10).read_to_end(&mut out);
+        out
+    } else {
+        first.prefix.clone()
+    };
+    let entry = Some(first.name.as_str());
+    let Some(block) = head.get(..512).and_then(|b| <&[u8; 512]>::try_from(b).ok()) else {
+        report.error(
+            "disk-header",
+            entry,
+            format!(
+                "{} is too short for a VMDK ({} bytes)",
+                first.name,
+                head.len()
+            ),
+        );
+        return;
+    };
+    let h = match SparseHeader::parse(block) {
+        Ok(h) => h,
+        Err(e) => {
+            report.error(
+                "disk-header",
+                entry,
+                format!(
+                    "Disk {} is declared {format} but {} is not a sparse VMDK: {}",
+                    disk.disk_id,
+                    first.name,
+                    e.message()
+                ),
+            );
+            return;
+        }
+    };
+    let stream_opt = lower.ends_with("#streamoptimized");
+    if stream_opt && !(h.is_compressed() && h.has_markers()) {
+        report.error(
+            "disk-format-mismatch",
+            entry,
+            format!("Disk {} is declared streamOptimized but the VMDK header has no compression/markers flags", disk.disk_id),
+        );
+    }
+    // The embedded descriptor's createType.
+    let start = h.descriptor_offset_sectors.saturating_mul(SECTOR_SIZE);
+    let len = h.descriptor_size_sectors.saturating_mul(SECTOR_SIZE);
+    if start > 0 && start < head.len() as u64 {
+        let end = start.saturating_add(len).min(head.len() as u64);
+        let text = String::from_utf8_lossy(&head[start as usize..end as usize]);
+        if let Some(ct) = text
+            .lines()
+            .find_map(|l| l.trim().strip_prefix("createType"))
+            .map(|v| {
+                v.trim_start_matches([' ', '='])
+                    .trim()
+                    .trim_matches('"')
+                    .to_string()
+            })
+        {
+            if stream_opt && ct != "streamOptimized" {
+                report.error(
+                    "disk-format-mismatch",
+                    entry,
+                    format!(
+                        "Disk {} is declared streamOptimized but the VMDK's createType is {ct:?}",
+                        disk.disk_id
+                    ),
+                );
+            }
+        }
+    }
+    match (&disk.capacity_bytes, h.capacity_bytes()) {
+        // A warning, not an error: importers use the VMDK's own capacity (VirtualBox ignores
+        // ovf:capacity for a disk with a file), so the package still imports intact.
+        (Ok(ovf_cap), Some(vmdk_cap)) if *ovf_cap != vmdk_cap => report.warn(
+            "disk-capacity-mismatch",
+            entry,
+            format!("Disk {} has capacity {ovf_cap} bytes in the descriptor, {vmdk_cap} in the VMDK header", disk.disk_id),
+        ),
+        (Err(why), _) => report.error("disk-capacity", Some(&disk.disk_id), format!("Disk {}: {why}", disk.disk_id)),
+        _ => {}
+    }
+}
+
+/// Loads `--trust` anchors from PEM files.
+///
+/// # Errors
+/// [`ErrorKind::Io`] when a file cannot be read, [`ErrorKind::Usage`] when it holds no
+/// certificate.
+pub fn load_trust(paths: &[PathBuf]) -> Result<Vec<x509_cert::Certificate>> {
+    let mut out = Vec::new();
+    for p in paths {
+        let bytes = std::fs::read(p).map_err(|e| Error::io("cannot read", e).with_path(p))?;
+        let certs = cert::load_certificates(&bytes)
+            .map_err(|e| Error::new(ErrorKind::Usage, e.message().to_string()).with_path(p))?;
+        out.extend(certs);
+    }
+    Ok(out)
+}
+
+/// The References of a descriptor, for `pack` (parsed leniently; validation is `verify`'s job).
+pub(crate) fn descriptor_for_pack(bytes: &[u8], limits: &Limits) -> Result<descriptor::Descriptor> {
+    descriptor::parse(bytes, true, limits)
+}
+
+/// Rewrites `ovf:size` values, for `pack`.
+pub(crate) fn set_file_sizes_for_pack(
+    bytes: &[u8],
+    sizes: &[(String, u64)],
+    limits: &Limits,
+) -> Result<Vec<u8>> {
+    descriptor::set_file_sizes(bytes, sizes, limits)
+}
+
+/// A sink that drops every grain: `--deep` only needs the decode to succeed.
+struct NullSink;
+
+impl crate::disk::DiskSink for NullSink {
+    fn encoder(&self) -> Result<Box<dyn crate::disk::GrainEncoder>> {
+        Ok(Box::new(crate::disk::PlainEncoder))
+    }
+    fn write(&mut self, _grain: crate::disk::Encoded) -> Result<()> {
+        Ok(())
+    }
+    fn finish(self: Box<Self>) -> Result<crate::disk::SinkReport> {
+        Ok(crate::disk::SinkReport::default())
+    }
+}
+
+/// `--deep`: decodes a streamOptimized disk completely (every marker, every grain inflated,
+/// footer cross-checked) in a second read of the package.
+fn deep_check(
+    c: &Collected,
+    reopen: Option<&Path>,
+    disk: &descriptor::DiskRef,
+    file: &FileRef,
+    parts: &[&Member],
+    opts: &VerifyOptions,
+    report: &mut Report,
+) {
+    let entry = parts.first().map(|p| p.name.clone()).unwrap_or_default();
+    let stream_opt = disk
+        .format
+        .as_deref()
+        .is_some_and(|f| f.to_ascii_lowercase().ends_with("#streamoptimized"));
+    if !stream_opt {
+        report.warn(
+            "deep-skipped",
+            Some(&entry),
+            format!(
+                "Disk {}: --deep decodes streamOptimized VMDKs only",
+                disk.disk_id
+            ),
+        );
+        return;
+    }
+    let mut chain: Box<dyn Read + Send> = Box::new(std::io::empty());
+    for p in parts {
+        let r: std::result::Result<Box<dyn Read + Send>, Error> =
+            match (&c.dir, reopen, p.data_offset) {
+                (Some(dir), _, _) => File::open(dir.join(&p.name))
+                    .map(|f| Box::new(f) as Box<dyn Read + Send>)
+                    .map_err(|e| Error::io("cannot open", e).with_entry(&p.name)),
+                (None, Some(path), Some(off)) => File::open(path)
+                    .and_then(|mut f| f.seek(SeekFrom::Start(off)).map(|_| f))
+                    .map(|f| Box::new(f.take(p.size)) as Box<dyn Read + Send>)
+                    .map_err(|e| Error::io("cannot reopen", e).with_path(path)),
+                _ => Err(Error::usage("--deep needs a file")),
+            };
+        match r {
+            Ok(r) => chain = Box::new(chain.chain(r)),
+            Err(e) => {
+                report.push_error(&e);
+                return;
+            }
+        }
+    }
+    if file.is_gzip() {
+        chain = Box::new(flate2::read::MultiGzDecoder::new(chain));
+    }
+    let reader = std::io::BufReader::with_capacity(1 << 20, chain);
+    let origin = crate::vmdk::stream::Origin::entry(&entry);
+    let result =
+        crate::vmdk::stream::StreamReader::new(reader, origin, &opts.limits).and_then(|mut src| {
+            let mut sink = NullSink;
+            crate::disk::copy(
+                &mut src,
+                &mut sink,
+                &crate::disk::CopyOptions::default(),
+                &crate::progress::NoProgress,
+            )
+        });
+    if let Err(e) = result {
+        report.error(
+            "disk-decode",
+            Some(&entry),
+            format!("Disk {} does not decode: {e}", disk.disk_id),
+        );
+    }
+}

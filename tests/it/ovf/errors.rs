@@ -1,0 +1,123 @@
+//! Bad input: error kind and position, never a panic (quick-xml `reader-errors.rs` style).
+
+use ovftool::ovf::{Envelope, ParseOptions};
+use ovftool::ErrorKind;
+
+const HEAD: &str = r#"<Envelope xmlns="http://schemas.dmtf.org/ovf/envelope/1" xmlns:ovf="http://schemas.dmtf.org/ovf/envelope/1">"#;
+
+fn doc(body: &str) -> String {
+    format!("<?xml version=\"1.0\"?>\n{HEAD}\n{body}\n</Envelope>\n")
+}
+
+#[test]
+fn error_table() {
+    // (input, kind, line, column)
+    let cases: Vec<(String, ErrorKind, u64, u64)> = vec![
+        (doc("<References>\n  <File></Fil>\n</References>"), ErrorKind::Xml, 4, 9),
+        (doc("<References"), ErrorKind::Xml, 3, 1),
+        (doc("<A x=\"1\" x=\"2\"/>"), ErrorKind::Xml, 3, 1),
+        (doc("<A x=1/>"), ErrorKind::Xml, 3, 1),
+        (doc("<A x/>"), ErrorKind::Xml, 3, 1),
+        (doc("<A>&nbsp;</A>"), ErrorKind::Xml, 3, 4),
+        (doc("<A>&#0;</A>"), ErrorKind::Xml, 3, 4),
+        ("<?xml version=\"1.0\"?>\n<!DOCTYPE x [<!ENTITY a \"b\">]>\n<x/>".into(), ErrorKind::Xml, 2, 1),
+        ("<?xml version=\"1.0\"?>\n<a/>\n<b/>".into(), ErrorKind::Xml, 3, 1),
+        ("<?xml version=\"1.0\"?>\n<a>".into(), ErrorKind::Xml, 2, 4),
+        ("".into(), ErrorKind::Xml, 1, 1),
+        ("<?xml version=\"1.0\"?>\n<Envelope xmlns=\"http://nosuchspec.com/ovf/envelope/1\"/>".into(), ErrorKind::InvalidOvf, 2, 1),
+        ("<?xml version=\"1.0\"?>\n\n  <Envelope/>".into(), ErrorKind::InvalidOvf, 3, 3),
+        ("<?xml version=\"1.0\"?>\n<ovf:Foo xmlns:ovf=\"http://schemas.dmtf.org/ovf/envelope/1\"/>".into(), ErrorKind::InvalidOvf, 2, 1),
+    ];
+    for (input, kind, line, col) in cases {
+        let e = Envelope::parse(input.as_bytes()).expect_err(&input);
+        assert_eq!(e.kind(), kind, "{input}: {e}");
+        assert_eq!(e.location().line_col, Some((line, col)), "{input}: {e}");
+    }
+}
+
+#[test]
+fn invalid_utf8_is_reported_with_position() {
+    let mut bytes = doc("<A>x</A>").into_bytes();
+    let at = bytes.windows(4).position(|w| w == b"<A>x").unwrap() + 3;
+    bytes[at] = 0xff;
+    let e = Envelope::parse(&bytes).unwrap_err();
+    assert_eq!(e.kind(), ErrorKind::Xml);
+    assert_eq!(e.location().line_col, Some((3, 4)));
+}
+
+#[test]
+fn doctype_with_billion_laughs_is_refused_without_expansion() {
+    let s = "<?xml version=\"1.0\"?>\n<!DOCTYPE lolz [<!ENTITY lol \"lol\"><!ENTITY lol2 \"&lol;&lol;&lol;\">]>\n<Envelope>&lol2;</Envelope>";
+    let e = Envelope::parse(s.as_bytes()).unwrap_err();
+    assert_eq!(e.kind(), ErrorKind::Xml);
+    assert!(e.message().contains("DOCTYPE"));
+}
+
+#[test]
+fn descriptor_over_the_size_limit_is_refused() {
+    let mut opts = ParseOptions::default();
+    opts.limits.max_descriptor_bytes = 100;
+    let s = doc(&"<!-- padding -->".repeat(20));
+    let e = Envelope::parse_with(s.as_bytes(), &opts).unwrap_err();
+    assert_eq!(e.kind(), ErrorKind::LimitExceeded);
+    assert!(Envelope::parse(s.as_bytes()).is_ok());
+}
+
+#[test]
+fn deep_nesting_is_refused() {
+    let mut opts = ParseOptions::default();
+    opts.limits.max_xml_depth = 10;
+    let s = doc(&format!("{}{}", "<a>".repeat(20), "</a>".repeat(20)));
+    let e = Envelope::parse_with(s.as_bytes(), &opts).unwrap_err();
+    assert_eq!(e.kind(), ErrorKind::LimitExceeded);
+    assert!(e.location().line_col.is_some());
+}
+
+#[test]
+fn bom_is_accepted_and_kept_out_of_the_tree() {
+    let mut bytes = vec![0xEF, 0xBB, 0xBF];
+    bytes.extend_from_slice(doc("<References/>").as_bytes());
+    let env = Envelope::parse(&bytes).unwrap();
+    assert!(env.references().is_empty());
+    let utf16 = [0xFF, 0xFE, b'<', 0];
+    assert_eq!(Envelope::parse(&utf16).unwrap_err().kind(), ErrorKind::Xml);
+}
+
+#[test]
+fn truncations_of_a_real_descriptor_never_panic() {
+    let s = std::fs::read(crate::support::samples().join("tiny.ovf")).unwrap();
+    for n in (0..s.len()).step_by(7) {
+        let _ = Envelope::parse(&s[..n]);
+    }
+    assert!(Envelope::parse(&s).is_ok());
+}
+
+#[test]
+fn many_attributes_are_capped_and_linear() {
+    // RUSTSEC-2026-0194 shape: one start tag with very many distinct attributes.
+    let attrs: String = (0..50_000).map(|i| format!(" a{i}=\"x\"")).collect();
+    let s = doc(&format!("<A{attrs}/>"));
+    let t = std::time::Instant::now();
+    let e = Envelope::parse(s.as_bytes()).unwrap_err();
+    assert_eq!(e.kind(), ErrorKind::LimitExceeded);
+    assert!(t.elapsed().as_secs() < 5);
+    let mut opts = ParseOptions::default();
+    opts.limits.max_xml_attributes = 100_000;
+    let t = std::time::Instant::now();
+    assert!(Envelope::parse_with(s.as_bytes(), &opts).is_ok());
+    assert!(
+        t.elapsed().as_secs() < 5,
+        "duplicate check must stay linear"
+    );
+    let decls: String = (0..50_000)
+        .map(|i| format!(" xmlns:p{i}=\"urn:{i}\" p{i}:a=\"x\""))
+        .collect();
+    let s = doc(&format!("<A{decls}/>"));
+    let t = std::time::Instant::now();
+    opts.limits.max_xml_attributes = 200_000;
+    assert!(Envelope::parse_with(s.as_bytes(), &opts).is_ok());
+    assert!(
+        t.elapsed().as_secs() < 5,
+        "namespace resolution must stay linear"
+    );
+}
