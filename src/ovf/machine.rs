@@ -899,6 +899,15 @@ pub struct ExportOptions {
     /// The package name of the NVRAM file when the exporter ships it (`References/File` with id
     /// `nvram` plus `vmw:ExtraConfig nvram`, as ovftool does).
     pub nvram_href: Option<String>,
+    /// CD images the exporter ships, by the drive's attachment: the package name of each
+    /// (`References/File` with id [`cdrom_file_id`], `HostResource ovf:/file/..`,
+    /// `vmware.cdrom.iso`). Images not listed are not packaged (a warning says so).
+    pub cdrom_image_hrefs: Vec<(Attachment, String)>,
+}
+
+/// The OVF file id of the image of the `index`-th CD-ROM drive (`cdrom1`...).
+pub fn cdrom_file_id(index: usize) -> String {
+    format!("cdrom{}", index + 1)
 }
 
 /// The OVF file id of the `index`-th disk's file (`file1`, `file2`...): the exporter uses it to
@@ -1146,18 +1155,37 @@ impl Machine {
             });
         }
         for (i, c) in self.cdroms.iter().enumerate() {
-            let sub = match &c.backing {
-                CdBacking::Image { file } => {
+            let shipped = opts
+                .cdrom_image_hrefs
+                .iter()
+                .find(|(at, _)| *at == c.attachment)
+                .map(|(_, href)| href);
+            let mut host_resources = Vec::new();
+            let sub = match (&c.backing, shipped) {
+                (CdBacking::Image { .. }, Some(href)) => {
+                    let id = cdrom_file_id(i);
+                    b.files.push(FileRef {
+                        id: id.clone(),
+                        href: href.clone(),
+                        size: None,
+                        compression: None,
+                        chunk_size: None,
+                    });
+                    host_resources.push(format!("ovf:/file/{id}"));
+                    "vmware.cdrom.iso"
+                }
+                (CdBacking::Image { file }, None) => {
                     warnings.push(Warning::new(
                         format!("{} (CD-ROM)", c.attachment),
                         format!("image {file:?} is not packaged: exported as a client drive"),
                     ));
                     "vmware.cdrom.remotepassthrough"
                 }
-                CdBacking::Client => "vmware.cdrom.remotepassthrough",
-                CdBacking::HostDevice { .. } => "vmware.cdrom.atapi",
+                (CdBacking::Client, _) => "vmware.cdrom.remotepassthrough",
+                (CdBacking::HostDevice { .. }, _) => "vmware.cdrom.atapi",
             };
             hw.items.push(ItemSpec {
+                host_resources,
                 instance_id: new_id(),
                 resource_type: 15,
                 resource_sub_type: Some(sub.into()),

@@ -150,7 +150,10 @@ impl Disk {
     pub(crate) fn from_el(el: &Element) -> Disk {
         Disk {
             disk_id: ovf_attr(el, "diskId").unwrap_or_default().to_string(),
-            file_ref: ovf_attr(el, "fileRef").map(str::to_string),
+            // VMware writes `ovf:fileRef=""` for blank disks (VCF License Server 9.1).
+            file_ref: ovf_attr(el, "fileRef")
+                .filter(|f| !f.trim().is_empty())
+                .map(str::to_string),
             capacity: ovf_attr(el, "capacity")
                 .unwrap_or_default()
                 .trim()

@@ -308,10 +308,11 @@ impl Machine {
         // written by `to_vmx` reads back in model order.
         let mut dev_pos: HashMap<(String, u32, u32), usize> = HashMap::new();
         let mut bus_pos: HashMap<(String, u32), usize> = HashMap::new();
-        for (i, k) in s.order.clone().into_iter().enumerate() {
-            if let Some(d) = parse_dev_key(&k) {
+        let order = std::mem::take(&mut s.order);
+        for (i, k) in order.iter().enumerate() {
+            if let Some(d) = parse_dev_key(k) {
                 if d.n >= MAX_INDEX || d.m.is_some_and(|m| m >= MAX_INDEX) {
-                    let spelled = s.spelled(&k);
+                    let spelled = s.spelled(k);
                     s.used.insert(k.clone());
                     s.unmapped(spelled, format!("device index above {MAX_INDEX}"));
                     continue;
@@ -324,6 +325,7 @@ impl Machine {
                 }
             }
         }
+        s.order = order;
 
         for key in [".encoding", "config.version"] {
             s.get(key);
@@ -744,11 +746,12 @@ impl Machine {
         }
 
         // The rest: runtime state is dropped, sched.* reported, everything else kept.
-        for k in s.order.clone() {
-            if s.used.contains(&k) || is_runtime_key(&k) {
+        let order = std::mem::take(&mut s.order);
+        for k in &order {
+            if s.used.contains(k) || is_runtime_key(k) {
                 continue;
             }
-            let Some((spelled, value)) = s.map.get(&k).cloned() else {
+            let Some((spelled, value)) = s.map.remove(k) else {
                 continue;
             };
             if k.starts_with("sched.") {

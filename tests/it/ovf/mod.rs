@@ -7,3 +7,4 @@ mod edit;
 mod errors;
 mod generate;
 mod mutate;
+mod scale;
