@@ -264,8 +264,13 @@ impl<'a> LineIndex<'a> {
             Err(i) => i.saturating_sub(1),
         };
         let start = self.starts.get(line).copied().unwrap_or(0);
-        let column = String::from_utf8_lossy(self.text.get(start..offset).unwrap_or_default())
-            .chars()
+        // Characters, not bytes: count the bytes that are not UTF-8 continuation bytes.
+        let column = self
+            .text
+            .get(start..offset)
+            .unwrap_or_default()
+            .iter()
+            .filter(|b| (**b & 0xC0) != 0x80)
             .count();
         Pos {
             line: line as u64 + 1,
@@ -768,6 +773,12 @@ mod tests {
         let e = parse("<a>\n  <b></c>\n</a>").unwrap_err();
         assert_eq!(e.kind(), ErrorKind::Xml);
         assert_eq!(e.location().line_col.map(|l| l.0), Some(2));
+    }
+
+    #[test]
+    fn columns_count_characters_not_bytes() {
+        let e = parse("<a>\n \u{e9}<b x=1/></a>").unwrap_err();
+        assert_eq!(e.location().line_col, Some((2, 3)));
     }
 
     #[test]
