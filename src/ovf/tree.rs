@@ -241,6 +241,10 @@ pub struct Document {
 pub(crate) struct LineIndex<'a> {
     text: &'a [u8],
     starts: Vec<usize>,
+    /// The last position computed: (byte offset, line index, 0-based column). The parser asks
+    /// for positions in ascending order, so counting on from there keeps the total work linear
+    /// even for a descriptor written on one long line.
+    last: std::cell::Cell<(usize, usize, usize)>,
 }
 
 impl<'a> LineIndex<'a> {
@@ -252,7 +256,11 @@ impl<'a> LineIndex<'a> {
                 .filter(|(_, b)| **b == b'\n')
                 .map(|(i, _)| i + 1),
         );
-        LineIndex { text, starts }
+        LineIndex {
+            text,
+            starts,
+            last: std::cell::Cell::new((0, 0, 0)),
+        }
     }
 
     pub(crate) fn pos(&self, offset: u64) -> Pos {
@@ -264,14 +272,22 @@ impl<'a> LineIndex<'a> {
             Err(i) => i.saturating_sub(1),
         };
         let start = self.starts.get(line).copied().unwrap_or(0);
+        let (last_offset, last_line, last_column) = self.last.get();
+        let (from, base) = if last_line == line && start <= last_offset && last_offset <= offset {
+            (last_offset, last_column)
+        } else {
+            (start, 0)
+        };
         // Characters, not bytes: count the bytes that are not UTF-8 continuation bytes.
-        let column = self
-            .text
-            .get(start..offset)
-            .unwrap_or_default()
-            .iter()
-            .filter(|b| (**b & 0xC0) != 0x80)
-            .count();
+        let column = base
+            + self
+                .text
+                .get(from..offset)
+                .unwrap_or_default()
+                .iter()
+                .filter(|b| (**b & 0xC0) != 0x80)
+                .count();
+        self.last.set((offset, line, column));
         Pos {
             line: line as u64 + 1,
             column: column as u64 + 1,
@@ -774,6 +790,43 @@ mod tests {
     fn columns_count_characters_not_bytes() {
         let e = parse("<a>\n \u{e9}<b x=1/></a>").unwrap_err();
         assert_eq!(e.location().line_col, Some((2, 3)));
+    }
+
+    #[test]
+    fn line_index_matches_naive_count_in_any_order() {
+        let text = "ab\u{e9}c\n\u{4e2d}\u{6587} x\n\nlast line";
+        let idx = LineIndex::new(text.as_bytes());
+        let naive = |off: usize| {
+            let before = &text[..off];
+            let line = before.matches('\n').count() as u64 + 1;
+            let col = before.rsplit('\n').next().unwrap_or("").chars().count() as u64 + 1;
+            (line, col)
+        };
+        let offsets: Vec<usize> = (0..=text.len())
+            .filter(|o| text.is_char_boundary(*o))
+            .collect();
+        for &o in offsets.iter().chain(offsets.iter().rev()) {
+            let p = idx.pos(o as u64);
+            assert_eq!((p.line, p.column), naive(o), "offset {o}");
+        }
+    }
+
+    #[test]
+    fn one_long_line_parses_in_linear_time() {
+        // Regression: columns were recounted from the line start for every event, which made a
+        // descriptor written on one line quadratic (46 s for 1.5 MB in a debug build).
+        let mut doc = String::from("<a>");
+        for i in 0..60_000 {
+            doc.push_str(&format!("<b x=\"{i}\">t</b>"));
+        }
+        doc.push_str("</a>");
+        let start = std::time::Instant::now();
+        parse(&doc).unwrap();
+        assert!(
+            start.elapsed() < std::time::Duration::from_secs(20),
+            "took {:?}",
+            start.elapsed()
+        );
     }
 
     #[test]
