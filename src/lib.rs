@@ -23,6 +23,7 @@ pub mod cert;
 pub mod digest;
 pub mod disk;
 pub mod error;
+pub mod export;
 pub mod gate;
 pub mod limits;
 pub mod manifest;
