@@ -25,6 +25,7 @@ pub mod disk;
 pub mod error;
 pub mod export;
 pub mod gate;
+pub mod import;
 pub mod limits;
 pub mod manifest;
 pub mod output;

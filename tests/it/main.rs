@@ -2,6 +2,7 @@
 
 mod cli;
 mod export;
+mod import;
 mod ova;
 mod ovf;
 mod support;
