@@ -20,8 +20,9 @@
 use std::sync::atomic::{AtomicBool, Ordering};
 use std::sync::Arc;
 
-use crossbeam_channel::{bounded, unbounded};
 use sha2::{Digest, Sha256};
+use std::collections::VecDeque;
+use std::sync::{Condvar, Mutex, MutexGuard};
 
 use crate::error::{Error, Result};
 use crate::progress::Progress;
@@ -421,48 +422,55 @@ pub fn copy(
         encoders.push(sink.encoder()?);
     }
 
-    let (work_tx, work_rx) = unbounded::<(u64, Grain)>();
-    let (done_tx, done_rx) = unbounded::<Done>();
+    let work: Queue<(u64, Grain)> = Queue::new();
+    let done: Queue<Done> = Queue::new();
     // Tokens bound the grains alive anywhere in the pipeline, so the reorder ring never
     // overflows and memory stays fixed whatever the disk size.
-    let (token_tx, token_rx) = bounded::<()>(in_flight);
+    let tokens: Queue<()> = Queue::new();
     for _ in 0..in_flight {
-        let _ = token_tx.send(());
+        tokens.push(());
     }
-    let abort = Arc::new(AtomicBool::new(false));
+    let abort = AtomicBool::new(false);
+    let live_workers = std::sync::atomic::AtomicUsize::new(workers);
 
     std::thread::scope(|scope| {
         for mut encoder in encoders {
-            let work_rx = work_rx.clone();
-            let done_tx = done_tx.clone();
-            let abort = Arc::clone(&abort);
+            let (work, done, abort, live_workers) = (&work, &done, &abort, &live_workers);
             scope.spawn(move || {
+                // The last worker out closes `done`, even if it unwinds.
+                let _guard = OnDrop(|| {
+                    if live_workers.fetch_sub(1, Ordering::AcqRel) == 1 {
+                        done.close();
+                    }
+                });
                 let mut inflater = crate::vmdk::codec::Inflater::new();
-                while let Ok((seq, grain)) = work_rx.recv() {
+                while let Some((seq, grain)) = work.pop() {
                     let end = grain.offset.saturating_add(u64::from(grain.len));
                     let result = if abort.load(Ordering::Relaxed) {
                         Ok(None)
                     } else {
                         decode_and_encode(grain, capacity_bytes, &mut inflater, &mut *encoder)
                     };
-                    if done_tx.send((seq, end, result)).is_err() {
+                    if !done.push((seq, end, result)) {
                         break;
                     }
                 }
             });
         }
-        drop(work_rx);
-        drop(done_tx);
 
-        let writer_abort = Arc::clone(&abort);
+        let (done_ref, tokens_ref, abort_ref) = (&done, &tokens, &abort);
         let writer = scope.spawn(move || {
-            write_in_order(sink, done_rx, token_tx, in_flight, progress, &writer_abort)
+            let _guard = OnDrop(|| {
+                tokens_ref.close();
+                done_ref.close();
+            });
+            write_in_order(sink, done_ref, tokens_ref, in_flight, progress, abort_ref)
         });
 
         let mut grains_read = 0u64;
         let mut last_end = 0u64;
         let read_result: Result<()> = loop {
-            if token_rx.recv().is_err() || abort.load(Ordering::Relaxed) {
+            if tokens.pop().is_none() || abort.load(Ordering::Relaxed) {
                 break Ok(());
             }
             let grain = match source.next_grain() {
@@ -477,14 +485,14 @@ pub fn copy(
                 ))));
             }
             last_end = grain.offset.saturating_add(u64::from(grain.len).max(1));
-            if work_tx.send((grains_read, grain)).is_err() {
+            if !work.push((grains_read, grain)) {
                 break Ok(());
             }
             grains_read += 1;
         };
         // On a read error the grains already read are still finished (at most max_in_flight):
         // a decoding error among them lies earlier in the disk and is the one to report.
-        drop(work_tx);
+        work.close();
         let written = match writer.join() {
             Ok(r) => r,
             Err(_) => Err(Error::new(
@@ -517,8 +525,8 @@ pub fn copy(
 /// Returns (zero grains, data bytes, grains handled, progress position).
 fn write_in_order(
     sink: &mut dyn DiskSink,
-    done_rx: crossbeam_channel::Receiver<Done>,
-    token_tx: crossbeam_channel::Sender<()>,
+    done: &Queue<Done>,
+    tokens: &Queue<()>,
     ring_len: usize,
     progress: &dyn Progress,
     abort: &AtomicBool,
@@ -533,7 +541,7 @@ fn write_in_order(
         abort.store(true, Ordering::Relaxed);
         Err(e)
     };
-    while let Ok((seq, end, result)) = done_rx.recv() {
+    while let Some((seq, end, result)) = done.pop() {
         let Some(slot) = usize::try_from(seq % ring_len as u64)
             .ok()
             .and_then(|i| ring.get_mut(i))
@@ -561,8 +569,86 @@ fn write_in_order(
                 progress.advance(end - position);
                 position = end;
             }
-            let _ = token_tx.send(());
+            tokens.push(());
         }
     }
     Ok((zero_grains, data_bytes, next, position))
+}
+
+/// Runs a closure when dropped (closing queues even when a thread unwinds).
+struct OnDrop<F: FnMut()>(F);
+
+impl<F: FnMut()> Drop for OnDrop<F> {
+    fn drop(&mut self) {
+        (self.0)();
+    }
+}
+
+/// A blocking FIFO on a mutex and a condition variable. Unlike spinning channels it parks at
+/// once: on a busy machine, yielding in a backoff loop hands whole time slices to other
+/// processes and stalls the pipeline.
+struct Queue<T> {
+    state: Mutex<QueueState<T>>,
+    ready: Condvar,
+}
+
+struct QueueState<T> {
+    items: VecDeque<T>,
+    closed: bool,
+    waiting: usize,
+}
+
+impl<T> Queue<T> {
+    fn new() -> Self {
+        Queue {
+            state: Mutex::new(QueueState {
+                items: VecDeque::new(),
+                closed: false,
+                waiting: 0,
+            }),
+            ready: Condvar::new(),
+        }
+    }
+
+    fn lock(&self) -> MutexGuard<'_, QueueState<T>> {
+        // A panicking holder leaves the queue consistent (push/pop are single operations).
+        self.state.lock().unwrap_or_else(|e| e.into_inner())
+    }
+
+    /// Appends `item`; false (and the item dropped) if the queue is closed.
+    fn push(&self, item: T) -> bool {
+        let mut st = self.lock();
+        if st.closed {
+            return false;
+        }
+        st.items.push_back(item);
+        let wake = st.waiting > 0;
+        drop(st);
+        if wake {
+            self.ready.notify_one();
+        }
+        true
+    }
+
+    /// The next item, waiting for one; `None` once the queue is closed and empty.
+    fn pop(&self) -> Option<T> {
+        let mut st = self.lock();
+        loop {
+            if let Some(item) = st.items.pop_front() {
+                return Some(item);
+            }
+            if st.closed {
+                return None;
+            }
+            st.waiting += 1;
+            st = self.ready.wait(st).unwrap_or_else(|e| e.into_inner());
+            st.waiting -= 1;
+        }
+    }
+
+    /// No more pushes; waiting and future pops drain what is left, then get `None`.
+    fn close(&self) {
+        self.lock().closed = true;
+        self.ready.notify_all();
+    }
 }

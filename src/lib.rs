@@ -31,6 +31,7 @@ pub mod manifest;
 pub mod output;
 pub mod ova;
 pub mod ovf;
+pub mod pack;
 pub mod progress;
 pub mod verify;
 pub mod vm;

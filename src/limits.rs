@@ -12,6 +12,8 @@ pub struct Limits {
     pub max_descriptor_bytes: u64,
     /// Deepest XML element nesting accepted.
     pub max_xml_depth: usize,
+    /// Most attributes (namespace declarations included) accepted on one XML element.
+    pub max_xml_attributes: usize,
     /// Largest manifest (`.mf`) or certificate (`.cert`) file accepted, in bytes.
     pub max_manifest_bytes: u64,
     /// Largest embedded or separate VMDK text descriptor accepted, in bytes.
@@ -34,6 +36,7 @@ impl Limits {
     pub const DEFAULT: Limits = Limits {
         max_descriptor_bytes: 16 << 20,
         max_xml_depth: 256,
+        max_xml_attributes: 1024,
         max_manifest_bytes: 4 << 20,
         max_vmdk_descriptor_bytes: 1 << 20,
         max_disk_capacity_bytes: 64 << 40,

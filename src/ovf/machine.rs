@@ -17,6 +17,7 @@ use super::tree::Element;
 use super::write::{EnvelopeBuilder, HardwareSpec, ItemSpec, OsSpec, SystemSpec};
 use super::{
     ns, parse_allocation_units, Envelope, Item, OvfVersion, VirtualHardware, VirtualSystem,
+    VmwConfig,
 };
 use crate::error::{Error, Result};
 use crate::vm::{
@@ -60,6 +61,26 @@ pub const VIDEO_CONFIG_TO_VMX: &[(&str, &str)] = &[
 /// vmw:Config keys VMware writes that are host bookkeeping, not configuration.
 const IGNORED_ITEM_CONFIG: &[&str] = &["slotInfo.pciSlotNumber"];
 
+/// `vmw:Config` key/value pairs that state VMware's default: dropping them loses nothing.
+const DEFAULT_CONFIG: &[(&str, &str)] = &[
+    ("backing.writeThrough", "false"),
+    ("backing.exclusive", "false"),
+    ("allowUnrestrictedCommunication", "false"),
+    ("connectable.allowGuestControl", "true"),
+    ("use3dRenderer", "automatic"),
+    ("powerOpInfo.standbyAction", "checkpoint"),
+    ("vPMCEnabled", "false"),
+    ("simultaneousThreads", "1"),
+];
+
+/// Whether a `vmw:Config` entry can be dropped without loss: host bookkeeping or a default.
+fn ignorable(c: &VmwConfig) -> bool {
+    IGNORED_ITEM_CONFIG.contains(&c.key.as_str())
+        || DEFAULT_CONFIG
+            .iter()
+            .any(|(k, v)| *k == c.key && c.value.trim().eq_ignore_ascii_case(v))
+}
+
 /// Implicit devices VMware lists but every VM has (nothing to map).
 const IMPLICIT_SUBTYPES: &[&str] = &[
     "vmware.pcicontroller",
@@ -98,6 +119,24 @@ fn scsi_kind(sub: &str) -> Option<ControllerKind> {
             "virtualscsi" | "pvscsi" => Some(ControllerKind::Pvscsi),
             _ => None,
         })
+}
+
+/// The controller kind of an item with CIM `resource_type` and `ResourceSubType` `sub`
+/// (case-insensitive; for SCSI the first known word, GOVMOMI style), or `None` when the item
+/// is not a storage controller this model knows. An SCSI controller without a known subtype is
+/// `None` too: callers decide whether to assume LSI Logic.
+pub fn controller_kind(resource_type: u32, sub: Option<&str>) -> Option<ControllerKind> {
+    let sub = sub.unwrap_or("").trim().to_ascii_lowercase();
+    match resource_type {
+        5 => Some(ControllerKind::Ide),
+        6 => scsi_kind(&sub),
+        20 => match sub.as_str() {
+            "vmware.sata.ahci" | "ahci" => Some(ControllerKind::Sata),
+            "vmware.nvme.controller" | "nvme" => Some(ControllerKind::Nvme),
+            _ => None,
+        },
+        _ => None,
+    }
 }
 
 /// The OVF ResourceSubType of a controller kind (FORMATS.md §6.2).
@@ -500,33 +539,49 @@ impl Machine {
         // Controllers first, so that children find their parents whatever the item order.
         for item in &items {
             let sub = sub_type(item);
-            match item.resource_type_code() {
-                Some(5) => cx.add_controller(item, ControllerKind::Ide),
-                Some(6) => match scsi_kind(&sub) {
-                    Some(k) => cx.add_controller(item, k),
-                    None if sub.is_empty() => {
-                        cx.warnings.push(Warning::new(
-                            describe(item),
-                            "SCSI controller without subtype: assuming lsilogic",
-                        ));
-                        cx.add_controller(item, ControllerKind::LsiLogic);
-                    }
-                    None => cx.unmapped(describe(item), "unknown SCSI controller type"),
-                },
-                Some(20) => match sub.as_str() {
-                    "vmware.sata.ahci" | "ahci" => cx.add_controller(item, ControllerKind::Sata),
-                    "vmware.nvme.controller" | "nvme" => {
-                        cx.add_controller(item, ControllerKind::Nvme)
-                    }
-                    _ => cx.unmapped(describe(item), "storage controller type not supported"),
-                },
-                _ => {}
+            let Some(rt @ (5 | 6 | 20)) = item.resource_type_code() else {
+                continue;
+            };
+            match controller_kind(rt, Some(&sub)) {
+                Some(k) => cx.add_controller(item, k),
+                None if rt == 6 && sub.is_empty() => {
+                    cx.warnings.push(Warning::new(
+                        describe(item),
+                        "SCSI controller without subtype: assuming lsilogic",
+                    ));
+                    cx.add_controller(item, ControllerKind::LsiLogic);
+                }
+                None if rt == 6 => cx.unmapped(describe(item), "unknown SCSI controller type"),
+                None => cx.unmapped(describe(item), "storage controller type not supported"),
             }
         }
-        let disks = env.disks();
+        // Indexed once: descriptors may hold many disks and files (linear, not quadratic).
+        let disk_list = env.disks();
+        // The first of duplicate ids counts, as in Envelope::disk / Envelope::file.
+        let mut disks: HashMap<&str, &OvfDisk> = HashMap::new();
+        for d in &disk_list {
+            disks.entry(d.disk_id.as_str()).or_insert(d);
+        }
+        let file_list = env.references();
+        let mut files: HashMap<&str, &FileRef> = HashMap::new();
+        for f in &file_list {
+            files.entry(f.id.as_str()).or_insert(f);
+        }
         for item in &items {
             let sub = sub_type(item);
             let connected = bool_text(item.automatic_allocation.as_deref());
+            // Item-level vmw:Config of kinds whose options the model does not carry (NICs,
+            // USB and video handle theirs below).
+            if !matches!(item.resource_type_code(), Some(10 | 23 | 24)) {
+                for c in &item.config {
+                    if !ignorable(c) {
+                        cx.unmapped(
+                            format!("{} vmw:Config {}={}", describe(item), c.key, c.value),
+                            "device option not carried",
+                        );
+                    }
+                }
+            }
             match item.resource_type_code() {
                 Some(5 | 6 | 20) => {}
                 Some(3) => match item
@@ -576,13 +631,13 @@ impl Machine {
                 Some(17) => {
                     let Some(at) = cx.attach(item) else { continue };
                     let (file_name, capacity, disk_id) = if let Some(id) = host_ref(item, "disk") {
-                        match disks.iter().find(|d| d.disk_id == id) {
+                        match disks.get(id) {
                             Some(d) => {
                                 let file = d
                                     .file_ref
                                     .as_deref()
-                                    .and_then(|f| env.file(f))
-                                    .map(|f| f.href)
+                                    .and_then(|f| files.get(f))
+                                    .map(|f| f.href.clone())
                                     .unwrap_or_default();
                                 let cap = match d.capacity_bytes(env) {
                                     Ok(c) => Some(c),
@@ -606,8 +661,8 @@ impl Machine {
                             }
                         }
                     } else if let Some(fid) = host_ref(item, "file") {
-                        match env.file(fid) {
-                            Some(f) => (f.href, None, None),
+                        match files.get(fid) {
+                            Some(f) => (f.href.clone(), None, None),
                             None => {
                                 cx.used.remove(&at);
                                 cx.unmapped(
@@ -631,9 +686,11 @@ impl Machine {
                 }
                 Some(15 | 16) => {
                     let Some(at) = cx.attach(item) else { continue };
-                    let backing = if let Some(f) = host_ref(item, "file").and_then(|f| env.file(f))
+                    let backing = if let Some(f) = host_ref(item, "file").and_then(|f| files.get(f))
                     {
-                        CdBacking::Image { file: f.href }
+                        CdBacking::Image {
+                            file: f.href.clone(),
+                        }
                     } else if sub.contains("remote") {
                         CdBacking::Client
                     } else if sub == "vmware.cdrom.atapi" || sub == "vmware.cdrom.passthrough" {
@@ -653,9 +710,11 @@ impl Machine {
                         cx.unmapped(describe(item), "only two floppy drives exist");
                         continue;
                     }
-                    let backing = if let Some(f) = host_ref(item, "file").and_then(|f| env.file(f))
+                    let backing = if let Some(f) = host_ref(item, "file").and_then(|f| files.get(f))
                     {
-                        FloppyBacking::Image { file: f.href }
+                        FloppyBacking::Image {
+                            file: f.href.clone(),
+                        }
                     } else if sub == "vmware.floppy.device" {
                         FloppyBacking::HostDevice { device: None }
                     } else {
@@ -701,7 +760,7 @@ impl Machine {
                                 format!("ethernet{index}.{k}"),
                                 config_value_to_vmx(&c.value),
                             ));
-                        } else if !IGNORED_ITEM_CONFIG.contains(&c.key.as_str()) {
+                        } else if !ignorable(c) {
                             cx.unmapped(
                                 format!("{} vmw:Config {}={}", describe(item), c.key, c.value),
                                 "network adapter option not carried",
@@ -722,6 +781,16 @@ impl Machine {
                     });
                 }
                 Some(23) => {
+                    for c in item
+                        .config
+                        .iter()
+                        .filter(|c| c.key != "ehciEnabled" && !ignorable(c))
+                    {
+                        cx.unmapped(
+                            format!("{} vmw:Config {}={}", describe(item), c.key, c.value),
+                            "USB option not carried",
+                        );
+                    }
                     if sub.contains("xhci") {
                         cx.m.usb.xhci = true;
                     } else {
@@ -758,7 +827,7 @@ impl Machine {
                         {
                             cx.m.extra_config
                                 .push((k.to_string(), config_value_to_vmx(&c.value)));
-                        } else if !IGNORED_ITEM_CONFIG.contains(&c.key.as_str()) {
+                        } else if !ignorable(c) {
                             cx.unmapped(
                                 format!("{} vmw:Config {}={}", describe(item), c.key, c.value),
                                 "video option not carried",
@@ -798,6 +867,7 @@ impl Machine {
                         cx.m.extra_config
                             .push((vmx.to_string(), config_value_to_vmx(&c.value)))
                     }
+                    None if ignorable(c) => {}
                     None => cx.unmapped(
                         format!("vmw:Config {}={}", c.key, c.value),
                         "setting not carried",
@@ -829,6 +899,15 @@ pub struct ExportOptions {
     /// The package name of the NVRAM file when the exporter ships it (`References/File` with id
     /// `nvram` plus `vmw:ExtraConfig nvram`, as ovftool does).
     pub nvram_href: Option<String>,
+    /// CD images the exporter ships, by the drive's attachment: the package name of each
+    /// (`References/File` with id [`cdrom_file_id`], `HostResource ovf:/file/..`,
+    /// `vmware.cdrom.iso`). Images not listed are not packaged (a warning says so).
+    pub cdrom_image_hrefs: Vec<(Attachment, String)>,
+}
+
+/// The OVF file id of the image of the `index`-th CD-ROM drive (`cdrom1`...).
+pub fn cdrom_file_id(index: usize) -> String {
+    format!("cdrom{}", index + 1)
 }
 
 /// The OVF file id of the `index`-th disk's file (`file1`, `file2`...): the exporter uses it to
@@ -1076,18 +1155,37 @@ impl Machine {
             });
         }
         for (i, c) in self.cdroms.iter().enumerate() {
-            let sub = match &c.backing {
-                CdBacking::Image { file } => {
+            let shipped = opts
+                .cdrom_image_hrefs
+                .iter()
+                .find(|(at, _)| *at == c.attachment)
+                .map(|(_, href)| href);
+            let mut host_resources = Vec::new();
+            let sub = match (&c.backing, shipped) {
+                (CdBacking::Image { .. }, Some(href)) => {
+                    let id = cdrom_file_id(i);
+                    b.files.push(FileRef {
+                        id: id.clone(),
+                        href: href.clone(),
+                        size: None,
+                        compression: None,
+                        chunk_size: None,
+                    });
+                    host_resources.push(format!("ovf:/file/{id}"));
+                    "vmware.cdrom.iso"
+                }
+                (CdBacking::Image { file }, None) => {
                     warnings.push(Warning::new(
                         format!("{} (CD-ROM)", c.attachment),
                         format!("image {file:?} is not packaged: exported as a client drive"),
                     ));
                     "vmware.cdrom.remotepassthrough"
                 }
-                CdBacking::Client => "vmware.cdrom.remotepassthrough",
-                CdBacking::HostDevice { .. } => "vmware.cdrom.atapi",
+                (CdBacking::Client, _) => "vmware.cdrom.remotepassthrough",
+                (CdBacking::HostDevice { .. }, _) => "vmware.cdrom.atapi",
             };
             hw.items.push(ItemSpec {
+                host_resources,
                 instance_id: new_id(),
                 resource_type: 15,
                 resource_sub_type: Some(sub.into()),

@@ -150,7 +150,10 @@ impl Disk {
     pub(crate) fn from_el(el: &Element) -> Disk {
         Disk {
             disk_id: ovf_attr(el, "diskId").unwrap_or_default().to_string(),
-            file_ref: ovf_attr(el, "fileRef").map(str::to_string),
+            // VMware writes `ovf:fileRef=""` for blank disks (VCF License Server 9.1).
+            file_ref: ovf_attr(el, "fileRef")
+                .filter(|f| !f.trim().is_empty())
+                .map(str::to_string),
             capacity: ovf_attr(el, "capacity")
                 .unwrap_or_default()
                 .trim()
@@ -317,7 +320,9 @@ pub struct Item {
     pub other: Vec<(String, String)>,
     /// `vmw:Config` children.
     pub config: Vec<VmwConfig>,
-    /// Vendor children other than `vmw:Config` (qualified names).
+    /// `vmw:CoresPerSocket` (CPU item), as written.
+    pub cores_per_socket: Option<String>,
+    /// Vendor children other than `vmw:Config` and `vmw:CoresPerSocket` (qualified names).
     pub vendor: Vec<String>,
     /// Where the element starts.
     #[serde(skip)]
@@ -368,13 +373,17 @@ impl Item {
             bound: ovf_attr(el, "bound").map(str::to_string),
             other: Vec::new(),
             config: Vec::new(),
+            cores_per_socket: None,
             vendor: Vec::new(),
             pos: el.pos,
         };
         for c in el.elements() {
             if !is_core(c) {
-                if c.local_name() == "Config" && c.ns.as_deref() == Some(ns::VMW) {
+                let vmw = c.ns.as_deref() == Some(ns::VMW);
+                if vmw && c.local_name() == "Config" {
                     it.config.push(vmw_config(c));
+                } else if vmw && c.local_name() == "CoresPerSocket" {
+                    it.cores_per_socket = Some(c.text().trim().to_string());
                 } else {
                     it.vendor.push(c.name.clone());
                 }
@@ -464,13 +473,12 @@ impl VirtualHardware {
         self.items.iter().filter(|i| i.applies_to(config)).collect()
     }
 
-    /// `vmw:CoresPerSocket` of the CPU item, if any.
-    pub fn cores_per_socket(&self, el: &Element) -> Option<String> {
-        el.elements()
-            .filter(|i| is_kind(i, "Item"))
-            .flat_map(|i| i.elements())
-            .find(|c| c.local_name() == "CoresPerSocket" && c.ns.as_deref() == Some(ns::VMW))
-            .map(|c| c.text().trim().to_string())
+    /// `vmw:CoresPerSocket` of the first processor item that has one.
+    pub fn cores_per_socket(&self) -> Option<&str> {
+        self.items
+            .iter()
+            .filter(|i| i.resource_type_code() == Some(3))
+            .find_map(|i| i.cores_per_socket.as_deref())
     }
 
     pub(crate) fn from_el(el: &Element) -> VirtualHardware {

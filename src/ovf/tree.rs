@@ -12,6 +12,7 @@
 //! not an error here (ovftool's own positive test files use them); it is recorded in
 //! [`Document::unbound_prefixes`] for the validator to warn about.
 
+use std::collections::{HashMap, HashSet};
 use std::fmt::Write as _;
 
 use quick_xml::events::{BytesStart, Event};
@@ -277,11 +278,12 @@ fn xml_error(message: impl Into<String>, pos: Pos) -> Error {
     Error::new(ErrorKind::Xml, message).with_line_col(pos.line, pos.column)
 }
 
+/// In-scope namespace bindings: prefix ("" = default) → stack of URIs, so that resolving is
+/// O(1) however many declarations a hostile document makes.
 struct Scope {
-    /// (prefix, uri); "" = default namespace. Pushed per element, popped with it.
-    bindings: Vec<(String, String)>,
-    /// How many bindings each open element added.
-    marks: Vec<usize>,
+    bindings: HashMap<String, Vec<String>>,
+    /// The prefixes each open element declared, popped with it.
+    marks: Vec<Vec<String>>,
 }
 
 impl Scope {
@@ -293,10 +295,9 @@ impl Scope {
             return Some(XMLNS_NS);
         }
         self.bindings
-            .iter()
-            .rev()
-            .find(|(p, _)| p == prefix)
-            .map(|(_, u)| u.as_str())
+            .get(prefix)
+            .and_then(|v| v.last())
+            .map(String::as_str)
             .filter(|u| !u.is_empty())
     }
 }
@@ -349,7 +350,7 @@ pub fn parse_document(bytes: &[u8], limits: &Limits) -> Result<Document> {
         cfg.trim_text_end = false;
     }
     let mut scope = Scope {
-        bindings: Vec::new(),
+        bindings: HashMap::new(),
         marks: Vec::new(),
     };
     let mut stack: Vec<Element> = Vec::new();
@@ -410,14 +411,14 @@ pub fn parse_document(bytes: &[u8], limits: &Limits) -> Result<Document> {
                     )
                     .with_line_col(here.line, here.column));
                 }
-                let el = start_element(&reader, &s, here, &mut scope, &mut unbound)?;
+                let el = start_element(&s, here, &mut scope, &mut unbound, limits)?;
                 stack.push(el);
             }
             Event::Empty(s) => {
                 if root.is_some() {
                     return Err(xml_error("more than one root element", here));
                 }
-                let el = start_element(&reader, &s, here, &mut scope, &mut unbound)?;
+                let el = start_element(&s, here, &mut scope, &mut unbound, limits)?;
                 pop_scope(&mut scope);
                 match stack.last_mut() {
                     Some(parent) => parent.children.push(Node::Element(el)),
@@ -538,26 +539,53 @@ fn push_text(stack: &mut [Element], s: &str, here: Pos) -> Result<()> {
 }
 
 fn pop_scope(scope: &mut Scope) {
-    if let Some(n) = scope.marks.pop() {
-        let keep = scope.bindings.len().saturating_sub(n);
-        scope.bindings.truncate(keep);
+    if let Some(prefixes) = scope.marks.pop() {
+        for p in prefixes {
+            if let Some(v) = scope.bindings.get_mut(&p) {
+                v.pop();
+                if v.is_empty() {
+                    scope.bindings.remove(&p);
+                }
+            }
+        }
     }
 }
 
 fn start_element(
-    reader: &Reader<&[u8]>,
     s: &BytesStart<'_>,
     here: Pos,
     scope: &mut Scope,
     unbound: &mut Vec<(String, Pos)>,
+    limits: &Limits,
 ) -> Result<Element> {
     let name = String::from_utf8_lossy(s.name().as_ref()).into_owned();
-    let mut attrs = Vec::new();
-    for a in s.attributes().with_checks(true) {
+    let mut attrs: Vec<Attr> = Vec::new();
+    // Duplicates are found with a hash set, not quick-xml's per-attribute linear scan
+    // (RUSTSEC-2026-0194: quadratic in the number of attributes before quick-xml 0.41).
+    let mut seen: HashSet<String> = HashSet::new();
+    for a in s.attributes().with_checks(false) {
         let a = a.map_err(|e| xml_error(format!("XML is not well-formed: {e}"), here))?;
+        if attrs.len() >= limits.max_xml_attributes {
+            return Err(Error::limit(
+                "attributes on one element",
+                attrs.len() as u64 + 1,
+                limits.max_xml_attributes as u64,
+            )
+            .with_line_col(here.line, here.column));
+        }
         let key = String::from_utf8_lossy(a.key.as_ref()).into_owned();
-        let value = a
-            .decode_and_unescape_value(reader.decoder())
+        if !seen.insert(key.clone()) {
+            return Err(xml_error(
+                format!("XML is not well-formed: duplicate attribute {key} on <{name}>"),
+                here,
+            ));
+        }
+        // XML 1.0 §3.3.3: literal line ends and tabs in a value read as spaces; character
+        // references (`&#10;`) keep theirs.
+        let raw = String::from_utf8_lossy(&a.value)
+            .replace("\r\n", " ")
+            .replace(['\t', '\n', '\r'], " ");
+        let value = quick_xml::escape::unescape(&raw)
             .map_err(|e| xml_error(format!("bad value of attribute {key}: {e}"), here))?
             .into_owned();
         attrs.push(Attr {
@@ -566,17 +594,23 @@ fn start_element(
             ns: None,
         });
     }
-    let mut added = 0;
+    let mut declared = Vec::new();
     for a in &attrs {
-        if a.name == "xmlns" {
-            scope.bindings.push((String::new(), a.value.clone()));
-            added += 1;
-        } else if let Some(p) = a.name.strip_prefix("xmlns:") {
-            scope.bindings.push((p.to_string(), a.value.clone()));
-            added += 1;
+        let prefix = if a.name == "xmlns" {
+            Some("")
+        } else {
+            a.name.strip_prefix("xmlns:")
+        };
+        if let Some(p) = prefix {
+            scope
+                .bindings
+                .entry(p.to_string())
+                .or_default()
+                .push(a.value.clone());
+            declared.push(p.to_string());
         }
     }
-    scope.marks.push(added);
+    scope.marks.push(declared);
     for a in &mut attrs {
         if a.name == "xmlns" || a.name.starts_with("xmlns:") {
             a.ns = Some(XMLNS_NS.to_string());
@@ -718,6 +752,14 @@ mod tests {
         assert_eq!(d.root.attr_ns("urn:p", "k"), Some("v&\"\n"));
         let out = write_document(&d);
         let d2 = parse(&out).unwrap();
+        assert_eq!(d, d2);
+    }
+
+    #[test]
+    fn attribute_values_are_normalised() {
+        let d = parse("<a k=\"x\r\n\ty&#10;z\"/>").unwrap();
+        assert_eq!(d.root.attr_raw("k"), Some("x  y\nz"));
+        let d2 = parse(&write_document(&d)).unwrap();
         assert_eq!(d, d2);
     }
 

@@ -465,6 +465,33 @@ pub fn guest_id_for_vmx(vmx_key: &str) -> Option<&'static str> {
         .iter()
         .find(|row| row.vmx.eq_ignore_ascii_case(vmx_key))
         .map(|row| row.guest_id)
+        .or_else(|| edition_alias(vmx_key))
+}
+
+/// The edition-specific keys older products wrote (`winServer2008Enterprise-64`,
+/// `winVistaUltimate-32`...), all aliases of one guest id each (GUEST_OS_KEY_MAP, not
+/// reversible).
+fn edition_alias(vmx_key: &str) -> Option<&'static str> {
+    let k = vmx_key.to_ascii_lowercase();
+    let bits64 = k.ends_with("-64");
+    if !(bits64 || k.ends_with("-32")) {
+        return None;
+    }
+    if k.starts_with("winserver2008") {
+        Some(if bits64 {
+            "winLonghorn64Guest"
+        } else {
+            "winLonghornGuest"
+        })
+    } else if k.starts_with("winvista") {
+        Some(if bits64 {
+            "winVista64Guest"
+        } else {
+            "winVistaGuest"
+        })
+    } else {
+        None
+    }
 }
 
 /// The canonical `.vmx` `guestOS` value for a vSphere guest id (case-insensitive), if known.
@@ -630,6 +657,16 @@ mod tests {
         assert_eq!(guest_id_for_vmx("RHEL6-64"), Some("rhel6_64Guest"));
         assert_eq!(vmx_for_guest_id("rhel6_64Guest"), Some("rhel6-64"));
         assert_eq!(vmx_for_guest_id("otherLinuxGuest"), Some("otherlinux"));
+        assert_eq!(
+            guest_id_for_vmx("winServer2008Enterprise-64"),
+            Some("winLonghorn64Guest")
+        );
+        assert_eq!(
+            guest_id_for_vmx("winVistaUltimate-32"),
+            Some("winVistaGuest")
+        );
+        assert_eq!(guest_id_for_vmx("winvista-64"), Some("winVista64Guest"));
+        assert_eq!(guest_id_for_vmx("windows-64"), None);
     }
 
     #[test]

@@ -8,6 +8,24 @@
 //!
 //! Device addresses are `(bus family, bus number, unit)`, as both formats spell them: `.vmx`
 //! `scsi0:1`, OVF `Parent` = the controller item with `Address` 0 and `AddressOnParent` 1.
+//!
+//! How the operations use it:
+//!
+//! * import: [`crate::ovf::Envelope::parse`] → [`Machine::from_envelope`] (one virtual system,
+//!   one deployment option) → set each [`Disk::file_name`] to the name of the disk written →
+//!   [`Machine::validate`] → [`Machine::to_vmx`] → [`crate::vmx::Vmx::write_file`]; report the
+//!   returned warnings, [`Machine::unmapped`] and
+//!   [`crate::vmx::machine::shadowed_extra_config`].
+//! * export: [`crate::vmx::Vmx::read_file`] → [`Machine::from_vmx`] → resolve each
+//!   [`Disk::file_name`] through [`crate::gate::resolve_in_dir`], set [`Disk::capacity_bytes`]
+//!   and the package name in [`Disk::file_name`] → [`Machine::to_envelope`] → after the disks
+//!   are written, [`crate::ovf::Envelope::set_file_size`] with
+//!   [`crate::ovf::machine::disk_file_id`].
+//!
+//! # Security
+//! Names in a machine read from a file (disk file names, ISO paths, NVRAM name, extra
+//! configuration) are untrusted: a `.vmx` may name `/vmfs/volumes/...` or `../../x`. Open them
+//! only through [`crate::gate`].
 
 pub mod controller;
 pub mod guestos;

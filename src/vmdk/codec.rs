@@ -70,6 +70,42 @@ impl Deflater {
     }
 }
 
+/// Bits of Shannon entropy per byte (over the byte histogram) at or above which
+/// [`looks_incompressible`] says deflate cannot win: uniformly random 64 KiB measure ~7.997.
+pub const INCOMPRESSIBLE_BITS_PER_BYTE: f64 = 7.98;
+
+/// Whether `data` looks incompressible: its byte histogram is almost flat (already compressed
+/// or encrypted content). Deflating such data at level 6 costs as much as text and produces
+/// stored blocks anyway (libdeflate keeps the smallest block kind), so the grain encoder stores
+/// it directly: the same output size at a fraction of the time.
+pub fn looks_incompressible(data: &[u8]) -> bool {
+    if data.len() < 4096 {
+        return false;
+    }
+    // Four interleaved histograms avoid store-to-load stalls on repeated bytes.
+    let mut h = [[0u32; 256]; 4];
+    let mut chunks = data.chunks_exact(4);
+    for c in &mut chunks {
+        h[0][c[0] as usize] += 1;
+        h[1][c[1] as usize] += 1;
+        h[2][c[2] as usize] += 1;
+        h[3][c[3] as usize] += 1;
+    }
+    for &b in chunks.remainder() {
+        h[0][b as usize] += 1;
+    }
+    let n = data.len() as f64;
+    let mut bits = 0.0f64;
+    for (i, &c0) in h[0].iter().enumerate() {
+        let c = c0 + h[1][i] + h[2][i] + h[3][i];
+        if c > 0 {
+            let p = f64::from(c) / n;
+            bits -= p * p.log2();
+        }
+    }
+    bits >= INCOMPRESSIBLE_BITS_PER_BYTE
+}
+
 /// A per-thread zlib/deflate decompressor for grains.
 pub struct Inflater {
     inner: Decompressor,
@@ -168,6 +204,24 @@ mod tests {
         let mut short = Vec::new();
         d.compress_into(&plain[..512], &mut short).unwrap();
         assert!(i.inflate_grain(&short, 1024).is_err());
+    }
+
+    #[test]
+    fn entropy_test_separates_random_from_text() {
+        let mut x = 0x9E37_79B9_7F4A_7C15u64;
+        let random: Vec<u8> = (0..65536)
+            .map(|_| {
+                x ^= x << 13;
+                x ^= x >> 7;
+                x ^= x << 17;
+                (x >> 24) as u8
+            })
+            .collect();
+        assert!(looks_incompressible(&random));
+        let text = b"the quick brown fox jumps over the lazy dog ".repeat(1500);
+        assert!(!looks_incompressible(&text));
+        assert!(!looks_incompressible(&[0u8; 65536]));
+        assert!(!looks_incompressible(&random[..100]));
     }
 
     #[test]

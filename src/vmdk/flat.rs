@@ -8,13 +8,15 @@
 //! * [`Allocation::EagerZero`] (eager-zeroed thick): every byte is written, zeros included,
 //!   before [`DiskSink::finish`] returns.
 //!
-//! Data is written with positioned writes, consecutive grains coalesced into large writes.
+//! Data is written with positioned writes by the pipeline's worker threads, in parallel; the
+//! ordered writer only checks order and, for eager zeroing, fills the gaps with zeros.
 
 use std::fs::File;
 use std::os::unix::fs::FileExt;
 use std::path::{Path, PathBuf};
+use std::sync::Arc;
 
-use crate::disk::{DiskSink, Encoded, GrainEncoder, PlainEncoder, SinkReport};
+use crate::disk::{DataGrain, DiskSink, Encoded, GrainEncoder, SinkReport};
 use crate::error::{Error, Result};
 use crate::output::PendingFile;
 use crate::vmdk::descriptor::Descriptor;
@@ -48,10 +50,63 @@ pub(crate) fn write_all_at(file: &File, path: &Path, offset: u64, buf: &[u8]) ->
 
 struct FlatOut {
     pending: PendingFile,
+    /// A second handle on the temporary file, shared with the encoders.
+    file: Arc<File>,
+    path: PathBuf,
     start: u64,
     len: u64,
-    /// Eager mode: bytes `[0, zeroed_to)` of the extent are written.
-    zeroed_to: u64,
+}
+
+/// Writes plain grains straight into the extent files from the worker threads (positioned
+/// writes need no ordering), so the ordered writer only keeps count and zero-fills gaps.
+#[derive(Debug, Clone)]
+struct FlatEncoder {
+    /// `(first disk byte, length, file, path)` per extent, in disk order.
+    extents: Vec<(u64, u64, Arc<File>, PathBuf)>,
+}
+
+impl GrainEncoder for FlatEncoder {
+    fn encode(&mut self, grain: DataGrain) -> Result<Encoded> {
+        let len = grain.bytes.len() as u64;
+        let capacity = self.extents.last().map_or(0, |e| e.0 + e.1);
+        if grain
+            .offset
+            .checked_add(len)
+            .is_none_or(|end| end > capacity)
+        {
+            return Err(Error::usage(format!(
+                "grain at offset {} is beyond the disk capacity of {capacity} bytes",
+                grain.offset
+            )));
+        }
+        write_span(&self.extents, grain.offset, &grain.bytes)?;
+        Ok(Encoded {
+            offset: grain.offset,
+            len: len as u32,
+            bytes: Vec::new(),
+        })
+    }
+}
+
+/// Writes `bytes` at disk offset `pos`, split across the extents it covers.
+fn write_span(
+    extents: &[(u64, u64, Arc<File>, PathBuf)],
+    mut pos: u64,
+    mut bytes: &[u8],
+) -> Result<()> {
+    while !bytes.is_empty() {
+        let i = extents.partition_point(|e| e.0 <= pos).saturating_sub(1);
+        let (start, len, file, path) = &extents[i];
+        let rel = pos - start;
+        let n = ((len - rel) as usize).min(bytes.len());
+        if n == 0 {
+            return Err(Error::usage("write beyond the last extent"));
+        }
+        write_all_at(file, path, rel, &bytes[..n])?;
+        pos += n as u64;
+        bytes = &bytes[n..];
+    }
+    Ok(())
 }
 
 /// A sink writing a descriptor plus flat extents.
@@ -61,9 +116,8 @@ pub struct FlatSink {
     extents: Vec<FlatOut>,
     alloc: Allocation,
     capacity_bytes: u64,
-    buf: Vec<u8>,
-    buf_start: u64,
     data_bytes: u64,
+    /// End of the last grain written (eager mode zero-fills from here).
     last_end: u64,
 }
 
@@ -113,11 +167,15 @@ impl FlatSink {
             }
             file.set_len(*len)
                 .map_err(|e| Error::io("cannot size the extent", e).with_path(p))?;
+            let shared = file
+                .try_clone()
+                .map_err(|e| Error::io("cannot open the extent", e).with_path(p))?;
             outs.push(FlatOut {
                 pending,
+                file: Arc::new(shared),
+                path: p.clone(),
                 start,
                 len: *len,
-                zeroed_to: 0,
             });
             start += len;
         }
@@ -127,64 +185,43 @@ impl FlatSink {
             extents: outs,
             alloc,
             capacity_bytes: start,
-            buf: Vec::with_capacity(WRITE_CHUNK),
-            buf_start: 0,
             data_bytes: 0,
             last_end: 0,
         })
     }
 
-    fn flush(&mut self) -> Result<()> {
-        if self.buf.is_empty() {
-            return Ok(());
+    fn spans(&self) -> Vec<(u64, u64, Arc<File>, PathBuf)> {
+        self.extents
+            .iter()
+            .map(|e| (e.start, e.len, Arc::clone(&e.file), e.path.clone()))
+            .collect()
+    }
+
+    /// Eager mode: writes zeros over disk bytes `[from, to)`.
+    fn zero_fill(&self, from: u64, to: u64) -> Result<()> {
+        let spans = self.spans();
+        let z = zeros();
+        let mut at = from;
+        while at < to {
+            let n = ((to - at) as usize).min(z.len());
+            write_span(&spans, at, &z[..n])?;
+            at += n as u64;
         }
-        let buf = std::mem::take(&mut self.buf);
-        let mut pos = self.buf_start;
-        let mut rest = &buf[..];
-        while !rest.is_empty() {
-            let i = self
-                .extents
-                .partition_point(|e| e.start <= pos)
-                .saturating_sub(1);
-            let e = &mut self.extents[i];
-            let rel = pos - e.start;
-            let n = ((e.len - rel) as usize).min(rest.len());
-            let path = e.pending.final_path().to_path_buf();
-            let file = e.pending.file();
-            if self.alloc == Allocation::EagerZero {
-                zero_fill(file, &path, e.zeroed_to, rel)?;
-                e.zeroed_to = rel + n as u64;
-            }
-            write_all_at(file, &path, rel, &rest[..n])?;
-            pos += n as u64;
-            rest = &rest[n..];
-        }
-        self.buf = buf;
-        self.buf.clear();
         Ok(())
     }
 }
 
-fn zero_fill(file: &File, path: &Path, from: u64, to: u64) -> Result<()> {
-    let z = zeros();
-    let mut at = from;
-    while at < to {
-        let n = ((to - at) as usize).min(z.len());
-        write_all_at(file, path, at, &z[..n])?;
-        at += n as u64;
-    }
-    Ok(())
-}
-
 impl DiskSink for FlatSink {
     fn encoder(&self) -> Result<Box<dyn GrainEncoder>> {
-        Ok(Box::new(PlainEncoder))
+        Ok(Box::new(FlatEncoder {
+            extents: self.spans(),
+        }))
     }
 
     fn write(&mut self, grain: Encoded) -> Result<()> {
         let end = grain
             .offset
-            .checked_add(grain.bytes.len() as u64)
+            .checked_add(u64::from(grain.len))
             .filter(|&e| e <= self.capacity_bytes)
             .ok_or_else(|| {
                 Error::usage(format!(
@@ -198,32 +235,26 @@ impl DiskSink for FlatSink {
                 grain.offset, self.last_end
             )));
         }
+        if self.alloc == Allocation::EagerZero && grain.offset > self.last_end {
+            self.zero_fill(self.last_end, grain.offset)?;
+        }
         self.last_end = end;
-        self.data_bytes += grain.bytes.len() as u64;
-        let contiguous = self.buf_start + self.buf.len() as u64 == grain.offset;
-        if !contiguous || self.buf.len() + grain.bytes.len() > WRITE_CHUNK {
-            self.flush()?;
-            self.buf_start = grain.offset;
+        self.data_bytes += u64::from(grain.len);
+        if !grain.bytes.is_empty() {
+            // Not from our encoder (which already wrote it): write it here.
+            write_span(&self.spans(), grain.offset, &grain.bytes)?;
         }
-        if self.buf.is_empty() {
-            self.buf_start = grain.offset;
-        }
-        self.buf.extend_from_slice(&grain.bytes);
         Ok(())
     }
 
     fn finish(mut self: Box<Self>) -> Result<SinkReport> {
-        self.flush()?;
         let mut report = SinkReport {
             data_bytes: self.data_bytes,
             ..SinkReport::default()
         };
         if self.alloc == Allocation::EagerZero {
-            for e in &mut self.extents {
-                let path = e.pending.final_path().to_path_buf();
-                zero_fill(e.pending.file(), &path, e.zeroed_to, e.len)?;
-                e.zeroed_to = e.len;
-            }
+            self.zero_fill(self.last_end, self.capacity_bytes)?;
+            self.last_end = self.capacity_bytes;
         }
         let text = self.descriptor_text.clone();
         let dpath = self.descriptor.final_path().to_path_buf();

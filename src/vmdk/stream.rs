@@ -13,7 +13,8 @@
 //! worker threads, capped at the grain size.
 
 use std::fs::File;
-use std::io::{BufReader, ErrorKind as IoKind, Read, Seek, SeekFrom};
+use std::io::{ErrorKind as IoKind, Read};
+use std::os::unix::fs::FileExt;
 use std::path::{Path, PathBuf};
 
 use crate::disk::{DiskSource, Grain, GrainData, GRAIN_BYTES};
@@ -130,11 +131,42 @@ fn descriptor_text(bytes: &[u8]) -> String {
 // ---------------------------------------------------------------------------------------------
 // Seekable
 
+/// Positional reads: a file (`pread`, no seeking, one copy) or bytes in memory.
+pub trait ReadAt: Send {
+    /// Fills `buf` from `offset`.
+    ///
+    /// # Errors
+    /// I/O errors; [`IoKind::UnexpectedEof`] past the end.
+    fn read_exact_at(&self, buf: &mut [u8], offset: u64) -> std::io::Result<()>;
+}
+
+impl ReadAt for File {
+    fn read_exact_at(&self, buf: &mut [u8], offset: u64) -> std::io::Result<()> {
+        FileExt::read_exact_at(self, buf, offset)
+    }
+}
+
+impl ReadAt for &[u8] {
+    fn read_exact_at(&self, buf: &mut [u8], offset: u64) -> std::io::Result<()> {
+        let start = usize::try_from(offset).map_err(|_| IoKind::UnexpectedEof)?;
+        let src = start
+            .checked_add(buf.len())
+            .and_then(|end| self.get(start..end))
+            .ok_or(IoKind::UnexpectedEof)?;
+        buf.copy_from_slice(src);
+        Ok(())
+    }
+}
+
+impl ReadAt for Vec<u8> {
+    fn read_exact_at(&self, buf: &mut [u8], offset: u64) -> std::io::Result<()> {
+        self.as_slice().read_exact_at(buf, offset)
+    }
+}
+
 /// A streamOptimized extent in a seekable file, read through its grain directory.
-pub struct StreamFileSource<R: Read + Seek + Send = BufReader<File>> {
+pub struct StreamFileSource<R: ReadAt = File> {
     reader: R,
-    /// Current position of `reader`, to avoid needless seeks.
-    pos: u64,
     file_size: u64,
     origin: Origin,
     header: SparseHeader,
@@ -144,9 +176,12 @@ pub struct StreamFileSource<R: Read + Seek + Send = BufReader<File>> {
     gd_index: usize,
     gt: Vec<u32>,
     gt_index: usize,
+    /// Grains handed out; at most one per sector of the file (entries that share data would
+    /// otherwise turn a small file into a huge amount of work).
+    grains: u64,
 }
 
-impl<R: Read + Seek + Send> std::fmt::Debug for StreamFileSource<R> {
+impl<R: ReadAt> std::fmt::Debug for StreamFileSource<R> {
     fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
         f.debug_struct("StreamFileSource")
             .field("origin", &self.origin)
@@ -155,7 +190,7 @@ impl<R: Read + Seek + Send> std::fmt::Debug for StreamFileSource<R> {
     }
 }
 
-impl StreamFileSource<BufReader<File>> {
+impl StreamFileSource<File> {
     /// Opens a streamOptimized file.
     ///
     /// # Errors
@@ -173,16 +208,11 @@ impl StreamFileSource<BufReader<File>> {
             .metadata()
             .map_err(|e| Error::io("cannot read file size", e).with_path(path))?
             .len();
-        Self::new(
-            BufReader::with_capacity(1 << 20, file),
-            size,
-            Origin::path(path),
-            limits,
-        )
+        Self::new(file, size, Origin::path(path), limits)
     }
 }
 
-impl<R: Read + Seek + Send> StreamFileSource<R> {
+impl<R: ReadAt> StreamFileSource<R> {
     /// Reads the header (and footer, if the header says `GD_AT_END`) and the grain directory of
     /// a streamOptimized extent of `file_size` bytes in `reader`.
     ///
@@ -191,7 +221,6 @@ impl<R: Read + Seek + Send> StreamFileSource<R> {
     pub fn new(reader: R, file_size: u64, origin: Origin, limits: &Limits) -> Result<Self> {
         let mut s = StreamFileSource {
             reader,
-            pos: u64::MAX,
             file_size,
             origin,
             header: placeholder(),
@@ -201,6 +230,7 @@ impl<R: Read + Seek + Send> StreamFileSource<R> {
             gd_index: 0,
             gt: Vec::new(),
             gt_index: 0,
+            grains: 0,
         };
         s.init(limits).map_err(|e| s.origin.apply(e))?;
         Ok(s)
@@ -216,40 +246,12 @@ impl<R: Read + Seek + Send> StreamFileSource<R> {
             ))
             .with_offset(offset));
         }
-        if self.pos != offset {
-            let moved = match offset.checked_sub(self.pos) {
-                Some(d) if self.pos != u64::MAX && d < (1 << 20) => {
-                    // Skip forward without dropping the read-ahead buffer.
-                    let mut rest = d;
-                    let mut sink = [0u8; 4096];
-                    while rest > 0 {
-                        let n = rest.min(sink.len() as u64) as usize;
-                        self.reader.read_exact(&mut sink[..n])?;
-                        rest -= n as u64;
-                    }
-                    Ok(())
-                }
-                _ => self.reader.seek(SeekFrom::Start(offset)).map(|_| ()),
-            };
-            if let Err(e) = moved {
-                self.pos = u64::MAX;
-                return Err(Error::from(e).with_offset(offset));
+        match self.reader.read_exact_at(buf, offset) {
+            Ok(()) => Ok(()),
+            Err(e) if e.kind() == IoKind::UnexpectedEof => {
+                Err(Error::corrupt("truncated: unexpected end of file").with_offset(offset))
             }
-            self.pos = offset;
-        }
-        match self.reader.read_exact(buf) {
-            Ok(()) => {
-                self.pos = offset + buf.len() as u64;
-                Ok(())
-            }
-            Err(e) => {
-                self.pos = u64::MAX;
-                if e.kind() == IoKind::UnexpectedEof {
-                    Err(Error::corrupt("truncated: unexpected end of file").with_offset(offset))
-                } else {
-                    Err(Error::io("cannot read disk", e).with_offset(offset))
-                }
-            }
+            Err(e) => Err(Error::io("cannot read disk", e).with_offset(offset)),
         }
     }
 
@@ -429,6 +431,14 @@ impl<R: Read + Seek + Send> StreamFileSource<R> {
                 .with_offset(u64::from(self.gd[self.gd_index - 1]) * SECTOR_SIZE + 4 * i as u64));
             }
             let file_off = u64::from(gte) * SECTOR_SIZE;
+            self.grains += 1;
+            if self.grains > self.file_size / SECTOR_SIZE {
+                return Err(Error::corrupt(format!(
+                    "grain tables map more grains than the file can hold ({} bytes): entries share data",
+                    self.file_size
+                ))
+                .with_offset(u64::from(self.gd[self.gd_index - 1]) * SECTOR_SIZE + 4 * i as u64));
+            }
             if !self.header.has_markers() {
                 return Err(Error::unsupported(
                     "compressed sparse extent without grain markers",
@@ -480,7 +490,7 @@ fn placeholder() -> SparseHeader {
     }
 }
 
-impl<R: Read + Seek + Send> DiskSource for StreamFileSource<R> {
+impl<R: ReadAt> DiskSource for StreamFileSource<R> {
     fn capacity_bytes(&self) -> u64 {
         self.capacity_bytes
     }

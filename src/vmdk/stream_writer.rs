@@ -25,7 +25,7 @@ use crate::disk::{
 use crate::error::{Error, Result};
 use crate::limits::SECTOR_SIZE;
 use crate::output::PendingFile;
-use crate::vmdk::codec::Deflater;
+use crate::vmdk::codec::{looks_incompressible, Deflater};
 use crate::vmdk::header::{
     SparseHeader, COMPRESSION_DEFLATE, FLAG_COMPRESSED, FLAG_MARKERS, FLAG_NEWLINE_TEST, GD_AT_END,
 };
@@ -106,6 +106,8 @@ pub fn stream_descriptor(capacity_sectors: u64, extent_name: &str, opts: &SinkOp
 #[derive(Debug)]
 pub struct StreamGrainEncoder {
     deflater: Deflater,
+    /// Level 0 (stored blocks) for grains that look incompressible, when `deflater` compresses.
+    store: Option<Deflater>,
 }
 
 impl StreamGrainEncoder {
@@ -116,6 +118,11 @@ impl StreamGrainEncoder {
     pub fn new(level: u32) -> Result<Self> {
         Ok(StreamGrainEncoder {
             deflater: Deflater::new(level)?,
+            store: if level > 0 {
+                Some(Deflater::new(0)?)
+            } else {
+                None
+            },
         })
     }
 }
@@ -132,17 +139,19 @@ impl GrainEncoder for StreamGrainEncoder {
         let mut out = Vec::with_capacity(len / 2 + 1024);
         out.extend_from_slice(&(grain.offset / SECTOR_SIZE).to_le_bytes());
         out.extend_from_slice(&[0u8; 4]);
-        let n = if len as u64 % SECTOR_SIZE != 0 {
+        let mut plain = grain.bytes;
+        if len as u64 % SECTOR_SIZE != 0 {
             // A last grain ending inside a sector: readers see whole sectors.
-            let mut padded = grain.bytes;
-            padded.resize(
+            plain.resize(
                 (len as u64).div_ceil(SECTOR_SIZE) as usize * SECTOR_SIZE as usize,
                 0,
             );
-            self.deflater.compress_into(&padded, &mut out)?
-        } else {
-            self.deflater.compress_into(&grain.bytes, &mut out)?
+        }
+        let deflater = match &mut self.store {
+            Some(store) if looks_incompressible(&plain) => store,
+            _ => &mut self.deflater,
         };
+        let n = deflater.compress_into(&plain, &mut out)?;
         let size = u32::try_from(n).map_err(|_| Error::usage("compressed grain too large"))?;
         out[8..12].copy_from_slice(&size.to_le_bytes());
         let padded = (out.len() as u64).div_ceil(SECTOR_SIZE) * SECTOR_SIZE;

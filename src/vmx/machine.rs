@@ -62,6 +62,8 @@ struct Src {
     /// lower key → (key as spelled, decoded value), in order of last occurrence.
     order: Vec<String>,
     map: HashMap<String, (String, String)>,
+    /// Device (`prefix`, N, M) → its keys (lower case), so that dropping a device is not a scan.
+    by_device: HashMap<(String, u32, Option<u32>), Vec<String>>,
     used: HashSet<String>,
     warnings: Vec<Warning>,
     unmapped: Vec<Unmapped>,
@@ -71,15 +73,23 @@ impl Src {
     fn new(vmx: &Vmx) -> Self {
         let mut order = Vec::new();
         let mut map = HashMap::new();
-        for (k, _) in vmx.effective_entries() {
+        let mut by_device: HashMap<(String, u32, Option<u32>), Vec<String>> = HashMap::new();
+        for (k, raw) in vmx.effective_entries() {
             let lower = k.to_ascii_lowercase();
-            let value = vmx.get(k).unwrap_or_default();
+            let value = super::decode_value(k, raw);
+            if let Some(d) = parse_dev_key(&lower) {
+                by_device
+                    .entry((d.prefix.to_string(), d.n, d.m))
+                    .or_default()
+                    .push(lower.clone());
+            }
             order.push(lower.clone());
             map.insert(lower, (k.to_string(), value));
         }
         Src {
             order,
             map,
+            by_device,
             used: HashSet::new(),
             warnings: Vec::new(),
             unmapped: Vec::new(),
@@ -136,15 +146,10 @@ impl Src {
 
     /// Marks every key of a device (`prefixN` or `prefixN:M`) used.
     fn consume_device(&mut self, prefix: &str, n: u32, m: Option<u32>) {
-        let keys: Vec<String> = self
-            .order
-            .iter()
-            .filter(|k| {
-                parse_dev_key(k).is_some_and(|d| d.prefix == prefix && d.n == n && d.m == m)
-            })
-            .cloned()
-            .collect();
-        self.used.extend(keys);
+        let keys = self.by_device.get(&(prefix.to_string(), n, m)).cloned();
+        if let Some(keys) = keys {
+            self.used.extend(keys);
+        }
     }
 
     fn unmapped(&mut self, item: impl Into<String>, reason: impl Into<String>) {
@@ -303,10 +308,11 @@ impl Machine {
         // written by `to_vmx` reads back in model order.
         let mut dev_pos: HashMap<(String, u32, u32), usize> = HashMap::new();
         let mut bus_pos: HashMap<(String, u32), usize> = HashMap::new();
-        for (i, k) in s.order.clone().into_iter().enumerate() {
-            if let Some(d) = parse_dev_key(&k) {
+        let order = std::mem::take(&mut s.order);
+        for (i, k) in order.iter().enumerate() {
+            if let Some(d) = parse_dev_key(k) {
                 if d.n >= MAX_INDEX || d.m.is_some_and(|m| m >= MAX_INDEX) {
-                    let spelled = s.spelled(&k);
+                    let spelled = s.spelled(k);
                     s.used.insert(k.clone());
                     s.unmapped(spelled, format!("device index above {MAX_INDEX}"));
                     continue;
@@ -319,6 +325,7 @@ impl Machine {
                 }
             }
         }
+        s.order = order;
 
         for key in [".encoding", "config.version"] {
             s.get(key);
@@ -506,7 +513,10 @@ impl Machine {
                 }
             } else if m.controller(family, n).is_none() {
                 s.consume_device(&prefix, n, Some(unit));
-                s.unmapped(base, format!("controller {prefix}{n} is not present"));
+                s.unmapped(
+                    base,
+                    format!("controller {prefix}{n} is not present (or of an unknown type)"),
+                );
                 continue;
             }
             let device_type = s
@@ -736,11 +746,12 @@ impl Machine {
         }
 
         // The rest: runtime state is dropped, sched.* reported, everything else kept.
-        for k in s.order.clone() {
-            if s.used.contains(&k) || is_runtime_key(&k) {
+        let order = std::mem::take(&mut s.order);
+        for k in &order {
+            if s.used.contains(k) || is_runtime_key(k) {
                 continue;
             }
-            let Some((spelled, value)) = s.map.get(&k).cloned() else {
+            let Some((spelled, value)) = s.map.remove(k) else {
                 continue;
             };
             if k.starts_with("sched.") {
@@ -760,7 +771,7 @@ impl Machine {
     /// Extra-configuration keys that would shadow a mapped key are skipped
     /// ([`Machine::validate`] warns about them).
     pub fn to_vmx(&self) -> Vmx {
-        let mut v = Vmx::new();
+        let mut v = Out::default();
         v.set(".encoding", "UTF-8");
         v.set("config.version", "8");
         if let Some(hw) = self.hardware_version {
@@ -805,6 +816,16 @@ impl Machine {
         }
         if let Some(n) = &self.nvram_file {
             v.set("nvram", n);
+        }
+        if self.hardware_version.is_some_and(|v| v >= 7) {
+            // The PCI bridges VMware writes for hardware 7+: PCIe devices (VMXNET3, PVSCSI,
+            // NVMe) sit behind the root ports 4-7. (Runtime layout: dropped again on read.)
+            v.set_bool("pciBridge0.present", true);
+            for n in 4..8 {
+                v.set_bool(&format!("pciBridge{n}.present"), true);
+                v.set(&format!("pciBridge{n}.virtualDev"), "pcieRootPort");
+                v.set(&format!("pciBridge{n}.functions"), "8");
+            }
         }
         for c in &self.controllers {
             let name = format!("{}{}", c.family().name(), c.bus);
@@ -937,7 +958,21 @@ impl Machine {
             }
             v.set(k, val);
         }
-        v
+        Vmx::from_entries(v.0)
+    }
+}
+
+/// The entries `to_vmx` writes, collected first so that writing is linear in their number.
+#[derive(Default)]
+struct Out(Vec<(String, String)>);
+
+impl Out {
+    fn set(&mut self, key: &str, value: &str) {
+        self.0.push((key.to_string(), value.to_string()));
+    }
+
+    fn set_bool(&mut self, key: &str, value: bool) {
+        self.set(key, if value { "TRUE" } else { "FALSE" });
     }
 }
 

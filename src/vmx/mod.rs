@@ -20,6 +20,23 @@
 //! ends, whitespace around `=` and a missing final newline are accepted. A line without `=`, an
 //! empty key or an unterminated quote is an error naming the line (or, with
 //! [`Vmx::parse_lax`], a warning; the line is kept verbatim).
+//!
+//! ```
+//! use ovftool::vm::Machine;
+//! use ovftool::vmx::Vmx;
+//!
+//! let mut vmx = Vmx::parse(b".encoding = \"UTF-8\"\n# a comment\nmemSize = \"2048\"\nguestOS = \"rhel6-64\"\n")?;
+//! assert_eq!(vmx.get("MEMSIZE").as_deref(), Some("2048"));
+//! vmx.set("annotation", "line 1\nline \"2\"");
+//! assert!(vmx.to_text().ends_with("annotation = \"line 1|0Aline |222|22\"\n"));
+//!
+//! let (machine, _warnings) = Machine::from_vmx(&vmx);
+//! assert_eq!(machine.memory_mib, 2048);
+//! assert_eq!(machine.guest_os.guest_id.as_deref(), Some("rhel6_64Guest"));
+//! let written = machine.to_vmx();
+//! assert_eq!(Machine::from_vmx(&written).0, machine);
+//! # Ok::<(), ovftool::Error>(())
+//! ```
 
 pub mod machine;
 
@@ -151,12 +168,22 @@ impl Vmx {
             Some(rest) => (true, rest),
             None => (false, bytes),
         };
+        let mut warnings = Vec::new();
         let (text, encoding) = match std::str::from_utf8(body) {
             Ok(s) => (s.to_string(), Encoding::Utf8),
-            Err(_) => (decode_1252(body), Encoding::Windows1252),
+            Err(e) => {
+                let line = body
+                    .get(..e.valid_up_to())
+                    .map(|b| b.iter().filter(|c| **c == b'\n').count() as u64 + 1)
+                    .unwrap_or(1);
+                warnings.push(ParseWarning {
+                    line,
+                    message: "not UTF-8: read as windows-1252 (and written back in it)".into(),
+                });
+                (decode_1252(body), Encoding::Windows1252)
+            }
         };
         let mut lines = Vec::new();
-        let mut warnings = Vec::new();
         let mut rest = text.as_str();
         let mut line_no: u64 = 0;
         while !rest.is_empty() {
@@ -238,13 +265,7 @@ impl Vmx {
 
     /// The value of `key` with `|XX` escapes decoded (and `%XX` for `displayName`).
     pub fn get(&self, key: &str) -> Option<String> {
-        let raw = self.get_raw(key)?;
-        // libvirt order for displayName: percent escapes first, then pipe escapes.
-        if key.eq_ignore_ascii_case("displayName") {
-            Some(unescape_pipe(&unescape_percent(raw)))
-        } else {
-            Some(unescape_pipe(raw))
-        }
+        self.get_raw(key).map(|raw| decode_value(key, raw))
     }
 
     /// `key` as a boolean: `TRUE`/`FALSE` in any case (also `yes`/`no`, `1`/`0`, `on`/`off`
@@ -261,13 +282,51 @@ impl Vmx {
     /// Sets `key` to `value` (escaped as needed). An existing key keeps its place and spelling
     /// (earlier duplicates are removed); a new key is appended.
     pub fn set(&mut self, key: &str, value: &str) {
-        let escaped = if key.eq_ignore_ascii_case("displayName") {
-            // ESX writes `%`, `/` and `\` in names as %XX (libvirt virVMXEscapeHexPercent).
-            escape_pipe(&escape_percent(value))
-        } else {
-            escape_pipe(value)
-        };
-        self.set_raw(key, &escaped);
+        self.set_raw(key, &encode_value(key, value));
+    }
+
+    /// A new file from `(key, value)` pairs in order, values escaped as by [`Vmx::set`]. A key
+    /// repeated (in any case) keeps its first place and takes the last value. Linear time, for
+    /// writers of whole files.
+    pub fn from_entries<I, K, V>(entries: I) -> Vmx
+    where
+        I: IntoIterator<Item = (K, V)>,
+        K: AsRef<str>,
+        V: AsRef<str>,
+    {
+        let mut index: std::collections::HashMap<String, usize> = Default::default();
+        let mut lines: Vec<Line> = Vec::new();
+        for (k, v) in entries {
+            let (k, v) = (k.as_ref(), v.as_ref());
+            let raw = encode_value(k, v);
+            match index
+                .get(&k.to_ascii_lowercase())
+                .and_then(|i| lines.get_mut(*i))
+            {
+                Some(line) => {
+                    line.body = Body::Entry {
+                        key: k.to_string(),
+                        value: raw,
+                    }
+                }
+                None => {
+                    index.insert(k.to_ascii_lowercase(), lines.len());
+                    lines.push(Line {
+                        text: None,
+                        body: Body::Entry {
+                            key: k.to_string(),
+                            value: raw,
+                        },
+                        eol: "\n",
+                    });
+                }
+            }
+        }
+        Vmx {
+            lines,
+            bom: false,
+            encoding: Encoding::Utf8,
+        }
     }
 
     /// Sets a boolean as `"TRUE"` / `"FALSE"`.
@@ -374,6 +433,24 @@ impl Vmx {
         out
     }
 
+    /// Writes [`Vmx::to_bytes`] to `path` atomically (a temporary name in the same folder,
+    /// renamed when complete; see [`crate::output::PendingFile`]).
+    ///
+    /// # Errors
+    /// [`ErrorKind::AlreadyExists`] when `path` exists and `force` is false; [`ErrorKind::Io`].
+    ///
+    /// # Security
+    /// `path` is the caller's; nothing from the file's content is used as a path.
+    pub fn write_file(&self, path: &Path, force: bool) -> Result<()> {
+        use std::io::Write;
+        let mut out = crate::output::PendingFile::create(path, force)?;
+        out.file()
+            .write_all(&self.to_bytes())
+            .map_err(|e| Error::io("cannot write", e).with_path(path))?;
+        out.commit()?;
+        Ok(())
+    }
+
     /// The file as text (before re-encoding).
     pub fn to_text(&self) -> String {
         let mut out = String::new();
@@ -404,6 +481,27 @@ impl Vmx {
             },
         }
         out
+    }
+}
+
+/// Encodes a value of `key` for the file: `|XX` escapes, and for `displayName` first `%XX` for
+/// `%`, `/` and `\` (ESX's names; libvirt `virVMXEscapeHexPercent`). Inverse of
+/// [`decode_value`].
+pub fn encode_value(key: &str, value: &str) -> String {
+    if key.eq_ignore_ascii_case("displayName") {
+        escape_pipe(&escape_percent(value))
+    } else {
+        escape_pipe(value)
+    }
+}
+
+/// Decodes a raw value of `key`: `|XX` escapes, and for `displayName` first `%XX` (libvirt's
+/// order).
+pub fn decode_value(key: &str, raw: &str) -> String {
+    if key.eq_ignore_ascii_case("displayName") {
+        unescape_pipe(&unescape_percent(raw))
+    } else {
+        unescape_pipe(raw)
     }
 }
 

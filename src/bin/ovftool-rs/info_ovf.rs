@@ -200,6 +200,7 @@ fn item_json(it: &Item) -> Value {
         "configuration": it.configuration,
         "bound": it.bound,
         "config": it.config,
+        "cores_per_socket": it.cores_per_socket,
     })
 }
 
@@ -488,6 +489,14 @@ fn print_text(ui: &Ui, r: &Value) {
                     .map(human_bytes)
                     .unwrap_or_else(|| "-".into());
                 ui.println(&format!("{label}{} vCPU, memory {mem}", s(&view["cpus"])));
+                // Devices are listed for the default deployment option only (or the only view);
+                // --json has every configuration in full.
+                let default = r["default_deployment_option"].as_str();
+                if view["configuration"].as_str().is_some()
+                    && view["configuration"].as_str() != default
+                {
+                    continue;
+                }
                 for it in view["items"].as_array().cloned().unwrap_or_default() {
                     let rt = it["resource_type"].as_u64();
                     if matches!(rt, Some(3 | 4)) {

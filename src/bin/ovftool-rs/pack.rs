@@ -1,19 +1,90 @@
-//! `pack` (in progress).
+//! `pack`: an OVF package folder (or `.ovf`) → a deterministic OVA with a fresh manifest,
+//! signed when asked.
 
 use std::path::PathBuf;
+
+use ovftool::cert::Signer;
+use ovftool::digest::Algorithm;
+use ovftool::pack::{self, ManifestMode, PackOptions};
+use ovftool::Error;
 
 use crate::ui::{Outcome, Ui};
 
 /// Arguments of `pack`.
 #[derive(Debug, clap::Args)]
 pub struct Args {
-    /// Input path.
-    pub path: PathBuf,
+    /// A folder holding one .ovf descriptor and its files, or the .ovf itself.
+    pub input: PathBuf,
+    /// The OVA to write.
+    pub output: PathBuf,
+    /// Manifest digest: sha1, sha256, sha512 or none (default: the package's existing manifest
+    /// algorithm, else sha256).
+    #[arg(long, value_name = "ALG")]
+    pub manifest: Option<String>,
+    /// Sign the manifest with this PEM private key (RSA, PKCS#8 or PKCS#1).
+    #[arg(long, value_name = "KEY.pem")]
+    pub sign: Option<PathBuf>,
+    /// The signer's PEM certificate (default: the certificate in the key file).
+    #[arg(long, value_name = "CERT.pem", requires = "sign")]
+    pub cert: Option<PathBuf>,
+    /// Replace an existing output.
+    #[arg(long)]
+    pub force: bool,
 }
 
-pub fn run(args: Args, _ui: &Ui) -> ovftool::Result<Outcome> {
-    let _ = args;
-    Err(ovftool::Error::unsupported(
-        "this subcommand is not implemented yet",
-    ))
+pub fn run(args: Args, ui: &Ui) -> ovftool::Result<Outcome> {
+    let manifest = match args.manifest.as_deref() {
+        None => ManifestMode::Auto,
+        Some(s) if s.eq_ignore_ascii_case("none") => ManifestMode::None,
+        Some(s) => ManifestMode::Algorithm(Algorithm::from_name(s).ok_or_else(|| {
+            Error::usage(format!(
+                "--manifest {s:?}: expected sha1, sha256, sha512 or none"
+            ))
+        })?),
+    };
+    let signer = match &args.sign {
+        Some(key) => {
+            let k = std::fs::read(key).map_err(|e| Error::io("cannot read", e).with_path(key))?;
+            let c = match &args.cert {
+                Some(c) => {
+                    Some(std::fs::read(c).map_err(|e| Error::io("cannot read", e).with_path(c))?)
+                }
+                None => None,
+            };
+            Some(Signer::from_pem(&k, c.as_deref()).map_err(|e| e.with_path(key))?)
+        }
+        None => None,
+    };
+    let opts = PackOptions {
+        manifest,
+        signer,
+        force: args.force,
+        ..Default::default()
+    };
+    let progress = ui.progress();
+    let s = pack::pack(&args.input, &args.output, &opts, progress.as_ref())?;
+    for n in &s.notes {
+        ui.warn(n);
+    }
+    if ui.json {
+        ui.print_json(&serde_json::json!({
+            "ok": true,
+            "output": s.output.display().to_string(),
+            "entries": s.entries.iter().map(|(n, size)| serde_json::json!({"name": n, "size": size})).collect::<Vec<_>>(),
+            "manifest": s.manifest.map(|a| a.name()),
+            "signed": s.signed,
+            "notes": s.notes,
+        }));
+    } else {
+        ui.note(&format!(
+            "wrote {} ({} entries{}{})",
+            s.output.display(),
+            s.entries.len(),
+            s.manifest
+                .map(|a| format!(", {a} manifest"))
+                .unwrap_or_default(),
+            if s.signed { ", signed" } else { "" }
+        ));
+    }
+    Ok(Outcome::Ok)
 }

@@ -1,19 +1,51 @@
-//! `unpack` (in progress).
+//! `unpack`: an OVA → a folder, verifying while extracting; on any failure nothing is left.
 
 use std::path::PathBuf;
+
+use ovftool::pack::{self, UnpackOptions};
 
 use crate::ui::{Outcome, Ui};
 
 /// Arguments of `unpack`.
 #[derive(Debug, clap::Args)]
 pub struct Args {
-    /// Input path.
-    pub path: PathBuf,
+    /// The OVA to extract (`-` for standard input).
+    pub input: PathBuf,
+    /// The folder to create.
+    pub output: PathBuf,
+    /// Extract even when manifest digests or the signature do not match.
+    #[arg(long)]
+    pub skip_manifest_check: bool,
+    /// Accept what ovftool's --lax accepts (entry order, descriptor missing from the manifest).
+    #[arg(long)]
+    pub lax: bool,
+    /// Reassemble chunked files and decompress gzip-compressed ones after verifying; the
+    /// descriptor and manifest are rewritten to match and the certificate is dropped.
+    #[arg(long)]
+    pub expand: bool,
+    /// Replace an existing output folder.
+    #[arg(long)]
+    pub force: bool,
 }
 
-pub fn run(args: Args, _ui: &Ui) -> ovftool::Result<Outcome> {
-    let _ = args;
-    Err(ovftool::Error::unsupported(
-        "this subcommand is not implemented yet",
-    ))
+pub fn run(args: Args, ui: &Ui) -> ovftool::Result<Outcome> {
+    let opts = UnpackOptions {
+        force: args.force,
+        skip_manifest_check: args.skip_manifest_check,
+        lax: args.lax,
+        expand: args.expand,
+        ..Default::default()
+    };
+    let progress = ui.progress();
+    let report = pack::unpack(&args.input, &args.output, &opts, progress.as_ref())?;
+    if !report.passed() || ui.json {
+        crate::verify::print_report(&report, ui);
+    }
+    if report.passed() {
+        ui.note(&format!("unpacked into {}", args.output.display()));
+        Ok(Outcome::Ok)
+    } else {
+        ui.warn(&format!("nothing was written to {}", args.output.display()));
+        Ok(Outcome::Failed)
+    }
 }

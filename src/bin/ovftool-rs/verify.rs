@@ -65,9 +65,7 @@ pub fn print_report(report: &verify::Report, ui: &Ui) {
             Severity::Warning => "warning",
         };
         let line = format!("{sev}[{}]: {}", f.code, f.message);
-        if f.severity == Severity::Error {
-            ui.println(&line);
-        } else if !ui.quiet {
+        if f.severity == Severity::Error || !ui.quiet {
             ui.println(&line);
         }
     }

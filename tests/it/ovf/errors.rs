@@ -16,6 +16,8 @@ fn error_table() {
         (doc("<References>\n  <File></Fil>\n</References>"), ErrorKind::Xml, 4, 9),
         (doc("<References"), ErrorKind::Xml, 3, 1),
         (doc("<A x=\"1\" x=\"2\"/>"), ErrorKind::Xml, 3, 1),
+        (doc("<A x=1/>"), ErrorKind::Xml, 3, 1),
+        (doc("<A x/>"), ErrorKind::Xml, 3, 1),
         (doc("<A>&nbsp;</A>"), ErrorKind::Xml, 3, 4),
         (doc("<A>&#0;</A>"), ErrorKind::Xml, 3, 4),
         ("<?xml version=\"1.0\"?>\n<!DOCTYPE x [<!ENTITY a \"b\">]>\n<x/>".into(), ErrorKind::Xml, 2, 1),
@@ -88,4 +90,31 @@ fn truncations_of_a_real_descriptor_never_panic() {
         let _ = Envelope::parse(&s[..n]);
     }
     assert!(Envelope::parse(&s).is_ok());
+}
+
+/// Parse time for one element carrying `n` attributes made by `attr(i)`.
+fn time_one_tag(n: usize, attr: impl Fn(usize) -> String) -> std::time::Duration {
+    let attrs: String = (0..n).map(attr).collect();
+    let s = doc(&format!("<A{attrs}/>"));
+    let mut opts = ParseOptions::default();
+    opts.limits.max_xml_attributes = usize::MAX;
+    let t = std::time::Instant::now();
+    assert!(Envelope::parse_with(s.as_bytes(), &opts).is_ok());
+    t.elapsed()
+}
+
+#[test]
+fn many_attributes_are_capped_and_linear() {
+    // RUSTSEC-2026-0194 shape: one start tag with very many distinct attributes.
+    let attrs: String = (0..5_000).map(|i| format!(" a{i}=\"x\"")).collect();
+    let e = Envelope::parse(doc(&format!("<A{attrs}/>")).as_bytes()).unwrap_err();
+    assert_eq!(e.kind(), ErrorKind::LimitExceeded);
+    // Above the cap, cost must grow linearly: 4x the attributes may not cost 16x (quadratic).
+    let plain = |i: usize| format!(" a{i}=\"x\"");
+    let ns = |i: usize| format!(" xmlns:p{i}=\"urn:{i}\" p{i}:a=\"x\"");
+    for f in [&plain as &dyn Fn(usize) -> String, &ns] {
+        let small = time_one_tag(10_000, f).as_secs_f64().max(1e-3);
+        let big = time_one_tag(40_000, f).as_secs_f64();
+        assert!(big / small < 10.0, "4x input took {:.1}x time", big / small);
+    }
 }

@@ -3,5 +3,8 @@
 mod cli;
 mod conformance;
 mod corpus;
+mod edit;
 mod errors;
 mod generate;
+mod mutate;
+mod scale;

@@ -681,3 +681,79 @@ proptest! {
         let _ = Machine::from_vmx(&m.to_vmx());
     }
 }
+
+#[test]
+fn vmx_with_a_hundred_thousand_keys_maps_in_linear_time() {
+    // A hostile file near the size cap: many devices (switched off and on) and extra keys.
+    let mut text = String::from(".encoding = \"UTF-8\"\nmemsize = \"64\"\n");
+    for n in 0..4 {
+        text.push_str(&format!(
+            "scsi{n}.present = \"TRUE\"\nscsi{n}.virtualDev = \"pvscsi\"\n"
+        ));
+        for m in 0..256 {
+            let on = if m % 2 == 0 { "TRUE" } else { "FALSE" };
+            text.push_str(&format!(
+                "scsi{n}:{m}.present = \"{on}\"\nscsi{n}:{m}.fileName = \"d{n}-{m}.vmdk\"\nscsi{n}:{m}.mode = \"persistent\"\n"
+            ));
+        }
+    }
+    for i in 0..40_000 {
+        text.push_str(&format!("guestinfo.k{i} = \"v{i}\"\n"));
+    }
+    assert!(text.len() < 4 << 20);
+    let start = std::time::Instant::now();
+    let vmx = Vmx::parse(text.as_bytes()).unwrap();
+    let t_parse = start.elapsed();
+    let (m, _) = Machine::from_vmx(&vmx);
+    let t_map = start.elapsed();
+    let written = m.to_vmx();
+    let t_write = start.elapsed();
+    let back = Machine::from_vmx(&written).0;
+    let elapsed = start.elapsed();
+    eprintln!(
+        "parse {t_parse:?}, from_vmx {:?}, to_vmx {:?}",
+        t_map - t_parse,
+        t_write - t_map
+    );
+    assert_eq!(m.extra_config.len(), back.extra_config.len());
+    assert!(m.extra_config.len() >= 40_000);
+    // Units beyond each controller's limit are kept in the model and reported by validate.
+    assert!(m.validate().iter().any(|i| i.severity == Severity::Error));
+    assert!(elapsed.as_secs() < 20, "took {elapsed:?}");
+    eprintln!(
+        "parse + from_vmx + to_vmx + from_vmx of {} keys: {elapsed:?}",
+        vmx.entries().count()
+    );
+}
+
+#[test]
+fn vmx_device_index_above_the_limit_is_reported_not_allocated() {
+    let vmx = Vmx::parse(
+        b"memsize = \"64\"\nscsi0.present = \"TRUE\"\nscsi0:4000.present = \"TRUE\"\n\
+          ethernet999.present = \"TRUE\"\nscsi99999999999:0.present = \"TRUE\"\n",
+    )
+    .unwrap();
+    let (m, _) = Machine::from_vmx(&vmx);
+    assert!(m.disks.is_empty() && m.nics.is_empty());
+    assert_eq!(m.unmapped.len(), 2, "{:?}", m.unmapped);
+    // Not a device key at all (too many digits): kept verbatim as extra config.
+    assert_eq!(m.extra_config.len(), 1);
+}
+
+#[test]
+fn write_file_is_atomic_and_refuses_to_overwrite() {
+    let dir = tempfile::tempdir().unwrap();
+    let p = dir.path().join("vm.vmx");
+    let m = sample_machine();
+    m.to_vmx().write_file(&p, false).unwrap();
+    let back = Vmx::read_file(&p, &ovftool::Limits::DEFAULT).unwrap();
+    assert_eq!(Machine::from_vmx(&back).0, m);
+    let e = m.to_vmx().write_file(&p, false).unwrap_err();
+    assert_eq!(e.kind(), ErrorKind::AlreadyExists);
+    m.to_vmx().write_file(&p, true).unwrap();
+    assert_eq!(
+        std::fs::read_dir(dir.path()).unwrap().count(),
+        1,
+        "no temporary left"
+    );
+}

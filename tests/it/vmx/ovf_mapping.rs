@@ -1,6 +1,6 @@
 //! The OVF ↔ Machine mapping against real descriptors.
 
-use ovftool::ovf::Envelope;
+use ovftool::ovf::{Envelope, OvfVersion};
 use ovftool::vm::{
     BusFamily, CdBacking, ControllerKind, Firmware, GuestOs, MacAddress, Machine, NicAdapter,
     SoundKind,
@@ -291,6 +291,7 @@ fn vapp_needs_a_choice() {
 fn corpus_descriptors_map_and_survive_a_vmx() {
     let mut mapped = 0usize;
     let mut unmapped_items = 0usize;
+    let mut failed = 0usize;
     let mut reasons: std::collections::BTreeMap<String, usize> = Default::default();
     for p in super::corpus_files(&["ovf"]) {
         let Ok(bytes) = std::fs::read(&p) else {
@@ -304,8 +305,14 @@ fn corpus_descriptors_map_and_survive_a_vmx() {
             .collect();
         for vs in env.virtual_systems() {
             for opt in &options {
-                let Ok((m, _)) = Machine::from_envelope(&env, Some(&vs.id), opt.as_deref()) else {
-                    continue;
+                let (m, _) = match Machine::from_envelope(&env, Some(&vs.id), opt.as_deref()) {
+                    Ok(r) => r,
+                    Err(e) => {
+                        // Only a system without hardware may fail.
+                        assert!(vs.hardware.is_empty(), "{} {}: {e}", p.display(), vs.id);
+                        failed += 1;
+                        continue;
+                    }
                 };
                 mapped += 1;
                 unmapped_items += m.unmapped.len();
@@ -334,7 +341,9 @@ fn corpus_descriptors_map_and_survive_a_vmx() {
     if support::corpus().is_some() {
         assert!(mapped > 300, "only {mapped} machines mapped");
     }
-    eprintln!("mapped {mapped} corpus machines, {unmapped_items} unmapped items reported");
+    eprintln!(
+        "mapped {mapped} corpus machines ({failed} without hardware), {unmapped_items} unmapped items reported"
+    );
     let mut top: Vec<_> = reasons.into_iter().collect();
     top.sort_by_key(|t| std::cmp::Reverse(t.1));
     for (r, n) in top.iter().take(15) {
@@ -412,8 +421,12 @@ fn comparable(mut m: Machine) -> Machine {
     m
 }
 
-fn schema() -> Option<std::path::PathBuf> {
-    let p = support::corpus()?.join("schemas/ovf1-xen-orchestra/dsp8023_1.1.1.xsd");
+fn schema(version: OvfVersion) -> Option<std::path::PathBuf> {
+    let rel = match version {
+        OvfVersion::V2 => "schemas/ovf2-itchy-2f8ce7e/dsp8023_2.0.1.xsd",
+        _ => "schemas/ovf1-xen-orchestra/dsp8023_1.1.1.xsd",
+    };
+    let p = support::corpus()?.join(rel);
     (p.is_file() && support::have_tool("xmllint")).then_some(p)
 }
 
@@ -436,7 +449,19 @@ fn schema_valid(xml: &[u8], xsd: &std::path::Path) -> Result<(), String> {
 
 #[test]
 fn corpus_vmx_exports_and_imports_back() {
-    let xsd = schema();
+    for version in [OvfVersion::V1, OvfVersion::V2] {
+        corpus_vmx_exports_and_imports_back_in(version);
+    }
+}
+
+fn corpus_vmx_exports_and_imports_back_in(version: OvfVersion) {
+    let xsd = schema(version);
+    if let Some(xsd) = &xsd {
+        // The check itself can fail.
+        let ns = version.namespace();
+        let bad = format!(r#"<Envelope xmlns="{ns}"><Bogus/></Envelope>"#);
+        assert!(schema_valid(bad.as_bytes(), xsd).is_err());
+    }
     for p in super::corpus_files(&["vmx", "vmtx"]) {
         let vmx = Vmx::read_file(&p, &ovftool::Limits::DEFAULT).unwrap();
         let (mut m, _) = Machine::from_vmx(&vmx);
@@ -447,7 +472,10 @@ fn corpus_vmx_exports_and_imports_back() {
             d.capacity_bytes = Some(8 << 30);
         }
         let (env, _warnings) = m
-            .to_envelope(&ovftool::ovf::machine::ExportOptions::default())
+            .to_envelope(&ovftool::ovf::machine::ExportOptions {
+                version: Some(version),
+                ..Default::default()
+            })
             .unwrap_or_else(|e| panic!("{}: {e}", p.display()));
         let xml = env.to_bytes().unwrap();
         if let Some(xsd) = &xsd {
@@ -503,6 +531,32 @@ fn export_acceptance_vm_keeps_its_hardware() {
         warnings.iter().any(|w| w.message.contains("not packaged")),
         "{warnings:?}"
     );
+    // Unless the exporter ships it.
+    let shipping = ovftool::ovf::machine::ExportOptions {
+        cdrom_image_hrefs: vec![(m.cdroms[0].attachment, "rhel-boot.iso".into())],
+        ..Default::default()
+    };
+    let (with_iso, w) = m.to_envelope(&shipping).unwrap();
+    assert!(
+        !w.iter().any(|w| w.message.contains("not packaged")),
+        "{w:?}"
+    );
+    let (iso_back, _) = Machine::from_envelope(
+        &Envelope::parse(&with_iso.to_bytes().unwrap()).unwrap(),
+        None,
+        None,
+    )
+    .unwrap();
+    assert_eq!(
+        iso_back.cdroms[0].backing,
+        CdBacking::Image {
+            file: "rhel-boot.iso".into()
+        }
+    );
+    assert_eq!(iso_back.cdroms[0].attachment, m.cdroms[0].attachment);
+    if let Some(xsd) = schema(OvfVersion::V1) {
+        schema_valid(&with_iso.to_bytes().unwrap(), &xsd).unwrap();
+    }
     let xml = String::from_utf8(env.to_bytes().unwrap()).unwrap();
     for needle in [
         "vmx-08",
@@ -597,5 +651,101 @@ proptest! {
         prop_assert!(w.is_empty(), "{:?}", w);
         prop_assert!(back.unmapped.is_empty(), "{:?}", back.unmapped);
         prop_assert_eq!(comparable(back), comparable(ovf_view(&m)));
+    }
+}
+
+#[test]
+fn descriptor_with_thousands_of_disks_maps_in_linear_time() {
+    let n = 5000;
+    let mut refs = String::new();
+    let mut disks = String::new();
+    let mut items = String::new();
+    for i in 0..n {
+        // One element per line: the tree's column computation is linear in the line length.
+        refs.push_str(&format!("<File ovf:id=\"f{i}\" ovf:href=\"d{i}.vmdk\"/>\n"));
+        disks.push_str(&format!(
+            "<Disk ovf:diskId=\"d{i}\" ovf:fileRef=\"f{i}\" ovf:capacity=\"1\"/>\n"
+        ));
+        items.push_str(&format!(
+            r#"<Item><rasd:ElementName>d</rasd:ElementName><rasd:HostResource>ovf:/disk/d{i}</rasd:HostResource><rasd:InstanceID>{}</rasd:InstanceID><rasd:Parent>1</rasd:Parent><rasd:ResourceType>17</rasd:ResourceType></Item>
+"#,
+            i + 10
+        ));
+    }
+    let xml = format!(
+        r#"<Envelope xmlns="http://schemas.dmtf.org/ovf/envelope/1" xmlns:ovf="http://schemas.dmtf.org/ovf/envelope/1" xmlns:rasd="http://schemas.dmtf.org/wbem/wscim/1/cim-schema/2/CIM_ResourceAllocationSettingData">
+<References>{refs}</References><DiskSection><Info>d</Info>{disks}</DiskSection>
+<VirtualSystem ovf:id="vm"><Info>x</Info><VirtualHardwareSection><Info>h</Info>
+<Item><rasd:Address>0</rasd:Address><rasd:ElementName>s</rasd:ElementName><rasd:InstanceID>1</rasd:InstanceID><rasd:ResourceSubType>VirtualSCSI</rasd:ResourceSubType><rasd:ResourceType>6</rasd:ResourceType></Item>
+{items}</VirtualHardwareSection></VirtualSystem></Envelope>"#
+    );
+    let t0 = std::time::Instant::now();
+    let env = Envelope::parse(xml.as_bytes()).unwrap();
+    eprintln!("parse: {:?}", t0.elapsed());
+    let start = std::time::Instant::now();
+    let (m, _) = Machine::from_envelope(&env, None, None).unwrap();
+    let elapsed = start.elapsed();
+    eprintln!("from_envelope: {elapsed:?}");
+    // PVSCSI holds 64 disks; the rest is reported.
+    assert_eq!(m.disks.len(), 64);
+    assert_eq!(m.unmapped.len(), n - 64);
+    assert!(elapsed.as_secs() < 10, "took {elapsed:?}");
+}
+
+/// The descriptor `shared/acceptance/mkova.py` builds for the import acceptance: the written
+/// .vmx has what that script greps for.
+#[test]
+fn import_acceptance_descriptor_gives_the_expected_vmx() {
+    let xml = br#"<?xml version="1.0" encoding="UTF-8"?>
+<Envelope xmlns="http://schemas.dmtf.org/ovf/envelope/1" xmlns:ovf="http://schemas.dmtf.org/ovf/envelope/1"
+  xmlns:rasd="http://schemas.dmtf.org/wbem/wscim/1/cim-schema/2/CIM_ResourceAllocationSettingData"
+  xmlns:vssd="http://schemas.dmtf.org/wbem/wscim/1/cim-schema/2/CIM_VirtualSystemSettingData"
+  xmlns:vmw="http://www.vmware.com/schema/ovf">
+  <References><File ovf:href="acc-disk1.vmdk" ovf:id="file1" ovf:size="1000"/></References>
+  <DiskSection><Info>Virtual disks</Info>
+    <Disk ovf:capacity="50331648" ovf:capacityAllocationUnits="byte" ovf:diskId="vmdisk1" ovf:fileRef="file1"
+      ovf:format="http://www.vmware.com/interfaces/specifications/vmdk.html#streamOptimized"/></DiskSection>
+  <NetworkSection><Info>Networks</Info><Network ovf:name="VM Network"><Description>net</Description></Network></NetworkSection>
+  <VirtualSystem ovf:id="acc-vm"><Info>A VM</Info><Name>acc-vm</Name>
+    <OperatingSystemSection ovf:id="101" vmw:osType="otherLinux64Guest"><Info>OS</Info></OperatingSystemSection>
+    <VirtualHardwareSection><Info>Hardware</Info>
+      <System><vssd:ElementName>Virtual Hardware Family</vssd:ElementName><vssd:InstanceID>0</vssd:InstanceID>
+        <vssd:VirtualSystemIdentifier>acc-vm</vssd:VirtualSystemIdentifier><vssd:VirtualSystemType>vmx-13</vssd:VirtualSystemType></System>
+      <Item><rasd:AllocationUnits>hertz * 10^6</rasd:AllocationUnits><rasd:ElementName>2 virtual CPU(s)</rasd:ElementName>
+        <rasd:InstanceID>1</rasd:InstanceID><rasd:ResourceType>3</rasd:ResourceType><rasd:VirtualQuantity>2</rasd:VirtualQuantity></Item>
+      <Item><rasd:AllocationUnits>byte * 2^20</rasd:AllocationUnits><rasd:ElementName>1024MB of memory</rasd:ElementName>
+        <rasd:InstanceID>2</rasd:InstanceID><rasd:ResourceType>4</rasd:ResourceType><rasd:VirtualQuantity>1024</rasd:VirtualQuantity></Item>
+      <Item><rasd:Address>0</rasd:Address><rasd:ElementName>SCSI Controller 0</rasd:ElementName><rasd:InstanceID>3</rasd:InstanceID>
+        <rasd:ResourceSubType>VirtualSCSI</rasd:ResourceSubType><rasd:ResourceType>6</rasd:ResourceType></Item>
+      <Item><rasd:AddressOnParent>0</rasd:AddressOnParent><rasd:ElementName>Hard Disk 1</rasd:ElementName>
+        <rasd:HostResource>ovf:/disk/vmdisk1</rasd:HostResource><rasd:InstanceID>4</rasd:InstanceID><rasd:Parent>3</rasd:Parent>
+        <rasd:ResourceType>17</rasd:ResourceType></Item>
+      <Item><rasd:AddressOnParent>7</rasd:AddressOnParent><rasd:AutomaticAllocation>true</rasd:AutomaticAllocation>
+        <rasd:Connection>VM Network</rasd:Connection><rasd:ElementName>Network adapter 1</rasd:ElementName><rasd:InstanceID>5</rasd:InstanceID>
+        <rasd:ResourceSubType>VmxNet3</rasd:ResourceSubType><rasd:ResourceType>10</rasd:ResourceType></Item>
+    </VirtualHardwareSection>
+  </VirtualSystem>
+</Envelope>
+"#;
+    let env = Envelope::parse(xml).unwrap();
+    let (mut m, warnings) = Machine::from_envelope(&env, None, None).unwrap();
+    assert!(warnings.is_empty(), "{warnings:?}");
+    assert!(m.unmapped.is_empty(), "{:?}", m.unmapped);
+    assert_eq!(m.disks[0].capacity_bytes, Some(48 << 20));
+    // The importer names the written disk.
+    m.disks[0].file_name = "acc-vm-disk1.vmdk".into();
+    let text = m.to_vmx().to_text();
+    for line in [
+        "numvcpus = \"2\"",
+        "memsize = \"1024\"",
+        "virtualHW.version = \"13\"",
+        "guestOS = \"otherlinux-64\"",
+        "scsi0.virtualDev = \"pvscsi\"",
+        "scsi0:0.fileName = \"acc-vm-disk1.vmdk\"",
+        "ethernet0.virtualDev = \"vmxnet3\"",
+        "ethernet0.networkName = \"VM Network\"",
+        "displayName = \"acc-vm\"",
+    ] {
+        assert!(text.lines().any(|l| l == line), "{line} missing in\n{text}");
     }
 }

@@ -1,0 +1,460 @@
+//! One test per attack on the OVA reader, verify and unpack. Each hostile package must fail
+//! with a clear finding naming the entry, never panic, and `unpack` must leave nothing behind.
+
+use std::path::{Path, PathBuf};
+
+use ovftool::digest::Algorithm;
+use ovftool::pack::{unpack, UnpackOptions};
+use ovftool::progress::NoProgress;
+use ovftool::verify::{verify_path, Report, VerifyOptions};
+
+use super::craft::{self, end, file, member};
+
+struct Case {
+    _dir: tempfile::TempDir,
+    root: PathBuf,
+    ova: PathBuf,
+}
+
+fn case(bytes: &[u8]) -> Case {
+    let dir = tempfile::tempdir().unwrap();
+    let root = dir.path().to_path_buf();
+    let ova = root.join("x.ova");
+    std::fs::write(&ova, bytes).unwrap();
+    Case {
+        _dir: dir,
+        root,
+        ova,
+    }
+}
+
+fn verify(c: &Case, lax: bool) -> Report {
+    verify_path(
+        &c.ova,
+        &VerifyOptions {
+            lax,
+            ..Default::default()
+        },
+        &NoProgress,
+    )
+    .unwrap()
+}
+
+/// Asserts verify fails with `code` (mentioning `entry` when given) and unpack leaves nothing.
+fn assert_refused(bytes: &[u8], code: &str, entry: Option<&str>) -> Report {
+    let c = case(bytes);
+    let r = verify(&c, false);
+    assert!(!r.passed(), "verify passed: {r:#?}");
+    let f = r
+        .findings
+        .iter()
+        .find(|f| f.code == code)
+        .unwrap_or_else(|| panic!("no finding {code}: {:#?}", r.findings));
+    if let Some(e) = entry {
+        assert!(
+            f.entry.as_deref() == Some(e) || f.message.contains(e),
+            "finding does not name {e}: {f:?}"
+        );
+    }
+    assert_unpack_leaves_nothing(&c);
+    r
+}
+
+fn assert_unpack_leaves_nothing(c: &Case) {
+    let parent = c.root.join("in");
+    std::fs::create_dir(&parent).unwrap();
+    let target = parent.join("t");
+    let r = unpack(&c.ova, &target, &UnpackOptions::default(), &NoProgress).unwrap();
+    assert!(!r.passed());
+    assert!(!target.exists(), "target left behind");
+    assert_eq!(
+        std::fs::read_dir(&parent).unwrap().count(),
+        0,
+        "temporary output left behind"
+    );
+    for escaped in ["acc-escape.txt", "escape.txt"] {
+        assert!(!c.root.join(escaped).exists());
+        assert!(!parent.join(escaped).exists());
+    }
+}
+
+fn with_extra(extra: Vec<u8>) -> Vec<u8> {
+    let p = craft::package();
+    let mut v = p.ova();
+    v.truncate(v.len() - 1024);
+    v.extend(extra);
+    v.extend(end());
+    v
+}
+
+#[test]
+fn good_package_passes_and_unpacks() {
+    let p = craft::package();
+    let c = case(&p.ova());
+    let r = verify(&c, false);
+    assert!(r.passed(), "{:#?}", r.findings);
+    assert!(r
+        .files
+        .iter()
+        .filter(|f| !f.name.ends_with(".mf"))
+        .all(|f| f.digest_verified));
+    let target = c.root.join("out");
+    let r = unpack(&c.ova, &target, &UnpackOptions::default(), &NoProgress).unwrap();
+    assert!(r.passed());
+    assert_eq!(std::fs::read(target.join("t-disk1.vmdk")).unwrap(), p.disk);
+}
+
+#[test]
+fn ova_entry_with_parent_dir_is_rejected() {
+    assert_refused(
+        &with_extra(file("../escape.txt", b"owned")),
+        "unsafe-path",
+        Some("../escape.txt"),
+    );
+}
+
+#[test]
+fn ova_entry_with_absolute_path_is_rejected() {
+    assert_refused(
+        &with_extra(file("/tmp/ovftool-rs-escape.txt", b"owned")),
+        "unsafe-path",
+        Some("/tmp/ovftool-rs-escape.txt"),
+    );
+    assert!(!Path::new("/tmp/ovftool-rs-escape.txt").exists());
+}
+
+#[test]
+fn ova_entry_in_subfolder_is_rejected() {
+    assert_refused(&with_extra(file("sub/x.vmdk", b"x")), "unsafe-path", None);
+}
+
+#[test]
+fn ova_symlink_entry_is_rejected() {
+    assert_refused(
+        &with_extra(member(b"link.vmdk", b'2', b"", b"/etc/passwd")),
+        "unsafe-path",
+        Some("link.vmdk"),
+    );
+}
+
+#[test]
+fn ova_hardlink_entry_is_rejected() {
+    assert_refused(
+        &with_extra(member(b"hard.vmdk", b'1', b"", b"t.ovf")),
+        "unsafe-path",
+        Some("hard.vmdk"),
+    );
+}
+
+#[test]
+fn ova_device_entry_is_rejected() {
+    assert_refused(
+        &with_extra(member(b"dev", b'3', b"", b"")),
+        "unsafe-path",
+        Some("dev"),
+    );
+}
+
+#[test]
+fn ova_folder_entry_is_rejected() {
+    assert_refused(
+        &with_extra(member(b"dir", b'5', b"", b"")),
+        "unsafe-path",
+        Some("dir"),
+    );
+}
+
+#[test]
+fn ova_entry_name_with_control_character_is_rejected() {
+    assert_refused(
+        &with_extra(file("a\u{1b}[31m.txt", b"x")),
+        "unsafe-path",
+        None,
+    );
+}
+
+#[test]
+fn ova_duplicate_entry_is_rejected() {
+    assert_refused(
+        &with_extra(file("t-disk1.vmdk", b"dup")),
+        "unsafe-path",
+        Some("t-disk1.vmdk"),
+    );
+}
+
+#[test]
+fn ova_truncated_archive_is_rejected() {
+    let full = craft::package().ova();
+    // Inside a header, inside data, at a block boundary, and without end blocks.
+    for cut in [
+        100,
+        512 + 10,
+        4096,
+        4096 + 512,
+        full.len() - 1024,
+        full.len() - 700,
+    ] {
+        let r = assert_refused(&full[..cut], "corrupt", None);
+        assert!(
+            r.findings.iter().any(|f| f.message.contains("truncated")),
+            "cut {cut}: {:#?}",
+            r.findings
+        );
+    }
+}
+
+#[test]
+fn ova_bad_header_checksum_is_rejected() {
+    let mut v = craft::package().ova();
+    v[0] = b'u'; // first header's name changes, checksum no longer matches
+    let r = assert_refused(&v, "corrupt", None);
+    assert!(r.findings[0].message.contains("checksum"));
+}
+
+#[test]
+fn ova_size_beyond_file_is_rejected() {
+    let p = craft::package();
+    let mut v = file("t.ovf", &p.ovf);
+    let mut big = file("t-disk1.vmdk", b"");
+    big[124..136].copy_from_slice(b"77777777777\0");
+    let mut h: [u8; 512] = big[..512].try_into().unwrap();
+    craft::fix_checksum(&mut h);
+    v.extend(h);
+    v.extend(&p.disk);
+    assert_refused(&v, "corrupt", Some("t-disk1.vmdk"));
+}
+
+#[test]
+fn ova_not_a_tar_file_is_rejected() {
+    assert_refused(b"\x89PNG\r\n\x1a\n not a tar at all", "corrupt", None);
+    assert_refused(b"", "corrupt", None);
+}
+
+#[test]
+fn ova_garbage_manifest_is_rejected() {
+    let p = craft::package();
+    let mut v = file("t.ovf", &p.ovf);
+    v.extend(file("t.mf", b"this is not a manifest\n\x00\x01"));
+    v.extend(file("t-disk1.vmdk", &p.disk));
+    v.extend(end());
+    assert_refused(&v, "manifest-invalid", Some("t.mf"));
+}
+
+#[test]
+fn ova_garbage_certificate_is_rejected() {
+    let p = craft::package();
+    let mut v = file("t.ovf", &p.ovf);
+    v.extend(file("t.mf", &p.mf));
+    v.extend(file(
+        "t.cert",
+        b"SHA256(t.mf)= 00ff\n-----BEGIN CERTIFICATE-----\nnot base64!\n-----END CERTIFICATE-----\n",
+    ));
+    v.extend(file("t-disk1.vmdk", &p.disk));
+    v.extend(end());
+    assert_refused(&v, "cert-invalid", Some("t.cert"));
+}
+
+#[test]
+fn ova_wrong_disk_digest_is_rejected() {
+    let mut p = craft::package();
+    let n = p.disk.len();
+    p.disk[n / 2] ^= 0xff;
+    assert_refused(&p.ova(), "digest-mismatch", Some("t-disk1.vmdk"));
+}
+
+#[test]
+fn ova_tampered_descriptor_is_rejected() {
+    let mut p = craft::package();
+    let s = String::from_utf8(p.ovf.clone())
+        .unwrap()
+        .replace("A VM", "B VM");
+    p.ovf = s.into_bytes();
+    assert_refused(&p.ova(), "digest-mismatch", Some("t.ovf"));
+}
+
+#[test]
+fn ova_descriptor_not_first_is_rejected_and_lax_warns() {
+    let p = craft::package();
+    let mut v = file("t-disk1.vmdk", &p.disk);
+    v.extend(file("t.ovf", &p.ovf));
+    v.extend(file("t.mf", &p.mf));
+    v.extend(end());
+    assert_refused(&v, "descriptor-not-first", Some("t-disk1.vmdk"));
+    let c = case(&v);
+    let r = verify(&c, true);
+    assert!(r.passed(), "{:#?}", r.findings);
+    assert!(r.findings.iter().any(|f| f.code == "descriptor-not-first"));
+}
+
+#[test]
+fn ova_manifest_between_files_is_rejected() {
+    let p = craft::package();
+    let extra = b"extra".to_vec();
+    let ovf = craft::descriptor("t-disk1.vmdk", p.disk.len() as u64, "");
+    let ovf = String::from_utf8(ovf).unwrap().replace(
+        "</References>",
+        r#"<File ovf:href="t-extra.iso" ovf:id="file2"/></References>"#,
+    );
+    let mf = format!(
+        "{}{}{}",
+        craft::mf_line(Algorithm::Sha256, "t.ovf", ovf.as_bytes()),
+        craft::mf_line(Algorithm::Sha256, "t-disk1.vmdk", &p.disk),
+        craft::mf_line(Algorithm::Sha256, "t-extra.iso", &extra)
+    );
+    let mut v = file("t.ovf", ovf.as_bytes());
+    v.extend(file("t-disk1.vmdk", &p.disk));
+    v.extend(file("t.mf", mf.as_bytes()));
+    v.extend(file("t-extra.iso", &extra));
+    v.extend(end());
+    assert_refused(&v, "entry-order", Some("t.mf"));
+}
+
+#[test]
+fn ova_missing_referenced_file_is_rejected() {
+    let p = craft::package();
+    let mut v = file("t.ovf", &p.ovf);
+    v.extend(file("t.mf", &p.mf));
+    v.extend(end());
+    assert_refused(&v, "missing-file", Some("t-disk1.vmdk"));
+}
+
+#[test]
+fn ova_wrong_ovf_size_is_rejected() {
+    let mut p = craft::package();
+    p.ovf = craft::descriptor("t-disk1.vmdk", p.disk.len() as u64 + 1, "");
+    p.mf = format!(
+        "{}{}",
+        craft::mf_line(Algorithm::Sha256, "t.ovf", &p.ovf),
+        craft::mf_line(Algorithm::Sha256, "t-disk1.vmdk", &p.disk)
+    )
+    .into_bytes();
+    assert_refused(&p.ova(), "size-mismatch", Some("t-disk1.vmdk"));
+}
+
+#[test]
+fn ova_file_missing_from_manifest_is_rejected() {
+    let mut p = craft::package();
+    p.mf = craft::mf_line(Algorithm::Sha256, "t.ovf", &p.ovf).into_bytes();
+    assert_refused(&p.ova(), "manifest-missing-file", Some("t-disk1.vmdk"));
+}
+
+#[test]
+fn ova_manifest_listing_absent_file_is_rejected() {
+    let mut p = craft::package();
+    p.mf.extend(craft::mf_line(Algorithm::Sha256, "ghost.vmdk", b"").as_bytes());
+    assert_refused(&p.ova(), "manifest-lists-missing-file", Some("ghost.vmdk"));
+}
+
+#[test]
+fn ova_unreferenced_entry_is_rejected() {
+    assert_refused(
+        &with_extra(file("readme.txt", b"hi")),
+        "unreferenced-file",
+        Some("readme.txt"),
+    );
+}
+
+#[test]
+fn ova_disk_that_is_not_a_vmdk_is_rejected() {
+    let mut p = craft::package();
+    p.disk = vec![b'A'; 4096];
+    p.ovf = craft::descriptor("t-disk1.vmdk", 4096, "");
+    p.mf = format!(
+        "{}{}",
+        craft::mf_line(Algorithm::Sha256, "t.ovf", &p.ovf),
+        craft::mf_line(Algorithm::Sha256, "t-disk1.vmdk", &p.disk)
+    )
+    .into_bytes();
+    assert_refused(&p.ova(), "disk-header", Some("t-disk1.vmdk"));
+}
+
+#[test]
+fn ova_href_with_parent_dir_is_rejected() {
+    let mut p = craft::package();
+    p.ovf = craft::descriptor("../t-disk1.vmdk", p.disk.len() as u64, "");
+    p.mf = craft::mf_line(Algorithm::Sha256, "t.ovf", &p.ovf).into_bytes();
+    let mut v = file("t.ovf", &p.ovf);
+    v.extend(file("t.mf", &p.mf));
+    v.extend(end());
+    assert_refused(&v, "unsafe-href", None);
+}
+
+#[test]
+fn ova_huge_descriptor_is_refused_without_allocating_it() {
+    // The header claims 1 TiB of descriptor; the file holds none of it.
+    let mut v = file("t.ovf", b"");
+    v[124..136].copy_from_slice(b"20000000000\0");
+    let mut h: [u8; 512] = v[..512].try_into().unwrap();
+    craft::fix_checksum(&mut h);
+    assert_refused(&h, "limit-exceeded", Some("t.ovf"));
+}
+
+#[test]
+fn unpack_refuses_existing_target_without_force() {
+    let p = craft::package();
+    let c = case(&p.ova());
+    let target = c.root.join("out");
+    std::fs::create_dir(&target).unwrap();
+    std::fs::write(target.join("keep.txt"), b"mine").unwrap();
+    let e = unpack(&c.ova, &target, &UnpackOptions::default(), &NoProgress).unwrap_err();
+    assert_eq!(e.kind(), ovftool::ErrorKind::AlreadyExists);
+    assert_eq!(std::fs::read(target.join("keep.txt")).unwrap(), b"mine");
+    let r = unpack(
+        &c.ova,
+        &target,
+        &UnpackOptions {
+            force: true,
+            ..Default::default()
+        },
+        &NoProgress,
+    )
+    .unwrap();
+    assert!(r.passed());
+    assert!(!target.join("keep.txt").exists());
+    assert!(target.join("t.ovf").exists());
+}
+
+#[test]
+fn unpack_skip_manifest_check_extracts_damaged_disk() {
+    let mut p = craft::package();
+    let n = p.disk.len();
+    p.disk[n - 1] ^= 1;
+    let c = case(&p.ova());
+    let target = c.root.join("out");
+    let r = unpack(
+        &c.ova,
+        &target,
+        &UnpackOptions {
+            skip_manifest_check: true,
+            ..Default::default()
+        },
+        &NoProgress,
+    )
+    .unwrap();
+    assert!(r.passed());
+    assert!(r.findings.iter().any(|f| f.code == "digest-mismatch"));
+    assert!(target.join("t-disk1.vmdk").exists());
+}
+
+#[test]
+fn cli_exit_codes_and_json_findings() {
+    let mut p = craft::package();
+    let n = p.disk.len();
+    p.disk[n / 3] ^= 1;
+    let c = case(&p.ova());
+    let out = crate::support::ovftool(&["verify", "--json", c.ova.to_str().unwrap()]);
+    assert_eq!(out.status.code(), Some(1));
+    let v: serde_json::Value = serde_json::from_slice(&out.stdout).unwrap();
+    assert_eq!(v["ok"], false);
+    assert_eq!(v["report"]["findings"][0]["code"], "digest-mismatch");
+    let out = crate::support::ovftool(&["verify", c.root.join("nope.ova").to_str().unwrap()]);
+    assert_eq!(out.status.code(), Some(2));
+    let good = case(&craft::package().ova());
+    let out = crate::support::ovftool(&["verify", good.ova.to_str().unwrap()]);
+    assert_eq!(
+        out.status.code(),
+        Some(0),
+        "{}",
+        String::from_utf8_lossy(&out.stdout)
+    );
+}
