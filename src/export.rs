@@ -524,17 +524,48 @@ fn plan(input: &Path, stem: &str, opts: &ExportOptions) -> Result<Plan> {
         }
     }
 
+    // CD images (shipped by the OVF mapping when named) and floppy images (attached below).
+    let mut cdrom_image_hrefs = Vec::new();
+    if opts.include_images {
+        for c in &m.cdroms {
+            if let CdBacking::Image { file } = &c.backing {
+                let mut local = Vec::new();
+                match resolve_vm_file(&dir, file, &mut local) {
+                    Ok(p) if p.is_file() => {
+                        let href = format!("{stem}-cdrom{}.iso", cdrom_image_hrefs.len() + 1);
+                        warnings.extend(local);
+                        cdrom_image_hrefs.push((c.attachment, href.clone()));
+                        plain.push(PlainFile {
+                            name: href,
+                            path: p,
+                            role: "image",
+                        });
+                    }
+                    _ => warnings.push(Warning::new(
+                        format!("{} (CD-ROM)", c.attachment),
+                        format!("image {file:?} not found in the VM folder: not packaged"),
+                    )),
+                }
+            }
+        }
+    }
     let ovf_opts = OvfExportOptions {
         version: Some(opts.ovf_version),
         system_id: Some(name.clone()),
         nvram_href,
+        cdrom_image_hrefs,
     };
     let (mut b, w) = m.to_envelope_builder(&ovf_opts)?;
-    warnings.extend(w);
+    // A CD image we looked for and did not find was already reported.
+    let missing: Vec<String> = warnings
+        .iter()
+        .filter(|w| w.subject.ends_with("(CD-ROM)"))
+        .map(|w| w.subject.clone())
+        .collect();
+    warnings.extend(w.into_iter().filter(|w| !missing.contains(&w.subject)));
 
-    // Images.
     if opts.include_images {
-        attach_images(&m, &dir, stem, &mut b, &mut plain, &mut warnings);
+        attach_floppy_images(&m, &dir, stem, &mut b, &mut plain, &mut warnings);
     }
 
     // Product, properties, EULAs.
@@ -570,8 +601,9 @@ fn plan(input: &Path, stem: &str, opts: &ExportOptions) -> Result<Plan> {
     })
 }
 
-/// Ships attached CD/floppy images: a `File` per image and the drive item pointing at it.
-fn attach_images(
+/// Ships attached floppy images: a `File` per image and the drive item pointing at it
+/// (`vmware.floppy.image`, `HostResource ovf:/file/..`).
+fn attach_floppy_images(
     m: &Machine,
     dir: &Path,
     stem: &str,
@@ -580,60 +612,36 @@ fn attach_images(
     warnings: &mut Vec<Warning>,
 ) {
     let mut n = 0usize;
-    let mut images: Vec<(String, String, &'static str, String)> = Vec::new();
-    for (i, c) in m.cdroms.iter().enumerate() {
-        if let CdBacking::Image { file } = &c.backing {
-            images.push((
-                format!("cdrom{i}"),
-                file.clone(),
-                "vmware.cdrom.iso",
-                "iso".into(),
-            ));
-        }
-    }
     for f in &m.floppies {
-        if let FloppyBacking::Image { file } = &f.backing {
-            images.push((
-                format!("floppy{}", f.index),
-                file.clone(),
-                "vmware.floppy.image",
-                "flp".into(),
-            ));
-        }
-    }
-    for (element, file, sub, ext) in images {
+        let FloppyBacking::Image { file } = &f.backing else {
+            continue;
+        };
+        let element = format!("floppy{}", f.index);
         let mut local = Vec::new();
-        let path = match resolve_vm_file(dir, &file, &mut local) {
+        let path = match resolve_vm_file(dir, file, &mut local) {
             Ok(p) if p.is_file() => p,
             _ => {
+                warnings.retain(|w| w.subject != element);
                 warnings.push(Warning::new(
-                    element.clone(),
+                    element,
                     format!("image {file:?} not found in the VM folder: not packaged"),
                 ));
                 continue;
             }
         };
-        warnings.extend(local);
         let Some(item) = b
             .system
             .hardware
             .items
             .iter_mut()
-            .find(|it| it.element_name == element)
+            .find(|it| it.element_name == element && it.resource_type == 14)
         else {
             continue;
         };
         n += 1;
-        let id = format!("image{n}");
-        let ext = Path::new(&file)
-            .extension()
-            .map(|e| e.to_string_lossy().into_owned())
-            .filter(|e| {
-                !e.is_empty() && e.len() <= 8 && e.chars().all(|c| c.is_ascii_alphanumeric())
-            })
-            .unwrap_or(ext);
-        let href = format!("{stem}-image{n}.{ext}");
-        item.resource_sub_type = Some(sub.to_string());
+        let id = format!("floppy{n}");
+        let href = format!("{stem}-floppy{n}.flp");
+        item.resource_sub_type = Some("vmware.floppy.image".to_string());
         item.host_resources = vec![format!("ovf:/file/{id}")];
         b.files.push(FileRef {
             id,
@@ -642,9 +650,9 @@ fn attach_images(
             compression: None,
             chunk_size: None,
         });
-        warnings.retain(|w| {
-            !(w.subject.starts_with(&element) || w.message.contains(&format!("{file:?}")))
-        });
+        // The mapping's "not packaged" warning no longer holds.
+        warnings.retain(|w| w.subject != element);
+        warnings.extend(local);
         plain.push(PlainFile {
             name: href,
             path,

@@ -1062,6 +1062,7 @@ fn finish(
     let collected = Collected {
         members: std::mem::take(&mut pass.members),
         ova,
+        ..Default::default()
     };
     let vopts = VerifyOptions {
         lax: opts.lax,
