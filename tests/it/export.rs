@@ -664,3 +664,67 @@ fn cli_export_json_report() {
     ]);
     assert_eq!(o.status.code(), Some(2));
 }
+
+#[test]
+fn sample_appliance_verifies_and_describes_its_devices() {
+    let ova = support::samples().join("appliance.ova");
+    if !ova.exists() {
+        eprintln!("skipping: samples/appliance.ova missing (run samples/regen.sh)");
+        return;
+    }
+    verify_ok(&ova);
+    let names = tar_list(&ova);
+    assert_eq!(names[0], "sample-appliance.ovf");
+    let t = tempfile::tempdir().unwrap();
+    extract(&ova, t.path());
+    let ovf = t.path().join("sample-appliance.ovf");
+    xmllint_ok(&ovf, OvfVersion::V1);
+    let m = machine_of(&ovf);
+    assert_eq!(m.nics.len(), 2);
+    assert_eq!(m.cdroms.len(), 1);
+    assert_eq!(m.disks.len(), 1);
+    let env = Envelope::parse(&std::fs::read(&ovf).unwrap()).unwrap();
+    assert_eq!(
+        env.property_value("guestinfo.hostname").as_deref(),
+        Some("sample-appliance")
+    );
+    assert!(std::fs::read_to_string(&ovf)
+        .unwrap()
+        .contains("<EulaSection>"));
+}
+
+#[test]
+fn export_then_import_gives_back_the_machine_and_disks() {
+    if !qemu() {
+        return;
+    }
+    let t = tempfile::tempdir().unwrap();
+    let (vm, sources) = build_vm(t.path());
+    let ova = t.path().join("rt.ova");
+    let report = export(&vm.join("test.vmx"), &ova, &opts(), &NoProgress).unwrap();
+    let iopts = ovftool::import::ImportOptions {
+        disk_mode: "monolithic-flat".parse().unwrap(),
+        ..Default::default()
+    };
+    let back =
+        ovftool::import::import_path(&ova, &t.path().join("back"), &iopts, &NoProgress).unwrap();
+    let vmx = Vmx::read_file(&back.vmx, &ovftool::Limits::DEFAULT).unwrap();
+    let (m, _) = Machine::from_vmx(&vmx);
+    let (src, _) = Machine::from_vmx(&Vmx::parse(VMX.as_bytes()).unwrap());
+    assert_eq!(hardware(&m), hardware(&src));
+    assert_eq!(m.disks.len(), report.disks.len());
+    // Each imported disk equals the source's current state, attachment by attachment.
+    for d in &m.disks {
+        let exported = report
+            .disks
+            .iter()
+            .find(|r| r.attachment == d.attachment.to_string())
+            .unwrap();
+        let raw = &sources
+            .iter()
+            .find(|(n, _)| *n == exported.source)
+            .unwrap()
+            .1;
+        same_disk(raw, &back.vm_dir.join(&d.file_name));
+    }
+}
