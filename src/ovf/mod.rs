@@ -28,8 +28,10 @@
 //! new descriptors in the VMware 1.0 layout or OVF 2.0).
 
 pub mod diag;
+pub mod env;
 pub mod machine;
 pub mod model;
+pub mod props;
 pub mod tree;
 pub mod units;
 pub mod validate;

@@ -1,6 +1,8 @@
 //! The one integration-test harness. Modules per area; helpers in [`support`].
 
 mod cli;
+mod export;
+mod import;
 mod ova;
 mod ovf;
 mod support;

@@ -1,19 +1,112 @@
-//! `import` (in progress).
+//! `import`: an OVA/OVF package becomes `TARGET_DIR/<name>/` with `<name>.vmx` and its disks, in
+//! one verified streaming pass (see `ovftool::import`). Exit 0 when imported, 1 when the package
+//! fails verification or is invalid, 2 on usage or I/O errors.
+//!
+//! `--json` prints `{"ok": true, "import": {name, vm_dir, vmx, hardware_version, files: [{path,
+//! size}], disks: [{disk_id, source, device, mode, file, capacity_bytes, data_bytes}], warnings,
+//! verification: {...as verify's report...}}}` (docs/JSON.md).
 
 use std::path::PathBuf;
+
+use ovftool::import::{self, ImportOptions};
+use ovftool::vmdk::layout::Layout;
 
 use crate::ui::{Outcome, Ui};
 
 /// Arguments of `import`.
 #[derive(Debug, clap::Args)]
 pub struct Args {
-    /// Input path.
-    pub path: PathBuf,
+    /// The package: an .ova file, an .ovf with its files beside it, or `-` for an OVA on stdin.
+    pub source: PathBuf,
+    /// The folder in which `<name>/` is created (created when missing).
+    pub target_dir: PathBuf,
+    /// VM name (default: the VirtualSystem's name, made safe for a file name).
+    #[arg(long, visible_alias = "name-vm", short = 'n')]
+    pub name: Option<String>,
+    /// Disk layout: thin, thick, eager-zeroed-thick, monolithic-sparse, monolithic-flat,
+    /// two-gb-sparse, two-gb-flat (ovftool's --diskMode spellings accepted).
+    #[arg(long, alias = "diskMode", default_value = "thin", value_name = "MODE")]
+    pub disk_mode: String,
+    /// Deployment option (configuration) id; default: the descriptor's default.
+    #[arg(long, alias = "deploymentOption", value_name = "ID")]
+    pub deployment_option: Option<String>,
+    /// Map an OVF network to a target network: OVF_NETWORK=TARGET (repeatable).
+    #[arg(long, value_name = "OVF_NETWORK=TARGET")]
+    pub net: Vec<String>,
+    /// Set a property: KEY=VALUE (repeatable); checked against its type and qualifiers.
+    #[arg(long, value_name = "KEY=VALUE")]
+    pub prop: Vec<String>,
+    /// Accept every license agreement of the package.
+    #[arg(long, alias = "acceptAllEulas")]
+    pub accept_all_eulas: bool,
+    /// Import non-VMware descriptors (VirtualBox, OVF 2.0 exports) with warnings.
+    #[arg(long)]
+    pub lax: bool,
+    /// Highest virtual hardware version to write.
+    #[arg(long, alias = "maxVirtualHardwareVersion", value_name = "N")]
+    pub max_hw_version: Option<u32>,
+    /// Do not fail on manifest digest problems (reported as warnings).
+    #[arg(long, alias = "skipManifestCheck")]
+    pub skip_manifest_check: bool,
+    /// Replace an existing VM folder of the same name.
+    #[arg(long, alias = "overwrite")]
+    pub force: bool,
+    /// Write every vmw:ExtraConfig entry, not only the safe list.
+    #[arg(long, alias = "allowExtraConfig")]
+    pub allow_extra_config: bool,
 }
 
-pub fn run(args: Args, _ui: &Ui) -> ovftool::Result<Outcome> {
-    let _ = args;
-    Err(ovftool::Error::unsupported(
-        "this subcommand is not implemented yet",
-    ))
+fn pairs(list: &[String], what: &str) -> ovftool::Result<Vec<(String, String)>> {
+    list.iter()
+        .map(|s| match s.split_once('=') {
+            Some((k, v)) if !k.is_empty() => Ok((k.to_string(), v.to_string())),
+            _ => Err(ovftool::Error::usage(format!(
+                "{what}: expected KEY=VALUE, found {s:?}"
+            ))),
+        })
+        .collect()
+}
+
+pub fn run(args: Args, ui: &Ui) -> ovftool::Result<Outcome> {
+    let disk_mode: Layout = args.disk_mode.parse()?;
+    let opts = ImportOptions {
+        name: args.name,
+        disk_mode,
+        deployment_option: args.deployment_option,
+        networks: pairs(&args.net, "--net")?,
+        properties: pairs(&args.prop, "--prop")?,
+        accept_all_eulas: args.accept_all_eulas,
+        lax: args.lax,
+        max_hw_version: args.max_hw_version,
+        skip_manifest_check: args.skip_manifest_check,
+        force: args.force,
+        allow_extra_config: args.allow_extra_config,
+        ..Default::default()
+    };
+    let progress = ui.progress();
+    let report = import::import_path(&args.source, &args.target_dir, &opts, progress.as_ref())?;
+    if ui.json {
+        ui.print_json(&serde_json::json!({ "ok": true, "import": report }));
+        return Ok(Outcome::Ok);
+    }
+    for w in &report.warnings {
+        ui.warn(w);
+    }
+    for d in &report.disks {
+        ui.note(&format!(
+            "{}: {} ({}, {} bytes, {} bytes of data)",
+            d.device, d.file, d.mode, d.capacity_bytes, d.data_bytes
+        ));
+    }
+    if let Some(sig) = &report.verification.signature {
+        ui.note(&format!(
+            "signature ({}) {}",
+            sig.algorithm,
+            if sig.valid { "valid" } else { "INVALID" }
+        ));
+    }
+    if !ui.quiet {
+        ui.println(&format!("imported {}", report.vmx.display()));
+    }
+    Ok(Outcome::Ok)
 }

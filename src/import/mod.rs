@@ -1,0 +1,1259 @@
+//! `import`: an OVA or OVF package becomes a VMware VM folder (`.vmx` + disks), in one verified
+//! streaming pass.
+//!
+//! `Envelope → Machine → Vmx` (STYLE.md): the descriptor is read into the neutral
+//! [`Machine`], adjusted (disk file names, networks, hardware version, extra-config policy, OVF
+//! environment) and written as a `.vmx`. The package is read once, in order: each member is
+//! hashed as it goes by ([`crate::digest::copy_hashing`]); a disk member's bytes are forwarded
+//! through a bounded channel to a converter thread (gunzip when `ovf:compression="gzip"`, the
+//! marker-following streamOptimized reader, [`crate::disk::copy`] into the chosen layout);
+//! consecutive chunk members (`href.000000000`...) feed the same converter. At the end, every
+//! check of `verify` ([`crate::verify`]: entry order, References ↔ members, sizes, manifest,
+//! signature, disk headers) runs on what the pass collected. Everything is written into a
+//! temporary folder inside the target folder ([`PendingDir`]), renamed into place only when the
+//! whole import succeeded: on any failure nothing is left behind.
+
+mod pipe;
+
+use std::collections::HashMap;
+use std::fs::{self, File};
+use std::io::{Read, Write};
+use std::path::{Path, PathBuf};
+
+use serde::Serialize;
+
+use crate::digest::{copy_hashing, Algorithm, CopyOptions as HashOptions, Digests};
+use crate::disk::{CopyOptions, SinkOptions};
+use crate::error::{Error, ErrorKind, Result};
+use crate::limits::Limits;
+use crate::manifest::Manifest;
+use crate::output::PendingDir;
+use crate::ova::names::{self, Role};
+use crate::ova::Reader;
+use crate::ovf::env::Environment;
+use crate::ovf::{props, Envelope, ParseOptions};
+use crate::progress::{NoProgress, Progress};
+use crate::verify::{self, Collected, Finding, Member, Report, Severity, VerifyOptions};
+use crate::vm::{BusFamily, CdBacking, ControllerKind, FloppyBacking, Machine};
+use crate::vmdk::layout::Layout;
+use crate::vmx::Vmx;
+
+use pipe::{BlankSource, ChannelWriter, DiskDone, DiskTarget};
+
+/// Leading bytes of each member kept for the disk header check of the verdict.
+const PREFIX_BYTES: usize = 64 << 10;
+
+/// Hardware version used when the descriptor names no VMware hardware family (VirtualBox's
+/// `virtualbox-2.2`, OVF 2.0 exports): ESXi 6.7 / Workstation 14, widely supported.
+pub const DEFAULT_HW_VERSION: u32 = 14;
+
+/// Options of [`import_path`] and [`import_reader`].
+#[derive(Debug, Clone)]
+pub struct ImportOptions {
+    /// VM name (folder and file names); default: the VirtualSystem's name, made safe.
+    pub name: Option<String>,
+    /// Disk layout of the imported disks (default [`Layout::Thin`]). Only hosted layouts.
+    pub disk_mode: Layout,
+    /// Deployment option (`ovf:configuration`) id; default: the descriptor's default.
+    pub deployment_option: Option<String>,
+    /// `OVF network name → target network` (sets `ethernetN.networkName`).
+    pub networks: Vec<(String, String)>,
+    /// Property values `key=value` (checked against type and qualifiers).
+    pub properties: Vec<(String, String)>,
+    /// Accept every EULA; without it a package with a EULA is refused.
+    pub accept_all_eulas: bool,
+    /// Accept what ovftool's `--lax` accepts (non-VMware hardware families, entry order...).
+    pub lax: bool,
+    /// Highest `virtualHW.version` to write.
+    pub max_hw_version: Option<u32>,
+    /// Do not fail on manifest digest findings (the signature is still checked when present).
+    pub skip_manifest_check: bool,
+    /// Replace an existing VM folder.
+    pub force: bool,
+    /// Write every `vmw:ExtraConfig` entry, not only the safe ones.
+    pub allow_extra_config: bool,
+    /// Size caps.
+    pub limits: Limits,
+    /// Disk pipeline settings.
+    pub copy: CopyOptions,
+}
+
+impl Default for ImportOptions {
+    fn default() -> Self {
+        ImportOptions {
+            name: None,
+            disk_mode: Layout::Thin,
+            deployment_option: None,
+            networks: Vec::new(),
+            properties: Vec::new(),
+            accept_all_eulas: false,
+            lax: false,
+            max_hw_version: None,
+            skip_manifest_check: false,
+            force: false,
+            allow_extra_config: false,
+            limits: Limits::default(),
+            copy: CopyOptions::default(),
+        }
+    }
+}
+
+/// One file written into the VM folder.
+#[derive(Debug, Clone, PartialEq, Eq, Serialize)]
+pub struct WrittenFile {
+    /// Path (inside the final VM folder).
+    pub path: PathBuf,
+    /// Size in bytes (apparent size; thin extents are sparse).
+    pub size: u64,
+}
+
+/// One imported disk.
+#[derive(Debug, Clone, PartialEq, Eq, Serialize)]
+pub struct DiskReport {
+    /// `ovf:diskId`.
+    pub disk_id: String,
+    /// The package member it came from (`None` for a blank disk).
+    pub source: Option<String>,
+    /// The `.vmx` device (`scsi0:0`).
+    pub device: String,
+    /// Output layout.
+    pub mode: String,
+    /// The descriptor written (relative to the VM folder).
+    pub file: String,
+    /// Virtual capacity in bytes.
+    pub capacity_bytes: u64,
+    /// Non-zero bytes written.
+    pub data_bytes: u64,
+}
+
+/// What an import did.
+#[derive(Debug, Clone, Serialize)]
+pub struct ImportReport {
+    /// The VM name.
+    pub name: String,
+    /// The VM folder (`TARGET_DIR/<name>`).
+    pub vm_dir: PathBuf,
+    /// The `.vmx` written.
+    pub vmx: PathBuf,
+    /// Hardware version written.
+    pub hardware_version: u32,
+    /// Every file written.
+    pub files: Vec<WrittenFile>,
+    /// The disks.
+    pub disks: Vec<DiskReport>,
+    /// What was approximated or left out.
+    pub warnings: Vec<String>,
+    /// The verification of the package (findings, manifest, signature).
+    pub verification: Report,
+}
+
+/// Imports `source` (an `.ova`, an `.ovf` with its files beside it, or `-` for an OVA on
+/// standard input) into `target_dir/<name>/`. `target_dir` is created when missing.
+///
+/// # Errors
+/// [`ErrorKind::Verification`] when the package fails verification (digests, signature,
+/// structure); [`ErrorKind::Corrupt`] / [`ErrorKind::InvalidOvf`] for unreadable input;
+/// [`ErrorKind::Usage`] for bad options, an unaccepted EULA or invalid property values;
+/// [`ErrorKind::AlreadyExists`] when the VM folder exists and not `force`; I/O errors.
+///
+/// # Security
+/// Every name from the package passes [`crate::gate`] / [`crate::ova::names`]; everything is
+/// written inside a temporary folder in `target_dir` and renamed into place only on success.
+pub fn import_path(
+    source: &Path,
+    target_dir: &Path,
+    opts: &ImportOptions,
+    progress: &dyn Progress,
+) -> Result<ImportReport> {
+    if source == Path::new("-") {
+        let stdin = std::io::stdin();
+        let mut lock = stdin.lock();
+        return import_reader(&mut lock, source, None, target_dir, opts, progress);
+    }
+    let meta = fs::metadata(source).map_err(|e| Error::io("cannot open", e).with_path(source))?;
+    if meta.is_file() && names::role(&source.to_string_lossy()) == Role::Descriptor {
+        return with_target(target_dir, |t| import_ovf(source, t, opts, progress));
+    }
+    if meta.is_dir() {
+        return Err(Error::usage(
+            "expected an .ova or .ovf file, found a folder (name its .ovf descriptor)",
+        )
+        .with_path(source));
+    }
+    let mut f = File::open(source).map_err(|e| Error::io("cannot open", e).with_path(source))?;
+    import_reader(&mut f, source, Some(source), target_dir, opts, progress)
+}
+
+/// Imports an OVA read from any stream (a pipe). `label` names it in reports; `reopen`, when the
+/// stream is a file, lets digests that a single pass could not compute (a manifest at the end
+/// using an algorithm not computed on the way) be computed by re-reading.
+///
+/// # Errors
+/// As [`import_path`].
+///
+/// # Security
+/// As [`import_path`].
+pub fn import_reader(
+    src: &mut dyn Read,
+    label: &Path,
+    reopen: Option<&Path>,
+    target_dir: &Path,
+    opts: &ImportOptions,
+    progress: &dyn Progress,
+) -> Result<ImportReport> {
+    with_target(target_dir, |t| {
+        import_ova(src, label, reopen, t, opts, progress)
+    })
+}
+
+/// Creates `target_dir` if missing; removes it again (when empty) if the import fails.
+fn with_target<T>(target_dir: &Path, f: impl FnOnce(&Path) -> Result<T>) -> Result<T> {
+    let created = !target_dir.exists();
+    if created {
+        fs::create_dir_all(target_dir)
+            .map_err(|e| Error::io("cannot create target folder", e).with_path(target_dir))?;
+    } else if !target_dir.is_dir() {
+        return Err(Error::usage("the target is not a folder").with_path(target_dir));
+    }
+    let r = f(target_dir);
+    if r.is_err() && created {
+        let _ = fs::remove_dir(target_dir);
+    }
+    r
+}
+
+fn check_options(opts: &ImportOptions) -> Result<()> {
+    match opts.disk_mode {
+        Layout::StreamOptimized | Layout::Raw => Err(Error::usage(format!(
+            "--disk-mode {} is not a VM folder layout: expected thin, thick, eager-zeroed-thick, monolithic-sparse, monolithic-flat, two-gb-sparse or two-gb-flat",
+            opts.disk_mode
+        ))),
+        _ => Ok(()),
+    }?;
+    if let Some(n) = &opts.name {
+        crate::gate::plain_file_name(n)
+            .map_err(|e| Error::usage(format!("--name {n:?}: {}", e.message())))?;
+    }
+    Ok(())
+}
+
+/// A VM name usable as a file name: characters outside `[A-Za-z0-9 ._()+,-]` become `_`,
+/// leading dots and blanks are dropped, at most 80 bytes; `vm` if nothing is left.
+pub fn safe_name(name: &str) -> String {
+    let mut s: String = name
+        .chars()
+        .map(|c| {
+            if c.is_ascii_alphanumeric() || " ._()+,-".contains(c) {
+                c
+            } else {
+                '_'
+            }
+        })
+        .collect();
+    s = s.trim_start_matches(['.', ' ']).trim_end().to_string();
+    s.truncate(80);
+    let s = s.trim_end().to_string();
+    if s.is_empty() || s == "." || s == ".." {
+        "vm".to_string()
+    } else {
+        s
+    }
+}
+
+/// What the descriptor decided, before any disk is read.
+struct Plan {
+    name: String,
+    machine: Machine,
+    hw_version: u32,
+    warnings: Vec<String>,
+    /// File id → what to do with it.
+    files: HashMap<String, FilePlan>,
+    /// href → file id (non-chunked), and chunk member names → (file id, chunk index).
+    by_member: HashMap<String, (String, u64)>,
+    /// Disks by index in `machine.disks`.
+    disks: Vec<DiskPlan>,
+    /// The output descriptor and env documents, for the report.
+    ovf_env: Option<String>,
+}
+
+#[derive(Debug, Clone)]
+enum FilePlan {
+    /// Converted into disk `index` of `Plan::disks`.
+    Disk(usize),
+    /// Copied as-is under this name (ISO, floppy image, NVRAM).
+    Copy(String),
+    /// Not used by the VM (only hashed).
+    Skip,
+}
+
+#[derive(Debug, Clone)]
+struct DiskPlan {
+    disk_id: String,
+    file_id: Option<String>,
+    device: String,
+    out_name: String,
+    target: DiskTarget,
+    done: Option<DiskDone>,
+}
+
+fn parse_envelope(bytes: &[u8], opts: &ImportOptions, name: &str) -> Result<Envelope> {
+    Envelope::parse_with(
+        bytes,
+        &ParseOptions {
+            limits: opts.limits,
+        },
+    )
+    .map_err(|e| e.with_entry(name))
+}
+
+/// ddb.adapterType for a disk on a controller of `kind` (VMware writes `ide` for IDE disks and
+/// `lsilogic` for SCSI, SATA and NVMe ones, `buslogic` for BusLogic).
+fn adapter_type(kind: Option<ControllerKind>) -> &'static str {
+    match kind {
+        Some(ControllerKind::Ide) => "ide",
+        Some(ControllerKind::BusLogic) => "buslogic",
+        _ => "lsilogic",
+    }
+}
+
+/// Reads the descriptor into a plan: machine, name, output names, what to do with each file.
+fn plan(env: &Envelope, opts: &ImportOptions, vm_dir_stage: Option<&Path>) -> Result<Plan> {
+    let _ = vm_dir_stage;
+    let (mut machine, mwarn) =
+        Machine::from_envelope(env, None, opts.deployment_option.as_deref())?;
+    let mut warnings: Vec<String> = mwarn.iter().map(ToString::to_string).collect();
+    for u in &machine.unmapped {
+        warnings.push(format!("{}: not imported: {}", u.item, u.reason));
+    }
+    // --- EULAs.
+    let systems = env.virtual_systems();
+    let eulas: Vec<String> = systems
+        .iter()
+        .flat_map(|v| v.walk())
+        .flat_map(|v| v.eulas.iter().map(|e| e.license.text.clone()))
+        .collect();
+    if !eulas.is_empty() && !opts.accept_all_eulas {
+        return Err(Error::usage(format!(
+            "the package has a license agreement; read it and accept it with --accept-all-eulas:\n\n{}",
+            eulas.join("\n\n----\n\n")
+        )));
+    }
+    // --- Hardware family: the highest vmx-NN listed, capped.
+    let listed: Vec<u32> = systems
+        .iter()
+        .flat_map(|v| v.hardware.iter())
+        .filter_map(|h| h.system.as_ref())
+        .flat_map(|s| s.system_types.iter())
+        .flat_map(|t| t.split([',', ' ']))
+        .filter_map(crate::ovf::machine::vmx_version)
+        .collect();
+    let cap = opts.max_hw_version.unwrap_or(u32::MAX);
+    let hw_version = match listed.iter().copied().filter(|v| *v <= cap).max() {
+        Some(v) => v,
+        None if listed.is_empty() => {
+            if !opts.lax {
+                return Err(Error::invalid_ovf(
+                    "the descriptor names no VMware hardware family (vmx-NN) in VirtualSystemType: use --lax to import it anyway",
+                ));
+            }
+            let v = DEFAULT_HW_VERSION.min(cap);
+            warnings.push(format!(
+                "no VMware hardware family listed: using vmx-{v:02}"
+            ));
+            v
+        }
+        None => {
+            let lowest = listed.iter().copied().min().unwrap_or(cap);
+            warnings.push(format!(
+                "the descriptor's hardware family vmx-{lowest:02} is above --max-hw-version {cap}: writing {cap}"
+            ));
+            cap
+        }
+    };
+    machine.hardware_version = Some(hw_version);
+    // --- Name.
+    let name = match &opts.name {
+        Some(n) => n.clone(),
+        None => safe_name(machine.name.as_deref().unwrap_or("vm")),
+    };
+    crate::gate::plain_file_name(&name)?;
+    // --- Networks.
+    for (from, to) in &opts.networks {
+        let mut hit = false;
+        for nic in &mut machine.nics {
+            if nic.network.as_deref() == Some(from.as_str()) {
+                nic.network = Some(to.clone());
+                hit = true;
+            }
+        }
+        if !hit {
+            return Err(Error::usage(format!(
+                "--net {from}={to}: no network adapter is connected to OVF network {from:?}"
+            )));
+        }
+    }
+    // --- Extra config policy.
+    let extra = std::mem::take(&mut machine.extra_config);
+    for (k, v) in extra {
+        if opts.allow_extra_config || is_safe_extra_config(&k) {
+            machine.extra_config.push((k, v));
+        } else {
+            warnings.push(format!(
+                "extra configuration {k} = {v:?} not imported (not on the safe list; --allow-extra-config writes it)"
+            ));
+        }
+    }
+    // --- Files: disks, images.
+    let refs = env.references();
+    let mut files: HashMap<String, FilePlan> = HashMap::new();
+    let mut by_member = HashMap::new();
+    for f in &refs {
+        files.insert(f.id.clone(), FilePlan::Skip);
+        if f.chunk_size.is_some() {
+            for i in 0..(opts.limits.max_ova_entries as u64) {
+                by_member.insert(names::chunk_name(&f.href, i), (f.id.clone(), i));
+            }
+        } else {
+            by_member.insert(f.href.clone(), (f.id.clone(), 0));
+        }
+    }
+    let ovf_disks = env.disks();
+    let mut disks = Vec::new();
+    let controller_of = |m: &Machine, fam: BusFamily, bus: u32| {
+        m.controllers
+            .iter()
+            .find(|c| c.family() == fam && c.bus == bus)
+            .map(|c| c.kind)
+    };
+    let machine_ro = machine.clone();
+    for (i, d) in machine.disks.iter_mut().enumerate() {
+        let out_name = format!("{name}-disk{}.vmdk", i + 1);
+        let ovf_disk = d
+            .disk_id
+            .as_ref()
+            .and_then(|id| ovf_disks.iter().find(|o| &o.disk_id == id));
+        let file = ovf_disk
+            .and_then(|o| o.file_ref.as_ref())
+            .and_then(|id| refs.iter().find(|f| &f.id == id));
+        let ovf_capacity = match ovf_disk.map(|o| o.capacity_bytes(env)) {
+            Some(Ok(c)) => Some(c),
+            Some(Err(e)) => {
+                if file.is_none() {
+                    return Err(e);
+                }
+                warnings.push(e.message().to_string());
+                None
+            }
+            None => d.capacity_bytes,
+        };
+        let kind = controller_of(&machine_ro, d.attachment.family, d.attachment.bus);
+        let sink = SinkOptions {
+            force: false,
+            adapter_type: adapter_type(kind).to_string(),
+            hw_version: hw_version.min(21),
+            compression_level: 6,
+            identity: format!("{name}\0{}\0{}", i, d.disk_id.as_deref().unwrap_or("")).into_bytes(),
+        };
+        let entry = file.map(|f| f.href.clone()).unwrap_or_default();
+        let gzip = file.is_some_and(|f| {
+            f.compression
+                .as_deref()
+                .is_some_and(|c| c.eq_ignore_ascii_case("gzip"))
+        });
+        if let Some(f) = file {
+            if let Some(c) = f.compression.as_deref() {
+                if !c.eq_ignore_ascii_case("gzip") && !c.eq_ignore_ascii_case("identity") {
+                    return Err(Error::unsupported(format!(
+                        "{}: ovf:compression {c:?} is not supported (gzip or identity)",
+                        f.href
+                    )));
+                }
+            }
+            if files
+                .get(&f.id)
+                .is_some_and(|p| matches!(p, FilePlan::Disk(_)))
+            {
+                return Err(Error::invalid_ovf(format!(
+                    "File {} backs more than one disk",
+                    f.id
+                )));
+            }
+            files.insert(f.id.clone(), FilePlan::Disk(disks.len()));
+        } else if d.disk_id.is_some() && ovf_capacity.is_none() {
+            return Err(Error::invalid_ovf(format!(
+                "disk {} has neither a file nor a capacity",
+                d.disk_id.as_deref().unwrap_or("")
+            )));
+        }
+        disks.push(DiskPlan {
+            disk_id: d.disk_id.clone().unwrap_or_default(),
+            file_id: file.map(|f| f.id.clone()),
+            device: d.attachment.to_string(),
+            out_name: out_name.clone(),
+            target: DiskTarget {
+                path: PathBuf::new(),
+                layout: opts.disk_mode,
+                ovf_capacity_bytes: ovf_capacity,
+                sink,
+                entry,
+                gzip,
+            },
+            done: None,
+        });
+        d.file_name = out_name;
+        d.capacity_bytes = ovf_capacity;
+    }
+    // Images: packaged ISO / floppy files are copied under their own (gated) names.
+    let mut copy_href = |href: &str, warnings: &mut Vec<String>| -> Option<String> {
+        let f = refs.iter().find(|f| f.href == href || f.id == href)?;
+        if f.chunk_size.is_some() || f.compression.as_deref().is_some_and(|c| c == "gzip") {
+            warnings.push(format!(
+                "{}: compressed or chunked image files are not supported; left out",
+                f.href
+            ));
+            return None;
+        }
+        let out = crate::gate::plain_file_name(&f.href).ok()?.to_string();
+        files.insert(f.id.clone(), FilePlan::Copy(out.clone()));
+        Some(out)
+    };
+    for cd in &mut machine.cdroms {
+        if let CdBacking::Image { file } = &cd.backing {
+            match copy_href(file, &mut warnings) {
+                Some(out) => cd.backing = CdBacking::Image { file: out },
+                None => {
+                    warnings.push(format!(
+                        "CD-ROM {}: image {file:?} is not in the package: the drive is left disconnected",
+                        cd.attachment
+                    ));
+                    cd.backing = CdBacking::HostDevice { device: None };
+                    cd.start_connected = false;
+                }
+            }
+        }
+    }
+    for fl in &mut machine.floppies {
+        if let FloppyBacking::Image { file } = &fl.backing {
+            match copy_href(file, &mut warnings) {
+                Some(out) => fl.backing = FloppyBacking::Image { file: out },
+                None => {
+                    warnings.push(format!(
+                        "floppy{}: image {file:?} is not in the package: the drive is left disconnected",
+                        fl.index
+                    ));
+                    fl.backing = FloppyBacking::Client;
+                    fl.start_connected = false;
+                }
+            }
+        }
+    }
+    if let Some(nv) = machine.nvram_file.clone() {
+        match copy_href(&nv, &mut warnings) {
+            Some(out) => machine.nvram_file = Some(out),
+            None => {
+                // A name of the source VM's NVRAM that the package does not ship: a new one is
+                // created by the host.
+                machine.nvram_file = None;
+            }
+        }
+    }
+    for (id, p) in &files {
+        if matches!(p, FilePlan::Skip) {
+            if let Some(f) = refs.iter().find(|f| &f.id == id) {
+                warnings.push(format!("{}: referenced but not used by the VM", f.href));
+            }
+        }
+    }
+    Ok(Plan {
+        name,
+        machine,
+        hw_version,
+        warnings,
+        files,
+        by_member,
+        disks,
+        ovf_env: None,
+    })
+}
+
+/// `vmw:ExtraConfig` keys written without `--allow-extra-config`: guest-visible information and
+/// harmless device/tools settings (ovftool likewise filters extra configuration by default).
+/// Everything the descriptor's mapped `vmw:Config` settings produce is also allowed.
+pub fn is_safe_extra_config(key: &str) -> bool {
+    let k = key.to_ascii_lowercase();
+    const PREFIXES: &[&str] = &[
+        "guestinfo.",
+        "tools.",
+        "toolscripts.",
+        "powertype.",
+        "svga.",
+        "time.synchronize.",
+        "isolation.tools.",
+        "keyboard.",
+        "mks.enable3d",
+        "vcpu.hot",
+        "mem.hotadd",
+        "vhv.enable",
+        "vvtd.enable",
+        "vbs.enable",
+        "ich7m.present",
+        "smc.present",
+        "disk.enableuuid",
+        "pcibridge",
+        "hpet0.",
+        "virtualhw.productcompatibility",
+        "cpuid.corespersocket",
+        "monitor.virtual_exec",
+        "monitor.virtual_mmu",
+    ];
+    if PREFIXES.iter().any(|p| k.starts_with(p)) {
+        return true;
+    }
+    // Per-adapter options mapped from item-level vmw:Config.
+    if let Some(rest) = k.strip_prefix("ethernet") {
+        let opt = rest.trim_start_matches(|c: char| c.is_ascii_digit());
+        return matches!(
+            opt,
+            ".wakeonpcktrcv" | ".allowguestconnectioncontrol" | ".pcislotnumber"
+        );
+    }
+    false
+}
+
+/// The state of one pass: what was collected for the verdict, and the disk converters.
+struct Pass<'p> {
+    opts: &'p ImportOptions,
+    stage: PathBuf,
+    plan: Plan,
+    members: Vec<Member>,
+    algs: Option<Vec<Algorithm>>,
+    progress: &'p dyn Progress,
+    copied: Vec<WrittenFile>,
+}
+
+/// A disk conversion in flight.
+struct Active<'s> {
+    disk: usize,
+    file_id: String,
+    next_chunk: u64,
+    writer: ChannelWriter,
+    handle: std::thread::ScopedJoinHandle<'s, Result<DiskDone>>,
+}
+
+impl<'p> Pass<'p> {
+    fn hash_algorithms(&self) -> Vec<Algorithm> {
+        self.algs
+            .clone()
+            .unwrap_or_else(|| vec![Algorithm::Sha1, Algorithm::Sha256])
+    }
+
+    /// Reads a small member (descriptor, manifest, certificate) whole.
+    fn small(&mut self, name: &str, size: u64, r: &mut dyn Read) -> Result<Vec<u8>> {
+        let limit = if names::role(name) == Role::Descriptor {
+            self.opts.limits.max_descriptor_bytes
+        } else {
+            self.opts.limits.max_manifest_bytes
+        };
+        if size > limit {
+            return Err(Error::limit(&format!("size of {name}"), size, limit).with_entry(name));
+        }
+        let mut data = Vec::with_capacity(size as usize);
+        r.take(size)
+            .read_to_end(&mut data)
+            .map_err(|e| Error::from(e).with_entry(name))?;
+        if data.len() as u64 != size {
+            return Err(
+                Error::corrupt(format!("expected {size} bytes, found {}", data.len()))
+                    .with_entry(name),
+            );
+        }
+        if names::role(name) == Role::Manifest && self.algs.is_none() {
+            if let Ok(m) = Manifest::parse(&data, &self.opts.limits) {
+                if !m.entries.is_empty() {
+                    self.algs = Some(m.algorithms());
+                }
+            }
+        }
+        self.members.push(Member {
+            name: name.to_string(),
+            size,
+            digests: Digests::of(
+                &data,
+                &[Algorithm::Sha1, Algorithm::Sha256, Algorithm::Sha512],
+            ),
+            prefix: Vec::new(),
+            data_offset: None,
+            content: Some(data.clone()),
+        });
+        Ok(data)
+    }
+
+    /// Finishes the converter in flight, if any (its input ends here).
+    fn finish_active(&mut self, active: &mut Option<Active<'_>>) -> Result<()> {
+        if let Some(a) = active.take() {
+            drop(a.writer);
+            let r = a
+                .handle
+                .join()
+                .map_err(|_| Error::new(ErrorKind::Io, "disk conversion thread panicked"))?;
+            match r {
+                Ok(done) => self.plan.disks[a.disk].done = Some(done),
+                Err(e) => {
+                    return Err(e.with_entry(self.plan.disks[a.disk].target.entry.clone()));
+                }
+            }
+            let _ = a.file_id;
+        }
+        Ok(())
+    }
+
+    /// Handles one member of the package: hash it, and convert / copy / skip it.
+    fn member<'s, 'e>(
+        &mut self,
+        scope: &'s std::thread::Scope<'s, 'e>,
+        active: &mut Option<Active<'s>>,
+        name: &str,
+        size: u64,
+        data_offset: Option<u64>,
+        r: &mut dyn Read,
+    ) -> Result<()>
+    where
+        'p: 'e,
+    {
+        let role = names::role(name);
+        if role != Role::File {
+            // A converter's input ends at the first member that is not its next chunk.
+            self.finish_active(active)?;
+            self.small(name, size, r)?;
+            return Ok(());
+        }
+        let target = self.plan.by_member.get(name).cloned();
+        let continues = match (&*active, &target) {
+            (Some(a), Some((fid, idx))) => &a.file_id == fid && a.next_chunk == *idx,
+            _ => false,
+        };
+        if !continues {
+            self.finish_active(active)?;
+        }
+        let hash_opts = HashOptions {
+            algorithms: self.hash_algorithms(),
+            prefix_bytes: PREFIX_BYTES,
+            size_hint: Some(size),
+        };
+        let fplan = target
+            .as_ref()
+            .and_then(|(fid, _)| self.plan.files.get(fid).cloned())
+            .unwrap_or(FilePlan::Skip);
+        let result = match fplan {
+            FilePlan::Disk(di) => {
+                let (fid, idx) = target.clone().unwrap_or_default();
+                if !continues {
+                    if idx != 0 {
+                        return Err(Error::corrupt(format!(
+                            "chunk {name} comes without the chunks before it"
+                        ))
+                        .with_entry(name));
+                    }
+                    if self.plan.disks[di].done.is_some() {
+                        return Err(
+                            Error::corrupt(format!("{name} appears twice")).with_entry(name)
+                        );
+                    }
+                    let (tx, rx) = pipe::channel();
+                    let mut t = self.plan.disks[di].target.clone();
+                    t.path = self.stage.join(&self.plan.disks[di].out_name);
+                    let stage = self.stage.clone();
+                    let limits = self.opts.limits;
+                    let copy_opts = self.opts.copy.clone();
+                    let progress: &'e dyn Progress = self.progress;
+                    let handle = scope.spawn(move || {
+                        pipe::convert(Box::new(rx), &t, &stage, &limits, &copy_opts, progress)
+                    });
+                    *active = Some(Active {
+                        disk: di,
+                        file_id: fid,
+                        next_chunk: 0,
+                        writer: ChannelWriter::new(tx),
+                        handle,
+                    });
+                }
+                let a = active
+                    .as_mut()
+                    .ok_or_else(|| Error::new(ErrorKind::Io, "no converter"))?;
+                a.next_chunk += 1;
+                copy_hashing(r, Some(&mut a.writer), &hash_opts, &NoProgress)
+            }
+            FilePlan::Copy(out) => {
+                let mut f = crate::output::create_in(&self.stage, &out)?;
+                self.progress.start(&out, Some(size));
+                let r = copy_hashing(r, Some(&mut f), &hash_opts, self.progress);
+                self.progress.finish();
+                if let Ok(res) = &r {
+                    f.sync_all()
+                        .map_err(|e| Error::io("cannot write", e).with_entry(&out))?;
+                    self.copied.push(WrittenFile {
+                        path: PathBuf::from(&out),
+                        size: res.bytes,
+                    });
+                }
+                r
+            }
+            FilePlan::Skip => {
+                self.progress.start(name, Some(size));
+                let r = copy_hashing(r, None, &hash_opts, self.progress);
+                self.progress.finish();
+                r
+            }
+        };
+        let res = result.map_err(|e| e.with_entry(name))?;
+        self.members.push(Member {
+            name: name.to_string(),
+            size: res.bytes,
+            digests: res.digests,
+            prefix: res.prefix,
+            data_offset,
+            content: None,
+        });
+        Ok(())
+    }
+}
+
+/// Property values → the OVF environment document, when the descriptor asks for the
+/// `com.vmware.guestInfo` transport (the only one a `.vmx` can carry).
+fn ovf_environment(env: &Envelope, opts: &ImportOptions) -> Result<(Option<String>, Vec<String>)> {
+    let config = opts
+        .deployment_option
+        .clone()
+        .or_else(|| env.default_deployment_option());
+    let (values, mut warnings) = props::resolve(env, config.as_deref(), &opts.properties)?;
+    let systems = env.virtual_systems();
+    let Some(vs) = systems.first() else {
+        return Ok((None, warnings));
+    };
+    let transports: Vec<String> = vs
+        .hardware
+        .iter()
+        .filter_map(|h| h.transport.clone())
+        .flat_map(|t| {
+            t.split([' ', ','])
+                .filter(|s| !s.is_empty())
+                .map(str::to_string)
+                .collect::<Vec<_>>()
+        })
+        .collect();
+    let guestinfo = transports.iter().any(|t| t == "com.vmware.guestInfo");
+    if values.is_empty() {
+        return Ok((None, warnings));
+    }
+    if !guestinfo {
+        let given = values.iter().any(|v| v.given);
+        if given || !transports.is_empty() {
+            warnings.push(format!(
+                "properties are not delivered to the guest: the descriptor's transport is {:?} (only com.vmware.guestInfo can be written into a .vmx)",
+                transports.join(" ")
+            ));
+        }
+        return Ok((None, warnings));
+    }
+    let mut doc = Environment::new(&vs.id);
+    doc.properties = values.into_iter().map(|v| (v.key, v.value)).collect();
+    Ok((Some(doc.to_xml()), warnings))
+}
+
+fn vm_dir_of(target_dir: &Path, plan: &Plan) -> PathBuf {
+    target_dir.join(&plan.name)
+}
+
+/// Prepares the plan and the pending folder from the descriptor bytes.
+fn prepare(
+    desc: &[u8],
+    desc_name: &str,
+    target_dir: &Path,
+    opts: &ImportOptions,
+) -> Result<(Plan, PendingDir)> {
+    check_options(opts)?;
+    let env = parse_envelope(desc, opts, desc_name)?;
+    let mut plan = plan(&env, opts, None)?;
+    let (doc, warnings) = ovf_environment(&env, opts)?;
+    plan.ovf_env = doc;
+    plan.warnings.extend(warnings);
+    let pending = PendingDir::create(&vm_dir_of(target_dir, &plan), opts.force)?;
+    Ok((plan, pending))
+}
+
+fn import_ova(
+    src: &mut dyn Read,
+    label: &Path,
+    reopen: Option<&Path>,
+    target_dir: &Path,
+    opts: &ImportOptions,
+    progress: &dyn Progress,
+) -> Result<ImportReport> {
+    check_options(opts)?;
+    let mut reader = Reader::new(src, opts.limits);
+    let first = reader.next_entry()?.ok_or_else(|| {
+        Error::corrupt("the archive is empty: expected an OVF descriptor first").with_path(label)
+    })?;
+    let h = first.header().clone();
+    if names::role(&h.name) != Role::Descriptor {
+        return Err(Error::verification(format!(
+            "the first entry is {}; the descriptor must come first to import in one pass (ovftool and Workstation insist)",
+            h.name
+        ))
+        .with_entry(&h.name)
+        .with_path(label));
+    }
+    let mut first = first;
+    let mut desc = Vec::new();
+    if h.size > opts.limits.max_descriptor_bytes {
+        return Err(
+            Error::limit("descriptor size", h.size, opts.limits.max_descriptor_bytes)
+                .with_entry(&h.name),
+        );
+    }
+    (&mut first)
+        .take(h.size)
+        .read_to_end(&mut desc)
+        .map_err(|e| Error::from(e).with_entry(&h.name))?;
+    let (plan, pending) = prepare(&desc, &h.name, target_dir, opts)?;
+    let mut pass = Pass {
+        opts,
+        stage: pending.path().to_path_buf(),
+        plan,
+        members: vec![Member {
+            name: h.name.clone(),
+            size: h.size,
+            digests: Digests::of(
+                &desc,
+                &[Algorithm::Sha1, Algorithm::Sha256, Algorithm::Sha512],
+            ),
+            prefix: Vec::new(),
+            data_offset: Some(h.data_offset),
+            content: Some(desc.clone()),
+        }],
+        algs: None,
+        progress,
+        copied: Vec::new(),
+    };
+    let pass_result: Result<()> = std::thread::scope(|scope| {
+        let mut active: Option<Active<'_>> = None;
+        let r = (|| -> Result<()> {
+            while let Some(mut entry) = reader.next_entry()? {
+                let h = entry.header().clone();
+                pass.member(
+                    scope,
+                    &mut active,
+                    &h.name,
+                    h.size,
+                    Some(h.data_offset),
+                    &mut entry,
+                )?;
+            }
+            Ok(())
+        })();
+        let fin = pass.finish_active(&mut active);
+        r.and(fin)
+    });
+    finish(pass, pending, pass_result, label, reopen, true)
+}
+
+fn import_ovf(
+    desc_path: &Path,
+    target_dir: &Path,
+    opts: &ImportOptions,
+    progress: &dyn Progress,
+) -> Result<ImportReport> {
+    check_options(opts)?;
+    let dir = match desc_path.parent() {
+        Some(p) if !p.as_os_str().is_empty() => p.to_path_buf(),
+        _ => PathBuf::from("."),
+    };
+    let desc_name = desc_path
+        .file_name()
+        .map(|n| n.to_string_lossy().into_owned())
+        .unwrap_or_default();
+    let read_small = |path: &Path, limit: u64| -> Result<Vec<u8>> {
+        let meta = fs::metadata(path).map_err(|e| Error::io("cannot open", e).with_path(path))?;
+        if meta.len() > limit {
+            return Err(Error::limit("file size", meta.len(), limit).with_path(path));
+        }
+        fs::read(path).map_err(|e| Error::io("cannot read", e).with_path(path))
+    };
+    let desc = read_small(desc_path, opts.limits.max_descriptor_bytes)?;
+    let (plan, pending) = prepare(&desc, &desc_name, target_dir, opts)?;
+    let mut pass = Pass {
+        opts,
+        stage: pending.path().to_path_buf(),
+        plan,
+        members: Vec::new(),
+        algs: None,
+        progress,
+        copied: Vec::new(),
+    };
+    pass.small(&desc_name, desc.len() as u64, &mut desc.as_slice())?;
+    let stem = desc_name
+        .rsplit_once('.')
+        .map(|(s, _)| s.to_string())
+        .unwrap_or_else(|| desc_name.clone());
+    for ext in ["mf", "cert"] {
+        let name = format!("{stem}.{ext}");
+        let path = dir.join(&name);
+        if path.is_file() {
+            let data = read_small(&path, opts.limits.max_manifest_bytes)?;
+            pass.small(&name, data.len() as u64, &mut data.as_slice())?;
+        }
+    }
+    let env = parse_envelope(&desc, opts, &desc_name)?;
+    let refs = env.references();
+    let pass_result: Result<()> = std::thread::scope(|scope| {
+        let mut active: Option<Active<'_>> = None;
+        let r = (|| -> Result<()> {
+            for f in &refs {
+                let member_names: Vec<String> = match f.chunk_size {
+                    None => vec![f.href.clone()],
+                    Some(_) => (0..(opts.limits.max_ova_entries as u64))
+                        .map(|i| names::chunk_name(&f.href, i))
+                        .take_while(|n| {
+                            crate::gate::resolve_in_dir(&dir, n).is_ok_and(|p| p.is_file())
+                        })
+                        .collect(),
+                };
+                for n in member_names {
+                    let path = match crate::gate::resolve_in_dir(&dir, &n) {
+                        Ok(p) => p,
+                        Err(e) => return Err(e.with_entry(&n)),
+                    };
+                    let Ok(mut file) = File::open(&path) else {
+                        // Missing: the verdict reports it.
+                        continue;
+                    };
+                    let size = file
+                        .metadata()
+                        .map_err(|e| Error::io("cannot read", e).with_path(&path))?
+                        .len();
+                    pass.member(scope, &mut active, &n, size, None, &mut file)?;
+                }
+            }
+            Ok(())
+        })();
+        let fin = pass.finish_active(&mut active);
+        r.and(fin)
+    });
+    let _ = &dir;
+    finish(pass, pending, pass_result, desc_path, None, false)
+}
+
+/// The verdict, the blank disks, the `.vmx`, the rename into place.
+fn finish(
+    mut pass: Pass<'_>,
+    pending: PendingDir,
+    pass_result: Result<()>,
+    label: &Path,
+    reopen: Option<&Path>,
+    ova: bool,
+) -> Result<ImportReport> {
+    let opts = pass.opts;
+    // The verdict runs even when a disk failed: a digest mismatch explains a corrupt disk.
+    let mut report = Report {
+        path: label.to_path_buf(),
+        kind: if ova { "ova" } else { "directory" }.into(),
+        ..Default::default()
+    };
+    let collected = Collected {
+        members: std::mem::take(&mut pass.members),
+        ova,
+        ..Default::default()
+    };
+    let vopts = VerifyOptions {
+        lax: opts.lax,
+        limits: opts.limits,
+        ..Default::default()
+    };
+    verify::check_package(&collected, reopen, &vopts, &mut report);
+    // ovftool sizes the imported disk from ovf:capacity when it exceeds the image's (the
+    // converter grows it and says so), and a smaller ovf:capacity cannot lose data (the image's
+    // capacity is kept): a mismatch is a warning here, not a verification failure.
+    for f in &mut report.findings {
+        if f.code == "disk-capacity-mismatch" {
+            f.severity = Severity::Warning;
+        }
+    }
+    if opts.skip_manifest_check {
+        for f in &mut report.findings {
+            if f.severity == Severity::Error
+                && matches!(
+                    f.code.as_str(),
+                    "digest-mismatch"
+                        | "digest-not-computed"
+                        | "manifest-missing-file"
+                        | "manifest-missing-descriptor"
+                        | "manifest-lists-missing-file"
+                )
+            {
+                f.severity = Severity::Warning;
+            }
+        }
+    }
+    if !report.passed() {
+        let msgs: Vec<String> = report.errors().map(|f| f.message.clone()).collect();
+        let mut e = Error::verification(format!(
+            "the package failed verification; nothing was imported: {}",
+            msgs.join("; ")
+        ))
+        .with_path(label);
+        if let Err(cause) = pass_result {
+            e = e.with_source(cause);
+        }
+        return Err(e);
+    }
+    pass_result?;
+    let mut warnings = std::mem::take(&mut pass.plan.warnings);
+    for f in &report.findings {
+        if f.severity == Severity::Warning {
+            warnings.push(finding_text(f));
+        }
+    }
+    // Blank disks and disks whose file never came.
+    for d in &mut pass.plan.disks {
+        if d.done.is_some() {
+            continue;
+        }
+        if d.file_id.is_some() {
+            return Err(Error::verification(format!(
+                "disk {}: its file {} is not in the package",
+                d.disk_id, d.target.entry
+            ))
+            .with_path(label));
+        }
+        let Some(cap) = d.target.ovf_capacity_bytes else {
+            return Err(Error::invalid_ovf(format!(
+                "disk {} has no capacity",
+                d.disk_id
+            )));
+        };
+        let mut t = d.target.clone();
+        t.path = pass.stage.join(&d.out_name);
+        t.entry = format!("blank disk {}", d.disk_id);
+        let mut src = BlankSource {
+            capacity_bytes: cap,
+        };
+        d.done = Some(pipe::run(&mut src, &t, &opts.copy, pass.progress)?);
+    }
+    // The .vmx.
+    let vmx_name = format!("{}.vmx", pass.plan.name);
+    let mut vmx = pass.plan.machine.to_vmx();
+    if let Some(env) = &pass.plan.ovf_env {
+        vmx.set("guestinfo.ovfEnv", env);
+    }
+    let bytes = vmx.to_bytes();
+    check_round_trip(&bytes, &pass.plan.machine, &mut warnings)?;
+    let vmx_path = pass.stage.join(&vmx_name);
+    {
+        let mut f = crate::output::create_in(&pass.stage, &vmx_name)?;
+        f.write_all(&bytes)
+            .and_then(|()| f.sync_all())
+            .map_err(|e| Error::io("cannot write", e).with_path(&vmx_path))?;
+    }
+    let mut disks = Vec::new();
+    let mut files = vec![WrittenFile {
+        path: PathBuf::from(&vmx_name),
+        size: bytes.len() as u64,
+    }];
+    for d in &pass.plan.disks {
+        let Some(done) = &d.done else { continue };
+        for w in &done.warnings {
+            warnings.push(w.clone());
+        }
+        for (p, size) in &done.report.files {
+            files.push(WrittenFile {
+                path: p
+                    .file_name()
+                    .map(PathBuf::from)
+                    .unwrap_or_else(|| p.clone()),
+                size: *size,
+            });
+        }
+        disks.push(DiskReport {
+            disk_id: d.disk_id.clone(),
+            source: d.file_id.as_ref().map(|_| d.target.entry.clone()),
+            device: d.device.clone(),
+            mode: opts.disk_mode.name().to_string(),
+            file: d.out_name.clone(),
+            capacity_bytes: done.capacity_bytes,
+            data_bytes: done.report.data_bytes,
+        });
+    }
+    files.extend(pass.copied.iter().cloned());
+    let vm_dir = pending.commit()?;
+    for f in &mut files {
+        f.path = vm_dir.join(&f.path);
+    }
+    Ok(ImportReport {
+        name: pass.plan.name.clone(),
+        vmx: vm_dir.join(&vmx_name),
+        vm_dir,
+        hardware_version: pass.plan.hw_version,
+        files,
+        disks,
+        warnings,
+        verification: report,
+    })
+}
+
+fn finding_text(f: &Finding) -> String {
+    match &f.entry {
+        Some(e) => format!("{e}: {} [{}]", f.message, f.code),
+        None => format!("{} [{}]", f.message, f.code),
+    }
+}
+
+/// A `.vmx` written by import must read back as the same machine.
+fn check_round_trip(bytes: &[u8], machine: &Machine, warnings: &mut Vec<String>) -> Result<()> {
+    let vmx = Vmx::parse(bytes)?;
+    let (back, _) = Machine::from_vmx(&vmx);
+    let mut expect = machine.clone();
+    expect.unmapped.clear();
+    let mut got = back;
+    got.unmapped.clear();
+    // Capacities and OVF disk ids are not .vmx facts.
+    for d in &mut expect.disks {
+        d.capacity_bytes = None;
+        d.disk_id = None;
+    }
+    for d in &mut got.disks {
+        d.capacity_bytes = None;
+        d.disk_id = None;
+    }
+    got.extra_config.retain(|(k, _)| k != "guestinfo.ovfEnv");
+    if got != expect {
+        warnings.push(
+            "the written .vmx does not read back exactly as the imported machine (see `info`)"
+                .to_string(),
+        );
+    }
+    Ok(())
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn safe_names() {
+        assert_eq!(safe_name("My VM"), "My VM");
+        assert_eq!(safe_name("../etc/passwd"), "_etc_passwd");
+        assert_eq!(safe_name("..."), "vm");
+        assert_eq!(safe_name(""), "vm");
+        assert_eq!(safe_name("a/b\\c:d"), "a_b_c_d");
+        assert!(safe_name(&"x".repeat(300)).len() <= 80);
+    }
+
+    #[test]
+    fn extra_config_safe_list() {
+        assert!(is_safe_extra_config("guestinfo.foo"));
+        assert!(is_safe_extra_config("ethernet0.wakeOnPcktRcv"));
+        assert!(!is_safe_extra_config("ethernet0.filter0.name"));
+        assert!(!is_safe_extra_config("monitor_control.restrict_backdoor"));
+        assert!(!is_safe_extra_config("scsi0:0.fileName"));
+    }
+}

@@ -1,0 +1,273 @@
+//! The disk half of the one-pass import: bytes of a package member travel from the thread that
+//! reads (and hashes) the archive through a bounded channel to a [`Read`] adapter, which the
+//! streaming VMDK reader and [`crate::disk::copy`] consume on another thread.
+
+use std::io::{self, Read, Write};
+use std::path::{Path, PathBuf};
+
+use crossbeam_channel::{bounded, Receiver, Sender};
+
+use crate::disk::{self, CopyOptions, DiskSink, DiskSource, Grain, SinkOptions, SinkReport};
+use crate::error::{Error, Result};
+use crate::limits::Limits;
+use crate::progress::Progress;
+use crate::vmdk::header::SparseHeader;
+use crate::vmdk::layout::{self, Layout};
+use crate::vmdk::stream::{Origin, StreamReader};
+
+/// Buffers in flight between the archive reader and a disk converter (1 MiB each).
+pub(crate) const CHANNEL_BUFFERS: usize = 8;
+
+/// The sending half: a [`Write`] that forwards bytes to the converter. Once the converter has
+/// stopped (it finished the disk or failed), further bytes are dropped: the archive must still be
+/// read to its end so that every digest is computed.
+pub(crate) struct ChannelWriter {
+    tx: Option<Sender<Vec<u8>>>,
+}
+
+impl ChannelWriter {
+    pub(crate) fn new(tx: Sender<Vec<u8>>) -> Self {
+        ChannelWriter { tx: Some(tx) }
+    }
+}
+
+impl Write for ChannelWriter {
+    fn write(&mut self, buf: &[u8]) -> io::Result<usize> {
+        if let Some(tx) = &self.tx {
+            if tx.send(buf.to_vec()).is_err() {
+                self.tx = None;
+            }
+        }
+        Ok(buf.len())
+    }
+
+    fn flush(&mut self) -> io::Result<()> {
+        Ok(())
+    }
+}
+
+/// The receiving half: a [`Read`] over the forwarded buffers; end of input when every sender is
+/// gone.
+pub(crate) struct ChannelReader {
+    rx: Receiver<Vec<u8>>,
+    buf: Vec<u8>,
+    pos: usize,
+}
+
+impl Read for ChannelReader {
+    fn read(&mut self, out: &mut [u8]) -> io::Result<usize> {
+        while self.pos >= self.buf.len() {
+            match self.rx.recv() {
+                Ok(b) => {
+                    self.buf = b;
+                    self.pos = 0;
+                }
+                Err(_) => return Ok(0),
+            }
+        }
+        let n = out.len().min(self.buf.len() - self.pos);
+        out[..n].copy_from_slice(&self.buf[self.pos..self.pos + n]);
+        self.pos += n;
+        Ok(n)
+    }
+}
+
+/// A bounded channel pair.
+pub(crate) fn channel() -> (Sender<Vec<u8>>, ChannelReader) {
+    let (tx, rx) = bounded(CHANNEL_BUFFERS);
+    (
+        tx,
+        ChannelReader {
+            rx,
+            buf: Vec::new(),
+            pos: 0,
+        },
+    )
+}
+
+/// A reader that first returns `head`, then the rest of `inner`.
+struct Prefixed<R> {
+    head: Vec<u8>,
+    pos: usize,
+    inner: R,
+}
+
+impl<R: Read> Read for Prefixed<R> {
+    fn read(&mut self, out: &mut [u8]) -> io::Result<usize> {
+        if self.pos < self.head.len() {
+            let n = out.len().min(self.head.len() - self.pos);
+            out[..n].copy_from_slice(&self.head[self.pos..self.pos + n]);
+            self.pos += n;
+            return Ok(n);
+        }
+        self.inner.read(out)
+    }
+}
+
+/// A disk with no data (an OVF `Disk` without `ovf:fileRef`).
+pub(crate) struct BlankSource {
+    pub capacity_bytes: u64,
+}
+
+impl DiskSource for BlankSource {
+    fn capacity_bytes(&self) -> u64 {
+        self.capacity_bytes
+    }
+    fn next_grain(&mut self) -> Result<Option<Grain>> {
+        Ok(None)
+    }
+}
+
+/// What one disk conversion should produce.
+#[derive(Debug, Clone)]
+pub(crate) struct DiskTarget {
+    /// The output descriptor path (inside the pending VM folder).
+    pub path: PathBuf,
+    /// Output layout.
+    pub layout: Layout,
+    /// `ovf:capacity` in bytes, when the descriptor says.
+    pub ovf_capacity_bytes: Option<u64>,
+    /// Sink settings (adapter type, hardware version, identity).
+    pub sink: SinkOptions,
+    /// The package member name, for messages.
+    pub entry: String,
+    /// Whether the stored file is gzip-compressed (`ovf:compression="gzip"`).
+    pub gzip: bool,
+}
+
+/// What a finished conversion wrote.
+#[derive(Debug, Clone)]
+pub(crate) struct DiskDone {
+    pub capacity_bytes: u64,
+    pub report: SinkReport,
+    pub warnings: Vec<String>,
+}
+
+/// Converts the disk image read from `input` (the bytes of the package member, in order) into
+/// `target`. Non-streamOptimized images are first spilled to a temporary file beside the output
+/// (they need random access), then read through [`crate::vmdk::open`].
+pub(crate) fn convert(
+    input: Box<dyn Read + Send>,
+    target: &DiskTarget,
+    spill_dir: &Path,
+    limits: &Limits,
+    copy_opts: &CopyOptions,
+    progress: &dyn Progress,
+) -> Result<DiskDone> {
+    let mut input: Box<dyn Read + Send> = if target.gzip {
+        Box::new(flate2::read::GzDecoder::new(io::BufReader::with_capacity(
+            256 << 10,
+            input,
+        )))
+    } else {
+        input
+    };
+    let mut head = vec![0u8; 512];
+    let got =
+        crate::digest::read_full(&mut input, &mut head).map_err(|e| e.with_entry(&target.entry))?;
+    head.truncate(got);
+    let stream_optimized = <&[u8; 512]>::try_from(head.as_slice())
+        .ok()
+        .and_then(|b| SparseHeader::parse(b).ok())
+        .is_some_and(|h| h.is_compressed() && h.has_markers());
+    let reader = Prefixed {
+        head,
+        pos: 0,
+        inner: input,
+    };
+    if stream_optimized {
+        let mut source = StreamReader::new(reader, Origin::entry(&target.entry), limits)?;
+        return run(&mut source, target, copy_opts, progress);
+    }
+    // Anything else (hosted sparse, raw): spill, then open by content.
+    let mut spill = tempfile::Builder::new()
+        .prefix(".spill-")
+        .tempfile_in(spill_dir)
+        .map_err(|e| Error::io("cannot create temporary file", e).with_path(spill_dir))?;
+    let mut reader = reader;
+    io::copy(&mut reader, spill.as_file_mut()).map_err(|e| {
+        let e: Error = e.into();
+        e.with_entry(&target.entry)
+    })?;
+    let mut source =
+        crate::vmdk::open::open(spill.path(), limits).map_err(|e| e.with_entry(&target.entry))?;
+    let mut done = run(source.as_mut(), target, copy_opts, progress)?;
+    done.warnings.push(format!(
+        "{}: not streamOptimized; read through a temporary copy",
+        target.entry
+    ));
+    Ok(done)
+}
+
+/// Copies `source` into a new sink at `target`.
+pub(crate) fn run(
+    source: &mut dyn DiskSource,
+    target: &DiskTarget,
+    copy_opts: &CopyOptions,
+    progress: &dyn Progress,
+) -> Result<DiskDone> {
+    let mut warnings = Vec::new();
+    let vmdk_capacity = source.capacity_bytes();
+    let capacity = match target.ovf_capacity_bytes {
+        Some(ovf) if ovf > vmdk_capacity => {
+            warnings.push(format!(
+                "{}: ovf:capacity is {ovf} bytes, the disk image {vmdk_capacity}: the disk is grown to {ovf}",
+                target.entry
+            ));
+            ovf
+        }
+        Some(ovf) if ovf < vmdk_capacity => {
+            warnings.push(format!(
+                "{}: ovf:capacity is {ovf} bytes, the disk image {vmdk_capacity}: keeping the image's capacity",
+                target.entry
+            ));
+            vmdk_capacity
+        }
+        _ => vmdk_capacity,
+    };
+    let mut sink: Box<dyn DiskSink> =
+        layout::create_sink(&target.path, target.layout, capacity, &target.sink)?;
+    let label = target
+        .path
+        .file_name()
+        .map(|n| n.to_string_lossy().into_owned())
+        .unwrap_or_default();
+    progress.start(&label, Some(capacity));
+    let r = disk::copy(source, sink.as_mut(), copy_opts, progress);
+    progress.finish();
+    r?;
+    let report = sink.finish()?;
+    Ok(DiskDone {
+        capacity_bytes: capacity,
+        report,
+        warnings,
+    })
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn channel_carries_bytes_and_ends() {
+        let (tx, mut rx) = channel();
+        let t = std::thread::spawn(move || {
+            let mut w = ChannelWriter::new(tx);
+            w.write_all(b"hello ").unwrap();
+            w.write_all(b"world").unwrap();
+        });
+        let mut s = String::new();
+        rx.read_to_string(&mut s).unwrap();
+        t.join().unwrap();
+        assert_eq!(s, "hello world");
+    }
+
+    #[test]
+    fn writer_survives_a_dead_reader() {
+        let (tx, rx) = channel();
+        drop(rx);
+        let mut w = ChannelWriter::new(tx);
+        assert_eq!(w.write(b"abc").unwrap(), 3);
+        assert_eq!(w.write(b"abc").unwrap(), 3);
+    }
+}

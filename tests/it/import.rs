@@ -1,0 +1,727 @@
+//! Integration tests: `import` (OVA/OVF → VM folder) on crafted packages (every disk mode, gzip,
+//! chunks, .ovf with files beside it, stdin-like streams, tampering, options) and on the corpus
+//! (ovftool-made, VirtualBox-made, COT), disks checked against the source image or `qemu-img`.
+
+use std::fs;
+use std::io::Read;
+use std::path::{Path, PathBuf};
+use std::process::Command;
+
+use ovftool::disk::{copy, CopyOptions, SinkOptions};
+use ovftool::import::{import_path, import_reader, ImportOptions};
+use ovftool::progress::NoProgress;
+use ovftool::vmdk::layout::{create_sink, Layout};
+use ovftool::vmdk::raw::RawSource;
+use ovftool::ErrorKind;
+use sha2::{Digest, Sha256};
+
+use crate::support;
+
+const MIB: usize = 1 << 20;
+
+/// A 3 MiB image: random, text, zeros, a hole, odd tail.
+fn image() -> Vec<u8> {
+    let mut v = vec![0u8; 3 * MIB + 4096];
+    let mut x: u64 = 0x9e37_79b9_7f4a_7c15;
+    for b in &mut v[..MIB / 2] {
+        x ^= x << 13;
+        x ^= x >> 7;
+        x ^= x << 17;
+        *b = x as u8;
+    }
+    for (i, b) in v[MIB..2 * MIB].iter_mut().enumerate() {
+        *b = b"the quick brown fox "[i % 20];
+    }
+    v[3 * MIB + 100] = 7;
+    v
+}
+
+fn stream_vmdk(dir: &Path, raw: &[u8]) -> Vec<u8> {
+    let rp = dir.join("src.raw");
+    fs::write(&rp, raw).unwrap();
+    let vp = dir.join("src.vmdk");
+    let mut src = RawSource::open(&rp).unwrap();
+    let mut sink = create_sink(
+        &vp,
+        Layout::StreamOptimized,
+        raw.len() as u64,
+        &SinkOptions::default(),
+    )
+    .unwrap();
+    copy(
+        &mut src,
+        sink.as_mut(),
+        &CopyOptions::default(),
+        &NoProgress,
+    )
+    .unwrap();
+    sink.finish().unwrap();
+    let b = fs::read(&vp).unwrap();
+    fs::remove_file(&vp).unwrap();
+    fs::remove_file(&rp).unwrap();
+    b
+}
+
+struct Pkg {
+    /// Extra attributes of the disk's File element.
+    file_attrs: String,
+    /// Extra sections inside VirtualSystem.
+    vs_sections: String,
+    /// Hardware section attributes.
+    hw_attrs: String,
+    /// Deployment option section (envelope level).
+    env_sections: String,
+}
+
+impl Default for Pkg {
+    fn default() -> Self {
+        Pkg {
+            file_attrs: String::new(),
+            vs_sections: String::new(),
+            hw_attrs: String::new(),
+            env_sections: String::new(),
+        }
+    }
+}
+
+fn descriptor(p: &Pkg, size: usize, cap: usize) -> String {
+    format!(
+        r#"<?xml version="1.0" encoding="UTF-8"?>
+<Envelope xmlns="http://schemas.dmtf.org/ovf/envelope/1" xmlns:ovf="http://schemas.dmtf.org/ovf/envelope/1"
+  xmlns:rasd="http://schemas.dmtf.org/wbem/wscim/1/cim-schema/2/CIM_ResourceAllocationSettingData"
+  xmlns:vssd="http://schemas.dmtf.org/wbem/wscim/1/cim-schema/2/CIM_VirtualSystemSettingData"
+  xmlns:vmw="http://www.vmware.com/schema/ovf">
+  <References><File ovf:href="t-disk1.vmdk" ovf:id="file1" ovf:size="{size}"{fa}/></References>
+  <DiskSection><Info>Virtual disks</Info>
+    <Disk ovf:capacity="{cap}" ovf:capacityAllocationUnits="byte" ovf:diskId="vmdisk1" ovf:fileRef="file1"
+      ovf:format="http://www.vmware.com/interfaces/specifications/vmdk.html#streamOptimized"/></DiskSection>
+  <NetworkSection><Info>Networks</Info><Network ovf:name="VM Network"><Description>net</Description></Network></NetworkSection>
+  {es}
+  <VirtualSystem ovf:id="t-vm"><Info>A VM</Info><Name>t vm/1</Name>
+    <OperatingSystemSection ovf:id="101" vmw:osType="otherLinux64Guest"><Info>OS</Info></OperatingSystemSection>
+    <VirtualHardwareSection{hw}><Info>Hardware</Info>
+      <System><vssd:ElementName>Virtual Hardware Family</vssd:ElementName><vssd:InstanceID>0</vssd:InstanceID>
+        <vssd:VirtualSystemIdentifier>t-vm</vssd:VirtualSystemIdentifier><vssd:VirtualSystemType>vmx-10 vmx-13</vssd:VirtualSystemType></System>
+      <Item><rasd:AllocationUnits>hertz * 10^6</rasd:AllocationUnits><rasd:ElementName>2 virtual CPU(s)</rasd:ElementName>
+        <rasd:InstanceID>1</rasd:InstanceID><rasd:ResourceType>3</rasd:ResourceType><rasd:VirtualQuantity>2</rasd:VirtualQuantity></Item>
+      <Item><rasd:AllocationUnits>byte * 2^20</rasd:AllocationUnits><rasd:ElementName>1024MB of memory</rasd:ElementName>
+        <rasd:InstanceID>2</rasd:InstanceID><rasd:ResourceType>4</rasd:ResourceType><rasd:VirtualQuantity>1024</rasd:VirtualQuantity></Item>
+      <Item><rasd:Address>0</rasd:Address><rasd:ElementName>SCSI Controller 0</rasd:ElementName><rasd:InstanceID>3</rasd:InstanceID>
+        <rasd:ResourceSubType>VirtualSCSI</rasd:ResourceSubType><rasd:ResourceType>6</rasd:ResourceType></Item>
+      <Item><rasd:AddressOnParent>0</rasd:AddressOnParent><rasd:ElementName>Hard Disk 1</rasd:ElementName>
+        <rasd:HostResource>ovf:/disk/vmdisk1</rasd:HostResource><rasd:InstanceID>4</rasd:InstanceID><rasd:Parent>3</rasd:Parent>
+        <rasd:ResourceType>17</rasd:ResourceType></Item>
+      <Item><rasd:AddressOnParent>7</rasd:AddressOnParent><rasd:AutomaticAllocation>true</rasd:AutomaticAllocation>
+        <rasd:Connection>VM Network</rasd:Connection><rasd:ElementName>Network adapter 1</rasd:ElementName><rasd:InstanceID>5</rasd:InstanceID>
+        <rasd:ResourceSubType>VmxNet3</rasd:ResourceSubType><rasd:ResourceType>10</rasd:ResourceType></Item>
+      <vmw:ExtraConfig ovf:required="false" vmw:key="guestinfo.a" vmw:value="b"/>
+      <vmw:ExtraConfig ovf:required="false" vmw:key="monitor_control.restrict_backdoor" vmw:value="TRUE"/>
+    </VirtualHardwareSection>
+    {vs}
+  </VirtualSystem>
+</Envelope>
+"#,
+        fa = p.file_attrs,
+        es = p.env_sections,
+        hw = p.hw_attrs,
+        vs = p.vs_sections,
+    )
+}
+
+fn sha256_hex(b: &[u8]) -> String {
+    hex::encode(Sha256::digest(b))
+}
+
+/// Writes an OVA with `members` in order (ustar).
+fn write_tar(path: &Path, members: &[(String, Vec<u8>)]) {
+    let f = fs::File::create(path).unwrap();
+    let mut b = tar::Builder::new(f);
+    for (name, data) in members {
+        let mut h = tar::Header::new_ustar();
+        h.set_path(name).unwrap();
+        h.set_size(data.len() as u64);
+        h.set_mode(0o644);
+        h.set_cksum();
+        b.append(&h, data.as_slice()).unwrap();
+    }
+    b.into_inner().unwrap();
+}
+
+/// A package: descriptor, manifest, disk members (`files`: name → bytes as stored).
+fn ova(path: &Path, desc: &str, files: &[(String, Vec<u8>)]) {
+    let mut mf = format!("SHA256(t.ovf)= {}\n", sha256_hex(desc.as_bytes()));
+    for (n, d) in files {
+        mf.push_str(&format!("SHA256({n})= {}\n", sha256_hex(d)));
+    }
+    let mut members = vec![
+        ("t.ovf".to_string(), desc.as_bytes().to_vec()),
+        ("t.mf".to_string(), mf.into_bytes()),
+    ];
+    members.extend(files.iter().cloned());
+    write_tar(path, &members);
+}
+
+fn simple_ova(dir: &Path, p: &Pkg) -> (PathBuf, Vec<u8>) {
+    let raw = image();
+    let vmdk = stream_vmdk(dir, &raw);
+    let desc = descriptor(p, vmdk.len(), raw.len());
+    let path = dir.join("t.ova");
+    ova(&path, &desc, &[("t-disk1.vmdk".into(), vmdk)]);
+    (path, raw)
+}
+
+fn vmx_of(vm_dir: &Path) -> String {
+    let p = fs::read_dir(vm_dir)
+        .unwrap()
+        .map(|e| e.unwrap().path())
+        .find(|p| p.extension().is_some_and(|e| e == "vmx"))
+        .expect("a .vmx");
+    fs::read_to_string(p).unwrap()
+}
+
+fn key<'a>(vmx: &'a str, k: &str) -> Option<&'a str> {
+    vmx.lines().find_map(|l| {
+        let (a, b) = l.split_once(" = ")?;
+        (a.eq_ignore_ascii_case(k)).then(|| b.trim_matches('"'))
+    })
+}
+
+fn is_empty_dir(p: &Path) -> bool {
+    fs::read_dir(p)
+        .map(|mut d| d.next().is_none())
+        .unwrap_or(true)
+}
+
+#[test]
+fn crafted_ova_imports_as_thin_with_the_expected_vmx() {
+    let dir = tempfile::tempdir().unwrap();
+    let (path, raw) = simple_ova(dir.path(), &Pkg::default());
+    let target = dir.path().join("out");
+    let r = import_path(&path, &target, &ImportOptions::default(), &NoProgress).unwrap();
+    assert_eq!(r.name, "t vm_1");
+    assert!(r.verification.passed());
+    let vmx = vmx_of(&r.vm_dir);
+    assert_eq!(key(&vmx, "numvcpus"), Some("2"));
+    assert_eq!(key(&vmx, "memsize"), Some("1024"));
+    assert_eq!(key(&vmx, "scsi0.virtualDev"), Some("pvscsi"));
+    assert_eq!(key(&vmx, "ethernet0.virtualDev"), Some("vmxnet3"));
+    assert_eq!(key(&vmx, "ethernet0.networkName"), Some("VM Network"));
+    assert_eq!(key(&vmx, "virtualHW.version"), Some("13"));
+    assert_eq!(key(&vmx, "guestOS"), Some("otherlinux-64"));
+    assert_eq!(key(&vmx, "guestinfo.a"), Some("b"));
+    // Not on the safe list: reported, not written.
+    assert_eq!(key(&vmx, "monitor_control.restrict_backdoor"), None);
+    assert!(r.warnings.iter().any(|w| w.contains("restrict_backdoor")));
+    let file = key(&vmx, "scsi0:0.fileName").unwrap();
+    assert!(r.vm_dir.join(file).is_file());
+    // Thin: descriptor + sparse -flat extent holding the raw bytes.
+    let flat = r.vm_dir.join(file.replace(".vmdk", "-flat.vmdk"));
+    assert_eq!(fs::read(flat).unwrap(), raw);
+    // Nothing else in the target folder (the temporary folder is gone).
+    assert_eq!(fs::read_dir(&target).unwrap().count(), 1);
+    // The .vmx reads back.
+    let parsed = ovftool::vmx::Vmx::parse(vmx.as_bytes()).unwrap();
+    let (m, _) = ovftool::vm::Machine::from_vmx(&parsed);
+    assert_eq!(m.cpus, 2);
+    assert_eq!(m.memory_mib, 1024);
+}
+
+#[test]
+fn every_disk_mode_equals_the_source_image() {
+    if !support::have_tool("qemu-img") {
+        return;
+    }
+    let dir = tempfile::tempdir().unwrap();
+    let (path, raw) = simple_ova(dir.path(), &Pkg::default());
+    let rawp = dir.path().join("ref.raw");
+    fs::write(&rawp, &raw).unwrap();
+    for mode in [
+        Layout::Thin,
+        Layout::Thick,
+        Layout::EagerZeroedThick,
+        Layout::MonolithicSparse,
+        Layout::MonolithicFlat,
+        Layout::TwoGbSparse,
+        Layout::TwoGbFlat,
+    ] {
+        let target = dir.path().join(mode.name());
+        let opts = ImportOptions {
+            disk_mode: mode,
+            ..Default::default()
+        };
+        let r = import_path(&path, &target, &opts, &NoProgress).unwrap();
+        let vmdk = r.vm_dir.join(&r.disks[0].file);
+        let out = Command::new("qemu-img")
+            .args(["compare", "-q", "-f", "raw", "-F", "vmdk"])
+            .arg(&rawp)
+            .arg(&vmdk)
+            .output()
+            .unwrap();
+        assert!(
+            out.status.success(),
+            "{mode}: {}",
+            String::from_utf8_lossy(&out.stderr)
+        );
+    }
+}
+
+#[test]
+fn gzip_and_chunked_disks_import() {
+    use flate2::write::GzEncoder;
+    use std::io::Write;
+    let dir = tempfile::tempdir().unwrap();
+    let raw = image();
+    let vmdk = stream_vmdk(dir.path(), &raw);
+    let mut gz = GzEncoder::new(Vec::new(), flate2::Compression::fast());
+    gz.write_all(&vmdk).unwrap();
+    let gz = gz.finish().unwrap();
+    // gzip, in chunks of 100000 bytes.
+    let chunk = 100_000usize;
+    let p = Pkg {
+        file_attrs: format!(r#" ovf:compression="gzip" ovf:chunkSize="{chunk}""#),
+        ..Default::default()
+    };
+    let desc = descriptor(&p, gz.len(), raw.len());
+    let parts: Vec<(String, Vec<u8>)> = gz
+        .chunks(chunk)
+        .enumerate()
+        .map(|(i, c)| (format!("t-disk1.vmdk.{i:09}"), c.to_vec()))
+        .collect();
+    assert!(parts.len() > 1);
+    let path = dir.path().join("t.ova");
+    ova(&path, &desc, &parts);
+    let r = import_path(
+        &path,
+        &dir.path().join("out"),
+        &ImportOptions::default(),
+        &NoProgress,
+    )
+    .unwrap();
+    let flat = r
+        .vm_dir
+        .join(r.disks[0].file.replace(".vmdk", "-flat.vmdk"));
+    assert_eq!(fs::read(flat).unwrap(), raw);
+}
+
+/// A reader that hands out at most 7 bytes at a time and cannot seek (a pipe).
+struct Trickle<R>(R);
+impl<R: Read> Read for Trickle<R> {
+    fn read(&mut self, buf: &mut [u8]) -> std::io::Result<usize> {
+        let n = buf.len().min(4093);
+        self.0.read(&mut buf[..n])
+    }
+}
+
+#[test]
+fn stream_import_equals_file_import() {
+    let dir = tempfile::tempdir().unwrap();
+    let (path, _) = simple_ova(dir.path(), &Pkg::default());
+    let a = import_path(
+        &path,
+        &dir.path().join("a"),
+        &ImportOptions::default(),
+        &NoProgress,
+    )
+    .unwrap();
+    let mut src = Trickle(fs::File::open(&path).unwrap());
+    let b = import_reader(
+        &mut src,
+        Path::new("-"),
+        None,
+        &dir.path().join("b"),
+        &ImportOptions::default(),
+        &NoProgress,
+    )
+    .unwrap();
+    for f in ["t vm_1.vmx", "t vm_1-disk1.vmdk", "t vm_1-disk1-flat.vmdk"] {
+        assert_eq!(
+            fs::read(a.vm_dir.join(f)).unwrap(),
+            fs::read(b.vm_dir.join(f)).unwrap(),
+            "{f}"
+        );
+    }
+}
+
+#[test]
+fn stdin_import_through_the_cli_equals_file_import() {
+    let dir = tempfile::tempdir().unwrap();
+    let (path, raw) = simple_ova(dir.path(), &Pkg::default());
+    let target = dir.path().join("s");
+    let out = Command::new(support::bin())
+        .args(["import", "-"])
+        .arg(&target)
+        .stdin(fs::File::open(&path).unwrap())
+        .output()
+        .unwrap();
+    assert!(
+        out.status.success(),
+        "{}",
+        String::from_utf8_lossy(&out.stderr)
+    );
+    let flat = target.join("t vm_1").join("t vm_1-disk1-flat.vmdk");
+    assert_eq!(fs::read(flat).unwrap(), raw);
+}
+
+fn assert_fails_leaving_nothing(path: &Path, dir: &Path, what: &str) -> ovftool::Error {
+    let target = dir.join(format!("out-{what}"));
+    fs::create_dir(&target).unwrap();
+    let e = import_path(path, &target, &ImportOptions::default(), &NoProgress).expect_err(what);
+    assert!(is_empty_dir(&target), "{what}: left files behind");
+    // Nothing beside the target either.
+    assert!(!dir.join("escape.txt").exists());
+    e
+}
+
+#[test]
+fn tampered_disk_fails_and_leaves_nothing() {
+    let dir = tempfile::tempdir().unwrap();
+    let raw = image();
+    let vmdk = stream_vmdk(dir.path(), &raw);
+    let desc = descriptor(&Pkg::default(), vmdk.len(), raw.len());
+    let mut mf = format!("SHA256(t.ovf)= {}\n", sha256_hex(desc.as_bytes()));
+    mf.push_str(&format!("SHA256(t-disk1.vmdk)= {}\n", sha256_hex(&vmdk)));
+    // A flipped byte in the middle of a compressed grain, and one in the embedded descriptor
+    // area (decodes fine, only the digest tells).
+    for (i, at) in [vmdk.len() / 2, 600].into_iter().enumerate() {
+        let mut bad = vmdk.clone();
+        bad[at] ^= 0xff;
+        let path = dir.path().join(format!("bad{i}.ova"));
+        write_tar(
+            &path,
+            &[
+                ("t.ovf".into(), desc.clone().into_bytes()),
+                ("t.mf".into(), mf.clone().into_bytes()),
+                ("t-disk1.vmdk".into(), bad),
+            ],
+        );
+        let e = assert_fails_leaving_nothing(&path, dir.path(), &format!("disk{i}"));
+        assert_eq!(e.kind(), ErrorKind::Verification, "{e}");
+        assert!(e.message().contains("digest"), "{e}");
+    }
+}
+
+#[test]
+fn tampered_descriptor_fails_and_leaves_nothing() {
+    let dir = tempfile::tempdir().unwrap();
+    let raw = image();
+    let vmdk = stream_vmdk(dir.path(), &raw);
+    let desc = descriptor(&Pkg::default(), vmdk.len(), raw.len());
+    let mf = format!(
+        "SHA256(t.ovf)= {}\nSHA256(t-disk1.vmdk)= {}\n",
+        sha256_hex(desc.as_bytes()),
+        sha256_hex(&vmdk)
+    );
+    let path = dir.path().join("bad.ova");
+    write_tar(
+        &path,
+        &[
+            (
+                "t.ovf".into(),
+                desc.replace("1024MB", "2048MB").into_bytes(),
+            ),
+            ("t.mf".into(), mf.into_bytes()),
+            ("t-disk1.vmdk".into(), vmdk.clone()),
+        ],
+    );
+    let e = assert_fails_leaving_nothing(&path, dir.path(), "ovf");
+    assert_eq!(e.kind(), ErrorKind::Verification);
+    // A changed manifest.
+    let mf = format!(
+        "SHA256(t.ovf)= {}\nSHA256(t-disk1.vmdk)= {}\n",
+        sha256_hex(desc.as_bytes()),
+        sha256_hex(b"other")
+    );
+    write_tar(
+        &path,
+        &[
+            ("t.ovf".into(), desc.into_bytes()),
+            ("t.mf".into(), mf.into_bytes()),
+            ("t-disk1.vmdk".into(), vmdk),
+        ],
+    );
+    assert_fails_leaving_nothing(&path, dir.path(), "mf");
+}
+
+#[test]
+fn ova_entry_with_parent_dir_is_rejected_and_nothing_escapes() {
+    let dir = tempfile::tempdir().unwrap();
+    let (path, _) = simple_ova(dir.path(), &Pkg::default());
+    // Append a ../escape.txt member by rewriting the archive with raw headers.
+    let mut data = fs::read(&path).unwrap();
+    while data.ends_with(&[0u8; 512]) {
+        data.truncate(data.len() - 512);
+    }
+    let mut h = tar::Header::new_ustar();
+    h.as_old_mut().name[..13].copy_from_slice(b"../escape.txt");
+    h.set_size(5);
+    h.set_mode(0o644);
+    h.set_cksum();
+    data.extend_from_slice(h.as_bytes());
+    let mut body = b"owned".to_vec();
+    body.resize(512, 0);
+    data.extend_from_slice(&body);
+    data.extend_from_slice(&[0u8; 1024]);
+    fs::write(&path, data).unwrap();
+    let e = assert_fails_leaving_nothing(&path, dir.path(), "traversal");
+    assert!(e.kind().is_input_failure(), "{e}");
+}
+
+#[test]
+fn ovf_with_files_beside_it_imports() {
+    let dir = tempfile::tempdir().unwrap();
+    let raw = image();
+    let vmdk = stream_vmdk(dir.path(), &raw);
+    let desc = descriptor(&Pkg::default(), vmdk.len(), raw.len());
+    let pkg = dir.path().join("pkg");
+    fs::create_dir(&pkg).unwrap();
+    fs::write(pkg.join("t.ovf"), &desc).unwrap();
+    fs::write(pkg.join("t-disk1.vmdk"), &vmdk).unwrap();
+    fs::write(
+        pkg.join("t.mf"),
+        format!(
+            "SHA256(t.ovf)= {}\nSHA256(t-disk1.vmdk)= {}\n",
+            sha256_hex(desc.as_bytes()),
+            sha256_hex(&vmdk)
+        ),
+    )
+    .unwrap();
+    let r = import_path(
+        &pkg.join("t.ovf"),
+        &dir.path().join("out"),
+        &ImportOptions::default(),
+        &NoProgress,
+    )
+    .unwrap();
+    let flat = r
+        .vm_dir
+        .join(r.disks[0].file.replace(".vmdk", "-flat.vmdk"));
+    assert_eq!(fs::read(flat).unwrap(), raw);
+    // A tampered file beside it fails the same way.
+    let mut bad = vmdk.clone();
+    bad[600] ^= 1;
+    fs::write(pkg.join("t-disk1.vmdk"), &bad).unwrap();
+    let target = dir.path().join("out2");
+    assert!(import_path(
+        &pkg.join("t.ovf"),
+        &target,
+        &ImportOptions::default(),
+        &NoProgress
+    )
+    .is_err());
+    assert!(!target.exists() || is_empty_dir(&target));
+}
+
+#[test]
+fn eula_is_refused_unless_accepted() {
+    let dir = tempfile::tempdir().unwrap();
+    let p = Pkg {
+        vs_sections:
+            "<EulaSection><Info>License</Info><License>Be nice to penguins.</License></EulaSection>"
+                .into(),
+        ..Default::default()
+    };
+    let (path, _) = simple_ova(dir.path(), &p);
+    let target = dir.path().join("out");
+    let e = import_path(&path, &target, &ImportOptions::default(), &NoProgress).unwrap_err();
+    assert!(e.message().contains("Be nice to penguins."), "{e}");
+    assert!(!target.exists() || is_empty_dir(&target));
+    let opts = ImportOptions {
+        accept_all_eulas: true,
+        ..Default::default()
+    };
+    import_path(&path, &target, &opts, &NoProgress).unwrap();
+}
+
+#[test]
+fn properties_are_checked_and_written_as_ovf_environment() {
+    let dir = tempfile::tempdir().unwrap();
+    let p = Pkg {
+        hw_attrs: r#" ovf:transport="com.vmware.guestInfo""#.into(),
+        vs_sections: r#"<ProductSection><Info>P</Info>
+          <Property ovf:key="hostname" ovf:type="string" ovf:qualifiers="MinLen(1),MaxLen(10)" ovf:userConfigurable="true" ovf:value="h0"/>
+          <Property ovf:key="size" ovf:type="string" ovf:qualifiers='ValueMap{"s","m"}' ovf:userConfigurable="true" ovf:value="s"/>
+          <Property ovf:key="port" ovf:type="uint16" ovf:userConfigurable="true" ovf:value="80"/>
+          <Property ovf:key="fixed" ovf:type="string" ovf:value="x"/>
+        </ProductSection>"#
+            .into(),
+        ..Default::default()
+    };
+    let (path, _) = simple_ova(dir.path(), &p);
+    let bad = |k: &str, v: &str| {
+        let opts = ImportOptions {
+            properties: vec![(k.into(), v.into())],
+            ..Default::default()
+        };
+        let target = dir.path().join("bad");
+        let e = import_path(&path, &target, &opts, &NoProgress).unwrap_err();
+        assert_eq!(e.kind(), ErrorKind::Usage, "{k}={v}: {e}");
+        assert!(!target.exists() || is_empty_dir(&target));
+    };
+    bad("hostname", "much-too-long-name");
+    bad("size", "xl");
+    bad("port", "70000");
+    bad("fixed", "y");
+    bad("nosuch", "1");
+    let opts = ImportOptions {
+        properties: vec![
+            ("hostname".into(), "db&1".into()),
+            ("port".into(), "8080".into()),
+        ],
+        networks: vec![("VM Network".into(), "prod".into())],
+        ..Default::default()
+    };
+    let r = import_path(&path, &dir.path().join("ok"), &opts, &NoProgress).unwrap();
+    let vmx = vmx_of(&r.vm_dir);
+    assert_eq!(key(&vmx, "ethernet0.networkName"), Some("prod"));
+    let parsed = ovftool::vmx::Vmx::parse(vmx.as_bytes()).unwrap();
+    let env = parsed.get("guestinfo.ovfEnv").expect("guestinfo.ovfEnv");
+    assert!(
+        env.contains(r#"<Property oe:key="hostname" oe:value="db&amp;1"/>"#),
+        "{env}"
+    );
+    assert!(env.contains(r#"<Property oe:key="port" oe:value="8080"/>"#));
+    assert!(env.contains(r#"<Property oe:key="size" oe:value="s"/>"#));
+    assert!(env.contains("http://schemas.dmtf.org/ovf/environment/1"));
+}
+
+#[test]
+fn existing_vm_folder_needs_force() {
+    let dir = tempfile::tempdir().unwrap();
+    let (path, _) = simple_ova(dir.path(), &Pkg::default());
+    let target = dir.path().join("out");
+    import_path(&path, &target, &ImportOptions::default(), &NoProgress).unwrap();
+    let e = import_path(&path, &target, &ImportOptions::default(), &NoProgress).unwrap_err();
+    assert_eq!(e.kind(), ErrorKind::AlreadyExists);
+    let opts = ImportOptions {
+        force: true,
+        max_hw_version: Some(11),
+        ..Default::default()
+    };
+    let r = import_path(&path, &target, &opts, &NoProgress).unwrap();
+    assert_eq!(key(&vmx_of(&r.vm_dir), "virtualHW.version"), Some("10"));
+}
+
+// --- Corpus.
+
+fn api_dir() -> Option<PathBuf> {
+    let c = support::corpus()?;
+    Some(c.join("cyberus-technology__virtualbox-kvm/src/VBox/ValidationKit/tests/api"))
+}
+
+fn qemu_compare(a: &Path, b: &Path) -> bool {
+    Command::new("qemu-img")
+        .args(["compare", "-q"])
+        .arg(a)
+        .arg(b)
+        .status()
+        .unwrap()
+        .success()
+}
+
+#[test]
+fn corpus_ovftool_ova_imports_in_every_mode() {
+    let Some(api) = api_dir() else { return };
+    if !support::have_tool("qemu-img") {
+        return;
+    }
+    let dir = tempfile::tempdir().unwrap();
+    for t in ["t3", "t4"] {
+        let ova = api.join(format!("tdAppliance1-{t}-ovftool-4.1.0.ova"));
+        let gz = api.join(format!(
+            "_extracted/tdAppliance1-{t}-ovftool-4.1.0/tdAppliance1-{t}-ovftool-4.1.0-disk1.vmdk.gz"
+        ));
+        let mut reference = Vec::new();
+        flate2::read::GzDecoder::new(fs::File::open(&gz).unwrap())
+            .read_to_end(&mut reference)
+            .unwrap();
+        let refp = dir.path().join(format!("{t}.vmdk"));
+        fs::write(&refp, reference).unwrap();
+        for mode in [
+            Layout::Thin,
+            Layout::EagerZeroedThick,
+            Layout::MonolithicSparse,
+        ] {
+            let opts = ImportOptions {
+                disk_mode: mode,
+                ..Default::default()
+            };
+            let r = import_path(
+                &ova,
+                &dir.path().join(format!("{t}-{mode}")),
+                &opts,
+                &NoProgress,
+            )
+            .unwrap();
+            if t == "t4" {
+                // Signed by ovftool (self-signed certificate): the signature is checked.
+                assert!(r.verification.signature.as_ref().is_some_and(|s| s.valid));
+            }
+            let vmx = vmx_of(&r.vm_dir);
+            for k in ["numvcpus", "memsize", "virtualHW.version", "guestOS"] {
+                assert!(key(&vmx, k).is_some(), "{t} {mode}: {k}");
+            }
+            assert!(
+                qemu_compare(&refp, &r.vm_dir.join(&r.disks[0].file)),
+                "{t} {mode}"
+            );
+        }
+    }
+}
+
+#[test]
+fn corpus_virtualbox_packages_import_with_lax() {
+    let Some(api) = api_dir() else { return };
+    let dir = tempfile::tempdir().unwrap();
+    for name in [
+        "tdAppliance1-t2.ova",
+        "tdAppliance1-t3.ova",
+        "tdAppliance1-t4.ova",
+    ] {
+        let opts = ImportOptions {
+            lax: true,
+            ..Default::default()
+        };
+        let r = import_path(&api.join(name), &dir.path().join(name), &opts, &NoProgress)
+            .unwrap_or_else(|e| panic!("{name}: {e}"));
+        assert!(r.vmx.is_file());
+        // Without --lax the non-VMware hardware family is refused.
+        let strict = import_path(
+            &api.join(name),
+            &dir.path().join(format!("{name}-strict")),
+            &ImportOptions::default(),
+            &NoProgress,
+        );
+        assert!(strict.is_err(), "{name}");
+    }
+    let c = support::corpus().unwrap();
+    let cot = c.join("glennmatthews__cot/COT/tests/ubuntu.2.0.ovf");
+    let opts = ImportOptions {
+        lax: true,
+        ..Default::default()
+    };
+    let r = import_path(&cot, &dir.path().join("cot"), &opts, &NoProgress).unwrap();
+    assert!(!r.disks.is_empty());
+}
+
+#[test]
+fn corpus_glance_ova_imports_or_fails_cleanly() {
+    let Some(c) = support::corpus() else { return };
+    let dir = tempfile::tempdir().unwrap();
+    let var = c.join("openstack__glance/glance/tests/var");
+    for name in [
+        "testserver.ova",
+        "testserver-no-disk.ova",
+        "testserver-no-ovf.ova",
+    ] {
+        let target = dir.path().join(name);
+        fs::create_dir(&target).unwrap();
+        let opts = ImportOptions {
+            lax: true,
+            ..Default::default()
+        };
+        match import_path(&var.join(name), &target, &opts, &NoProgress) {
+            Ok(r) => assert!(r.vmx.is_file()),
+            Err(_) => assert!(is_empty_dir(&target), "{name}"),
+        }
+    }
+}
