@@ -27,17 +27,30 @@ ln -f "$IMG" "$WORK/pkg/bench-disk1.img" 2>/dev/null || cp "$IMG" "$WORK/pkg/ben
 BYTES=$(stat -c %s "$WORK/pkg/bench-disk1.img")
 cat > "$WORK/pkg/bench.ovf" <<OVF
 <?xml version="1.0" encoding="UTF-8"?>
-<Envelope xmlns="http://schemas.dmtf.org/ovf/envelope/1" xmlns:ovf="http://schemas.dmtf.org/ovf/envelope/1">
+<Envelope xmlns="http://schemas.dmtf.org/ovf/envelope/1" xmlns:ovf="http://schemas.dmtf.org/ovf/envelope/1"
+  xmlns:rasd="http://schemas.dmtf.org/wbem/wscim/1/cim-schema/2/CIM_ResourceAllocationSettingData"
+  xmlns:vssd="http://schemas.dmtf.org/wbem/wscim/1/cim-schema/2/CIM_VirtualSystemSettingData">
   <References><File ovf:href="bench-disk1.img" ovf:id="file1" ovf:size="$BYTES"/></References>
-  <VirtualSystem ovf:id="bench"><Info>benchmark</Info></VirtualSystem>
+  <VirtualSystem ovf:id="bench"><Info>benchmark</Info>
+    <VirtualHardwareSection><Info>Hardware</Info>
+      <System><vssd:ElementName>Virtual Hardware Family</vssd:ElementName><vssd:InstanceID>0</vssd:InstanceID>
+        <vssd:VirtualSystemIdentifier>bench</vssd:VirtualSystemIdentifier><vssd:VirtualSystemType>vmx-13</vssd:VirtualSystemType></System>
+      <Item><rasd:AllocationUnits>hertz * 10^6</rasd:AllocationUnits><rasd:ElementName>1 virtual CPU</rasd:ElementName>
+        <rasd:InstanceID>1</rasd:InstanceID><rasd:ResourceType>3</rasd:ResourceType><rasd:VirtualQuantity>1</rasd:VirtualQuantity></Item>
+      <Item><rasd:AllocationUnits>byte * 2^20</rasd:AllocationUnits><rasd:ElementName>512MB of memory</rasd:ElementName>
+        <rasd:InstanceID>2</rasd:InstanceID><rasd:ResourceType>4</rasd:ResourceType><rasd:VirtualQuantity>512</rasd:VirtualQuantity></Item>
+    </VirtualHardwareSection>
+  </VirtualSystem>
 </Envelope>
 OVF
-
 # t CMD... : prints "seconds maxrss_kib" of the median of 3 runs.
 t() {
   local runs=()
   for _ in 1 2 3; do
-    /usr/bin/time -f "%e %M %U %S" -o "$WORK/time.txt" "$@" >/dev/null 2>&1
+    if ! /usr/bin/time -f "%e %M %U %S" -o "$WORK/time.txt" "$@" >/dev/null 2>&1; then
+      echo "FAILED: $*" >&2
+      exit 1
+    fi
     runs+=("$(tail -1 "$WORK/time.txt")")
   done
   printf '%s\n' "${runs[@]}" | sort -n | sed -n 2p

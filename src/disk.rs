@@ -348,9 +348,6 @@ pub fn is_zero(bytes: &[u8]) -> bool {
     chunks.remainder().iter().all(|&b| b == 0)
 }
 
-/// A grain after decoding on a worker: nothing to write (all zeros) or the sink's encoding.
-type Done = (u64, u64, Result<Option<Encoded>>);
-
 fn decode_and_encode(
     grain: Grain,
     capacity_bytes: u64,
@@ -398,16 +395,20 @@ fn decode_and_encode(
 /// Copies every allocated, non-zero grain of `source` into `sink`, in parallel, in order.
 ///
 /// The source is read on the calling thread; grains are inflated, checked for zeros and encoded
-/// on [`CopyOptions::worker_threads`] workers, each with its own [`GrainEncoder`]; one writer
-/// thread puts them back in order (a ring indexed by sequence number, no second pass) and calls
-/// [`DiskSink::write`]. At most [`CopyOptions::max_in_flight`] grains exist at once.
+/// on [`CopyOptions::worker_threads`] workers, each with its own [`GrainEncoder`]. A worker that
+/// finishes a grain puts it into a reorder ring (indexed by sequence number, no second pass);
+/// whichever worker finds the next grain in order ready writes it, and every consecutive ready
+/// one, through [`DiskSink::write`] under a lock. No dedicated writer thread has to be woken per
+/// grain (on a busy machine each wake-up waits for a time slice). At most
+/// [`CopyOptions::max_in_flight`] grains exist at once.
 ///
 /// Progress advances in bytes of virtual-disk position (the caller starts it with the
 /// capacity as total). The caller still calls [`DiskSink::finish`] (so it can decide what to
 /// do on failure).
 ///
 /// # Errors
-/// The first error of the source, a decoder or the sink; remaining work is abandoned.
+/// The first error of the source, a decoder or the sink (by disk position); remaining work is
+/// abandoned.
 pub fn copy(
     source: &mut dyn DiskSource,
     sink: &mut dyn DiskSink,
@@ -423,26 +424,27 @@ pub fn copy(
     }
 
     let work: Queue<(u64, Grain)> = Queue::new();
-    let done: Queue<Done> = Queue::new();
     // Tokens bound the grains alive anywhere in the pipeline, so the reorder ring never
     // overflows and memory stays fixed whatever the disk size.
-    let tokens: Queue<()> = Queue::new();
-    for _ in 0..in_flight {
-        tokens.push(());
-    }
+    let tokens = Tokens::new(in_flight);
     let abort = AtomicBool::new(false);
-    let live_workers = std::sync::atomic::AtomicUsize::new(workers);
+    let order = Mutex::new(Reorder {
+        ring: (0..in_flight).map(|_| None).collect(),
+        next: 0,
+    });
+    let writer = Mutex::new(Writer {
+        sink,
+        zero_grains: 0,
+        data_bytes: 0,
+        handled: 0,
+        position: 0,
+        error: None,
+    });
 
-    std::thread::scope(|scope| {
+    let read_result = std::thread::scope(|scope| {
         for mut encoder in encoders {
-            let (work, done, abort, live_workers) = (&work, &done, &abort, &live_workers);
+            let (work, tokens, abort, order, writer) = (&work, &tokens, &abort, &order, &writer);
             scope.spawn(move || {
-                // The last worker out closes `done`, even if it unwinds.
-                let _guard = OnDrop(|| {
-                    if live_workers.fetch_sub(1, Ordering::AcqRel) == 1 {
-                        done.close();
-                    }
-                });
                 let mut inflater = crate::vmdk::codec::Inflater::new();
                 while let Some((seq, grain)) = work.pop() {
                     let end = grain.offset.saturating_add(u64::from(grain.len));
@@ -451,31 +453,21 @@ pub fn copy(
                     } else {
                         decode_and_encode(grain, capacity_bytes, &mut inflater, &mut *encoder)
                     };
-                    if !done.push((seq, end, result)) {
-                        break;
-                    }
+                    deposit(order, seq, (end, result));
+                    drain(order, writer, tokens, abort, progress);
                 }
             });
         }
 
-        let (done_ref, tokens_ref, abort_ref) = (&done, &tokens, &abort);
-        let writer = scope.spawn(move || {
-            let _guard = OnDrop(|| {
-                tokens_ref.close();
-                done_ref.close();
-            });
-            write_in_order(sink, done_ref, tokens_ref, in_flight, progress, abort_ref)
-        });
-
         let mut grains_read = 0u64;
         let mut last_end = 0u64;
-        let read_result: Result<()> = loop {
-            if tokens.pop().is_none() || abort.load(Ordering::Relaxed) {
-                break Ok(());
+        let read_result: Result<u64> = loop {
+            if !tokens.acquire() || abort.load(Ordering::Relaxed) {
+                break Ok(grains_read);
             }
             let grain = match source.next_grain() {
                 Ok(Some(g)) => g,
-                Ok(None) => break Ok(()),
+                Ok(None) => break Ok(grains_read),
                 Err(e) => break Err(e),
             };
             if grain.offset < last_end && grains_read > 0 {
@@ -486,101 +478,184 @@ pub fn copy(
             }
             last_end = grain.offset.saturating_add(u64::from(grain.len).max(1));
             if !work.push((grains_read, grain)) {
-                break Ok(());
+                break Ok(grains_read);
             }
             grains_read += 1;
         };
         // On a read error the grains already read are still finished (at most max_in_flight):
         // a decoding error among them lies earlier in the disk and is the one to report.
         work.close();
-        let written = match writer.join() {
-            Ok(r) => r,
-            Err(_) => Err(Error::new(
-                crate::ErrorKind::Io,
-                "disk writer thread panicked",
-            )),
-        };
-        let (zero_grains, data_bytes, ordered, position) =
-            written.map_err(|e| source.annotate(e))?;
-        read_result?;
-        if ordered != grains_read {
-            return Err(Error::new(
-                crate::ErrorKind::Io,
-                format!("disk pipeline lost grains: read {grains_read}, wrote {ordered}"),
-            ));
-        }
-        if capacity_bytes > position {
-            progress.advance(capacity_bytes - position);
-        }
-        Ok(CopyStats {
-            capacity_bytes,
-            grains_read,
-            zero_grains,
-            data_bytes,
-        })
+        read_result
+    });
+
+    let w = writer.into_inner().unwrap_or_else(|e| e.into_inner());
+    if let Some(e) = w.error {
+        return Err(source.annotate(e));
+    }
+    let grains_read = read_result?;
+    if w.handled != grains_read {
+        return Err(Error::new(
+            crate::ErrorKind::Io,
+            format!(
+                "disk pipeline lost grains: read {grains_read}, wrote {}",
+                w.handled
+            ),
+        ));
+    }
+    if capacity_bytes > w.position {
+        progress.advance(capacity_bytes - w.position);
+    }
+    Ok(CopyStats {
+        capacity_bytes,
+        grains_read,
+        zero_grains: w.zero_grains,
+        data_bytes: w.data_bytes,
     })
 }
 
-/// The writer thread: reorders finished grains by sequence number and writes them.
-/// Returns (zero grains, data bytes, grains handled, progress position).
-fn write_in_order(
-    sink: &mut dyn DiskSink,
-    done: &Queue<Done>,
-    tokens: &Queue<()>,
-    ring_len: usize,
-    progress: &dyn Progress,
-    abort: &AtomicBool,
-) -> Result<(u64, u64, u64, u64)> {
-    let mut ring: Vec<Option<(u64, Result<Option<Encoded>>)>> = Vec::new();
-    ring.resize_with(ring_len, || None);
-    let mut next = 0u64;
-    let mut zero_grains = 0u64;
-    let mut data_bytes = 0u64;
-    let mut position = 0u64;
-    let fail = |e: Error| {
-        abort.store(true, Ordering::Relaxed);
-        Err(e)
-    };
-    while let Some((seq, end, result)) = done.pop() {
-        let Some(slot) = usize::try_from(seq % ring_len as u64)
-            .ok()
-            .and_then(|i| ring.get_mut(i))
-        else {
-            return fail(Error::new(crate::ErrorKind::Io, "reorder ring index"));
-        };
-        *slot = Some((end, result));
-        loop {
-            let idx = (next % ring_len as u64) as usize;
-            let Some((end, ready)) = ring.get_mut(idx).and_then(Option::take) else {
-                break;
-            };
-            next += 1;
-            match ready {
-                Err(e) => return fail(e),
-                Ok(None) => zero_grains += 1,
-                Ok(Some(encoded)) => {
-                    data_bytes += u64::from(encoded.len);
-                    if let Err(e) = sink.write(encoded) {
-                        return fail(e);
-                    }
-                }
-            }
-            if end > position {
-                progress.advance(end - position);
-                position = end;
-            }
-            tokens.push(());
-        }
-    }
-    Ok((zero_grains, data_bytes, next, position))
+/// A finished grain: its end offset and what to write.
+type Finished = (u64, Result<Option<Encoded>>);
+
+/// Finished grains waiting for their turn.
+struct Reorder {
+    ring: Vec<Option<Finished>>,
+    next: u64,
 }
 
-/// Runs a closure when dropped (closing queues even when a thread unwinds).
-struct OnDrop<F: FnMut()>(F);
+/// The sink and what has been written, owned by whichever worker holds the lock.
+struct Writer<'a> {
+    sink: &'a mut dyn DiskSink,
+    zero_grains: u64,
+    data_bytes: u64,
+    handled: u64,
+    position: u64,
+    error: Option<Error>,
+}
 
-impl<F: FnMut()> Drop for OnDrop<F> {
-    fn drop(&mut self) {
-        (self.0)();
+fn lock<T>(m: &Mutex<T>) -> MutexGuard<'_, T> {
+    m.lock().unwrap_or_else(|e| e.into_inner())
+}
+
+fn deposit(order: &Mutex<Reorder>, seq: u64, item: Finished) {
+    let mut o = lock(order);
+    let len = o.ring.len() as u64;
+    if let Some(slot) = o.ring.get_mut((seq % len) as usize) {
+        *slot = Some(item);
+    }
+}
+
+/// Takes the next grain in order, if it is ready.
+fn take_next(order: &Mutex<Reorder>) -> Option<Finished> {
+    let mut o = lock(order);
+    let len = o.ring.len() as u64;
+    let idx = (o.next % len) as usize;
+    let item = o.ring.get_mut(idx).and_then(Option::take)?;
+    o.next += 1;
+    Some(item)
+}
+
+fn next_ready(order: &Mutex<Reorder>) -> bool {
+    let o = lock(order);
+    let len = o.ring.len() as u64;
+    o.ring
+        .get((o.next % len) as usize)
+        .is_some_and(Option::is_some)
+}
+
+/// Writes every grain that is ready in order, unless another worker is already doing so.
+fn drain(
+    order: &Mutex<Reorder>,
+    writer: &Mutex<Writer<'_>>,
+    tokens: &Tokens,
+    abort: &AtomicBool,
+    progress: &dyn Progress,
+) {
+    loop {
+        let mut w = match writer.try_lock() {
+            Ok(w) => w,
+            Err(std::sync::TryLockError::WouldBlock) => return,
+            Err(std::sync::TryLockError::Poisoned(e)) => e.into_inner(),
+        };
+        while let Some((end, result)) = take_next(order) {
+            w.handled += 1;
+            if w.error.is_none() {
+                let outcome = match result {
+                    Err(e) => Err(e),
+                    Ok(None) => {
+                        w.zero_grains += 1;
+                        Ok(())
+                    }
+                    Ok(Some(encoded)) => {
+                        w.data_bytes += u64::from(encoded.len);
+                        w.sink.write(encoded)
+                    }
+                };
+                if let Err(e) = outcome {
+                    w.error = Some(e);
+                    abort.store(true, Ordering::Relaxed);
+                    tokens.close();
+                }
+                if end > w.position {
+                    progress.advance(end - w.position);
+                    w.position = end;
+                }
+            }
+            tokens.release();
+        }
+        drop(w);
+        // A grain deposited while we held the writer lock found it taken and left: look again.
+        if !next_ready(order) {
+            return;
+        }
+    }
+}
+
+/// Counts free pipeline slots. The reader sleeps when none is free and is woken only once a
+/// batch has been freed, not for every grain.
+struct Tokens {
+    state: Mutex<(usize, bool, bool)>,
+    ready: Condvar,
+    batch: usize,
+}
+
+impl Tokens {
+    fn new(n: usize) -> Self {
+        Tokens {
+            state: Mutex::new((n, false, false)),
+            ready: Condvar::new(),
+            batch: (n / 8).max(1),
+        }
+    }
+
+    /// Takes a slot, waiting for a batch to be freed if none is; false once closed.
+    fn acquire(&self) -> bool {
+        let mut st = lock(&self.state);
+        loop {
+            if st.1 {
+                return false;
+            }
+            if st.0 > 0 {
+                st.0 -= 1;
+                return true;
+            }
+            st.2 = true;
+            st = self.ready.wait(st).unwrap_or_else(|e| e.into_inner());
+        }
+    }
+
+    fn release(&self) {
+        let mut st = lock(&self.state);
+        st.0 += 1;
+        if st.2 && st.0 >= self.batch {
+            st.2 = false;
+            drop(st);
+            self.ready.notify_one();
+        }
+    }
+
+    fn close(&self) {
+        lock(&self.state).1 = true;
+        self.ready.notify_all();
     }
 }
 

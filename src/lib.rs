@@ -23,6 +23,7 @@ pub mod cert;
 pub mod digest;
 pub mod disk;
 pub mod error;
+pub mod export;
 pub mod gate;
 pub mod import;
 pub mod limits;

@@ -62,7 +62,8 @@ impl Link {
     ///
     /// # Errors
     /// Corrupt headers/descriptors, unsafe extent names, capacity disagreements, I/O errors;
-    /// [`crate::ErrorKind::Unsupported`] for streamOptimized files and seSparse extents.
+    /// [`crate::ErrorKind::Unsupported`] for streamOptimized text descriptors and seSparse
+    /// extents.
     ///
     /// # Security
     /// `path` is trusted; everything it names is checked.

@@ -11,7 +11,8 @@ use crate::vmdk::sparse::read_exact_at;
 /// Where a run of bytes of an extent lives.
 #[derive(Debug, Clone, Copy, PartialEq, Eq)]
 pub enum Run {
-    /// Stored in the extent's file at this byte offset.
+    /// Stored in the extent: a byte offset in its file, or for compressed extents a locator
+    /// that only [`ExtentRead::read_at`] of the same extent interprets.
     Data(u64),
     /// Reads as zeros, whatever the parent holds (ZERO extent, zeroed grain).
     Zero,
@@ -31,7 +32,8 @@ pub trait ExtentRead: Send + std::fmt::Debug {
     /// Corrupt tables (naming file and offset), I/O errors.
     fn map(&mut self, offset: u64, max_len: u64) -> Result<(Run, u64)>;
 
-    /// Reads stored bytes at a file offset returned by [`ExtentRead::map`].
+    /// Reads stored bytes at a location returned by [`ExtentRead::map`] (`buf` no longer than
+    /// the run).
     ///
     /// # Errors
     /// I/O errors, unexpected end of file.
@@ -63,6 +65,9 @@ pub struct FlatExtent {
     path: PathBuf,
     base: u64,
     len: u64,
+    /// The last data run found with `SEEK_DATA`/`SEEK_HOLE`, in file offsets: one pair of
+    /// seeks per run instead of one seek per grain.
+    data_run: Option<(u64, u64)>,
 }
 
 impl FlatExtent {
@@ -94,6 +99,7 @@ impl FlatExtent {
             path: path.to_path_buf(),
             base,
             len,
+            data_run: None,
         })
     }
 }
@@ -119,9 +125,21 @@ impl ExtentRead for FlatExtent {
             return Ok(None);
         }
         let at = self.base + offset;
+        if let Some((from, to)) = self.data_run {
+            if from <= at && at < to {
+                return Ok(Some(offset));
+            }
+        }
         match rustix::fs::seek(&self.file, rustix::fs::SeekFrom::Data(at)) {
             Ok(d) if d >= self.base + self.len => Ok(None),
-            Ok(d) => Ok(Some(d.max(at) - self.base)),
+            Ok(d) => {
+                let d = d.max(at);
+                // The end of this data run (a hole always ends the file).
+                if let Ok(h) = rustix::fs::seek(&self.file, rustix::fs::SeekFrom::Hole(d)) {
+                    self.data_run = (h > d).then_some((d, h));
+                }
+                Ok(Some(d - self.base))
+            }
             // ENXIO: only a hole up to the end of the file.
             Err(rustix::io::Errno::NXIO) => Ok(None),
             // No SEEK_DATA support (or a device): assume data.

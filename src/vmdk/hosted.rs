@@ -2,9 +2,9 @@
 //! [`DiskSource`], and the sinks for the hosted (monolithic/split, sparse/flat) and vSphere
 //! (thin, lazy-zeroed thick, eager-zeroed thick) layouts.
 //!
-//! * [`open`]: a text descriptor of any createType (extents FLAT/SPARSE/ZERO/VMFS, RW/RDONLY/
-//!   NOACCESS, many extents), a monolithicSparse file with an embedded descriptor, or a bare
-//!   sparse extent; delta links read through to their parents.
+//! * [`open`]: a text descriptor of any createType (extents FLAT/SPARSE/ZERO/VMFS/VMFSSPARSE,
+//!   RW/RDONLY/NOACCESS, many extents), a monolithicSparse file with an embedded descriptor, or
+//!   a bare sparse (KDMV v1–3, COWD) extent; delta links read through to their parents.
 //! * [`create_sink`]: one of the [`HostedLayout`]s; files are named as VMware names them
 //!   (`d.vmdk`, `d-flat.vmdk`, `d-s001.vmdk`, `d-f001.vmdk`), written under temporary names and
 //!   renamed in [`DiskSink::finish`].
@@ -31,12 +31,14 @@ pub use crate::vmdk::sparse_writer::{SparseLayout, SparseSink};
 /// writes (VDF5 p.3); a multiple of the 64 KiB grain.
 pub const SPLIT_EXTENT_BYTES: u64 = 4_192_256 * SECTOR_SIZE;
 
-/// Opens any VMDK that is not streamOptimized, following its snapshot chain.
+/// Opens any VMDK that is not streamOptimized, following its snapshot chain. (A streamOptimized
+/// file is read too, at random through its grain tables, so a chain may sit on one; sequential
+/// and non-seekable reading of streamOptimized is `vmdk::stream`'s job.)
 ///
 /// # Errors
 /// Corrupt or truncated files, capacity disagreements, parent loops, `parentCID` mismatches
 /// and unsafe extent or parent names, each naming the file (and offset or line);
-/// [`crate::ErrorKind::Unsupported`] for streamOptimized and seSparse extents.
+/// [`crate::ErrorKind::Unsupported`] for seSparse extents.
 ///
 /// # Security
 /// Every extent and parent name passes through [`crate::gate::resolve_in_dir`]; sizes are

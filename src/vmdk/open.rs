@@ -25,10 +25,13 @@ pub enum DiskKind {
 /// Whether `head` (the first bytes of a file) looks like a VMDK text descriptor: text without NUL
 /// bytes that has a `createType` line or the `# Disk DescriptorFile` comment.
 fn looks_like_descriptor(head: &[u8]) -> bool {
-    if head.is_empty() || head.contains(&0) {
+    // Some writers (qemu-img for monolithicFlat over some inputs) pad the descriptor file to a
+    // sector with NUL bytes: text, then only NULs, is still a descriptor.
+    let text_len = head.iter().position(|&b| b == 0).unwrap_or(head.len());
+    if text_len == 0 || head[text_len..].iter().any(|&b| b != 0) {
         return false;
     }
-    let text = String::from_utf8_lossy(head).to_ascii_lowercase();
+    let text = String::from_utf8_lossy(&head[..text_len]).to_ascii_lowercase();
     text.contains("# disk descriptorfile")
         || text.contains("# disk descriptor file")
         || text
@@ -112,5 +115,11 @@ mod tests {
             DiskKind::HostedVmdk
         );
         assert_eq!(classify(b"COWD\x01\0\0\0"), DiskKind::HostedVmdk);
+        let mut padded =
+            b"# Disk DescriptorFile\nversion=1\ncreateType=\"monolithicFlat\"\n".to_vec();
+        padded.resize(512, 0);
+        assert_eq!(classify(&padded), DiskKind::HostedVmdk);
+        padded.push(1);
+        assert_eq!(classify(&padded), DiskKind::Raw);
     }
 }

@@ -1,6 +1,7 @@
 //! Reader of hosted sparse extents (`KDMV`, versions 1–3, uncompressed): grain directory, grain
 //! tables, zeroed-grain entries (VDF5 §"Hosted Sparse Extents"; FORMATS.md §2.3); and of ESXi
-//! `COWD` redo logs (vmfsSparse), which differ only in header layout and table size.
+//! `COWD` redo logs (vmfsSparse), which differ only in header layout and table size; and of
+//! compressed (streamOptimized) extents through their tables, so a delta may sit on one.
 //!
 //! # Security
 //! Every table offset and grain offset read from the file is checked against the file length
@@ -12,8 +13,10 @@ use std::fs::File;
 use std::os::unix::fs::FileExt;
 use std::path::{Path, PathBuf};
 
+use crate::disk::GRAIN_BYTES;
 use crate::error::{Error, Result};
 use crate::limits::{Limits, SECTOR_SIZE};
+use crate::vmdk::codec::Inflater;
 use crate::vmdk::extent::{ExtentRead, Run};
 use crate::vmdk::header::{SparseHeader, FLAG_REDUNDANT_GD, GD_AT_END, MAX_GRAIN_SECTORS};
 
@@ -26,11 +29,19 @@ pub struct SparseExtent {
     header: SparseHeader,
     gd_offset_bytes: u64,
     gd: Vec<u32>,
+    /// The last grain table read: its sector and entries.
     gt_cache: Option<(usize, Vec<u32>)>,
     capacity_bytes: u64,
     grain_bytes: u64,
     cowd: bool,
+    /// Compressed extents: the decompressor and the last grain decoded (its sector, bytes).
+    inflater: Option<Inflater>,
+    decoded: Option<(u64, Vec<u8>)>,
 }
+
+/// Compressed extents hand out locators, not file offsets: the grain's sector shifted left by
+/// this many bits, plus the byte offset inside the grain (grains are 64 KiB < 2^20).
+const LOCATOR_SHIFT: u32 = 20;
 
 /// `COWD`: the magic of ESXi vmfsSparse redo logs (VDF5 §"ESXi Server Sparse Extents").
 pub const COWD_MAGIC: &[u8; 4] = b"COWD";
@@ -97,8 +108,9 @@ impl SparseExtent {
     ///
     /// # Errors
     /// [`crate::ErrorKind::Corrupt`] for a bad header or a directory outside the file,
-    /// [`crate::ErrorKind::Unsupported`] for compressed (streamOptimized) extents,
-    /// [`crate::ErrorKind::LimitExceeded`] for a capacity above `limits`, [`ErrorKind::Io`].
+    /// [`crate::ErrorKind::Unsupported`] for compressed extents without markers or with grains
+    /// other than 64 KiB,
+    /// [`crate::ErrorKind::LimitExceeded`] for a capacity above `limits`, [`crate::ErrorKind::Io`].
     ///
     /// # Security
     /// The file is untrusted; see the module documentation.
@@ -139,11 +151,39 @@ impl SparseExtent {
         header: SparseHeader,
         limits: &Limits,
     ) -> Result<Self> {
-        if header.is_compressed() || header.has_markers() {
-            return Err(Error::unsupported(
-                "compressed (streamOptimized) sparse extent: read it with vmdk::open",
-            )
-            .with_path(path));
+        let mut header = header;
+        if header.is_compressed() {
+            // streamOptimized, read at random through its tables (a chain's base may be one).
+            if !header.has_markers() || header.grain_bytes() != GRAIN_BYTES {
+                return Err(Error::unsupported(
+                    "compressed sparse extent without grain markers or with grains other than 64 KiB",
+                )
+                .with_path(path));
+            }
+            if header.gd_offset_sectors == GD_AT_END {
+                // VDF5 §streamOptimized: the footer (end - 1024) holds the real directory offset.
+                if file_len < 1536 {
+                    return Err(
+                        Error::corrupt("streamOptimized file too short for a footer")
+                            .with_path(path),
+                    );
+                }
+                let mut fb = [0u8; 512];
+                read_exact_at(&file, path, file_len - 1024, &mut fb)?;
+                let footer = SparseHeader::parse(&fb)
+                    .map_err(|e| e.with_path(path).with_offset(file_len - 1024))?;
+                if footer.gd_offset_sectors == GD_AT_END
+                    || footer.capacity_sectors != header.capacity_sectors
+                    || footer.grain_sectors != header.grain_sectors
+                {
+                    return Err(Error::corrupt(
+                        "streamOptimized footer disagrees with the header or has no directory",
+                    )
+                    .with_path(path)
+                    .with_offset(file_len - 1024));
+                }
+                header = footer;
+            }
         }
         let capacity_bytes = header
             .capacity_bytes()
@@ -206,6 +246,8 @@ impl SparseExtent {
             capacity_bytes,
             grain_bytes: header.grain_bytes(),
             cowd: false,
+            inflater: None,
+            decoded: None,
         })
     }
 
@@ -227,7 +269,7 @@ impl SparseExtent {
     /// The embedded descriptor bytes (NUL padding included), if the header points at one.
     ///
     /// # Errors
-    /// [`crate::ErrorKind::Corrupt`] when the area lies outside the file, [`ErrorKind::LimitExceeded`]
+    /// [`crate::ErrorKind::Corrupt`] when the area lies outside the file, [`crate::ErrorKind::LimitExceeded`]
     /// above [`Limits::max_vmdk_descriptor_bytes`].
     pub fn embedded_descriptor(&self, limits: &Limits) -> Result<Option<Vec<u8>>> {
         read_embedded_descriptor(&self.file, &self.path, self.file_len, &self.header, limits)
@@ -241,7 +283,8 @@ impl SparseExtent {
         if gde == 0 {
             return Ok(None);
         }
-        let hit = matches!(&self.gt_cache, Some((i, _)) if *i == gd_index);
+        // Keyed by the table's sector, so entries sharing one table (hostile or not) hit too.
+        let hit = matches!(&self.gt_cache, Some((sector, _)) if *sector == gde as usize);
         if !hit {
             let n = self.header.num_gtes_per_gt as usize;
             let off = u64::from(gde) * SECTOR_SIZE;
@@ -259,9 +302,52 @@ impl SparseExtent {
             }
             let mut raw = vec![0u8; n * 4];
             read_exact_at(&self.file, &self.path, off, &mut raw)?;
-            self.gt_cache = Some((gd_index, u32s(&raw)));
+            self.gt_cache = Some((gde as usize, u32s(&raw)));
         }
         Ok(self.gt_cache.as_ref().map(|(_, gt)| gt.as_slice()))
+    }
+
+    /// Reads and inflates the compressed grain whose marker starts at `sector`:
+    /// `{u64 lba, u32 size, zlib data}` (VDF5 §streamOptimized "grain marker").
+    fn decode_grain(&mut self, sector: u64) -> Result<Vec<u8>> {
+        let at = sector * SECTOR_SIZE;
+        let mut m = [0u8; 12];
+        if at.checked_add(12).is_none_or(|end| end > self.file_len) {
+            return Err(Error::corrupt("grain marker lies outside the file")
+                .with_path(&self.path)
+                .with_offset(at));
+        }
+        read_exact_at(&self.file, &self.path, at, &mut m)?;
+        let lba = u64::from_le_bytes([m[0], m[1], m[2], m[3], m[4], m[5], m[6], m[7]]);
+        let size = u64::from(u32::from_le_bytes([m[8], m[9], m[10], m[11]]));
+        let start = lba
+            .checked_mul(SECTOR_SIZE)
+            .filter(|&s| s < self.capacity_bytes && s % self.grain_bytes == 0);
+        let Some(start) = start else {
+            return Err(Error::corrupt(format!(
+                "grain marker LBA {lba} is not a grain of this disk"
+            ))
+            .with_path(&self.path)
+            .with_offset(at));
+        };
+        // Compressed data may exceed the grain a little (LIBYAL); QEMU reads up to two grains.
+        if size == 0 || size > 2 * self.grain_bytes || at + 12 + size > self.file_len {
+            return Err(Error::corrupt(format!(
+                "bad grain marker: compressed size {size} (at most two grains, inside the file)"
+            ))
+            .with_path(&self.path)
+            .with_offset(at));
+        }
+        let mut data = vec![0u8; size as usize];
+        read_exact_at(&self.file, &self.path, at + 12, &mut data)?;
+        let len = self.grain_bytes.min(self.capacity_bytes - start) as usize;
+        let mut grain = self
+            .inflater
+            .get_or_insert_with(Inflater::new)
+            .inflate_grain(&data, len)
+            .map_err(|e| e.with_path(&self.path).with_offset(at))?;
+        grain.resize(self.grain_bytes as usize, 0);
+        Ok(grain)
     }
 
     /// Counts the allocated (data) grains; for reports.
@@ -289,7 +375,7 @@ impl SparseExtent {
 /// Reads the embedded descriptor area that a header points at (sparse or streamOptimized).
 ///
 /// # Errors
-/// [`crate::ErrorKind::Corrupt`] when the area lies outside the file, [`ErrorKind::LimitExceeded`]
+/// [`crate::ErrorKind::Corrupt`] when the area lies outside the file, [`crate::ErrorKind::LimitExceeded`]
 /// above [`Limits::max_vmdk_descriptor_bytes`].
 pub fn read_embedded_descriptor(
     file: &File,
@@ -354,6 +440,9 @@ impl ExtentRead for SparseExtent {
             0 => Ok((Run::Unallocated, run)),
             // Zeroed grain (version 2+, VDF5 p.7); sector 1 is never grain data anyway.
             1 => Ok((Run::Zero, run)),
+            g if self.header.is_compressed() => {
+                Ok((Run::Data((u64::from(g) << LOCATOR_SHIFT) | within), run))
+            }
             g => {
                 let start = u64::from(g) * SECTOR_SIZE + within;
                 if start + run > file_len {
@@ -370,7 +459,27 @@ impl ExtentRead for SparseExtent {
     }
 
     fn read_at(&mut self, file_offset: u64, buf: &mut [u8]) -> Result<()> {
-        read_exact_at(&self.file, &self.path, file_offset, buf)
+        if !self.header.is_compressed() {
+            return read_exact_at(&self.file, &self.path, file_offset, buf);
+        }
+        let sector = file_offset >> LOCATOR_SHIFT;
+        let within = (file_offset & ((1 << LOCATOR_SHIFT) - 1)) as usize;
+        if !matches!(&self.decoded, Some((s, _)) if *s == sector) {
+            let grain = self.decode_grain(sector)?;
+            self.decoded = Some((sector, grain));
+        }
+        let grain = self
+            .decoded
+            .as_ref()
+            .map(|(_, g)| g.as_slice())
+            .unwrap_or(&[]);
+        let src = grain.get(within..within + buf.len()).ok_or_else(|| {
+            Error::corrupt("compressed grain shorter than the disk range it covers")
+                .with_path(&self.path)
+                .with_offset(sector * SECTOR_SIZE)
+        })?;
+        buf.copy_from_slice(src);
+        Ok(())
     }
 
     fn next_data(&mut self, offset: u64) -> Result<Option<u64>> {

@@ -7,7 +7,12 @@
 //! grains are stored, appended in offset order with large sequential writes. A grain table is
 //! written (both copies) as soon as the grains it covers are done, so memory stays at one table.
 
+use std::fs::File;
 use std::path::{Path, PathBuf};
+use std::sync::{Arc, Mutex};
+use std::thread::JoinHandle;
+
+use crossbeam_channel::{bounded, Receiver, Sender};
 
 use crate::disk::{DiskSink, Encoded, GrainEncoder, PlainEncoder, SinkReport, GRAIN_BYTES};
 use crate::error::{Error, Result};
@@ -119,14 +124,99 @@ struct SparseOut {
     /// The grain table being filled and its index.
     gt: Vec<u32>,
     gt_index: Option<u64>,
+    /// A second handle on the temporary file for the background writer.
+    shared: Arc<File>,
+    io: Arc<BackgroundWriter>,
+}
+
+/// Writes full data buffers on a background thread so that the ordered writer (which holds up
+/// every pipeline worker while it runs) only copies grains into a buffer. At most
+/// [`IO_QUEUE`] buffers wait; their memory is recycled.
+struct BackgroundWriter {
+    tx: Mutex<Option<Sender<WriteJob>>>,
+    spare: Receiver<Vec<u8>>,
+    handle: Mutex<Option<JoinHandle<Result<()>>>>,
+}
+
+/// One buffer for the background writer: file, its name for errors, byte offset, bytes.
+type WriteJob = (Arc<File>, PathBuf, u64, Vec<u8>);
+
+/// Buffers queued for the background writer.
+const IO_QUEUE: usize = 2;
+
+impl BackgroundWriter {
+    fn start() -> Result<Self> {
+        let (tx, rx) = bounded::<WriteJob>(IO_QUEUE);
+        let (spare_tx, spare) = bounded::<Vec<u8>>(IO_QUEUE + 2);
+        let handle = std::thread::Builder::new()
+            .name("vmdk-sparse-writer".into())
+            .spawn(move || -> Result<()> {
+                for (file, path, at, mut buf) in rx {
+                    write_all_at(&file, &path, at, &buf)?;
+                    buf.clear();
+                    let _ = spare_tx.try_send(buf);
+                }
+                Ok(())
+            })
+            .map_err(|e| Error::io("cannot start the writer thread", e))?;
+        Ok(BackgroundWriter {
+            tx: Mutex::new(Some(tx)),
+            spare,
+            handle: Mutex::new(Some(handle)),
+        })
+    }
+
+    fn buffer(&self) -> Vec<u8> {
+        self.spare
+            .try_recv()
+            .unwrap_or_else(|_| Vec::with_capacity(WRITE_CHUNK))
+    }
+
+    fn send(&self, item: WriteJob) -> Result<()> {
+        let sent = match self.tx.lock() {
+            Ok(guard) => guard.as_ref().map(|tx| tx.send(item).is_ok()),
+            Err(_) => None,
+        };
+        if sent == Some(true) {
+            Ok(())
+        } else {
+            // The thread stopped: its error says why.
+            self.join()?;
+            Err(Error::new(
+                crate::ErrorKind::Io,
+                "the background writer stopped",
+            ))
+        }
+    }
+
+    /// Waits until every queued buffer is written; returns the first write error.
+    fn join(&self) -> Result<()> {
+        if let Ok(mut tx) = self.tx.lock() {
+            tx.take();
+        }
+        let handle = self.handle.lock().ok().and_then(|mut h| h.take());
+        match handle.map(JoinHandle::join) {
+            None | Some(Ok(Ok(()))) => Ok(()),
+            Some(Ok(Err(e))) => Err(e),
+            Some(Err(_)) => Err(Error::new(
+                crate::ErrorKind::Io,
+                "the background writer panicked",
+            )),
+        }
+    }
 }
 
 impl SparseOut {
     fn flush_data(&mut self) -> Result<()> {
         if !self.buf.is_empty() {
-            let file = self.pending.file();
-            write_all_at(file, &self.path, self.buf_sector * SECTOR_SIZE, &self.buf)?;
-            self.buf.clear();
+            let next = self.io.buffer();
+            let buf = std::mem::replace(&mut self.buf, next);
+            self.io.send((
+                Arc::clone(&self.shared),
+                self.path.clone(),
+                self.buf_sector * SECTOR_SIZE,
+                buf,
+            ))?;
         }
         Ok(())
     }
@@ -233,6 +323,7 @@ impl SparseSink {
         };
         let mut outs = Vec::with_capacity(extents.len());
         let mut start = 0u64;
+        let io = Arc::new(BackgroundWriter::start()?);
         for (path, len, embedded) in extents {
             let cap_sectors = len.div_ceil(SECTOR_SIZE);
             let desc_sectors = match &embedded {
@@ -240,8 +331,16 @@ impl SparseSink {
                 None => 0,
             };
             let layout = SparseLayout::new(cap_sectors, desc_sectors)?;
-            let pending = PendingFile::create(&path, force)?;
+            let mut pending = PendingFile::create(&path, force)?;
+            let shared = Arc::new(
+                pending
+                    .file()
+                    .try_clone()
+                    .map_err(|e| Error::io("cannot open the extent", e).with_path(&path))?,
+            );
             outs.push(SparseOut {
+                shared,
+                io: Arc::clone(&io),
                 pending,
                 path,
                 start,
@@ -325,8 +424,15 @@ impl DiskSink for SparseSink {
             files.push(p);
         }
         let mut extent_files = Vec::new();
-        for mut e in self.extents {
-            let size = e.finish()?;
+        let mut ends = Vec::new();
+        for e in &mut self.extents {
+            ends.push(e.finish()?);
+        }
+        // Every data buffer is on disk (in the page cache) before anything is committed.
+        if let Some(e) = self.extents.first() {
+            e.io.join()?;
+        }
+        for (e, size) in self.extents.into_iter().zip(ends) {
             sizes.push((e.pending.final_path().to_path_buf(), size));
             report.stored_bytes += size;
             extent_files.push(e.pending);

@@ -1,6 +1,7 @@
 //! The one integration-test harness. Modules per area; helpers in [`support`].
 
 mod cli;
+mod export;
 mod import;
 mod ova;
 mod ovf;

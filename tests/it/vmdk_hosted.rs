@@ -411,6 +411,18 @@ fn allocation_of_thin_thick_eager() {
         };
         let e = dir.path().join("eager-zeroed-thick/d-flat.vmdk");
         assert!(!unwritten(&e), "eager-zeroed extent has unwritten blocks");
+        // Lazy-zeroed thick: reserved but not written where the data is zero (ext4 and XFS
+        // report such extents as unwritten; other file systems may not).
+        let fs_type = Command::new("stat")
+            .args(["-f", "-c", "%T"])
+            .arg(dir.path())
+            .output()
+            .map(|o| String::from_utf8_lossy(&o.stdout).trim().to_string())
+            .unwrap_or_default();
+        if fs_type == "ext2/ext3" || fs_type == "xfs" {
+            let t = dir.path().join("thick/d-flat.vmdk");
+            assert!(unwritten(&t), "lazy-zeroed extent was zero-filled");
+        }
     }
 }
 
@@ -920,4 +932,207 @@ ddb.longContentID = \"0123456789abcdef0123456789abcdef\"\n"
     assert_eq!(info.chain.len(), 2);
     assert_eq!(info.chain[0].allocated_bytes, 1024);
     assert_eq!(info.layout, "vmfsSparse");
+}
+
+#[test]
+fn mutated_sparse_metadata_never_panics() {
+    let dir = tempfile::tempdir().unwrap();
+    let raw = dir.path().join("m.raw");
+    make_image(&raw, 1 << 20, 77, &[]);
+    let good = dir.path().join("good.vmdk");
+    write_layout(&raw, &good, HostedLayout::MonolithicSparse);
+    // A streamOptimized file too (read through its tables and grain markers).
+    let so = dir.path().join("so.vmdk");
+    let mut rawsrc = RawFile::open(&raw);
+    let sink = ovftool::vmdk::layout::create_sink(
+        &so,
+        ovftool::vmdk::layout::Layout::StreamOptimized,
+        rawsrc.capacity_bytes(),
+        &opts(),
+    )
+    .unwrap();
+    pump(&mut rawsrc, sink).unwrap();
+    for good in [good, so] {
+        let bytes = fs::read(&good).unwrap();
+        // Everything before the first grain: header, descriptor, directories, tables; for the
+        // stream file the whole file (markers, footer).
+        let meta = (128 * 512).min(bytes.len() as u64);
+        let meta = if good.ends_with("so.vmdk") {
+            bytes.len() as u64
+        } else {
+            meta
+        };
+        let limits = Limits {
+            max_disk_capacity_bytes: 1 << 32,
+            ..Limits::DEFAULT
+        };
+        let mut rng = Rng(0x9e37_79b9_7f4a_7c15);
+        let p = dir.path().join("mut.vmdk");
+        for round in 0..400 {
+            let mut b = bytes.clone();
+            let flips = 1 + rng.next() % 8;
+            for _ in 0..flips {
+                // Mostly the header and the tables, sometimes anywhere in the metadata.
+                let at = if rng.next() % 2 == 0 {
+                    (rng.next() % 80) as usize
+                } else {
+                    (rng.next() % meta) as usize
+                };
+                b[at] = rng.next() as u8;
+            }
+            if round % 50 == 0 {
+                b[0..4].copy_from_slice(b"COWD");
+            }
+            fs::write(&p, &b).unwrap();
+            if let Ok(mut src) = hosted::open(&p, &limits) {
+                let mut n = 0u64;
+                while let Ok(Some(g)) = src.next_grain() {
+                    n += 1;
+                    assert!(g.offset < src.capacity_bytes());
+                    assert!(n <= src.capacity_bytes() / GRAIN_BYTES + 1);
+                }
+            }
+            let _ = hosted::inspect(&p, &limits);
+        }
+    }
+}
+
+#[test]
+fn split_layouts_name_and_size_extents_as_vmware() {
+    if !have_tool("qemu-img") {
+        return;
+    }
+    let dir = tempfile::tempdir().unwrap();
+    let raw = dir.path().join("s.raw");
+    let len = hosted::SPLIT_EXTENT_BYTES + (1 << 20) + 512;
+    make_image(
+        &raw,
+        len,
+        31,
+        &[
+            hosted::SPLIT_EXTENT_BYTES - 3000,
+            hosted::SPLIT_EXTENT_BYTES + 10,
+        ],
+    );
+    for (layout, suffix, kind) in [
+        (HostedLayout::TwoGbFlat, "f", "FLAT"),
+        (HostedLayout::TwoGbSparse, "s", "SPARSE"),
+    ] {
+        let sub = dir.path().join(format!("{layout}"));
+        fs::create_dir(&sub).unwrap();
+        let out = sub.join("vm.vmdk");
+        let report = write_layout(&raw, &out, layout);
+        assert_eq!(report.files.len(), 3, "{layout}");
+        assert_eq!(report.files[0].0, out);
+        let text = fs::read_to_string(&out).unwrap();
+        let first = format!(
+            "RW {} {kind} \"vm-{suffix}001.vmdk\"",
+            hosted::SPLIT_EXTENT_BYTES / 512
+        );
+        let second = format!(
+            "RW {} {kind} \"vm-{suffix}002.vmdk\"",
+            (len - hosted::SPLIT_EXTENT_BYTES) / 512
+        );
+        assert!(text.contains(&first), "{text}");
+        assert!(text.contains(&second), "{text}");
+        if layout == HostedLayout::TwoGbSparse {
+            assert!(qemu_ok(&["check", "-q", s(&out)]));
+        }
+        assert!(
+            qemu_ok(&["compare", "-q", "-f", "raw", s(&raw), s(&out)]),
+            "{layout}"
+        );
+        for e in fs::read_dir(&sub).unwrap() {
+            fs::remove_file(e.unwrap().path()).unwrap();
+        }
+    }
+}
+
+#[test]
+fn delta_over_a_stream_optimized_base() {
+    if !have_tool("qemu-img") || !have_tool("qemu-io") {
+        return;
+    }
+    let dir = tempfile::tempdir().unwrap();
+    let d = dir.path();
+    make_image(&d.join("b.raw"), (5 << 20) + 1536, 41, &[]);
+    let run = |cmd: &str, args: &[&str]| {
+        let o = Command::new(cmd)
+            .args(args)
+            .current_dir(d)
+            .output()
+            .unwrap();
+        assert!(
+            o.status.success(),
+            "{cmd} {args:?}: {}",
+            String::from_utf8_lossy(&o.stderr)
+        );
+    };
+    // QEMU's layout: real gdOffset in the header.
+    run(
+        "qemu-img",
+        &[
+            "convert",
+            "-f",
+            "raw",
+            "-O",
+            "vmdk",
+            "-o",
+            "subformat=streamOptimized",
+            "b.raw",
+            "so.vmdk",
+        ],
+    );
+    run(
+        "qemu-img",
+        &[
+            "create",
+            "-f",
+            "vmdk",
+            "-b",
+            "so.vmdk",
+            "-F",
+            "vmdk",
+            "delta.vmdk",
+        ],
+    );
+    run("qemu-io", &["-c", "write -P 0x3c 2M 100k", "delta.vmdk"]);
+    run(
+        "qemu-img",
+        &["convert", "-O", "raw", "delta.vmdk", "want.raw"],
+    );
+    let mut src = hosted::open(&d.join("delta.vmdk"), &Limits::DEFAULT).unwrap();
+    to_raw(&mut *src, &d.join("got.raw")).unwrap();
+    same_bytes(&d.join("want.raw"), &d.join("got.raw"));
+    // Our own streamOptimized (ovftool layout: GD_AT_END, footer) read through its tables.
+    let ours = d.join("ours-so.vmdk");
+    let mut raw = RawFile::open(&d.join("b.raw"));
+    let sink = ovftool::vmdk::layout::create_sink(
+        &ours,
+        ovftool::vmdk::layout::Layout::StreamOptimized,
+        raw.capacity_bytes(),
+        &opts(),
+    )
+    .unwrap();
+    pump(&mut raw, sink).unwrap();
+    let mut src = hosted::open(&ours, &Limits::DEFAULT).unwrap();
+    to_raw(&mut *src, &d.join("ours.raw")).unwrap();
+    same_bytes(&d.join("b.raw"), &d.join("ours.raw"));
+    // A damaged grain marker is an error naming the file and the marker's offset.
+    let mut bytes = fs::read(d.join("so.vmdk")).unwrap();
+    let h = ovftool::vmdk::header::SparseHeader::parse(bytes[..512].try_into().unwrap()).unwrap();
+    let first = (h.overhead_sectors * 512) as usize;
+    bytes[first + 8..first + 12].copy_from_slice(&u32::MAX.to_le_bytes());
+    fs::write(d.join("so.vmdk"), &bytes).unwrap();
+    let mut src = hosted::open(&d.join("delta.vmdk"), &Limits::DEFAULT).unwrap();
+    let e = loop {
+        match src.next_grain() {
+            Err(e) => break e,
+            Ok(Some(_)) => {}
+            Ok(None) => panic!("damaged marker not noticed"),
+        }
+    };
+    assert_eq!(e.kind(), ErrorKind::Corrupt);
+    assert_eq!(e.location().offset, Some(first as u64));
+    assert!(e.to_string().contains("so.vmdk"), "{e}");
 }

@@ -1,19 +1,207 @@
-//! `export` (in progress).
+//! `export`: a VM (`.vmx`/`.vmtx` or its folder) as an OVA or OVF package.
 
 use std::path::PathBuf;
 
+use ovftool::digest::Algorithm;
+use ovftool::export::{self, ExportOptions, Target};
+use ovftool::ovf::OvfVersion;
+use ovftool::Error;
+
 use crate::ui::{Outcome, Ui};
 
-/// Arguments of `export`.
+/// Arguments of `export`. `--version` is the product version here (ovftool's option name), so
+/// the subcommand has no version flag of its own.
 #[derive(Debug, clap::Args)]
+#[command(disable_version_flag = true)]
 pub struct Args {
-    /// Input path.
-    pub path: PathBuf,
+    /// The VM: a .vmx or .vmtx file, or a folder holding exactly one.
+    pub input: PathBuf,
+    /// OUT.ova (one archive), OUT.ovf (descriptor with its files beside it) or OUT_DIR/.
+    pub output: PathBuf,
+    /// VM name in the descriptor (default: the .vmx displayName).
+    #[arg(long)]
+    pub name: Option<String>,
+    /// OVF version: 1.0 or 2.0.
+    #[arg(long, value_name = "1.0|2.0")]
+    pub ovf_version: Option<String>,
+    /// Manifest digest: sha1, sha256, sha512 or none (default sha256).
+    #[arg(long, value_name = "ALG")]
+    pub manifest: Option<String>,
+    /// Sign the manifest with this RSA private key (PEM); writes a .cert.
+    #[arg(long, value_name = "KEY.pem")]
+    pub sign: Option<PathBuf>,
+    /// The signer's certificate (PEM; default: taken from the key file).
+    #[arg(long, value_name = "CERT.pem", requires = "sign")]
+    pub cert: Option<PathBuf>,
+    /// Where the package will be imported: esxi6, esxi7, esxi8, workstation, virtualbox (picks
+    /// the digest, OVF version and caps the hardware version; explicit options win).
+    #[arg(long)]
+    pub target: Option<String>,
+    /// Highest virtual hardware version to write (vmx-NN).
+    #[arg(long, value_name = "N")]
+    pub max_hw_version: Option<u32>,
+    /// ProductSection: product name.
+    #[arg(long)]
+    pub product: Option<String>,
+    /// ProductSection: vendor.
+    #[arg(long)]
+    pub vendor: Option<String>,
+    /// ProductSection: short version.
+    #[arg(long = "version", value_name = "VERSION")]
+    pub product_version: Option<String>,
+    /// ProductSection: full version.
+    #[arg(long)]
+    pub full_version: Option<String>,
+    /// ProductSection: product URL.
+    #[arg(long)]
+    pub product_url: Option<String>,
+    /// ProductSection: vendor URL.
+    #[arg(long)]
+    pub vendor_url: Option<String>,
+    /// AnnotationSection text (default: the .vmx annotation).
+    #[arg(long)]
+    pub annotation: Option<String>,
+    /// A license text file for an EulaSection (repeatable).
+    #[arg(long, value_name = "FILE")]
+    pub eula: Vec<PathBuf>,
+    /// A user-configurable property KEY:TYPE=DEFAULT[|LABEL[|DESCRIPTION]] (repeatable;
+    /// transport com.vmware.guestInfo).
+    #[arg(long, value_name = "SPEC")]
+    pub prop: Vec<String>,
+    /// Ship the NVRAM file (default: only for EFI VMs).
+    #[arg(long, overrides_with = "no_nvram")]
+    pub include_nvram: bool,
+    /// Never ship the NVRAM file.
+    #[arg(long)]
+    pub no_nvram: bool,
+    /// Ship attached CD/floppy image files.
+    #[arg(long)]
+    pub include_images: bool,
+    /// Compression threads (0 = all cores).
+    #[arg(long, default_value_t = 0)]
+    pub threads: usize,
+    /// Deflate level 0-12.
+    #[arg(long, default_value_t = 6)]
+    pub compression_level: u32,
+    /// Replace an existing output, and export a VM that looks powered on or locked.
+    #[arg(long)]
+    pub force: bool,
 }
 
-pub fn run(args: Args, _ui: &Ui) -> ovftool::Result<Outcome> {
-    let _ = args;
-    Err(ovftool::Error::unsupported(
-        "this subcommand is not implemented yet",
-    ))
+fn read_text(path: &PathBuf, what: &str) -> ovftool::Result<String> {
+    let bytes = std::fs::read(path)
+        .map_err(|e| Error::io(format!("cannot read {what}"), e).with_path(path))?;
+    String::from_utf8(bytes)
+        .map_err(|_| Error::usage(format!("{what} is not UTF-8 text")).with_path(path))
+}
+
+/// Turns the command line into library options.
+fn options(args: &Args) -> ovftool::Result<ExportOptions> {
+    let mut o = ExportOptions::default();
+    if let Some(t) = &args.target {
+        t.parse::<Target>()?.apply(&mut o);
+    }
+    if let Some(v) = &args.ovf_version {
+        o.ovf_version = match v.trim() {
+            "1" | "1.0" | "1.1" => OvfVersion::V1,
+            "2" | "2.0" => OvfVersion::V2,
+            other => {
+                return Err(Error::usage(format!(
+                    "--ovf-version: expected 1.0 or 2.0, found {other:?}"
+                )))
+            }
+        };
+    }
+    if let Some(m) = &args.manifest {
+        o.manifest = if m.eq_ignore_ascii_case("none") {
+            None
+        } else {
+            Some(Algorithm::from_name(m).ok_or_else(|| {
+                Error::usage(format!(
+                    "--manifest: expected sha1, sha256, sha512 or none, found {m:?}"
+                ))
+            })?)
+        };
+    }
+    if let Some(key) = &args.sign {
+        let key_pem = std::fs::read(key)
+            .map_err(|e| Error::io("cannot read signing key", e).with_path(key))?;
+        let cert_pem = match &args.cert {
+            Some(c) => Some(
+                std::fs::read(c)
+                    .map_err(|e| Error::io("cannot read certificate", e).with_path(c))?,
+            ),
+            None => None,
+        };
+        o.signer = Some(ovftool::cert::Signer::from_pem(
+            &key_pem,
+            cert_pem.as_deref(),
+        )?);
+    }
+    if args.max_hw_version.is_some() {
+        o.max_hw_version = args.max_hw_version;
+    }
+    o.name = args.name.clone();
+    o.product.product = args.product.clone();
+    o.product.vendor = args.vendor.clone();
+    o.product.version = args.product_version.clone();
+    o.product.full_version = args.full_version.clone();
+    o.product.product_url = args.product_url.clone();
+    o.product.vendor_url = args.vendor_url.clone();
+    o.annotation = args.annotation.clone();
+    for e in &args.eula {
+        o.eulas.push(read_text(e, "EULA")?);
+    }
+    for p in &args.prop {
+        o.properties.push(export::parse_property(p)?);
+    }
+    o.include_nvram = if args.no_nvram {
+        Some(false)
+    } else if args.include_nvram {
+        Some(true)
+    } else {
+        None
+    };
+    o.include_images = args.include_images;
+    o.threads = args.threads;
+    o.compression_level = args.compression_level;
+    o.force = args.force;
+    o.allow_locked = args.force;
+    Ok(o)
+}
+
+pub fn run(args: Args, ui: &Ui) -> ovftool::Result<Outcome> {
+    let opts = options(&args)?;
+    let progress = ui.progress();
+    let report = export::export(&args.input, &args.output, &opts, &*progress)?;
+    if ui.json {
+        let mut v = serde_json::to_value(&report)
+            .map_err(|e| Error::usage(format!("cannot encode report: {e}")))?;
+        if let Some(obj) = v.as_object_mut() {
+            obj.insert("ok".into(), serde_json::Value::Bool(true));
+        }
+        ui.print_json(&v);
+        return Ok(Outcome::Ok);
+    }
+    for w in &report.warnings {
+        ui.warn(&w.to_string());
+    }
+    if !ui.quiet {
+        ui.println(&format!(
+            "exported {} to {} ({}, OVF {}{})",
+            report.source.display(),
+            report.output.display(),
+            report.format,
+            report.ovf_version,
+            report
+                .hardware_family
+                .as_deref()
+                .map(|f| format!(", {f}"))
+                .unwrap_or_default()
+        ));
+        for f in &report.files {
+            ui.println(&format!("  {:<12} {:>14}  {}", f.role, f.size, f.name));
+        }
+    }
+    Ok(Outcome::Ok)
 }

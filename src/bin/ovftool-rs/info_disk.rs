@@ -1,12 +1,11 @@
 //! `info <DISK>`: what a virtual disk is (layout, createType, capacity, allocation, grain size,
 //! sparse header, extents, snapshot chain). The JSON schema is documented in docs/JSON.md.
 
-use std::fs::File;
-use std::io::Read;
 use std::os::unix::fs::MetadataExt;
 use std::path::{Path, PathBuf};
 
 use ovftool::vmdk::hosted::{self, DiskInfo};
+use ovftool::vmdk::open::{detect, DiskKind};
 use ovftool::{Error, Limits};
 
 use crate::ui::{Outcome, Ui};
@@ -20,7 +19,8 @@ pub struct Args {
 
 pub fn run(args: Args, ui: &Ui) -> ovftool::Result<Outcome> {
     let path = &args.path;
-    let info = if is_vmdk(path)? {
+    // By content, as `convert` decides (a `.vmdk` name holding neither is a raw image).
+    let info = if detect(path)? != DiskKind::Raw {
         hosted::inspect(path, &Limits::DEFAULT)?
     } else {
         raw_info(path)?
@@ -33,28 +33,6 @@ pub fn run(args: Args, ui: &Ui) -> ovftool::Result<Outcome> {
         print_text(&info, ui);
     }
     Ok(Outcome::Ok)
-}
-
-/// A VMDK by content (sparse/COWD magic, descriptor text) or by its `.vmdk` name; anything
-/// else is a raw image.
-fn is_vmdk(path: &Path) -> ovftool::Result<bool> {
-    let mut head = [0u8; 512];
-    let mut f = File::open(path).map_err(|e| Error::io("cannot open", e).with_path(path))?;
-    let n = f
-        .read(&mut head)
-        .map_err(|e| Error::io("cannot read", e).with_path(path))?;
-    let head = &head[..n];
-    if head.starts_with(b"KDMV") || head.starts_with(b"COWD") {
-        return Ok(true);
-    }
-    let text = String::from_utf8_lossy(head).to_ascii_lowercase();
-    if text.starts_with("# disk descriptor") || text.contains("createtype") {
-        return Ok(true);
-    }
-    Ok(path
-        .extension()
-        .and_then(|e| e.to_str())
-        .is_some_and(|e| e.eq_ignore_ascii_case("vmdk")))
 }
 
 fn raw_info(path: &Path) -> ovftool::Result<DiskInfo> {

@@ -1,6 +1,7 @@
 //! `info` for descriptors and packages: an `.ovf`, an `.ova` (only its first tar entry, the
 //! descriptor, is read) or a folder holding one descriptor. JSON schema: `docs/JSON.md` §info.
 
+use std::collections::HashMap;
 use std::fs::File;
 use std::io::Read;
 use std::path::{Path, PathBuf};
@@ -208,17 +209,19 @@ fn item_json(it: &Item) -> Value {
 fn hardware_view(hw: &VirtualHardware, config: Option<&str>) -> Value {
     // A configuration-specific item replaces the unconditional one with the same InstanceID.
     let mut items: Vec<&Item> = Vec::new();
+    let mut by_id: HashMap<&str, usize> = HashMap::new();
     for it in &hw.items {
         if !it.applies_to(config) || matches!(it.bound.as_deref(), Some("min" | "max")) {
             continue;
         }
-        if let Some(slot) = items
-            .iter_mut()
-            .find(|x| x.instance_id.is_some() && x.instance_id == it.instance_id)
-        {
-            *slot = it;
-        } else {
-            items.push(it);
+        match it.instance_id.as_deref().and_then(|id| by_id.get(id)) {
+            Some(&i) => items[i] = it,
+            None => {
+                if let Some(id) = it.instance_id.as_deref() {
+                    by_id.insert(id, items.len());
+                }
+                items.push(it);
+            }
         }
     }
     let cpus = items

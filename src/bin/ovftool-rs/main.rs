@@ -49,7 +49,7 @@ enum Command {
     /// Import an OVA/OVF as a VMware VM folder (.vmx plus disks).
     Import(import::Args),
     /// Export a VM (.vmx/.vmtx or its folder) as an OVA or OVF package.
-    Export(export::Args),
+    Export(Box<export::Args>),
     /// Pack an OVF package (folder or .ovf) into an OVA, writing the manifest.
     Pack(pack::Args),
     /// Unpack an OVA into a folder, verifying while extracting.
@@ -84,7 +84,7 @@ fn run(command: Command, ui: &Ui) -> ovftool::Result<Outcome> {
         Command::Validate(a) => validate::run(a, ui),
         Command::Verify(a) => verify::run(a, ui),
         Command::Import(a) => import::run(a, ui),
-        Command::Export(a) => export::run(a, ui),
+        Command::Export(a) => export::run(*a, ui),
         Command::Pack(a) => pack::run(a, ui),
         Command::Unpack(a) => unpack::run(a, ui),
         Command::Convert(a) => convert::run(a, ui),

@@ -109,12 +109,18 @@ fn many_attributes_are_capped_and_linear() {
     let attrs: String = (0..5_000).map(|i| format!(" a{i}=\"x\"")).collect();
     let e = Envelope::parse(doc(&format!("<A{attrs}/>")).as_bytes()).unwrap_err();
     assert_eq!(e.kind(), ErrorKind::LimitExceeded);
-    // Above the cap, cost must grow linearly: 4x the attributes may not cost 16x (quadratic).
+    // Above the cap, cost must grow linearly: 8x the attributes may not cost 64x (quadratic).
     let plain = |i: usize| format!(" a{i}=\"x\"");
     let ns = |i: usize| format!(" xmlns:p{i}=\"urn:{i}\" p{i}:a=\"x\"");
     for f in [&plain as &dyn Fn(usize) -> String, &ns] {
-        let small = time_one_tag(10_000, f).as_secs_f64().max(1e-3);
-        let big = time_one_tag(40_000, f).as_secs_f64();
-        assert!(big / small < 10.0, "4x input took {:.1}x time", big / small);
+        // Best of three: other tests run in parallel on the same cores.
+        let best = |n| {
+            (0..3)
+                .map(|_| time_one_tag(n, f).as_secs_f64())
+                .fold(f64::MAX, f64::min)
+        };
+        let small = best(5_000).max(1e-3);
+        let big = best(40_000);
+        assert!(big / small < 24.0, "8x input took {:.1}x time", big / small);
     }
 }

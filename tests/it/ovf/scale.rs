@@ -1,4 +1,4 @@
-//! Big descriptors cost linear time: 4x the files, disks, networks and items may not cost 16x
+//! Big descriptors cost linear time: 8x the files, disks, networks and items may not cost 64x
 //! (a quadratic duplicate or reference check would).
 
 use ovftool::ovf::write::{EnvelopeBuilder, ItemSpec, SystemSpec};
@@ -75,11 +75,13 @@ fn seconds(n: usize) -> f64 {
 
 #[test]
 fn validation_scales_linearly() {
-    let small = seconds(500).max(1e-3);
-    let big = seconds(2_000);
+    // Best of three: other tests run in parallel on the same cores.
+    let best = |n| (0..3).map(|_| seconds(n)).fold(f64::MAX, f64::min);
+    let small = best(200).max(1e-3);
+    let big = best(1_600);
     assert!(
-        big / small < 10.0,
-        "4x the content took {:.1}x the time",
+        big / small < 24.0,
+        "8x the content took {:.1}x the time",
         big / small
     );
 }
