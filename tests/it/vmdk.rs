@@ -369,8 +369,16 @@ fn corpus_stream_disks_read_back_equal_in_both_modes() {
             let p = e.path();
             if p.is_dir() {
                 walk(&p, out);
-            } else if p.to_string_lossy().ends_with(".vmdk.gz") {
-                out.push(p);
+            } else {
+                let name = p.to_string_lossy();
+                // gzip'ed disks, and the plain disks of extracted OVAs that are streamOptimized
+                let plain_stream = name.contains("_extracted")
+                    && name.ends_with(".vmdk")
+                    && ovftool::vmdk::open::detect(&p).ok()
+                        == Some(ovftool::vmdk::open::DiskKind::StreamOptimized);
+                if name.ends_with(".vmdk.gz") || plain_stream {
+                    out.push(p);
+                }
             }
         }
     }
