@@ -49,6 +49,8 @@ impl RawSource {
         let meta = file
             .metadata()
             .map_err(|e| Error::io("cannot read file size", e).with_path(path))?;
+        // Data is read front to back: ask for aggressive readahead (advice only, errors ignored).
+        let _ = rustix::fs::fadvise(&file, 0, None, rustix::fs::Advice::Sequential);
         Ok(RawSource {
             capacity_bytes: meta.len(),
             file,

@@ -208,6 +208,8 @@ impl StreamFileSource<File> {
             .metadata()
             .map_err(|e| Error::io("cannot read file size", e).with_path(path))?
             .len();
+        // Grains are read front to back: ask for aggressive readahead (advice only).
+        let _ = rustix::fs::fadvise(&file, 0, None, rustix::fs::Advice::Sequential);
         Self::new(file, size, Origin::path(path), limits)
     }
 }
