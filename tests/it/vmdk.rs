@@ -234,6 +234,48 @@ fn stream_optimized_output_is_qemu_clean_and_equal() {
 }
 
 #[test]
+fn every_compression_level_is_read_by_qemu() {
+    if !support::have_tool("qemu-img") {
+        return;
+    }
+    let dir = tempfile::tempdir().unwrap();
+    let raw = dir.path().join("m.raw");
+    make_raw(&raw, 2 << 20, &mixed_regions(2 << 20, 21), 21);
+    let mut sizes = Vec::new();
+    for level in [0u32, 1, 6, 12] {
+        let vmdk = dir.path().join(format!("l{level}.vmdk"));
+        let opts = SinkOptions {
+            compression_level: level,
+            ..stream_opts()
+        };
+        lib_convert(&raw, &vmdk, Layout::StreamOptimized, &opts);
+        let (same, msg) = qemu(&[
+            "compare",
+            "-f",
+            "raw",
+            raw.to_str().unwrap(),
+            vmdk.to_str().unwrap(),
+        ]);
+        assert!(same, "level {level}: {msg}");
+        sizes.push(fs::metadata(&vmdk).unwrap().len());
+    }
+    assert!(sizes[0] > sizes[1] && sizes[1] >= sizes[2], "{sizes:?}");
+    let opts = SinkOptions {
+        compression_level: 13,
+        ..stream_opts()
+    };
+    let e = create_sink(
+        &dir.path().join("bad.vmdk"),
+        Layout::StreamOptimized,
+        1 << 20,
+        &opts,
+    )
+    .err()
+    .unwrap();
+    assert_eq!(e.kind(), ErrorKind::Usage);
+}
+
+#[test]
 fn stream_optimized_beyond_4_gib_mostly_empty() {
     if !support::have_tool("qemu-img") {
         return;
