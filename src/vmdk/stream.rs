@@ -138,11 +138,28 @@ pub trait ReadAt: Send {
     /// # Errors
     /// I/O errors; [`IoKind::UnexpectedEof`] past the end.
     fn read_exact_at(&self, buf: &mut [u8], offset: u64) -> std::io::Result<()>;
+
+    /// Hints that `len` bytes from `offset` will be read soon (start reading them ahead).
+    fn will_need(&self, _offset: u64, _len: u64) {}
 }
+
+/// Bytes prefetched ahead of the grain being read.
+const PREFETCH_BYTES: u64 = 64 << 20;
 
 impl ReadAt for File {
     fn read_exact_at(&self, buf: &mut [u8], offset: u64) -> std::io::Result<()> {
         FileExt::read_exact_at(self, buf, offset)
+    }
+
+    fn will_need(&self, offset: u64, len: u64) {
+        // Advice only: on a busy machine the input may have left the page cache, and a reader
+        // blocked in pread stalls the whole pipeline.
+        let _ = rustix::fs::fadvise(
+            self,
+            offset,
+            std::num::NonZeroU64::new(len),
+            rustix::fs::Advice::WillNeed,
+        );
     }
 }
 
@@ -179,6 +196,8 @@ pub struct StreamFileSource<R: ReadAt = File> {
     /// Grains handed out; at most one per sector of the file (entries that share data would
     /// otherwise turn a small file into a huge amount of work).
     grains: u64,
+    /// File offset up to which reading ahead has been requested.
+    prefetched: u64,
 }
 
 impl<R: ReadAt> std::fmt::Debug for StreamFileSource<R> {
@@ -233,6 +252,7 @@ impl<R: ReadAt> StreamFileSource<R> {
             gt: Vec::new(),
             gt_index: 0,
             grains: 0,
+            prefetched: 0,
         };
         s.init(limits).map_err(|e| s.origin.apply(e))?;
         Ok(s)
@@ -433,6 +453,11 @@ impl<R: ReadAt> StreamFileSource<R> {
                 .with_offset(u64::from(self.gd[self.gd_index - 1]) * SECTOR_SIZE + 4 * i as u64));
             }
             let file_off = u64::from(gte) * SECTOR_SIZE;
+            if file_off.saturating_add(PREFETCH_BYTES / 2) > self.prefetched {
+                let from = file_off.max(self.prefetched);
+                self.reader.will_need(from, PREFETCH_BYTES);
+                self.prefetched = from.saturating_add(PREFETCH_BYTES);
+            }
             self.grains += 1;
             if self.grains > self.file_size / SECTOR_SIZE {
                 return Err(Error::corrupt(format!(
