@@ -8,8 +8,9 @@
 //! * a [`DiskSink`] (thin, thick lazy-zeroed, thick eager-zeroed, monolithicSparse,
 //!   twoGbMaxExtent*, streamOptimized, raw) consumes them;
 //! * [`copy`] connects the two: the source is read on the calling thread, grains are decoded
-//!   (inflated), checked for all-zero content and encoded by the sink (e.g. deflated) on worker
-//!   threads, and handed to the sink's writer strictly in offset order. At most
+//!   (inflated), checked for all-zero content and encoded (e.g. deflated) on worker threads by
+//!   one [`GrainEncoder`] per worker from [`DiskSink::encoder`], and passed to
+//!   [`DiskSink::write`] strictly in offset order. At most
 //!   [`CopyOptions::max_in_flight`] grains exist at once, so memory is bounded whatever the disk
 //!   size, and the cost grows with the allocated data, not the capacity.
 //!

@@ -15,6 +15,9 @@ use crate::disk::{
 use crate::error::{Error, Result};
 use crate::output::PendingFile;
 
+/// Bytes prefetched ahead of the grain being read.
+const PREFETCH_BYTES: u64 = 64 << 20;
+
 /// A raw image file as a [`DiskSource`]: every grain that holds data (per `SEEK_DATA`) is read;
 /// holes are skipped without reading. File systems without `SEEK_DATA` are read whole.
 #[derive(Debug)]
@@ -28,6 +31,8 @@ pub struct RawSource {
     data_end: u64,
     /// `SEEK_DATA` works on this file.
     seek_data: bool,
+    /// File offset up to which reading ahead has been requested.
+    prefetched: u64,
 }
 
 impl RawSource {
@@ -49,6 +54,8 @@ impl RawSource {
         let meta = file
             .metadata()
             .map_err(|e| Error::io("cannot read file size", e).with_path(path))?;
+        // Data is read front to back: ask for aggressive readahead (advice only, errors ignored).
+        let _ = rustix::fs::fadvise(&file, 0, None, rustix::fs::Advice::Sequential);
         Ok(RawSource {
             capacity_bytes: meta.len(),
             file,
@@ -56,6 +63,7 @@ impl RawSource {
             next: 0,
             data_end: 0,
             seek_data: true,
+            prefetched: 0,
         })
     }
 
@@ -102,6 +110,18 @@ impl DiskSource for RawSource {
             return Ok(None);
         };
         let len = GRAIN_BYTES.min(self.capacity_bytes - offset);
+        if offset.saturating_add(PREFETCH_BYTES / 2) > self.prefetched {
+            // Advice only: start reading ahead (holes cost nothing), so that a partly evicted
+            // input does not block the pipeline in pread.
+            let from = offset.max(self.prefetched);
+            let _ = rustix::fs::fadvise(
+                &self.file,
+                from,
+                std::num::NonZeroU64::new(PREFETCH_BYTES),
+                rustix::fs::Advice::WillNeed,
+            );
+            self.prefetched = from.saturating_add(PREFETCH_BYTES);
+        }
         let mut buf = vec![0u8; len as usize];
         self.file.read_exact_at(&mut buf, offset).map_err(|e| {
             Error::io("cannot read disk image", e)

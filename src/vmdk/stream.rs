@@ -138,11 +138,28 @@ pub trait ReadAt: Send {
     /// # Errors
     /// I/O errors; [`IoKind::UnexpectedEof`] past the end.
     fn read_exact_at(&self, buf: &mut [u8], offset: u64) -> std::io::Result<()>;
+
+    /// Hints that `len` bytes from `offset` will be read soon (start reading them ahead).
+    fn will_need(&self, _offset: u64, _len: u64) {}
 }
+
+/// Bytes prefetched ahead of the grain being read.
+const PREFETCH_BYTES: u64 = 64 << 20;
 
 impl ReadAt for File {
     fn read_exact_at(&self, buf: &mut [u8], offset: u64) -> std::io::Result<()> {
         FileExt::read_exact_at(self, buf, offset)
+    }
+
+    fn will_need(&self, offset: u64, len: u64) {
+        // Advice only: on a busy machine the input may have left the page cache, and a reader
+        // blocked in pread stalls the whole pipeline.
+        let _ = rustix::fs::fadvise(
+            self,
+            offset,
+            std::num::NonZeroU64::new(len),
+            rustix::fs::Advice::WillNeed,
+        );
     }
 }
 
@@ -179,6 +196,8 @@ pub struct StreamFileSource<R: ReadAt = File> {
     /// Grains handed out; at most one per sector of the file (entries that share data would
     /// otherwise turn a small file into a huge amount of work).
     grains: u64,
+    /// File offset up to which reading ahead has been requested.
+    prefetched: u64,
 }
 
 impl<R: ReadAt> std::fmt::Debug for StreamFileSource<R> {
@@ -208,6 +227,8 @@ impl StreamFileSource<File> {
             .metadata()
             .map_err(|e| Error::io("cannot read file size", e).with_path(path))?
             .len();
+        // Grains are read front to back: ask for aggressive readahead (advice only).
+        let _ = rustix::fs::fadvise(&file, 0, None, rustix::fs::Advice::Sequential);
         Self::new(file, size, Origin::path(path), limits)
     }
 }
@@ -231,6 +252,7 @@ impl<R: ReadAt> StreamFileSource<R> {
             gt: Vec::new(),
             gt_index: 0,
             grains: 0,
+            prefetched: 0,
         };
         s.init(limits).map_err(|e| s.origin.apply(e))?;
         Ok(s)
@@ -431,6 +453,11 @@ impl<R: ReadAt> StreamFileSource<R> {
                 .with_offset(u64::from(self.gd[self.gd_index - 1]) * SECTOR_SIZE + 4 * i as u64));
             }
             let file_off = u64::from(gte) * SECTOR_SIZE;
+            if file_off.saturating_add(PREFETCH_BYTES / 2) > self.prefetched {
+                let from = file_off.max(self.prefetched);
+                self.reader.will_need(from, PREFETCH_BYTES);
+                self.prefetched = from.saturating_add(PREFETCH_BYTES);
+            }
             self.grains += 1;
             if self.grains > self.file_size / SECTOR_SIZE {
                 return Err(Error::corrupt(format!(
@@ -526,6 +553,10 @@ pub struct StreamReader<R: Read + Send> {
     next_lba: u64,
     done: bool,
     saw_footer: bool,
+    /// Grains the tables at the front promise (open-vmdk, qemu layouts), to detect a stream cut
+    /// at a grain boundary when no end-of-stream marker is expected.
+    expected_grains: Option<u64>,
+    grains_seen: u64,
 }
 
 impl<R: Read + Send> std::fmt::Debug for StreamReader<R> {
@@ -558,6 +589,8 @@ impl<R: Read + Send> StreamReader<R> {
             next_lba: 0,
             done: false,
             saw_footer: false,
+            expected_grains: None,
+            grains_seen: 0,
         };
         s.init(limits).map_err(|e| s.origin.apply(e))?;
         Ok(s)
@@ -647,9 +680,56 @@ impl<R: Read + Send> StreamReader<R> {
             self.read_exact(&mut buf, "embedded descriptor")?;
             self.descriptor = Some(descriptor_text(&buf));
         }
-        // Grain tables at the front (open-vmdk, qemu) are not needed: markers carry the LBAs.
-        self.skip(overhead - self.pos, "metadata before the first grain")?;
+        // Grain tables at the front (open-vmdk, qemu): markers carry the LBAs, but the tables
+        // say how many grains follow, which is the only way to notice a cut at a grain boundary
+        // in qemu's layout (no end-of-stream marker).
+        if !self.needs_eos {
+            self.expected_grains = self.count_front_grains(&header, overhead)?;
+        }
+        if self.pos < overhead {
+            self.skip(overhead - self.pos, "metadata before the first grain")?;
+        }
         Ok(())
+    }
+
+    /// Reads the grain directory and tables when all lie in front of the grains, in file
+    /// order, and counts the allocated entries; `None` when they are elsewhere.
+    fn count_front_grains(&mut self, h: &SparseHeader, overhead: u64) -> Result<Option<u64>> {
+        let gd_off = h.gd_offset_sectors.saturating_mul(SECTOR_SIZE);
+        let gd_bytes = h.gd_entries().saturating_mul(4);
+        if h.num_gtes_per_gt != 512
+            || gd_off < self.pos
+            || gd_off.saturating_add(gd_bytes) > overhead
+        {
+            return Ok(None);
+        }
+        self.skip(gd_off - self.pos, "metadata")?;
+        // Bounded: the capacity limit caps the directory at 8 MiB, and it lies before overhead.
+        let mut raw = vec![0u8; gd_bytes as usize];
+        self.read_exact(&mut raw, "grain directory")?;
+        let mut gts: Vec<(u64, u64)> = raw
+            .chunks_exact(4)
+            .enumerate()
+            .map(|(i, c)| (u64::from(u32_le(c, 0)) * SECTOR_SIZE, i as u64))
+            .filter(|&(off, _)| off != 0)
+            .collect();
+        gts.sort_unstable();
+        let mut count = 0u64;
+        let mut gt = [0u8; 2048];
+        for (off, index) in gts {
+            if off < self.pos || off.saturating_add(2048) > overhead {
+                return Ok(None);
+            }
+            self.skip(off - self.pos, "metadata")?;
+            self.read_exact(&mut gt, "grain table")?;
+            for (j, e) in gt.chunks_exact(4).enumerate() {
+                let lba = (index * 512 + j as u64) * GRAIN_SECTORS;
+                if u32_le(e, 0) > 1 && lba < h.capacity_sectors {
+                    count += 1;
+                }
+            }
+        }
+        Ok(Some(count))
     }
 
     /// The header at the start of the stream.
@@ -685,6 +765,15 @@ impl<R: Read + Send> StreamReader<R> {
             let n = self.read_full(&mut sector)?;
             if n == 0 && !self.needs_eos {
                 // qemu writes no end-of-stream marker; its header holds a real gdOffset.
+                if let Some(expected) = self.expected_grains {
+                    if self.grains_seen < expected {
+                        return Err(Error::corrupt(format!(
+                            "truncated stream: the grain tables list {expected} grains, the stream ends after {}",
+                            self.grains_seen
+                        ))
+                        .with_offset(at));
+                    }
+                }
                 self.done = true;
                 break;
             }
@@ -778,6 +867,7 @@ impl<R: Read + Send> StreamReader<R> {
             .with_offset(at));
         }
         self.next_lba = lba + GRAIN_SECTORS;
+        self.grains_seen += 1;
         let total = 12 + size;
         let mut data = Vec::with_capacity(size as usize);
         let first = (size as usize).min(500);

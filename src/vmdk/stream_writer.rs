@@ -197,13 +197,14 @@ impl<W: Write + Send> StreamOptimizedWriter<W> {
     /// writes the header and the embedded descriptor naming `extent_name`.
     ///
     /// # Errors
-    /// [`crate::ErrorKind::Usage`] for a bad compression level or a capacity above 2^41 sectors;
+    /// [`crate::ErrorKind::Usage`] for a bad compression level or a capacity above the default
+    /// [`crate::Limits::max_disk_capacity_bytes`] (64 TiB, which keeps the in-memory grain
+    /// directory at 8 MiB);
     /// I/O errors of `out`.
     pub fn new(out: W, capacity_bytes: u64, extent_name: &str, opts: &SinkOptions) -> Result<Self> {
         Deflater::new(opts.compression_level)?;
         let capacity_sectors = capacity_bytes.div_ceil(SECTOR_SIZE);
-        // GD entries are u32 sector offsets; 2^41 sectors = 1 PiB is far above any real disk.
-        if capacity_sectors > (1 << 41) {
+        if capacity_bytes > crate::Limits::DEFAULT.max_disk_capacity_bytes {
             return Err(Error::usage(format!(
                 "disk capacity {capacity_bytes} bytes is too large for a streamOptimized VMDK"
             )));
