@@ -25,8 +25,14 @@ pub fn corpus() -> Option<PathBuf> {
 /// Whether an external tool runs (`TOOL --version`). In CI (`CI` set) a missing tool is a
 /// failure, not a skip: CI installs qemu-utils and libxml2-utils.
 pub fn have_tool(tool: &str) -> bool {
+    // openssl has no `--version`; it answers `openssl version`.
+    let probe = if tool == "openssl" {
+        "version"
+    } else {
+        "--version"
+    };
     let ok = Command::new(tool)
-        .arg("--version")
+        .arg(probe)
         .output()
         .map(|o| o.status.success())
         .unwrap_or(false);
