@@ -30,7 +30,7 @@ pub const COMPRESSION_DEFLATE: u16 = 1;
 pub const MAX_GRAIN_SECTORS: u64 = 2048;
 
 /// A decoded hosted sparse extent header. Sizes and offsets are in sectors, as on disk.
-#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+#[derive(Debug, Clone, Copy, PartialEq, Eq, serde::Serialize)]
 pub struct SparseHeader {
     /// 1, 2 or 3.
     pub version: u32,

@@ -232,53 +232,9 @@ pub fn create_sink(
     }
 }
 
-/// Header fields of a sparse extent, for reports.
-#[derive(Debug, Clone, Serialize, PartialEq, Eq)]
-pub struct HeaderInfo {
-    /// `version`.
-    pub version: u32,
-    /// `flags`.
-    pub flags: u32,
-    /// `capacity` in sectors.
-    pub capacity_sectors: u64,
-    /// `grainSize` in sectors.
-    pub grain_sectors: u64,
-    /// `descriptorOffset` in sectors.
-    pub descriptor_offset_sectors: u64,
-    /// `descriptorSize` in sectors.
-    pub descriptor_size_sectors: u64,
-    /// `numGTEsPerGT`.
-    pub num_gtes_per_gt: u32,
-    /// `rgdOffset` in sectors.
-    pub rgd_offset_sectors: u64,
-    /// `gdOffset` in sectors (`18446744073709551615` = at the end, streamOptimized).
-    pub gd_offset_sectors: u64,
-    /// `overHead` in sectors.
-    pub overhead_sectors: u64,
-    /// `uncleanShutdown`.
-    pub unclean_shutdown: bool,
-    /// `compressAlgorithm`.
-    pub compress_algorithm: u16,
-}
-
-impl From<&SparseHeader> for HeaderInfo {
-    fn from(h: &SparseHeader) -> Self {
-        HeaderInfo {
-            version: h.version,
-            flags: h.flags,
-            capacity_sectors: h.capacity_sectors,
-            grain_sectors: h.grain_sectors,
-            descriptor_offset_sectors: h.descriptor_offset_sectors,
-            descriptor_size_sectors: h.descriptor_size_sectors,
-            num_gtes_per_gt: h.num_gtes_per_gt,
-            rgd_offset_sectors: h.rgd_offset_sectors,
-            gd_offset_sectors: h.gd_offset_sectors,
-            overhead_sectors: h.overhead_sectors,
-            unclean_shutdown: h.unclean_shutdown,
-            compress_algorithm: h.compress_algorithm,
-        }
-    }
-}
+/// Header fields of a sparse extent, for reports: the decoded header itself (one struct, one
+/// set of field names in `--json`).
+pub type HeaderInfo = SparseHeader;
 
 /// One extent, for reports.
 #[derive(Debug, Clone, Serialize, PartialEq, Eq)]
@@ -353,7 +309,7 @@ fn extent_infos(d: Option<&Descriptor>, header: Option<&SparseHeader>) -> Vec<Ex
                 size_sectors: e.size_sectors,
                 file: e.file_name.clone(),
                 offset_sectors: e.offset_sectors,
-                header: header.map(HeaderInfo::from),
+                header: header.copied(),
             })
             .collect()
     })
@@ -416,7 +372,7 @@ pub fn inspect(path: &Path, limits: &Limits) -> Result<DiskInfo> {
                     size_sectors: e.line.size_sectors,
                     file: e.line.file_name.clone(),
                     offset_sectors: e.line.offset_sectors,
-                    header: e.header.as_ref().map(HeaderInfo::from),
+                    header: e.header,
                 })
                 .collect(),
             ddb: ddb_entries(d),
@@ -442,7 +398,7 @@ pub fn inspect(path: &Path, limits: &Limits) -> Result<DiskInfo> {
             .extents
             .iter()
             .find_map(|e| e.header.map(|h| h.grain_bytes())),
-        header: top.header.as_ref().map(HeaderInfo::from),
+        header: top.header,
         chain: links,
     })
 }
@@ -503,7 +459,7 @@ fn inspect_stream(path: &Path, limits: &Limits) -> Result<Option<DiskInfo>> {
         capacity_bytes,
         allocated_bytes: file_len,
         grain_bytes: Some(header.grain_bytes()),
-        header: Some(HeaderInfo::from(&header)),
+        header: Some(header),
         chain: vec![link],
     }))
 }
