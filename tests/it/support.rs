@@ -63,3 +63,11 @@ pub fn ovftool(args: &[&str]) -> Output {
 pub fn samples() -> PathBuf {
     Path::new(env!("CARGO_MANIFEST_DIR")).join("samples")
 }
+
+/// CPU time consumed by the calling thread, in seconds. Complexity tests compare this rather
+/// than wall time: on a loaded machine (tests run in parallel on two cores) a long run is
+/// preempted more often than a short one, which inflates wall-time ratios.
+pub fn thread_cpu_seconds() -> f64 {
+    let t = rustix::time::clock_gettime(rustix::time::ClockId::ThreadCPUTime);
+    t.tv_sec as f64 + t.tv_nsec as f64 * 1e-9
+}
