@@ -1042,24 +1042,15 @@ fn known_sub_types(rt: u32) -> Option<&'static [&'static str]> {
     })
 }
 
+/// The controller kind whose unit limits apply to an item: the one subtype table in
+/// [`crate::ovf::machine::controller_kind`], with an unknown SCSI subtype checked as LSI Logic
+/// (the most common and the limits every parallel SCSI kind shares).
 fn controller_kind(rt: u32, sub: Option<&str>) -> Option<ControllerKind> {
-    let sub = sub.unwrap_or("").to_ascii_lowercase();
-    let first = sub.split([' ', ',']).find(|s| !s.is_empty()).unwrap_or("");
-    match rt {
-        5 => Some(ControllerKind::Ide),
-        6 => Some(match first {
-            "buslogic" => ControllerKind::BusLogic,
-            "lsilogicsas" | "lsilogic-sas" => ControllerKind::LsiLogicSas,
-            "virtualscsi" | "pvscsi" => ControllerKind::Pvscsi,
-            _ => ControllerKind::LsiLogic,
-        }),
-        20 => match first {
-            "vmware.sata.ahci" | "ahci" => Some(ControllerKind::Sata),
-            "vmware.nvme.controller" | "nvme" => Some(ControllerKind::Nvme),
-            _ => None,
-        },
-        _ => None,
-    }
+    crate::ovf::machine::controller_kind(rt, sub).or(if rt == 6 {
+        Some(ControllerKind::LsiLogic)
+    } else {
+        None
+    })
 }
 
 fn check_hardware(v: &mut V<'_>, s: &Element, path: &str, ctx: &Ctx) {
