@@ -5,10 +5,11 @@
 #
 # Builds an OVF package folder whose disk is the project's mixed benchmark image
 # (../shared/bench/make-mixed-image.sh; stored raw so the OVA holds SIZE GiB), then times with a
-# warm page cache (median of 3, seconds; max RSS from /usr/bin/time):
-#   pack   vs  cp of the same disk bytes (and cp + sync, since pack fsyncs its output)
+# warm page cache (median of ROUNDS=5 interleaved runs, seconds; max RSS from /usr/bin/time):
+#   pack   vs  cp of the same disk bytes (and cp + sync, since pack fsyncs its output), and
+#              openssl dgst -sha256 of the disk (the SHA-256 manifest's floor)
 #   verify vs  openssl dgst -sha256 on the OVA, and tar -xOf OVA | sha256sum
-#   unpack vs  cp of the OVA
+#   unpack vs  cp of the OVA, and openssl dgst -sha256 of the OVA
 # Prints a Markdown table for docs/PERFORMANCE.md.
 set -euo pipefail
 SIZE=${1:-4}
@@ -43,47 +44,74 @@ cat > "$WORK/pkg/bench.ovf" <<OVF
   </VirtualSystem>
 </Envelope>
 OVF
-# t CMD... : prints "seconds maxrss_kib" of the median of 3 runs.
-t() {
-  local runs=()
-  for _ in 1 2 3; do
-    if ! /usr/bin/time -f "%e %M %U %S" -o "$WORK/time.txt" "$@" >/dev/null 2>&1; then
-      echo "FAILED: $*" >&2
-      exit 1
-    fi
-    runs+=("$(tail -1 "$WORK/time.txt")")
+# Every command runs ROUNDS times, the commands of one group interleaved round by round (so that
+# a slow spell of the machine hits all of them alike); each row reports its median run.
+ROUNDS=${ROUNDS:-5}
+# group NAME CMD1 CMD2 ...: runs the commands interleaved; result of command i in R_NAME_i.
+group() {
+  local name=$1; shift
+  local i r
+  declare -gA RUNS
+  for ((r = 0; r < ROUNDS; r++)); do
+    i=0
+    for cmd in "$@"; do
+      if ! /usr/bin/time -f "%e %M %U %S" -o "$WORK/time.txt" sh -c "$cmd" >/dev/null 2>&1; then
+        echo "FAILED: $cmd" >&2
+        exit 1
+      fi
+      RUNS[$name.$i]+="$(tail -1 "$WORK/time.txt")"$'\n'
+      i=$((i + 1))
+    done
   done
-  printf '%s\n' "${runs[@]}" | sort -n | sed -n 2p
 }
+# med NAME.I: "seconds maxrss_kib user sys" of the median run.
+med() { printf '%s' "${RUNS[$1]}" | sort -n | sed -n "$(( (ROUNDS + 1) / 2 ))p"; }
 warm() { cat "$@" >/dev/null; }
 
-warm "$WORK/pkg/bench-disk1.img"
-cp_t=$(t sh -c "rm -f '$WORK/cp.img'; cp '$WORK/pkg/bench-disk1.img' '$WORK/cp.img'")
-cps_t=$(t sh -c "rm -f '$WORK/cp.img'; cp '$WORK/pkg/bench-disk1.img' '$WORK/cp.img' && sync '$WORK/cp.img'")
-pack_t=$(t sh -c "'$OVT' pack --quiet --force '$WORK/pkg' '$WORK/out.ova'")
-rm -f "$WORK/cp.img"
+D=$WORK/pkg/bench-disk1.img
+warm "$D"
+group pack \
+  "rm -f '$WORK/out.ova'; '$OVT' pack --quiet '$WORK/pkg' '$WORK/out.ova'" \
+  "rm -f '$WORK/out.ova'; '$OVT' pack --quiet --manifest none '$WORK/pkg' '$WORK/out.ova'" \
+  "rm -f '$WORK/cp.img'; cp '$D' '$WORK/cp.img'" \
+  "rm -f '$WORK/cp.img'; cp '$D' '$WORK/cp.img' && sync '$WORK/cp.img'" \
+  "openssl dgst -sha256 '$D'"
+rm -f "$WORK/cp.img" "$WORK/out.ova"
+"$OVT" pack --quiet "$WORK/pkg" "$WORK/out.ova"
 warm "$WORK/out.ova"
-ossl_t=$(t openssl dgst -sha256 "$WORK/out.ova")
-tar_t=$(t sh -c "tar -xOf '$WORK/out.ova' | sha256sum")
-ver_t=$(t "$OVT" verify --quiet "$WORK/out.ova")
-cpo_t=$(t sh -c "rm -f '$WORK/cp.ova'; cp '$WORK/out.ova' '$WORK/cp.ova'")
+group verify \
+  "'$OVT' verify --quiet '$WORK/out.ova'" \
+  "openssl dgst -sha256 '$WORK/out.ova'" \
+  "tar -xOf '$WORK/out.ova' | sha256sum"
+group unpack \
+  "rm -rf '$WORK/unpacked'; '$OVT' unpack --quiet '$WORK/out.ova' '$WORK/unpacked'" \
+  "rm -f '$WORK/cp.ova'; cp '$WORK/out.ova' '$WORK/cp.ova'" \
+  "openssl dgst -sha256 '$WORK/out.ova'"
 rm -f "$WORK/cp.ova"
-unp_t=$(t sh -c "rm -rf '$WORK/unpacked'; '$OVT' unpack --quiet '$WORK/out.ova' '$WORK/unpacked'")
 
 sec() { echo "$1" | cut -d' ' -f1; }
 rss() { echo "$(( $(echo "$1" | cut -d' ' -f2) / 1024 ))"; }
 cpu() { echo "$1" | awk '{printf "%.2f", $3 + $4}'; }
 ratio() { echo "scale=2; $(sec "$1") / $(sec "$2")" | bc; }
 mbs() { echo "scale=0; $BYTES / $(sec "$1") / 1000000" | bc; }
-echo "OVA benchmark: ${SIZE} GiB disk member ($BYTES bytes), $(nproc) cores, load average $(cut -d' ' -f1-3 /proc/loadavg), $(date -u +%Y-%m-%dT%H:%MZ)"
+row() { # row OPERATION COMMAND RESULT RATIO_TEXT
+  echo "| $1 | $2 | $(sec "$3") | $(cpu "$3") | $(mbs "$3") | $(rss "$3") | $4 |"
+}
+P0=$(med pack.0) P1=$(med pack.1) P2=$(med pack.2) P3=$(med pack.3) P4=$(med pack.4)
+V0=$(med verify.0) V1=$(med verify.1) V2=$(med verify.2)
+U0=$(med unpack.0) U1=$(med unpack.1) U2=$(med unpack.2)
+echo "OVA benchmark: ${SIZE} GiB disk member ($BYTES bytes, $(du -h "$D" | cut -f1) allocated), $(nproc) cores, load average $(cut -d' ' -f1-3 /proc/loadavg), $(date -u +%Y-%m-%dT%H:%MZ), medians of $ROUNDS interleaved runs"
 echo
 echo "| operation | command | seconds | CPU s (user+sys) | MB/s | max RSS MiB | ratio (wall) |"
 echo "|---|---|---|---|---|---|---|"
-echo "| verify | \`ovftool-rs verify out.ova\` | $(sec "$ver_t") | $(cpu "$ver_t") | $(mbs "$ver_t") | $(rss "$ver_t") | 1.00 |"
-echo "| reference | \`openssl dgst -sha256 out.ova\` | $(sec "$ossl_t") | $(cpu "$ossl_t") | $(mbs "$ossl_t") | $(rss "$ossl_t") | verify/openssl = $(ratio "$ver_t" "$ossl_t") |"
-echo "| reference | \`tar -xOf out.ova \\| sha256sum\` | $(sec "$tar_t") | $(cpu "$tar_t") | $(mbs "$tar_t") | - | tar/verify = $(ratio "$tar_t" "$ver_t") |"
-echo "| pack | \`ovftool-rs pack pkg out.ova\` (SHA-256 manifest, fsync) | $(sec "$pack_t") | $(cpu "$pack_t") | $(mbs "$pack_t") | $(rss "$pack_t") | 1.00 |"
-echo "| reference | \`cp disk copy\` | $(sec "$cp_t") | $(cpu "$cp_t") | $(mbs "$cp_t") | $(rss "$cp_t") | pack/cp = $(ratio "$pack_t" "$cp_t") |"
-echo "| reference | \`cp disk copy && sync copy\` | $(sec "$cps_t") | $(cpu "$cps_t") | $(mbs "$cps_t") | - | pack/(cp+sync) = $(ratio "$pack_t" "$cps_t") |"
-echo "| unpack | \`ovftool-rs unpack out.ova dir\` (verifying) | $(sec "$unp_t") | $(cpu "$unp_t") | $(mbs "$unp_t") | $(rss "$unp_t") | 1.00 |"
-echo "| reference | \`cp out.ova copy\` | $(sec "$cpo_t") | $(cpu "$cpo_t") | $(mbs "$cpo_t") | $(rss "$cpo_t") | unpack/cp = $(ratio "$unp_t" "$cpo_t") |"
+row verify "\`ovftool-rs verify out.ova\`" "$V0" "1.00"
+row reference "\`openssl dgst -sha256 out.ova\`" "$V1" "verify/openssl = $(ratio "$V0" "$V1")"
+row reference "\`tar -xOf out.ova \\| sha256sum\`" "$V2" "tar/verify = $(ratio "$V2" "$V0")"
+row pack "\`ovftool-rs pack pkg out.ova\` (SHA-256 manifest, fsync)" "$P0" "1.00"
+row pack "\`ovftool-rs pack --manifest none pkg out.ova\` (fsync)" "$P1" "none/cp = $(ratio "$P1" "$P2")"
+row reference "\`cp disk copy\`" "$P2" "pack/cp = $(ratio "$P0" "$P2")"
+row reference "\`cp disk copy && sync copy\`" "$P3" "pack/(cp+sync) = $(ratio "$P0" "$P3")"
+row reference "\`openssl dgst -sha256 disk\` (hashing alone)" "$P4" "pack/openssl = $(ratio "$P0" "$P4")"
+row unpack "\`ovftool-rs unpack out.ova dir\` (verifying)" "$U0" "1.00"
+row reference "\`cp out.ova copy\`" "$U1" "unpack/cp = $(ratio "$U0" "$U1")"
+row reference "\`openssl dgst -sha256 out.ova\` (hashing alone)" "$U2" "unpack/openssl = $(ratio "$U0" "$U2")"

@@ -33,6 +33,7 @@ pub mod ova;
 pub mod ovf;
 pub mod pack;
 pub mod progress;
+pub mod range_copy;
 pub mod verify;
 pub mod vm;
 pub mod vmdk;

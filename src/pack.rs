@@ -336,13 +336,13 @@ pub fn pack(
         };
         let mut digests = Vec::new();
         for p in &parts {
-            let mut f =
+            let f =
                 File::open(&p.path).map_err(|e| Error::io("cannot open", e).with_path(&p.path))?;
             progress.start(&p.name, Some(p.size));
-            let r = w.append_stream(
+            let r = w.append_file(
                 &p.name,
                 p.size,
-                &mut f,
+                &f,
                 &CopyOptions {
                     algorithms: alg.into_iter().collect(),
                     prefix_bytes: 0,
@@ -469,17 +469,24 @@ pub fn unpack(
         let mut lock = stdin.lock();
         verify::scan_ova(
             &mut lock,
+            None,
             &opts.limits,
             Some(&extract),
             progress,
             &mut report,
         )
     } else {
-        let mut f = File::open(input).map_err(|e| Error::io("cannot open", e).with_path(input))?;
-        let len = f.metadata().map(|m| m.len()).ok();
-        progress.start("unpack", len);
+        let f = File::open(input).map_err(|e| Error::io("cannot open", e).with_path(input))?;
+        let meta = f
+            .metadata()
+            .map_err(|e| Error::io("cannot inspect", e).with_path(input))?;
+        progress.start("unpack", Some(meta.len()));
+        let mut cursor = &f;
+        // A regular file is read in place: members are copied out of it by the kernel.
+        let archive = meta.is_file().then_some(&f);
         let c = verify::scan_ova(
-            &mut f as &mut dyn Read,
+            &mut cursor as &mut dyn Read,
+            archive,
             &opts.limits,
             Some(&extract),
             progress,

@@ -60,6 +60,26 @@ impl<R: Read> Entry<'_, R> {
     }
 }
 
+impl<R: Read> Entry<'_, R> {
+    /// Tells the reader that the caller moved the underlying input `n` bytes further through
+    /// this member's data itself (a positional copy out of the archive file, then a seek), so
+    /// that those bytes are not read again.
+    ///
+    /// # Errors
+    /// [`ErrorKind::Usage`] when `n` exceeds what is left of the member.
+    pub(crate) fn skip_consumed(&mut self, n: u64) -> Result<()> {
+        if n > self.reader.remaining {
+            return Err(Error::usage(format!(
+                "{n} bytes consumed but only {} left in the member",
+                self.reader.remaining
+            )));
+        }
+        self.reader.remaining -= n;
+        self.reader.pos += n;
+        Ok(())
+    }
+}
+
 impl<R: Read> Read for Entry<'_, R> {
     fn read(&mut self, buf: &mut [u8]) -> io::Result<usize> {
         self.reader.read_data(buf)

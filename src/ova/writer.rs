@@ -157,6 +157,53 @@ impl<W: Write + Send> Writer<W> {
     }
 }
 
+impl<W: Write + Seek + Send + std::borrow::Borrow<std::fs::File>> Writer<W> {
+    /// Appends the whole regular file `src` of `size` bytes as a member: the kernel copies the
+    /// data (`copy_file_range`, holes of `src` stay holes) while the digests are computed from
+    /// what landed in the archive ([`crate::range_copy`]).
+    ///
+    /// # Errors
+    /// [`crate::ErrorKind::Corrupt`] when `src` is not `size` bytes long (it changed while
+    /// packing); bad names; I/O errors.
+    pub fn append_file(
+        &mut self,
+        name: &str,
+        size: u64,
+        src: &std::fs::File,
+        opts: &CopyOptions,
+        progress: &dyn Progress,
+    ) -> Result<CopyResult> {
+        self.header(name, size)?;
+        self.inner.flush().map_err(|e| self.io(e))?;
+        let r = crate::range_copy::copy_range_hashing(
+            src,
+            0,
+            self.inner.borrow(),
+            self.pos,
+            size,
+            opts,
+            progress,
+        )
+        .map_err(|e| e.with_entry(name))?;
+        self.pos += size;
+        self.inner
+            .seek(SeekFrom::Start(self.pos))
+            .map_err(|e| self.io(e))?;
+        let now = src
+            .metadata()
+            .map_err(|e| Error::io("cannot inspect input", e).with_entry(name))?
+            .len();
+        if now != size {
+            return Err(Error::corrupt(format!(
+                "expected {size} bytes, found {now} (file changed while packing?)"
+            ))
+            .with_entry(name));
+        }
+        self.pad(size)?;
+        Ok(r)
+    }
+}
+
 impl<W: Write + Seek + Send> Writer<W> {
     /// Writes a header for `name` with `size` bytes and `size` placeholder bytes, to be filled
     /// by [`Writer::fill`] (e.g. the descriptor and manifest written first but known last).

@@ -227,15 +227,25 @@ fn read_small(src: &mut dyn Read, size: u64, limit: u64, name: &str) -> Result<V
     Ok(data)
 }
 
+/// Members at least this large are extracted by a kernel copy out of the archive file.
+const DIRECT_EXTRACT_MIN: u64 = 1 << 20;
+
 /// One streaming pass over an OVA: collects members, hashing each; extracts when asked.
 /// Structural errors (bad headers, unsafe names, truncation) end the pass as a finding.
+///
+/// `archive`, when given, is the regular file `src` reads (from offset 0, through the same file
+/// cursor, no buffering in between): large members are then extracted with
+/// [`crate::range_copy`] (a kernel copy, digests read back from the extracted file) and skipped
+/// over with a seek.
 pub(crate) fn scan_ova(
     src: &mut dyn Read,
+    archive: Option<&std::fs::File>,
     limits: &Limits,
     extract: Option<&Extract<'_>>,
     progress: &dyn Progress,
     report: &mut Report,
 ) -> Collected {
+    let archive_len = archive.and_then(|f| f.metadata().ok()).map(|m| m.len());
     let mut collected = Collected {
         members: Vec::new(),
         ova: true,
@@ -297,6 +307,41 @@ pub(crate) fn scan_ova(
                 prefix_bytes: PREFIX_BYTES,
                 size_hint: Some(h.size),
             };
+            let in_file = archive_len.is_some_and(|len| {
+                h.data_offset
+                    .checked_add(h.size)
+                    .is_some_and(|end| end <= len)
+            });
+            if let (Some(arch), Some(o), true) = (archive, out.as_ref(), in_file) {
+                if h.size >= DIRECT_EXTRACT_MIN {
+                    let r = crate::range_copy::copy_range_hashing(
+                        arch,
+                        h.data_offset,
+                        o,
+                        0,
+                        h.size,
+                        &opts,
+                        progress,
+                    )
+                    .map_err(|e| e.with_entry(&h.name))?;
+                    // The copy moved the file offset (SEEK_DATA): put it after the member.
+                    let mut cursor = arch;
+                    std::io::Seek::seek(
+                        &mut cursor,
+                        std::io::SeekFrom::Start(h.data_offset + h.size),
+                    )
+                    .map_err(|e| Error::io("cannot seek", e).with_entry(&h.name))?;
+                    entry.skip_consumed(h.size)?;
+                    return Ok(Member {
+                        name: h.name.clone(),
+                        size: r.bytes,
+                        digests: r.digests,
+                        prefix: r.prefix,
+                        data_offset: Some(h.data_offset),
+                        content: None,
+                    });
+                }
+            }
             let sink = out.as_mut().map(|f| f as &mut (dyn Write + Send));
             let r = copy_hashing(&mut entry, sink, &opts, progress)
                 .map_err(|e| e.with_entry(&h.name))?;
@@ -352,7 +397,7 @@ fn verify_ova_inner(
         kind: "ova".into(),
         ..Default::default()
     };
-    let collected = scan_ova(src, &opts.limits, None, progress, &mut report);
+    let collected = scan_ova(src, None, &opts.limits, None, progress, &mut report);
     if report.passed() {
         check_package(&collected, reopen, opts, &mut report);
     }

@@ -6,5 +6,6 @@
 mod attacks;
 mod corpus;
 mod craft;
+mod large;
 mod roundtrip;
 mod stream;

@@ -1,0 +1,639 @@
+//! File-to-file copies done by the kernel, with the digests of what landed in the output.
+//!
+//! `pack` and `unpack` move large members between regular files. Copying them through a user
+//! buffer (`read` + `write`) costs two memory copies per byte; `copy_file_range(2)` does one, in
+//! the kernel, the way `cp` does. The digests are computed at the same time by one thread per
+//! algorithm that reads back (`pread`) the part of the *output* already copied, into a small
+//! cache-resident buffer: the manifest therefore describes the bytes that were really written,
+//! even if the source changes under our feet.
+//!
+//! Holes of the source (`SEEK_DATA`/`SEEK_HOLE`) are not copied: the output keeps them as holes,
+//! which read as zeros, as `cp --sparse=auto` does. Where `copy_file_range` is not available
+//! (another kernel, file system or platform) the copy falls back to `pread` + `pwrite`.
+
+use std::fs::File;
+use std::os::unix::fs::FileExt;
+use std::sync::atomic::{AtomicBool, Ordering};
+use std::sync::{Condvar, Mutex};
+
+use crate::digest::{CopyOptions, CopyResult, Digests, Hasher};
+use crate::error::{Error, Result};
+use crate::progress::Progress;
+
+/// Bytes asked of one `copy_file_range` call (the unit in which the hashers can follow).
+const COPY_STEP: u64 = 8 << 20;
+/// Buffer of each hashing thread: small enough to stay in the CPU cache between `pread` and
+/// hashing.
+const HASH_BUFFER: usize = 256 << 10;
+/// Output handed to write-back in steps of this size, once hashed.
+const WRITEBACK_STEP: u64 = 64 << 20;
+/// Ranges below this are copied and hashed on the calling thread.
+const INLINE_BELOW: u64 = 4 << 20;
+
+/// How far the copy has got, shared with the hashing threads.
+struct Shared {
+    /// How far the copy got.
+    state: Mutex<Progressed>,
+    moved: Condvar,
+    /// Set by any thread that failed: everybody stops.
+    failed: AtomicBool,
+}
+
+/// The copy's progress as the hashers see it.
+#[derive(Default)]
+struct Progressed {
+    /// Bytes of the range settled so far (copied, or skipped as a hole): a prefix of the range.
+    settled: u64,
+    /// Holes `[start, end)` inside the settled prefix not yet passed by every hasher, in order.
+    /// They read as zeros in the output; the hashers feed zeros instead of reading them back.
+    holes: std::collections::VecDeque<(u64, u64)>,
+    /// How far each hasher got (holes below all of them are dropped).
+    passed: Vec<u64>,
+    /// Output bytes of the range handed to write-back so far.
+    flushed: u64,
+    /// The copy ended (successfully or not).
+    done: bool,
+}
+
+impl Shared {
+    fn publish(&self, settled: u64, hole: Option<(u64, u64)>, done: bool) {
+        if let Ok(mut s) = self.state.lock() {
+            s.settled = settled;
+            if let Some(h) = hole {
+                s.holes.push_back(h);
+            }
+            s.done = done;
+        }
+        self.moved.notify_all();
+    }
+
+    /// Hasher `who`, at `have`, waits until more than `have` bytes are settled; returns the
+    /// settled length and the first hole ending after `have`, or `None` when the copy ended (or
+    /// failed) before that. Also returns a range every hasher has passed, to hand to write-back.
+    fn wait_beyond(&self, who: usize, have: u64) -> Option<Wait> {
+        let mut s = self.state.lock().ok()?;
+        if let Some(p) = s.passed.get_mut(who) {
+            *p = have;
+        }
+        let low = s.passed.iter().copied().min().unwrap_or(have);
+        while s.holes.front().is_some_and(|&(_, end)| end <= low) {
+            s.holes.pop_front();
+        }
+        let flush = (low >= s.flushed + WRITEBACK_STEP).then(|| {
+            let r = (s.flushed, low);
+            s.flushed = low;
+            r
+        });
+        loop {
+            if self.failed.load(Ordering::Relaxed) {
+                return None;
+            }
+            if s.settled > have {
+                let hole = s.holes.iter().copied().find(|&(_, end)| end > have);
+                return Some(Wait {
+                    settled: s.settled,
+                    hole,
+                    flush,
+                });
+            }
+            if s.done {
+                return None;
+            }
+            s = self.moved.wait(s).ok()?;
+        }
+    }
+}
+
+/// What a hasher learns from [`Shared::wait_beyond`].
+struct Wait {
+    settled: u64,
+    hole: Option<(u64, u64)>,
+    flush: Option<(u64, u64)>,
+}
+
+/// Copies `len` bytes of `src` from `src_off` to `dst` at `dst_off` and returns the digests
+/// (and leading bytes) of the output range, read back from `dst`.
+///
+/// `dst` must be open for reading and writing. The output range must read as zeros before the call (it lies at or beyond the end of `dst`):
+/// holes of the source are skipped, not written. `dst` is extended to `dst_off + len` when the
+/// range ends in a hole. The file offset of `dst` is not used or changed; that of `src` is
+/// moved (`SEEK_DATA`/`SEEK_HOLE` work through it).
+///
+/// # Errors
+/// [`crate::ErrorKind::Usage`] when `dst` already extends past `dst_off`;
+/// [`crate::ErrorKind::Corrupt`] when `src` ends before `src_off + len` (truncated or changed
+/// while copying); [`crate::ErrorKind::Io`] from reading or writing.
+pub fn copy_range_hashing(
+    src: &File,
+    src_off: u64,
+    dst: &File,
+    dst_off: u64,
+    len: u64,
+    opts: &CopyOptions,
+    progress: &dyn Progress,
+) -> Result<CopyResult> {
+    let dst_len = dst
+        .metadata()
+        .map_err(|e| Error::io("cannot inspect output", e))?
+        .len();
+    if dst_len > dst_off {
+        return Err(Error::usage(format!(
+            "output range at {dst_off} is not empty (output is {dst_len} bytes)"
+        )));
+    }
+    src_off
+        .checked_add(len)
+        .and_then(|_| dst_off.checked_add(len))
+        .ok_or_else(|| Error::usage("range overflows"))?;
+    let shared = Shared {
+        state: Mutex::new(Progressed {
+            passed: vec![0; opts.algorithms.len()],
+            ..Progressed::default()
+        }),
+        moved: Condvar::new(),
+        failed: AtomicBool::new(false),
+    };
+    let mut hashers: Vec<Hasher> = opts.algorithms.iter().map(|&a| Hasher::new(a)).collect();
+    if len < INLINE_BELOW || hashers.is_empty() {
+        let mut copier = Copier::new(src, src_off, dst, dst_off, len);
+        copier.writeback = hashers.is_empty();
+        copier.run(&shared, progress)?;
+        for (who, h) in hashers.iter_mut().enumerate() {
+            hash_back(dst, dst_off, len, h, who, &shared)?;
+        }
+    } else {
+        let copied = std::thread::scope(|s| -> Result<()> {
+            let workers: Vec<_> = hashers
+                .iter_mut()
+                .enumerate()
+                .map(|(who, h)| {
+                    let shared = &shared;
+                    s.spawn(move || {
+                        let r = hash_back(dst, dst_off, len, h, who, shared);
+                        if r.is_err() {
+                            shared.failed.store(true, Ordering::Relaxed);
+                            shared.moved.notify_all();
+                        }
+                        r
+                    })
+                })
+                .collect();
+            let mut copier = Copier::new(src, src_off, dst, dst_off, len);
+            let copied = copier.run(&shared, progress);
+            if copied.is_err() {
+                shared.failed.store(true, Ordering::Relaxed);
+                shared.moved.notify_all();
+            }
+            let mut hashed = Ok(());
+            for w in workers {
+                let r = w
+                    .join()
+                    .unwrap_or_else(|_| Err(Error::usage("hashing thread panicked")));
+                if hashed.is_ok() {
+                    hashed = r;
+                }
+            }
+            // The copier's error is the cause when both failed.
+            copied.and(hashed)
+        });
+        copied?;
+    }
+    let mut prefix = vec![
+        0u8;
+        opts.prefix_bytes
+            .min(usize::try_from(len).unwrap_or(usize::MAX))
+    ];
+    dst.read_exact_at(&mut prefix, dst_off)
+        .map_err(|e| Error::io("cannot read back output", e))?;
+    Ok(CopyResult {
+        bytes: len,
+        digests: Digests {
+            values: hashers
+                .into_iter()
+                .map(|h| (h.algorithm(), h.finalize()))
+                .collect(),
+        },
+        prefix,
+    })
+}
+
+/// Reads `dst[dst_off..dst_off + len]` back as the copy settles it, feeding `hasher` (holes the
+/// copy skipped are fed as zeros without reading them).
+fn hash_back(
+    dst: &File,
+    dst_off: u64,
+    len: u64,
+    hasher: &mut Hasher,
+    who: usize,
+    shared: &Shared,
+) -> Result<()> {
+    static ZEROS: [u8; HASH_BUFFER] = [0u8; HASH_BUFFER];
+    let mut buf = vec![0u8; HASH_BUFFER];
+    let mut hashed = 0u64;
+    while hashed < len {
+        let Some(Wait {
+            settled,
+            hole,
+            flush,
+        }) = shared.wait_beyond(who, hashed)
+        else {
+            // The copy failed (its error is reported) or ended short (checked by it).
+            return Ok(());
+        };
+        if let Some((from, to)) = flush {
+            // Every hasher has read this part back.
+            start_writeback(dst, dst_off + from, to - from);
+        }
+        while hashed < settled {
+            match hole {
+                Some((start, end)) if start <= hashed => {
+                    let n = (end.min(settled) - hashed).min(HASH_BUFFER as u64) as usize;
+                    hasher.update(&ZEROS[..n]);
+                    hashed += n as u64;
+                    if hashed >= end {
+                        break; // look up the next hole
+                    }
+                }
+                _ => {
+                    let stop = hole.map_or(settled, |(start, _)| start.min(settled));
+                    let n = (stop - hashed).min(HASH_BUFFER as u64) as usize;
+                    dst.read_exact_at(&mut buf[..n], dst_off + hashed)
+                        .map_err(|e| {
+                            Error::io("cannot read back output", e).with_offset(dst_off + hashed)
+                        })?;
+                    hasher.update(&buf[..n]);
+                    hashed += n as u64;
+                    if hole.is_some_and(|(start, _)| hashed >= start) {
+                        break; // into the hole: refresh
+                    }
+                }
+            }
+        }
+    }
+    Ok(())
+}
+
+/// Starts writing `dst[from..from + len]` to the device now, so that the final fsync of the
+/// output has little left to do and the write-back overlaps the copy. `POSIX_FADV_DONTNEED`
+/// starts asynchronous write-back of dirty pages and drops only pages already clean. Advice
+/// only: errors are ignored.
+fn start_writeback(dst: &File, from: u64, len: u64) {
+    let _ = rustix::fs::fadvise(
+        dst,
+        from,
+        std::num::NonZeroU64::new(len),
+        rustix::fs::Advice::DontNeed,
+    );
+}
+
+/// The copying side: walks the data segments of the source range.
+struct Copier<'a> {
+    src: &'a File,
+    src_off: u64,
+    dst: &'a File,
+    dst_off: u64,
+    len: u64,
+    /// `SEEK_DATA` works on the source.
+    seek_data: bool,
+    /// `copy_file_range` works between these files.
+    kernel_copy: bool,
+    buf: Vec<u8>,
+    /// Nobody reads the output back: the copier hands it to write-back itself.
+    writeback: bool,
+}
+
+impl<'a> Copier<'a> {
+    fn new(src: &'a File, src_off: u64, dst: &'a File, dst_off: u64, len: u64) -> Self {
+        Copier {
+            src,
+            src_off,
+            dst,
+            dst_off,
+            len,
+            seek_data: true,
+            kernel_copy: true,
+            buf: Vec::new(),
+            writeback: false,
+        }
+    }
+
+    /// The next data segment `[start, end)` of the range at or after `at` (range-relative), or
+    /// `None` when only a hole is left.
+    fn next_segment(&mut self, at: u64) -> Result<Option<(u64, u64)>> {
+        if !self.seek_data {
+            return Ok(Some((at, self.len)));
+        }
+        use rustix::fs::SeekFrom;
+        let abs = self.src_off + at;
+        match rustix::fs::seek(self.src, SeekFrom::Data(abs)) {
+            Ok(data) => {
+                if data >= self.src_off + self.len {
+                    return Ok(None);
+                }
+                let hole = rustix::fs::seek(self.src, SeekFrom::Hole(data))
+                    .unwrap_or(self.src_off + self.len);
+                let start = data.max(abs) - self.src_off;
+                let end = hole.min(self.src_off + self.len) - self.src_off;
+                Ok(Some((start, end.max(start))))
+            }
+            // No data after `abs`: the rest is a hole, or the file ends early (checked below).
+            Err(rustix::io::Errno::NXIO) => Ok(None),
+            Err(_) => {
+                self.seek_data = false;
+                Ok(Some((at, self.len)))
+            }
+        }
+    }
+
+    /// Copies `[at, at + n)` of the range; returns the bytes copied (0 at the source's end).
+    fn copy_some(&mut self, at: u64, n: u64) -> Result<u64> {
+        let want = usize::try_from(n.min(COPY_STEP)).unwrap_or(COPY_STEP as usize);
+        while self.kernel_copy {
+            let mut off_in = self.src_off + at;
+            let mut off_out = self.dst_off + at;
+            match rustix::fs::copy_file_range(
+                self.src,
+                Some(&mut off_in),
+                self.dst,
+                Some(&mut off_out),
+                want,
+            ) {
+                Ok(done) => return Ok(done as u64),
+                Err(rustix::io::Errno::INTR) => {}
+                Err(
+                    rustix::io::Errno::XDEV
+                    | rustix::io::Errno::INVAL
+                    | rustix::io::Errno::NOSYS
+                    | rustix::io::Errno::OPNOTSUPP
+                    | rustix::io::Errno::BADF,
+                ) => self.kernel_copy = false,
+                Err(e) => {
+                    return Err(Error::io("cannot copy", e.into()).with_offset(self.src_off + at))
+                }
+            }
+        }
+        if self.buf.is_empty() {
+            self.buf = vec![0u8; 1 << 20];
+        }
+        let want = want.min(self.buf.len());
+        let got = loop {
+            match self.src.read_at(&mut self.buf[..want], self.src_off + at) {
+                Ok(g) => break g,
+                Err(e) if e.kind() == std::io::ErrorKind::Interrupted => {}
+                Err(e) => return Err(Error::io("cannot read", e).with_offset(self.src_off + at)),
+            }
+        };
+        self.dst
+            .write_all_at(&self.buf[..got], self.dst_off + at)
+            .map_err(|e| Error::io("cannot write", e).with_offset(self.dst_off + at))?;
+        Ok(got as u64)
+    }
+
+    /// Copies the whole range, publishing progress; checks the source was long enough.
+    fn run(&mut self, shared: &Shared, progress: &dyn Progress) -> Result<()> {
+        let mut at = 0u64;
+        let mut published = 0u64;
+        let mut flushed = 0u64;
+        let result = (|| -> Result<u64> {
+            while at < self.len {
+                if shared.failed.load(Ordering::Relaxed) {
+                    return Ok(at);
+                }
+                let Some((start, end)) = self.next_segment(at)? else {
+                    break;
+                };
+                if start > at {
+                    // A hole before the segment: already zeros in the output.
+                    shared.publish(start, Some((at, start)), false);
+                    at = start;
+                }
+                while at < end {
+                    let n = self.copy_some(at, end - at)?;
+                    if n == 0 {
+                        if self.kernel_copy && self.source_len()? > self.src_off + at {
+                            // Data is there but the kernel copied none (some file systems
+                            // do that): read and write it ourselves.
+                            self.kernel_copy = false;
+                            continue;
+                        }
+                        return Err(self.short(at));
+                    }
+                    if self.writeback && (at + n) / WRITEBACK_STEP > at / WRITEBACK_STEP {
+                        let upto = (at + n) / WRITEBACK_STEP * WRITEBACK_STEP;
+                        start_writeback(self.dst, self.dst_off + flushed, upto - flushed);
+                        flushed = upto;
+                    }
+                    at += n;
+                    progress.advance(at - published);
+                    published = at;
+                    shared.publish(at, None, false);
+                    if shared.failed.load(Ordering::Relaxed) {
+                        return Ok(at);
+                    }
+                }
+            }
+            // The range ends in a hole (or the source ended early).
+            if self.source_len()? < self.src_off + self.len {
+                return Err(self.short(at));
+            }
+            let need = self.dst_off + self.len;
+            let have = self
+                .dst
+                .metadata()
+                .map_err(|e| Error::io("cannot inspect output", e))?
+                .len();
+            if have < need {
+                self.dst
+                    .set_len(need)
+                    .map_err(|e| Error::io("cannot extend output", e))?;
+            }
+            progress.advance(self.len - published);
+            Ok(at)
+        })();
+        match result {
+            Ok(tail) => {
+                let hole = (tail < self.len).then_some((tail, self.len));
+                shared.publish(self.len, hole, true);
+                Ok(())
+            }
+            Err(e) => {
+                shared.publish(0, None, true);
+                Err(e)
+            }
+        }
+    }
+
+    fn source_len(&self) -> Result<u64> {
+        Ok(self
+            .src
+            .metadata()
+            .map_err(|e| Error::io("cannot inspect input", e))?
+            .len())
+    }
+
+    fn short(&self, at: u64) -> Error {
+        Error::corrupt(format!(
+            "input ends after {at} of {} bytes (truncated, or changed while copying)",
+            self.len
+        ))
+        .with_offset(self.src_off + at)
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+    use crate::digest::Algorithm;
+    use crate::progress::NoProgress;
+    use std::io::{Seek, SeekFrom, Write};
+
+    fn digests_of(data: &[u8], algs: &[Algorithm]) -> Vec<Vec<u8>> {
+        algs.iter().map(|a| a.digest(data)).collect()
+    }
+
+    fn opts(algs: &[Algorithm]) -> CopyOptions {
+        CopyOptions {
+            algorithms: algs.to_vec(),
+            prefix_bytes: 16,
+            size_hint: None,
+        }
+    }
+
+    fn pattern(len: usize, seed: u8) -> Vec<u8> {
+        (0..len)
+            .map(|i| (i as u8).wrapping_mul(31).wrapping_add(seed) ^ (i >> 12) as u8)
+            .collect()
+    }
+
+    fn check(content: &[u8], src_off: u64, len: u64, dst_off: u64, algs: &[Algorithm]) {
+        let dir = tempfile::tempdir().unwrap();
+        let src_path = dir.path().join("src");
+        std::fs::write(&src_path, content).unwrap();
+        let src = File::open(&src_path).unwrap();
+        let dst_path = dir.path().join("dst");
+        let mut dst = std::fs::OpenOptions::new()
+            .create(true)
+            .truncate(true)
+            .read(true)
+            .write(true)
+            .open(&dst_path)
+            .unwrap();
+        dst.write_all(&vec![7u8; dst_off as usize]).unwrap();
+        let r = copy_range_hashing(&src, src_off, &dst, dst_off, len, &opts(algs), &NoProgress)
+            .unwrap();
+        let want = &content[src_off as usize..(src_off + len) as usize];
+        assert_eq!(r.bytes, len);
+        let got = std::fs::read(&dst_path).unwrap();
+        assert_eq!(got.len() as u64, dst_off + len);
+        assert!(got[dst_off as usize..] == *want, "copied bytes differ");
+        let ds: Vec<Vec<u8>> = r.digests.values.iter().map(|(_, d)| d.clone()).collect();
+        assert_eq!(ds, digests_of(want, algs));
+        assert_eq!(r.prefix, want[..want.len().min(16)]);
+        // The file cursor of the output is untouched.
+        assert_eq!(dst.stream_position().unwrap(), dst_off);
+    }
+
+    #[test]
+    fn copies_and_hashes_small_and_large_ranges() {
+        let small = pattern(100_000, 1);
+        check(&small, 0, small.len() as u64, 0, &[Algorithm::Sha256]);
+        check(
+            &small,
+            517,
+            60_000,
+            1536,
+            &[Algorithm::Sha1, Algorithm::Sha256],
+        );
+        let large = pattern(21 << 20, 2);
+        check(&large, 0, large.len() as u64, 512, &[Algorithm::Sha256]);
+        check(
+            &large,
+            4097,
+            (13 << 20) + 3,
+            1024,
+            &[Algorithm::Sha1, Algorithm::Sha256, Algorithm::Sha512],
+        );
+        check(&large, 0, 0, 0, &[Algorithm::Sha256]);
+        check(&large, 0, large.len() as u64, 0, &[]);
+    }
+
+    #[test]
+    fn source_holes_stay_holes_and_hash_as_zeros() {
+        let dir = tempfile::tempdir().unwrap();
+        let src_path = dir.path().join("sparse");
+        let mut f = File::create(&src_path).unwrap();
+        // data 1 MiB, hole 9 MiB, data 1 MiB, trailing hole 5 MiB
+        f.write_all(&pattern(1 << 20, 3)).unwrap();
+        f.seek(SeekFrom::Start(10 << 20)).unwrap();
+        f.write_all(&pattern(1 << 20, 4)).unwrap();
+        f.set_len(16 << 20).unwrap();
+        drop(f);
+        let content = std::fs::read(&src_path).unwrap();
+        check(&content, 0, content.len() as u64, 512, &[Algorithm::Sha256]);
+        check(&content, 2 << 20, 14 << 20, 0, &[Algorithm::Sha256]);
+        // The output keeps (most of) the hole: far fewer blocks than bytes.
+        let src = File::open(&src_path).unwrap();
+        let dst_path = dir.path().join("out");
+        let dst = std::fs::OpenOptions::new()
+            .create_new(true)
+            .read(true)
+            .write(true)
+            .open(&dst_path)
+            .unwrap();
+        let r = copy_range_hashing(
+            &src,
+            0,
+            &dst,
+            0,
+            16 << 20,
+            &opts(&[Algorithm::Sha256]),
+            &NoProgress,
+        )
+        .unwrap();
+        assert_eq!(r.digests.values[0].1, Algorithm::Sha256.digest(&content));
+        assert!(std::fs::read(&dst_path).unwrap() == content);
+        use std::os::unix::fs::MetadataExt;
+        let m = std::fs::metadata(&dst_path).unwrap();
+        assert_eq!(m.len(), 16 << 20);
+        if std::fs::metadata(&src_path).unwrap().blocks() * 512 < 4 << 20 {
+            // The file system keeps holes: so must the copy.
+            assert!(
+                m.blocks() * 512 < 4 << 20,
+                "holes were filled: {} blocks",
+                m.blocks()
+            );
+        }
+    }
+
+    #[test]
+    fn short_source_is_an_error_not_a_short_copy() {
+        let content = pattern(5 << 20, 5);
+        let dir = tempfile::tempdir().unwrap();
+        let src_path = dir.path().join("src");
+        std::fs::write(&src_path, &content).unwrap();
+        let src = File::open(&src_path).unwrap();
+        for len in [6 << 20, (5 << 20) + 1] {
+            let dst = tempfile::tempfile().unwrap();
+            let e = copy_range_hashing(
+                &src,
+                0,
+                &dst,
+                0,
+                len,
+                &opts(&[Algorithm::Sha256]),
+                &NoProgress,
+            )
+            .unwrap_err();
+            assert_eq!(e.kind(), crate::ErrorKind::Corrupt, "{e}");
+        }
+    }
+
+    #[test]
+    fn refuses_an_output_range_with_content() {
+        let src = tempfile::tempfile().unwrap();
+        let mut dst = tempfile::tempfile().unwrap();
+        dst.write_all(b"data").unwrap();
+        let e = copy_range_hashing(&src, 0, &dst, 2, 0, &opts(&[]), &NoProgress).unwrap_err();
+        assert_eq!(e.kind(), crate::ErrorKind::Usage);
+    }
+}
