@@ -69,8 +69,9 @@ impl Shared {
 
     /// Hasher `who`, at `have`, waits until more than `have` bytes are settled; returns the
     /// settled length and the first hole ending after `have`, or `None` when the copy ended (or
-    /// failed) before that. Also returns a range every hasher has passed, to hand to write-back.
-    fn wait_beyond(&self, who: usize, have: u64) -> Option<Wait> {
+    /// failed) before that. The `flusher` also gets the output every follower has passed, to
+    /// hand to write-back.
+    fn wait_beyond(&self, who: usize, have: u64, flusher: bool) -> Option<Wait> {
         let mut s = self.state.lock().ok()?;
         if let Some(p) = s.passed.get_mut(who) {
             *p = have;
@@ -79,7 +80,7 @@ impl Shared {
         while s.holes.front().is_some_and(|&(_, end)| end <= low) {
             s.holes.pop_front();
         }
-        let flush = (low >= s.flushed + WRITEBACK_STEP).then(|| {
+        let flush = (flusher && low >= s.flushed + WRITEBACK_STEP).then(|| {
             let r = (s.flushed, low);
             s.flushed = low;
             r
@@ -145,31 +146,35 @@ pub fn copy_range_hashing(
         .checked_add(len)
         .and_then(|_| dst_off.checked_add(len))
         .ok_or_else(|| Error::usage("range overflows"))?;
+    let mut hashers: Vec<Hasher> = opts.algorithms.iter().map(|&a| Hasher::new(a)).collect();
+    // One follower per digest, and one that only hands the output to write-back (off the
+    // hashers' path: the slowest hasher sets the pace of the whole copy).
+    let followers = hashers.len() + 1;
     let shared = Shared {
         state: Mutex::new(Progressed {
-            passed: vec![0; opts.algorithms.len()],
+            passed: vec![0; followers],
             ..Progressed::default()
         }),
         moved: Condvar::new(),
         failed: AtomicBool::new(false),
     };
-    let mut hashers: Vec<Hasher> = opts.algorithms.iter().map(|&a| Hasher::new(a)).collect();
-    if len < INLINE_BELOW || hashers.is_empty() {
+    if len < INLINE_BELOW {
         let mut copier = Copier::new(src, src_off, dst, dst_off, len);
-        copier.writeback = hashers.is_empty();
         copier.run(&shared, progress)?;
         for (who, h) in hashers.iter_mut().enumerate() {
-            hash_back(dst, dst_off, len, h, who, &shared)?;
+            follow(dst, dst_off, len, Some(h), who, &shared)?;
         }
     } else {
         let copied = std::thread::scope(|s| -> Result<()> {
-            let workers: Vec<_> = hashers
-                .iter_mut()
+            let mut slots: Vec<Option<&mut Hasher>> = hashers.iter_mut().map(Some).collect();
+            slots.push(None);
+            let workers: Vec<_> = slots
+                .into_iter()
                 .enumerate()
                 .map(|(who, h)| {
                     let shared = &shared;
                     s.spawn(move || {
-                        let r = hash_back(dst, dst_off, len, h, who, shared);
+                        let r = follow(dst, dst_off, len, h, who, shared);
                         if r.is_err() {
                             shared.failed.store(true, Ordering::Relaxed);
                             shared.moved.notify_all();
@@ -217,25 +222,26 @@ pub fn copy_range_hashing(
     })
 }
 
-/// Reads `dst[dst_off..dst_off + len]` back as the copy settles it, feeding `hasher` (holes the
-/// copy skipped are fed as zeros without reading them).
-fn hash_back(
+/// Follows the copy: reads `dst[dst_off..dst_off + len]` back as it settles, feeding `hasher`
+/// (holes the copy skipped are fed as zeros without reading them), and hands the output every
+/// follower has passed to write-back. Without a hasher it only does the latter.
+fn follow(
     dst: &File,
     dst_off: u64,
     len: u64,
-    hasher: &mut Hasher,
+    mut hasher: Option<&mut Hasher>,
     who: usize,
     shared: &Shared,
 ) -> Result<()> {
     static ZEROS: [u8; HASH_BUFFER] = [0u8; HASH_BUFFER];
-    let mut buf = vec![0u8; HASH_BUFFER];
+    let mut buf = vec![0u8; if hasher.is_some() { HASH_BUFFER } else { 0 }];
     let mut hashed = 0u64;
     while hashed < len {
         let Some(Wait {
             settled,
             hole,
             flush,
-        }) = shared.wait_beyond(who, hashed)
+        }) = shared.wait_beyond(who, hashed, hasher.is_none())
         else {
             // The copy failed (its error is reported) or ended short (checked by it).
             return Ok(());
@@ -244,6 +250,10 @@ fn hash_back(
             // Every hasher has read this part back.
             start_writeback(dst, dst_off + from, to - from);
         }
+        let Some(hasher) = hasher.as_deref_mut() else {
+            hashed = settled;
+            continue;
+        };
         while hashed < settled {
             match hole {
                 Some((start, end)) if start <= hashed => {
@@ -298,8 +308,6 @@ struct Copier<'a> {
     /// `copy_file_range` works between these files.
     kernel_copy: bool,
     buf: Vec<u8>,
-    /// Nobody reads the output back: the copier hands it to write-back itself.
-    writeback: bool,
 }
 
 impl<'a> Copier<'a> {
@@ -313,7 +321,6 @@ impl<'a> Copier<'a> {
             seek_data: true,
             kernel_copy: true,
             buf: Vec::new(),
-            writeback: false,
         }
     }
 
@@ -393,7 +400,6 @@ impl<'a> Copier<'a> {
     fn run(&mut self, shared: &Shared, progress: &dyn Progress) -> Result<()> {
         let mut at = 0u64;
         let mut published = 0u64;
-        let mut flushed = 0u64;
         let result = (|| -> Result<u64> {
             while at < self.len {
                 if shared.failed.load(Ordering::Relaxed) {
@@ -417,11 +423,6 @@ impl<'a> Copier<'a> {
                             continue;
                         }
                         return Err(self.short(at));
-                    }
-                    if self.writeback && (at + n) / WRITEBACK_STEP > at / WRITEBACK_STEP {
-                        let upto = (at + n) / WRITEBACK_STEP * WRITEBACK_STEP;
-                        start_writeback(self.dst, self.dst_off + flushed, upto - flushed);
-                        flushed = upto;
                     }
                     at += n;
                     progress.advance(at - published);

@@ -966,3 +966,31 @@ fn skip_manifest_check_downgrades_digest_findings() {
         r.warnings
     );
 }
+
+#[test]
+fn cli_accepts_ovftool_spellings() {
+    // A script written for VMware's ovftool: camelCase options and --net:NAME=TARGET.
+    let dir = tempfile::tempdir().unwrap();
+    let (path, _) = simple_ova(dir.path(), &Pkg::default());
+    let target = dir.path().join("o");
+    let out = Command::new(support::bin())
+        .args([
+            "import",
+            "--quiet",
+            "--acceptAllEulas",
+            "--diskMode=thin",
+            "--net:VM Network=lab net",
+            "--name=web01",
+        ])
+        .arg(&path)
+        .arg(&target)
+        .output()
+        .unwrap();
+    assert!(
+        out.status.success(),
+        "{}",
+        String::from_utf8_lossy(&out.stderr)
+    );
+    let vmx = vmx_of(&target.join("web01"));
+    assert_eq!(key(&vmx, "ethernet0.networkName"), Some("lab net"));
+}

@@ -16,6 +16,7 @@ mod unpack;
 mod validate;
 mod verify;
 
+use std::ffi::OsString;
 use std::process::ExitCode;
 
 use clap::{Parser, Subcommand};
@@ -58,8 +59,42 @@ enum Command {
     Convert(convert::Args),
 }
 
+/// ovftool writes per-key options with a colon: `--net:"VM Network"=dvs-1`,
+/// `--prop:hostname=web1`. They become `--net VM Network=dvs-1` and `--prop hostname=web1`,
+/// so that scripts written for ovftool work unchanged. Arguments after `--` are left alone.
+fn ovftool_colon_syntax(args: impl Iterator<Item = OsString>) -> Vec<OsString> {
+    const KEYED: &[&str] = &["--net:", "--prop:"];
+    let mut out = Vec::new();
+    let mut options_done = false;
+    for a in args {
+        if options_done {
+            out.push(a);
+            continue;
+        }
+        if a == "--" {
+            options_done = true;
+            out.push(a);
+            continue;
+        }
+        let split = a.to_str().and_then(|s| {
+            KEYED.iter().find_map(|k| {
+                s.strip_prefix(k)
+                    .map(|rest| (OsString::from(&k[..k.len() - 1]), OsString::from(rest)))
+            })
+        });
+        match split {
+            Some((opt, value)) => {
+                out.push(opt);
+                out.push(value);
+            }
+            None => out.push(a),
+        }
+    }
+    out
+}
+
 fn main() -> ExitCode {
-    let cli = match Cli::try_parse() {
+    let cli = match Cli::try_parse_from(ovftool_colon_syntax(std::env::args_os())) {
         Ok(cli) => cli,
         Err(e) => {
             let code = if e.use_stderr() { 2 } else { 0 };
@@ -88,5 +123,46 @@ fn run(command: Command, ui: &Ui) -> ovftool::Result<Outcome> {
         Command::Pack(a) => pack::run(a, ui),
         Command::Unpack(a) => unpack::run(a, ui),
         Command::Convert(a) => convert::run(a, ui),
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    fn rewrite(args: &[&str]) -> Vec<String> {
+        ovftool_colon_syntax(args.iter().map(OsString::from))
+            .into_iter()
+            .map(|a| a.into_string().unwrap())
+            .collect()
+    }
+
+    #[test]
+    fn colon_options_become_key_value_pairs() {
+        assert_eq!(
+            rewrite(&[
+                "x",
+                "import",
+                "--net:VM Network=dvs-1",
+                "--prop:a=b:c",
+                "a.ova",
+                "d"
+            ]),
+            [
+                "x",
+                "import",
+                "--net",
+                "VM Network=dvs-1",
+                "--prop",
+                "a=b:c",
+                "a.ova",
+                "d"
+            ]
+        );
+        assert_eq!(
+            rewrite(&["x", "import", "--", "--net:a=b"]),
+            ["x", "import", "--", "--net:a=b"]
+        );
+        assert_eq!(rewrite(&["x", "--network:a"]), ["x", "--network:a"]);
     }
 }
