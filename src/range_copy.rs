@@ -49,7 +49,7 @@ struct Progressed {
     holes: std::collections::VecDeque<(u64, u64)>,
     /// How far each hasher got (holes below all of them are dropped).
     passed: Vec<u64>,
-    /// Output bytes of the range handed to write-back so far.
+    /// Bytes of the range handed to write-back so far.
     flushed: u64,
     /// The copy ended (successfully or not).
     done: bool,
@@ -69,7 +69,7 @@ impl Shared {
 
     /// Hasher `who`, at `have`, waits until more than `have` bytes are settled; returns the
     /// settled length and the first hole ending after `have`, or `None` when the copy ended (or
-    /// failed) before that. The `flusher` also gets the output every follower has passed, to
+    /// failed) before that. The `flusher` also gets the output every hasher has passed, to
     /// hand to write-back.
     fn wait_beyond(&self, who: usize, have: u64, flusher: bool) -> Option<Wait> {
         let mut s = self.state.lock().ok()?;
@@ -80,6 +80,9 @@ impl Shared {
         while s.holes.front().is_some_and(|&(_, end)| end <= low) {
             s.holes.pop_front();
         }
+        // Write-back starts behind the slowest hasher. (Starting it right behind the copy
+        // slowed the copy down, to 2-5x on some runs: the pages it writes back compete with
+        // the ones being copied.)
         let flush = (flusher && low >= s.flushed + WRITEBACK_STEP).then(|| {
             let r = (s.flushed, low);
             s.flushed = low;
@@ -223,8 +226,8 @@ pub fn copy_range_hashing(
 }
 
 /// Follows the copy: reads `dst[dst_off..dst_off + len]` back as it settles, feeding `hasher`
-/// (holes the copy skipped are fed as zeros without reading them), and hands the output every
-/// follower has passed to write-back. Without a hasher it only does the latter.
+/// (holes the copy skipped are fed as zeros without reading them). Without a hasher it hands
+/// the output every hasher has passed to write-back instead.
 fn follow(
     dst: &File,
     dst_off: u64,
@@ -247,7 +250,6 @@ fn follow(
             return Ok(());
         };
         if let Some((from, to)) = flush {
-            // Every hasher has read this part back.
             start_writeback(dst, dst_off + from, to - from);
         }
         let Some(hasher) = hasher.as_deref_mut() else {
