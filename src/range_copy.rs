@@ -225,6 +225,187 @@ pub fn copy_range_hashing(
     })
 }
 
+/// Computes the digests (and leading bytes) of `file[off..off + len]` the way
+/// `openssl dgst` does, one `pread` into a cache-sized buffer at a time, with one thread per
+/// algorithm; holes (`SEEK_DATA`) are hashed as zeros without reading them. Moves the file
+/// offset of `file`.
+///
+/// # Errors
+/// [`crate::ErrorKind::Corrupt`] when the file ends before `off + len`;
+/// [`crate::ErrorKind::Io`] from reading.
+pub fn hash_range(
+    file: &File,
+    off: u64,
+    len: u64,
+    opts: &CopyOptions,
+    progress: &dyn Progress,
+) -> Result<CopyResult> {
+    let end = off
+        .checked_add(len)
+        .ok_or_else(|| Error::usage("range overflows"))?;
+    let have = file
+        .metadata()
+        .map_err(|e| Error::io("cannot inspect input", e))?
+        .len();
+    if have < end {
+        return Err(Error::corrupt(format!(
+            "input ends {} bytes before the end of the range",
+            end - have
+        ))
+        .with_offset(have));
+    }
+    let mut hashers: Vec<Hasher> = opts.algorithms.iter().map(|&a| Hasher::new(a)).collect();
+    let results: Vec<Result<()>> = if hashers.len() > 1 && len >= INLINE_BELOW {
+        std::thread::scope(|s| {
+            let workers: Vec<_> = hashers
+                .iter_mut()
+                .enumerate()
+                .map(|(i, h)| {
+                    s.spawn(move || {
+                        let p: Option<&dyn Progress> = (i == 0).then_some(progress);
+                        hash_file(file, off, len, h, p)
+                    })
+                })
+                .collect();
+            workers
+                .into_iter()
+                .map(|w| {
+                    w.join()
+                        .unwrap_or_else(|_| Err(Error::usage("hashing thread panicked")))
+                })
+                .collect()
+        })
+    } else if hashers.is_empty() {
+        progress.advance(len);
+        Vec::new()
+    } else {
+        let mut first = true;
+        hashers
+            .iter_mut()
+            .map(|h| {
+                let p: Option<&dyn Progress> = first.then_some(progress);
+                first = false;
+                hash_file(file, off, len, h, p)
+            })
+            .collect()
+    };
+    for r in results {
+        r?;
+    }
+    let mut prefix = vec![
+        0u8;
+        opts.prefix_bytes
+            .min(usize::try_from(len).unwrap_or(usize::MAX))
+    ];
+    file.read_exact_at(&mut prefix, off)
+        .map_err(|e| Error::io("cannot read", e).with_offset(off))?;
+    Ok(CopyResult {
+        bytes: len,
+        digests: Digests {
+            values: hashers
+                .into_iter()
+                .map(|h| (h.algorithm(), h.finalize()))
+                .collect(),
+        },
+        prefix,
+    })
+}
+
+/// One hashing pass over `file[off..off + len]` (see [`hash_range`]).
+fn hash_file(
+    file: &File,
+    off: u64,
+    len: u64,
+    hasher: &mut Hasher,
+    progress: Option<&dyn Progress>,
+) -> Result<()> {
+    static ZEROS: [u8; HASH_BUFFER] = [0u8; HASH_BUFFER];
+    let mut buf = vec![0u8; HASH_BUFFER];
+    let mut segments = Segments::new(file, off, len);
+    let mut at = 0u64;
+    while at < len {
+        let (start, end) = segments.next_after(at)?.unwrap_or((len, len));
+        // [at, start) is a hole.
+        while at < start {
+            let n = (start - at).min(HASH_BUFFER as u64) as usize;
+            hasher.update(&ZEROS[..n]);
+            at += n as u64;
+            if let Some(p) = progress {
+                p.advance(n as u64);
+            }
+        }
+        while at < end {
+            let want = (end - at).min(HASH_BUFFER as u64) as usize;
+            let n = loop {
+                match file.read_at(&mut buf[..want], off + at) {
+                    Ok(n) => break n,
+                    Err(e) if e.kind() == std::io::ErrorKind::Interrupted => {}
+                    Err(e) => return Err(Error::io("cannot read", e).with_offset(off + at)),
+                }
+            };
+            if n == 0 {
+                return Err(Error::corrupt(format!(
+                    "input ends after {at} of {len} bytes (truncated, or changed while reading)"
+                ))
+                .with_offset(off + at));
+            }
+            hasher.update(&buf[..n]);
+            at += n as u64;
+            if let Some(p) = progress {
+                p.advance(n as u64);
+            }
+        }
+    }
+    Ok(())
+}
+
+/// The data segments of `file[off..off + len]`, found with `SEEK_DATA`/`SEEK_HOLE` (or one
+/// segment where the file system cannot tell).
+struct Segments<'a> {
+    file: &'a File,
+    off: u64,
+    len: u64,
+    seek_data: bool,
+}
+
+impl<'a> Segments<'a> {
+    fn new(file: &'a File, off: u64, len: u64) -> Self {
+        Segments {
+            file,
+            off,
+            len,
+            seek_data: true,
+        }
+    }
+
+    /// The next data segment `[start, end)` of the range at or after `at` (range-relative), or
+    /// `None` when only a hole is left (or the file ends early: the caller checks the size).
+    fn next_after(&mut self, at: u64) -> Result<Option<(u64, u64)>> {
+        if !self.seek_data {
+            return Ok(Some((at, self.len)));
+        }
+        use rustix::fs::SeekFrom;
+        let abs = self.off + at;
+        match rustix::fs::seek(self.file, SeekFrom::Data(abs)) {
+            Ok(data) => {
+                if data >= self.off + self.len {
+                    return Ok(None);
+                }
+                let hole = rustix::fs::seek(self.file, SeekFrom::Hole(data))
+                    .unwrap_or(self.off + self.len);
+                let start = data.max(abs) - self.off;
+                let end = hole.min(self.off + self.len) - self.off;
+                Ok(Some((start, end.max(start))))
+            }
+            Err(rustix::io::Errno::NXIO) => Ok(None),
+            Err(_) => {
+                self.seek_data = false;
+                Ok(Some((at, self.len)))
+            }
+        }
+    }
+}
+
 /// Follows the copy: reads `dst[dst_off..dst_off + len]` back as it settles, feeding `hasher`
 /// (holes the copy skipped are fed as zeros without reading them). Without a hasher it hands
 /// the output every hasher has passed to write-back instead.
@@ -305,8 +486,8 @@ struct Copier<'a> {
     dst: &'a File,
     dst_off: u64,
     len: u64,
-    /// `SEEK_DATA` works on the source.
-    seek_data: bool,
+    /// The data segments of the source range.
+    segments: Segments<'a>,
     /// `copy_file_range` works between these files.
     kernel_copy: bool,
     buf: Vec<u8>,
@@ -320,37 +501,9 @@ impl<'a> Copier<'a> {
             dst,
             dst_off,
             len,
-            seek_data: true,
+            segments: Segments::new(src, src_off, len),
             kernel_copy: true,
             buf: Vec::new(),
-        }
-    }
-
-    /// The next data segment `[start, end)` of the range at or after `at` (range-relative), or
-    /// `None` when only a hole is left.
-    fn next_segment(&mut self, at: u64) -> Result<Option<(u64, u64)>> {
-        if !self.seek_data {
-            return Ok(Some((at, self.len)));
-        }
-        use rustix::fs::SeekFrom;
-        let abs = self.src_off + at;
-        match rustix::fs::seek(self.src, SeekFrom::Data(abs)) {
-            Ok(data) => {
-                if data >= self.src_off + self.len {
-                    return Ok(None);
-                }
-                let hole = rustix::fs::seek(self.src, SeekFrom::Hole(data))
-                    .unwrap_or(self.src_off + self.len);
-                let start = data.max(abs) - self.src_off;
-                let end = hole.min(self.src_off + self.len) - self.src_off;
-                Ok(Some((start, end.max(start))))
-            }
-            // No data after `abs`: the rest is a hole, or the file ends early (checked below).
-            Err(rustix::io::Errno::NXIO) => Ok(None),
-            Err(_) => {
-                self.seek_data = false;
-                Ok(Some((at, self.len)))
-            }
         }
     }
 
@@ -407,7 +560,7 @@ impl<'a> Copier<'a> {
                 if shared.failed.load(Ordering::Relaxed) {
                     return Ok(at);
                 }
-                let Some((start, end)) = self.next_segment(at)? else {
+                let Some((start, end)) = self.segments.next_after(at)? else {
                     break;
                 };
                 if start > at {
@@ -629,6 +782,38 @@ mod tests {
             .unwrap_err();
             assert_eq!(e.kind(), crate::ErrorKind::Corrupt, "{e}");
         }
+    }
+
+    #[test]
+    fn hash_range_matches_the_bytes_with_and_without_holes() {
+        let dir = tempfile::tempdir().unwrap();
+        let path = dir.path().join("sparse");
+        let mut f = File::create(&path).unwrap();
+        f.write_all(&pattern(3 << 20, 7)).unwrap();
+        f.seek(SeekFrom::Start(11 << 20)).unwrap();
+        f.write_all(&pattern(1 << 20, 8)).unwrap();
+        f.set_len(14 << 20).unwrap();
+        drop(f);
+        let content = std::fs::read(&path).unwrap();
+        let file = File::open(&path).unwrap();
+        let all = [Algorithm::Sha1, Algorithm::Sha256, Algorithm::Sha512];
+        for (off, len, algs) in [
+            (0u64, 14u64 << 20, &all[..]),
+            (0, 14 << 20, &all[1..2]),
+            (1000, (12 << 20) + 5, &all[..2]),
+            (5 << 20, 1 << 20, &all[..]),
+            (13 << 20, 1 << 20, &all[2..]),
+            (7, 0, &all[..1]),
+        ] {
+            let r = hash_range(&file, off, len, &opts(algs), &NoProgress).unwrap();
+            let want = &content[off as usize..(off + len) as usize];
+            let ds: Vec<Vec<u8>> = r.digests.values.iter().map(|(_, d)| d.clone()).collect();
+            assert_eq!(ds, digests_of(want, algs), "{off}+{len}");
+            assert_eq!(r.prefix, want[..want.len().min(16)]);
+            assert_eq!(r.bytes, len);
+        }
+        let e = hash_range(&file, 1, 14 << 20, &opts(&all[..1]), &NoProgress).unwrap_err();
+        assert_eq!(e.kind(), crate::ErrorKind::Corrupt);
     }
 
     #[test]

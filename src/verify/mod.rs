@@ -227,14 +227,15 @@ fn read_small(src: &mut dyn Read, size: u64, limit: u64, name: &str) -> Result<V
     Ok(data)
 }
 
-/// Members at least this large are extracted by a kernel copy out of the archive file.
+/// Members at least this large are hashed in place ([`crate::range_copy::hash_range`]) or
+/// extracted by a kernel copy out of the archive file.
 const DIRECT_EXTRACT_MIN: u64 = 1 << 20;
 
 /// One streaming pass over an OVA: collects members, hashing each; extracts when asked.
 /// Structural errors (bad headers, unsafe names, truncation) end the pass as a finding.
 ///
 /// `archive`, when given, is the regular file `src` reads (from offset 0, through the same file
-/// cursor, no buffering in between): large members are then extracted with
+/// cursor, no buffering in between): large members are then hashed in place or extracted with
 /// [`crate::range_copy`] (a kernel copy, digests read back from the extracted file) and skipped
 /// over with a seek.
 pub(crate) fn scan_ova(
@@ -312,6 +313,29 @@ pub(crate) fn scan_ova(
                     .checked_add(h.size)
                     .is_some_and(|end| end <= len)
             });
+            if let (Some(arch), None, true) = (archive, out.as_ref(), in_file) {
+                if h.size >= DIRECT_EXTRACT_MIN {
+                    let r =
+                        crate::range_copy::hash_range(arch, h.data_offset, h.size, &opts, progress)
+                            .map_err(|e| e.with_entry(&h.name))?;
+                    // Hole lookups moved the file offset: put it after the member.
+                    let mut cursor = arch;
+                    std::io::Seek::seek(
+                        &mut cursor,
+                        std::io::SeekFrom::Start(h.data_offset + h.size),
+                    )
+                    .map_err(|e| Error::io("cannot seek", e).with_entry(&h.name))?;
+                    entry.skip_consumed(h.size)?;
+                    return Ok(Member {
+                        name: h.name.clone(),
+                        size: r.bytes,
+                        digests: r.digests,
+                        prefix: r.prefix,
+                        data_offset: Some(h.data_offset),
+                        content: None,
+                    });
+                }
+            }
             if let (Some(arch), Some(o), true) = (archive, out.as_ref(), in_file) {
                 if h.size >= DIRECT_EXTRACT_MIN {
                     let r = crate::range_copy::copy_range_hashing(
@@ -376,11 +400,12 @@ pub fn verify_ova(
     opts: &VerifyOptions,
     progress: &dyn Progress,
 ) -> Result<Report> {
-    verify_ova_inner(src, name, None, opts, progress)
+    verify_ova_inner(src, None, name, None, opts, progress)
 }
 
 fn verify_ova_inner(
     src: &mut dyn Read,
+    archive: Option<&File>,
     name: &Path,
     reopen: Option<&Path>,
     opts: &VerifyOptions,
@@ -397,7 +422,7 @@ fn verify_ova_inner(
         kind: "ova".into(),
         ..Default::default()
     };
-    let collected = scan_ova(src, None, &opts.limits, None, progress, &mut report);
+    let collected = scan_ova(src, archive, &opts.limits, None, progress, &mut report);
     if report.passed() {
         check_package(&collected, reopen, opts, &mut report);
     }
@@ -431,13 +456,15 @@ pub fn verify_path(path: &Path, opts: &VerifyOptions, progress: &dyn Progress) -
         let dir = parent(path);
         return verify_dir(&dir, Some(path), opts, progress);
     }
-    let mut f = File::open(path).map_err(|e| Error::io("cannot open", e).with_path(path))?;
+    let f = File::open(path).map_err(|e| Error::io("cannot open", e).with_path(path))?;
     let label = path
         .file_name()
         .map(|n| n.to_string_lossy().into_owned())
         .unwrap_or_default();
     progress.start(&label, Some(meta.len()));
-    let r = verify_ova_inner(&mut f, path, Some(path), opts, progress);
+    let mut cursor = &f;
+    let archive = meta.is_file().then_some(&f);
+    let r = verify_ova_inner(&mut cursor, archive, path, Some(path), opts, progress);
     progress.finish();
     r
 }

@@ -231,3 +231,33 @@ fn unpack_from_a_pipe_gives_the_same_folder() {
     assert!(status.success());
     assert!(fs::read(out.join(DISK)).unwrap() == disk);
 }
+
+#[test]
+fn verify_in_place_finds_damage_in_data_and_in_holes() {
+    let tmp = tempfile::tempdir().unwrap();
+    let (ova, _) = packed(tmp.path());
+    let r = ovftool::verify::verify_path(&ova, &Default::default(), &NoProgress).unwrap();
+    assert!(r.passed(), "{:#?}", r.findings);
+    let len = fs::metadata(&ova).unwrap().len();
+    for (i, at) in [len - 1024 - (5 << 19), len / 2].into_iter().enumerate() {
+        let bad = tmp.path().join(format!("v{i}.ova"));
+        flipped(&ova, at, &bad);
+        let r = ovftool::verify::verify_path(&bad, &Default::default(), &NoProgress).unwrap();
+        assert!(
+            r.findings
+                .iter()
+                .any(|f| f.code == "digest-mismatch" && f.entry.as_deref() == Some(DISK)),
+            "{:#?}",
+            r.findings
+        );
+        // The same verdict from a pipe (the streaming path).
+        let out = std::process::Command::new("sh")
+            .args(["-c", "cat \"$1\" | \"$2\" verify --json -", "sh"])
+            .arg(&bad)
+            .arg(env!("CARGO_BIN_EXE_ovftool-rs"))
+            .output()
+            .unwrap();
+        assert_eq!(out.status.code(), Some(1));
+        assert!(String::from_utf8_lossy(&out.stdout).contains("digest-mismatch"));
+    }
+}
