@@ -1,15 +1,21 @@
-//! File-to-file copies done by the kernel, with the digests of what landed in the output.
+//! File-to-file copies done by the kernel, with the digests of the bytes copied.
 //!
 //! `pack` and `unpack` move large members between regular files. Copying them through a user
 //! buffer (`read` + `write`) costs two memory copies per byte; `copy_file_range(2)` does one, in
 //! the kernel, the way `cp` does. The digests are computed at the same time by one thread per
-//! algorithm that reads back (`pread`) the part of the *output* already copied, into a small
-//! cache-resident buffer: the manifest therefore describes the bytes that were really written,
-//! even if the source changes under our feet.
+//! algorithm that follows the copy through the *source* (`pread` into a small cache-resident
+//! buffer, then the hash). The source's size and modification times are compared before and
+//! after: a source that changed while it was copied is an error, never a manifest that does not
+//! describe the archive. (Reading the output back instead was measured too: the readers then
+//! compete with the copy for the pages of the one file being written, and a 4 GiB pack varied
+//! from 3.8 to 9.2 s against 4.1-4.4 s.)
 //!
 //! Holes of the source (`SEEK_DATA`/`SEEK_HOLE`) are not copied: the output keeps them as holes,
 //! which read as zeros, as `cp --sparse=auto` does. Where `copy_file_range` is not available
 //! (another kernel, file system or platform) the copy falls back to `pread` + `pwrite`.
+//!
+//! [`hash_range`] is the reading half alone, for `verify` of an OVA file: one `pread` into a
+//! cache-sized buffer then the hash, like `openssl dgst`, one thread per algorithm.
 
 use std::fs::File;
 use std::os::unix::fs::FileExt;
@@ -116,17 +122,19 @@ struct Wait {
 }
 
 /// Copies `len` bytes of `src` from `src_off` to `dst` at `dst_off` and returns the digests
-/// (and leading bytes) of the output range, read back from `dst`.
+/// of the bytes copied (read from `src` while the kernel copies) and the leading bytes of the
+/// output range.
 ///
-/// `dst` must be open for reading and writing. The output range must read as zeros before the call (it lies at or beyond the end of `dst`):
-/// holes of the source are skipped, not written. `dst` is extended to `dst_off + len` when the
+/// `dst` must be open for reading and writing. The output range must read as zeros before the
+/// call (it lies at or beyond the end of `dst`): holes of the source are skipped, not written. `dst` is extended to `dst_off + len` when the
 /// range ends in a hole. The file offset of `dst` is not used or changed; that of `src` is
 /// moved (`SEEK_DATA`/`SEEK_HOLE` work through it).
 ///
 /// # Errors
 /// [`crate::ErrorKind::Usage`] when `dst` already extends past `dst_off`;
-/// [`crate::ErrorKind::Corrupt`] when `src` ends before `src_off + len` (truncated or changed
-/// while copying); [`crate::ErrorKind::Io`] from reading or writing.
+/// [`crate::ErrorKind::Corrupt`] when `src` ends before `src_off + len`, or changed while it was
+/// copied (its size or modification times differ afterwards); [`crate::ErrorKind::Io`] from
+/// reading or writing.
 pub fn copy_range_hashing(
     src: &File,
     src_off: u64,
@@ -149,6 +157,7 @@ pub fn copy_range_hashing(
         .checked_add(len)
         .and_then(|_| dst_off.checked_add(len))
         .ok_or_else(|| Error::usage("range overflows"))?;
+    let before = stamp(src)?;
     let mut hashers: Vec<Hasher> = opts.algorithms.iter().map(|&a| Hasher::new(a)).collect();
     // One follower per digest, and one that only hands the output to write-back (off the
     // hashers' path: the slowest hasher sets the pace of the whole copy).
@@ -165,7 +174,7 @@ pub fn copy_range_hashing(
         let mut copier = Copier::new(src, src_off, dst, dst_off, len);
         copier.run(&shared, progress)?;
         for (who, h) in hashers.iter_mut().enumerate() {
-            follow(dst, dst_off, len, Some(h), who, &shared)?;
+            follow((src, src_off), (dst, dst_off), len, Some(h), who, &shared)?;
         }
     } else {
         let copied = std::thread::scope(|s| -> Result<()> {
@@ -177,7 +186,7 @@ pub fn copy_range_hashing(
                 .map(|(who, h)| {
                     let shared = &shared;
                     s.spawn(move || {
-                        let r = follow(dst, dst_off, len, h, who, shared);
+                        let r = follow((src, src_off), (dst, dst_off), len, h, who, shared);
                         if r.is_err() {
                             shared.failed.store(true, Ordering::Relaxed);
                             shared.moved.notify_all();
@@ -206,6 +215,12 @@ pub fn copy_range_hashing(
         });
         copied?;
     }
+    if stamp(src)? != before {
+        return Err(Error::corrupt(
+            "the input changed while it was copied (size or modification time)",
+        )
+        .with_offset(src_off));
+    }
     let mut prefix = vec![
         0u8;
         opts.prefix_bytes
@@ -223,6 +238,22 @@ pub fn copy_range_hashing(
         },
         prefix,
     })
+}
+
+/// Size and modification/change times of `f`: equal before and after a copy means nobody wrote
+/// to it meanwhile (within the timestamps' granularity).
+fn stamp(f: &File) -> Result<(u64, i64, i64, i64, i64)> {
+    use std::os::unix::fs::MetadataExt;
+    let m = f
+        .metadata()
+        .map_err(|e| Error::io("cannot inspect input", e))?;
+    Ok((
+        m.len(),
+        m.mtime(),
+        m.mtime_nsec(),
+        m.ctime(),
+        m.ctime_nsec(),
+    ))
 }
 
 /// Computes the digests (and leading bytes) of `file[off..off + len]` the way
@@ -406,12 +437,12 @@ impl<'a> Segments<'a> {
     }
 }
 
-/// Follows the copy: reads `dst[dst_off..dst_off + len]` back as it settles, feeding `hasher`
-/// (holes the copy skipped are fed as zeros without reading them). Without a hasher it hands
-/// the output every hasher has passed to write-back instead.
+/// Follows the copy: reads `src[src_off..src_off + len]` as the copy settles it, feeding
+/// `hasher` (holes the copy skipped are fed as zeros without reading them). Without a hasher it
+/// hands the output every hasher has passed to write-back instead.
 fn follow(
-    dst: &File,
-    dst_off: u64,
+    (src, src_off): (&File, u64),
+    (dst, dst_off): (&File, u64),
     len: u64,
     mut hasher: Option<&mut Hasher>,
     who: usize,
@@ -450,10 +481,8 @@ fn follow(
                 _ => {
                     let stop = hole.map_or(settled, |(start, _)| start.min(settled));
                     let n = (stop - hashed).min(HASH_BUFFER as u64) as usize;
-                    dst.read_exact_at(&mut buf[..n], dst_off + hashed)
-                        .map_err(|e| {
-                            Error::io("cannot read back output", e).with_offset(dst_off + hashed)
-                        })?;
+                    src.read_exact_at(&mut buf[..n], src_off + hashed)
+                        .map_err(|e| Error::io("cannot read", e).with_offset(src_off + hashed))?;
                     hasher.update(&buf[..n]);
                     hashed += n as u64;
                     if hole.is_some_and(|(start, _)| hashed >= start) {
@@ -814,6 +843,45 @@ mod tests {
         }
         let e = hash_range(&file, 1, 14 << 20, &opts(&all[..1]), &NoProgress).unwrap_err();
         assert_eq!(e.kind(), crate::ErrorKind::Corrupt);
+    }
+
+    /// A progress sink that writes to the source on its first call.
+    struct Tamper(std::path::PathBuf, std::sync::atomic::AtomicBool);
+
+    impl Progress for Tamper {
+        fn start(&self, _: &str, _: Option<u64>) {}
+        fn advance(&self, _: u64) {
+            if !self.1.swap(true, Ordering::SeqCst) {
+                let f = std::fs::OpenOptions::new()
+                    .write(true)
+                    .open(&self.0)
+                    .unwrap();
+                f.write_all_at(b"X", 0).unwrap();
+            }
+        }
+        fn finish(&self) {}
+    }
+
+    #[test]
+    fn a_source_written_during_the_copy_is_an_error() {
+        for size in [1u64 << 20, 9 << 20] {
+            let dir = tempfile::tempdir().unwrap();
+            let path = dir.path().join("src");
+            std::fs::write(&path, pattern(size as usize, 9)).unwrap();
+            // An old mtime, so that the write is visible whatever the timestamp granularity.
+            let f = std::fs::OpenOptions::new().write(true).open(&path).unwrap();
+            f.set_modified(std::time::UNIX_EPOCH + std::time::Duration::from_secs(1000))
+                .unwrap();
+            drop(f);
+            let src = File::open(&path).unwrap();
+            let dst = tempfile::tempfile().unwrap();
+            let tamper = Tamper(path.clone(), AtomicBool::new(false));
+            let e =
+                copy_range_hashing(&src, 0, &dst, 0, size, &opts(&[Algorithm::Sha256]), &tamper)
+                    .unwrap_err();
+            assert_eq!(e.kind(), crate::ErrorKind::Corrupt, "{e}");
+            assert!(e.to_string().contains("changed"), "{e}");
+        }
     }
 
     #[test]
