@@ -17,27 +17,12 @@ use ovftool::{ErrorKind, Limits};
 
 use crate::support;
 
+use crate::support::Rng;
+
 const G: u64 = 65536;
 
 /// `(offset, len, kind)` regions of a generated image.
 type Regions = Vec<(u64, usize, char)>;
-
-/// Deterministic pseudo-random bytes (xorshift64*).
-struct Rng(u64);
-impl Rng {
-    fn next(&mut self) -> u64 {
-        self.0 ^= self.0 >> 12;
-        self.0 ^= self.0 << 25;
-        self.0 ^= self.0 >> 27;
-        self.0.wrapping_mul(0x2545_F491_4F6C_DD1D)
-    }
-    fn fill(&mut self, buf: &mut [u8]) {
-        for c in buf.chunks_mut(8) {
-            let v = self.next().to_le_bytes();
-            c.copy_from_slice(&v[..c.len()]);
-        }
-    }
-}
 
 /// A raw image of `size` bytes with `(offset, len, kind)` regions: 'r' random, 't' text-like,
 /// 'z' written zeros; the rest are holes.

@@ -458,3 +458,90 @@ fn cli_exit_codes_and_json_findings() {
         String::from_utf8_lossy(&out.stdout)
     );
 }
+
+/// Inputs kept in `fuzz/regressions/<target>/` (crash inputs found by cargo fuzz).
+fn regressions(target: &str) -> Vec<Vec<u8>> {
+    let dir = Path::new(env!("CARGO_MANIFEST_DIR"))
+        .join("fuzz/regressions")
+        .join(target);
+    std::fs::read_dir(dir)
+        .map(|rd| {
+            rd.flatten()
+                .map(|e| std::fs::read(e.path()).unwrap())
+                .collect()
+        })
+        .unwrap_or_default()
+}
+
+/// A cheap deterministic stand-in for the `ova_stream`, `manifest`, `cert` and `vmx` fuzz
+/// targets in CI: damage the shipped sample OVA at random places (headers, descriptor,
+/// manifest, disk) and check it from a stream and from a file; replay the kept crash inputs.
+/// Errors are fine; panics, hangs and runaway allocation are not.
+#[test]
+fn damaged_ovas_and_fuzz_regressions_never_panic() {
+    let good = std::fs::read(crate::support::samples().join("appliance.ova")).unwrap();
+    let dir = tempfile::tempdir().unwrap();
+    let mut rng = crate::support::Rng(0x0FA_CADE);
+    let mut inputs = regressions("ova_stream");
+    for _ in 0..120 {
+        let mut b = good.clone();
+        for _ in 0..(1 + rng.next() % 4) {
+            // Mostly the structure: the first headers and descriptor, the manifest, the tail.
+            let region = match rng.next() % 3 {
+                0 => 0..2048,
+                1 => 8192..10240,
+                _ => b.len() - 4096..b.len(),
+            };
+            let at = region.start + (rng.next() as usize % (region.end - region.start));
+            b[at] = rng.next() as u8;
+        }
+        if rng.next() % 5 == 0 {
+            let cut = rng.next() as usize % b.len();
+            b.truncate(cut);
+        }
+        inputs.push(b);
+    }
+    let p = dir.path().join("d.ova");
+    for b in &inputs {
+        let mut src = b.as_slice();
+        let _ = ovftool::verify::verify_ova(
+            &mut src,
+            Path::new("d.ova"),
+            &VerifyOptions::default(),
+            &NoProgress,
+        );
+        std::fs::write(&p, b).unwrap();
+        let _ = verify_path(&p, &VerifyOptions::default(), &NoProgress);
+    }
+    let limits = ovftool::Limits::default();
+    for b in regressions("manifest") {
+        let _ = ovftool::manifest::Manifest::parse(&b, &limits);
+    }
+    for b in regressions("cert") {
+        let _ = ovftool::cert::CertFile::parse(&b, &limits);
+    }
+    for b in regressions("vmx") {
+        let _ = ovftool::vmx::Vmx::parse_lax(&b);
+    }
+    for b in regressions("ovf_descriptor") {
+        if let Ok(env) = ovftool::ovf::Envelope::parse(&b) {
+            let _ = env.to_bytes();
+        }
+    }
+    for b in regressions("vmdk_descriptor") {
+        let _ = ovftool::vmdk::descriptor::Descriptor::parse(&b, &limits);
+    }
+    for b in regressions("vmdk_sparse_header") {
+        let mut h = [0u8; 512];
+        let n = b.len().min(512);
+        h[..n].copy_from_slice(&b[..n]);
+        let _ = ovftool::vmdk::header::SparseHeader::parse(&h);
+    }
+    for b in regressions("vmdk_hosted_open") {
+        let p = dir.path().join("h.vmdk");
+        std::fs::write(&p, &b).unwrap();
+        if let Ok(mut src) = ovftool::vmdk::hosted::open(&p, &limits) {
+            while let Ok(Some(_)) = src.next_grain() {}
+        }
+    }
+}
