@@ -30,7 +30,7 @@ use std::path::{Path, PathBuf};
 use serde::Serialize;
 
 use crate::cert::Signer;
-use crate::digest::{copy_hashing, Algorithm, CopyOptions as HashOptions, Digests, HashingWriter};
+use crate::digest::{Algorithm, CopyOptions as HashOptions, Digests, HashingWriter};
 use crate::disk::{self, CopyOptions, DiskSource, SinkOptions};
 use crate::error::{Error, ErrorKind, Result};
 use crate::limits::Limits;
@@ -1040,7 +1040,7 @@ fn write_ova(
                 digest: hex_digest(&r.digests, alg),
             });
         } else if let Some(pf) = plan.plain.iter().find(|p| &p.name == href) {
-            let mut f = File::open(&pf.path)
+            let f = File::open(&pf.path)
                 .map_err(|e| Error::io("cannot open", e).with_path(&pf.path))?;
             let size = f
                 .metadata()
@@ -1051,8 +1051,9 @@ fn write_ova(
                 ..HashOptions::default()
             };
             progress.start(href, Some(size));
+            // NVRAM and ISO/floppy images: a kernel copy, holes kept.
             let r = w
-                .append_stream(href, size, &mut f, &hash_opts, progress)
+                .append_file(href, size, &f, &hash_opts, progress)
                 .map_err(|e| e.with_path(&pf.path));
             progress.finish();
             let r = r?;
@@ -1164,20 +1165,25 @@ fn write_ovf(
             disk_stats.push((populated, bytes));
             (bytes, d, "disk")
         } else if let Some(pf) = plan.plain.iter().find(|p| &p.name == href) {
-            let mut src = File::open(&pf.path)
+            let src = File::open(&pf.path)
                 .map_err(|e| Error::io("cannot open", e).with_path(&pf.path))?;
-            let mut out = BufWriter::new(file);
-            let r = copy_hashing(
-                &mut src,
-                Some(&mut out),
+            let size = src
+                .metadata()
+                .map_err(|e| Error::io("cannot read", e).with_path(&pf.path))?
+                .len();
+            let r = crate::range_copy::copy_range_hashing(
+                &src,
+                0,
+                &file,
+                0,
+                size,
                 &HashOptions {
                     algorithms: algs.clone(),
                     ..HashOptions::default()
                 },
                 progress,
-            )?;
-            out.into_inner()
-                .map_err(|e| Error::io("cannot write", e.into_error()).with_path(&target))?;
+            )
+            .map_err(|e| e.with_path(&pf.path))?;
             (r.bytes, r.digests, pf.role)
         } else {
             continue;

@@ -157,7 +157,32 @@ impl<W: Write + Send> Writer<W> {
     }
 }
 
-impl<W: Write + Seek + Send + std::borrow::Borrow<std::fs::File>> Writer<W> {
+/// An output backed by one regular file, into which [`Writer::append_file`] has the kernel copy
+/// members directly.
+pub trait FileBacked: Write + Seek + Send {
+    /// The underlying file; its buffered bytes (if any) are flushed before it is used.
+    fn backing_file(&self) -> &std::fs::File;
+}
+
+impl FileBacked for std::fs::File {
+    fn backing_file(&self) -> &std::fs::File {
+        self
+    }
+}
+
+impl FileBacked for &mut std::fs::File {
+    fn backing_file(&self) -> &std::fs::File {
+        self
+    }
+}
+
+impl FileBacked for std::io::BufWriter<std::fs::File> {
+    fn backing_file(&self) -> &std::fs::File {
+        self.get_ref()
+    }
+}
+
+impl<W: FileBacked> Writer<W> {
     /// Appends the whole regular file `src` of `size` bytes as a member: the kernel copies the
     /// data (`copy_file_range`, holes of `src` stay holes) while the digests are computed from
     /// what landed in the archive ([`crate::range_copy`]).
@@ -178,7 +203,7 @@ impl<W: Write + Seek + Send + std::borrow::Borrow<std::fs::File>> Writer<W> {
         let r = crate::range_copy::copy_range_hashing(
             src,
             0,
-            self.inner.borrow(),
+            self.inner.backing_file(),
             self.pos,
             size,
             opts,

@@ -286,7 +286,13 @@ fn build_vm(root: &Path) -> (PathBuf, Vec<(String, PathBuf)>) {
         .arg(&now));
     disks.push(("chain.vmdk".to_string(), now));
     std::fs::write(vm.join("Export Test.nvram"), b"NVRAM\x00efi vars").unwrap();
-    std::fs::write(vm.join("tools.iso"), vec![0x43u8; 6144]).unwrap();
+    // An image large enough for the threaded kernel copy, with a hole in the middle.
+    {
+        use std::os::unix::fs::FileExt;
+        let iso = std::fs::File::create(vm.join("tools.iso")).unwrap();
+        iso.write_all_at(&[0x43u8; 6144], 0).unwrap();
+        iso.write_all_at(&[0x44u8; 4096], (6 << 20) - 4096).unwrap();
+    }
     std::fs::write(vm.join("test.vmx"), VMX).unwrap();
     // Runtime files that must be skipped.
     for f in [
@@ -507,7 +513,11 @@ fn ovf_and_folder_outputs_with_options_verify() {
     assert!(text.contains("com.vmware.guestInfo"));
     assert!(text.contains("vmware.cdrom.iso"));
     let iso = report.files.iter().find(|f| f.role == "image").unwrap();
-    assert_eq!(iso.size, 6144);
+    assert_eq!(iso.size, 6 << 20);
+    assert!(
+        std::fs::read(t.path().join("pkg").join(&iso.name)).unwrap()
+            == std::fs::read(vm.join("tools.iso")).unwrap()
+    );
     for (source, file) in package_disks(&report) {
         let raw = &sources.iter().find(|(n, _)| *n == source).unwrap().1;
         same_disk(raw, &t.path().join("pkg").join(file));
@@ -535,14 +545,25 @@ fn ovf_and_folder_outputs_with_options_verify() {
         .iter()
         .any(|w| w.subject == "virtualHW.version"));
 
-    // No manifest.
+    // No manifest; the image goes into the OVA by a kernel copy, its hole kept as zeros.
     let o = ExportOptions {
         manifest: None,
+        include_images: true,
         ..opts()
     };
     let ova = t.path().join("nomf.ova");
-    export(&vm, &ova, &o, &NoProgress).unwrap();
+    let report = export(&vm, &ova, &o, &NoProgress).unwrap();
     assert!(tar_list(&ova).iter().all(|n| !n.ends_with(".mf")));
+    let iso = report.files.iter().find(|f| f.role == "image").unwrap();
+    let out = Command::new("tar")
+        .arg("-xOf")
+        .arg(&ova)
+        .arg(&iso.name)
+        .output()
+        .unwrap();
+    assert!(out.status.success());
+    assert!(out.stdout == std::fs::read(vm.join("tools.iso")).unwrap());
+    verify_ok(&ova);
 }
 
 #[test]
