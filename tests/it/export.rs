@@ -136,13 +136,33 @@ fn same_disk(a: &Path, b: &Path) {
         .arg(b)
         .output()
         .unwrap();
-    assert!(
-        out.status.success(),
-        "{} differs from {}: {}",
-        a.display(),
-        b.display(),
-        String::from_utf8_lossy(&out.stdout)
-    );
+    if !out.status.success() {
+        // Say where they differ (or why qemu-img could not tell).
+        let detail = Command::new("qemu-img")
+            .arg("compare")
+            .arg(a)
+            .arg(b)
+            .output()
+            .unwrap();
+        if let Ok(keep) = std::env::var("OVFTOOL_KEEP_FAILED") {
+            let keep = Path::new(&keep);
+            std::fs::create_dir_all(keep).unwrap();
+            // The whole test folder (sources, VM, outputs) for a post-mortem.
+            let _ = Command::new("cp")
+                .arg("-a")
+                .arg(a.parent().unwrap())
+                .arg(keep)
+                .status();
+        }
+        panic!(
+            "{} differs from {} (qemu-img compare exit {:?}): {}{}",
+            a.display(),
+            b.display(),
+            out.status.code(),
+            String::from_utf8_lossy(&detail.stdout),
+            String::from_utf8_lossy(&detail.stderr)
+        );
+    }
 }
 
 /// The machine the package describes, read back through the OVF mapping.
