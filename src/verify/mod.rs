@@ -616,18 +616,20 @@ pub(crate) fn scan_dir(
             continue; // reported by the References check
         };
         let Ok(mut f) = File::open(&p) else { continue };
-        let size = f.metadata().map(|m| m.len()).unwrap_or(0);
+        let meta = f.metadata().ok();
+        let size = meta.as_ref().map_or(0, |m| m.len());
         progress.start(&name, Some(size));
-        let r = copy_hashing(
-            &mut f,
-            None,
-            &CopyOptions {
-                algorithms: algs.clone(),
-                prefix_bytes: PREFIX_BYTES,
-                size_hint: Some(size),
-            },
-            progress,
-        )
+        let opts = CopyOptions {
+            algorithms: algs.clone(),
+            prefix_bytes: PREFIX_BYTES,
+            size_hint: Some(size),
+        };
+        let r = if meta.is_some_and(|m| m.is_file()) {
+            // In place, like openssl dgst: pread + hash, holes without reading.
+            crate::range_copy::hash_range(&f, 0, size, &opts, progress)
+        } else {
+            copy_hashing(&mut f, None, &opts, progress)
+        }
         .map_err(|e| e.with_path(&p))?;
         progress.finish();
         collected.members.push(Member {
@@ -975,12 +977,11 @@ pub(crate) fn check_package(
 fn rehash(reopen: Option<&Path>, m: &Member, alg: Algorithm) -> Option<Vec<u8>> {
     let path = reopen?;
     let off = m.data_offset?;
-    let mut f = File::open(path).ok()?;
-    f.seek(SeekFrom::Start(off)).ok()?;
-    let mut t = f.take(m.size);
-    let r = copy_hashing(
-        &mut t,
-        None,
+    let f = File::open(path).ok()?;
+    let r = crate::range_copy::hash_range(
+        &f,
+        off,
+        m.size,
         &CopyOptions {
             algorithms: vec![alg],
             prefix_bytes: 0,

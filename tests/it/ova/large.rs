@@ -261,3 +261,40 @@ fn verify_in_place_finds_damage_in_data_and_in_holes() {
         assert!(String::from_utf8_lossy(&out.stdout).contains("digest-mismatch"));
     }
 }
+
+#[test]
+fn verify_of_an_extracted_folder_hashes_large_files_in_place() {
+    let tmp = tempfile::tempdir().unwrap();
+    let (ova, _) = packed(tmp.path());
+    let out = tmp.path().join("out");
+    assert!(unpack(&ova, &out, &UnpackOptions::default(), &NoProgress)
+        .unwrap()
+        .passed());
+    let opts = ovftool::verify::VerifyOptions::default();
+    let r = ovftool::verify::verify_path(&out, &opts, &NoProgress).unwrap();
+    assert!(r.passed(), "{:#?}", r.findings);
+    // One byte changed in the data of the disk, then in one of its holes.
+    use std::os::unix::fs::FileExt;
+    for at in [(9u64 << 20) + 12345, 5 << 20] {
+        let disk = out.join(DISK);
+        let f = fs::OpenOptions::new()
+            .read(true)
+            .write(true)
+            .open(&disk)
+            .unwrap();
+        let mut was = [0u8; 1];
+        f.read_exact_at(&mut was, at).unwrap();
+        f.write_all_at(&[was[0] ^ 0x21], at).unwrap();
+        let r = ovftool::verify::verify_path(&out, &opts, &NoProgress).unwrap();
+        assert!(
+            r.findings
+                .iter()
+                .any(|f| f.code == "digest-mismatch" && f.entry.as_deref() == Some(DISK)),
+            "{at}: {:#?}",
+            r.findings
+        );
+        f.write_all_at(&was, at).unwrap();
+        let r = ovftool::verify::verify_path(&out, &opts, &NoProgress).unwrap();
+        assert!(r.passed(), "{at}: {:#?}", r.findings);
+    }
+}
