@@ -313,42 +313,31 @@ pub(crate) fn scan_ova(
                     .checked_add(h.size)
                     .is_some_and(|end| end <= len)
             });
-            if let (Some(arch), None, true) = (archive, out.as_ref(), in_file) {
-                if h.size >= DIRECT_EXTRACT_MIN {
-                    let r =
-                        crate::range_copy::hash_range(arch, h.data_offset, h.size, &opts, progress)
-                            .map_err(|e| e.with_entry(&h.name))?;
-                    // Hole lookups moved the file offset: put it after the member.
-                    let mut cursor = arch;
-                    std::io::Seek::seek(
-                        &mut cursor,
-                        std::io::SeekFrom::Start(h.data_offset + h.size),
-                    )
-                    .map_err(|e| Error::io("cannot seek", e).with_entry(&h.name))?;
-                    entry.skip_consumed(h.size)?;
-                    return Ok(Member {
-                        name: h.name.clone(),
-                        size: r.bytes,
-                        digests: r.digests,
-                        prefix: r.prefix,
-                        data_offset: Some(h.data_offset),
-                        content: None,
-                    });
-                }
-            }
-            if let (Some(arch), Some(o), true) = (archive, out.as_ref(), in_file) {
-                if h.size >= DIRECT_EXTRACT_MIN {
-                    let r = crate::range_copy::copy_range_hashing(
-                        arch,
-                        h.data_offset,
-                        o,
-                        0,
-                        h.size,
-                        &opts,
-                        progress,
-                    )
+            let in_place = archive.filter(|_| in_file && h.size >= DIRECT_EXTRACT_MIN);
+            let r = match (in_place, out.as_ref()) {
+                (Some(arch), out_file) => {
+                    // Positional: hash the member where it lies, or have the kernel copy it
+                    // out; then move the shared file offset (which hole lookups moved too)
+                    // past the member and tell the reader.
+                    let r = match out_file {
+                        None => crate::range_copy::hash_range(
+                            arch,
+                            h.data_offset,
+                            h.size,
+                            &opts,
+                            progress,
+                        ),
+                        Some(o) => crate::range_copy::copy_range_hashing(
+                            arch,
+                            h.data_offset,
+                            o,
+                            0,
+                            h.size,
+                            &opts,
+                            progress,
+                        ),
+                    }
                     .map_err(|e| e.with_entry(&h.name))?;
-                    // The copy moved the file offset (SEEK_DATA): put it after the member.
                     let mut cursor = arch;
                     std::io::Seek::seek(
                         &mut cursor,
@@ -356,19 +345,14 @@ pub(crate) fn scan_ova(
                     )
                     .map_err(|e| Error::io("cannot seek", e).with_entry(&h.name))?;
                     entry.skip_consumed(h.size)?;
-                    return Ok(Member {
-                        name: h.name.clone(),
-                        size: r.bytes,
-                        digests: r.digests,
-                        prefix: r.prefix,
-                        data_offset: Some(h.data_offset),
-                        content: None,
-                    });
+                    r
                 }
-            }
-            let sink = out.as_mut().map(|f| f as &mut (dyn Write + Send));
-            let r = copy_hashing(&mut entry, sink, &opts, progress)
-                .map_err(|e| e.with_entry(&h.name))?;
+                (None, _) => {
+                    let sink = out.as_mut().map(|f| f as &mut (dyn Write + Send));
+                    copy_hashing(&mut entry, sink, &opts, progress)
+                        .map_err(|e| e.with_entry(&h.name))?
+                }
+            };
             Ok(Member {
                 name: h.name.clone(),
                 size: r.bytes,
