@@ -490,37 +490,38 @@ fn plan(input: &Path, stem: &str, opts: &ExportOptions) -> Result<Plan> {
     let mut nvram_href = None;
     let want_nvram = opts.include_nvram.unwrap_or(m.firmware == Firmware::Efi);
     if want_nvram {
-        match m.nvram_file.clone() {
+        // The file the vmx names (through the gate), else `<config>.nvram` beside it.
+        let found = match m.nvram_file.clone() {
             Some(f) => match resolve_vm_file(&dir, &f, &mut warnings) {
-                Ok(p) if p.is_file() => {
-                    let href = format!("{stem}.nvram");
-                    plain.push(PlainFile {
-                        name: href.clone(),
-                        path: p,
-                        role: "nvram",
-                    });
-                    nvram_href = Some(href);
+                Ok(p) if p.is_file() => Some(p),
+                Ok(_) => {
+                    warnings.push(Warning::new(
+                        "nvram",
+                        format!("{f:?} not found: not shipped"),
+                    ));
+                    None
                 }
-                Ok(_) => warnings.push(Warning::new(
-                    "nvram",
-                    format!("{f:?} not found: not shipped"),
-                )),
-                Err(e) => warnings.push(Warning::new("nvram", format!("{e}: not shipped"))),
+                Err(e) => {
+                    warnings.push(Warning::new("nvram", format!("{e}: not shipped")));
+                    None
+                }
             },
             None => {
                 let guess = config.with_extension("nvram");
-                if guess.is_file() {
-                    let href = format!("{stem}.nvram");
-                    plain.push(PlainFile {
-                        name: href.clone(),
-                        path: guess,
-                        role: "nvram",
-                    });
-                    nvram_href = Some(href);
-                } else if opts.include_nvram == Some(true) {
+                if !guess.is_file() && opts.include_nvram == Some(true) {
                     warnings.push(Warning::new("nvram", "the VM has no NVRAM file"));
                 }
+                guess.is_file().then_some(guess)
             }
+        };
+        if let Some(path) = found {
+            let href = format!("{stem}.nvram");
+            plain.push(PlainFile {
+                name: href.clone(),
+                path,
+                role: "nvram",
+            });
+            nvram_href = Some(href);
         }
     }
 

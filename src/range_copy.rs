@@ -690,12 +690,37 @@ mod tests {
             .collect()
     }
 
+    /// A `total`-byte file at `path` with `(offset, len, seed)` data runs and holes between;
+    /// returns its bytes.
+    fn sparse_file(path: &std::path::Path, runs: &[(u64, usize, u8)], total: u64) -> Vec<u8> {
+        let mut f = File::create(path).unwrap();
+        for &(at, len, seed) in runs {
+            f.seek(SeekFrom::Start(at)).unwrap();
+            f.write_all(&pattern(len, seed)).unwrap();
+        }
+        f.set_len(total).unwrap();
+        drop(f);
+        std::fs::read(path).unwrap()
+    }
+
     fn check(content: &[u8], src_off: u64, len: u64, dst_off: u64, algs: &[Algorithm]) {
         let dir = tempfile::tempdir().unwrap();
         let src_path = dir.path().join("src");
         std::fs::write(&src_path, content).unwrap();
-        let src = File::open(&src_path).unwrap();
-        let dst_path = dir.path().join("dst");
+        check_file(&src_path, src_off, len, dst_off, algs);
+    }
+
+    /// Copies `src_path[src_off..][..len]` and checks bytes, digests, prefix and file offsets.
+    fn check_file(
+        src_path: &std::path::Path,
+        src_off: u64,
+        len: u64,
+        dst_off: u64,
+        algs: &[Algorithm],
+    ) {
+        let content = std::fs::read(src_path).unwrap();
+        let src = File::open(src_path).unwrap();
+        let dst_path = src_path.with_extension("dst");
         let mut dst = std::fs::OpenOptions::new()
             .create(true)
             .truncate(true)
@@ -746,16 +771,21 @@ mod tests {
     fn source_holes_stay_holes_and_hash_as_zeros() {
         let dir = tempfile::tempdir().unwrap();
         let src_path = dir.path().join("sparse");
-        let mut f = File::create(&src_path).unwrap();
         // data 1 MiB, hole 9 MiB, data 1 MiB, trailing hole 5 MiB
-        f.write_all(&pattern(1 << 20, 3)).unwrap();
-        f.seek(SeekFrom::Start(10 << 20)).unwrap();
-        f.write_all(&pattern(1 << 20, 4)).unwrap();
-        f.set_len(16 << 20).unwrap();
-        drop(f);
-        let content = std::fs::read(&src_path).unwrap();
-        check(&content, 0, content.len() as u64, 512, &[Algorithm::Sha256]);
-        check(&content, 2 << 20, 14 << 20, 0, &[Algorithm::Sha256]);
+        let content = sparse_file(
+            &src_path,
+            &[(0, 1 << 20, 3), (10 << 20, 1 << 20, 4)],
+            16 << 20,
+        );
+        // From the sparse file itself (holes found by SEEK_DATA), two digests at once.
+        check_file(&src_path, 0, 16 << 20, 512, &[Algorithm::Sha256]);
+        check_file(
+            &src_path,
+            2 << 20,
+            14 << 20,
+            0,
+            &[Algorithm::Sha1, Algorithm::Sha256],
+        );
         // The output keeps (most of) the hole: far fewer blocks than bytes.
         let src = File::open(&src_path).unwrap();
         let dst_path = dir.path().join("out");
@@ -817,13 +847,7 @@ mod tests {
     fn hash_range_matches_the_bytes_with_and_without_holes() {
         let dir = tempfile::tempdir().unwrap();
         let path = dir.path().join("sparse");
-        let mut f = File::create(&path).unwrap();
-        f.write_all(&pattern(3 << 20, 7)).unwrap();
-        f.seek(SeekFrom::Start(11 << 20)).unwrap();
-        f.write_all(&pattern(1 << 20, 8)).unwrap();
-        f.set_len(14 << 20).unwrap();
-        drop(f);
-        let content = std::fs::read(&path).unwrap();
+        let content = sparse_file(&path, &[(0, 3 << 20, 7), (11 << 20, 1 << 20, 8)], 14 << 20);
         let file = File::open(&path).unwrap();
         let all = [Algorithm::Sha1, Algorithm::Sha256, Algorithm::Sha512];
         for (off, len, algs) in [

@@ -65,6 +65,18 @@ fn sparse_large_member_round_trips_with_holes_kept() {
     let entry = mf.get(DISK).unwrap();
     assert_eq!(entry.algorithm, Algorithm::Sha256);
     assert_eq!(entry.digest, Algorithm::Sha256.digest(&disk));
+    // ...and by an independent implementation, over the sparse source file itself.
+    if crate::support::have_tool("sha256sum") {
+        let out = std::process::Command::new("sha256sum")
+            .arg(src.join(DISK))
+            .output()
+            .unwrap();
+        let text = String::from_utf8_lossy(&out.stdout);
+        assert_eq!(
+            text.split_whitespace().next(),
+            Some(hex::encode(&entry.digest).as_str())
+        );
+    }
 
     // Where the file system keeps holes, the archive and the extracted disk keep them too.
     if allocated(&src.join(DISK)) < 4 << 20 {
