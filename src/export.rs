@@ -767,6 +767,7 @@ fn write_disk<W: Write + Send>(
 ) -> Result<(W, u64)> {
     let capacity = job.source.capacity_bytes();
     let mut writer = StreamOptimizedWriter::new(out, capacity, &job.name, &job.sink_opts)?;
+    tracing::info!(file = %job.name, capacity_bytes = capacity, "export: compress disk");
     progress.start(&job.name, Some(capacity));
     let stats = disk::copy(&mut *job.source, &mut writer, &copy_options(opts), progress);
     progress.finish();
@@ -914,6 +915,7 @@ pub fn export(
     opts: &ExportOptions,
     progress: &dyn Progress,
 ) -> Result<ExportReport> {
+    tracing::info!(input = %input.display(), output = %output.display(), "export: open VM");
     if opts.signer.is_some() && opts.manifest.is_none() {
         return Err(Error::usage(
             "signing needs a manifest (--manifest is none)",
@@ -1051,6 +1053,7 @@ fn write_ova(
                 algorithms: algs.clone(),
                 ..HashOptions::default()
             };
+            tracing::info!(file = %href, size, "export: copy file");
             progress.start(href, Some(size));
             // NVRAM and ISO/floppy images: a kernel copy, holes kept.
             let r = w

@@ -183,6 +183,8 @@ pub fn import_path(
     opts: &ImportOptions,
     progress: &dyn Progress,
 ) -> Result<ImportReport> {
+    tracing::info!(source = %source.display(), target = %target_dir.display(),
+        disk_mode = opts.disk_mode.name(), "import: open package");
     if source == Path::new("-") {
         let stdin = std::io::stdin();
         let mut lock = stdin.lock();
@@ -843,6 +845,7 @@ impl<'p> Pass<'p> {
             }
             FilePlan::Copy(out) => {
                 let mut f = crate::output::create_in(&self.stage, &out)?;
+                tracing::info!(entry = name, file = %out, size, "import: copy file");
                 self.progress.start(&out, Some(size));
                 let r = copy_hashing(r, Some(&mut f), &hash_opts, self.progress);
                 self.progress.finish();
@@ -857,6 +860,7 @@ impl<'p> Pass<'p> {
                 r
             }
             FilePlan::Skip => {
+                tracing::debug!(entry = name, size, "import: hash unused file");
                 self.progress.start(name, Some(size));
                 let r = copy_hashing(r, None, &hash_opts, self.progress);
                 self.progress.finish();
