@@ -1,12 +1,12 @@
 //! `export`: a VMware VM (`.vmx`/`.vmtx` and its disks) as an OVF package or OVA.
 //!
-//! The pipeline (STYLE.md): `.vmx` → [`Vmx`] → [`Machine`] → [`EnvelopeBuilder`] → descriptor;
+//! The pipeline (docs/ARCHITECTURE.md): `.vmx` → [`Vmx`] → [`Machine`] → [`EnvelopeBuilder`] → descriptor;
 //! every disk is opened through its descriptor (flat, sparse, split, vmfs, and snapshot chains,
 //! which the hosted reader consolidates into the current state) and goes once through
 //! [`crate::disk::copy`] into the streamOptimized writer, compressed on all cores.
 //!
 //! For an `.ova` the disks are streamed straight into the tar: the descriptor must be the first
-//! entry (FORMATS.md §9) but holds the compressed sizes, so its region is reserved first with
+//! entry (docs/FORMATS.md §9) but holds the compressed sizes, so its region is reserved first with
 //! every size written at its widest (20 digits) and filled at the end, the rest padded with
 //! blanks (legal after the XML root element). The manifest (whose length is known exactly) and
 //! the certificate are reserved and filled the same way; digests are computed while the disks
@@ -93,7 +93,7 @@ impl Target {
         }
     }
 
-    /// The highest virtual hardware version this target runs (FORMATS.md §5.7; VMware KB 1003746).
+    /// The highest virtual hardware version this target runs (docs/FORMATS.md §5.7; VMware KB 1003746).
     pub fn max_hw_version(self) -> u32 {
         match self {
             Target::Esxi6 => 11,
@@ -139,7 +139,7 @@ pub struct ExportOptions {
     pub ovf_version: OvfVersion,
     /// Manifest digest; `None` writes no manifest (and forbids signing).
     pub manifest: Option<Algorithm>,
-    /// Signs the manifest into a `.cert` (FORMATS.md §8).
+    /// Signs the manifest into a `.cert` (docs/FORMATS.md §8).
     pub signer: Option<Signer>,
     /// Caps `virtualHW.version` (`vmx-NN`) so the package imports on older hosts.
     pub max_hw_version: Option<u32>,
@@ -373,7 +373,7 @@ fn file_stem_of(output: &Path) -> String {
 }
 
 /// A name usable as a package file stem: the VM name with every character other than ASCII
-/// letters, digits, `.`, `_` and `-` replaced by `_` (FORMATS.md §9: short plain names; hrefs
+/// letters, digits, `.`, `_` and `-` replaced by `_` (docs/FORMATS.md §9: short plain names; hrefs
 /// stay valid URIs without escaping), at most 64 characters.
 fn sanitize_stem(name: &str) -> String {
     let s: String = name

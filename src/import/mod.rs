@@ -1,7 +1,7 @@
 //! `import`: an OVA or OVF package becomes a VMware VM folder (`.vmx` + disks), in one verified
 //! streaming pass.
 //!
-//! `Envelope → Machine → Vmx` (STYLE.md): the descriptor is read into the neutral
+//! `Envelope → Machine → Vmx` (docs/ARCHITECTURE.md): the descriptor is read into the neutral
 //! [`Machine`], adjusted (disk file names, networks, hardware version, extra-config policy, OVF
 //! environment) and written as a `.vmx`. The package is read once, in order: each member is
 //! hashed as it goes by ([`crate::digest::copy_hashing`]); a disk member's bytes are forwarded

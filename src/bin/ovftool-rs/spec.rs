@@ -10,7 +10,7 @@ use std::io::Write;
 use std::path::Path;
 
 use clap::ValueEnum;
-use ovftool::ovf::Envelope;
+use ovftool::ovf::{ContentKind, Envelope};
 use ovftool::{Error, Result};
 use serde::{Deserialize, Serialize};
 
@@ -145,8 +145,11 @@ impl Spec {
             .collect();
         if let Some(content) = env.content() {
             for vs in content.walk() {
-                if spec.name.is_none() {
-                    spec.name = vs.name.as_ref().map(|m| m.text.clone());
+                if spec.name.is_none() && vs.kind == ContentKind::VirtualSystem {
+                    // What import names the VM by default, so that the file as written imports
+                    // exactly as no file would.
+                    let raw = vs.name.as_ref().map_or(vs.id.as_str(), |m| m.text.as_str());
+                    spec.name = Some(ovftool::import::safe_name(raw));
                 }
                 spec.eula_count += vs.eulas.len();
                 for section in &vs.products {
