@@ -137,6 +137,15 @@ fn completions_and_man_pages_generate_for_every_shell_and_command() {
         assert!(page.contains(".TH"), "{c}");
     }
     assert!(out.join("ovftool-rs.1").is_file());
+    // Existing pages are replaced only with --force.
+    let again = support::ovftool(&["man", "--dir", out.to_str().unwrap()]);
+    assert_eq!(again.status.code(), Some(2), "{}", text(&again.stderr));
+    ok(&support::ovftool(&[
+        "man",
+        "--dir",
+        out.to_str().unwrap(),
+        "--force",
+    ]));
 }
 
 #[test]

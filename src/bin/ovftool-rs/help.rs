@@ -75,4 +75,4 @@ pub const MAN: &str = "\
 Examples:
   ovftool-rs man | man -l -
   ovftool-rs man import | man -l -
-  ovftool-rs man --dir /usr/local/share/man/man1     # every page, as ovftool-rs*.1";
+  ovftool-rs man --dir /usr/local/share/man/man1 --force   # every page, as ovftool-rs*.1";

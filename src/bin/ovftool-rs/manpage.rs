@@ -29,6 +29,9 @@ pub struct ManArgs {
     /// Write every page (ovftool-rs.1 and ovftool-rs-COMMAND.1) into DIR instead of printing.
     #[arg(long, value_name = "DIR", conflicts_with = "command")]
     pub dir: Option<PathBuf>,
+    /// Replace pages that exist in DIR.
+    #[arg(long, alias = "overwrite", requires = "dir")]
+    pub force: bool,
 }
 
 /// The complete command definition, with the subcommands' display names
@@ -67,17 +70,36 @@ fn page_name(cmd: &clap::Command) -> String {
     cmd.get_display_name().unwrap_or(cmd.get_name()).to_string()
 }
 
-fn write_all(cmd: &clap::Command, dir: &Path) -> ovftool::Result<()> {
+fn write_all(cmd: &clap::Command, dir: &Path, force: bool) -> ovftool::Result<()> {
     std::fs::create_dir_all(dir)
         .map_err(|e| Error::io("cannot create the man page folder", e).with_path(dir))?;
     let pages =
         std::iter::once(cmd).chain(cmd.get_subcommands().filter(|c| c.get_name() != "help"));
     for page in pages {
         let path = dir.join(format!("{}.1", page_name(page)));
-        let mut bytes = Vec::new();
-        render(page, &mut bytes).map_err(|e| Error::io("cannot render a man page", e))?;
-        std::fs::write(&path, bytes)
+        let mut tmp = tempfile::Builder::new()
+            .prefix(".ovftool-man")
+            .tempfile_in(dir)
+            .map_err(|e| Error::io("cannot create a man page", e).with_path(&path))?;
+        render(page, tmp.as_file_mut())
             .map_err(|e| Error::io("cannot write the man page", e).with_path(&path))?;
+        // Published whole under its name, and never over an existing page without --force.
+        let published = if force {
+            tmp.persist(&path).map(drop)
+        } else {
+            tmp.persist_noclobber(&path).map(drop)
+        };
+        published.map_err(|e| {
+            if e.error.kind() == io::ErrorKind::AlreadyExists {
+                Error::new(
+                    ovftool::ErrorKind::AlreadyExists,
+                    "the man page exists (use --force to replace it)",
+                )
+                .with_path(&path)
+            } else {
+                Error::io("cannot write the man page", e.error).with_path(&path)
+            }
+        })?;
     }
     Ok(())
 }
@@ -86,7 +108,7 @@ fn write_all(cmd: &clap::Command, dir: &Path) -> ovftool::Result<()> {
 pub fn man(args: ManArgs) -> ovftool::Result<Outcome> {
     let cmd = full_command();
     if let Some(dir) = &args.dir {
-        write_all(&cmd, dir)?;
+        write_all(&cmd, dir, args.force)?;
         return Ok(Outcome::Ok);
     }
     let page = match &args.command {
