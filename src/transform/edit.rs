@@ -966,6 +966,38 @@ pub(crate) fn file_plan(
     Ok(out)
 }
 
+/// Sets `ovf:size` of every File copied as stored to the bytes really stored, as `pack` does
+/// (a wrong size makes importers refuse the package); lists each correction.
+pub(crate) fn fix_sizes(
+    env: &mut Envelope,
+    plan: &[FilePlan],
+    pkg: &Package,
+    changes: &mut Vec<String>,
+) -> Result<()> {
+    for f in env.references() {
+        let Some(p) = plan.iter().find(|p| p.name == f.href) else {
+            continue;
+        };
+        let stored = match &p.source {
+            FileSource::Members(ms) => ms
+                .iter()
+                .map(|m| pkg.member_size(m))
+                .try_fold(0u64, |a, s| s.and_then(|s| a.checked_add(s))),
+            _ => None,
+        };
+        if let (Some(real), Some(declared)) = (stored, f.size) {
+            if real != declared {
+                env.set_file_size(&f.id, real)?;
+                changes.push(format!(
+                    "ovf:size of {} corrected from {declared} to {real} (the stored size)",
+                    f.href
+                ));
+            }
+        }
+    }
+    Ok(())
+}
+
 fn pkg_limit() -> u64 {
     Limits::DEFAULT.max_ova_entries as u64
 }
@@ -1011,6 +1043,17 @@ pub fn edit(
     let original = Envelope::parse_with(&pkg.desc, &parse).map_err(|e| e.with_path(input))?;
     let mut env = original.clone();
     let (changes, added) = apply(&mut env, opts)?;
+    let files = file_plan(&env, &pkg, &added, |_| false)?;
+    let mut changes = changes;
+    fix_sizes(&mut env, &files, &pkg, &mut changes)?;
+    let desc = if env == original {
+        pkg.desc.clone()
+    } else {
+        env.to_bytes()?
+    };
+    let alg = manifest_algorithm(&pkg, &opts.limits);
+    let unchanged = desc == pkg.desc && added.is_empty();
+    let signed_in = pkg.cert.is_some();
     let bad = new_errors(&original, &env);
     if !bad.is_empty() {
         return Err(Error::usage(format!(
@@ -1018,15 +1061,6 @@ pub fn edit(
             bad.join("; ")
         )));
     }
-    let desc = if env == original {
-        pkg.desc.clone()
-    } else {
-        env.to_bytes()?
-    };
-    let files = file_plan(&env, &pkg, &added, |_| false)?;
-    let alg = manifest_algorithm(&pkg, &opts.limits);
-    let unchanged = desc == pkg.desc && added.is_empty();
-    let signed_in = pkg.cert.is_some();
     let (cert, verbatim) = match &opts.signing {
         Signing::Sign(s) => (CertPlan::Sign(s.clone()), None),
         Signing::Unsign => (CertPlan::None, None),
@@ -1043,7 +1077,6 @@ pub fn edit(
         }
         Signing::Keep => (CertPlan::None, None),
     };
-    let mut changes = changes;
     match (&opts.signing, signed_in) {
         (Signing::Sign(_), _) => changes.push("manifest signed".into()),
         (Signing::Unsign, true) => changes.push("signature removed".into()),

@@ -20,7 +20,7 @@ use std::path::{Path, PathBuf};
 
 use serde::Serialize;
 
-use super::edit::{file_plan, new_errors};
+use super::edit::file_plan;
 use super::package::{self, CertPlan, FilePlan, FileSource, Package, WritePlan};
 use super::xml::{self, Names};
 use crate::cert::Signer;
@@ -544,6 +544,7 @@ pub fn retarget(
         fp.name = new_name;
         fp.size = Some(size);
     }
+    super::edit::fix_sizes(&mut env, &plan, &pkg, &mut changes)?;
     // Manifest: the input's algorithm when the target reads it, else SHA-256.
     let alg = match super::edit::manifest_algorithm(&pkg, &opts.limits) {
         Algorithm::Sha512 if opts.target == Target::Esxi67 => {
@@ -576,7 +577,6 @@ pub fn retarget(
     };
     let remaining: Vec<String> = {
         let opts_v = ValidateOptions::default();
-        let _ = new_errors;
         env.validate(&opts_v)
             .into_iter()
             .filter(|d| d.severity == Severity::Error)
