@@ -144,7 +144,11 @@ pub fn facts(env: &Envelope) -> BTreeMap<String, String> {
         let k = format!("deployment-option[{}]", o.id);
         m.insert(k.clone(), "present".into());
         put(&mut m, format!("{k}.label"), o.label.map(|l| l.text));
-        put(&mut m, format!("{k}.description"), o.description.map(|l| l.text));
+        put(
+            &mut m,
+            format!("{k}.description"),
+            o.description.map(|l| l.text),
+        );
         if o.default {
             m.insert(format!("{k}.default"), "true".into());
         }
@@ -158,8 +162,16 @@ pub fn facts(env: &Envelope) -> BTreeMap<String, String> {
         } else {
             format!("system[{}]", vs.id)
         };
-        put(&mut m, format!("{v}.name"), vs.name.as_ref().map(|n| n.text.clone()));
-        put(&mut m, format!("{v}.annotation"), vs.annotation.as_ref().map(|n| n.text.clone()));
+        put(
+            &mut m,
+            format!("{v}.name"),
+            vs.name.as_ref().map(|n| n.text.clone()),
+        );
+        put(
+            &mut m,
+            format!("{v}.annotation"),
+            vs.annotation.as_ref().map(|n| n.text.clone()),
+        );
         if let Some(os) = &vs.operating_system {
             m.insert(format!("{v}.os.id"), os.id.clone());
             put(&mut m, format!("{v}.os.osType"), os.vmw_os_type.clone());
@@ -171,8 +183,16 @@ pub fn facts(env: &Envelope) -> BTreeMap<String, String> {
                 (_, 0) => format!("{v}.product"),
                 _ => format!("{v}.product[{i}]"),
             };
-            put(&mut m, format!("{k}.product"), p.product.as_ref().map(|x| x.text.clone()));
-            put(&mut m, format!("{k}.vendor"), p.vendor.as_ref().map(|x| x.text.clone()));
+            put(
+                &mut m,
+                format!("{k}.product"),
+                p.product.as_ref().map(|x| x.text.clone()),
+            );
+            put(
+                &mut m,
+                format!("{k}.vendor"),
+                p.vendor.as_ref().map(|x| x.text.clone()),
+            );
             put(&mut m, format!("{k}.version"), p.version.clone());
             put(&mut m, format!("{k}.full-version"), p.full_version.clone());
             put(&mut m, format!("{k}.product-url"), p.product_url.clone());
@@ -190,7 +210,11 @@ pub fn facts(env: &Envelope) -> BTreeMap<String, String> {
                 if prop.password {
                     m.insert(format!("{pk}.password"), "true".into());
                 }
-                put(&mut m, format!("{pk}.label"), prop.label.as_ref().map(|x| x.text.clone()));
+                put(
+                    &mut m,
+                    format!("{pk}.label"),
+                    prop.label.as_ref().map(|x| x.text.clone()),
+                );
                 put(
                     &mut m,
                     format!("{pk}.description"),
@@ -236,14 +260,34 @@ pub fn facts(env: &Envelope) -> BTreeMap<String, String> {
                     None => id,
                 };
                 let ik = format!("{hk}.item[{id}]");
-                put(&mut m, format!("{ik}.ResourceType"), it.resource_type.clone());
-                put(&mut m, format!("{ik}.ResourceSubType"), it.resource_sub_type.clone());
+                put(
+                    &mut m,
+                    format!("{ik}.ResourceType"),
+                    it.resource_type.clone(),
+                );
+                put(
+                    &mut m,
+                    format!("{ik}.ResourceSubType"),
+                    it.resource_sub_type.clone(),
+                );
                 put(&mut m, format!("{ik}.ElementName"), it.element_name.clone());
                 put(&mut m, format!("{ik}.Address"), it.address.clone());
-                put(&mut m, format!("{ik}.AddressOnParent"), it.address_on_parent.clone());
+                put(
+                    &mut m,
+                    format!("{ik}.AddressOnParent"),
+                    it.address_on_parent.clone(),
+                );
                 put(&mut m, format!("{ik}.Parent"), it.parent.clone());
-                put(&mut m, format!("{ik}.AllocationUnits"), it.allocation_units.clone());
-                put(&mut m, format!("{ik}.VirtualQuantity"), it.virtual_quantity.clone());
+                put(
+                    &mut m,
+                    format!("{ik}.AllocationUnits"),
+                    it.allocation_units.clone(),
+                );
+                put(
+                    &mut m,
+                    format!("{ik}.VirtualQuantity"),
+                    it.virtual_quantity.clone(),
+                );
                 put(
                     &mut m,
                     format!("{ik}.AutomaticAllocation"),
@@ -264,7 +308,11 @@ pub fn facts(env: &Envelope) -> BTreeMap<String, String> {
                 for c in &it.config {
                     m.insert(format!("{ik}.config[{}]", c.key), c.value.clone());
                 }
-                put(&mut m, format!("{ik}.CoresPerSocket"), it.cores_per_socket.clone());
+                put(
+                    &mut m,
+                    format!("{ik}.CoresPerSocket"),
+                    it.cores_per_socket.clone(),
+                );
             }
         }
         for (name, req) in &vs.other_sections {
@@ -443,7 +491,6 @@ pub fn diff_disks(
     Ok(d)
 }
 
-
 /// Whether `path` is a package (OVA, folder, `.ovf`) rather than a single disk.
 fn is_package(path: &Path) -> bool {
     if path.is_dir() {
@@ -473,13 +520,18 @@ pub fn diff(a: &Path, b: &Path, opts: &DiffOptions) -> Result<DiffReport> {
             .file_name()
             .map(|n| n.to_string_lossy().into_owned())
             .unwrap_or_default();
-        report
-            .disks
-            .push(diff_disks(&label, da.as_mut(), db.as_mut(), opts.max_ranges)?);
+        report.disks.push(diff_disks(
+            &label,
+            da.as_mut(),
+            db.as_mut(),
+            opts.max_ranges,
+        )?);
         return Ok(report);
     }
     if a == Path::new("-") || b == Path::new("-") {
-        return Err(Error::usage("diff reads packages from files, not standard input"));
+        return Err(Error::usage(
+            "diff reads packages from files, not standard input",
+        ));
     }
     let pa = Package::open(a, &opts.limits).map_err(|e| e.with_path(a))?;
     let pb = Package::open(b, &opts.limits).map_err(|e| e.with_path(b))?;

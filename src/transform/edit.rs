@@ -168,7 +168,8 @@ fn edit_product(env: &mut Envelope, o: &EditOptions, changes: &mut Vec<String>) 
             None => {
                 let at = ORDER.iter().position(|k| *k == local).unwrap_or(0);
                 let before = &ORDER[..at];
-                let after = xml::last_element_index(section, |e| is_core(e) && before.contains(&kind(e)));
+                let after =
+                    xml::last_element_index(section, |e| is_core(e) && before.contains(&kind(e)));
                 xml::insert_after(section, after, names.core_text(local, value));
             }
         }
@@ -327,10 +328,14 @@ fn edit_props(env: &mut Envelope, o: &EditOptions, changes: &mut Vec<String>) ->
         let mut n = 0;
         for sys in all_sections_mut(content, "ProductSection") {
             let snapshot = sys.clone();
-            n += xml::remove_children(sys, |p| is_kind(p, "Property") && is_prop(&snapshot, p, key));
+            n += xml::remove_children(sys, |p| {
+                is_kind(p, "Property") && is_prop(&snapshot, p, key)
+            });
         }
         if n == 0 {
-            return Err(Error::usage(format!("--remove-prop {key}: no such property")));
+            return Err(Error::usage(format!(
+                "--remove-prop {key}: no such property"
+            )));
         }
         changes.push(format!("property {key} removed"));
     }
@@ -397,7 +402,11 @@ fn update_prop(names: &Names, p: &mut Element, pe: &PropEdit, changes: &mut Vec<
         set("type", t, changes);
     }
     if let Some(u) = pe.user_configurable {
-        set("userConfigurable", if u { "true" } else { "false" }, changes);
+        set(
+            "userConfigurable",
+            if u { "true" } else { "false" },
+            changes,
+        );
     }
     let indent = xml::child_indent(p, "\n        ");
     for (local, value) in [("Label", &pe.label), ("Description", &pe.description)] {
@@ -495,8 +504,7 @@ fn edit_hardware(env: &mut Envelope, o: &EditOptions, changes: &mut Vec<String>)
                 if xml::resource_type(it) == Some(3) {
                     let old = xml::field(it, "VirtualQuantity");
                     set_item_field(&names, &rasd, it, "VirtualQuantity", &n.to_string());
-                    if xml::field(it, "ElementName")
-                        .is_some_and(|e| e.ends_with("virtual CPU(s)"))
+                    if xml::field(it, "ElementName").is_some_and(|e| e.ends_with("virtual CPU(s)"))
                     {
                         xml::set_field(it, "ElementName", &format!("{n} virtual CPU(s)"));
                     }
@@ -540,6 +548,12 @@ fn edit_hardware(env: &mut Envelope, o: &EditOptions, changes: &mut Vec<String>)
                     let old = xml::field(it, "ResourceSubType");
                     if old.as_deref() != Some(sub) {
                         set_item_field(&names, &rasd, it, "ResourceSubType", sub);
+                        // ovftool's generated "VmxNet3 ethernet adapter on ..." follows.
+                        if let (Some(o), Some(d)) = (&old, xml::field(it, "Description")) {
+                            if let Some(rest) = d.strip_prefix(o.as_str()) {
+                                xml::set_field(it, "Description", &format!("{sub}{rest}"));
+                            }
+                        }
                         changes.push(format!(
                             "NIC {}: {} -> {sub}",
                             xml::field(it, "InstanceID").unwrap_or_default(),
@@ -698,9 +712,11 @@ fn edit_hardware(env: &mut Envelope, o: &EditOptions, changes: &mut Vec<String>)
     for d in removed_disks {
         let still_used = env.virtual_systems().iter().any(|v| {
             v.hardware.iter().any(|h| {
-                h.items
-                    .iter()
-                    .any(|i| i.host_resources.iter().any(|r| r.ends_with(&format!("/disk/{d}"))))
+                h.items.iter().any(|i| {
+                    i.host_resources
+                        .iter()
+                        .any(|r| r.ends_with(&format!("/disk/{d}")))
+                })
             })
         });
         if still_used {
@@ -762,7 +778,9 @@ fn rename_nets(env: &mut Envelope, o: &EditOptions, changes: &mut Vec<String>) -
     for (old, new) in &o.rename_nets {
         let nets = env.networks();
         if !nets.iter().any(|n| &n.name == old) {
-            return Err(Error::usage(format!("--rename-net {old}={new}: no network {old:?}")));
+            return Err(Error::usage(format!(
+                "--rename-net {old}={new}: no network {old:?}"
+            )));
         }
         if nets.iter().any(|n| &n.name == new) {
             return Err(Error::usage(format!(
@@ -805,7 +823,11 @@ fn edit_files(
     changes: &mut Vec<String>,
 ) -> Result<Vec<(String, PathBuf)>> {
     for id in &o.remove_files {
-        if let Some(d) = env.disks().iter().find(|d| d.file_ref.as_deref() == Some(id)) {
+        if let Some(d) = env
+            .disks()
+            .iter()
+            .find(|d| d.file_ref.as_deref() == Some(id))
+        {
             return Err(Error::usage(format!(
                 "--remove-file {id}: it holds disk {}; remove the disk's device (--remove-device) instead",
                 d.disk_id
@@ -813,9 +835,11 @@ fn edit_files(
         }
         let used = env.virtual_systems().iter().any(|v| {
             v.hardware.iter().any(|h| {
-                h.items
-                    .iter()
-                    .any(|i| i.host_resources.iter().any(|r| r.ends_with(&format!("/file/{id}"))))
+                h.items.iter().any(|i| {
+                    i.host_resources
+                        .iter()
+                        .any(|r| r.ends_with(&format!("/file/{id}")))
+                })
             })
         });
         if used {
@@ -824,7 +848,9 @@ fn edit_files(
             )));
         }
         if !env.remove_file(id) {
-            return Err(Error::usage(format!("--remove-file {id}: no File with this id")));
+            return Err(Error::usage(format!(
+                "--remove-file {id}: no File with this id"
+            )));
         }
         changes.push(format!("file {id} removed"));
     }

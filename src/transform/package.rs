@@ -32,7 +32,10 @@ use crate::progress::Progress;
 #[derive(Debug)]
 enum Origin {
     /// An OVA in a regular file: members are `(data offset, size)` in it.
-    OvaFile { file: File, index: HashMap<String, (u64, u64)> },
+    OvaFile {
+        file: File,
+        index: HashMap<String, (u64, u64)>,
+    },
     /// An OVA on standard input: members after the descriptor, manifest and certificate are
     /// read in order, once.
     OvaStream { reader: Reader<std::io::Stdin> },
@@ -181,7 +184,9 @@ impl Package {
                 .map_err(|e| Error::io("cannot inspect", e))?
                 .len();
             if index.values().any(|(o, s)| o.saturating_add(*s) > len) {
-                return Err(Error::corrupt("a member extends past the end of the archive"));
+                return Err(Error::corrupt(
+                    "a member extends past the end of the archive",
+                ));
             }
         }
         Ok((
@@ -402,9 +407,16 @@ pub(crate) struct Written {
 /// The bytes of one file to copy.
 enum Src<'a> {
     /// `size` bytes at `offset` in a regular file.
-    Range { file: &'a File, offset: u64, size: u64 },
+    Range {
+        file: &'a File,
+        offset: u64,
+        size: u64,
+    },
     /// A stream, of known size or not.
-    Stream { r: &'a mut dyn Read, size: Option<u64> },
+    Stream {
+        r: &'a mut dyn Read,
+        size: Option<u64>,
+    },
 }
 
 /// An output package being written.
@@ -431,10 +443,9 @@ impl Out for OvaFileOut<'_> {
         progress: &dyn Progress,
     ) -> Result<CopyResult> {
         match src {
-            Src::Range { file, offset, size } => {
-                self.w
-                    .append_file_range(name, file, offset, size, opts, progress)
-            }
+            Src::Range { file, offset, size } => self
+                .w
+                .append_file_range(name, file, offset, size, opts, progress),
             Src::Stream { r, size: Some(s) } => self.w.append_stream(name, s, r, opts, progress),
             Src::Stream { r, size: None } => self.w.append_unsized(name, r, opts, progress),
         }
@@ -506,10 +517,10 @@ impl Out for DirOut<'_> {
     ) -> Result<CopyResult> {
         let mut out = crate::output::create_in(self.dir, name)?;
         match src {
-            Src::Range { file, offset, size } => crate::range_copy::copy_range_hashing(
-                file, offset, &out, 0, size, opts, progress,
-            )
-            .map_err(|e| e.with_entry(name)),
+            Src::Range { file, offset, size } => {
+                crate::range_copy::copy_range_hashing(file, offset, &out, 0, size, opts, progress)
+                    .map_err(|e| e.with_entry(name))
+            }
             Src::Stream { r, .. } => {
                 copy_hashing(r, Some(&mut out), opts, progress).map_err(|e| e.with_entry(name))
             }
@@ -575,19 +586,14 @@ impl Package {
                         let (offset, size) = *index.get(m).ok_or_else(|| missing(m))?;
                         out.put(
                             &f.name,
-                            Src::Range {
-                                file,
-                                offset,
-                                size,
-                            },
+                            Src::Range { file, offset, size },
                             &opts(Some(size)),
                             progress,
                         )
                     }
                     Origin::Dir { dir } => {
                         let p = dir.join(m);
-                        let file =
-                            File::open(&p).map_err(|_| missing(m).with_path(&p))?;
+                        let file = File::open(&p).map_err(|_| missing(m).with_path(&p))?;
                         let size = file
                             .metadata()
                             .map_err(|e| Error::io("cannot inspect", e).with_path(&p))?
@@ -709,11 +715,13 @@ impl Package {
         let mut parts: Vec<Box<dyn Read + '_>> = Vec::new();
         for m in ms {
             match self.member_location(m) {
-                Some(Location::Archive { file, offset, size }) => parts.push(Box::new(RangeReader {
-                    file,
-                    offset,
-                    left: size,
-                })),
+                Some(Location::Archive { file, offset, size }) => {
+                    parts.push(Box::new(RangeReader {
+                        file,
+                        offset,
+                        left: size,
+                    }))
+                }
                 Some(Location::Path(p)) => parts.push(Box::new(
                     File::open(&p).map_err(|_| missing(m).with_path(&p))?,
                 )),
@@ -730,15 +738,16 @@ impl Package {
             left: limits.max_disk_capacity_bytes,
             what: "expanded size".into(),
         };
-        std::io::copy(&mut r, &mut std::io::sink()).map_err(|e| {
-            Error::corrupt(format!("cannot decompress {}: {e}", ms.join(", ")))
-        })
+        std::io::copy(&mut r, &mut std::io::sink())
+            .map_err(|e| Error::corrupt(format!("cannot decompress {}: {e}", ms.join(", "))))
     }
 }
 
 fn missing(m: &str) -> Error {
-    Error::verification(format!("{m} is referenced by the descriptor but not in the package"))
-        .with_entry(m)
+    Error::verification(format!(
+        "{m} is referenced by the descriptor but not in the package"
+    ))
+    .with_entry(m)
 }
 
 /// The next member of a stream, which must be `want`.
@@ -821,7 +830,8 @@ pub(crate) fn check_not_input(pkg: &Package, output: &Path) -> Result<()> {
         ) {
             if a == b {
                 return Err(
-                    Error::usage("the output is the input; write to another name").with_path(output)
+                    Error::usage("the output is the input; write to another name")
+                        .with_path(output),
                 );
             }
         }
@@ -829,7 +839,7 @@ pub(crate) fn check_not_input(pkg: &Package, output: &Path) -> Result<()> {
     if let (Some(id), Ok(m)) = (pkg.identity(), std::fs::metadata(output)) {
         if (m.dev(), m.ino()) == id {
             return Err(
-                Error::usage("the output is the input; write to another name").with_path(output)
+                Error::usage("the output is the input; write to another name").with_path(output),
             );
         }
     }
@@ -840,10 +850,10 @@ pub(crate) fn check_not_input(pkg: &Package, output: &Path) -> Result<()> {
             parent.map(std::fs::canonicalize),
         ) {
             if p.starts_with(&d) && out_kind(output) == OutKind::Dir {
-                return Err(Error::usage(
-                    "the output folder lies inside the input package folder",
-                )
-                .with_path(output));
+                return Err(
+                    Error::usage("the output folder lies inside the input package folder")
+                        .with_path(output),
+                );
             }
         }
     }

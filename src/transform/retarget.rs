@@ -393,7 +393,11 @@ fn retarget_sections(
     strip: bool,
     changes: &mut Vec<String>,
 ) -> Result<()> {
-    let own = if target.is_vmware() { ns::VMW } else { ns::VBOX };
+    let own = if target.is_vmware() {
+        ns::VMW
+    } else {
+        ns::VBOX
+    };
     let content = xml::content_mut(env)?;
     let mut targets: Vec<&mut Element> = vec![];
     targets.extend(xml::systems_mut(content));
@@ -431,7 +435,11 @@ fn retarget_sections(
 ///
 /// # Errors
 /// A descriptor without a VirtualSystem.
-pub fn apply(env: &mut Envelope, target: Target, strip_vendor_sections: bool) -> Result<Vec<String>> {
+pub fn apply(
+    env: &mut Envelope,
+    target: Target,
+    strip_vendor_sections: bool,
+) -> Result<Vec<String>> {
     let mut changes = Vec::new();
     let rasd = xml::prefix_for(env, ns::RASD, "rasd");
     let _names = Names::of(env);
@@ -452,7 +460,10 @@ fn items_family(sys: &Element) -> Option<u32> {
     sys.elements()
         .filter(|e| is_kind(e, "VirtualHardwareSection"))
         .filter_map(|hw| hw.elements().find(|e| is_kind(e, "System")))
-        .flat_map(|s| s.elements().filter(|e| e.local_name() == "VirtualSystemType"))
+        .flat_map(|s| {
+            s.elements()
+                .filter(|e| e.local_name() == "VirtualSystemType")
+        })
         .filter_map(|e| family_number(&e.text()))
         .max()
 }
@@ -511,10 +522,7 @@ pub fn retarget(
         names::check_writable_name(&new_name)?;
         let size = match &fp.source {
             FileSource::Gunzip(ms) => pkg.gunzipped_size(ms, &opts.limits)?,
-            FileSource::Members(ms) => ms
-                .iter()
-                .map(|m| pkg.member_size(m).unwrap_or(0))
-                .sum(),
+            FileSource::Members(ms) => ms.iter().map(|m| pkg.member_size(m).unwrap_or(0)).sum(),
             FileSource::Local(_) => continue,
         };
         env.set_file_href(&fr.id, &new_name)?;
@@ -529,7 +537,9 @@ pub fn retarget(
                 if is_kind(f, "File") && ovf_attr(f, "id") == Some(fr.id.as_str()) {
                     f.attrs.retain(|a| {
                         !(matches!(a.local_name(), "compression" | "chunkSize")
-                            && a.ns.as_deref().is_none_or(crate::ovf::model::is_envelope_ns))
+                            && a.ns
+                                .as_deref()
+                                .is_none_or(crate::ovf::model::is_envelope_ns))
                     });
                 }
             }
@@ -538,7 +548,11 @@ pub fn retarget(
         changes.push(format!(
             "{} -> {new_name} ({}; {size} bytes): {} reads neither compressed nor chunked files",
             fr.href,
-            if compressed { "decompressed" } else { "chunks joined" },
+            if compressed {
+                "decompressed"
+            } else {
+                "chunks joined"
+            },
             opts.target.name()
         ));
         fp.name = new_name;

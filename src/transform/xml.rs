@@ -274,10 +274,9 @@ pub(crate) fn items_mut(system: &mut Element) -> Vec<&mut Element> {
         .elements_mut()
         .filter(|e| is_kind(e, "VirtualHardwareSection"))
     {
-        for it in hw
-            .elements_mut()
-            .filter(|e| is_core(e) && matches!(kind(e), "Item" | "StorageItem" | "EthernetPortItem"))
-        {
+        for it in hw.elements_mut().filter(|e| {
+            is_core(e) && matches!(kind(e), "Item" | "StorageItem" | "EthernetPortItem")
+        }) {
             out.push(it);
         }
     }
@@ -288,7 +287,6 @@ pub(crate) fn items_mut(system: &mut Element) -> Vec<&mut Element> {
 pub(crate) fn resource_type(item: &Element) -> Option<u32> {
     field(item, "ResourceType").and_then(|v| v.parse().ok())
 }
-
 
 /// Whether `uri` is the RASD namespace or one of its OVF 2 siblings.
 pub(crate) fn is_cim_data(uri: Option<&str>) -> bool {

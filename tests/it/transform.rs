@@ -88,9 +88,18 @@ fn edit_changes_version_and_property_keeps_disk_bytes_and_verifies() {
     assert_eq!(rc(&d), 1);
     assert!(stdout(&d).contains("1.0 -> 2.0.1"), "{}", stdout(&d));
     assert!(stdout(&d).contains("data identical"), "{}", stdout(&d));
-    let same = ovftool(&["diff", appliance().to_str().unwrap(), appliance().to_str().unwrap()]);
+    let same = ovftool(&[
+        "diff",
+        appliance().to_str().unwrap(),
+        appliance().to_str().unwrap(),
+    ]);
     assert_eq!(rc(&same), 0, "{}", stdout(&same));
-    let j = ovftool(&["--json", "diff", appliance().to_str().unwrap(), out.to_str().unwrap()]);
+    let j = ovftool(&[
+        "--json",
+        "diff",
+        appliance().to_str().unwrap(),
+        out.to_str().unwrap(),
+    ]);
     let v: serde_json::Value = serde_json::from_slice(&j.stdout).unwrap();
     assert_eq!(v["same"], false);
     assert!(v["descriptor"]
@@ -208,7 +217,13 @@ fn edit_refuses_output_equal_to_input_existing_output_and_bad_edits() {
     assert_eq!(std::fs::read(&copy).unwrap(), before);
     let out = t.path().join("out.ova");
     std::fs::write(&out, b"keep").unwrap();
-    let o = ovftool(&["edit", copy.to_str().unwrap(), out.to_str().unwrap(), "--cpus", "2"]);
+    let o = ovftool(&[
+        "edit",
+        copy.to_str().unwrap(),
+        out.to_str().unwrap(),
+        "--cpus",
+        "2",
+    ]);
     assert_eq!(rc(&o), 2);
     assert_eq!(std::fs::read(&out).unwrap(), b"keep");
     std::fs::remove_file(&out).unwrap();
@@ -241,7 +256,13 @@ fn edit_of_a_damaged_package_fails_and_leaves_nothing() {
     let bad = t.path().join("bad.ova");
     std::fs::write(&bad, &bytes).unwrap();
     let out = t.path().join("out.ova");
-    let o = ovftool(&["edit", bad.to_str().unwrap(), out.to_str().unwrap(), "--cpus", "2"]);
+    let o = ovftool(&[
+        "edit",
+        bad.to_str().unwrap(),
+        out.to_str().unwrap(),
+        "--cpus",
+        "2",
+    ]);
     assert_eq!(rc(&o), 1, "{}", stderr(&o));
     assert!(stderr(&o).contains("does not match"), "{}", stderr(&o));
     assert!(!out.exists());
@@ -276,7 +297,11 @@ fn edit_streams_from_stdin_to_stdout() {
 fn edit_folder_to_folder() {
     let t = tempfile::tempdir().unwrap();
     let pkg = t.path().join("pkg");
-    let o = ovftool(&["unpack", appliance().to_str().unwrap(), pkg.to_str().unwrap()]);
+    let o = ovftool(&[
+        "unpack",
+        appliance().to_str().unwrap(),
+        pkg.to_str().unwrap(),
+    ]);
     assert_eq!(rc(&o), 0, "{}", stderr(&o));
     let out = t.path().join("edited");
     let o = ovftool(&[
@@ -299,7 +324,9 @@ fn make_key(dir: &Path) -> Option<(PathBuf, PathBuf)> {
     let key = dir.join("key.pem");
     let cert = dir.join("cert.pem");
     let ok = Command::new("openssl")
-        .args(["req", "-x509", "-newkey", "rsa:2048", "-nodes", "-days", "30", "-subj"])
+        .args([
+            "req", "-x509", "-newkey", "rsa:2048", "-nodes", "-days", "30", "-subj",
+        ])
         .arg("/CN=transform test")
         .arg("-keyout")
         .arg(&key)
@@ -338,7 +365,13 @@ fn signed_package_edit_needs_sign_or_unsign() {
     assert!(said.contains("signature valid"), "{said}");
     // An edit without a decision on the signature is refused.
     let out = t.path().join("o.ova");
-    let o = ovftool(&["edit", signed.to_str().unwrap(), out.to_str().unwrap(), "--cpus", "3"]);
+    let o = ovftool(&[
+        "edit",
+        signed.to_str().unwrap(),
+        out.to_str().unwrap(),
+        "--cpus",
+        "3",
+    ]);
     assert_eq!(rc(&o), 2);
     assert!(stderr(&o).contains("--unsign"), "{}", stderr(&o));
     assert!(!out.exists());
@@ -400,10 +433,17 @@ fn retarget_corpus_virtualbox_ovas_for_esxi_validate_import_and_keep_disk_data()
         for (n, d) in members(&out) {
             std::fs::write(r.join(&n), d).unwrap();
         }
-        let ovf = leftovers(&r).into_iter().find(|n| n.ends_with(".ovf")).unwrap();
+        let ovf = leftovers(&r)
+            .into_iter()
+            .find(|n| n.ends_with(".ovf"))
+            .unwrap();
         let v = ovftool(&["validate", r.join(&ovf).to_str().unwrap()]);
         assert_eq!(rc(&v), 0, "{}: {}", ova.display(), stdout(&v));
-        let i = ovftool(&["import", out.to_str().unwrap(), t.path().join("vm").to_str().unwrap()]);
+        let i = ovftool(&[
+            "import",
+            out.to_str().unwrap(),
+            t.path().join("vm").to_str().unwrap(),
+        ]);
         assert_eq!(rc(&i), 0, "{}: {}", ova.display(), stderr(&i));
         // Every original disk (gunzipped if need be) equals its retargeted copy.
         for (n, d) in members(&ova) {
@@ -454,9 +494,19 @@ fn retarget_dry_run_lists_changes_and_writes_nothing() {
     assert!(!out.exists());
     let v: serde_json::Value = serde_json::from_slice(&o.stdout).unwrap();
     let changes = v["changes"].as_array().unwrap();
-    assert!(changes.iter().any(|c| c.as_str().unwrap().contains("decompressed")));
-    assert!(changes.iter().any(|c| c.as_str().unwrap().contains("signature removed")));
-    let bad = ovftool(&["retarget", ova.to_str().unwrap(), out.to_str().unwrap(), "--for", "esxi-5"]);
+    assert!(changes
+        .iter()
+        .any(|c| c.as_str().unwrap().contains("decompressed")));
+    assert!(changes
+        .iter()
+        .any(|c| c.as_str().unwrap().contains("signature removed")));
+    let bad = ovftool(&[
+        "retarget",
+        ova.to_str().unwrap(),
+        out.to_str().unwrap(),
+        "--for",
+        "esxi-5",
+    ]);
     assert_eq!(rc(&bad), 2);
     assert!(!out.exists());
 }
@@ -487,9 +537,21 @@ fn retarget_virtualbox_made_descriptor_gets_vmware_devices_and_family() {
         assert!(ok);
     }
     // Invalid for ovftool without --lax (virtualbox-2.2 family, VirtualBox subtypes).
-    assert_ne!(rc(&ovftool(&["validate", pkg.join("vbox6.ovf").to_str().unwrap()])), 0);
+    assert_ne!(
+        rc(&ovftool(&[
+            "validate",
+            pkg.join("vbox6.ovf").to_str().unwrap()
+        ])),
+        0
+    );
     let out = t.path().join("r.ova");
-    let o = ovftool(&["retarget", pkg.to_str().unwrap(), out.to_str().unwrap(), "--for", "esxi-8.0"]);
+    let o = ovftool(&[
+        "retarget",
+        pkg.to_str().unwrap(),
+        out.to_str().unwrap(),
+        "--for",
+        "esxi-8.0",
+    ]);
     assert_eq!(rc(&o), 0, "{}", stderr(&o));
     assert!(stdout(&o).contains("hardware family"), "{}", stdout(&o));
     let r = t.path().join("r");
@@ -499,7 +561,11 @@ fn retarget_virtualbox_made_descriptor_gets_vmware_devices_and_family() {
     }
     let v = ovftool(&["validate", r.join("vbox6.ovf").to_str().unwrap()]);
     assert_eq!(rc(&v), 0, "{}", stdout(&v));
-    let i = ovftool(&["import", out.to_str().unwrap(), t.path().join("vm").to_str().unwrap()]);
+    let i = ovftool(&[
+        "import",
+        out.to_str().unwrap(),
+        t.path().join("vm").to_str().unwrap(),
+    ]);
     assert_eq!(rc(&i), 0, "{}", stderr(&i));
 }
 

@@ -191,9 +191,9 @@ pub fn run(args: Args, ui: &Ui) -> ovftool::Result<Outcome> {
         }
     }
     let eula = match &args.eula {
-        Some(p) => Some(
-            std::fs::read_to_string(p).map_err(|e| Error::io("cannot read", e).with_path(p))?,
-        ),
+        Some(p) => {
+            Some(std::fs::read_to_string(p).map_err(|e| Error::io("cannot read", e).with_path(p))?)
+        }
         None => None,
     };
     let hardware_version = match &args.hardware_version {

@@ -55,7 +55,12 @@ pub fn run(args: Args, ui: &Ui) -> ovftool::Result<Outcome> {
         limits: Default::default(),
     };
     let progress = ui.progress();
-    let s = retarget::retarget(&args.input, args.output.as_deref(), &opts, progress.as_ref())?;
+    let s = retarget::retarget(
+        &args.input,
+        args.output.as_deref(),
+        &opts,
+        progress.as_ref(),
+    )?;
     if ui.json {
         ui.print_json(&serde_json::json!({
             "ok": true,
@@ -91,7 +96,11 @@ pub fn run(args: Args, ui: &Ui) -> ovftool::Result<Outcome> {
                 s.target,
                 s.changes.len()
             )),
-            None => say(&format!("dry run: {} change(s) for {}", s.changes.len(), s.target)),
+            None => say(&format!(
+                "dry run: {} change(s) for {}",
+                s.changes.len(),
+                s.target
+            )),
         }
     }
     Ok(Outcome::Ok)
