@@ -903,13 +903,16 @@ fn edit_files(
     Ok(added)
 }
 
+/// Local files added to a package: `(name in the package, path)`.
+pub type AddedFiles = Vec<(String, PathBuf)>;
+
 /// Applies every descriptor edit of `o` to `env`; returns the changes in words and the local
 /// files added `(name, path)`.
 ///
 /// # Errors
 /// [`crate::ErrorKind::Usage`] for an edit that does not apply (unknown property, device or
 /// network, a controller that still has devices...).
-pub fn apply(env: &mut Envelope, o: &EditOptions) -> Result<(Vec<String>, Vec<(String, PathBuf)>)> {
+pub fn apply(env: &mut Envelope, o: &EditOptions) -> Result<(Vec<String>, AddedFiles)> {
     let mut changes = Vec::new();
     edit_product(env, o, &mut changes)?;
     edit_annotation(env, o, &mut changes)?;
@@ -959,11 +962,18 @@ pub(crate) fn file_plan(
         }
         names::check_writable_name(&f.href)?;
         let members: Vec<String> = match f.chunk_size {
+            Some(_) if pkg.is_stream() => {
+                return Err(Error::unsupported(format!(
+                    "{} is stored in chunks: save the OVA to a file first (chunks are joined \
+                     from a file, not a stream)",
+                    f.href
+                )))
+            }
             Some(_) => {
                 let mut v = Vec::new();
                 for i in 0..pkg_limit() {
                     let n = names::chunk_name(&f.href, i);
-                    if !pkg.has_member(&n) || (pkg.is_stream() && i > 0) {
+                    if !pkg.has_member(&n) {
                         break;
                     }
                     v.push(n);

@@ -28,6 +28,9 @@ use crate::ova::reader::Reader;
 use crate::ova::writer::{source_date_epoch, Writer};
 use crate::progress::Progress;
 
+/// Member name → (data offset, size) in an OVA file.
+type MemberIndex = HashMap<String, (u64, u64)>;
+
 /// Where a package comes from.
 #[derive(Debug)]
 enum Origin {
@@ -129,7 +132,7 @@ impl Package {
         path: &Path,
         reader: &mut Reader<R>,
         limits: &Limits,
-        mut file: Option<(&File, &mut HashMap<String, (u64, u64)>)>,
+        mut file: Option<(&File, &mut MemberIndex)>,
     ) -> Result<(Package, Option<crate::ova::reader::EntryHeader>)> {
         let mut desc = None;
         let mut manifest = None;

@@ -21,8 +21,8 @@ use std::path::{Path, PathBuf};
 use serde::Serialize;
 
 use super::edit::file_plan;
-use super::package::{self, CertPlan, FilePlan, FileSource, Package, WritePlan};
-use super::xml::{self, Names};
+use super::package::{self, CertPlan, FileSource, Package, WritePlan};
+use super::xml;
 use crate::cert::Signer;
 use crate::digest::Algorithm;
 use crate::error::{Error, Result};
@@ -313,7 +313,7 @@ fn sata_to_scsi(sys: &mut Element, rasd: &str, changes: &mut Vec<String>) {
     }
 }
 
-fn retarget_family(sys: &mut Element, target: Target, rasd: &str, changes: &mut Vec<String>) {
+fn retarget_family(sys: &mut Element, target: Target, changes: &mut Vec<String>) {
     let Some(max) = target.max_hardware_version() else {
         return;
     };
@@ -374,7 +374,6 @@ fn retarget_family(sys: &mut Element, target: Target, rasd: &str, changes: &mut 
             e.push_text(new.as_str());
             xml::append(s, e);
         }
-        let _ = rasd;
         changes.push(format!(
             "hardware family: {} -> {new} ({} runs up to vmx-{max})",
             if types.is_empty() {
@@ -406,12 +405,8 @@ fn retarget_sections(
             .elements()
             .filter(|e| !is_core(e) && e.ns.as_deref() != Some(own))
             .map(|e| {
-                let required = ovf_attr(e, "required")
-                    .and_then(|v| match v.trim() {
-                        "false" | "0" => Some(false),
-                        _ => Some(true),
-                    })
-                    .unwrap_or(true);
+                let required =
+                    ovf_attr(e, "required").is_none_or(|v| !matches!(v.trim(), "false" | "0"));
                 (e.name.clone(), required)
             })
             .filter(|(_, req)| strip || *req)
@@ -442,12 +437,11 @@ pub fn apply(
 ) -> Result<Vec<String>> {
     let mut changes = Vec::new();
     let rasd = xml::prefix_for(env, ns::RASD, "rasd");
-    let _names = Names::of(env);
     retarget_sections(env, target, strip_vendor_sections, &mut changes)?;
     let content = xml::content_mut(env)?;
     for sys in xml::systems_mut(content) {
         retarget_devices(sys, target, &rasd, &mut changes);
-        retarget_family(sys, target, &rasd, &mut changes);
+        retarget_family(sys, target, &mut changes);
         let family = items_family(sys);
         if target.is_vmware() && family.is_some_and(|f| f < 10) {
             sata_to_scsi(sys, &rasd, &mut changes);
@@ -500,7 +494,6 @@ pub fn retarget(
     let mut plan = file_plan(&original, &pkg, &[], |f| {
         expand && f.compression.as_deref().is_some_and(|c| c != "identity")
     })?;
-    let names_ = Names::of(&env);
     for (fp, fr) in plan.iter_mut().zip(&old_refs) {
         let compressed = fr.compression.as_deref().is_some_and(|c| c != "identity");
         if !expand || (!compressed && fr.chunk_size.is_none()) {
@@ -520,6 +513,14 @@ pub fn retarget(
             _ => fr.href.clone(),
         };
         names::check_writable_name(&new_name)?;
+        if pkg.is_stream() {
+            return Err(Error::unsupported(format!(
+                "{}: {} needs it expanded, which is done from a file, not a stream; save the \
+                 OVA first",
+                fr.href,
+                opts.target.name()
+            )));
+        }
         let size = match &fp.source {
             FileSource::Gunzip(ms) => pkg.gunzipped_size(ms, &opts.limits)?,
             FileSource::Members(ms) => ms.iter().map(|m| pkg.member_size(m).unwrap_or(0)).sum(),
@@ -544,7 +545,6 @@ pub fn retarget(
                 }
             }
         }
-        let _ = &names_;
         changes.push(format!(
             "{} -> {new_name} ({}; {size} bytes): {} reads neither compressed nor chunked files",
             fr.href,
@@ -621,7 +621,7 @@ pub fn retarget(
         manifest: Some(alg),
         verbatim_manifest: None,
         cert,
-        files: plan.into_iter().map(|f: FilePlan| f).collect(),
+        files: plan,
         force: opts.force,
         mtime: None,
     };
