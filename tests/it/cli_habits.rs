@@ -71,6 +71,11 @@ fn each_value_enum_rejects_a_bad_value_with_the_possible_values() {
             None,
         ),
         (&["completions", "tcsh"], "bash", None),
+        (
+            &["retarget", "a.ova", "b.ova", "--for", "esxi-5.5"],
+            "esxi-7.0",
+            None,
+        ),
     ];
     for (args, listed, unlisted) in cases {
         let o = support::ovftool(args);
@@ -100,6 +105,9 @@ const COMMANDS: &[&str] = &[
     "pack",
     "unpack",
     "convert",
+    "edit",
+    "retarget",
+    "diff",
     "completions",
     "man",
 ];

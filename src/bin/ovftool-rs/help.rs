@@ -65,6 +65,23 @@ Examples:
   ovftool-rs convert disk.vmdk disk.raw --to raw
   ovftool-rs convert --to eager-zeroed-thick --adapter-type ide in.vmdk out.vmdk";
 
+pub const EDIT: &str = "\
+Examples:
+  ovftool-rs edit app.ova app-2.0.ova --product-version 2.0 --eula EULA.txt
+  ovftool-rs edit app.ova out.ova --prop guestinfo.hostname=web1 --cpus 4 --memory 8GiB
+  ovftool-rs edit app.ova signed.ova --sign key.pem --cert cert.pem";
+
+pub const RETARGET: &str = "\
+Examples:
+  ovftool-rs retarget vbox-export.ova esxi.ova --for esxi-7.0
+  ovftool-rs retarget --dry-run app.ova --for workstation-17     # list the changes only";
+
+pub const DIFF: &str = "\
+Examples:
+  ovftool-rs diff app-1.0.ova app-2.0.ova          # exit 1 when they differ
+  ovftool-rs diff --no-data a.ova b.ova            # descriptors only
+  ovftool-rs diff disk-a.vmdk disk-b.vmdk";
+
 pub const COMPLETIONS: &str = "\
 Examples:
   ovftool-rs completions bash > ~/.local/share/bash-completion/completions/ovftool-rs

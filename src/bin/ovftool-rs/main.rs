@@ -5,6 +5,8 @@
 //! arguments, prints, and adapts progress reporting to indicatif.
 
 mod convert;
+mod diff;
+mod edit;
 mod export;
 mod help;
 mod import;
@@ -15,6 +17,7 @@ mod logging;
 mod manpage;
 mod pack;
 mod progress_json;
+mod retarget;
 mod spec;
 mod ui;
 mod unpack;
@@ -96,6 +99,15 @@ enum Command {
     /// Convert a virtual disk between layouts (streamOptimized, sparse, flat, thin, thick, raw).
     #[command(after_help = help::CONVERT)]
     Convert(convert::Args),
+    /// Change a package's product fields, properties, EULA, hardware, networks or files.
+    #[command(after_help = help::EDIT)]
+    Edit(Box<edit::Args>),
+    /// Make a package acceptable to a hypervisor (ESXi, Workstation, VirtualBox).
+    #[command(after_help = help::RETARGET)]
+    Retarget(retarget::Args),
+    /// Show what differs between two packages (descriptor and disk data) or two disks.
+    #[command(after_help = help::DIFF)]
+    Diff(diff::Args),
     /// Print a shell completion script (bash, zsh, fish, powershell, elvish) on standard output.
     #[command(after_help = help::COMPLETIONS)]
     Completions(manpage::CompletionsArgs),
@@ -116,6 +128,9 @@ impl Command {
             Command::Pack(_) => "pack",
             Command::Unpack(_) => "unpack",
             Command::Convert(_) => "convert",
+            Command::Edit(_) => "edit",
+            Command::Retarget(_) => "retarget",
+            Command::Diff(_) => "diff",
             Command::Completions(_) => "completions",
             Command::Man(_) => "man",
         }
@@ -193,6 +208,9 @@ fn run(command: Command, ui: &Ui) -> ovftool::Result<Outcome> {
         Command::Pack(a) => pack::run(a, ui),
         Command::Unpack(a) => unpack::run(a, ui),
         Command::Convert(a) => convert::run(a, ui),
+        Command::Edit(a) => edit::run(*a, ui),
+        Command::Retarget(a) => retarget::run(a, ui),
+        Command::Diff(a) => diff::run(a, ui),
         Command::Completions(a) => manpage::completions(a),
         Command::Man(a) => manpage::man(a),
     }

@@ -11,6 +11,7 @@ use clap::ValueEnum;
 use ovftool::digest::Algorithm;
 use ovftool::export::Target;
 use ovftool::ovf::OvfVersion;
+use ovftool::transform::retarget::Target as RetargetTarget;
 use ovftool::vmdk::layout::Layout;
 
 /// `import --disk-mode`: the hosted layouts a VM folder can hold.
@@ -221,6 +222,31 @@ impl AdapterChoice {
     }
 }
 
+/// `retarget --for`: the library's targets, named as the library names them (one list).
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub struct RetargetChoice(pub RetargetTarget);
+
+/// Every `retarget` target, for clap.
+static RETARGET_CHOICES: [RetargetChoice; RetargetTarget::ALL.len()] = {
+    let mut out = [RetargetChoice(RetargetTarget::ALL[0]); RetargetTarget::ALL.len()];
+    let mut i = 0;
+    while i < out.len() {
+        out[i] = RetargetChoice(RetargetTarget::ALL[i]);
+        i += 1;
+    }
+    out
+};
+
+impl ValueEnum for RetargetChoice {
+    fn value_variants<'a>() -> &'a [Self] {
+        &RETARGET_CHOICES
+    }
+
+    fn to_possible_value(&self) -> Option<clap::builder::PossibleValue> {
+        Some(clap::builder::PossibleValue::new(self.0.name()))
+    }
+}
+
 #[cfg(test)]
 mod tests {
     use super::*;
@@ -259,5 +285,9 @@ mod tests {
         );
         assert!(ImportDiskMode::from_str("stream-optimized", true).is_err());
         assert!(ImportDiskMode::from_str("raw", true).is_err());
+        assert_eq!(
+            RetargetChoice::from_str("ESXi-7.0", true).unwrap().0,
+            RetargetTarget::Esxi70
+        );
     }
 }
