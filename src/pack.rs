@@ -513,6 +513,15 @@ pub fn unpack(
         progress.finish();
         c
     };
+    // An I/O failure (a full or read-only target, a read error) is an operational error (exit
+    // 2), not a finding about the package (exit 1); the pending folder goes with it.
+    if let Some(f) = report
+        .findings
+        .iter()
+        .find(|f| f.severity == Severity::Error && f.code == ErrorKind::Io.code())
+    {
+        return Err(Error::new(ErrorKind::Io, f.message.clone()).with_path(out_dir));
+    }
     if report.passed() {
         let reopen = (input != Path::new("-")).then_some(input);
         verify::check_package(&collected, reopen, &vopts, &mut report);
