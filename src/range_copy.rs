@@ -132,9 +132,9 @@ struct Wait {
 ///
 /// # Errors
 /// [`crate::ErrorKind::Usage`] when `dst` already extends past `dst_off`;
-/// [`crate::ErrorKind::Corrupt`] when `src` ends before `src_off + len`, or changed while it was
-/// copied (its size or modification times differ afterwards); [`crate::ErrorKind::Io`] from
-/// reading or writing.
+/// [`crate::ErrorKind::Corrupt`] when `src` ends before `src_off + len`;
+/// [`crate::ErrorKind::Io`] when it changed while it was copied (its size or modification times
+/// differ afterwards), and from reading or writing.
 pub fn copy_range_hashing(
     src: &File,
     src_off: u64,
@@ -216,7 +216,10 @@ pub fn copy_range_hashing(
         copied?;
     }
     if stamp(src)? != before {
-        return Err(Error::corrupt(
+        // Someone wrote to the source meanwhile: an operational problem (exit 2), as for
+        // export's sources, not a fault of the package.
+        return Err(Error::new(
+            crate::error::ErrorKind::Io,
             "the input changed while it was copied (size or modification time)",
         )
         .with_offset(src_off));
@@ -954,7 +957,7 @@ mod tests {
             let e =
                 copy_range_hashing(&src, 0, &dst, 0, size, &opts(&[Algorithm::Sha256]), &tamper)
                     .unwrap_err();
-            assert_eq!(e.kind(), crate::ErrorKind::Corrupt, "{e}");
+            assert_eq!(e.kind(), crate::ErrorKind::Io, "{e}");
             assert!(e.to_string().contains("changed"), "{e}");
         }
     }
