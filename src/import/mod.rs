@@ -226,18 +226,16 @@ pub fn import_reader(
     })
 }
 
-/// Creates `target_dir` if missing; removes it again (when empty) if the import fails.
+/// Creates `target_dir` if missing ([`crate::output::create_dirs`]: refused for a remote
+/// locator); removes what it created again (when empty) if the import fails or is interrupted.
 fn with_target<T>(target_dir: &Path, f: impl FnOnce(&Path) -> Result<T>) -> Result<T> {
-    let created = !target_dir.exists();
-    if created {
-        fs::create_dir_all(target_dir)
-            .map_err(|e| Error::io("cannot create target folder", e).with_path(target_dir))?;
-    } else if !target_dir.is_dir() {
+    let created = crate::output::create_dirs(target_dir)?;
+    if !target_dir.is_dir() {
         return Err(Error::usage("the target is not a folder").with_path(target_dir));
     }
     let r = f(target_dir);
-    if r.is_err() && created {
-        let _ = fs::remove_dir(target_dir);
+    if r.is_ok() {
+        created.keep();
     }
     r
 }
@@ -930,6 +928,7 @@ fn vm_dir_of(target_dir: &Path, plan: &Plan) -> PathBuf {
 fn prepare(
     desc: &[u8],
     desc_name: &str,
+    input: &Path,
     target_dir: &Path,
     opts: &ImportOptions,
 ) -> Result<(Plan, PendingDir)> {
@@ -939,7 +938,9 @@ fn prepare(
     let (doc, warnings) = ovf_environment(&env, opts)?;
     plan.ovf_env = doc;
     plan.warnings.extend(warnings);
-    let pending = PendingDir::create(&vm_dir_of(target_dir, &plan), opts.force)?;
+    let vm_dir = vm_dir_of(target_dir, &plan);
+    crate::output::refuse_overlap(&vm_dir, &[input])?;
+    let pending = PendingDir::create(&vm_dir, opts.force)?;
     Ok((plan, pending))
 }
 
@@ -955,7 +956,7 @@ fn import_ova(
     let mut reader = Reader::new(src, opts.limits);
     // Members before the descriptor (an order ovftool refuses; --lax accepts it) are spilled to a
     // temporary folder inside the target and fed to the pass once the descriptor is known.
-    let mut spill: Option<tempfile::TempDir> = None;
+    let mut spill: Option<PendingDir> = None;
     let mut spilled: Vec<(String, u64, u64, PathBuf)> = Vec::new();
     let first = loop {
         let mut entry = reader.next_entry()?.ok_or_else(|| {
@@ -974,14 +975,7 @@ fn import_ova(
             .with_path(label));
         }
         if spill.is_none() {
-            spill = Some(
-                tempfile::Builder::new()
-                    .prefix(".import-spill-")
-                    .tempdir_in(target_dir)
-                    .map_err(|e| {
-                        Error::io("cannot create temporary folder", e).with_path(target_dir)
-                    })?,
-            );
+            spill = Some(PendingDir::scratch(target_dir, "import-spill")?);
         }
         let dir = spill
             .as_ref()
@@ -1006,7 +1000,7 @@ fn import_ova(
         .take(h.size)
         .read_to_end(&mut desc)
         .map_err(|e| Error::from(e).with_entry(&h.name))?;
-    let (plan, pending) = prepare(&desc, &h.name, target_dir, opts)?;
+    let (plan, pending) = prepare(&desc, &h.name, label, target_dir, opts)?;
     let mut pass = Pass {
         opts,
         stage: pending.path().to_path_buf(),
@@ -1086,7 +1080,7 @@ fn import_ovf(
         fs::read(path).map_err(|e| Error::io("cannot read", e).with_path(path))
     };
     let desc = read_small(desc_path, opts.limits.max_descriptor_bytes)?;
-    let (plan, pending) = prepare(&desc, &desc_name, target_dir, opts)?;
+    let (plan, pending) = prepare(&desc, &desc_name, desc_path, target_dir, opts)?;
     let mut pass = Pass {
         opts,
         stage: pending.path().to_path_buf(),

@@ -171,7 +171,11 @@ impl Report {
         self.findings.push(Finding {
             severity: Severity::Error,
             code: e.kind().code().to_string(),
-            message: e.to_string(),
+            // An operating-system error says why only in its cause ("No space left on device").
+            message: match std::error::Error::source(e) {
+                Some(cause) if e.kind() == crate::error::ErrorKind::Io => format!("{e}: {cause}"),
+                _ => e.to_string(),
+            },
             entry,
         });
     }

@@ -6,6 +6,7 @@ mod export;
 mod import;
 mod ova;
 mod ovf;
+mod reliability;
 mod support;
 mod transform;
 mod vmdk;

@@ -58,6 +58,7 @@ pub fn run(args: Args, ui: &Ui) -> ovftool::Result<Outcome> {
     let started = Instant::now();
     let mut source = ovftool::vmdk::open::open(&args.input, &limits)?;
     let capacity = source.capacity_bytes();
+    ovftool::output::refuse_overlap(&args.output, &source.files())?;
     // Identifiers in the output descriptor derive from the input's name and size: the same
     // conversion gives the same bytes.
     let identity = args
