@@ -34,6 +34,7 @@ pub mod ovf;
 pub mod pack;
 pub mod progress;
 pub mod range_copy;
+pub mod sniff;
 pub mod verify;
 pub mod vm;
 pub mod vmdk;

@@ -70,7 +70,9 @@ pub const DEFAULT_HW_VERSION: u32 = 14;
 pub struct ImportOptions {
     /// VM name (folder and file names); default: the VirtualSystem's name, made safe.
     pub name: Option<String>,
-    /// Disk layout of the imported disks (default [`Layout::Thin`]). Only hosted layouts.
+    /// Disk layout of the imported disks (default [`Layout::MonolithicSparse`], what Workstation
+    /// and Fusion create; thin / thick / eager-zeroed-thick write ESXi `vmfs` descriptors).
+    /// Not streamOptimized or raw.
     pub disk_mode: Layout,
     /// Deployment option (`ovf:configuration`) id; default: the descriptor's default.
     pub deployment_option: Option<String>,
@@ -100,7 +102,7 @@ impl Default for ImportOptions {
     fn default() -> Self {
         ImportOptions {
             name: None,
-            disk_mode: Layout::Thin,
+            disk_mode: Layout::MonolithicSparse,
             deployment_option: None,
             networks: Vec::new(),
             properties: Vec::new(),
@@ -189,8 +191,17 @@ pub fn import_path(
         return import_reader(&mut lock, source, None, target_dir, opts, progress);
     }
     let meta = fs::metadata(source).map_err(|e| Error::io("cannot open", e).with_path(source))?;
-    if meta.is_file() && names::role(&source.to_string_lossy()) == Role::Descriptor {
-        return with_target(target_dir, |t| import_ovf(source, t, opts, progress));
+    if meta.is_file() {
+        // By content: a gzip-compressed OVA, a disk image or a .vmx is named, not parsed as tar.
+        let content = crate::sniff::sniff_path(source)?.content;
+        if let Some(e) = content.not_a_package_error() {
+            return Err(e.with_path(source));
+        }
+        if content == crate::sniff::Content::Ovf
+            || names::role(&source.to_string_lossy()) == Role::Descriptor
+        {
+            return with_target(target_dir, |t| import_ovf(source, t, opts, progress));
+        }
     }
     if meta.is_dir() {
         return Err(Error::usage(
@@ -408,6 +419,13 @@ fn plan(env: &Envelope, opts: &ImportOptions, vm_dir_stage: Option<&Path>) -> Re
             return Err(Error::usage(format!(
                 "--net {from}={to}: no network adapter is connected to OVF network {from:?}"
             )));
+        }
+    }
+    // Hosted networking: "nat", "bridged", "hostonly" become `connectionType` (Workstation,
+    // Fusion); any other name is written as `networkName` (the ESXi port group form).
+    for nic in &mut machine.nics {
+        if let Some(net) = nic.network.take() {
+            nic.connect(&net);
         }
     }
     // --- Extra config policy.

@@ -16,6 +16,9 @@
 //! `Err`: the caller gets every finding at once. `Err` is kept for usage and I/O failures.
 
 mod descriptor;
+mod disk;
+
+pub use disk::verify_disk;
 
 use std::collections::{BTreeMap, HashMap, HashSet};
 use std::fs::File;
@@ -32,6 +35,7 @@ use crate::manifest::Manifest;
 use crate::ova::names::{self, Role};
 use crate::ova::Reader;
 use crate::progress::Progress;
+use crate::sniff::Content;
 use crate::vmdk::header::SparseHeader;
 
 pub(crate) use descriptor::FileRef;
@@ -436,9 +440,31 @@ pub fn verify_path(path: &Path, opts: &VerifyOptions, progress: &dyn Progress) -
     if meta.is_dir() {
         return verify_dir(path, None, opts, progress);
     }
-    if names::role(&path.to_string_lossy()) == Role::Descriptor {
-        let dir = parent(path);
-        return verify_dir(&dir, Some(path), opts, progress);
+    // By content ([`crate::sniff`]): a descriptor, a standalone disk, a package; a gzip tar or
+    // a foreign image is named instead of failing on a tar header.
+    let sniffed = crate::sniff::sniff_path(path)?;
+    match sniffed.content {
+        Content::Ovf => {
+            let dir = parent(path);
+            return verify_dir(&dir, Some(path), opts, progress);
+        }
+        Content::Vmdk(_) => return verify_disk(path, opts, progress),
+        Content::GzipTar => {
+            return Err(Error::usage(
+                "an OVA must be an uncompressed tar; this file is gzip-compressed (gunzip it first)",
+            )
+            .with_path(path))
+        }
+        Content::Ova => {}
+        _ if names::role(&path.to_string_lossy()) == Role::Descriptor => {
+            let dir = parent(path);
+            return verify_dir(&dir, Some(path), opts, progress);
+        }
+        other => {
+            if let Some(e) = other.not_a_disk_error() {
+                return Err(e.with_path(path));
+            }
+        }
     }
     let f = File::open(path).map_err(|e| Error::io("cannot open", e).with_path(path))?;
     let label = path

@@ -17,6 +17,15 @@ use sha2::{Digest, Sha256};
 
 use crate::support;
 
+/// Options for the vSphere thin layout (descriptor + sparse `-flat.vmdk`), whose extent the
+/// tests compare byte for byte with the source image.
+fn thin() -> ImportOptions {
+    ImportOptions {
+        disk_mode: Layout::Thin,
+        ..ImportOptions::default()
+    }
+}
+
 const MIB: usize = 1 << 20;
 
 /// A 3 MiB image: random, text, zeros, a hole, odd tail.
@@ -194,7 +203,7 @@ fn crafted_ova_imports_as_thin_with_the_expected_vmx() {
     let dir = tempfile::tempdir().unwrap();
     let (path, raw) = simple_ova(dir.path(), &Pkg::default());
     let target = dir.path().join("out");
-    let r = import_path(&path, &target, &ImportOptions::default(), &NoProgress).unwrap();
+    let r = import_path(&path, &target, &thin(), &NoProgress).unwrap();
     assert_eq!(r.name, "t vm_1");
     assert!(r.verification.passed());
     let vmx = vmx_of(&r.vm_dir);
@@ -296,7 +305,7 @@ fn gzip_and_chunked_disks_import() {
     let r = import_path(
         &path,
         &dir.path().join("out"),
-        &ImportOptions::default(),
+        &thin(),
         &NoProgress,
     )
     .unwrap();
@@ -322,7 +331,7 @@ fn stream_import_equals_file_import() {
     let a = import_path(
         &path,
         &dir.path().join("a"),
-        &ImportOptions::default(),
+        &thin(),
         &NoProgress,
     )
     .unwrap();
@@ -332,7 +341,7 @@ fn stream_import_equals_file_import() {
         Path::new("-"),
         None,
         &dir.path().join("b"),
-        &ImportOptions::default(),
+        &thin(),
         &NoProgress,
     )
     .unwrap();
@@ -491,7 +500,7 @@ fn ovf_with_files_beside_it_imports() {
     let r = import_path(
         &pkg.join("t.ovf"),
         &dir.path().join("out"),
-        &ImportOptions::default(),
+        &thin(),
         &NoProgress,
     )
     .unwrap();

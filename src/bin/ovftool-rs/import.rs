@@ -23,14 +23,18 @@ pub struct Args {
     /// VM name (default: the VirtualSystem's name, made safe for a file name).
     #[arg(long, visible_alias = "name-vm", short = 'n')]
     pub name: Option<String>,
-    /// Disk layout: thin, thick, eager-zeroed-thick, monolithic-sparse, monolithic-flat,
-    /// two-gb-sparse, two-gb-flat (ovftool's --diskMode spellings accepted).
-    #[arg(long, alias = "diskMode", default_value = "thin", value_name = "MODE")]
+    /// Disk layout. monolithic-sparse (default: what Workstation and Fusion create),
+    /// monolithic-flat, two-gb-sparse, two-gb-flat are hosted layouts; thin, thick and
+    /// eager-zeroed-thick write ESXi (vmfs) descriptors for a VM folder copied to a datastore.
+    /// ovftool's --diskMode spellings are accepted.
+    #[arg(long, alias = "diskMode", default_value = "monolithic-sparse", value_name = "MODE")]
     pub disk_mode: String,
     /// Deployment option (configuration) id; default: the descriptor's default.
     #[arg(long, alias = "deploymentOption", value_name = "ID")]
     pub deployment_option: Option<String>,
-    /// Map an OVF network to a target network: OVF_NETWORK=TARGET (repeatable).
+    /// Map an OVF network to a target network: OVF_NETWORK=TARGET (repeatable). A hosted type
+    /// (nat, bridged, hostonly) is written as ethernetN.connectionType; any other name as
+    /// ethernetN.networkName (the ESXi port group form).
     #[arg(long, value_name = "OVF_NETWORK=TARGET")]
     pub net: Vec<String>,
     /// Set a property: KEY=VALUE (repeatable); checked against its type and qualifiers.

@@ -10,6 +10,7 @@ mod import;
 mod info;
 mod info_disk;
 mod info_ovf;
+mod info_vmx;
 mod pack;
 mod ui;
 mod unpack;
