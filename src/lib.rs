@@ -29,6 +29,7 @@ pub mod import;
 pub mod limits;
 pub mod manifest;
 pub mod output;
+pub mod package_files;
 pub mod ova;
 pub mod ovf;
 pub mod pack;
