@@ -122,16 +122,25 @@ pub fn check_files(
                 "file-compression-mismatch",
                 path.clone(),
                 if declared_gzip {
-                    format!("{}: ovf:compression=\"gzip\" but the file has no gzip header", f.href)
+                    format!(
+                        "{}: ovf:compression=\"gzip\" but the file has no gzip header",
+                        f.href
+                    )
                 } else {
-                    format!("{}: the file is gzip-compressed but ovf:compression does not say so", f.href)
+                    format!(
+                        "{}: the file is gzip-compressed but ovf:compression does not say so",
+                        f.href
+                    )
                 },
             );
         }
         if is_gzip || f.chunk_size.is_some() {
             continue;
         }
-        for d in disks.iter().filter(|d| d.file_ref.as_deref() == Some(&f.id)) {
+        for d in disks
+            .iter()
+            .filter(|d| d.file_ref.as_deref() == Some(&f.id))
+        {
             check_disk_file(env, d, &dir.join(&f.href), &f.href, &mut out, opts);
         }
     }
@@ -314,23 +323,31 @@ fn check_disk_file(
         );
         return;
     };
+    // Opening follows the whole chain: a delta VMDK whose parent is missing, or a descriptor
+    // whose extents are not in the package, does not open.
     let info = match crate::vmdk::hosted::inspect(file, &opts.limits) {
-        Ok(i) => Some(i),
-        Err(e) if kind == VmdkKind::StreamOptimized => {
-            out.push(Severity::Error, "disk-unreadable", path.clone(), format!("{href}: {e}"));
+        Ok(i) => i,
+        Err(e) => {
+            out.push(
+                Severity::Error,
+                "disk-unreadable",
+                path.clone(),
+                format!("{href}: {e}"),
+            );
             return;
         }
-        // A descriptor whose extents are not shipped: nothing more to compare.
-        Err(_) => None,
     };
     let create_type = info
-        .as_ref()
-        .and_then(|i| i.create_type.clone())
+        .create_type
+        .clone()
         .or_else(|| (kind == VmdkKind::StreamOptimized).then(|| "streamOptimized".to_string()));
     if let (Some(frag), Some(ct)) = (&fragment, &create_type) {
         // OVF 0.9's generic `#sparse` names any sparse VMDK; the 1.x fragments name a createType.
         let ok = match frag.as_str() {
-            "sparse" => ct.to_ascii_lowercase().contains("sparse") || ct.eq_ignore_ascii_case("streamOptimized"),
+            "sparse" => {
+                ct.to_ascii_lowercase().contains("sparse")
+                    || ct.eq_ignore_ascii_case("streamOptimized")
+            }
             "compressed" => ct.eq_ignore_ascii_case("streamOptimized"),
             f => f.eq_ignore_ascii_case(ct),
         };
@@ -343,7 +360,7 @@ fn check_disk_file(
             );
         }
     }
-    if let (Some(info), Ok(cap)) = (&info, d.capacity_bytes(env)) {
+    if let Ok(cap) = d.capacity_bytes(env) {
         if info.capacity_bytes != cap {
             out.push(
                 Severity::Error,
@@ -395,10 +412,19 @@ mod tests {
         );
         let d = check_files(&e, dir.path(), "x.ovf", &FileCheckOptions::default());
         let c = codes(&d);
-        assert!(c.contains(&("file-size-mismatch", Severity::Error)), "{d:?}");
-        assert!(c.contains(&("file-compression-mismatch", Severity::Error)), "{d:?}");
+        assert!(
+            c.contains(&("file-size-mismatch", Severity::Error)),
+            "{d:?}"
+        );
+        assert!(
+            c.contains(&("file-compression-mismatch", Severity::Error)),
+            "{d:?}"
+        );
         assert!(c.contains(&("file-absent", Severity::Warning)), "{d:?}");
-        assert!(c.contains(&("chunk-size-mismatch", Severity::Error)), "{d:?}");
+        assert!(
+            c.contains(&("chunk-size-mismatch", Severity::Error)),
+            "{d:?}"
+        );
         let strict = FileCheckOptions {
             absent_is_error: true,
             ..Default::default()
@@ -419,7 +445,10 @@ mod tests {
         .unwrap();
         let e = env(r#"<File ovf:id="a" ovf:href="a.bin" ovf:size="6"/>"#, "");
         let strict = check_files(&e, dir.path(), "x.ovf", &FileCheckOptions::default());
-        assert_eq!(codes(&strict), vec![("file-size-mismatch", Severity::Error)]);
+        assert_eq!(
+            codes(&strict),
+            vec![("file-size-mismatch", Severity::Error)]
+        );
         let lax = FileCheckOptions {
             lax: true,
             ..Default::default()

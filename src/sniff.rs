@@ -155,10 +155,7 @@ impl Content {
                 "this is an {}, not a disk: use import, unpack or verify",
                 self.name()
             )),
-            other => Error::usage(format!(
-                "this is a {}, not a disk image",
-                other.name()
-            )),
+            other => Error::usage(format!("this is a {}, not a disk image", other.name())),
         })
     }
 }

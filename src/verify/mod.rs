@@ -449,12 +449,10 @@ pub fn verify_path(path: &Path, opts: &VerifyOptions, progress: &dyn Progress) -
             return verify_dir(&dir, Some(path), opts, progress);
         }
         Content::Vmdk(_) => return verify_disk(path, opts, progress),
-        Content::GzipTar => {
-            return Err(Error::usage(
-                "an OVA must be an uncompressed tar; this file is gzip-compressed (gunzip it first)",
-            )
-            .with_path(path))
-        }
+        Content::GzipTar => return Err(Error::usage(
+            "an OVA must be an uncompressed tar; this file is gzip-compressed (gunzip it first)",
+        )
+        .with_path(path)),
         Content::Ova => {}
         _ if names::role(&path.to_string_lossy()) == Role::Descriptor => {
             let dir = parent(path);

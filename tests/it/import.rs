@@ -302,13 +302,7 @@ fn gzip_and_chunked_disks_import() {
     assert!(parts.len() > 1);
     let path = dir.path().join("t.ova");
     ova(&path, &desc, &parts);
-    let r = import_path(
-        &path,
-        &dir.path().join("out"),
-        &thin(),
-        &NoProgress,
-    )
-    .unwrap();
+    let r = import_path(&path, &dir.path().join("out"), &thin(), &NoProgress).unwrap();
     let flat = r
         .vm_dir
         .join(r.disks[0].file.replace(".vmdk", "-flat.vmdk"));
@@ -328,13 +322,7 @@ impl<R: Read> Read for Trickle<R> {
 fn stream_import_equals_file_import() {
     let dir = tempfile::tempdir().unwrap();
     let (path, _) = simple_ova(dir.path(), &Pkg::default());
-    let a = import_path(
-        &path,
-        &dir.path().join("a"),
-        &thin(),
-        &NoProgress,
-    )
-    .unwrap();
+    let a = import_path(&path, &dir.path().join("a"), &thin(), &NoProgress).unwrap();
     let mut src = Trickle(fs::File::open(&path).unwrap());
     let b = import_reader(
         &mut src,

@@ -5,6 +5,7 @@ mod export;
 mod import;
 mod ova;
 mod ovf;
+mod sniff;
 mod support;
 mod vmdk;
 mod vmdk_hosted;

@@ -27,7 +27,7 @@ pub struct Args {
     /// monolithic-flat, two-gb-sparse, two-gb-flat are hosted layouts; thin, thick and
     /// eager-zeroed-thick write ESXi (vmfs) descriptors for a VM folder copied to a datastore.
     /// ovftool's --diskMode spellings are accepted.
-    #[arg(long, alias = "diskMode", default_value = "monolithic-sparse", value_name = "MODE")]
+    #[arg(long, alias = "diskMode", default_value_t = ImportOptions::default().disk_mode.to_string(), value_name = "MODE")]
     pub disk_mode: String,
     /// Deployment option (configuration) id; default: the descriptor's default.
     #[arg(long, alias = "deploymentOption", value_name = "ID")]

@@ -44,7 +44,10 @@ pub fn run(path: &Path, ui: &Ui) -> ovftool::Result<Outcome> {
         return Ok(Outcome::Ok);
     }
     ui.println(&format!("{}: VM configuration", config.display()));
-    ui.println(&format!("  name:      {}", m.name.as_deref().unwrap_or("-")));
+    ui.println(&format!(
+        "  name:      {}",
+        m.name.as_deref().unwrap_or("-")
+    ));
     if let Some(hw) = m.hardware_version {
         ui.println(&format!("  hardware:  vmx-{hw:02}"));
     }

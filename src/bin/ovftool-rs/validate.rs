@@ -31,7 +31,10 @@ pub fn run(args: Args, ui: &Ui) -> ovftool::Result<Outcome> {
     // `verify` reads) are checked too; an absent file is a warning here, an error in `verify`.
     let dir = if args.path.is_dir() {
         Some(args.path.clone())
-    } else if args.path.file_name().map(|n| n.to_string_lossy().into_owned())
+    } else if args
+        .path
+        .file_name()
+        .map(|n| n.to_string_lossy().into_owned())
         == Some(loaded.name.clone())
     {
         Some(match args.path.parent() {
