@@ -509,10 +509,19 @@ fn plan(env: &Envelope, opts: &ImportOptions, vm_dir_stage: Option<&Path>) -> Re
                 .get(&f.id)
                 .is_some_and(|p| matches!(p, FilePlan::Disk(_)))
             {
-                return Err(Error::invalid_ovf(format!(
-                    "File {} backs more than one disk",
-                    f.id
-                )));
+                // Say which fault it is: one Disk attached twice, or one File behind two Disks.
+                let twice = machine_ro.disks[..i]
+                    .iter()
+                    .find(|o| o.disk_id.is_some() && o.disk_id == d.disk_id);
+                return Err(Error::invalid_ovf(match twice {
+                    Some(o) => format!(
+                        "disk {} is attached more than once (at {} and at {}); a VM cannot use one disk file twice",
+                        d.disk_id.as_deref().unwrap_or(""),
+                        o.attachment,
+                        d.attachment
+                    ),
+                    None => format!("File {} backs more than one disk", f.id),
+                }));
             }
             files.insert(f.id.clone(), FilePlan::Disk(disks.len()));
         } else if d.disk_id.is_some() && ovf_capacity.is_none() {
@@ -973,13 +982,25 @@ fn import_ova(
     let mut spilled: Vec<(String, u64, u64, PathBuf)> = Vec::new();
     let first = loop {
         let mut entry = reader.next_entry()?.ok_or_else(|| {
-            Error::corrupt("the archive holds no OVF descriptor").with_path(label)
+            Error::invalid_ovf("no .ovf descriptor in the package").with_path(label)
         })?;
         let h = entry.header().clone();
         if names::role(&h.name) == Role::Descriptor {
             break entry;
         }
         if !opts.lax {
+            drop(entry);
+            // Name the fault: a package without any descriptor is not one in the wrong order.
+            let mut later = false;
+            while let Ok(Some(e)) = reader.next_entry() {
+                if names::role(&e.header().name) == Role::Descriptor {
+                    later = true;
+                    break;
+                }
+            }
+            if !later {
+                return Err(Error::invalid_ovf("no .ovf descriptor in the package").with_path(label));
+            }
             return Err(Error::verification(format!(
                 "the first entry is {}; the descriptor must come first (ovftool and Workstation insist; --lax accepts it)",
                 h.name

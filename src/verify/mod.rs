@@ -677,7 +677,7 @@ pub(crate) fn check_package(
         report.error(
             "no-descriptor",
             None,
-            "the package holds no .ovf descriptor".into(),
+            "no .ovf descriptor in the package".into(),
         );
         return;
     };
@@ -689,11 +689,27 @@ pub(crate) fn check_package(
             format!("a second descriptor {} (an OVA holds one)", descs[1].name),
         );
     }
-    let mfs: Vec<&Member> = c
+    // The package manifest is named after the descriptor (DSP0243 §5.1: `vm.ovf` → `vm.mf`);
+    // another `.mf` (`disk1.mf` beside `fake.ovf`) is not it.
+    let base = desc
+        .name
+        .rsplit_once('.')
+        .map_or(desc.name.as_str(), |(b, _)| b);
+    let (mfs, stray): (Vec<&Member>, Vec<&Member>) = c
         .members
         .iter()
         .filter(|m| names::role(&m.name) == Role::Manifest)
-        .collect();
+        .partition(|m| m.name.rsplit_once('.').map(|(b, _)| b) == Some(base));
+    for m in stray {
+        report.warn(
+            "manifest-not-the-package-manifest",
+            Some(&m.name),
+            format!(
+                "{} is not named after the descriptor ({base}.mf): it is not taken as the package manifest",
+                m.name
+            ),
+        );
+    }
     let certs: Vec<&Member> = c
         .members
         .iter()
@@ -1005,7 +1021,8 @@ fn rehash(reopen: Option<&Path>, m: &Member, alg: Algorithm) -> Option<Vec<u8>> 
 
 fn check_order(c: &Collected, lax: bool, report: &mut Report) {
     let roles: Vec<Role> = c.members.iter().map(|m| names::role(&m.name)).collect();
-    if roles.first() != Some(&Role::Descriptor) {
+    // Without any descriptor the fault is `no-descriptor`, not the order.
+    if roles.first() != Some(&Role::Descriptor) && roles.contains(&Role::Descriptor) {
         if let Some(first) = c.members.first() {
             report.strict(
                 lax,

@@ -348,7 +348,7 @@ fn stdin_import_through_the_cli_equals_file_import() {
     let (path, raw) = simple_ova(dir.path(), &Pkg::default());
     let target = dir.path().join("s");
     let out = Command::new(support::bin())
-        .args(["import", "-"])
+        .args(["import", "--disk-mode", "thin", "-"])
         .arg(&target)
         .stdin(fs::File::open(&path).unwrap())
         .output()
@@ -817,7 +817,7 @@ fn descriptor_not_first_needs_lax() {
     let target = dir.path().join("lax");
     let opts = ImportOptions {
         lax: true,
-        ..Default::default()
+        ..thin()
     };
     let r = import_path(&path, &target, &opts, &NoProgress).unwrap();
     let flat = r
@@ -990,4 +990,99 @@ fn cli_accepts_ovftool_spellings() {
     );
     let vmx = vmx_of(&target.join("web01"));
     assert_eq!(key(&vmx, "ethernet0.networkName"), Some("lab net"));
+}
+
+/// An OVA from the standard descriptor with `edit` applied to it.
+fn edited_ova(dir: &Path, edit: impl Fn(String) -> String) -> PathBuf {
+    let raw = image();
+    let vmdk = stream_vmdk(dir, &raw);
+    let desc = edit(descriptor(&Pkg::default(), vmdk.len(), raw.len()));
+    let path = dir.join("t.ova");
+    ova(&path, &desc, &[("t-disk1.vmdk".into(), vmdk)]);
+    path
+}
+
+#[test]
+fn nic_subtype_list_picks_the_first_vmware_adapter() {
+    let dir = tempfile::tempdir().unwrap();
+    let path = edited_ova(dir.path(), |d| {
+        d.replace(
+            "<rasd:ResourceSubType>VmxNet3</rasd:ResourceSubType>",
+            "<rasd:ResourceSubType>virtio VMXNET3 e1000</rasd:ResourceSubType>",
+        )
+    });
+    let r = import_path(&path, &dir.path().join("o"), &thin(), &NoProgress).unwrap();
+    let vmx = vmx_of(&r.vm_dir);
+    assert!(vmx.contains("ethernet0.virtualDev = \"vmxnet3\""), "{vmx}");
+}
+
+#[test]
+fn hosted_network_names_become_connection_types() {
+    let dir = tempfile::tempdir().unwrap();
+    let (path, _) = simple_ova(dir.path(), &Pkg::default());
+    for (to, want, unwanted) in [
+        ("nat", "ethernet0.connectionType = \"nat\"", "networkName"),
+        ("prod", "ethernet0.networkName = \"prod\"", "connectionType"),
+    ] {
+        let opts = ImportOptions {
+            networks: vec![("VM Network".into(), to.into())],
+            ..thin()
+        };
+        let r = import_path(&path, &dir.path().join(to), &opts, &NoProgress).unwrap();
+        let vmx = vmx_of(&r.vm_dir);
+        assert!(vmx.contains(want), "{vmx}");
+        assert!(!vmx.contains(&format!("ethernet0.{unwanted}")), "{vmx}");
+    }
+}
+
+#[test]
+fn a_vm_folder_gets_monolithic_sparse_disks_by_default() {
+    let dir = tempfile::tempdir().unwrap();
+    let (path, raw) = simple_ova(dir.path(), &Pkg::default());
+    let r = import_path(&path, &dir.path().join("o"), &ImportOptions::default(), &NoProgress)
+        .unwrap();
+    assert_eq!(r.disks[0].mode, "monolithic-sparse");
+    let disk = r.vm_dir.join(&r.disks[0].file);
+    assert_eq!(&fs::read(&disk).unwrap()[..4], b"KDMV");
+    if support::have_tool("qemu-img") {
+        let rawp = dir.path().join("r.raw");
+        fs::write(&rawp, &raw).unwrap();
+        let ok = Command::new("qemu-img")
+            .args(["compare", "-q"])
+            .arg(&rawp)
+            .arg(&disk)
+            .status()
+            .unwrap()
+            .success();
+        assert!(ok, "qemu-img compare differs");
+    }
+}
+
+#[test]
+fn one_disk_attached_twice_is_named_as_such() {
+    let dir = tempfile::tempdir().unwrap();
+    let path = edited_ova(dir.path(), |d| {
+        d.replace(
+            "</VirtualHardwareSection>",
+            r#"<Item><rasd:AddressOnParent>1</rasd:AddressOnParent><rasd:ElementName>Hard Disk 2</rasd:ElementName>
+        <rasd:HostResource>ovf:/disk/vmdisk1</rasd:HostResource><rasd:InstanceID>9</rasd:InstanceID><rasd:Parent>3</rasd:Parent>
+        <rasd:ResourceType>17</rasd:ResourceType></Item></VirtualHardwareSection>"#,
+        )
+    });
+    let e = import_path(&path, &dir.path().join("o"), &thin(), &NoProgress).unwrap_err();
+    assert!(
+        e.message().contains("vmdisk1 is attached more than once"),
+        "{e}"
+    );
+}
+
+#[test]
+fn a_package_without_descriptor_says_so() {
+    let dir = tempfile::tempdir().unwrap();
+    let raw = image();
+    let vmdk = stream_vmdk(dir.path(), &raw);
+    let path = dir.path().join("x.ova");
+    write_tar(&path, &[("t-disk1.vmdk".to_string(), vmdk)]);
+    let e = import_path(&path, &dir.path().join("o"), &thin(), &NoProgress).unwrap_err();
+    assert!(e.message().contains("no .ovf descriptor in the package"), "{e}");
 }

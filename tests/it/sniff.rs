@@ -192,3 +192,39 @@ fn info_describes_a_vmx_and_a_vm_folder() {
     assert_eq!(v["kind"], "vmx");
     assert_eq!(v["machine"]["cpus"], 2);
 }
+
+#[test]
+fn validate_checks_the_files_beside_the_descriptor() {
+    let dir = tempfile::tempdir().unwrap();
+    let d = dir.path();
+    let disk = vec![0u8; 4096];
+    std::fs::write(d.join("disk.vmdk"), &disk).unwrap();
+    let ovf = |size: usize, href: &str| {
+        format!(
+            r#"<?xml version="1.0"?>
+<Envelope xmlns="http://schemas.dmtf.org/ovf/envelope/1" xmlns:ovf="http://schemas.dmtf.org/ovf/envelope/1" xmlns:rasd="http://schemas.dmtf.org/wbem/wscim/1/cim-schema/2/CIM_ResourceAllocationSettingData" xmlns:vssd="http://schemas.dmtf.org/wbem/wscim/1/cim-schema/2/CIM_VirtualSystemSettingData">
+<References><File ovf:id="f1" ovf:href="{href}" ovf:size="{size}"/></References>
+<VirtualSystem ovf:id="vm"><Info>vm</Info><VirtualHardwareSection><Info>hw</Info>
+<System><vssd:ElementName>f</vssd:ElementName><vssd:InstanceID>0</vssd:InstanceID><vssd:VirtualSystemType>vmx-13</vssd:VirtualSystemType></System>
+<Item><rasd:ElementName>cpu</rasd:ElementName><rasd:InstanceID>1</rasd:InstanceID><rasd:ResourceType>3</rasd:ResourceType><rasd:VirtualQuantity>1</rasd:VirtualQuantity></Item>
+</VirtualHardwareSection></VirtualSystem></Envelope>"#
+        )
+    };
+    let p = d.join("vm.ovf");
+    let run = |xml: String| {
+        std::fs::write(&p, xml).unwrap();
+        let out = ovftool(&["validate", p.to_str().unwrap()]);
+        (out.status.code(), String::from_utf8_lossy(&out.stdout).into_owned())
+    };
+    let (rc, text) = run(ovf(4096, "disk.vmdk"));
+    assert_eq!(rc, Some(0), "{text}");
+    let (rc, text) = run(ovf(999, "disk.vmdk"));
+    assert_eq!(rc, Some(1), "{text}");
+    assert!(text.contains("file-size-mismatch"), "{text}");
+    // Absent: a warning in validate, an error in verify.
+    let (rc, text) = run(ovf(10, "gone.vmdk"));
+    assert_eq!(rc, Some(0), "{text}");
+    assert!(text.contains("file-absent"), "{text}");
+    let out = ovftool(&["verify", p.to_str().unwrap()]);
+    assert_eq!(out.status.code(), Some(1), "{out:?}");
+}
