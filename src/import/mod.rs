@@ -76,6 +76,9 @@ pub struct ImportOptions {
     pub disk_mode: Layout,
     /// Deployment option (`ovf:configuration`) id; default: the descriptor's default.
     pub deployment_option: Option<String>,
+    /// The VirtualSystem (`ovf:id`) to import from a multi-VM vApp; required when the package
+    /// holds several.
+    pub vm: Option<String>,
     /// `OVF network name → target network` (sets `ethernetN.networkName`).
     pub networks: Vec<(String, String)>,
     /// Property values `key=value` (checked against type and qualifiers).
@@ -104,6 +107,7 @@ impl Default for ImportOptions {
             name: None,
             disk_mode: Layout::MonolithicSparse,
             deployment_option: None,
+            vm: None,
             networks: Vec::new(),
             properties: Vec::new(),
             accept_all_eulas: false,
@@ -349,7 +353,14 @@ fn adapter_type(kind: Option<ControllerKind>) -> &'static str {
 fn plan(env: &Envelope, opts: &ImportOptions, vm_dir_stage: Option<&Path>) -> Result<Plan> {
     let _ = vm_dir_stage;
     let (mut machine, mwarn) =
-        Machine::from_envelope(env, None, opts.deployment_option.as_deref())?;
+        Machine::from_envelope(env, opts.vm.as_deref(), opts.deployment_option.as_deref())
+            .map_err(|e| {
+                if e.kind() == crate::ErrorKind::Usage {
+                    Error::usage(format!("{}: pick one with --vm ID", e.message()))
+                } else {
+                    e
+                }
+            })?;
     let mut warnings: Vec<String> = mwarn.iter().map(ToString::to_string).collect();
     for u in &machine.unmapped {
         warnings.push(format!("{}: not imported: {}", u.item, u.reason));
@@ -999,7 +1010,9 @@ fn import_ova(
                 }
             }
             if !later {
-                return Err(Error::invalid_ovf("no .ovf descriptor in the package").with_path(label));
+                return Err(
+                    Error::invalid_ovf("no .ovf descriptor in the package").with_path(label)
+                );
             }
             return Err(Error::verification(format!(
                 "the first entry is {}; the descriptor must come first (ovftool and Workstation insist; --lax accepts it)",

@@ -1039,8 +1039,13 @@ fn hosted_network_names_become_connection_types() {
 fn a_vm_folder_gets_monolithic_sparse_disks_by_default() {
     let dir = tempfile::tempdir().unwrap();
     let (path, raw) = simple_ova(dir.path(), &Pkg::default());
-    let r = import_path(&path, &dir.path().join("o"), &ImportOptions::default(), &NoProgress)
-        .unwrap();
+    let r = import_path(
+        &path,
+        &dir.path().join("o"),
+        &ImportOptions::default(),
+        &NoProgress,
+    )
+    .unwrap();
     assert_eq!(r.disks[0].mode, "monolithic-sparse");
     let disk = r.vm_dir.join(&r.disks[0].file);
     assert_eq!(&fs::read(&disk).unwrap()[..4], b"KDMV");
@@ -1084,5 +1089,41 @@ fn a_package_without_descriptor_says_so() {
     let path = dir.path().join("x.ova");
     write_tar(&path, &[("t-disk1.vmdk".to_string(), vmdk)]);
     let e = import_path(&path, &dir.path().join("o"), &thin(), &NoProgress).unwrap_err();
-    assert!(e.message().contains("no .ovf descriptor in the package"), "{e}");
+    assert!(
+        e.message().contains("no .ovf descriptor in the package"),
+        "{e}"
+    );
+}
+
+#[test]
+fn vm_picks_one_system_of_a_multi_vm_vapp() {
+    let vm = |id: &str, cpus: u32| {
+        format!(
+            r#"<VirtualSystem ovf:id="{id}"><Info>vm</Info><Name>{id}</Name>
+<OperatingSystemSection ovf:id="101"><Info>os</Info></OperatingSystemSection>
+<VirtualHardwareSection><Info>hw</Info><System><vssd:ElementName>f</vssd:ElementName><vssd:InstanceID>0</vssd:InstanceID><vssd:VirtualSystemType>vmx-13</vssd:VirtualSystemType></System>
+<Item><rasd:ElementName>cpu</rasd:ElementName><rasd:InstanceID>1</rasd:InstanceID><rasd:ResourceType>3</rasd:ResourceType><rasd:VirtualQuantity>{cpus}</rasd:VirtualQuantity></Item>
+<Item><rasd:AllocationUnits>byte * 2^20</rasd:AllocationUnits><rasd:ElementName>mem</rasd:ElementName><rasd:InstanceID>2</rasd:InstanceID><rasd:ResourceType>4</rasd:ResourceType><rasd:VirtualQuantity>256</rasd:VirtualQuantity></Item>
+</VirtualHardwareSection></VirtualSystem>"#
+        )
+    };
+    let desc = format!(
+        r#"<?xml version="1.0"?>
+<Envelope xmlns="http://schemas.dmtf.org/ovf/envelope/1" xmlns:ovf="http://schemas.dmtf.org/ovf/envelope/1" xmlns:rasd="http://schemas.dmtf.org/wbem/wscim/1/cim-schema/2/CIM_ResourceAllocationSettingData" xmlns:vssd="http://schemas.dmtf.org/wbem/wscim/1/cim-schema/2/CIM_VirtualSystemSettingData">
+<References/><VirtualSystemCollection ovf:id="vapp"><Info>vApp</Info>{}{}</VirtualSystemCollection></Envelope>"#,
+        vm("web", 1),
+        vm("db", 4)
+    );
+    let dir = tempfile::tempdir().unwrap();
+    let path = dir.path().join("t.ovf");
+    fs::write(&path, desc).unwrap();
+    let e = import_path(&path, &dir.path().join("none"), &thin(), &NoProgress).unwrap_err();
+    assert!(e.message().contains("--vm"), "{e}");
+    let opts = ImportOptions {
+        vm: Some("db".into()),
+        ..thin()
+    };
+    let r = import_path(&path, &dir.path().join("o"), &opts, &NoProgress).unwrap();
+    assert_eq!(r.name, "db");
+    assert!(vmx_of(&r.vm_dir).contains("numvcpus = \"4\""));
 }

@@ -214,7 +214,10 @@ fn validate_checks_the_files_beside_the_descriptor() {
     let run = |xml: String| {
         std::fs::write(&p, xml).unwrap();
         let out = ovftool(&["validate", p.to_str().unwrap()]);
-        (out.status.code(), String::from_utf8_lossy(&out.stdout).into_owned())
+        (
+            out.status.code(),
+            String::from_utf8_lossy(&out.stdout).into_owned(),
+        )
     };
     let (rc, text) = run(ovf(4096, "disk.vmdk"));
     assert_eq!(rc, Some(0), "{text}");

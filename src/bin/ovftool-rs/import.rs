@@ -32,6 +32,9 @@ pub struct Args {
     /// Deployment option (configuration) id; default: the descriptor's default.
     #[arg(long, alias = "deploymentOption", value_name = "ID")]
     pub deployment_option: Option<String>,
+    /// The VirtualSystem (ovf:id) to import from a multi-VM vApp (vCloud Director exports).
+    #[arg(long, value_name = "ID")]
+    pub vm: Option<String>,
     /// Map an OVF network to a target network: OVF_NETWORK=TARGET (repeatable). A hosted type
     /// (nat, bridged, hostonly) is written as ethernetN.connectionType; any other name as
     /// ethernetN.networkName (the ESXi port group form).
@@ -77,6 +80,7 @@ pub fn run(args: Args, ui: &Ui) -> ovftool::Result<Outcome> {
         name: args.name,
         disk_mode,
         deployment_option: args.deployment_option,
+        vm: args.vm,
         networks: pairs(&args.net, "--net")?,
         properties: pairs(&args.prop, "--prop")?,
         accept_all_eulas: args.accept_all_eulas,
