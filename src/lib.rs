@@ -36,6 +36,7 @@ pub mod package_files;
 pub mod progress;
 pub mod range_copy;
 pub mod sniff;
+pub mod transform;
 pub mod verify;
 pub mod vm;
 pub mod vmdk;

@@ -175,7 +175,7 @@ pub fn nic_sub_type(adapter: NicAdapter) -> &'static str {
 
 /// The first NIC adapter VMware supports in a ResourceSubType, which may list several
 /// (`"VMXNET3 virtio"`, Cisco CSR1000V), split on spaces and commas as SCSI lists are.
-fn nic_adapter(sub: &str) -> Option<NicAdapter> {
+pub(crate) fn nic_adapter(sub: &str) -> Option<NicAdapter> {
     sub.split([' ', ','])
         .filter(|s| !s.is_empty())
         .find_map(nic_adapter_word)
@@ -202,7 +202,7 @@ pub fn sound_sub_type(kind: SoundKind) -> &'static str {
     }
 }
 
-fn sound_kind(sub: &str) -> Option<SoundKind> {
+pub(crate) fn sound_kind(sub: &str) -> Option<SoundKind> {
     match sub {
         "vmware.soundcard.hdaudio" | "hdaudio" => Some(SoundKind::HdAudio),
         "vmware.soundcard.ensoniq1371" | "ensoniq1371" | "es1371" => Some(SoundKind::Es1371),

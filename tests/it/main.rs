@@ -7,6 +7,7 @@ mod ova;
 mod ovf;
 mod sniff;
 mod support;
+mod transform;
 mod vmdk;
 mod vmdk_hosted;
 mod vmx;
