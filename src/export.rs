@@ -271,7 +271,10 @@ fn lock_markers(dir: &Path) -> Result<Vec<String>> {
 }
 
 /// Finds the configuration file: the path itself, or the single `.vmx`/`.vmtx` in a folder.
-fn find_config(input: &Path) -> Result<PathBuf> {
+///
+/// # Errors
+/// I/O errors; [`crate::ErrorKind::Usage`] when a folder holds no or several configurations.
+pub fn find_config(input: &Path) -> Result<PathBuf> {
     let meta =
         std::fs::metadata(input).map_err(|e| Error::io("cannot open VM", e).with_path(input))?;
     if !meta.is_dir() {

@@ -7,6 +7,7 @@ mod import;
 mod ova;
 mod ovf;
 mod reliability;
+mod sniff;
 mod support;
 mod transform;
 mod vmdk;

@@ -15,6 +15,7 @@ mod info_disk;
 mod info_ovf;
 mod logging;
 mod manpage;
+mod info_vmx;
 mod pack;
 mod progress_json;
 mod retarget;
