@@ -11,12 +11,10 @@
 
 use std::collections::{HashMap, HashSet};
 
-use super::model::{is_kind, ovf_attr};
 use super::model::{Disk as OvfDisk, FileRef, Network};
-use super::tree::Element;
 use super::write::{EnvelopeBuilder, HardwareSpec, ItemSpec, OsSpec, SystemSpec};
 use super::{
-    ns, parse_allocation_units, Envelope, Item, OvfVersion, VirtualHardware, VirtualSystem,
+    parse_allocation_units, Envelope, Item, OvfVersion, VirtualHardware, VirtualSystem,
     VmwConfig,
 };
 use crate::error::{Error, Result};
@@ -245,57 +243,17 @@ fn host_ref<'a>(item: &'a Item, what: &str) -> Option<&'a str> {
     })
 }
 
-/// Finds the element of the virtual system `id`, depth first.
-fn find_system<'a>(el: &'a Element, id: &str) -> Option<&'a Element> {
-    for c in el.elements() {
-        if is_kind(c, "VirtualSystem") && ovf_attr(c, "id").unwrap_or_default() == id {
-            return Some(c);
-        }
-        if is_kind(c, "VirtualSystemCollection") {
-            if let Some(f) = find_system(c, id) {
-                return Some(f);
-            }
-        }
-    }
-    None
-}
-
-/// `vmw:CoresPerSocket` of the CPU item that applies in `config`, in the `index`-th hardware
-/// section of system `id` (the typed view does not keep vendor children's text).
-fn cores_per_socket(
-    env: &Envelope,
-    id: &str,
-    index: usize,
-    config: Option<&str>,
-) -> Option<String> {
-    let sys = find_system(env.root(), id)?;
-    let hw = sys
-        .elements()
-        .filter(|c| is_kind(c, "VirtualHardwareSection"))
-        .nth(index)?;
-    hw.elements()
-        .filter(|i| is_kind(i, "Item"))
-        .find(|i| {
-            let it = Item::from_el(i);
-            it.resource_type_code() == Some(3) && it.applies_to(config)
-        })?
-        .elements()
-        .find(|c| c.local_name() == "CoresPerSocket" && c.ns.as_deref() == Some(ns::VMW))
-        .map(|c| c.text().trim().to_string())
-}
-
 /// Picks the hardware section: the first whose `VirtualSystemType` names a `vmx-NN` family,
 /// else the first.
-fn pick_hardware(vs: &VirtualSystem) -> Option<(usize, &VirtualHardware)> {
+fn pick_hardware(vs: &VirtualSystem) -> Option<&VirtualHardware> {
     vs.hardware
         .iter()
-        .enumerate()
-        .find(|(_, h)| {
+        .find(|h| {
             h.system
                 .as_ref()
                 .is_some_and(|s| s.system_types.iter().any(|t| vmx_version(t).is_some()))
         })
-        .or_else(|| vs.hardware.iter().enumerate().next())
+        .or_else(|| vs.hardware.first())
 }
 
 /// `vmx-07` → 7.
@@ -456,7 +414,7 @@ impl Machine {
             }
             None => env.default_deployment_option(),
         };
-        let (hw_index, hw) = pick_hardware(vs).ok_or_else(|| {
+        let hw = pick_hardware(vs).ok_or_else(|| {
             Error::invalid_ovf(format!(
                 "VirtualSystem {:?} has no VirtualHardwareSection",
                 vs.id
@@ -531,11 +489,7 @@ impl Machine {
 
         // Range items (`ovf:bound="min"`/`"max"`) describe limits; the `normal` (or unbounded)
         // item is the value (DSP0243 §9.8).
-        let items: Vec<&Item> = hw
-            .items_for(config.as_deref())
-            .into_iter()
-            .filter(|i| !matches!(i.bound.as_deref().map(str::trim), Some("min" | "max")))
-            .collect();
+        let items: Vec<&Item> = hw.effective_items(config.as_deref());
         // Controllers first, so that children find their parents whatever the item order.
         for item in &items {
             let sub = sub_type(item);
@@ -592,8 +546,7 @@ impl Machine {
                     Some(Ok(n)) if n > 0 => {
                         cx.m.cpus = n;
                         cx.m.cores_per_socket =
-                            cores_per_socket(env, &vs.id, hw_index, config.as_deref())
-                                .and_then(|c| c.parse().ok());
+                            item.cores_per_socket.as_deref().and_then(|c| c.parse().ok());
                     }
                     _ => cx.warnings.push(Warning::new(
                         describe(item),
