@@ -351,6 +351,39 @@ fn corpus_descriptors_map_and_survive_a_vmx() {
     }
 }
 
+/// vCloud Director exports say `ovf:id="1"` (Other) and put the real guest in `vmw:osType`:
+/// the imported machine takes the vmw:osType, and its `.vmx` reads back as the same machine
+/// in every fact a `.vmx` stores (the round trip import once ran in production, now a test).
+#[test]
+fn vcloud_director_descriptors_read_back_from_their_vmx() {
+    for rel in [
+        "vmware__govmomi/ovf/fixtures/external/AddOvf/vCloudCfg/vcloud-cfg-and-properties.ovf",
+        "vmware__govmomi/ovf/fixtures/external/Alpha-demo/vApp_with_2vms/vApp_with_2vms.ovf",
+        "vmware__govmomi/ovf/fixtures/external/DuplicateVappTest/DuplicateVappTest.ovf",
+    ] {
+        let Some(env) = envelope(rel) else {
+            return;
+        };
+        for vs in env.virtual_systems() {
+            let os = vs.operating_system.clone().expect("an OperatingSystemSection");
+            let (m, _) = Machine::from_envelope(&env, Some(&vs.id), None).unwrap();
+            // (`otherGuest` is the API name of the `.vmx` key `other`.)
+            if os.vmw_os_type.is_some() {
+                assert!(m.guest_os.vmx_key.is_some(), "{rel}: {os:?}");
+            }
+            let mut named = m.clone();
+            for (i, d) in named.disks.iter_mut().enumerate() {
+                if d.file_name.is_empty() {
+                    d.file_name = format!("blank-{i}.vmdk");
+                }
+            }
+            let (back, w) = Machine::from_vmx(&Vmx::parse(&named.to_vmx().to_bytes()).unwrap());
+            assert!(w.is_empty(), "{rel} {}: {w:?}", vs.id);
+            assert_eq!(back, vmx_view(&m), "{rel} {}", vs.id);
+        }
+    }
+}
+
 // ---- export: Machine → descriptor → Machine ----
 
 /// What a machine looks like after vmx → OVF → import: OVF carries no hosted connection type,
