@@ -3,7 +3,7 @@
 use ovftool::ovf::{Envelope, OvfVersion};
 use ovftool::vm::{
     BusFamily, CdBacking, ControllerKind, Firmware, GuestOs, MacAddress, Machine, NicAdapter,
-    SoundKind,
+    SettingValue, SoundKind, VmwareSetting,
 };
 use ovftool::vmx::Vmx;
 use ovftool::ErrorKind;
@@ -140,12 +140,20 @@ fn ovftool_made_descriptor() {
     assert_eq!(m.sound.and_then(|s| s.kind), Some(SoundKind::Es1371));
     assert!(m.vmci);
     assert!(m.unmapped.is_empty(), "{:?}", m.unmapped);
-    assert!(m
-        .extra_config
-        .contains(&("tools.syncTime".to_string(), "TRUE".to_string())));
-    assert!(m
-        .extra_config
-        .contains(&("ethernet0.wakeOnPcktRcv".to_string(), "FALSE".to_string())));
+    assert_eq!(
+        m.vmware.get(VmwareSetting::ToolsSyncTime),
+        Some(SettingValue::Bool(true))
+    );
+    assert_eq!(
+        m.vmware.get(VmwareSetting::NicWakeOnLan(0)),
+        Some(SettingValue::Bool(false))
+    );
+    let text = m.to_vmx().to_text();
+    assert!(text.contains("tools.syncTime = \"TRUE\""), "{text}");
+    assert!(
+        text.contains("ethernet0.wakeOnPcktRcv = \"FALSE\""),
+        "{text}"
+    );
     // The .vmx an import writes from it carries the keys the import acceptance looks for.
     let text = m.to_vmx().to_text();
     for k in ["numvcpus", "memsize", "virtualHW.version", "guestOS"] {
@@ -365,7 +373,10 @@ fn vcloud_director_descriptors_read_back_from_their_vmx() {
             return;
         };
         for vs in env.virtual_systems() {
-            let os = vs.operating_system.clone().expect("an OperatingSystemSection");
+            let os = vs
+                .operating_system
+                .clone()
+                .expect("an OperatingSystemSection");
             let (m, _) = Machine::from_envelope(&env, Some(&vs.id), None).unwrap();
             // (`otherGuest` is the API name of the `.vmx` key `other`.)
             if os.vmw_os_type.is_some() {
