@@ -48,7 +48,11 @@ fn vmx_keys(path: &std::path::Path) -> Vec<(String, String)> {
         .collect()
 }
 
-fn import(ovf: &std::path::Path, out: &std::path::Path, option: Option<&str>) -> Vec<(String, String)> {
+fn import(
+    ovf: &std::path::Path,
+    out: &std::path::Path,
+    option: Option<&str>,
+) -> Vec<(String, String)> {
     let mut args = vec!["--json", "import"];
     if let Some(o) = option {
         args.extend(["--deployment-option", o]);
@@ -79,8 +83,9 @@ fn walk(dir: &std::path::Path) -> Vec<std::path::PathBuf> {
 fn nics(vmx: &[(String, String)]) -> Vec<String> {
     (0..10)
         .filter(|n| {
-            vmx.iter()
-                .any(|(k, v)| *k == format!("ethernet{n}.present") && v.eq_ignore_ascii_case("true"))
+            vmx.iter().any(|(k, v)| {
+                *k == format!("ethernet{n}.present") && v.eq_ignore_ascii_case("true")
+            })
         })
         .map(|n| {
             vmx.iter()
@@ -135,5 +140,8 @@ fn deployment_option_item_replaces_the_general_one_in_validate_info_and_import()
     // Without a choice the default configuration ("small") applies.
     let small = import(&ovf, &dir.path().join("small"), None);
     assert_eq!(nics(&small), ["vmxnet3"]);
-    assert!(!small.iter().any(|(k, _)| k == "numvcpus") || small.contains(&("numvcpus".into(), "1".into())));
+    assert!(
+        !small.iter().any(|(k, _)| k == "numvcpus")
+            || small.contains(&("numvcpus".into(), "1".into()))
+    );
 }

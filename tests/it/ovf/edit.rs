@@ -119,5 +119,8 @@ fn effective_items_replace_by_instance_id_for_the_chosen_configuration() {
     assert_eq!(names(None), ["general", "general-7"]);
     assert_eq!(names(Some("small")), ["general", "general-7"]);
     assert_eq!(names(Some("big")), ["big-first", "big-or-huge"]);
-    assert_eq!(names(Some("huge")), ["big-or-huge", "general-7", "huge-only"]);
+    assert_eq!(
+        names(Some("huge")),
+        ["big-or-huge", "general-7", "huge-only"]
+    );
 }
