@@ -77,6 +77,7 @@ pub mod ovf;
 pub mod pack;
 pub mod progress;
 pub(crate) mod range_copy;
+pub mod transform;
 pub mod verify;
 pub mod vm;
 pub mod vmdk;

@@ -5,12 +5,15 @@
 //! arguments, prints, and adapts progress reporting to indicatif.
 
 mod convert;
+mod diff;
+mod edit;
 mod export;
 mod import;
 mod info;
 mod info_disk;
 mod info_ovf;
 mod pack;
+mod retarget;
 mod ui;
 mod unpack;
 mod validate;
@@ -57,6 +60,12 @@ enum Command {
     Unpack(unpack::Args),
     /// Convert a virtual disk between layouts (streamOptimized, sparse, flat, thin, thick, raw).
     Convert(convert::Args),
+    /// Change a package's product fields, properties, EULA, hardware, networks or files.
+    Edit(Box<edit::Args>),
+    /// Make a package acceptable to a hypervisor (ESXi, Workstation, VirtualBox).
+    Retarget(retarget::Args),
+    /// Show what differs between two packages (descriptor and disk data) or two disks.
+    Diff(diff::Args),
 }
 
 /// ovftool writes per-key options with a colon: `--net:"VM Network"=dvs-1`,
@@ -123,6 +132,9 @@ fn run(command: Command, ui: &Ui) -> ovftool::Result<Outcome> {
         Command::Pack(a) => pack::run(a, ui),
         Command::Unpack(a) => unpack::run(a, ui),
         Command::Convert(a) => convert::run(a, ui),
+        Command::Edit(a) => edit::run(*a, ui),
+        Command::Retarget(a) => retarget::run(a, ui),
+        Command::Diff(a) => diff::run(a, ui),
     }
 }
 
