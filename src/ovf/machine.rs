@@ -19,9 +19,9 @@ use super::{
 use crate::error::{Error, Result};
 use crate::vm::{
     is_runtime_key, max_buses, Attachment, BusFamily, CdBacking, CdRom, Controller, ControllerKind,
-    Disk, Firmware, Floppy, FloppyBacking, GuestOs, MacAddress, Machine, Nic, NicAdapter, PowerOp,
-    SettingKind, SettingValue, Sound, SoundKind, ToolsUpgrade, Unmapped, VmwareSetting, Warning,
-    MAX_NICS,
+    Disk, Firmware, Floppy, FloppyBacking, GuestOs, MacAddress, Machine, Nic, NicAdapter,
+    NicSetting, PowerOp, SettingKind, SettingValue, Sound, SoundKind, ToolsUpgrade, Unmapped,
+    VmwareSetting, Warning, MAX_NICS,
 };
 
 /// `vmw:Config` keys of the typed VMware settings: section level, then the video item's
@@ -63,7 +63,7 @@ const VSPHERE_CONFIG: &[(VmwareSetting, &str)] = &[
 ];
 
 /// Per-adapter `vmw:Config` keys of a NIC item, with the setting for adapter `n`.
-const NIC_CONFIG: &[(&str, fn(u32) -> VmwareSetting)] = &[
+const NIC_CONFIG: &[(&str, NicSetting)] = &[
     ("wakeOnLanEnabled", VmwareSetting::NicWakeOnLan),
     (
         "connectable.allowGuestControl",

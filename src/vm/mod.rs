@@ -35,7 +35,9 @@ use serde::Serialize;
 
 pub use controller::{ControllerKind, UnitLimits};
 pub use guestos::GuestOs;
-pub use vmware::{PowerOp, SettingKind, SettingValue, ToolsUpgrade, VmwareSetting, VmwareSettings};
+pub use vmware::{
+    NicSetting, PowerOp, SettingKind, SettingValue, ToolsUpgrade, VmwareSetting, VmwareSettings,
+};
 
 /// Highest number of storage controllers of one family (bus numbers `0..N`): 4 SCSI, 4 SATA,
 /// 4 NVMe, 2 IDE channels (vSphere configuration maximums; libvirt vmx.c).

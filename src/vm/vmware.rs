@@ -59,6 +59,9 @@ pub enum VmwareSetting {
     NicGuestControl(u32),
 }
 
+/// A per-adapter setting for adapter `ethernetN` (e.g. [`VmwareSetting::NicWakeOnLan`]).
+pub type NicSetting = fn(u32) -> VmwareSetting;
+
 /// The kind of value a [`VmwareSetting`] takes.
 #[derive(Debug, Clone, Copy, PartialEq, Eq)]
 pub enum SettingKind {

@@ -16,9 +16,9 @@ use std::collections::{BTreeMap, BTreeSet, HashMap, HashSet};
 use super::Vmx;
 use crate::vm::{
     is_runtime_key, max_buses, Attachment, BusFamily, CdBacking, CdRom, Controller, ControllerKind,
-    Disk, Firmware, Floppy, FloppyBacking, GuestOs, MacAddress, Machine, Nic, NicAdapter, Port,
-    PowerOp, SettingKind, SettingValue, Sound, SoundKind, ToolsUpgrade, Unmapped, VmwareSetting,
-    Warning, MAX_NICS,
+    Disk, Firmware, Floppy, FloppyBacking, GuestOs, MacAddress, Machine, Nic, NicAdapter,
+    NicSetting, Port, PowerOp, SettingKind, SettingValue, Sound, SoundKind, ToolsUpgrade, Unmapped,
+    VmwareSetting, Warning, MAX_NICS,
 };
 
 /// Highest device index accepted in a key (`scsi3:64`, `ethernet9`, ...); larger numbers are
@@ -221,7 +221,7 @@ const SETTING_KEYS: &[(VmwareSetting, &str)] = &[
 ];
 
 /// Per-adapter typed settings: `ethernetN.<key>`.
-const NIC_SETTING_KEYS: &[(&str, fn(u32) -> VmwareSetting)] = &[
+const NIC_SETTING_KEYS: &[(&str, NicSetting)] = &[
     ("wakeOnPcktRcv", VmwareSetting::NicWakeOnLan),
     (
         "allowGuestConnectionControl",
