@@ -233,7 +233,7 @@ impl<W: Write> Write for HashingWriter<W> {
 /// Size of one buffer of the copy ring.
 pub const PIPELINE_BUFFER_BYTES: usize = 1 << 20;
 /// Buffers in the ring: bounds the memory of a copy to 8 MiB.
-pub const PIPELINE_BUFFERS: usize = 8;
+pub(crate) const PIPELINE_BUFFERS: usize = 8;
 /// Inputs smaller than this are hashed on the calling thread (threads cost more than they save).
 const INLINE_BELOW: u64 = 4 << 20;
 
@@ -264,7 +264,7 @@ type Stage<'a> = Box<dyn FnMut(&[u8]) -> io::Result<()> + Send + 'a>;
 
 /// Reads `src` to its end, hashing with every requested algorithm and writing to `sink` if given,
 /// with reading, each hash and the write running on separate threads over a ring of
-/// [`PIPELINE_BUFFERS`] buffers of [`PIPELINE_BUFFER_BYTES`].
+/// `PIPELINE_BUFFERS` buffers of [`PIPELINE_BUFFER_BYTES`].
 ///
 /// # Errors
 /// [`crate::ErrorKind::Io`] (or the kind carried by an [`Error`] inside an `io::Error`) from

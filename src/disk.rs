@@ -142,7 +142,7 @@ impl GrainEncoder for PlainEncoder {
 /// thread, so writes run in parallel and need no ordering, and hands the sink an [`Encoded`]
 /// with empty `bytes` (the sink's `write` then only keeps count).
 #[derive(Debug, Clone)]
-pub struct PwriteEncoder {
+pub(crate) struct PwriteEncoder {
     file: Arc<std::fs::File>,
     /// File offset of disk offset 0.
     base: u64,

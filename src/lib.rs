@@ -12,6 +12,49 @@
 //!
 //! Everything read from a file is untrusted: sizes are bounded by [`limits`], names pass through
 //! [`gate`], outputs appear only when complete ([`output`]).
+//!
+//! # Example
+//!
+//! Verify a package, import it as a VM folder, and export that VM again as an OVA:
+//!
+//! ```no_run
+//! use std::path::Path;
+//!
+//! use ovftool::export::{export, ExportOptions};
+//! use ovftool::import::{import_path, ImportOptions};
+//! use ovftool::progress::NoProgress;
+//! use ovftool::verify::{verify_path, VerifyOptions};
+//!
+//! # fn main() -> ovftool::Result<()> {
+//! // Digests, sizes, descriptor and signature, without writing anything.
+//! let report = verify_path(Path::new("appliance.ova"), &VerifyOptions::default(), &NoProgress)?;
+//! if !report.passed() {
+//!     for f in report.errors() {
+//!         eprintln!("[{}] {}", f.code, f.message);
+//!     }
+//!     return Ok(());
+//! }
+//!
+//! // Import: a VM folder with a .vmx and thin disks, in deployment option "small".
+//! let imported = import_path(
+//!     Path::new("appliance.ova"),
+//!     Path::new("vms"),
+//!     &ImportOptions {
+//!         deployment_option: Some("small".into()),
+//!         ..ImportOptions::default()
+//!     },
+//!     &NoProgress,
+//! )?;
+//! println!("wrote {}", imported.vmx.display());
+//!
+//! // Export: OVF 1.0 + SHA-256 manifest + streamOptimized disks in one OVA.
+//! let exported = export(&imported.vmx, Path::new("copy.ova"), &ExportOptions::default(), &NoProgress)?;
+//! println!("wrote {}", exported.output.display());
+//! # Ok(())
+//! # }
+//! ```
+//!
+//! Smaller programs per job are in `examples/` (`import`, `export`, `verify`, `convert`).
 #![forbid(unsafe_code)]
 #![warn(missing_docs)]
 #![cfg_attr(
@@ -34,7 +77,7 @@ pub mod ovf;
 pub mod pack;
 pub mod package_files;
 pub mod progress;
-pub mod range_copy;
+pub(crate) mod range_copy;
 pub mod sniff;
 pub mod transform;
 pub mod verify;

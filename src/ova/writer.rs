@@ -185,7 +185,7 @@ impl FileBacked for std::io::BufWriter<std::fs::File> {
 impl<W: FileBacked> Writer<W> {
     /// Appends the whole regular file `src` of `size` bytes as a member: the kernel copies the
     /// data (`copy_file_range`, holes of `src` stay holes) while the digests are computed from
-    /// what landed in the archive ([`crate::range_copy`]).
+    /// what landed in the archive (`range_copy`).
     ///
     /// # Errors
     /// [`crate::ErrorKind::Corrupt`] when `src` is not `size` bytes long (it changed while

@@ -11,52 +11,102 @@
 
 use std::collections::{HashMap, HashSet};
 
-use super::model::{is_kind, ovf_attr};
 use super::model::{Disk as OvfDisk, FileRef, Network};
-use super::tree::Element;
 use super::write::{EnvelopeBuilder, HardwareSpec, ItemSpec, OsSpec, SystemSpec};
 use super::{
-    ns, parse_allocation_units, Envelope, Item, OvfVersion, VirtualHardware, VirtualSystem,
-    VmwConfig,
+    parse_allocation_units, Envelope, Item, OvfVersion, VirtualHardware, VirtualSystem, VmwConfig,
 };
 use crate::error::{Error, Result};
 use crate::vm::{
     is_runtime_key, max_buses, Attachment, BusFamily, CdBacking, CdRom, Controller, ControllerKind,
-    Disk, Firmware, Floppy, FloppyBacking, GuestOs, MacAddress, Machine, Nic, NicAdapter, Sound,
-    SoundKind, Unmapped, Warning, MAX_NICS,
+    Disk, Firmware, Floppy, FloppyBacking, GuestOs, MacAddress, Machine, Nic, NicAdapter,
+    NicSetting, PowerOp, SettingKind, SettingValue, Sound, SoundKind, ToolsUpgrade, Unmapped,
+    VmwareSetting, Warning, MAX_NICS,
 };
 
-/// `vmw:Config` keys (hardware section level) ↔ `.vmx` keys, for the settings that have both
-/// (GOVMOMI `toConfig`; VMware's vmx names). Boolean values are converted between `true` and
-/// `TRUE`; power operation values between `preset` and `default`.
-pub const CONFIG_TO_VMX: &[(&str, &str)] = &[
-    ("tools.syncTimeWithHost", "tools.syncTime"),
-    ("tools.afterPowerOn", "toolScripts.afterPowerOn"),
-    ("tools.afterResume", "toolScripts.afterResume"),
-    ("tools.beforeGuestStandby", "toolScripts.beforeSuspend"),
-    ("tools.beforeGuestShutdown", "toolScripts.beforePowerOff"),
-    ("tools.toolsUpgradePolicy", "tools.upgrade.policy"),
-    ("powerOpInfo.powerOffType", "powerType.powerOff"),
-    ("powerOpInfo.resetType", "powerType.reset"),
-    ("powerOpInfo.suspendType", "powerType.suspend"),
-    ("cpuHotAddEnabled", "vcpu.hotadd"),
-    ("cpuHotRemoveEnabled", "vcpu.hotremove"),
-    ("memoryHotAddEnabled", "mem.hotadd"),
-    ("nestedHVEnabled", "vhv.enable"),
-    ("virtualICH7MPresent", "ich7m.present"),
-    ("virtualSMCPresent", "smc.present"),
-    ("flags.vvtdEnabled", "vvtd.enable"),
-    ("flags.vbsEnabled", "vbs.enable"),
+/// `vmw:Config` keys of the typed VMware settings: section level, then the video item's
+/// (GOVMOMI `toConfig`, `VirtualMachineVideoCard`). Per-adapter ones are in [`NIC_CONFIG`].
+const VSPHERE_CONFIG: &[(VmwareSetting, &str)] = &[
+    (VmwareSetting::ToolsSyncTime, "tools.syncTimeWithHost"),
+    (VmwareSetting::ToolsAfterPowerOn, "tools.afterPowerOn"),
+    (VmwareSetting::ToolsAfterResume, "tools.afterResume"),
+    (
+        VmwareSetting::ToolsBeforeStandby,
+        "tools.beforeGuestStandby",
+    ),
+    (
+        VmwareSetting::ToolsBeforeShutdown,
+        "tools.beforeGuestShutdown",
+    ),
+    (
+        VmwareSetting::ToolsUpgradePolicy,
+        "tools.toolsUpgradePolicy",
+    ),
+    (VmwareSetting::PowerOffType, "powerOpInfo.powerOffType"),
+    (VmwareSetting::ResetType, "powerOpInfo.resetType"),
+    (VmwareSetting::SuspendType, "powerOpInfo.suspendType"),
+    (VmwareSetting::CpuHotAdd, "cpuHotAddEnabled"),
+    (VmwareSetting::CpuHotRemove, "cpuHotRemoveEnabled"),
+    (VmwareSetting::MemoryHotAdd, "memoryHotAddEnabled"),
+    (VmwareSetting::NestedHv, "nestedHVEnabled"),
+    (VmwareSetting::Ich7mPresent, "virtualICH7MPresent"),
+    (VmwareSetting::SmcPresent, "virtualSMCPresent"),
+    (VmwareSetting::VvtdEnabled, "flags.vvtdEnabled"),
+    (VmwareSetting::VbsEnabled, "flags.vbsEnabled"),
+    (VmwareSetting::Video3d, "enable3DSupport"),
+    (VmwareSetting::VideoAutoDetect, "useAutoDetect"),
+    (VmwareSetting::VideoDisplays, "numDisplays"),
+    (
+        VmwareSetting::VideoGraphicsMemoryKib,
+        "graphicsMemorySizeInKB",
+    ),
 ];
 
-/// Video card `vmw:Config` keys ↔ `.vmx` keys (GOVMOMI `VirtualMachineVideoCard` fields; vmx
-/// `svga.*`, `mks.enable3d`).
-pub const VIDEO_CONFIG_TO_VMX: &[(&str, &str)] = &[
-    ("enable3DSupport", "mks.enable3d"),
-    ("useAutoDetect", "svga.autodetect"),
-    ("numDisplays", "svga.numDisplays"),
-    ("graphicsMemorySizeInKB", "svga.graphicsMemoryKB"),
+/// Per-adapter `vmw:Config` keys of a NIC item, with the setting for adapter `n`.
+const NIC_CONFIG: &[(&str, NicSetting)] = &[
+    ("wakeOnLanEnabled", VmwareSetting::NicWakeOnLan),
+    (
+        "connectable.allowGuestControl",
+        VmwareSetting::NicGuestControl,
+    ),
 ];
+
+/// A `vmw:Config` value in vSphere spelling as a setting of `kind`.
+fn vsphere_value(kind: SettingKind, text: &str) -> Option<SettingValue> {
+    let t = text.trim();
+    Some(match kind {
+        SettingKind::Bool => SettingValue::Bool(bool_text(Some(t))?),
+        SettingKind::Count => SettingValue::Count(t.parse().ok()?),
+        SettingKind::PowerOp => SettingValue::PowerOp(match t.to_ascii_lowercase().as_str() {
+            "preset" => PowerOp::Preset,
+            "soft" => PowerOp::Soft,
+            "hard" => PowerOp::Hard,
+            _ => return None,
+        }),
+        SettingKind::ToolsUpgrade => {
+            SettingValue::ToolsUpgrade(match t.to_ascii_lowercase().as_str() {
+                "manual" => ToolsUpgrade::Manual,
+                "upgradeatpowercycle" => ToolsUpgrade::UpgradeAtPowerCycle,
+                _ => return None,
+            })
+        }
+    })
+}
+
+/// A setting's value in vSphere spelling.
+fn vsphere_text(v: SettingValue) -> String {
+    match v {
+        SettingValue::Bool(b) => b.to_string(),
+        SettingValue::Count(n) => n.to_string(),
+        SettingValue::PowerOp(PowerOp::Preset) => "preset".into(),
+        SettingValue::PowerOp(PowerOp::Soft) => "soft".into(),
+        SettingValue::PowerOp(PowerOp::Hard) => "hard".into(),
+        SettingValue::ToolsUpgrade(ToolsUpgrade::Manual) => "manual".into(),
+        SettingValue::ToolsUpgrade(ToolsUpgrade::UpgradeAtPowerCycle) => {
+            "upgradeAtPowerCycle".into()
+        }
+    }
+}
 
 /// vmw:Config keys VMware writes that are host bookkeeping, not configuration.
 const IGNORED_ITEM_CONFIG: &[&str] = &["slotInfo.pciSlotNumber"];
@@ -89,15 +139,6 @@ const IMPLICIT_SUBTYPES: &[&str] = &[
     "vmware.keyboard",
     "vmware.pointingdevice",
 ];
-
-fn config_value_to_vmx(v: &str) -> String {
-    match v.trim() {
-        "true" => "TRUE".to_string(),
-        "false" => "FALSE".to_string(),
-        "preset" => "default".to_string(),
-        other => other.to_string(),
-    }
-}
 
 fn sub_type(item: &Item) -> String {
     item.resource_sub_type
@@ -253,57 +294,17 @@ fn host_ref<'a>(item: &'a Item, what: &str) -> Option<&'a str> {
     })
 }
 
-/// Finds the element of the virtual system `id`, depth first.
-fn find_system<'a>(el: &'a Element, id: &str) -> Option<&'a Element> {
-    for c in el.elements() {
-        if is_kind(c, "VirtualSystem") && ovf_attr(c, "id").unwrap_or_default() == id {
-            return Some(c);
-        }
-        if is_kind(c, "VirtualSystemCollection") {
-            if let Some(f) = find_system(c, id) {
-                return Some(f);
-            }
-        }
-    }
-    None
-}
-
-/// `vmw:CoresPerSocket` of the CPU item that applies in `config`, in the `index`-th hardware
-/// section of system `id` (the typed view does not keep vendor children's text).
-fn cores_per_socket(
-    env: &Envelope,
-    id: &str,
-    index: usize,
-    config: Option<&str>,
-) -> Option<String> {
-    let sys = find_system(env.root(), id)?;
-    let hw = sys
-        .elements()
-        .filter(|c| is_kind(c, "VirtualHardwareSection"))
-        .nth(index)?;
-    hw.elements()
-        .filter(|i| is_kind(i, "Item"))
-        .find(|i| {
-            let it = Item::from_el(i);
-            it.resource_type_code() == Some(3) && it.applies_to(config)
-        })?
-        .elements()
-        .find(|c| c.local_name() == "CoresPerSocket" && c.ns.as_deref() == Some(ns::VMW))
-        .map(|c| c.text().trim().to_string())
-}
-
 /// Picks the hardware section: the first whose `VirtualSystemType` names a `vmx-NN` family,
 /// else the first.
-fn pick_hardware(vs: &VirtualSystem) -> Option<(usize, &VirtualHardware)> {
+fn pick_hardware(vs: &VirtualSystem) -> Option<&VirtualHardware> {
     vs.hardware
         .iter()
-        .enumerate()
-        .find(|(_, h)| {
+        .find(|h| {
             h.system
                 .as_ref()
                 .is_some_and(|s| s.system_types.iter().any(|t| vmx_version(t).is_some()))
         })
-        .or_else(|| vs.hardware.iter().enumerate().next())
+        .or_else(|| vs.hardware.first())
 }
 
 /// `vmx-07` → 7.
@@ -464,7 +465,7 @@ impl Machine {
             }
             None => env.default_deployment_option(),
         };
-        let (hw_index, hw) = pick_hardware(vs).ok_or_else(|| {
+        let hw = pick_hardware(vs).ok_or_else(|| {
             Error::invalid_ovf(format!(
                 "VirtualSystem {:?} has no VirtualHardwareSection",
                 vs.id
@@ -539,11 +540,7 @@ impl Machine {
 
         // Range items (`ovf:bound="min"`/`"max"`) describe limits; the `normal` (or unbounded)
         // item is the value (DSP0243 §9.8).
-        let items: Vec<&Item> = hw
-            .items_for(config.as_deref())
-            .into_iter()
-            .filter(|i| !matches!(i.bound.as_deref().map(str::trim), Some("min" | "max")))
-            .collect();
+        let items: Vec<&Item> = hw.effective_items(config.as_deref());
         // Controllers first, so that children find their parents whatever the item order.
         for item in &items {
             let sub = sub_type(item);
@@ -599,9 +596,10 @@ impl Machine {
                 {
                     Some(Ok(n)) if n > 0 => {
                         cx.m.cpus = n;
-                        cx.m.cores_per_socket =
-                            cores_per_socket(env, &vs.id, hw_index, config.as_deref())
-                                .and_then(|c| c.parse().ok());
+                        cx.m.cores_per_socket = item
+                            .cores_per_socket
+                            .as_deref()
+                            .and_then(|c| c.parse().ok());
                     }
                     _ => cx.warnings.push(Warning::new(
                         describe(item),
@@ -757,17 +755,13 @@ impl Machine {
                         _ => MacAddress::Generated,
                     };
                     for c in &item.config {
-                        // Per-adapter options with a .vmx spelling travel as extra config.
-                        let vmx_key = match c.key.as_str() {
-                            "wakeOnLanEnabled" => Some("wakeOnPcktRcv"),
-                            "connectable.allowGuestControl" => Some("allowGuestConnectionControl"),
-                            _ => None,
-                        };
-                        if let Some(k) = vmx_key {
-                            cx.m.extra_config.push((
-                                format!("ethernet{index}.{k}"),
-                                config_value_to_vmx(&c.value),
-                            ));
+                        let setting = NIC_CONFIG
+                            .iter()
+                            .find(|(k, _)| *k == c.key)
+                            .map(|(_, s)| s(index));
+                        let value = setting.and_then(|s| vsphere_value(s.kind(), &c.value));
+                        if let (Some(s), Some(v)) = (setting, value) {
+                            cx.m.vmware.set(s, v);
                         } else if !ignorable(c) {
                             cx.unmapped(
                                 format!("{} vmw:Config {}={}", describe(item), c.key, c.value),
@@ -830,11 +824,12 @@ impl Machine {
                                     ),
                                 )),
                             }
-                        } else if let Some((_, k)) =
-                            VIDEO_CONFIG_TO_VMX.iter().find(|(o, _)| *o == c.key)
+                        } else if let Some(v) = VSPHERE_CONFIG
+                            .iter()
+                            .find(|(s, k)| s.is_video() && *k == c.key)
+                            .and_then(|(s, _)| Some((*s, vsphere_value(s.kind(), &c.value)?)))
                         {
-                            cx.m.extra_config
-                                .push((k.to_string(), config_value_to_vmx(&c.value)));
+                            cx.m.vmware.set(v.0, v.1);
                         } else if !ignorable(c) {
                             cx.unmapped(
                                 format!("{} vmw:Config {}={}", describe(item), c.key, c.value),
@@ -870,10 +865,13 @@ impl Machine {
                 "bootOptions.efiSecureBootEnabled" => {
                     cx.m.secure_boot = bool_text(Some(&c.value)).unwrap_or(false)
                 }
-                key => match CONFIG_TO_VMX.iter().find(|(o, _)| *o == key) {
-                    Some((_, vmx)) => {
-                        cx.m.extra_config
-                            .push((vmx.to_string(), config_value_to_vmx(&c.value)))
+                key => match VSPHERE_CONFIG
+                    .iter()
+                    .find(|(s, k)| !s.is_video() && *k == key)
+                    .and_then(|(s, _)| Some((*s, vsphere_value(s.kind(), &c.value)?)))
+                {
+                    Some((s, v)) => {
+                        cx.m.vmware.set(s, v);
                     }
                     None if ignorable(c) => {}
                     None => cx.unmapped(
@@ -927,31 +925,6 @@ pub fn disk_file_id(index: usize) -> String {
 /// The streamOptimized VMDK format URI (VMware's `ovf:format`).
 pub const STREAM_OPTIMIZED_FORMAT: &str =
     "http://www.vmware.com/interfaces/specifications/vmdk.html#streamOptimized";
-
-/// A `.vmx` value of a [`CONFIG_TO_VMX`] key as the vSphere value, or `None` when vSphere has no
-/// equivalent (`trySoft`, `useGlobal`...): the entry then stays raw extra configuration.
-fn config_value_to_ovf(vmx_key: &str, v: &str) -> Option<String> {
-    let k = vmx_key.to_ascii_lowercase();
-    let lv = v.trim().to_ascii_lowercase();
-    if k.starts_with("powertype.") {
-        return match lv.as_str() {
-            "soft" | "hard" => Some(lv),
-            "default" => Some("preset".to_string()),
-            _ => None,
-        };
-    }
-    if k == "tools.upgrade.policy" {
-        return match lv.as_str() {
-            "manual" => Some("manual".to_string()),
-            "upgradeatpowercycle" => Some("upgradeAtPowerCycle".to_string()),
-            _ => None,
-        };
-    }
-    if k == "svga.numdisplays" || k == "svga.graphicsmemorykb" {
-        return lv.parse::<u64>().ok().map(|n| n.to_string());
-    }
-    crate::vmx::parse_bool(&lv).map(|b| b.to_string())
-}
 
 /// `capacity_bytes` as (number, units) in the largest binary unit that divides it.
 fn capacity_in_units(bytes: u64) -> (String, Option<String>) {
@@ -1344,48 +1317,30 @@ impl Machine {
             hw.config
                 .push(("bootOptions.efiSecureBootEnabled".into(), "true".into()));
         }
+        for (setting, value) in self.vmware.iter() {
+            let text = vsphere_text(value);
+            if let Some(n) = setting.nic_index() {
+                let key = NIC_CONFIG.iter().find(|(_, s)| s(n) == setting);
+                match (key, nic_items.get(&n).and_then(|i| hw.items.get_mut(*i))) {
+                    (Some((key, _)), Some(item)) => item.config.push((key.to_string(), text)),
+                    _ => warnings.push(Warning::new(
+                        format!("ethernet{n}"),
+                        format!("{setting:?} of a network adapter the machine lacks: not exported"),
+                    )),
+                }
+                continue;
+            }
+            let Some((_, key)) = VSPHERE_CONFIG.iter().find(|(s, _)| *s == setting) else {
+                continue;
+            };
+            match hw.items.get_mut(video_index) {
+                Some(item) if setting.is_video() => item.config.push((key.to_string(), text)),
+                _ => hw.config.push((key.to_string(), text)),
+            }
+        }
         for (k, v) in &self.extra_config {
             if is_runtime_key(k) {
                 continue;
-            }
-            if let Some((ovf, _)) = CONFIG_TO_VMX
-                .iter()
-                .find(|(_, x)| x.eq_ignore_ascii_case(k))
-            {
-                if let Some(val) = config_value_to_ovf(k, v) {
-                    hw.config.push((ovf.to_string(), val));
-                    continue;
-                }
-            }
-            if let Some((ovf, _)) = VIDEO_CONFIG_TO_VMX
-                .iter()
-                .find(|(_, x)| x.eq_ignore_ascii_case(k))
-            {
-                if let (Some(item), Some(val)) =
-                    (hw.items.get_mut(video_index), config_value_to_ovf(k, v))
-                {
-                    item.config.push((ovf.to_string(), val));
-                    continue;
-                }
-            }
-            // ethernetN.wakeOnPcktRcv / allowGuestConnectionControl → NIC item config.
-            let lower = k.to_ascii_lowercase();
-            if let Some(rest) = lower.strip_prefix("ethernet") {
-                if let Some((n, sub)) = rest.split_once('.') {
-                    let ovf_key = match sub {
-                        "wakeonpcktrcv" => Some("wakeOnLanEnabled"),
-                        "allowguestconnectioncontrol" => Some("connectable.allowGuestControl"),
-                        _ => None,
-                    };
-                    if let (Some(ovf_key), Ok(n), Some(val)) =
-                        (ovf_key, n.parse::<u32>(), crate::vmx::parse_bool(v))
-                    {
-                        if let Some(item) = nic_items.get(&n).and_then(|i| hw.items.get_mut(*i)) {
-                            item.config.push((ovf_key.to_string(), val.to_string()));
-                            continue;
-                        }
-                    }
-                }
             }
             hw.extra_config.push((k.clone(), v.clone()));
         }

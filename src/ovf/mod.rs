@@ -24,7 +24,7 @@
 //! ```
 //!
 //! Layers: [`tree`] (quick-xml events → elements, lossless, positions), [`model`] (typed views),
-//! [`units`] (allocation units), [`validate`](mod@validate) (diagnostics), [`write`] (building
+//! [`units`] (allocation units), [`validate`](mod@validate) (diagnostics), [`write`](mod@write) (building
 //! new descriptors in the VMware 1.0 layout or OVF 2.0).
 
 pub mod diag;

@@ -6,6 +6,8 @@
 //! and `<Content xsi:type="ovf:VirtualSystem_Type">`, and never fail: odd values are left as
 //! strings (or `None`) for [`super::validate`] to report.
 
+use std::collections::HashMap;
+
 use serde::Serialize;
 
 use super::ns;
@@ -423,6 +425,40 @@ impl Item {
     }
 }
 
+/// [`VirtualHardware::effective_items`] over any list that carries items (validation keeps each
+/// item's element beside it for positions).
+pub(crate) fn effective_by<'a, T>(
+    items: &'a [T],
+    item: impl Fn(&T) -> &Item,
+    configuration: Option<&str>,
+) -> Vec<&'a T> {
+    let mut out: Vec<&'a T> = Vec::new();
+    let mut slot_of: HashMap<&str, usize> = HashMap::new();
+    for t in items {
+        let it = item(t);
+        if !it.applies_to(configuration)
+            || matches!(it.bound.as_deref().map(str::trim), Some("min" | "max"))
+        {
+            continue;
+        }
+        let id = it.instance_id.as_deref().map(str::trim);
+        // Only a configuration-specific item replaces: two unconditional items with one
+        // InstanceID are both kept (validation reports the duplicate).
+        match (id.and_then(|id| slot_of.get(id)), &it.configuration) {
+            (Some(&i), Some(_)) => out[i] = t,
+            // The configuration's own item stands even when the general one comes later.
+            (Some(&i), None) if item(out[i]).configuration.is_some() => {}
+            _ => {
+                if let Some(id) = id {
+                    slot_of.entry(id).or_insert(out.len());
+                }
+                out.push(t);
+            }
+        }
+    }
+    out
+}
+
 pub(crate) fn vmw_config(el: &Element) -> VmwConfig {
     VmwConfig {
         key: el.attr_ns(ns::VMW, "key").unwrap_or_default().to_string(),
@@ -468,9 +504,19 @@ pub struct VirtualHardware {
 }
 
 impl VirtualHardware {
-    /// Items that apply in deployment option `config` (see [`Item::applies_to`]).
-    pub fn items_for(&self, config: Option<&str>) -> Vec<&Item> {
-        self.items.iter().filter(|i| i.applies_to(config)).collect()
+    /// The hardware a deployment option gets: the one rule every command uses (validate, info,
+    /// import).
+    ///
+    /// `configuration` is the chosen `DeploymentOptionSection` id, already resolved to the
+    /// default one when the user chose none ([`crate::ovf::Envelope::default_deployment_option`]);
+    /// `None` (a descriptor without deployment options) keeps only unconditional items.
+    ///
+    /// DSP0243 §9.8: an item without `ovf:configuration` applies to every configuration; one
+    /// with it applies only to the listed ones and, when it has the `InstanceID` of an item
+    /// already taken, *replaces* that item in place (the last applicable one wins). Range items
+    /// (`ovf:bound="min"`/`"max"`) are limits, not hardware, and are left out.
+    pub fn effective_items(&self, configuration: Option<&str>) -> Vec<&Item> {
+        effective_by(&self.items, |i| i, configuration)
     }
 
     /// `vmw:CoresPerSocket` of the first processor item that has one.

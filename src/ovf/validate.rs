@@ -1272,38 +1272,22 @@ fn check_hardware(v: &mut V<'_>, s: &Element, path: &str, ctx: &Ctx) {
             check_config_ref(v, el, &ipath, cfg, ctx);
         }
     }
-    // One processor and one memory item per configuration (range items aside).
+    // One processor and one memory item per configuration (range items aside), over the
+    // hardware each configuration gets (the one rule: `VirtualHardware::effective_items`).
+    let mut configs: Vec<Option<&str>> = vec![None];
+    configs.extend(ctx.configs.iter().map(|c| Some(c.as_str())));
     for rt in [3u32, 4] {
-        let normal: Vec<&(&Element, model::Item)> = items
-            .iter()
-            .filter(|(_, i)| {
-                i.resource_type_code() == Some(rt)
-                    && matches!(i.bound.as_deref(), None | Some("normal"))
-            })
-            .collect();
-        let mut configs: Vec<Option<&str>> = vec![None];
-        configs.extend(ctx.configs.iter().map(|c| Some(c.as_str())));
-        for cfg in configs {
-            // Per configuration, an item for that configuration replaces the unconditional item
-            // with the same InstanceID (the last applicable one wins).
-            let mut effective: Vec<(&str, &Element)> = Vec::new();
-            for (el, i) in &normal {
-                let applies =
-                    i.configuration.is_none() || cfg.is_some_and(|c| i.applies_to(Some(c)));
-                if !applies {
-                    continue;
-                }
-                let iid = i.instance_id.as_deref().unwrap_or("");
-                match effective.iter_mut().find(|(id, _)| *id == iid) {
-                    Some(slot) => slot.1 = el,
-                    None => effective.push((iid, el)),
-                }
-            }
+        for cfg in &configs {
+            let effective: Vec<&(&Element, model::Item)> =
+                model::effective_by(&items, |(_, i)| i, *cfg)
+                    .into_iter()
+                    .filter(|(_, i)| i.resource_type_code() == Some(rt))
+                    .collect();
             if effective.len() > 1 {
                 let what = if rt == 3 { "processor" } else { "memory" };
                 v.err(
                     "resource-duplicate",
-                    effective[1].1,
+                    effective[1].0,
                     path,
                     format!(
                         "more than one {what} item{}",
@@ -1457,9 +1441,7 @@ fn check_hardware(v: &mut V<'_>, s: &Element, path: &str, ctx: &Ctx) {
         let kids = children.get(iid).cloned().unwrap_or_default();
         let ipath = format!("{path}/Item[{iid}]");
         let limits = kind.limits();
-        let mut per_config: HashMap<Option<String>, u32> = HashMap::new();
         for (kel, k) in &kids {
-            *per_config.entry(k.configuration.clone()).or_insert(0) += 1;
             if let Some(a) = k.address_on_parent.as_deref() {
                 match a.trim().parse::<u32>() {
                     Ok(u) if !kind.unit_is_usable(u) => v.err(
@@ -1473,10 +1455,16 @@ fn check_hardware(v: &mut V<'_>, s: &Element, path: &str, ctx: &Ctx) {
                 }
             }
         }
-        let unconditional = per_config.get(&None).copied().unwrap_or(0);
-        let worst = per_config
+        // The most devices any configuration puts on this controller.
+        let worst = configs
             .iter()
-            .map(|(k, n)| if k.is_some() { n + unconditional } else { *n })
+            .map(|cfg| {
+                model::effective_by(&items, |(_, i)| i, *cfg)
+                    .into_iter()
+                    .filter(|(_, i)| i.parent.as_deref() == Some(iid))
+                    .count()
+            })
+            .map(|n| u32::try_from(n).unwrap_or(u32::MAX))
             .max()
             .unwrap_or(0);
         if worst > limits.max_devices {

@@ -29,11 +29,15 @@
 
 pub mod controller;
 pub mod guestos;
+pub mod vmware;
 
 use serde::Serialize;
 
 pub use controller::{ControllerKind, UnitLimits};
 pub use guestos::GuestOs;
+pub use vmware::{
+    NicSetting, PowerOp, SettingKind, SettingValue, ToolsUpgrade, VmwareSetting, VmwareSettings,
+};
 
 /// Highest number of storage controllers of one family (bus numbers `0..N`): 4 SCSI, 4 SATA,
 /// 4 NVMe, 2 IDE channels (vSphere configuration maximums; libvirt vmx.c).
@@ -413,7 +417,11 @@ pub struct Machine {
     pub serial_ports: Vec<Port>,
     /// Parallel ports.
     pub parallel_ports: Vec<Port>,
-    /// Extra configuration in `.vmx` key syntax (OVF `vmw:ExtraConfig`), in source order.
+    /// VMware settings with a typed meaning (tools, power operations, hot add, video, per
+    /// adapter options): OVF `vmw:Config`, `.vmx` keys.
+    pub vmware: VmwareSettings,
+    /// Extra configuration in `.vmx` key syntax (OVF `vmw:ExtraConfig`), in source order:
+    /// everything VMware-specific without a typed meaning.
     pub extra_config: Vec<(String, String)>,
     /// What the source held that the model cannot represent (warnings).
     pub unmapped: Vec<Unmapped>,

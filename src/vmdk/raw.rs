@@ -147,7 +147,7 @@ impl DiskSource for RawSource {
 
 /// A raw image being written: a sparse file of the disk's capacity (zero grains are holes),
 /// created under a temporary name and renamed by [`DiskSink::finish`]. Worker threads write the
-/// grains with positional writes ([`PwriteEncoder`]).
+/// grains with positional writes (`PwriteEncoder`).
 #[derive(Debug)]
 pub struct RawSink {
     pending: PendingFile,

@@ -16,8 +16,9 @@ use std::collections::{BTreeMap, BTreeSet, HashMap, HashSet};
 use super::Vmx;
 use crate::vm::{
     is_runtime_key, max_buses, Attachment, BusFamily, CdBacking, CdRom, Controller, ControllerKind,
-    Disk, Firmware, Floppy, FloppyBacking, GuestOs, MacAddress, Machine, Nic, NicAdapter, Port,
-    Sound, SoundKind, Unmapped, Warning, MAX_NICS,
+    Disk, Firmware, Floppy, FloppyBacking, GuestOs, MacAddress, Machine, Nic, NicAdapter,
+    NicSetting, Port, PowerOp, SettingKind, SettingValue, Sound, SoundKind, ToolsUpgrade, Unmapped,
+    VmwareSetting, Warning, MAX_NICS,
 };
 
 /// Highest device index accepted in a key (`scsi3:64`, `ethernet9`, ...); larger numbers are
@@ -183,6 +184,122 @@ const MAPPED_KEYS: &[&str] = &[
     "sound.virtualdev",
     "sound.startconnected",
 ];
+
+/// `.vmx` keys of the machine-wide typed VMware settings (VMware's vmx names for the vSphere
+/// fields of [`VmwareSetting`]).
+const SETTING_KEYS: &[(VmwareSetting, &str)] = &[
+    (VmwareSetting::ToolsSyncTime, "tools.syncTime"),
+    (VmwareSetting::ToolsAfterPowerOn, "toolScripts.afterPowerOn"),
+    (VmwareSetting::ToolsAfterResume, "toolScripts.afterResume"),
+    (
+        VmwareSetting::ToolsBeforeStandby,
+        "toolScripts.beforeSuspend",
+    ),
+    (
+        VmwareSetting::ToolsBeforeShutdown,
+        "toolScripts.beforePowerOff",
+    ),
+    (VmwareSetting::ToolsUpgradePolicy, "tools.upgrade.policy"),
+    (VmwareSetting::PowerOffType, "powerType.powerOff"),
+    (VmwareSetting::ResetType, "powerType.reset"),
+    (VmwareSetting::SuspendType, "powerType.suspend"),
+    (VmwareSetting::CpuHotAdd, "vcpu.hotadd"),
+    (VmwareSetting::CpuHotRemove, "vcpu.hotremove"),
+    (VmwareSetting::MemoryHotAdd, "mem.hotadd"),
+    (VmwareSetting::NestedHv, "vhv.enable"),
+    (VmwareSetting::Ich7mPresent, "ich7m.present"),
+    (VmwareSetting::SmcPresent, "smc.present"),
+    (VmwareSetting::VvtdEnabled, "vvtd.enable"),
+    (VmwareSetting::VbsEnabled, "vbs.enable"),
+    (VmwareSetting::Video3d, "mks.enable3d"),
+    (VmwareSetting::VideoAutoDetect, "svga.autodetect"),
+    (VmwareSetting::VideoDisplays, "svga.numDisplays"),
+    (
+        VmwareSetting::VideoGraphicsMemoryKib,
+        "svga.graphicsMemoryKB",
+    ),
+];
+
+/// Per-adapter typed settings: `ethernetN.<key>`.
+const NIC_SETTING_KEYS: &[(&str, NicSetting)] = &[
+    ("wakeOnPcktRcv", VmwareSetting::NicWakeOnLan),
+    (
+        "allowGuestConnectionControl",
+        VmwareSetting::NicGuestControl,
+    ),
+];
+
+/// The typed setting a `.vmx` key (any case) states; per-adapter keys only for an adapter
+/// the machine has.
+fn setting_of_key(key: &str, nics: &[Nic]) -> Option<VmwareSetting> {
+    if let Some((s, _)) = SETTING_KEYS
+        .iter()
+        .find(|(_, k)| k.eq_ignore_ascii_case(key))
+    {
+        return Some(*s);
+    }
+    let lower = key.to_ascii_lowercase();
+    let (n, sub) = lower.strip_prefix("ethernet")?.split_once('.')?;
+    let n: u32 = n.parse().ok()?;
+    if !nics.iter().any(|nic| nic.index == n) {
+        return None;
+    }
+    NIC_SETTING_KEYS
+        .iter()
+        .find(|(k, _)| k.eq_ignore_ascii_case(sub))
+        .map(|(_, s)| s(n))
+}
+
+/// The `.vmx` key of a typed setting.
+fn setting_key(setting: VmwareSetting) -> Option<String> {
+    if let Some(n) = setting.nic_index() {
+        return NIC_SETTING_KEYS
+            .iter()
+            .find(|(_, s)| s(n) == setting)
+            .map(|(k, _)| format!("ethernet{n}.{k}"));
+    }
+    SETTING_KEYS
+        .iter()
+        .find(|(s, _)| *s == setting)
+        .map(|(_, k)| k.to_string())
+}
+
+/// A `.vmx` value as a setting of `kind`, or `None` when the model has no such value
+/// (`trySoft`, `useGlobal`...): the entry then stays raw extra configuration.
+fn setting_value(kind: SettingKind, text: &str) -> Option<SettingValue> {
+    let t = text.trim().to_ascii_lowercase();
+    Some(match kind {
+        SettingKind::Bool => SettingValue::Bool(super::parse_bool(&t)?),
+        SettingKind::Count => SettingValue::Count(t.parse().ok()?),
+        SettingKind::PowerOp => SettingValue::PowerOp(match t.as_str() {
+            "default" => PowerOp::Preset,
+            "soft" => PowerOp::Soft,
+            "hard" => PowerOp::Hard,
+            _ => return None,
+        }),
+        SettingKind::ToolsUpgrade => SettingValue::ToolsUpgrade(match t.as_str() {
+            "manual" => ToolsUpgrade::Manual,
+            "upgradeatpowercycle" => ToolsUpgrade::UpgradeAtPowerCycle,
+            _ => return None,
+        }),
+    })
+}
+
+/// A setting's value in `.vmx` spelling.
+fn setting_text(v: SettingValue) -> String {
+    match v {
+        SettingValue::Bool(true) => "TRUE".into(),
+        SettingValue::Bool(false) => "FALSE".into(),
+        SettingValue::Count(n) => n.to_string(),
+        SettingValue::PowerOp(PowerOp::Preset) => "default".into(),
+        SettingValue::PowerOp(PowerOp::Soft) => "soft".into(),
+        SettingValue::PowerOp(PowerOp::Hard) => "hard".into(),
+        SettingValue::ToolsUpgrade(ToolsUpgrade::Manual) => "manual".into(),
+        SettingValue::ToolsUpgrade(ToolsUpgrade::UpgradeAtPowerCycle) => {
+            "upgradeAtPowerCycle".into()
+        }
+    }
+}
 
 /// Whether `key` (any case) is one the mapping owns: an extra-config entry with such a key
 /// would shadow a mapped setting, so [`Machine::to_vmx`] skips it.
@@ -761,6 +878,12 @@ impl Machine {
                 );
                 continue;
             }
+            if let Some(setting) = setting_of_key(k, &m.nics) {
+                if let Some(v) = setting_value(setting.kind(), &value) {
+                    m.vmware.set(setting, v);
+                    continue;
+                }
+            }
             m.extra_config.push((spelled, value));
         }
         m.unmapped = std::mem::take(&mut s.unmapped);
@@ -952,8 +1075,17 @@ impl Machine {
                 v.set_bool(&format!("{base}.startConnected"), p.start_connected);
             }
         }
+        for (setting, value) in self.vmware.iter() {
+            if let Some(k) = setting_key(setting) {
+                v.set(&k, &setting_text(value));
+            }
+        }
         for (k, val) in &self.extra_config {
             if is_mapped_key(k) || k.is_empty() {
+                continue;
+            }
+            // A typed setting wins over a raw entry with its key.
+            if setting_of_key(k, &self.nics).is_some_and(|s| self.vmware.get(s).is_some()) {
                 continue;
             }
             v.set(k, val);

@@ -6,7 +6,8 @@ use std::path::{Path, PathBuf};
 use std::process::{Command, Output};
 
 /// The third-party corpus (`$OVFTOOL_CORPUS` or `../shared/corpus`), or `None` with a note on
-/// stderr so a skipped test says why.
+/// stderr so a skipped test says why. In CI (`CI` set) a missing corpus is a failure, not a
+/// skip, as for [`have_tool`]: a corpus test that read nothing has checked nothing.
 pub fn corpus() -> Option<PathBuf> {
     let dir = std::env::var_os("OVFTOOL_CORPUS")
         .map(PathBuf::from)
@@ -14,6 +15,11 @@ pub fn corpus() -> Option<PathBuf> {
     if dir.join("index.json").is_file() {
         Some(dir)
     } else {
+        assert!(
+            std::env::var_os("CI").is_none(),
+            "the corpus is required in CI but is not at {} (set OVFTOOL_CORPUS)",
+            dir.display()
+        );
         eprintln!(
             "SKIP: corpus not found at {} (set OVFTOOL_CORPUS)",
             dir.display()

@@ -1,7 +1,6 @@
 //! `info` for descriptors and packages: an `.ovf`, an `.ova` (only its first tar entry, the
 //! descriptor, is read) or a folder holding one descriptor. JSON schema: `docs/JSON.md` §info.
 
-use std::collections::HashMap;
 use std::fs::File;
 use std::io::Read;
 use std::path::{Path, PathBuf};
@@ -213,23 +212,7 @@ fn item_json(it: &Item) -> Value {
 
 /// The hardware a deployment option gets (None: items without ovf:configuration only).
 fn hardware_view(hw: &VirtualHardware, config: Option<&str>) -> Value {
-    // A configuration-specific item replaces the unconditional one with the same InstanceID.
-    let mut items: Vec<&Item> = Vec::new();
-    let mut by_id: HashMap<&str, usize> = HashMap::new();
-    for it in &hw.items {
-        if !it.applies_to(config) || matches!(it.bound.as_deref(), Some("min" | "max")) {
-            continue;
-        }
-        match it.instance_id.as_deref().and_then(|id| by_id.get(id)) {
-            Some(&i) => items[i] = it,
-            None => {
-                if let Some(id) = it.instance_id.as_deref() {
-                    by_id.insert(id, items.len());
-                }
-                items.push(it);
-            }
-        }
-    }
+    let items = hw.effective_items(config);
     let cpus = items
         .iter()
         .find(|i| i.resource_type_code() == Some(3))

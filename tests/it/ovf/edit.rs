@@ -79,9 +79,48 @@ fn vcsa_deployment_options_and_localisation() {
     let hw = &vs.hardware[0];
     let all = hw.items.len();
     let small = hw
-        .items_for(env.default_deployment_option().as_deref())
+        .effective_items(env.default_deployment_option().as_deref())
         .len();
     assert!(small < all, "per-configuration items are filtered");
     assert!(env.properties().len() >= 80);
     assert!(!env.strings().is_empty());
+}
+
+/// DSP0243 §9.8: a configuration's item replaces the general item with its InstanceID, in
+/// place and whatever the document order; range items and other configurations' items are
+/// left out.
+#[test]
+fn effective_items_replace_by_instance_id_for_the_chosen_configuration() {
+    let item = |cfg: &str, id: &str, name: &str, extra: &str| {
+        format!(
+            r#"<Item{cfg}{extra}><rasd:ElementName>{name}</rasd:ElementName><rasd:InstanceID>{id}</rasd:InstanceID><rasd:ResourceType>10</rasd:ResourceType></Item>"#
+        )
+    };
+    let items = [
+        item(r#" ovf:configuration="big""#, "7", "big-first", ""),
+        item("", "5", "general", ""),
+        item("", "7", "general-7", ""),
+        item(r#" ovf:configuration="huge big""#, "5", "big-or-huge", ""),
+        item(r#" ovf:configuration="huge""#, "9", "huge-only", ""),
+        item("", "6", "max", r#" ovf:bound="max""#),
+    ]
+    .concat();
+    let xml = format!(
+        r#"<Envelope xmlns="http://schemas.dmtf.org/ovf/envelope/1" xmlns:ovf="http://schemas.dmtf.org/ovf/envelope/1" xmlns:rasd="http://schemas.dmtf.org/wbem/wscim/1/cim-schema/2/CIM_ResourceAllocationSettingData"><References/><VirtualSystem ovf:id="v"><Info>i</Info><VirtualHardwareSection><Info>h</Info>{items}</VirtualHardwareSection></VirtualSystem></Envelope>"#
+    );
+    let env = Envelope::parse(xml.as_bytes()).unwrap();
+    let hw = &env.virtual_systems()[0].hardware[0];
+    let names = |cfg: Option<&str>| -> Vec<String> {
+        hw.effective_items(cfg)
+            .iter()
+            .map(|i| i.element_name.clone().unwrap_or_default())
+            .collect()
+    };
+    assert_eq!(names(None), ["general", "general-7"]);
+    assert_eq!(names(Some("small")), ["general", "general-7"]);
+    assert_eq!(names(Some("big")), ["big-first", "big-or-huge"]);
+    assert_eq!(
+        names(Some("huge")),
+        ["big-or-huge", "general-7", "huge-only"]
+    );
 }

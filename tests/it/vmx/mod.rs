@@ -7,7 +7,7 @@ use std::path::{Path, PathBuf};
 use ovftool::vm::{
     Attachment, BusFamily, CdBacking, CdRom, Controller, ControllerKind, Disk, Firmware, Floppy,
     FloppyBacking, GuestOs, MacAddress, Machine, Nic, NicAdapter, Port, Severity, Sound, SoundKind,
-    Usb,
+    Usb, VmwareSetting,
 };
 use ovftool::vmx::Vmx;
 use ovftool::ErrorKind;
@@ -144,8 +144,16 @@ fn virt_v2v_rhel_uefi_hardware() {
     assert_eq!(m.video_ram_bytes, Some(8 << 20));
     // Runtime state is not carried; user settings are.
     let keys: Vec<&str> = m.extra_config.iter().map(|(k, _)| k.as_str()).collect();
-    assert!(keys.contains(&"tools.syncTime"), "{keys:?}");
-    assert!(keys.contains(&"powerType.powerOff"), "{keys:?}");
+    assert!(
+        m.vmware.get(VmwareSetting::ToolsSyncTime).is_some(),
+        "{:?}",
+        m.vmware
+    );
+    assert!(
+        m.vmware.get(VmwareSetting::PowerOffType).is_some(),
+        "{:?}",
+        m.vmware
+    );
     for runtime in [
         "uuid.bios",
         "vc.uuid",
@@ -237,8 +245,16 @@ fn libvirt_case_insensitive_file() {
     assert!(m.floppies.is_empty());
     assert_eq!(m.nics[0].network.as_deref(), Some("VM NETWORK"));
     assert_eq!(m.nics[0].mac, MacAddress::Generated);
-    // Extra keys keep their original spelling.
-    assert!(m.extra_config.iter().any(|(k, _)| k == "TOOLS.SYNCTIME"));
+    // Extra keys keep their original spelling (a value the typed settings lack stays extra);
+    // typed settings are read whatever the case.
+    assert!(m
+        .extra_config
+        .iter()
+        .any(|(k, _)| k == "TOOLS.UPGRADE.POLICY"));
+    assert_eq!(
+        m.vmware.get(VmwareSetting::ToolsSyncTime),
+        Some(ovftool::vm::SettingValue::Bool(false))
+    );
 }
 
 #[test]

@@ -3,7 +3,7 @@
 use ovftool::ovf::{Envelope, OvfVersion};
 use ovftool::vm::{
     BusFamily, CdBacking, ControllerKind, Firmware, GuestOs, MacAddress, Machine, NicAdapter,
-    SoundKind,
+    SettingValue, SoundKind, VmwareSetting,
 };
 use ovftool::vmx::Vmx;
 use ovftool::ErrorKind;
@@ -140,12 +140,20 @@ fn ovftool_made_descriptor() {
     assert_eq!(m.sound.and_then(|s| s.kind), Some(SoundKind::Es1371));
     assert!(m.vmci);
     assert!(m.unmapped.is_empty(), "{:?}", m.unmapped);
-    assert!(m
-        .extra_config
-        .contains(&("tools.syncTime".to_string(), "TRUE".to_string())));
-    assert!(m
-        .extra_config
-        .contains(&("ethernet0.wakeOnPcktRcv".to_string(), "FALSE".to_string())));
+    assert_eq!(
+        m.vmware.get(VmwareSetting::ToolsSyncTime),
+        Some(SettingValue::Bool(true))
+    );
+    assert_eq!(
+        m.vmware.get(VmwareSetting::NicWakeOnLan(0)),
+        Some(SettingValue::Bool(false))
+    );
+    let text = m.to_vmx().to_text();
+    assert!(text.contains("tools.syncTime = \"TRUE\""), "{text}");
+    assert!(
+        text.contains("ethernet0.wakeOnPcktRcv = \"FALSE\""),
+        "{text}"
+    );
     // The .vmx an import writes from it carries the keys the import acceptance looks for.
     let text = m.to_vmx().to_text();
     for k in ["numvcpus", "memsize", "virtualHW.version", "guestOS"] {
@@ -348,6 +356,42 @@ fn corpus_descriptors_map_and_survive_a_vmx() {
     top.sort_by_key(|t| std::cmp::Reverse(t.1));
     for (r, n) in top.iter().take(15) {
         eprintln!("  {n:5} {r}");
+    }
+}
+
+/// vCloud Director exports say `ovf:id="1"` (Other) and put the real guest in `vmw:osType`:
+/// the imported machine takes the vmw:osType, and its `.vmx` reads back as the same machine
+/// in every fact a `.vmx` stores (the round trip import once ran in production, now a test).
+#[test]
+fn vcloud_director_descriptors_read_back_from_their_vmx() {
+    for rel in [
+        "vmware__govmomi/ovf/fixtures/external/AddOvf/vCloudCfg/vcloud-cfg-and-properties.ovf",
+        "vmware__govmomi/ovf/fixtures/external/Alpha-demo/vApp_with_2vms/vApp_with_2vms.ovf",
+        "vmware__govmomi/ovf/fixtures/external/DuplicateVappTest/DuplicateVappTest.ovf",
+    ] {
+        let Some(env) = envelope(rel) else {
+            return;
+        };
+        for vs in env.virtual_systems() {
+            let os = vs
+                .operating_system
+                .clone()
+                .expect("an OperatingSystemSection");
+            let (m, _) = Machine::from_envelope(&env, Some(&vs.id), None).unwrap();
+            // (`otherGuest` is the API name of the `.vmx` key `other`.)
+            if os.vmw_os_type.is_some() {
+                assert!(m.guest_os.vmx_key.is_some(), "{rel}: {os:?}");
+            }
+            let mut named = m.clone();
+            for (i, d) in named.disks.iter_mut().enumerate() {
+                if d.file_name.is_empty() {
+                    d.file_name = format!("blank-{i}.vmdk");
+                }
+            }
+            let (back, w) = Machine::from_vmx(&Vmx::parse(&named.to_vmx().to_bytes()).unwrap());
+            assert!(w.is_empty(), "{rel} {}: {w:?}", vs.id);
+            assert_eq!(back, vmx_view(&m), "{rel} {}", vs.id);
+        }
     }
 }
 
