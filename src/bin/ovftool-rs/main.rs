@@ -5,6 +5,7 @@
 //! arguments, prints, and adapts progress reporting to indicatif.
 
 mod convert;
+mod deploy;
 mod export;
 mod import;
 mod info;
