@@ -121,9 +121,15 @@ impl Verifier {
         }
         let sig = dss.signature();
         let r = match dss.scheme {
-            S::RSA_PSS_SHA256 => key.verify(rsa::Pss::new::<Sha256>(), &Sha256::digest(message), sig),
-            S::RSA_PSS_SHA384 => key.verify(rsa::Pss::new::<Sha384>(), &Sha384::digest(message), sig),
-            S::RSA_PSS_SHA512 => key.verify(rsa::Pss::new::<Sha512>(), &Sha512::digest(message), sig),
+            S::RSA_PSS_SHA256 => {
+                key.verify(rsa::Pss::new::<Sha256>(), &Sha256::digest(message), sig)
+            }
+            S::RSA_PSS_SHA384 => {
+                key.verify(rsa::Pss::new::<Sha384>(), &Sha384::digest(message), sig)
+            }
+            S::RSA_PSS_SHA512 => {
+                key.verify(rsa::Pss::new::<Sha512>(), &Sha512::digest(message), sig)
+            }
             S::RSA_PKCS1_SHA256 => key.verify(
                 rsa::Pkcs1v15Sign::new::<Sha256>(),
                 &Sha256::digest(message),
@@ -171,7 +177,9 @@ impl ServerCertVerifier for Verifier {
             TlsPolicy::System => match &self.roots {
                 Some(v) => v
                     .verify_server_cert(end_entity, intermediates, server_name, ocsp_response, now)
-                    .map_err(|e| self.refuse(tp, format!("the server's certificate is not trusted: {e}"))),
+                    .map_err(|e| {
+                        self.refuse(tp, format!("the server's certificate is not trusted: {e}"))
+                    }),
                 None => Err(self.refuse(
                     tp,
                     "the server's certificate is not trusted: no system root certificates".into(),
@@ -245,8 +253,8 @@ impl<In: Transport> Connector<In> for TlsConnector {
             .trim_end_matches(']')
             .to_string();
         let name = ServerName::try_from(host).map_err(|_| ureq::Error::Tls("bad server name"))?;
-        let mut conn =
-            ClientConnection::new(self.config.clone(), name).map_err(|e| ureq::Error::Io(io::Error::other(e)))?;
+        let mut conn = ClientConnection::new(self.config.clone(), name)
+            .map_err(|e| ureq::Error::Io(io::Error::other(e)))?;
         let mut sock = TransportAdapter::new(transport.boxed(), details.current_time.clone());
         sock.set_timeout(details.timeout);
         conn.complete_io(&mut sock)?;
@@ -349,11 +357,9 @@ impl HttpClient {
             .dangerous()
             .with_custom_certificate_verifier(Arc::new(verifier))
             .with_no_client_auth();
-        let connector = ()
-            .chain(TcpConnector::default())
-            .chain(TlsConnector {
-                config: Arc::new(config),
-            });
+        let connector = ().chain(TcpConnector::default()).chain(TlsConnector {
+            config: Arc::new(config),
+        });
         let cfg = ureq::Agent::config_builder()
             .http_status_as_error(false)
             .timeout_connect(Some(Duration::from_secs(30)))
@@ -385,7 +391,10 @@ impl HttpClient {
             };
             return Error::new(
                 ErrorKind::Io,
-                format!("{what}: {}: SHA-1 thumbprint {}{hint}", r.reason, r.thumbprint),
+                format!(
+                    "{what}: {}: SHA-1 thumbprint {}{hint}",
+                    r.reason, r.thumbprint
+                ),
             );
         }
         Error::new(ErrorKind::Io, format!("{what}: {e}")).with_source(e)

@@ -212,7 +212,10 @@ impl Session {
             .with_source(e)
         })?;
         let body = doc.child("Body").ok_or_else(|| {
-            Error::new(ErrorKind::Io, format!("{method}: SOAP answer without a Body"))
+            Error::new(
+                ErrorKind::Io,
+                format!("{method}: SOAP answer without a Body"),
+            )
         })?;
         if let Some(f) = body.child("Fault") {
             let detail_kind = f
@@ -411,8 +414,14 @@ impl Session {
 /// the rest an I/O failure of the remote side.
 pub fn fault_error(method: &str, f: &Fault) -> Error {
     let kind = match f.kind.as_str() {
-        "InvalidLogin" | "NoPermission" | "NotAuthenticated" | "InvalidArgument" | "NotFound"
-        | "ManagedObjectNotFound" | "InvalidName" | "DuplicateName" => ErrorKind::Usage,
+        "InvalidLogin"
+        | "NoPermission"
+        | "NotAuthenticated"
+        | "InvalidArgument"
+        | "NotFound"
+        | "ManagedObjectNotFound"
+        | "InvalidName"
+        | "DuplicateName" => ErrorKind::Usage,
         _ => ErrorKind::Io,
     };
     let name = if f.kind.is_empty() { "fault" } else { &f.kind };

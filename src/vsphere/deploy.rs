@@ -247,7 +247,11 @@ fn resolve(s: &Session, loc: &Locator, opts: &DeployOptions) -> Result<Placement
             };
             if let Some(p) = parent {
                 let kids = list_under(s, &p)?;
-                let under = if i == 0 { "/".to_string() } else { path[..i].join("/") };
+                let under = if i == 0 {
+                    "/".to_string()
+                } else {
+                    path[..i].join("/")
+                };
                 return Err(Error::usage(format!(
                     "{shown}: {:?} not found in {under}; it holds: {}",
                     path[i],
@@ -258,51 +262,50 @@ fn resolve(s: &Session, loc: &Locator, opts: &DeployOptions) -> Result<Placement
         return Err(Error::usage(format!("{shown}: not found")));
     };
     let dc_path = full[0].clone();
-    let (pool, host, compute) = match obj.kind.as_str() {
-        "ClusterComputeResource" | "ComputeResource" => {
-            let pool = s.refs(&obj, "resourcePool")?.into_iter().next();
-            let host = if obj.kind == "ComputeResource" {
-                s.refs(&obj, "host")?.into_iter().next()
-            } else {
-                None
-            };
-            (pool, host, obj.clone())
-        }
-        "HostSystem" => {
-            let parent = s
-                .refs(&obj, "parent")?
-                .into_iter()
-                .next()
-                .ok_or_else(|| Error::new(ErrorKind::Io, "host without a compute resource"))?;
-            (
-                s.refs(&parent, "resourcePool")?.into_iter().next(),
-                Some(obj.clone()),
-                parent,
-            )
-        }
-        "ResourcePool" | "VirtualApp" => {
-            let owner = s
-                .refs(&obj, "owner")?
-                .into_iter()
-                .next()
-                .ok_or_else(|| Error::new(ErrorKind::Io, "resource pool without an owner"))?;
-            (Some(obj.clone()), None, owner)
-        }
-        _ => {
-            let kids = list_under(s, &obj)?;
-            let hint = if obj.kind == "Datacenter" {
-                "add host/ and a cluster or host"
-            } else {
-                "add one of what it holds"
-            };
-            return Err(Error::usage(format!(
-                "{shown}: incomplete locator ({} {}): {hint}: {}",
-                obj.kind,
-                path.join("/"),
-                listing(&kids)
-            )));
-        }
-    };
+    let (pool, host, compute) =
+        match obj.kind.as_str() {
+            "ClusterComputeResource" | "ComputeResource" => {
+                let pool = s.refs(&obj, "resourcePool")?.into_iter().next();
+                let host = if obj.kind == "ComputeResource" {
+                    s.refs(&obj, "host")?.into_iter().next()
+                } else {
+                    None
+                };
+                (pool, host, obj.clone())
+            }
+            "HostSystem" => {
+                let parent =
+                    s.refs(&obj, "parent")?.into_iter().next().ok_or_else(|| {
+                        Error::new(ErrorKind::Io, "host without a compute resource")
+                    })?;
+                (
+                    s.refs(&parent, "resourcePool")?.into_iter().next(),
+                    Some(obj.clone()),
+                    parent,
+                )
+            }
+            "ResourcePool" | "VirtualApp" => {
+                let owner =
+                    s.refs(&obj, "owner")?.into_iter().next().ok_or_else(|| {
+                        Error::new(ErrorKind::Io, "resource pool without an owner")
+                    })?;
+                (Some(obj.clone()), None, owner)
+            }
+            _ => {
+                let kids = list_under(s, &obj)?;
+                let hint = if obj.kind == "Datacenter" {
+                    "add host/ and a cluster or host"
+                } else {
+                    "add one of what it holds"
+                };
+                return Err(Error::usage(format!(
+                    "{shown}: incomplete locator ({} {}): {hint}: {}",
+                    obj.kind,
+                    path.join("/"),
+                    listing(&kids)
+                )));
+            }
+        };
     let pool = pool.ok_or_else(|| {
         Error::new(
             ErrorKind::Io,
@@ -321,9 +324,9 @@ fn resolve(s: &Session, loc: &Locator, opts: &DeployOptions) -> Result<Placement
             match s.find_by_path(&p)? {
                 Some(r) if r.kind == "Folder" => (r, p),
                 _ => {
-                    let vmf = s
-                        .find_by_path(&format!("{dc_path}/vm"))?
-                        .ok_or_else(|| Error::new(ErrorKind::Io, "datacenter without a vm folder"))?;
+                    let vmf = s.find_by_path(&format!("{dc_path}/vm"))?.ok_or_else(|| {
+                        Error::new(ErrorKind::Io, "datacenter without a vm folder")
+                    })?;
                     let kids: Vec<(String, MoRef)> = children(s, &vmf)?
                         .into_iter()
                         .filter(|(_, r)| r.kind == "Folder")
@@ -382,11 +385,9 @@ fn small(r: &mut dyn Read, name: &str, size: u64, limit: u64) -> Result<Vec<u8>>
         .read_to_end(&mut data)
         .map_err(|e| Error::from(e).with_entry(name))?;
     if data.len() as u64 != size {
-        return Err(Error::corrupt(format!(
-            "expected {size} bytes, found {}",
-            data.len()
-        ))
-        .with_entry(name));
+        return Err(
+            Error::corrupt(format!("expected {size} bytes, found {}", data.len())).with_entry(name),
+        );
     }
     Ok(data)
 }
@@ -569,9 +570,9 @@ fn deploy_session(
     let mut reader = Reader::new(src, opts.limits);
     let mut members: Vec<Member> = Vec::new();
     let (desc_name, desc) = {
-        let mut entry = reader
-            .next_entry()?
-            .ok_or_else(|| Error::corrupt("the archive holds no OVF descriptor").with_path(label))?;
+        let mut entry = reader.next_entry()?.ok_or_else(|| {
+            Error::corrupt("the archive holds no OVF descriptor").with_path(label)
+        })?;
         let h = entry.header().clone();
         if names::role(&h.name) != Role::Descriptor {
             return Err(Error::verification(format!(
@@ -581,13 +582,21 @@ fn deploy_session(
             .with_entry(&h.name)
             .with_path(label));
         }
-        let d = small(&mut entry, &h.name, h.size, opts.limits.max_descriptor_bytes)?;
+        let d = small(
+            &mut entry,
+            &h.name,
+            h.size,
+            opts.limits.max_descriptor_bytes,
+        )?;
         members.push(member_of(&h.name, d.clone(), h.data_offset));
         (h.name, d)
     };
-    let env = Envelope::parse_with(&desc, &ParseOptions {
-        limits: opts.limits,
-    })
+    let env = Envelope::parse_with(
+        &desc,
+        &ParseOptions {
+            limits: opts.limits,
+        },
+    )
     .map_err(|e| e.with_entry(&desc_name))?;
     let systems = env.virtual_systems();
     let eulas: Vec<String> = systems
@@ -623,7 +632,10 @@ fn deploy_session(
     if s.find_by_path(&inventory_path)?.is_some() {
         return Err(Error::new(
             ErrorKind::AlreadyExists,
-            format!("a VM or folder named {name:?} already exists in {}", place.folder_path),
+            format!(
+                "a VM or folder named {name:?} already exists in {}",
+                place.folder_path
+            ),
         ));
     }
     // --- Datastore and networks, as the target sees them.
@@ -685,7 +697,11 @@ fn deploy_session(
         return Err(Error::invalid_ovf(format!(
             "the server refuses the descriptor: {}{}",
             spec_errors.join("; "),
-            if opts.lax { "" } else { " (--lax deploys without unsupported devices)" }
+            if opts.lax {
+                ""
+            } else {
+                " (--lax deploys without unsupported devices)"
+            }
         )));
     }
     let spec = spec_result
@@ -865,7 +881,11 @@ fn upload_members<R: Read>(
             let sent = sent.clone();
             scope.spawn(move || loop {
                 let pct = (sent.load(Ordering::Relaxed).saturating_mul(100) / total).min(99);
-                let _ = s.call_raw("HttpNfcLeaseProgress", &lease, &el("percent", &pct.to_string()));
+                let _ = s.call_raw(
+                    "HttpNfcLeaseProgress",
+                    &lease,
+                    &el("percent", &pct.to_string()),
+                );
                 match stop_rx.recv_timeout(LEASE_PROGRESS_EVERY) {
                     Err(crossbeam_channel::RecvTimeoutError::Timeout) => {}
                     _ => break,
@@ -896,7 +916,10 @@ fn upload_members<R: Read>(
                         .find(|(k, _)| *k == i.device_id)
                         .map(|(_, u)| u.clone())
                 });
-                if refs.iter().any(|f| f.chunk_size.is_some() && h.name.starts_with(&f.href)) {
+                if refs
+                    .iter()
+                    .any(|f| f.chunk_size.is_some() && h.name.starts_with(&f.href))
+                {
                     return Err(Error::unsupported(format!(
                         "{}: chunked files (ovf:chunkSize) cannot be deployed yet; join them with `ovftool-rs convert` first",
                         h.name
@@ -921,7 +944,8 @@ fn upload_members<R: Read>(
                         } else {
                             Box::new(&mut tap)
                         };
-                        let first = head(&mut plain, 512).map_err(|e| Error::from(e).with_entry(&h.name))?;
+                        let first = head(&mut plain, 512)
+                            .map_err(|e| Error::from(e).with_entry(&h.name))?;
                         if !is_stream_optimized(&first) {
                             return Err(Error::unsupported(format!(
                                 "{}: not a streamOptimized VMDK; an import lease takes only that format (convert the package with `ovftool-rs convert` first)",
@@ -943,7 +967,8 @@ fn upload_members<R: Read>(
                     });
                 }
                 // Whatever the upload did not consume is still hashed.
-                io::copy(&mut tap, &mut io::sink()).map_err(|e| Error::from(e).with_entry(&h.name))?;
+                io::copy(&mut tap, &mut io::sink())
+                    .map_err(|e| Error::from(e).with_entry(&h.name))?;
                 let digests = Digests {
                     values: tap
                         .hashers
@@ -988,7 +1013,9 @@ mod tests {
     #[test]
     fn provisioning_from_layouts() {
         assert_eq!(
-            Provisioning::from_layout(Layout::EagerZeroedThick).unwrap().api_name(),
+            Provisioning::from_layout(Layout::EagerZeroedThick)
+                .unwrap()
+                .api_name(),
             "eagerZeroedThick"
         );
         assert!(Provisioning::from_layout(Layout::StreamOptimized).is_err());

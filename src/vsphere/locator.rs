@@ -39,9 +39,7 @@ fn decode(s: &str, what: &str) -> Result<String> {
                 .and_then(|h| std::str::from_utf8(h).ok())
                 .and_then(|h| u8::from_str_radix(h, 16).ok())
                 .ok_or_else(|| {
-                    Error::usage(format!(
-                        "vi:// locator: bad percent-encoding in the {what}"
-                    ))
+                    Error::usage(format!("vi:// locator: bad percent-encoding in the {what}"))
                 })?;
             out.push(hex);
             i += 3;
@@ -101,7 +99,9 @@ impl Locator {
         let port = match port {
             None => 443,
             Some(p) => p.parse().map_err(|_| {
-                Error::usage(format!("vi:// locator: expected a port number, found {p:?}"))
+                Error::usage(format!(
+                    "vi:// locator: expected a port number, found {p:?}"
+                ))
             })?,
         };
         let path = path
@@ -144,7 +144,10 @@ mod tests {
 
     #[test]
     fn full_locator() {
-        let l = Locator::parse("vi://admin%40corp:p%40ss%3Aw@vc.example:8443/DC%201/host/C0/Resources/P").unwrap();
+        let l = Locator::parse(
+            "vi://admin%40corp:p%40ss%3Aw@vc.example:8443/DC%201/host/C0/Resources/P",
+        )
+        .unwrap();
         assert_eq!(l.user.as_deref(), Some("admin@corp"));
         assert_eq!(l.password.as_deref(), Some("p@ss:w"));
         assert_eq!(l.host, "vc.example");

@@ -226,7 +226,8 @@ mod tests {
 
     #[test]
     fn reads_and_writes_back() {
-        let doc = r#"<a:E xmlns:a="x"><a:B><r xsi:type="T" k="1&amp;2">v &lt;w&gt;</r><r/></a:B></a:E>"#;
+        let doc =
+            r#"<a:E xmlns:a="x"><a:B><r xsi:type="T" k="1&amp;2">v &lt;w&gt;</r><r/></a:B></a:E>"#;
         let e = parse(doc).unwrap();
         let b = e.child("B").unwrap();
         assert_eq!(b.all("r").count(), 2);

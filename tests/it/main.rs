@@ -9,3 +9,5 @@ mod support;
 mod vmdk;
 mod vmdk_hosted;
 mod vmx;
+#[cfg(feature = "vsphere")]
+mod vsphere;

@@ -22,7 +22,11 @@ pub fn is_vi(target: &Path) -> bool {
 }
 
 /// The certificate policy of `--thumbprint` / `--no-ssl-verify`.
-pub fn tls_policy(thumbprint: Option<&str>, no_verify: bool, ui: &Ui) -> ovftool::Result<TlsPolicy> {
+pub fn tls_policy(
+    thumbprint: Option<&str>,
+    no_verify: bool,
+    ui: &Ui,
+) -> ovftool::Result<TlsPolicy> {
     match (thumbprint, no_verify) {
         (Some(_), true) => Err(Error::usage(
             "--thumbprint and --no-ssl-verify exclude each other",
@@ -116,7 +120,10 @@ pub fn run(args: Args, ui: &Ui) -> ovftool::Result<Outcome> {
         }
         Source::Local => {
             if args.source.is_dir()
-                || args.source.extension().is_some_and(|e| e.eq_ignore_ascii_case("ovf"))
+                || args
+                    .source
+                    .extension()
+                    .is_some_and(|e| e.eq_ignore_ascii_case("ovf"))
             {
                 return Err(Error::unsupported(
                     "deploying an .ovf with its files beside it is not supported yet: pack it into an .ova (`ovftool-rs pack`) or deploy the .ova",
@@ -136,7 +143,10 @@ pub fn run(args: Args, ui: &Ui) -> ovftool::Result<Outcome> {
         ui.warn(w);
     }
     for d in &report.disks {
-        ui.note(&format!("{}: {} bytes sent ({})", d.file, d.bytes_sent, d.device));
+        ui.note(&format!(
+            "{}: {} bytes sent ({})",
+            d.file, d.bytes_sent, d.device
+        ));
     }
     if !ui.quiet {
         ui.println(&format!(
@@ -144,7 +154,11 @@ pub fn run(args: Args, ui: &Ui) -> ovftool::Result<Outcome> {
             report.inventory_path,
             report.vm.value,
             report.server,
-            if report.powered_on { ", powered on" } else { "" }
+            if report.powered_on {
+                ", powered on"
+            } else {
+                ""
+            }
         ));
     }
     Ok(Outcome::Ok)

@@ -58,16 +58,31 @@ pub struct Args {
     #[arg(long, alias = "allowExtraConfig")]
     pub allow_extra_config: bool,
     /// vSphere: datastore for the VM's files (default: the only one the target sees).
-    #[arg(long, visible_alias = "ds", value_name = "NAME", help_heading = "vSphere")]
+    #[arg(
+        long,
+        visible_alias = "ds",
+        value_name = "NAME",
+        help_heading = "vSphere"
+    )]
     pub datastore: Option<String>,
     /// vSphere: VM folder, relative to the datacenter's vm folder.
-    #[arg(long, alias = "vmFolder", value_name = "PATH", help_heading = "vSphere")]
+    #[arg(
+        long,
+        alias = "vmFolder",
+        value_name = "PATH",
+        help_heading = "vSphere"
+    )]
     pub vm_folder: Option<String>,
     /// vSphere: power the VM on after the deploy.
     #[arg(long, alias = "powerOn", help_heading = "vSphere")]
     pub power_on: bool,
     /// TLS: accept the server certificate with this SHA-1 thumbprint (AA:BB:...).
-    #[arg(long, alias = "sslThumbprint", value_name = "SHA1", help_heading = "vSphere")]
+    #[arg(
+        long,
+        alias = "sslThumbprint",
+        value_name = "SHA1",
+        help_heading = "vSphere"
+    )]
     pub thumbprint: Option<String>,
     /// TLS: do not check the server's certificate (a warning is printed).
     #[arg(long, alias = "noSSLVerify", help_heading = "vSphere")]
