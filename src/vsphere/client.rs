@@ -365,18 +365,30 @@ impl Session {
 
     /// Uploads `len` bytes (or, when `None`, a chunked stream) from `src` to a lease device URL
     /// (`https://*/nfc/...`: `*` becomes this server's host:port), as ovftool does: `POST` of a
-    /// streamOptimized VMDK.
+    /// streamOptimized VMDK for a disk, `PUT` of the bytes for other files (ISO images).
     ///
     /// # Errors
     /// I/O errors, a status other than 2xx.
-    pub fn upload(&self, device_url: &str, len: Option<u64>, src: &mut dyn Read) -> Result<()> {
+    pub fn upload(
+        &self,
+        device_url: &str,
+        disk: bool,
+        len: Option<u64>,
+        src: &mut dyn Read,
+    ) -> Result<()> {
         let url = self.device_url(device_url);
-        let mut req = self
-            .http
-            .agent()
-            .post(&url)
-            .header("Content-Type", "application/x-vnd.vmware-streamVmdk")
-            .header("Overwrite", "t");
+        let req = if disk {
+            self.http
+                .agent()
+                .post(&url)
+                .header("Content-Type", "application/x-vnd.vmware-streamVmdk")
+        } else {
+            self.http
+                .agent()
+                .put(&url)
+                .header("Content-Type", "application/octet-stream")
+        };
+        let mut req = req.header("Overwrite", "t");
         if let Some(n) = len {
             req = req.header("Content-Length", n.to_string());
         }
@@ -425,5 +437,10 @@ pub fn fault_error(method: &str, f: &Fault) -> Error {
         _ => ErrorKind::Io,
     };
     let name = if f.kind.is_empty() { "fault" } else { &f.kind };
-    Error::new(kind, format!("{method}: {name}: {}", f.message))
+    let msg = f.message.trim();
+    if msg.is_empty() {
+        Error::new(kind, format!("{method}: the server answered {name}"))
+    } else {
+        Error::new(kind, format!("{method}: {name}: {msg}"))
+    }
 }

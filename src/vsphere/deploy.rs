@@ -433,6 +433,20 @@ impl Read for Tap<'_> {
     }
 }
 
+/// Counts the bytes read through it (the bytes sent to the host).
+struct Counted<R> {
+    inner: R,
+    bytes: u64,
+}
+
+impl<R: Read> Read for Counted<R> {
+    fn read(&mut self, buf: &mut [u8]) -> io::Result<usize> {
+        let n = self.inner.read(buf)?;
+        self.bytes += n as u64;
+        Ok(n)
+    }
+}
+
 /// Reads the first `n` bytes of `r` (fewer at its end).
 fn head(r: &mut dyn Read, n: usize) -> io::Result<Vec<u8>> {
     let mut buf = Vec::with_capacity(n);
@@ -724,7 +738,16 @@ fn deploy_session(
         let vm = vm
             .clone()
             .ok_or_else(|| Error::new(ErrorKind::Io, "the lease names no VM"))?;
-        let uploads = upload_members(s, &mut reader, &info, &items, &mut members, opts, progress)?;
+        let uploads = upload_members(
+            s,
+            &env,
+            &mut reader,
+            &info,
+            &items,
+            &mut members,
+            opts,
+            progress,
+        )?;
         // --- The verdict, before the lease is completed.
         let mut report = Report {
             path: label.into(),
@@ -844,8 +867,10 @@ fn cleanup(s: &Session, lease: &MoRef, vm: Option<&MoRef>) {
 
 /// Reads the rest of the package: small members are kept for the verdict, disk members are
 /// uploaded to their device URLs while being hashed.
+#[allow(clippy::too_many_arguments)]
 fn upload_members<R: Read>(
     s: &Session,
+    env: &Envelope,
     reader: &mut Reader<R>,
     info: &El,
     items: &[FileItem],
@@ -853,13 +878,8 @@ fn upload_members<R: Read>(
     opts: &DeployOptions,
     progress: &dyn Progress,
 ) -> Result<Vec<UploadReport>> {
-    let refs = crate::ovf::Envelope::parse_with(
-        members[0].content.as_deref().unwrap_or_default(),
-        &ParseOptions {
-            limits: opts.limits,
-        },
-    )?
-    .references();
+    let refs = env.references();
+    let disk_files: Vec<String> = env.disks().into_iter().filter_map(|d| d.file_ref).collect();
     let urls: Vec<(String, String)> = info
         .all("deviceUrl")
         .map(|d| {
@@ -934,11 +954,12 @@ fn upload_members<R: Read>(
                     progress,
                 };
                 if let (Some(item), Some(url)) = (item, url) {
+                    let is_disk = file.is_some_and(|f| disk_files.contains(&f.id));
                     let gzip = file
                         .and_then(|f| f.compression.as_deref())
                         .is_some_and(|c| c.eq_ignore_ascii_case("gzip"));
                     progress.start(&h.name, Some(h.size));
-                    let r = (|| -> Result<()> {
+                    let r = (|| -> Result<u64> {
                         let mut plain: Box<dyn Read + '_> = if gzip {
                             Box::new(flate2::read::MultiGzDecoder::new(&mut tap))
                         } else {
@@ -946,24 +967,27 @@ fn upload_members<R: Read>(
                         };
                         let first = head(&mut plain, 512)
                             .map_err(|e| Error::from(e).with_entry(&h.name))?;
-                        if !is_stream_optimized(&first) {
+                        if is_disk && !is_stream_optimized(&first) {
                             return Err(Error::unsupported(format!(
                                 "{}: not a streamOptimized VMDK; an import lease takes only that format (convert the package with `ovftool-rs convert` first)",
                                 h.name
                             ))
                             .with_entry(&h.name));
                         }
-                        let mut body = io::Cursor::new(first).chain(plain);
+                        let mut body = Counted {
+                            inner: io::Cursor::new(first).chain(plain),
+                            bytes: 0,
+                        };
                         let len = if gzip { None } else { Some(h.size) };
-                        s.upload(&url, len, &mut body)
-                            .map_err(|e| e.with_entry(&h.name))
+                        s.upload(&url, is_disk, len, &mut body)
+                            .map_err(|e| e.with_entry(&h.name))?;
+                        Ok(body.bytes)
                     })();
                     progress.finish();
-                    r?;
                     uploads.push(UploadReport {
                         file: h.name.clone(),
                         device: item.device_id.clone(),
-                        bytes_sent: 0,
+                        bytes_sent: r?,
                     });
                 }
                 // Whatever the upload did not consume is still hashed.
@@ -976,9 +1000,6 @@ fn upload_members<R: Read>(
                         .map(|hs| (hs.algorithm(), hs.finalize()))
                         .collect(),
                 };
-                if let Some(u) = uploads.last_mut().filter(|u| u.file == h.name) {
-                    u.bytes_sent = tap.count;
-                }
                 members.push(Member {
                     name: h.name.clone(),
                     size: tap.count,

@@ -557,3 +557,48 @@ fn ova_at_an_http_url_imports_verifies_and_deploys() {
     assert!(out.status.success(), "{}", text(&out));
     assert!(sim.vm(&sim.session(), "fromurl").is_some());
 }
+
+#[test]
+fn corpus_ovas_deploy_or_fail_cleanly_leaving_no_vm() {
+    let Some(corpus) = crate::support::corpus() else {
+        return;
+    };
+    let Some(sim) = start(false) else { return };
+    let mut ovas: Vec<PathBuf> = Vec::new();
+    let mut dirs = vec![corpus];
+    while let Some(d) = dirs.pop() {
+        for e in std::fs::read_dir(&d).unwrap() {
+            let p = e.unwrap().path();
+            if p.is_dir() {
+                dirs.push(p);
+            } else if p.extension().is_some_and(|x| x == "ova") {
+                ovas.push(p);
+            }
+        }
+    }
+    ovas.sort();
+    assert!(!ovas.is_empty());
+    let s = sim.session();
+    for (i, ova) in ovas.iter().enumerate() {
+        let name = format!("corpus{i}");
+        let out = sim.deploy(&["--name", &name], ova, "DC0/host/DC0_C0");
+        let file = ova.file_name().unwrap().to_string_lossy();
+        if file.starts_with("tdAppliance1") {
+            // VirtualBox's ovftool-made and own packages: plain and gzip disks, signed ones.
+            assert!(out.status.success(), "{file}: {}", text(&out));
+            assert!(sim.vm(&s, &name).is_some(), "{file}");
+        } else {
+            assert!(
+                matches!(out.status.code(), Some(0..=2)),
+                "{file}: {}",
+                text(&out)
+            );
+            if !out.status.success() {
+                assert!(
+                    sim.vm(&s, &name).is_none(),
+                    "{file}: a failed deploy left a VM"
+                );
+            }
+        }
+    }
+}

@@ -48,13 +48,14 @@ pub enum Source {
     Local,
 }
 
-/// Opens `src` when it is an http(s) URL.
-pub fn open_url(src: &Path, tls: &TlsPolicy) -> ovftool::Result<Source> {
+/// Opens `src` when it is an http(s) URL. An `.ovf` URL is refused unless `ovf_ok` (`info`
+/// reads only the descriptor; the other commands would need its files fetched beside it).
+pub fn open_url(src: &Path, tls: &TlsPolicy, ovf_ok: bool) -> ovftool::Result<Source> {
     let Some(s) = src.to_str().filter(|s| net::is_http_url(s)) else {
         return Ok(Source::Local);
     };
     let path = s.split(['?', '#']).next().unwrap_or(s).to_ascii_lowercase();
-    if path.ends_with(".ovf") {
+    if path.ends_with(".ovf") && !ovf_ok {
         return Err(Error::unsupported(format!(
             "{}: an .ovf at a URL is not supported yet (its files would be fetched beside it); use the .ova",
             net::redact(s)
@@ -109,7 +110,7 @@ pub fn run(args: Args, ui: &Ui) -> ovftool::Result<Outcome> {
     };
     let label = net::redact(&args.source.to_string_lossy());
     let progress = ui.progress();
-    let report = match open_url(&args.source, &tls)? {
+    let report = match open_url(&args.source, &tls, false)? {
         Source::Url(mut body) => {
             deploy::deploy_reader(&mut body, &label, &target, &opts, progress.as_ref())?
         }

@@ -121,7 +121,7 @@ pub fn run(args: Args, ui: &Ui) -> ovftool::Result<Outcome> {
     };
     let progress = ui.progress();
     let tls = crate::deploy::tls_policy(args.thumbprint.as_deref(), args.no_ssl_verify, ui)?;
-    let report = match crate::deploy::open_url(&args.source, &tls)? {
+    let report = match crate::deploy::open_url(&args.source, &tls, false)? {
         crate::deploy::Source::Url(mut body) => import::import_reader(
             &mut body,
             &args.source,

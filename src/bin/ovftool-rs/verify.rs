@@ -43,7 +43,7 @@ pub fn run(args: Args, ui: &Ui) -> ovftool::Result<Outcome> {
         ..Default::default()
     };
     let progress = ui.progress();
-    let report = match crate::deploy::open_url(&args.path, &Default::default())? {
+    let report = match crate::deploy::open_url(&args.path, &Default::default(), false)? {
         crate::deploy::Source::Url(mut body) => {
             verify::verify_ova(&mut body, &args.path, &opts, progress.as_ref())?
         }
