@@ -80,8 +80,8 @@ impl Provisioning {
     }
 }
 
-/// Where to connect and how.
-#[derive(Debug, Clone)]
+/// Where to connect and how. Its `Debug` leaves the password out.
+#[derive(Clone)]
 pub struct Target {
     /// The locator (its password, if any, is ignored: see `password`).
     pub locator: Locator,
@@ -91,6 +91,17 @@ pub struct Target {
     pub tls: TlsPolicy,
     /// HTTPS (true, the default) or plain HTTP (simulators only).
     pub https: bool,
+}
+
+impl std::fmt::Debug for Target {
+    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+        f.debug_struct("Target")
+            .field("locator", &self.locator)
+            .field("password", &"<hidden>")
+            .field("tls", &self.tls)
+            .field("https", &self.https)
+            .finish()
+    }
 }
 
 /// Options of [`deploy_reader`].
@@ -431,6 +442,67 @@ impl Read for Tap<'_> {
         self.progress.advance(n as u64);
         Ok(n)
     }
+}
+
+/// Sends a disk that is not streamOptimized (hosted sparse, flat, raw): spilled to a temporary
+/// file (those layouts need random access, as in `import`), opened by content, and converted by
+/// the streamOptimized writer on another thread while its output is uploaded. Returns the bytes
+/// sent.
+fn convert_and_upload(
+    s: &Session,
+    url: &str,
+    name: &str,
+    first: Vec<u8>,
+    rest: &mut dyn Read,
+    opts: &DeployOptions,
+) -> Result<u64> {
+    use crate::disk::{CopyOptions, SinkOptions};
+    use crate::import::pipe::{channel, ChannelWriter};
+    use crate::vmdk::stream_writer::StreamOptimizedWriter;
+    use std::io::Write;
+    let mut spill = tempfile::Builder::new()
+        .prefix(".ovftool-deploy-")
+        .tempfile()
+        .map_err(|e| Error::io("cannot create a temporary file", e))?;
+    spill
+        .write_all(&first)
+        .map_err(|e| Error::io("cannot write a temporary file", e))?;
+    io::copy(rest, spill.as_file_mut()).map_err(|e| Error::from(e).with_entry(name))?;
+    let mut source =
+        crate::vmdk::open::open(spill.path(), &opts.limits).map_err(|e| e.with_entry(name))?;
+    let capacity = source.capacity_bytes();
+    let (tx, rx) = channel();
+    std::thread::scope(|scope| {
+        let conv = scope.spawn(move || -> Result<()> {
+            let sink_opts = SinkOptions {
+                identity: name.as_bytes().to_vec(),
+                ..Default::default()
+            };
+            let mut sink =
+                StreamOptimizedWriter::new(ChannelWriter::new(tx), capacity, name, &sink_opts)?;
+            crate::disk::copy(
+                source.as_mut(),
+                &mut sink,
+                &CopyOptions::default(),
+                &crate::progress::NoProgress,
+            )?;
+            sink.finish_into_inner().map(|_| ())
+        });
+        let mut body = Counted {
+            inner: rx,
+            bytes: 0,
+        };
+        let up = s.upload(url, true, None, &mut body);
+        let sent = body.bytes;
+        // A failed upload drops the reader: the converter's further output is discarded.
+        drop(body);
+        let converted = conv
+            .join()
+            .map_err(|_| Error::new(ErrorKind::Io, "disk conversion thread panicked"))?;
+        converted.map_err(|e| e.with_entry(name))?;
+        up.map_err(|e| e.with_entry(name))?;
+        Ok(sent)
+    })
 }
 
 /// Counts the bytes read through it (the bytes sent to the host).
@@ -968,11 +1040,9 @@ fn upload_members<R: Read>(
                         let first = head(&mut plain, 512)
                             .map_err(|e| Error::from(e).with_entry(&h.name))?;
                         if is_disk && !is_stream_optimized(&first) {
-                            return Err(Error::unsupported(format!(
-                                "{}: not a streamOptimized VMDK; an import lease takes only that format (convert the package with `ovftool-rs convert` first)",
-                                h.name
-                            ))
-                            .with_entry(&h.name));
+                            // Any other layout goes through the disk pipeline into the
+                            // streamOptimized writer, whose output is sent as it is made.
+                            return convert_and_upload(s, &url, &h.name, first, &mut plain, opts);
                         }
                         let mut body = Counted {
                             inner: io::Cursor::new(first).chain(plain),

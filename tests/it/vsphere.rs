@@ -419,6 +419,11 @@ fn tampered_package_aborts_the_lease_and_leaves_no_vm() {
 
 /// An OVA of the appliance's descriptor with a 16 MiB random streamOptimized disk, no manifest.
 fn big_ova(dir: &Path) -> Vec<u8> {
+    ova_with_disk(dir, "stream-optimized")
+}
+
+/// An OVA of the appliance's descriptor with a 16 MiB random disk of `layout`, no manifest.
+fn ova_with_disk(dir: &Path, layout: &str) -> Vec<u8> {
     let raw = dir.join("d.raw");
     let mut data = vec![0u8; 16 << 20];
     crate::support::Rng(7).fill(&mut data);
@@ -429,7 +434,7 @@ fn big_ova(dir: &Path) -> Vec<u8> {
             "convert",
             "-q",
             "--to",
-            "stream-optimized",
+            layout,
             "--compression-level",
             "0",
         ])
@@ -552,6 +557,22 @@ fn ova_at_an_http_url_imports_verifies_and_deploys() {
         .is_file());
     let out = Command::new(bin()).args(["verify", &url]).output().unwrap();
     assert!(out.status.success(), "{}", text(&out));
+    let out = Command::new(bin())
+        .args(["--json", "info", &url])
+        .output()
+        .unwrap();
+    assert!(out.status.success(), "{}", text(&out));
+    assert!(String::from_utf8_lossy(&out.stdout).contains("sample-appliance"));
+    // A damaged body fails verification (exit 1), as a local file would.
+    let mut bad = std::fs::read(appliance()).unwrap();
+    let n = bad.len();
+    bad[n - 2048] ^= 1;
+    let bad_url = serve(bad);
+    let out = Command::new(bin())
+        .args(["verify", &bad_url])
+        .output()
+        .unwrap();
+    assert_eq!(out.status.code(), Some(1), "{}", text(&out));
     let Some(sim) = start(false) else { return };
     let out = sim.deploy(&["--name", "fromurl"], Path::new(&url), "DC0/host/DC0_C0");
     assert!(out.status.success(), "{}", text(&out));
@@ -601,4 +622,22 @@ fn corpus_ovas_deploy_or_fail_cleanly_leaving_no_vm() {
             }
         }
     }
+}
+
+#[test]
+fn disk_in_another_layout_is_converted_to_stream_optimized_on_the_way() {
+    let Some(sim) = start(false) else { return };
+    let dir = tempfile::tempdir().unwrap();
+    let ova = dir.path().join("sparse.ova");
+    std::fs::write(&ova, ova_with_disk(dir.path(), "monolithic-sparse")).unwrap();
+    let out = sim.deploy(&["--json", "--name", "conv"], &ova, "DC0/host/DC0_C0");
+    assert!(out.status.success(), "{}", text(&out));
+    let v: serde_json::Value = serde_json::from_slice(&out.stdout).unwrap();
+    let sent = v["deploy"]["disks"][0]["bytes_sent"].as_u64().unwrap();
+    assert!(sent > 16 << 20, "{sent}");
+    assert!(
+        sim.log().contains(&format!("transferred {sent} bytes")),
+        "{}",
+        sim.log()
+    );
 }
