@@ -804,7 +804,14 @@ fn deploy_session(
     }
     let lease = MoRef::from_el(&s.call("ImportVApp", &place.pool, &args)?)
         .ok_or_else(|| Error::new(ErrorKind::Io, "ImportVApp returned no lease"))?;
-    let info = wait_lease(s, &lease)?;
+    let info = match wait_lease(s, &lease) {
+        Ok(i) => i,
+        Err(e) => {
+            // The lease never became ready: vSphere removes what it created with it.
+            cleanup(s, &lease, None);
+            return Err(e);
+        }
+    };
     let vm = info.child("entity").and_then(MoRef::from_el);
     let run = (|| {
         let vm = vm

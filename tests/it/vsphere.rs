@@ -430,14 +430,7 @@ fn ova_with_disk(dir: &Path, layout: &str) -> Vec<u8> {
     std::fs::write(&raw, &data).unwrap();
     let vmdk = dir.join("d.vmdk");
     let out = Command::new(bin())
-        .args([
-            "convert",
-            "-q",
-            "--to",
-            layout,
-            "--compression-level",
-            "0",
-        ])
+        .args(["convert", "-q", "--to", layout, "--compression-level", "0"])
         .arg(&raw)
         .arg(&vmdk)
         .output()
@@ -451,6 +444,9 @@ fn ova_with_disk(dir: &Path, layout: &str) -> Vec<u8> {
         if e.path().unwrap().to_string_lossy().ends_with(".ovf") {
             e.read_to_string(&mut desc).unwrap();
         }
+    }
+    if layout != "stream-optimized" {
+        desc = desc.replace("vmdk.html#streamOptimized", "vmdk.html#sparse");
     }
     let desc = desc.replace(
         "ovf:size=\"77312\"",
