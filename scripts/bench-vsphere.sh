@@ -4,7 +4,7 @@
 # Usage: scripts/bench-vsphere.sh [SIZE_GIB] [WORKDIR]     (default 4 GiB, a fresh temp folder)
 #
 # Builds an OVA whose disk is the project's mixed benchmark image
-# (../shared/bench/make-mixed-image.sh) as a streamOptimized VMDK (the format an import lease
+# (scripts/make-mixed-image.sh) as a streamOptimized VMDK (the format an import lease
 # takes, so the deploy passes it through), starts ../shared/vcsim with TLS on 127.0.0.1, then
 # times with a warm page cache (median of ROUNDS=3 interleaved runs; max RSS from /usr/bin/time):
 #   deploy  `import --thumbprint … OVA vi://user@HOST/DC0/host/DC0_C0` (upload hashed on the way,
@@ -14,7 +14,7 @@
 set -euo pipefail
 SIZE=${1:-4}
 ROOT=$(cd "$(dirname "$0")/.." && pwd)
-BENCH=$ROOT/../shared/bench
+BENCH=$ROOT/scripts
 WORK=${2:-$(mktemp -d /tmp/bench-vsphere.XXXXXX)}
 mkdir -p "$WORK"
 SIM=""

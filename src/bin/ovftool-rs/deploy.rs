@@ -8,7 +8,6 @@ use std::io::{IsTerminal, Read};
 use std::path::Path;
 
 use ovftool::net::{self, HttpClient, TlsPolicy};
-use ovftool::vmdk::layout::Layout;
 use ovftool::vsphere::deploy::{self, DeployOptions, Provisioning, Target};
 use ovftool::vsphere::Locator;
 use ovftool::Error;
@@ -83,22 +82,23 @@ fn password(loc: &Locator) -> ovftool::Result<String> {
     )))
 }
 
-/// `import SRC vi://...`.
-pub fn run(args: Args, ui: &Ui) -> ovftool::Result<Outcome> {
-    let target_str = args.target_dir.to_string_lossy().into_owned();
+/// `import SRC vi://...`: the same options as a local import (command line over `--options`
+/// file), plus the vSphere ones.
+pub fn run(args: &Args, target: &Path, ui: &Ui) -> ovftool::Result<Outcome> {
+    let target_str = target.to_string_lossy().into_owned();
     let locator = Locator::parse(&target_str)?;
     let tls = tls_policy(args.thumbprint.as_deref(), args.no_ssl_verify, ui)?;
-    let layout: Layout = args.disk_mode.parse()?;
+    let io = crate::import::options(args)?;
     let opts = DeployOptions {
-        name: args.name.clone(),
+        name: io.name,
         datastore: args.datastore.clone(),
-        networks: crate::import::pairs(&args.net, "--net")?,
-        provisioning: Provisioning::from_layout(layout)?,
+        networks: io.networks,
+        provisioning: Provisioning::from_layout(io.disk_mode)?,
         vm_folder: args.vm_folder.clone(),
         power_on: args.power_on,
-        properties: crate::import::pairs(&args.prop, "--prop")?,
-        deployment_option: args.deployment_option.clone(),
-        accept_all_eulas: args.accept_all_eulas,
+        properties: io.properties,
+        deployment_option: io.deployment_option,
+        accept_all_eulas: io.accept_all_eulas,
         lax: args.lax,
         ..Default::default()
     };
