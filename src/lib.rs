@@ -71,6 +71,8 @@ pub mod gate;
 pub mod import;
 pub mod limits;
 pub mod manifest;
+#[cfg(feature = "vsphere")]
+pub mod net;
 pub mod output;
 pub mod ova;
 pub mod ovf;
@@ -84,6 +86,8 @@ pub mod verify;
 pub mod vm;
 pub mod vmdk;
 pub mod vmx;
+#[cfg(feature = "vsphere")]
+pub mod vsphere;
 
 pub use error::{Error, ErrorKind, Location, Result};
 pub use limits::Limits;

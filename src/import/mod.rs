@@ -31,7 +31,7 @@
 //! # Ok::<(), ovftool::Error>(())
 //! ```
 
-mod pipe;
+pub(crate) mod pipe;
 
 use std::collections::HashMap;
 use std::fs::{self, File};

@@ -13,3 +13,5 @@ mod transform;
 mod vmdk;
 mod vmdk_hosted;
 mod vmx;
+#[cfg(feature = "vsphere")]
+mod vsphere;

@@ -21,9 +21,12 @@ use crate::values::ImportDiskMode;
 /// Arguments of `import`.
 #[derive(Debug, clap::Args)]
 pub struct Args {
-    /// The package: an .ova file, an .ovf with its files beside it, or `-` for an OVA on stdin.
+    /// The package: an .ova file, an .ovf with its files beside it, `-` for an OVA on stdin, or
+    /// an http(s):// URL of an .ova.
     pub source: PathBuf,
-    /// The folder in which `<name>/` is created (created when missing).
+    /// The folder in which `<name>/` is created (created when missing), or a vSphere locator
+    /// vi://[USER[:PASSWORD]@]HOST[:PORT]/DC/host/CLUSTER_OR_HOST[/Resources/POOL] (a
+    /// standalone ESXi: vi://USER@HOST/).
     #[arg(required_unless_present = "spec_out")]
     pub target_dir: Option<PathBuf>,
     /// Write the package's options file (name, disk mode, networks, properties, deployment
@@ -82,9 +85,39 @@ pub struct Args {
     /// Write every vmw:ExtraConfig entry, not only the safe list.
     #[arg(long, alias = "allowExtraConfig")]
     pub allow_extra_config: bool,
+    /// vSphere: datastore for the VM's files (default: the only one the target sees).
+    #[arg(
+        long,
+        visible_alias = "ds",
+        value_name = "NAME",
+        help_heading = "vSphere"
+    )]
+    pub datastore: Option<String>,
+    /// vSphere: VM folder, relative to the datacenter's vm folder.
+    #[arg(
+        long,
+        alias = "vmFolder",
+        value_name = "PATH",
+        help_heading = "vSphere"
+    )]
+    pub vm_folder: Option<String>,
+    /// vSphere: power the VM on after the deploy.
+    #[arg(long, alias = "powerOn", help_heading = "vSphere")]
+    pub power_on: bool,
+    /// TLS: accept the server certificate with this SHA-1 thumbprint (AA:BB:...).
+    #[arg(
+        long,
+        alias = "sslThumbprint",
+        value_name = "SHA1",
+        help_heading = "vSphere"
+    )]
+    pub thumbprint: Option<String>,
+    /// TLS: do not check the server's certificate (a warning is printed).
+    #[arg(long, alias = "noSSLVerify", help_heading = "vSphere")]
+    pub no_ssl_verify: bool,
 }
 
-fn pairs(list: &[String], what: &str) -> ovftool::Result<Vec<(String, String)>> {
+pub(crate) fn pairs(list: &[String], what: &str) -> ovftool::Result<Vec<(String, String)>> {
     list.iter()
         .map(|s| match s.split_once('=') {
             Some((k, v)) if !k.is_empty() => Ok((k.to_string(), v.to_string())),
@@ -96,7 +129,7 @@ fn pairs(list: &[String], what: &str) -> ovftool::Result<Vec<(String, String)>> 
 }
 
 /// The library options: the options file (if any) overlaid by the command line.
-fn options(args: &Args) -> ovftool::Result<ImportOptions> {
+pub(crate) fn options(args: &Args) -> ovftool::Result<ImportOptions> {
     let spec = match &args.options {
         Some(path) => Spec::read(path)?,
         None => Spec::default(),
@@ -147,9 +180,25 @@ pub fn run(args: Args, ui: &Ui) -> ovftool::Result<Outcome> {
     let Some(target_dir) = args.target_dir.as_deref() else {
         return Err(ovftool::Error::usage("import: expected TARGET_DIR"));
     };
+    if crate::deploy::is_vi(target_dir) {
+        return crate::deploy::run(&args, target_dir, ui);
+    }
     let opts = options(&args)?;
     let progress = ui.progress();
-    let report = import::import_path(&args.source, target_dir, &opts, progress.as_ref())?;
+    let tls = crate::deploy::tls_policy(args.thumbprint.as_deref(), args.no_ssl_verify, ui)?;
+    let report = match crate::deploy::open_url(&args.source, &tls, false)? {
+        crate::deploy::Source::Url(mut body) => import::import_reader(
+            &mut body,
+            &args.source,
+            None,
+            target_dir,
+            &opts,
+            progress.as_ref(),
+        )?,
+        crate::deploy::Source::Local => {
+            import::import_path(&args.source, target_dir, &opts, progress.as_ref())?
+        }
+    };
     if ui.json {
         ui.print_json(&serde_json::json!({ "ok": true, "import": report }));
         return Ok(Outcome::Ok);

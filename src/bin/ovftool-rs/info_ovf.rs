@@ -91,43 +91,7 @@ pub fn load(path: &Path, limits: &Limits) -> Result<Loaded> {
         .is_some_and(|x| x.eq_ignore_ascii_case("ova"));
     let file = File::open(path).map_err(|e| Error::io("cannot open", e).with_path(path))?;
     if by_name || is_tar(path) {
-        // OVA (DSP0243 §5.3): the descriptor is the first tar entry.
-        let mut ar = tar::Archive::new(file);
-        let mut entries = ar.entries().map_err(|e| {
-            Error::corrupt("not a tar archive")
-                .with_source(e)
-                .with_path(path)
-        })?;
-        let Some(first) = entries.next() else {
-            return Err(Error::invalid_ovf(
-                "the OVA is empty: expected the descriptor as its first entry",
-            )
-            .with_path(path));
-        };
-        let entry = first.map_err(|e| {
-            Error::corrupt("bad tar entry header")
-                .with_source(e)
-                .with_path(path)
-        })?;
-        let name = entry
-            .path()
-            .map(|p| p.to_string_lossy().into_owned())
-            .unwrap_or_default();
-        if !name.to_ascii_lowercase().ends_with(".ovf") {
-            return Err(Error::invalid_ovf(format!(
-                "expected the OVF descriptor as the first entry of the OVA, found \"{name}\""
-            ))
-            .with_path(path));
-        }
-        if entry.size() > limit {
-            return Err(
-                Error::limit("descriptor size in bytes", entry.size(), limit)
-                    .with_entry(name)
-                    .with_path(path),
-            );
-        }
-        let bytes = read_bounded(entry, limit, &name).map_err(|e| e.with_path(path))?;
-        return Ok(Loaded { bytes, name });
+        return load_ova(file, path, limit);
     }
     let name = path
         .file_name()
@@ -135,6 +99,65 @@ pub fn load(path: &Path, limits: &Limits) -> Result<Loaded> {
         .unwrap_or_default();
     let bytes = read_bounded(file, limit, &name).map_err(|e| e.with_path(path))?;
     Ok(Loaded { bytes, name })
+}
+
+/// The descriptor of an OVA read as a stream: its first tar entry (DSP0243 §5.3), bounded.
+pub fn load_ova(file: impl Read, path: &Path, limit: u64) -> Result<Loaded> {
+    // OVA (DSP0243 §5.3): the descriptor is the first tar entry.
+    let mut ar = tar::Archive::new(file);
+    let mut entries = ar.entries().map_err(|e| {
+        Error::corrupt("not a tar archive")
+            .with_source(e)
+            .with_path(path)
+    })?;
+    let Some(first) = entries.next() else {
+        return Err(Error::invalid_ovf(
+            "the OVA is empty: expected the descriptor as its first entry",
+        )
+        .with_path(path));
+    };
+    let entry = first.map_err(|e| {
+        Error::corrupt("bad tar entry header")
+            .with_source(e)
+            .with_path(path)
+    })?;
+    let name = entry
+        .path()
+        .map(|p| p.to_string_lossy().into_owned())
+        .unwrap_or_default();
+    if !name.to_ascii_lowercase().ends_with(".ovf") {
+        return Err(Error::invalid_ovf(format!(
+            "expected the OVF descriptor as the first entry of the OVA, found \"{name}\""
+        ))
+        .with_path(path));
+    }
+    if entry.size() > limit {
+        return Err(
+            Error::limit("descriptor size in bytes", entry.size(), limit)
+                .with_entry(name)
+                .with_path(path),
+        );
+    }
+    let bytes = read_bounded(entry, limit, &name).map_err(|e| e.with_path(path))?;
+    Ok(Loaded { bytes, name })
+}
+
+/// The descriptor of a package at an http(s) URL, read from `body` (an `.ova`'s first entry,
+/// or the `.ovf` itself).
+pub fn load_url(body: impl Read, url: &Path) -> Result<Loaded> {
+    let limit = Limits::default().max_descriptor_bytes;
+    let lower = url.to_string_lossy().to_ascii_lowercase();
+    if lower
+        .split(['?', '#'])
+        .next()
+        .unwrap_or("")
+        .ends_with(".ovf")
+    {
+        let name = lower.rsplit('/').next().unwrap_or("").to_string();
+        let bytes = read_bounded(body, limit, &name).map_err(|e| e.with_path(url))?;
+        return Ok(Loaded { bytes, name });
+    }
+    load_ova(body, url, limit)
 }
 
 /// Loads and parses; errors carry the path and entry.
@@ -553,7 +576,15 @@ fn print_text(ui: &Ui, r: &Value) {
 }
 
 pub fn run(args: Args, ui: &Ui) -> Result<Outcome> {
-    let (loaded, env) = open(&args.path)?;
+    let (loaded, env) = match crate::deploy::open_url(&args.path, &Default::default(), true)? {
+        crate::deploy::Source::Url(body) => {
+            let loaded = load_url(body, &args.path)?;
+            let env = Envelope::parse_with(&loaded.bytes, &ParseOptions::default())
+                .map_err(|e| e.with_path(&args.path).with_entry(loaded.name.clone()))?;
+            (loaded, env)
+        }
+        crate::deploy::Source::Local => open(&args.path)?,
+    };
     let r = report(&args.path, &loaded, &env, args.lax);
     if ui.json {
         ui.print_json(&r);

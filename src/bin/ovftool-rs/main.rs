@@ -5,6 +5,7 @@
 //! arguments, prints, and adapts progress reporting to indicatif.
 
 mod convert;
+mod deploy;
 mod diff;
 mod edit;
 mod export;
@@ -155,6 +156,11 @@ fn ovftool_colon_syntax(args: impl Iterator<Item = OsString>) -> Vec<OsString> {
             out.push(a);
             continue;
         }
+        // ovftool's single-dash `-ds=NAME` / `-ds NAME` (clap has no multi-letter short options).
+        if let Some(s) = a.to_str().filter(|s| *s == "-ds" || s.starts_with("-ds=")) {
+            out.push(OsString::from(format!("--datastore{}", &s[3..])));
+            continue;
+        }
         let split = a.to_str().and_then(|s| {
             KEYED.iter().find_map(|k| {
                 s.strip_prefix(k)
@@ -273,5 +279,9 @@ mod tests {
             ["x", "import", "--", "--net:a=b"]
         );
         assert_eq!(rewrite(&["x", "--network:a"]), ["x", "--network:a"]);
+        assert_eq!(
+            rewrite(&["x", "-ds=LocalDS_0", "-ds", "b"]),
+            ["x", "--datastore=LocalDS_0", "--datastore", "b"]
+        );
     }
 }

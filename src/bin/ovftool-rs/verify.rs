@@ -16,7 +16,8 @@ use crate::ui::{Outcome, Ui};
 /// Arguments of `verify`.
 #[derive(Debug, clap::Args)]
 pub struct Args {
-    /// An .ova file (`-` for standard input), an .ovf with its files beside it, or a folder.
+    /// An .ova file (`-` for standard input, or an http(s):// URL), an .ovf with its files
+    /// beside it, or a folder.
     pub path: PathBuf,
     /// Accept what ovftool's --lax accepts: entry order, a descriptor missing from the manifest
     /// and descriptor problems become warnings.
@@ -42,7 +43,12 @@ pub fn run(args: Args, ui: &Ui) -> ovftool::Result<Outcome> {
         ..Default::default()
     };
     let progress = ui.progress();
-    let report = verify::verify_path(&args.path, &opts, progress.as_ref())?;
+    let report = match crate::deploy::open_url(&args.path, &Default::default(), false)? {
+        crate::deploy::Source::Url(mut body) => {
+            verify::verify_ova(&mut body, &args.path, &opts, progress.as_ref())?
+        }
+        crate::deploy::Source::Local => verify::verify_path(&args.path, &opts, progress.as_ref())?,
+    };
     print_report(&report, ui);
     Ok(if report.passed() {
         Outcome::Ok

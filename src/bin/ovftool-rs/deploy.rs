@@ -1,0 +1,166 @@
+//! `import SRC vi://...`: deploy to vSphere (see `ovftool::vsphere::deploy`), and packages read
+//! from `http(s)://` URLs.
+//!
+//! `--json` prints `{"ok": true, "deploy": {name, vm: {type, value}, inventory_path, server,
+//! disks: [{file, device, bytes_sent}], powered_on, warnings, verification}}` (docs/VSPHERE.md).
+
+use std::io::{IsTerminal, Read};
+use std::path::Path;
+
+use ovftool::net::{self, HttpClient, TlsPolicy};
+use ovftool::vsphere::deploy::{self, DeployOptions, Provisioning, Target};
+use ovftool::vsphere::Locator;
+use ovftool::Error;
+
+use crate::import::Args;
+use crate::ui::{Outcome, Ui};
+
+/// Whether an import target goes to vSphere.
+pub fn is_vi(target: &Path) -> bool {
+    target.to_str().is_some_and(Locator::is_locator)
+}
+
+/// The certificate policy of `--thumbprint` / `--no-ssl-verify`.
+pub fn tls_policy(
+    thumbprint: Option<&str>,
+    no_verify: bool,
+    ui: &Ui,
+) -> ovftool::Result<TlsPolicy> {
+    match (thumbprint, no_verify) {
+        (Some(_), true) => Err(Error::usage(
+            "--thumbprint and --no-ssl-verify exclude each other",
+        )),
+        (Some(t), false) => Ok(TlsPolicy::Thumbprint(t.to_string())),
+        (None, true) => {
+            ui.warn("--no-ssl-verify: the server's certificate is not checked (anyone on the path can read the password)");
+            Ok(TlsPolicy::Insecure)
+        }
+        (None, false) => Ok(TlsPolicy::System),
+    }
+}
+
+/// A package source: a path, `-`, or an http(s) URL (streamed, no temporary copy).
+pub enum Source {
+    /// A URL's body.
+    Url(Box<dyn Read + Send>),
+    /// Not a URL.
+    Local,
+}
+
+/// Opens `src` when it is an http(s) URL. An `.ovf` URL is refused unless `ovf_ok` (`info`
+/// reads only the descriptor; the other commands would need its files fetched beside it).
+pub fn open_url(src: &Path, tls: &TlsPolicy, ovf_ok: bool) -> ovftool::Result<Source> {
+    let Some(s) = src.to_str().filter(|s| net::is_http_url(s)) else {
+        return Ok(Source::Local);
+    };
+    let path = s.split(['?', '#']).next().unwrap_or(s).to_ascii_lowercase();
+    if path.ends_with(".ovf") && !ovf_ok {
+        return Err(Error::unsupported(format!(
+            "{}: an .ovf at a URL is not supported yet (its files would be fetched beside it); use the .ova",
+            net::redact(s)
+        )));
+    }
+    let client = HttpClient::new(tls.clone())?;
+    Ok(Source::Url(client.get(s)?))
+}
+
+fn password(loc: &Locator) -> ovftool::Result<String> {
+    if let Some(p) = &loc.password {
+        return Ok(p.clone());
+    }
+    if let Ok(p) = std::env::var("OVFTOOL_PASSWORD") {
+        return Ok(p);
+    }
+    if std::io::stdin().is_terminal() && std::io::stderr().is_terminal() {
+        let user = loc.user.as_deref().unwrap_or("");
+        return rpassword::prompt_password(format!("password for {user}@{}: ", loc.host))
+            .map_err(|e| Error::io("cannot read the password", e));
+    }
+    Err(Error::usage(format!(
+        "{}: no password: put it in OVFTOOL_PASSWORD (or in the locator, percent-encoded)",
+        loc.display()
+    )))
+}
+
+/// `import SRC vi://...`: the same options as a local import (command line over `--options`
+/// file), plus the vSphere ones.
+pub fn run(args: &Args, target: &Path, ui: &Ui) -> ovftool::Result<Outcome> {
+    let target_str = target.to_string_lossy().into_owned();
+    let locator = Locator::parse(&target_str)?;
+    let tls = tls_policy(args.thumbprint.as_deref(), args.no_ssl_verify, ui)?;
+    let io = crate::import::options(args)?;
+    let opts = DeployOptions {
+        name: io.name,
+        datastore: args.datastore.clone(),
+        networks: io.networks,
+        provisioning: Provisioning::from_layout(io.disk_mode)?,
+        vm_folder: args.vm_folder.clone(),
+        power_on: args.power_on,
+        properties: io.properties,
+        deployment_option: io.deployment_option,
+        accept_all_eulas: io.accept_all_eulas,
+        lax: args.lax,
+        ..Default::default()
+    };
+    let target = Target {
+        password: password(&locator)?,
+        locator,
+        tls: tls.clone(),
+        https: true,
+    };
+    let label = net::redact(&args.source.to_string_lossy());
+    let progress = ui.progress();
+    let report = match open_url(&args.source, &tls, false)? {
+        Source::Url(mut body) => {
+            deploy::deploy_reader(&mut body, &label, &target, &opts, progress.as_ref())?
+        }
+        Source::Local if args.source == Path::new("-") => {
+            let stdin = std::io::stdin();
+            let mut lock = stdin.lock();
+            deploy::deploy_reader(&mut lock, &label, &target, &opts, progress.as_ref())?
+        }
+        Source::Local => {
+            if args.source.is_dir()
+                || args
+                    .source
+                    .extension()
+                    .is_some_and(|e| e.eq_ignore_ascii_case("ovf"))
+            {
+                return Err(Error::unsupported(
+                    "deploying an .ovf with its files beside it is not supported yet: pack it into an .ova (`ovftool-rs pack`) or deploy the .ova",
+                )
+                .with_path(&args.source));
+            }
+            let mut f = std::fs::File::open(&args.source)
+                .map_err(|e| Error::io("cannot open", e).with_path(&args.source))?;
+            deploy::deploy_reader(&mut f, &label, &target, &opts, progress.as_ref())?
+        }
+    };
+    if ui.json {
+        ui.print_json(&serde_json::json!({ "ok": true, "deploy": report }));
+        return Ok(Outcome::Ok);
+    }
+    for w in &report.warnings {
+        ui.warn(w);
+    }
+    for d in &report.disks {
+        ui.note(&format!(
+            "{}: {} bytes sent ({})",
+            d.file, d.bytes_sent, d.device
+        ));
+    }
+    if !ui.quiet {
+        ui.println(&format!(
+            "deployed {} ({}) on {}{}",
+            report.inventory_path,
+            report.vm.value,
+            report.server,
+            if report.powered_on {
+                ", powered on"
+            } else {
+                ""
+            }
+        ));
+    }
+    Ok(Outcome::Ok)
+}

@@ -1,0 +1,1121 @@
+//! Deploy an OVA to vSphere in one streaming pass: the calls ovftool and govc make.
+//!
+//! 1. Connect (TLS per [`TlsPolicy`]), `Login`, resolve the locator's inventory path (an
+//!    incomplete one lists what can follow), the datastore, networks and VM folder.
+//! 2. Read the package's descriptor (the first member), `OvfManager.CreateImportSpec` (its errors
+//!    and warnings become findings; an `OvfUnsupportedType` is an error unless `--lax`).
+//! 3. `ResourcePool.ImportVApp` creates the VM and returns an `HttpNfcLease`; once it is
+//!    `ready`, each disk member is sent to its device URL *as it streams by*: streamOptimized
+//!    members pass through unchanged, gzip members are inflated on the way; every member is
+//!    hashed while it is sent. `HttpNfcLeaseProgress` is reported every few seconds meanwhile
+//!    (a lease times out otherwise).
+//! 4. After the last member, every check of `verify` runs on what the pass collected (manifest,
+//!    signature, References ↔ members, disk headers). Only then `HttpNfcLeaseComplete`; any
+//!    failure aborts the lease **and destroys the half-created VM**, so nothing is left.
+
+use std::io::{self, Read};
+use std::sync::atomic::{AtomicU64, Ordering};
+use std::sync::Arc;
+use std::time::Duration;
+
+use serde::Serialize;
+
+use super::client::{el, MoRef, Session};
+use super::locator::Locator;
+use super::xml::El;
+use crate::digest::{Algorithm, Digests, Hasher};
+use crate::error::{Error, ErrorKind, Result};
+use crate::limits::Limits;
+use crate::manifest::Manifest;
+use crate::net::{HttpClient, TlsPolicy};
+use crate::ova::names::{self, Role};
+use crate::ova::Reader;
+use crate::ovf::{Envelope, ParseOptions};
+use crate::progress::Progress;
+use crate::verify::{self, Collected, Member, Report, Severity, VerifyOptions};
+use crate::vmdk::layout::Layout;
+
+/// Leading bytes of each member kept for the disk header check of the verdict.
+const PREFIX_BYTES: usize = 64 << 10;
+
+/// How often the lease hears of the upload's progress (vSphere's lease timeout is minutes).
+const LEASE_PROGRESS_EVERY: Duration = Duration::from_secs(5);
+
+/// vSphere's disk provisioning types (`OvfCreateImportSpecParams.diskProvisioning`).
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Default, Serialize)]
+pub enum Provisioning {
+    /// `thin`.
+    #[default]
+    Thin,
+    /// `thick` (lazily zeroed).
+    Thick,
+    /// `eagerZeroedThick`.
+    EagerZeroedThick,
+}
+
+impl Provisioning {
+    /// The API's name.
+    pub fn api_name(self) -> &'static str {
+        match self {
+            Provisioning::Thin => "thin",
+            Provisioning::Thick => "thick",
+            Provisioning::EagerZeroedThick => "eagerZeroedThick",
+        }
+    }
+
+    /// From the disk layout named by `--disk-mode` (only thin, thick and eager-zeroed-thick
+    /// exist on a datastore).
+    ///
+    /// # Errors
+    /// [`ErrorKind::Usage`] for a hosted-only layout.
+    pub fn from_layout(l: Layout) -> Result<Provisioning> {
+        match l {
+            Layout::Thin => Ok(Provisioning::Thin),
+            Layout::Thick => Ok(Provisioning::Thick),
+            Layout::EagerZeroedThick => Ok(Provisioning::EagerZeroedThick),
+            other => Err(Error::usage(format!(
+                "--disk-mode {other} does not exist on a datastore: expected thin, thick or eager-zeroed-thick"
+            ))),
+        }
+    }
+}
+
+/// Where to connect and how. Its `Debug` leaves the password out.
+#[derive(Clone)]
+pub struct Target {
+    /// The locator (its password, if any, is ignored: see `password`).
+    pub locator: Locator,
+    /// The password to log in with.
+    pub password: String,
+    /// Certificate check.
+    pub tls: TlsPolicy,
+    /// HTTPS (true, the default) or plain HTTP (simulators only).
+    pub https: bool,
+}
+
+impl std::fmt::Debug for Target {
+    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+        f.debug_struct("Target")
+            .field("locator", &self.locator)
+            .field("password", &"<hidden>")
+            .field("tls", &self.tls)
+            .field("https", &self.https)
+            .finish()
+    }
+}
+
+/// Options of [`deploy_reader`].
+#[derive(Debug, Clone, Default)]
+pub struct DeployOptions {
+    /// VM name (default: the VirtualSystem's name, else its id).
+    pub name: Option<String>,
+    /// Datastore name (default: the only one the target sees).
+    pub datastore: Option<String>,
+    /// `OVF network → port group` (standard or distributed).
+    pub networks: Vec<(String, String)>,
+    /// Disk provisioning.
+    pub provisioning: Provisioning,
+    /// VM folder, relative to the datacenter's `vm` folder.
+    pub vm_folder: Option<String>,
+    /// Power the VM on after the import.
+    pub power_on: bool,
+    /// Property values.
+    pub properties: Vec<(String, String)>,
+    /// Deployment option id.
+    pub deployment_option: Option<String>,
+    /// Accept every EULA.
+    pub accept_all_eulas: bool,
+    /// Downgrade what ovftool's `--lax` tolerates to warnings.
+    pub lax: bool,
+    /// Size caps.
+    pub limits: Limits,
+}
+
+/// One uploaded disk.
+#[derive(Debug, Clone, Serialize)]
+pub struct UploadReport {
+    /// The package member.
+    pub file: String,
+    /// The device it became (`/vm/VirtualDisk:0` style import key).
+    pub device: String,
+    /// Bytes sent to the host.
+    pub bytes_sent: u64,
+}
+
+/// What a deploy did.
+#[derive(Debug, Clone, Serialize)]
+pub struct DeployReport {
+    /// The VM's name.
+    pub name: String,
+    /// Its managed object reference.
+    pub vm: MoRef,
+    /// Its inventory path (`DC0/vm/name`).
+    pub inventory_path: String,
+    /// The server (host:port).
+    pub server: String,
+    /// Disks sent.
+    pub disks: Vec<UploadReport>,
+    /// Whether it was powered on.
+    pub powered_on: bool,
+    /// Warnings (import spec warnings, verification warnings).
+    pub warnings: Vec<String>,
+    /// The verification of the package.
+    pub verification: Report,
+}
+
+/// Where the VM goes.
+struct Placement {
+    dc_path: String,
+    pool: MoRef,
+    host: Option<MoRef>,
+    compute: MoRef,
+    folder: MoRef,
+    folder_path: String,
+}
+
+/// Escapes `/` in a name for an inventory path.
+fn path_part(s: &str) -> String {
+    s.replace('%', "%25").replace('/', "%2f")
+}
+
+fn names_of(s: &Session, list: &[MoRef]) -> Result<Vec<String>> {
+    list.iter().map(|r| s.name(r)).collect()
+}
+
+fn children(s: &Session, folder: &MoRef) -> Result<Vec<(String, MoRef)>> {
+    let kids = s.refs(folder, "childEntity")?;
+    let names = names_of(s, &kids)?;
+    Ok(names.into_iter().zip(kids).collect())
+}
+
+fn listing(items: &[(String, MoRef)]) -> String {
+    if items.is_empty() {
+        return "(nothing)".into();
+    }
+    items
+        .iter()
+        .map(|(n, r)| format!("{n} ({})", r.kind))
+        .collect::<Vec<_>>()
+        .join(", ")
+}
+
+/// The children of whatever `path` names, for the "incomplete locator" message.
+fn list_under(s: &Session, obj: &MoRef) -> Result<Vec<(String, MoRef)>> {
+    match obj.kind.as_str() {
+        "Folder" => children(s, obj),
+        "Datacenter" => {
+            let hf = s
+                .refs(obj, "hostFolder")?
+                .into_iter()
+                .next()
+                .ok_or_else(|| Error::new(ErrorKind::Io, "datacenter without a host folder"))?;
+            children(s, &hf)
+        }
+        _ => Ok(Vec::new()),
+    }
+}
+
+fn resolve(s: &Session, loc: &Locator, opts: &DeployOptions) -> Result<Placement> {
+    let shown = loc.display();
+    let mut path: Vec<String> = loc.path.clone();
+    if path.is_empty() {
+        if s.is_esx() {
+            // A standalone host: its one datacenter and compute resource.
+            let root = s.service("rootFolder")?;
+            let dcs = children(s, &root)?;
+            let (dc_name, _) = dcs
+                .iter()
+                .find(|(_, r)| r.kind == "Datacenter")
+                .ok_or_else(|| Error::new(ErrorKind::Io, "the host shows no datacenter"))?;
+            let dc_ref = dcs
+                .iter()
+                .find(|(n, _)| n == dc_name)
+                .map(|(_, r)| r.clone())
+                .unwrap_or_else(|| root.clone());
+            let hosts = list_under(s, &dc_ref)?;
+            let (cr_name, _) = hosts
+                .first()
+                .ok_or_else(|| Error::new(ErrorKind::Io, "the host shows no compute resource"))?;
+            path = vec![dc_name.clone(), "host".into(), cr_name.clone()];
+        } else {
+            let root = s.service("rootFolder")?;
+            let dcs = children(s, &root)?;
+            return Err(Error::usage(format!(
+                "{shown}: incomplete locator: add a datacenter and host/CLUSTER_OR_HOST; datacenters: {}",
+                listing(&dcs)
+            )));
+        }
+    }
+    let full: Vec<String> = path.iter().map(|p| path_part(p)).collect();
+    let found = s.find_by_path(&full.join("/"))?;
+    let Some(obj) = found else {
+        // Name what exists at the deepest level that resolves.
+        for i in (0..full.len()).rev() {
+            let parent = if i == 0 {
+                Some(s.service("rootFolder")?)
+            } else {
+                s.find_by_path(&full[..i].join("/"))?
+            };
+            if let Some(p) = parent {
+                let kids = list_under(s, &p)?;
+                let under = if i == 0 {
+                    "/".to_string()
+                } else {
+                    path[..i].join("/")
+                };
+                return Err(Error::usage(format!(
+                    "{shown}: {:?} not found in {under}; it holds: {}",
+                    path[i],
+                    listing(&kids)
+                )));
+            }
+        }
+        return Err(Error::usage(format!("{shown}: not found")));
+    };
+    let dc_path = full[0].clone();
+    let (pool, host, compute) =
+        match obj.kind.as_str() {
+            "ClusterComputeResource" | "ComputeResource" => {
+                let pool = s.refs(&obj, "resourcePool")?.into_iter().next();
+                let host = if obj.kind == "ComputeResource" {
+                    s.refs(&obj, "host")?.into_iter().next()
+                } else {
+                    None
+                };
+                (pool, host, obj.clone())
+            }
+            "HostSystem" => {
+                let parent =
+                    s.refs(&obj, "parent")?.into_iter().next().ok_or_else(|| {
+                        Error::new(ErrorKind::Io, "host without a compute resource")
+                    })?;
+                (
+                    s.refs(&parent, "resourcePool")?.into_iter().next(),
+                    Some(obj.clone()),
+                    parent,
+                )
+            }
+            "ResourcePool" | "VirtualApp" => {
+                let owner =
+                    s.refs(&obj, "owner")?.into_iter().next().ok_or_else(|| {
+                        Error::new(ErrorKind::Io, "resource pool without an owner")
+                    })?;
+                (Some(obj.clone()), None, owner)
+            }
+            _ => {
+                let kids = list_under(s, &obj)?;
+                let hint = if obj.kind == "Datacenter" {
+                    "add host/ and a cluster or host"
+                } else {
+                    "add one of what it holds"
+                };
+                return Err(Error::usage(format!(
+                    "{shown}: incomplete locator ({} {}): {hint}: {}",
+                    obj.kind,
+                    path.join("/"),
+                    listing(&kids)
+                )));
+            }
+        };
+    let pool = pool.ok_or_else(|| {
+        Error::new(
+            ErrorKind::Io,
+            format!("{shown}: the target has no resource pool"),
+        )
+    })?;
+    // The VM folder.
+    let (folder, folder_path) = match &opts.vm_folder {
+        Some(f) => {
+            let rel: Vec<String> = f
+                .split('/')
+                .filter(|c| !c.is_empty())
+                .map(path_part)
+                .collect();
+            let p = format!("{dc_path}/vm/{}", rel.join("/"));
+            match s.find_by_path(&p)? {
+                Some(r) if r.kind == "Folder" => (r, p),
+                _ => {
+                    let vmf = s.find_by_path(&format!("{dc_path}/vm"))?.ok_or_else(|| {
+                        Error::new(ErrorKind::Io, "datacenter without a vm folder")
+                    })?;
+                    let kids: Vec<(String, MoRef)> = children(s, &vmf)?
+                        .into_iter()
+                        .filter(|(_, r)| r.kind == "Folder")
+                        .collect();
+                    return Err(Error::usage(format!(
+                        "--vm-folder {f:?}: no such folder in {dc_path}/vm; folders there: {}",
+                        listing(&kids)
+                    )));
+                }
+            }
+        }
+        None => {
+            let p = format!("{dc_path}/vm");
+            let r = s
+                .find_by_path(&p)?
+                .ok_or_else(|| Error::new(ErrorKind::Io, "datacenter without a vm folder"))?;
+            (r, p)
+        }
+    };
+    Ok(Placement {
+        dc_path,
+        pool,
+        host,
+        compute,
+        folder,
+        folder_path,
+    })
+}
+
+/// The named item among `list` (datastores, networks), or a usage error naming what exists.
+fn pick(s: &Session, list: &[MoRef], want: &str, what: &str) -> Result<MoRef> {
+    let names = names_of(s, list)?;
+    names
+        .iter()
+        .position(|n| n == want)
+        .map(|i| list[i].clone())
+        .ok_or_else(|| {
+            Error::usage(format!(
+                "{what} {want:?} not found; the target sees: {}",
+                if names.is_empty() {
+                    "(none)".to_string()
+                } else {
+                    names.join(", ")
+                }
+            ))
+        })
+}
+
+/// Reads a whole small member (descriptor, manifest, certificate).
+fn small(r: &mut dyn Read, name: &str, size: u64, limit: u64) -> Result<Vec<u8>> {
+    if size > limit {
+        return Err(Error::limit(&format!("size of {name}"), size, limit).with_entry(name));
+    }
+    let mut data = Vec::with_capacity(size as usize);
+    r.take(size)
+        .read_to_end(&mut data)
+        .map_err(|e| Error::from(e).with_entry(name))?;
+    if data.len() as u64 != size {
+        return Err(
+            Error::corrupt(format!("expected {size} bytes, found {}", data.len())).with_entry(name),
+        );
+    }
+    Ok(data)
+}
+
+fn member_of(name: &str, data: Vec<u8>, offset: u64) -> Member {
+    Member {
+        name: name.to_string(),
+        size: data.len() as u64,
+        digests: Digests::of(
+            &data,
+            &[Algorithm::Sha1, Algorithm::Sha256, Algorithm::Sha512],
+        ),
+        prefix: Vec::new(),
+        data_offset: Some(offset),
+        content: Some(data),
+    }
+}
+
+/// A reader that hashes the stored bytes, keeps their first bytes and counts them.
+struct Tap<'a> {
+    inner: &'a mut dyn Read,
+    hashers: Vec<Hasher>,
+    prefix: Vec<u8>,
+    count: u64,
+    sent: &'a AtomicU64,
+    progress: &'a dyn Progress,
+}
+
+impl Read for Tap<'_> {
+    fn read(&mut self, buf: &mut [u8]) -> io::Result<usize> {
+        let n = self.inner.read(buf)?;
+        for h in &mut self.hashers {
+            h.update(&buf[..n]);
+        }
+        if self.prefix.len() < PREFIX_BYTES {
+            let k = n.min(PREFIX_BYTES - self.prefix.len());
+            self.prefix.extend_from_slice(&buf[..k]);
+        }
+        self.count += n as u64;
+        self.sent.fetch_add(n as u64, Ordering::Relaxed);
+        self.progress.advance(n as u64);
+        Ok(n)
+    }
+}
+
+/// Sends a disk that is not streamOptimized (hosted sparse, flat, raw): spilled to a temporary
+/// file (those layouts need random access, as in `import`), opened by content, and converted by
+/// the streamOptimized writer on another thread while its output is uploaded. Returns the bytes
+/// sent.
+fn convert_and_upload(
+    s: &Session,
+    url: &str,
+    name: &str,
+    first: Vec<u8>,
+    rest: &mut dyn Read,
+    opts: &DeployOptions,
+) -> Result<u64> {
+    use crate::disk::{CopyOptions, SinkOptions};
+    use crate::import::pipe::{channel, ChannelWriter};
+    use crate::vmdk::stream_writer::StreamOptimizedWriter;
+    use std::io::Write;
+    let mut spill = tempfile::Builder::new()
+        .prefix(".ovftool-deploy-")
+        .tempfile()
+        .map_err(|e| Error::io("cannot create a temporary file", e))?;
+    spill
+        .write_all(&first)
+        .map_err(|e| Error::io("cannot write a temporary file", e))?;
+    io::copy(rest, spill.as_file_mut()).map_err(|e| Error::from(e).with_entry(name))?;
+    let mut source =
+        crate::vmdk::open::open(spill.path(), &opts.limits).map_err(|e| e.with_entry(name))?;
+    let capacity = source.capacity_bytes();
+    let (tx, rx) = channel();
+    std::thread::scope(|scope| {
+        let conv = scope.spawn(move || -> Result<()> {
+            let sink_opts = SinkOptions {
+                identity: name.as_bytes().to_vec(),
+                ..Default::default()
+            };
+            let mut sink =
+                StreamOptimizedWriter::new(ChannelWriter::new(tx), capacity, name, &sink_opts)?;
+            crate::disk::copy(
+                source.as_mut(),
+                &mut sink,
+                &CopyOptions::default(),
+                &crate::progress::NoProgress,
+            )?;
+            sink.finish_into_inner().map(|_| ())
+        });
+        let mut body = Counted {
+            inner: rx,
+            bytes: 0,
+        };
+        let up = s.upload(url, true, None, &mut body);
+        let sent = body.bytes;
+        // A failed upload drops the reader: the converter's further output is discarded.
+        drop(body);
+        let converted = conv
+            .join()
+            .map_err(|_| Error::new(ErrorKind::Io, "disk conversion thread panicked"))?;
+        converted.map_err(|e| e.with_entry(name))?;
+        up.map_err(|e| e.with_entry(name))?;
+        Ok(sent)
+    })
+}
+
+/// Counts the bytes read through it (the bytes sent to the host).
+struct Counted<R> {
+    inner: R,
+    bytes: u64,
+}
+
+impl<R: Read> Read for Counted<R> {
+    fn read(&mut self, buf: &mut [u8]) -> io::Result<usize> {
+        let n = self.inner.read(buf)?;
+        self.bytes += n as u64;
+        Ok(n)
+    }
+}
+
+/// Reads the first `n` bytes of `r` (fewer at its end).
+fn head(r: &mut dyn Read, n: usize) -> io::Result<Vec<u8>> {
+    let mut buf = Vec::with_capacity(n);
+    r.take(n as u64).read_to_end(&mut buf)?;
+    Ok(buf)
+}
+
+/// Whether `head` starts a streamOptimized sparse extent (VMDK 5.0 §"Stream-Optimized Compressed
+/// Sparse Extents": magic `KDMV`, flags with compressed grains (bit 16) and markers (bit 17)):
+/// the only disk format an import lease takes.
+fn is_stream_optimized(head: &[u8]) -> bool {
+    if head.len() < 12 || &head[..4] != b"KDMV" {
+        return false;
+    }
+    let flags = u32::from_le_bytes([head[8], head[9], head[10], head[11]]);
+    flags & (1 << 16) != 0 && flags & (1 << 17) != 0
+}
+
+/// A disk file of the import spec: the member it comes from and the lease device it goes to.
+struct FileItem {
+    device_id: String,
+    path: String,
+}
+
+fn file_items(result: &El) -> Vec<FileItem> {
+    result
+        .all("fileItem")
+        .map(|f| FileItem {
+            device_id: f.text_of("deviceId").unwrap_or_default().to_string(),
+            path: f.text_of("path").unwrap_or_default().to_string(),
+        })
+        .collect()
+}
+
+/// The `OvfCreateImportSpecParams` (element order as in the WSDL, which real servers enforce).
+fn import_params(
+    name: &str,
+    host: Option<&MoRef>,
+    networks: &[(String, MoRef)],
+    opts: &DeployOptions,
+) -> String {
+    let mut p = String::from("<cisp><locale></locale>");
+    p.push_str(&el(
+        "deploymentOption",
+        opts.deployment_option.as_deref().unwrap_or(""),
+    ));
+    p.push_str(&el("entityName", name));
+    if let Some(h) = host {
+        p.push_str(&h.xml("hostSystem"));
+    }
+    for (from, to) in networks {
+        p.push_str(&format!(
+            "<networkMapping>{}{}</networkMapping>",
+            el("name", from),
+            to.xml("network")
+        ));
+    }
+    for (k, v) in &opts.properties {
+        p.push_str(&format!(
+            "<propertyMapping>{}{}</propertyMapping>",
+            el("key", k),
+            el("value", v)
+        ));
+    }
+    p.push_str(&el("diskProvisioning", opts.provisioning.api_name()));
+    p.push_str("</cisp>");
+    p
+}
+
+fn fault_text(f: &El) -> String {
+    let kind = f
+        .child("fault")
+        .and_then(|x| x.xsi_type())
+        .unwrap_or("fault")
+        .to_string();
+    let msg = f.text_of("localizedMessage").unwrap_or("").to_string();
+    if msg.is_empty() {
+        kind
+    } else {
+        format!("{kind}: {msg}")
+    }
+}
+
+/// Connects and logs in.
+///
+/// # Errors
+/// Connection, TLS and login failures.
+pub fn login(target: &Target) -> Result<Session> {
+    let http = HttpClient::new(target.tls.clone())?;
+    let s = Session::connect(http, &target.locator.host_port(), target.https)?;
+    let user = target.locator.user.as_deref().ok_or_else(|| {
+        Error::usage(format!(
+            "{}: no user name (vi://USER@HOST/...)",
+            target.locator.display()
+        ))
+    })?;
+    s.login(user, &target.password)?;
+    Ok(s)
+}
+
+/// Deploys the OVA read from `src` to `target`.
+///
+/// # Errors
+/// [`ErrorKind::Usage`] for an incomplete or wrong locator (the message lists what exists), a
+/// wrong password, unknown datastore/network/folder, an unaccepted EULA;
+/// [`ErrorKind::Verification`] when the package fails verification (the VM is then removed);
+/// [`ErrorKind::Io`] for connection, TLS and server failures.
+///
+/// # Security
+/// The password travels only in the `Login` request; names from the package pass the OVA
+/// reader's name checks; sizes are bounded by `opts.limits`.
+pub fn deploy_reader(
+    src: &mut dyn Read,
+    label: &str,
+    target: &Target,
+    opts: &DeployOptions,
+    progress: &dyn Progress,
+) -> Result<DeployReport> {
+    let s = login(target)?;
+    let r = deploy_session(&s, src, label, target, opts, progress);
+    s.logout();
+    r
+}
+
+fn deploy_session(
+    s: &Session,
+    src: &mut dyn Read,
+    label: &str,
+    target: &Target,
+    opts: &DeployOptions,
+    progress: &dyn Progress,
+) -> Result<DeployReport> {
+    let place = resolve(s, &target.locator, opts)?;
+    // --- The descriptor (first member).
+    let mut reader = Reader::new(src, opts.limits);
+    let mut members: Vec<Member> = Vec::new();
+    let (desc_name, desc) = {
+        let mut entry = reader.next_entry()?.ok_or_else(|| {
+            Error::corrupt("the archive holds no OVF descriptor").with_path(label)
+        })?;
+        let h = entry.header().clone();
+        if names::role(&h.name) != Role::Descriptor {
+            return Err(Error::verification(format!(
+                "the first entry is {}; the descriptor must come first (a deploy streams the package once)",
+                h.name
+            ))
+            .with_entry(&h.name)
+            .with_path(label));
+        }
+        let d = small(
+            &mut entry,
+            &h.name,
+            h.size,
+            opts.limits.max_descriptor_bytes,
+        )?;
+        members.push(member_of(&h.name, d.clone(), h.data_offset));
+        (h.name, d)
+    };
+    let env = Envelope::parse_with(
+        &desc,
+        &ParseOptions {
+            limits: opts.limits,
+        },
+    )
+    .map_err(|e| e.with_entry(&desc_name))?;
+    let systems = env.virtual_systems();
+    let eulas: Vec<String> = systems
+        .iter()
+        .flat_map(|v| v.walk())
+        .flat_map(|v| v.eulas.iter().map(|e| e.license.text.clone()))
+        .collect();
+    if !eulas.is_empty() && !opts.accept_all_eulas {
+        return Err(Error::usage(format!(
+            "the package has a license agreement; read it and accept it with --accept-all-eulas:\n\n{}",
+            eulas.join("\n\n----\n\n")
+        )));
+    }
+    let name = match &opts.name {
+        Some(n) => n.clone(),
+        None => systems
+            .first()
+            .map(|v| {
+                v.name
+                    .as_ref()
+                    .map(|m| m.text.trim().to_string())
+                    .filter(|t| !t.is_empty())
+                    .unwrap_or_else(|| v.id.clone())
+            })
+            .unwrap_or_else(|| "vm".into()),
+    };
+    if name.is_empty() || name.len() > 80 {
+        return Err(Error::usage(format!(
+            "VM name {name:?}: expected 1 to 80 characters"
+        )));
+    }
+    let inventory_path = format!("{}/{}", place.folder_path, path_part(&name));
+    if s.find_by_path(&inventory_path)?.is_some() {
+        return Err(Error::new(
+            ErrorKind::AlreadyExists,
+            format!(
+                "a VM or folder named {name:?} already exists in {}",
+                place.folder_path
+            ),
+        ));
+    }
+    // --- Datastore and networks, as the target sees them.
+    let ds_list = s.refs(&place.compute, "datastore")?;
+    let datastore = match &opts.datastore {
+        Some(d) => pick(s, &ds_list, d, "datastore")?,
+        None if ds_list.len() == 1 => ds_list[0].clone(),
+        None => {
+            return Err(Error::usage(format!(
+                "--datastore is needed: the target sees {}",
+                names_of(s, &ds_list)?.join(", ")
+            )))
+        }
+    };
+    let net_list = s.refs(&place.compute, "network")?;
+    let net_names = names_of(s, &net_list)?;
+    let ovf_nets: Vec<String> = env.networks().into_iter().map(|n| n.name).collect();
+    let mut mapping: Vec<(String, MoRef)> = Vec::new();
+    for (from, to) in &opts.networks {
+        if !ovf_nets.iter().any(|n| n == from) {
+            return Err(Error::usage(format!(
+                "--net {from}={to}: the package has no network {from:?}; its networks: {}",
+                ovf_nets.join(", ")
+            )));
+        }
+        mapping.push((from.clone(), pick(s, &net_list, to, "network")?));
+    }
+    // OVF networks not mapped go to the port group of the same name, when there is one.
+    for n in &ovf_nets {
+        if !mapping.iter().any(|(f, _)| f == n) {
+            if let Some(i) = net_names.iter().position(|t| t == n) {
+                mapping.push((n.clone(), net_list[i].clone()));
+            }
+        }
+    }
+    // --- CreateImportSpec.
+    let desc_text = String::from_utf8(desc.clone())
+        .map_err(|_| Error::invalid_ovf("the descriptor is not UTF-8").with_entry(&desc_name))?;
+    let ovf_manager = s.service("ovfManager")?;
+    let args = format!(
+        "{}{}{}{}",
+        el("ovfDescriptor", &desc_text),
+        place.pool.xml("resourcePool"),
+        datastore.xml("datastore"),
+        import_params(&name, place.host.as_ref(), &mapping, opts)
+    );
+    let spec_result = s.call("CreateImportSpec", &ovf_manager, &args)?;
+    let mut warnings: Vec<String> = spec_result.all("warning").map(fault_text).collect();
+    let mut spec_errors = Vec::new();
+    for e in spec_result.all("error") {
+        let kind = e.child("fault").and_then(|f| f.xsi_type()).unwrap_or("");
+        if opts.lax && kind == "OvfUnsupportedType" {
+            warnings.push(format!("{} (--lax: deployed without it)", fault_text(e)));
+        } else {
+            spec_errors.push(fault_text(e));
+        }
+    }
+    if !spec_errors.is_empty() {
+        return Err(Error::invalid_ovf(format!(
+            "the server refuses the descriptor: {}{}",
+            spec_errors.join("; "),
+            if opts.lax {
+                ""
+            } else {
+                " (--lax deploys without unsupported devices)"
+            }
+        )));
+    }
+    let spec = spec_result
+        .child("importSpec")
+        .ok_or_else(|| Error::new(ErrorKind::Io, "CreateImportSpec returned no import spec"))?;
+    let items = file_items(&spec_result);
+    // --- ImportVApp.
+    let mut spec_xml = String::new();
+    spec.renamed("spec").write(&mut spec_xml);
+    let mut args = spec_xml;
+    args.push_str(&place.folder.xml("folder"));
+    if let Some(h) = &place.host {
+        args.push_str(&h.xml("host"));
+    }
+    let lease = MoRef::from_el(&s.call("ImportVApp", &place.pool, &args)?)
+        .ok_or_else(|| Error::new(ErrorKind::Io, "ImportVApp returned no lease"))?;
+    let info = match wait_lease(s, &lease) {
+        Ok(i) => i,
+        Err(e) => {
+            // The lease never became ready: vSphere removes what it created with it.
+            cleanup(s, &lease, None);
+            return Err(e);
+        }
+    };
+    let vm = info.child("entity").and_then(MoRef::from_el);
+    let run = (|| {
+        let vm = vm
+            .clone()
+            .ok_or_else(|| Error::new(ErrorKind::Io, "the lease names no VM"))?;
+        let uploads = upload_members(
+            s,
+            &env,
+            &mut reader,
+            &info,
+            &items,
+            &mut members,
+            opts,
+            progress,
+        )?;
+        // --- The verdict, before the lease is completed.
+        let mut report = Report {
+            path: label.into(),
+            kind: "ova".into(),
+            ..Default::default()
+        };
+        let collected = Collected {
+            members: std::mem::take(&mut members),
+            ova: true,
+            dir: None,
+        };
+        let vopts = VerifyOptions {
+            lax: opts.lax,
+            limits: opts.limits,
+            ..Default::default()
+        };
+        verify::check_package(&collected, None, &vopts, &mut report);
+        if !report.passed() {
+            let msgs: Vec<String> = report.errors().map(|f| f.message.clone()).collect();
+            return Err(Error::verification(format!(
+                "the package failed verification; the VM was removed: {}",
+                msgs.join("; ")
+            ))
+            .with_path(label));
+        }
+        for it in &items {
+            if !uploads.iter().any(|u| u.file == it.path) {
+                return Err(Error::verification(format!(
+                    "{}: the import spec needs this file, the package does not hold it; the VM was removed",
+                    it.path
+                ))
+                .with_path(label));
+            }
+        }
+        lease_call(s, "HttpNfcLeaseProgress", &lease, &el("percent", "100"))?;
+        lease_call(s, "HttpNfcLeaseComplete", &lease, "")?;
+        Ok((vm, uploads, report))
+    })();
+    let (vm, uploads, report) = match run {
+        Ok(v) => v,
+        Err(e) => {
+            cleanup(s, &lease, vm.as_ref());
+            return Err(e);
+        }
+    };
+    for f in &report.findings {
+        if f.severity == Severity::Warning {
+            warnings.push(match &f.entry {
+                Some(e) => format!("{e}: {} [{}]", f.message, f.code),
+                None => format!("{} [{}]", f.message, f.code),
+            });
+        }
+    }
+    let mut powered_on = false;
+    if opts.power_on {
+        let task = MoRef::from_el(&s.call("PowerOnVM_Task", &vm, "")?)
+            .ok_or_else(|| Error::new(ErrorKind::Io, "PowerOnVM_Task returned no task"))?;
+        s.wait_task(&task, "power on")?;
+        powered_on = true;
+    }
+    let _ = &place.dc_path;
+    Ok(DeployReport {
+        name,
+        vm,
+        inventory_path,
+        server: target.locator.host_port(),
+        disks: uploads,
+        powered_on,
+        warnings,
+        verification: report,
+    })
+}
+
+fn lease_call(s: &Session, method: &str, lease: &MoRef, args: &str) -> Result<()> {
+    s.call(method, lease, args).map(|_| ())
+}
+
+/// Waits until the lease is `ready`; returns its `info`.
+fn wait_lease(s: &Session, lease: &MoRef) -> Result<El> {
+    let mut delay = Duration::from_millis(50);
+    for _ in 0..600 {
+        let props = s.properties(lease, &["state", "info", "error"])?;
+        let get = |n: &str| props.iter().find(|(k, _)| k == n).map(|(_, v)| v);
+        match get("state").map(|v| v.text.trim()) {
+            Some("ready") => {
+                return get("info")
+                    .cloned()
+                    .ok_or_else(|| Error::new(ErrorKind::Io, "the lease has no info"));
+            }
+            Some("error") => {
+                let msg = get("error")
+                    .and_then(|e| e.text_of("localizedMessage"))
+                    .unwrap_or("failed")
+                    .to_string();
+                return Err(Error::new(ErrorKind::Io, format!("import lease: {msg}")));
+            }
+            _ => {}
+        }
+        std::thread::sleep(delay);
+        delay = (delay * 2).min(Duration::from_secs(1));
+    }
+    Err(Error::new(ErrorKind::Io, "import lease: not ready in time"))
+}
+
+/// Aborts the lease and destroys the VM it created (a real vCenter removes it on abort; the
+/// destroy then finds nothing, which is fine).
+fn cleanup(s: &Session, lease: &MoRef, vm: Option<&MoRef>) {
+    let _ = s.call_raw("HttpNfcLeaseAbort", lease, "");
+    if let Some(vm) = vm {
+        if let Ok(Ok(t)) = s.call_raw("Destroy_Task", vm, "") {
+            if let Some(task) = MoRef::from_el(&t) {
+                let _ = s.wait_task(&task, "remove the VM");
+            }
+        }
+    }
+}
+
+/// Reads the rest of the package: small members are kept for the verdict, disk members are
+/// uploaded to their device URLs while being hashed.
+#[allow(clippy::too_many_arguments)]
+fn upload_members<R: Read>(
+    s: &Session,
+    env: &Envelope,
+    reader: &mut Reader<R>,
+    info: &El,
+    items: &[FileItem],
+    members: &mut Vec<Member>,
+    opts: &DeployOptions,
+    progress: &dyn Progress,
+) -> Result<Vec<UploadReport>> {
+    let refs = env.references();
+    let disk_files: Vec<String> = env.disks().into_iter().filter_map(|d| d.file_ref).collect();
+    let urls: Vec<(String, String)> = info
+        .all("deviceUrl")
+        .map(|d| {
+            (
+                d.text_of("importKey").unwrap_or_default().to_string(),
+                d.text_of("url").unwrap_or_default().to_string(),
+            )
+        })
+        .collect();
+    let total: u64 = refs.iter().filter_map(|r| r.size).sum::<u64>().max(1);
+    let sent = Arc::new(AtomicU64::new(0));
+    let mut algs: Vec<Algorithm> = vec![Algorithm::Sha1, Algorithm::Sha256];
+    let mut uploads = Vec::new();
+    let (stop_tx, stop_rx) = crossbeam_channel::bounded::<()>(0);
+    let lease = info.child("lease").and_then(MoRef::from_el);
+    std::thread::scope(|scope| {
+        // HttpNfcLeaseProgress while uploading: the lease expires without it.
+        if let Some(lease) = lease.clone() {
+            let sent = sent.clone();
+            scope.spawn(move || loop {
+                let pct = (sent.load(Ordering::Relaxed).saturating_mul(100) / total).min(99);
+                let _ = s.call_raw(
+                    "HttpNfcLeaseProgress",
+                    &lease,
+                    &el("percent", &pct.to_string()),
+                );
+                match stop_rx.recv_timeout(LEASE_PROGRESS_EVERY) {
+                    Err(crossbeam_channel::RecvTimeoutError::Timeout) => {}
+                    _ => break,
+                }
+            });
+        }
+        let r = (|| -> Result<()> {
+            while let Some(mut entry) = reader.next_entry()? {
+                let h = entry.header().clone();
+                let role = names::role(&h.name);
+                if role != Role::File {
+                    let limit = opts.limits.max_manifest_bytes;
+                    let data = small(&mut entry, &h.name, h.size, limit)?;
+                    if role == Role::Manifest {
+                        if let Ok(m) = Manifest::parse(&data, &opts.limits) {
+                            if !m.entries.is_empty() {
+                                algs = m.algorithms();
+                            }
+                        }
+                    }
+                    members.push(member_of(&h.name, data, h.data_offset));
+                    continue;
+                }
+                let file = refs.iter().find(|f| f.href == h.name);
+                let item = items.iter().find(|i| i.path == h.name);
+                let url = item.and_then(|i| {
+                    urls.iter()
+                        .find(|(k, _)| *k == i.device_id)
+                        .map(|(_, u)| u.clone())
+                });
+                if refs
+                    .iter()
+                    .any(|f| f.chunk_size.is_some() && h.name.starts_with(&f.href))
+                {
+                    return Err(Error::unsupported(format!(
+                        "{}: chunked files (ovf:chunkSize) cannot be deployed yet; join them with `ovftool-rs convert` first",
+                        h.name
+                    )));
+                }
+                let mut tap = Tap {
+                    inner: &mut entry,
+                    hashers: algs.iter().map(|&a| Hasher::new(a)).collect(),
+                    prefix: Vec::new(),
+                    count: 0,
+                    sent: &sent,
+                    progress,
+                };
+                if let (Some(item), Some(url)) = (item, url) {
+                    let is_disk = file.is_some_and(|f| disk_files.contains(&f.id));
+                    let gzip = file
+                        .and_then(|f| f.compression.as_deref())
+                        .is_some_and(|c| c.eq_ignore_ascii_case("gzip"));
+                    progress.start(&h.name, Some(h.size));
+                    let r = (|| -> Result<u64> {
+                        let mut plain: Box<dyn Read + '_> = if gzip {
+                            Box::new(flate2::read::MultiGzDecoder::new(&mut tap))
+                        } else {
+                            Box::new(&mut tap)
+                        };
+                        let first = head(&mut plain, 512)
+                            .map_err(|e| Error::from(e).with_entry(&h.name))?;
+                        if is_disk && !is_stream_optimized(&first) {
+                            // Any other layout goes through the disk pipeline into the
+                            // streamOptimized writer, whose output is sent as it is made.
+                            return convert_and_upload(s, &url, &h.name, first, &mut plain, opts);
+                        }
+                        let mut body = Counted {
+                            inner: io::Cursor::new(first).chain(plain),
+                            bytes: 0,
+                        };
+                        let len = if gzip { None } else { Some(h.size) };
+                        s.upload(&url, is_disk, len, &mut body)
+                            .map_err(|e| e.with_entry(&h.name))?;
+                        Ok(body.bytes)
+                    })();
+                    progress.finish();
+                    uploads.push(UploadReport {
+                        file: h.name.clone(),
+                        device: item.device_id.clone(),
+                        bytes_sent: r?,
+                    });
+                }
+                // Whatever the upload did not consume is still hashed.
+                io::copy(&mut tap, &mut io::sink())
+                    .map_err(|e| Error::from(e).with_entry(&h.name))?;
+                let digests = Digests {
+                    values: tap
+                        .hashers
+                        .into_iter()
+                        .map(|hs| (hs.algorithm(), hs.finalize()))
+                        .collect(),
+                };
+                members.push(Member {
+                    name: h.name.clone(),
+                    size: tap.count,
+                    digests,
+                    prefix: tap.prefix,
+                    data_offset: Some(h.data_offset),
+                    content: None,
+                });
+            }
+            Ok(())
+        })();
+        let _ = stop_tx.send(());
+        r
+    })?;
+    Ok(uploads)
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn stream_optimized_is_recognized_by_its_header_flags() {
+        let mut h = vec![0u8; 512];
+        h[..4].copy_from_slice(b"KDMV");
+        assert!(!is_stream_optimized(&h));
+        h[8..12].copy_from_slice(&(3u32 << 16).to_le_bytes());
+        assert!(is_stream_optimized(&h));
+        assert!(!is_stream_optimized(b"# Disk DescriptorFile"));
+    }
+
+    #[test]
+    fn provisioning_from_layouts() {
+        assert_eq!(
+            Provisioning::from_layout(Layout::EagerZeroedThick)
+                .unwrap()
+                .api_name(),
+            "eagerZeroedThick"
+        );
+        assert!(Provisioning::from_layout(Layout::StreamOptimized).is_err());
+    }
+}

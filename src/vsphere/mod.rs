@@ -1,0 +1,33 @@
+//! Deploy to vSphere: a small vSphere Web Services client (SOAP over HTTPS) and the streaming
+//! deploy of an OVA to a vCenter or a standalone ESXi host (`import SRC vi://...`).
+//!
+//! - [`locator`]: ovftool's `vi://USER@HOST/DC/host/CLUSTER` locators;
+//! - [`client`]: the SOAP calls (login, inventory, import spec, lease, tasks) and disk uploads;
+//! - [`deploy`]: one pass from the package to the datastore, verified before the lease
+//!   completes, the half-created VM removed on any failure.
+//!
+//! ```no_run
+//! use ovftool::net::TlsPolicy;
+//! use ovftool::progress::NoProgress;
+//! use ovftool::vsphere::{deploy, Locator};
+//!
+//! let target = deploy::Target {
+//!     locator: Locator::parse("vi://admin@vc.example/DC0/host/Cluster")?,
+//!     password: std::env::var("OVFTOOL_PASSWORD").unwrap_or_default(),
+//!     tls: TlsPolicy::Thumbprint("2C:11:ED:D7:13:87:7D:B5:74:18:B8:1C:42:C2:56:1F:0D:B9:5B:B9".into()),
+//!     https: true,
+//! };
+//! let opts = deploy::DeployOptions { datastore: Some("ds1".into()), ..Default::default() };
+//! let mut ova = std::fs::File::open("appliance.ova")?;
+//! let report = deploy::deploy_reader(&mut ova, "appliance.ova", &target, &opts, &NoProgress)?;
+//! println!("{} ({})", report.inventory_path, report.vm);
+//! # Ok::<(), Box<dyn std::error::Error>>(())
+//! ```
+
+pub mod client;
+pub mod deploy;
+pub mod locator;
+pub mod xml;
+
+pub use client::{MoRef, Session};
+pub use locator::Locator;

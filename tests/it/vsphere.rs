@@ -1,0 +1,639 @@
+//! Deploy to vSphere against the API simulator (`../shared/vcsim`, built by `.ci/run` into
+//! `target/vcsim`, or `$VCSIM`), started on 127.0.0.1 by each test; VMs are read back through
+//! the library's own client. Without the simulator a test is skipped with a note, unless `CI` is
+//! set (then it fails).
+
+use std::io::{BufRead, BufReader, Read, Write};
+use std::net::TcpListener;
+use std::path::{Path, PathBuf};
+use std::process::{Child, Command, Output, Stdio};
+use std::time::{Duration, Instant};
+
+use ovftool::net::{HttpClient, TlsPolicy};
+use ovftool::vsphere::xml::El;
+use ovftool::vsphere::{MoRef, Session};
+
+use crate::support::{bin, samples};
+
+const APPLIANCE_DISK: &str = "sample-appliance-disk1.vmdk";
+
+struct Sim {
+    child: Child,
+    host_port: String,
+    thumbprint: String,
+    log: PathBuf,
+    _dir: tempfile::TempDir,
+    esx: bool,
+}
+
+impl Drop for Sim {
+    fn drop(&mut self) {
+        let _ = self.child.kill();
+        let _ = self.child.wait();
+    }
+}
+
+fn sim_binary() -> Option<PathBuf> {
+    let p = std::env::var_os("VCSIM")
+        .map(PathBuf::from)
+        .unwrap_or_else(|| Path::new(env!("CARGO_MANIFEST_DIR")).join("target/vcsim"));
+    if p.is_file() {
+        return Some(p);
+    }
+    assert!(
+        std::env::var_os("CI").is_none(),
+        "the vSphere simulator is required in CI: {} is missing (.ci/run builds it with ../shared/vcsim/build.sh)",
+        p.display()
+    );
+    eprintln!(
+        "SKIP: vSphere simulator not found at {} (build it: ../shared/vcsim/build.sh target/vcsim)",
+        p.display()
+    );
+    None
+}
+
+fn start(esx: bool) -> Option<Sim> {
+    let exe = sim_binary()?;
+    let dir = tempfile::tempdir().unwrap();
+    let log = dir.path().join("sim.log");
+    let mut cmd = Command::new(exe);
+    cmd.arg("-tls");
+    if esx {
+        cmd.arg("-esx");
+    }
+    let mut child = cmd
+        .stdout(Stdio::piped())
+        .stderr(std::fs::File::create(&log).unwrap())
+        .spawn()
+        .expect("start the simulator");
+    let mut line = String::new();
+    BufReader::new(child.stdout.take().unwrap())
+        .read_line(&mut line)
+        .unwrap();
+    let v: serde_json::Value = serde_json::from_str(&line).expect("simulator JSON line");
+    let url = v["url"].as_str().unwrap();
+    let host_port = url.split('@').nth(1).unwrap().split('/').next().unwrap();
+    Some(Sim {
+        child,
+        host_port: host_port.to_string(),
+        thumbprint: v["thumbprint"].as_str().unwrap().to_string(),
+        log,
+        _dir: dir,
+        esx,
+    })
+}
+
+impl Sim {
+    fn locator(&self, path: &str) -> String {
+        format!("vi://user@{}/{path}", self.host_port)
+    }
+
+    fn deploy(&self, extra: &[&str], src: &Path, path: &str) -> Output {
+        let mut args: Vec<String> = vec![
+            "import".into(),
+            "--accept-all-eulas".into(),
+            "--lax".into(),
+            "--thumbprint".into(),
+            self.thumbprint.clone(),
+        ];
+        args.extend(extra.iter().map(|s| s.to_string()));
+        args.push(src.to_string_lossy().into_owned());
+        args.push(self.locator(path));
+        Command::new(bin())
+            .args(&args)
+            .env("OVFTOOL_PASSWORD", "pass")
+            .output()
+            .unwrap()
+    }
+
+    fn session(&self) -> Session {
+        let http = HttpClient::new(TlsPolicy::Thumbprint(self.thumbprint.clone())).unwrap();
+        let s = Session::connect(http, &self.host_port, true).unwrap();
+        s.login("user", "pass").unwrap();
+        s
+    }
+
+    fn vm(&self, s: &Session, name: &str) -> Option<MoRef> {
+        let dc = if self.esx { "ha-datacenter" } else { "DC0" };
+        s.find_by_path(&format!("{dc}/vm/{name}")).unwrap()
+    }
+
+    fn log(&self) -> String {
+        std::fs::read_to_string(&self.log).unwrap_or_default()
+    }
+}
+
+fn text(o: &Output) -> String {
+    format!(
+        "{}{}",
+        String::from_utf8_lossy(&o.stdout),
+        String::from_utf8_lossy(&o.stderr)
+    )
+}
+
+fn appliance() -> PathBuf {
+    samples().join("appliance.ova")
+}
+
+/// The hardware as the API reports it.
+fn hardware(s: &Session, vm: &MoRef) -> El {
+    s.property(vm, "config.hardware").unwrap().unwrap()
+}
+
+fn devices<'a>(hw: &'a El, kind: &'a str) -> Vec<&'a El> {
+    hw.all("device")
+        .filter(|d| d.xsi_type() == Some(kind))
+        .collect()
+}
+
+fn nic_backings(hw: &El) -> Vec<(String, String)> {
+    hw.all("device")
+        .filter(|d| {
+            d.xsi_type()
+                .is_some_and(|t| t.starts_with("VirtualE1000") || t.starts_with("VirtualVmxnet"))
+        })
+        .map(|d| {
+            let b = d.child("backing").unwrap();
+            (
+                d.xsi_type().unwrap().to_string(),
+                b.xsi_type().unwrap_or("").to_string(),
+            )
+        })
+        .collect()
+}
+
+#[test]
+fn appliance_deployed_to_vcenter_arrives_with_its_hardware_networks_and_disk_bytes() {
+    let Some(sim) = start(false) else { return };
+    let out = sim.deploy(
+        &[
+            "--json",
+            "--datastore",
+            "LocalDS_0",
+            "--net",
+            "VM Network=DC0_DVPG0",
+            "--net",
+            "Management=VM Network",
+            "--name",
+            "app1",
+        ],
+        &appliance(),
+        "DC0/host/DC0_C0",
+    );
+    assert!(out.status.success(), "{}", text(&out));
+    let v: serde_json::Value = serde_json::from_slice(&out.stdout).unwrap();
+    let d = &v["deploy"];
+    assert_eq!(d["inventory_path"], "DC0/vm/app1");
+    assert_eq!(d["vm"]["type"], "VirtualMachine");
+    let size = 77312u64;
+    assert_eq!(d["disks"][0]["file"], APPLIANCE_DISK);
+    assert_eq!(d["disks"][0]["bytes_sent"], size);
+    // Pass-through: the host received exactly the member's bytes.
+    assert!(
+        sim.log().contains(&format!("transferred {size} bytes")),
+        "{}",
+        sim.log()
+    );
+
+    let s = sim.session();
+    let vm = sim.vm(&s, "app1").expect("the VM is in the inventory");
+    assert_eq!(vm.value, d["vm"]["value"].as_str().unwrap());
+    let hw = hardware(&s, &vm);
+    assert_eq!(hw.text_of("numCPU"), Some("2"));
+    assert_eq!(hw.text_of("memoryMB"), Some("512"));
+    let disks = devices(&hw, "VirtualDisk");
+    assert_eq!(disks.len(), 1);
+    assert_eq!(disks[0].text_of("capacityInKB"), Some("16384"));
+    let mut nics = nic_backings(&hw);
+    nics.sort();
+    assert_eq!(
+        nics,
+        [
+            (
+                "VirtualE1000e".to_string(),
+                "VirtualEthernetCardNetworkBackingInfo".to_string()
+            ),
+            (
+                "VirtualVmxnet3".to_string(),
+                "VirtualEthernetCardDistributedVirtualPortBackingInfo".to_string()
+            ),
+        ]
+    );
+}
+
+#[test]
+fn appliance_deployed_to_a_standalone_esxi_host() {
+    let Some(sim) = start(true) else { return };
+    let out = sim.deploy(&["--name", "esxvm"], &appliance(), "");
+    assert!(out.status.success(), "{}", text(&out));
+    let s = sim.session();
+    assert!(s.is_esx());
+    let vm = sim.vm(&s, "esxvm").expect("the VM is on the host");
+    let hw = hardware(&s, &vm);
+    assert_eq!(hw.text_of("numCPU"), Some("2"));
+    assert_eq!(devices(&hw, "VirtualDisk").len(), 1);
+}
+
+#[test]
+fn every_disk_mode_deploys_and_power_on_and_properties_reach_the_vm() {
+    let Some(sim) = start(false) else { return };
+    for (i, mode) in ["thin", "thick", "eager-zeroed-thick", "eagerZeroedThick"]
+        .iter()
+        .enumerate()
+    {
+        let name = format!("mode{i}");
+        let out = sim.deploy(
+            &["--disk-mode", mode, "--name", &name],
+            &appliance(),
+            "DC0/host/DC0_C0/Resources",
+        );
+        assert!(out.status.success(), "{mode}: {}", text(&out));
+    }
+    let out = sim.deploy(
+        &["--disk-mode", "monolithic-sparse", "--name", "bad"],
+        &appliance(),
+        "DC0/host/DC0_C0",
+    );
+    assert_eq!(out.status.code(), Some(2), "{}", text(&out));
+    let out = sim.deploy(
+        &[
+            "--power-on",
+            "--prop",
+            "guestinfo.hostname=web1",
+            "--name",
+            "on1",
+        ],
+        &appliance(),
+        "DC0/host/DC0_C0/DC0_C0_H1",
+    );
+    assert!(out.status.success(), "{}", text(&out));
+    let s = sim.session();
+    let vm = sim.vm(&s, "on1").unwrap();
+    let state = s.property(&vm, "runtime.powerState").unwrap().unwrap();
+    assert_eq!(state.text.trim(), "poweredOn");
+    let extra = s.property(&vm, "config.extraConfig").unwrap().unwrap();
+    assert!(
+        extra
+            .children
+            .iter()
+            .any(|o| o.text_of("key") == Some("guestinfo.hostname")
+                && o.text_of("value") == Some("web1")),
+        "{extra:?}"
+    );
+}
+
+#[test]
+fn wrong_password_is_refused_without_printing_it() {
+    let Some(sim) = start(false) else { return };
+    let out = Command::new(bin())
+        .args(["import", "--thumbprint", &sim.thumbprint])
+        .arg(appliance())
+        .arg(format!(
+            "vi://user:s3cr%40t@{}/DC0/host/DC0_C0",
+            sim.host_port
+        ))
+        .output()
+        .unwrap();
+    assert_eq!(out.status.code(), Some(2));
+    let t = text(&out);
+    assert!(t.contains("wrong user name or password"), "{t}");
+    assert!(!t.contains("s3cr"), "the password leaked: {t}");
+}
+
+#[test]
+fn unknown_or_wrong_certificate_is_refused_with_its_thumbprint() {
+    let Some(sim) = start(false) else { return };
+    // Not in the system roots: refused, with the thumbprint to pin.
+    let out = Command::new(bin())
+        .args(["import", "--accept-all-eulas"])
+        .arg(appliance())
+        .arg(sim.locator("DC0/host/DC0_C0"))
+        .env("OVFTOOL_PASSWORD", "pass")
+        .output()
+        .unwrap();
+    assert_eq!(out.status.code(), Some(2));
+    assert!(text(&out).contains(&sim.thumbprint), "{}", text(&out));
+    // A pinned thumbprint that is not the server's.
+    let out = Command::new(bin())
+        .args(["import", "--accept-all-eulas", "--thumbprint"])
+        .arg("00:11:22:33:44:55:66:77:88:99:AA:BB:CC:DD:EE:FF:00:11:22:33")
+        .arg(appliance())
+        .arg(sim.locator("DC0/host/DC0_C0"))
+        .env("OVFTOOL_PASSWORD", "pass")
+        .output()
+        .unwrap();
+    assert_eq!(out.status.code(), Some(2));
+    assert!(text(&out).contains(&sim.thumbprint), "{}", text(&out));
+    // --no-ssl-verify connects, with a warning.
+    let out = Command::new(bin())
+        .args([
+            "import",
+            "--accept-all-eulas",
+            "--lax",
+            "--no-ssl-verify",
+            "--name",
+            "nv",
+        ])
+        .arg(appliance())
+        .arg(sim.locator("DC0/host/DC0_C0"))
+        .env("OVFTOOL_PASSWORD", "pass")
+        .output()
+        .unwrap();
+    assert!(out.status.success(), "{}", text(&out));
+    assert!(String::from_utf8_lossy(&out.stderr).contains("warning: --no-ssl-verify"));
+}
+
+#[test]
+fn incomplete_locators_list_what_can_follow() {
+    let Some(sim) = start(false) else { return };
+    let out = sim.deploy(&[], &appliance(), "");
+    assert_eq!(out.status.code(), Some(2));
+    assert!(text(&out).contains("DC0 (Datacenter)"), "{}", text(&out));
+    let out = sim.deploy(&[], &appliance(), "DC0/host/");
+    assert_eq!(out.status.code(), Some(2));
+    let t = text(&out);
+    assert!(
+        t.contains("DC0_C0 (ClusterComputeResource)") && t.contains("DC0_H0"),
+        "{t}"
+    );
+    let out = sim.deploy(&[], &appliance(), "DC0/host/NoSuchCluster");
+    assert_eq!(out.status.code(), Some(2));
+    assert!(
+        text(&out).contains("\"NoSuchCluster\" not found in DC0/host"),
+        "{}",
+        text(&out)
+    );
+}
+
+#[test]
+fn unknown_datastore_network_or_folder_names_what_exists() {
+    let Some(sim) = start(false) else { return };
+    let cases: [(&[&str], &str); 4] = [
+        (&["--datastore", "nods"], "LocalDS_0"),
+        (&["--net", "VM Network=nonet"], "DC0_DVPG0"),
+        (&["--net", "NoSuchOvfNet=VM Network"], "Management"),
+        (&["--vm-folder", "nofolder"], "nofolder"),
+    ];
+    for (args, named) in cases {
+        let out = sim.deploy(args, &appliance(), "DC0/host/DC0_C0");
+        assert_eq!(out.status.code(), Some(2), "{args:?}: {}", text(&out));
+        assert!(text(&out).contains(named), "{args:?}: {}", text(&out));
+    }
+    // Nothing was created.
+    let s = sim.session();
+    assert!(sim.vm(&s, "sample-appliance").is_none());
+}
+
+/// The appliance with one byte of its disk member flipped (the manifest then disagrees).
+fn tampered(dir: &Path) -> PathBuf {
+    let mut bytes = std::fs::read(appliance()).unwrap();
+    let mut ar = tar::Archive::new(std::io::Cursor::new(bytes.clone()));
+    let mut at = None;
+    for e in ar.entries().unwrap() {
+        let e = e.unwrap();
+        if e.path().unwrap().to_string_lossy() == APPLIANCE_DISK {
+            at = Some(e.raw_file_position() as usize + 40_000);
+        }
+    }
+    let at = at.unwrap();
+    bytes[at] ^= 0x55;
+    let p = dir.join("tampered.ova");
+    std::fs::write(&p, bytes).unwrap();
+    p
+}
+
+#[test]
+fn tampered_package_aborts_the_lease_and_leaves_no_vm() {
+    let Some(sim) = start(false) else { return };
+    let dir = tempfile::tempdir().unwrap();
+    let out = sim.deploy(
+        &["--name", "evil"],
+        &tampered(dir.path()),
+        "DC0/host/DC0_C0",
+    );
+    assert_eq!(out.status.code(), Some(1), "{}", text(&out));
+    assert!(text(&out).contains("the VM was removed"), "{}", text(&out));
+    let s = sim.session();
+    assert!(sim.vm(&s, "evil").is_none(), "a half-deployed VM is left");
+}
+
+/// An OVA of the appliance's descriptor with a 16 MiB random streamOptimized disk, no manifest.
+fn big_ova(dir: &Path) -> Vec<u8> {
+    ova_with_disk(dir, "stream-optimized")
+}
+
+/// An OVA of the appliance's descriptor with a 16 MiB random disk of `layout`, no manifest.
+fn ova_with_disk(dir: &Path, layout: &str) -> Vec<u8> {
+    let raw = dir.join("d.raw");
+    let mut data = vec![0u8; 16 << 20];
+    crate::support::Rng(7).fill(&mut data);
+    std::fs::write(&raw, &data).unwrap();
+    let vmdk = dir.join("d.vmdk");
+    let out = Command::new(bin())
+        .args(["convert", "-q", "--to", layout, "--compression-level", "0"])
+        .arg(&raw)
+        .arg(&vmdk)
+        .output()
+        .unwrap();
+    assert!(out.status.success(), "{}", text(&out));
+    let disk = std::fs::read(&vmdk).unwrap();
+    let mut desc = String::new();
+    let mut ar = tar::Archive::new(std::fs::File::open(appliance()).unwrap());
+    for e in ar.entries().unwrap() {
+        let mut e = e.unwrap();
+        if e.path().unwrap().to_string_lossy().ends_with(".ovf") {
+            e.read_to_string(&mut desc).unwrap();
+        }
+    }
+    if layout != "stream-optimized" {
+        desc = desc.replace("vmdk.html#streamOptimized", "vmdk.html#sparse");
+    }
+    let desc = desc.replace(
+        "ovf:size=\"77312\"",
+        &format!("ovf:size=\"{}\"", disk.len()),
+    );
+    let mut b = tar::Builder::new(Vec::new());
+    for (name, bytes) in [
+        ("sample-appliance.ovf", desc.as_bytes()),
+        (APPLIANCE_DISK, disk.as_slice()),
+    ] {
+        let mut h = tar::Header::new_ustar();
+        h.set_size(bytes.len() as u64);
+        h.set_mode(0o644);
+        h.set_cksum();
+        b.append_data(&mut h, name, bytes).unwrap();
+    }
+    b.into_inner().unwrap()
+}
+
+#[test]
+fn server_going_away_mid_upload_is_a_clear_error() {
+    let Some(mut sim) = start(false) else { return };
+    let dir = tempfile::tempdir().unwrap();
+    let ova = big_ova(dir.path());
+    let mut child = Command::new(bin())
+        .args([
+            "import",
+            "--lax",
+            "--accept-all-eulas",
+            "--name",
+            "gone",
+            "--thumbprint",
+        ])
+        .arg(&sim.thumbprint)
+        .arg("-")
+        .arg(sim.locator("DC0/host/DC0_C0"))
+        .env("OVFTOOL_PASSWORD", "pass")
+        .stdin(Stdio::piped())
+        .stdout(Stdio::piped())
+        .stderr(Stdio::piped())
+        .spawn()
+        .unwrap();
+    let mut stdin = child.stdin.take().unwrap();
+    // The descriptor and half the disk: the upload is under way and waits for more.
+    let half = ova.len() / 2;
+    stdin.write_all(&ova[..half]).unwrap();
+    // Once the VM exists, its lease is open and the upload waits for the rest of the package.
+    let s = sim.session();
+    let t0 = Instant::now();
+    while sim.vm(&s, "gone").is_none() {
+        assert!(
+            t0.elapsed() < Duration::from_secs(60),
+            "the deploy did not start"
+        );
+        std::thread::sleep(Duration::from_millis(100));
+    }
+    std::thread::sleep(Duration::from_millis(300));
+    let _ = sim.child.kill();
+    let _ = sim.child.wait();
+    let _ = stdin.write_all(&ova[half..]);
+    drop(stdin);
+    let out = child.wait_with_output().unwrap();
+    assert_eq!(out.status.code(), Some(2), "{}", text(&out));
+    let err = String::from_utf8_lossy(&out.stderr);
+    assert!(
+        err.contains("disk upload") || err.contains(APPLIANCE_DISK),
+        "{err}"
+    );
+}
+
+/// Serves `body` to every GET on 127.0.0.1 (a tiny HTTP/1.0 server thread).
+fn serve(body: Vec<u8>) -> String {
+    let l = TcpListener::bind("127.0.0.1:0").unwrap();
+    let addr = l.local_addr().unwrap();
+    std::thread::spawn(move || {
+        for c in l.incoming() {
+            let Ok(mut c) = c else { continue };
+            let mut req = [0u8; 4096];
+            let _ = c.read(&mut req);
+            let _ = write!(
+                c,
+                "HTTP/1.0 200 OK\r\nContent-Length: {}\r\nContent-Type: application/octet-stream\r\n\r\n",
+                body.len()
+            );
+            let _ = c.write_all(&body);
+        }
+    });
+    format!("http://{addr}/appliance.ova")
+}
+
+#[test]
+fn ova_at_an_http_url_imports_verifies_and_deploys() {
+    let url = serve(std::fs::read(appliance()).unwrap());
+    let dir = tempfile::tempdir().unwrap();
+    let out = Command::new(bin())
+        .args(["import", "--accept-all-eulas", &url])
+        .arg(dir.path())
+        .output()
+        .unwrap();
+    assert!(out.status.success(), "{}", text(&out));
+    assert!(dir
+        .path()
+        .join("sample-appliance/sample-appliance.vmx")
+        .is_file());
+    let out = Command::new(bin()).args(["verify", &url]).output().unwrap();
+    assert!(out.status.success(), "{}", text(&out));
+    let out = Command::new(bin())
+        .args(["--json", "info", &url])
+        .output()
+        .unwrap();
+    assert!(out.status.success(), "{}", text(&out));
+    assert!(String::from_utf8_lossy(&out.stdout).contains("sample-appliance"));
+    // A damaged body fails verification (exit 1), as a local file would.
+    let mut bad = std::fs::read(appliance()).unwrap();
+    let n = bad.len();
+    bad[n - 2048] ^= 1;
+    let bad_url = serve(bad);
+    let out = Command::new(bin())
+        .args(["verify", &bad_url])
+        .output()
+        .unwrap();
+    assert_eq!(out.status.code(), Some(1), "{}", text(&out));
+    let Some(sim) = start(false) else { return };
+    let out = sim.deploy(&["--name", "fromurl"], Path::new(&url), "DC0/host/DC0_C0");
+    assert!(out.status.success(), "{}", text(&out));
+    assert!(sim.vm(&sim.session(), "fromurl").is_some());
+}
+
+#[test]
+fn corpus_ovas_deploy_or_fail_cleanly_leaving_no_vm() {
+    let Some(corpus) = crate::support::corpus() else {
+        return;
+    };
+    let Some(sim) = start(false) else { return };
+    let mut ovas: Vec<PathBuf> = Vec::new();
+    let mut dirs = vec![corpus];
+    while let Some(d) = dirs.pop() {
+        for e in std::fs::read_dir(&d).unwrap() {
+            let p = e.unwrap().path();
+            if p.is_dir() {
+                dirs.push(p);
+            } else if p.extension().is_some_and(|x| x == "ova") {
+                ovas.push(p);
+            }
+        }
+    }
+    ovas.sort();
+    assert!(!ovas.is_empty());
+    let s = sim.session();
+    for (i, ova) in ovas.iter().enumerate() {
+        let name = format!("corpus{i}");
+        let out = sim.deploy(&["--name", &name], ova, "DC0/host/DC0_C0");
+        let file = ova.file_name().unwrap().to_string_lossy();
+        if file.starts_with("tdAppliance1") {
+            // VirtualBox's ovftool-made and own packages: plain and gzip disks, signed ones.
+            assert!(out.status.success(), "{file}: {}", text(&out));
+            assert!(sim.vm(&s, &name).is_some(), "{file}");
+        } else {
+            assert!(
+                matches!(out.status.code(), Some(0..=2)),
+                "{file}: {}",
+                text(&out)
+            );
+            if !out.status.success() {
+                assert!(
+                    sim.vm(&s, &name).is_none(),
+                    "{file}: a failed deploy left a VM"
+                );
+            }
+        }
+    }
+}
+
+#[test]
+fn disk_in_another_layout_is_converted_to_stream_optimized_on_the_way() {
+    let Some(sim) = start(false) else { return };
+    let dir = tempfile::tempdir().unwrap();
+    let ova = dir.path().join("sparse.ova");
+    std::fs::write(&ova, ova_with_disk(dir.path(), "monolithic-sparse")).unwrap();
+    let out = sim.deploy(&["--json", "--name", "conv"], &ova, "DC0/host/DC0_C0");
+    assert!(out.status.success(), "{}", text(&out));
+    let v: serde_json::Value = serde_json::from_slice(&out.stdout).unwrap();
+    let sent = v["deploy"]["disks"][0]["bytes_sent"].as_u64().unwrap();
+    assert!(sent > 16 << 20, "{sent}");
+    assert!(
+        sim.log().contains(&format!("transferred {sent} bytes")),
+        "{}",
+        sim.log()
+    );
+}
