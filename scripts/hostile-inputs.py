@@ -150,3 +150,12 @@ ova("gzip-bomb", t, disk=bomb.getvalue())
 # A million-line manifest.
 mf = b"".join(b"SHA256(f%d.bin)= %s\n" % (i, b"0" * 64) for i in range(1_000_000))
 ova("manifest-1m-lines", base, extra=[(OVF_NAME[:-4] + ".mf", mf)])
+
+# A member name of 256 MiB (PAX `path`) made of terminal escape sequences.
+buf = io.BytesIO()
+with tarfile.open(fileobj=buf, mode="w", format=tarfile.PAX_FORMAT) as tf:
+    ti = tarfile.TarInfo("\x1b[31m" * ((256 << 20) // 5) + ".ovf")
+    ti.size = len(base)
+    tf.addfile(ti, io.BytesIO(base.encode()))
+with open(os.path.join(OUT, "pax-name-256mib.ova"), "wb") as f:
+    f.write(buf.getvalue())

@@ -16,7 +16,7 @@ echo "| input | command | rc | time (s) | max RSS (MiB) | written outside target
 echo "|---|---|---|---|---|---|"
 CASES=${CASES:-props-100k files-100k items-120k tar-entries-100k member-1tib descriptor-64mib \
   xml-deep-100k entities grain-directory-2e32 extents-outside gzip-bomb gzip-bomb.ova \
-  manifest-1m-lines}
+  manifest-1m-lines pax-name-256mib}
 for case in $CASES; do
   src=$IN/$case
   [ -d "$src" ] || src=$IN/${case%.ova}.ova

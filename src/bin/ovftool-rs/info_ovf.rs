@@ -92,42 +92,29 @@ pub fn load(path: &Path, limits: &Limits) -> Result<Loaded> {
         .is_some_and(|x| x.eq_ignore_ascii_case("ova"));
     let file = File::open(path).map_err(|e| Error::io("cannot open", e).with_path(path))?;
     if by_name || is_tar(path) {
-        // OVA (DSP0243 §5.3): the descriptor is the first tar entry.
-        let mut ar = tar::Archive::new(file);
-        let mut entries = ar.entries().map_err(|e| {
-            Error::corrupt("not a tar archive")
-                .with_source(e)
-                .with_path(path)
-        })?;
-        let Some(first) = entries.next() else {
+        // OVA (DSP0243 §5.3): the descriptor is the first tar entry. Read through the library's
+        // reader: its name gate and header limits (PAX, long names) apply as in verify.
+        let mut ar = ovftool::ova::Reader::new(std::io::BufReader::new(file), *limits);
+        let Some(mut entry) = ar.next_entry().map_err(|e| e.with_path(path))? else {
             return Err(Error::invalid_ovf(
                 "the OVA is empty: expected the descriptor as its first entry",
             )
             .with_path(path));
         };
-        let entry = first.map_err(|e| {
-            Error::corrupt("bad tar entry header")
-                .with_source(e)
-                .with_path(path)
-        })?;
-        let name = entry
-            .path()
-            .map(|p| p.to_string_lossy().into_owned())
-            .unwrap_or_default();
+        let name = entry.header().name.clone();
         if !name.to_ascii_lowercase().ends_with(".ovf") {
             return Err(Error::invalid_ovf(format!(
-                "expected the OVF descriptor as the first entry of the OVA, found \"{name}\""
+                "expected the OVF descriptor as the first entry of the OVA, found {name:?}"
             ))
             .with_path(path));
         }
-        if entry.size() > limit {
-            return Err(
-                Error::limit("descriptor size in bytes", entry.size(), limit)
-                    .with_entry(name)
-                    .with_path(path),
-            );
+        let size = entry.header().size;
+        if size > limit {
+            return Err(Error::limit("descriptor size in bytes", size, limit)
+                .with_entry(name)
+                .with_path(path));
         }
-        let bytes = read_bounded(entry, limit, &name).map_err(|e| e.with_path(path))?;
+        let bytes = read_bounded(&mut entry, limit, &name).map_err(|e| e.with_path(path))?;
         return Ok(Loaded { bytes, name });
     }
     let name = path
