@@ -27,6 +27,9 @@ pub struct Limits {
     pub max_ovf_files: usize,
     /// Most `DiskSection/Disk` entries accepted in one descriptor.
     pub max_ovf_disks: usize,
+    /// Most `DeploymentOptionSection/Configuration` entries accepted in one descriptor (default
+    /// 64; vCenter's appliance has 16). Reports show the hardware once per configuration.
+    pub max_ovf_deployment_options: usize,
     /// Largest manifest (`.mf`) or certificate (`.cert`) file accepted, in bytes.
     pub max_manifest_bytes: u64,
     /// Largest embedded or separate VMDK text descriptor accepted, in bytes.
@@ -55,6 +58,7 @@ impl Limits {
         max_ovf_items: 10_000,
         max_ovf_files: 10_000,
         max_ovf_disks: 10_000,
+        max_ovf_deployment_options: 64,
         max_manifest_bytes: 4 << 20,
         max_vmdk_descriptor_bytes: 1 << 20,
         max_disk_capacity_bytes: 64 << 40,

@@ -148,7 +148,7 @@ impl Envelope {
     /// cap; [`crate::ErrorKind::Xml`] (line, column) for text that is not well-formed XML or
     /// has a DOCTYPE; [`crate::ErrorKind::InvalidOvf`] when the root is not an `Envelope` in one of
     /// the OVF 0.9/1.x/2.x namespaces; [`crate::ErrorKind::LimitExceeded`] also for more
-    /// properties, hardware items, files or disks than `opts.limits` allows.
+    /// properties, hardware items, files, disks or deployment options than `opts.limits` allows.
     ///
     /// # Security
     /// No entity expansion, no network or file access, bounded allocation.
@@ -566,6 +566,7 @@ fn check_counts(root: &Element, limits: &Limits) -> Result<()> {
         items: usize,
         files: usize,
         disks: usize,
+        options: usize,
     }
     fn walk(el: &Element, parent: &str, n: &mut Counts) {
         for c in el.elements() {
@@ -578,6 +579,7 @@ fn check_counts(root: &Element, limits: &Limits) -> Result<()> {
                     ) => n.items += 1,
                     ("References", "File") => n.files += 1,
                     ("DiskSection", "Disk") => n.disks += 1,
+                    ("DeploymentOptionSection", "Configuration") => n.options += 1,
                     _ => {}
                 }
             }
@@ -591,6 +593,11 @@ fn check_counts(root: &Element, limits: &Limits) -> Result<()> {
         ("number of virtual hardware items", n.items, limits.max_ovf_items),
         ("number of File references", n.files, limits.max_ovf_files),
         ("number of disks", n.disks, limits.max_ovf_disks),
+        (
+            "number of deployment options",
+            n.options,
+            limits.max_ovf_deployment_options,
+        ),
     ] {
         if found > max {
             return Err(Error::limit(what, found as u64, max as u64));

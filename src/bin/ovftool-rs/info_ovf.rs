@@ -236,11 +236,16 @@ pub fn report(path: &Path, loaded: &Loaded, env: &Envelope, lax: bool) -> Value 
     } else {
         configs.extend(options.iter().map(|o| Some(o.id.as_str())));
     }
+    let references = env.references();
+    let mut file_by_id = HashMap::new();
+    for f in &references {
+        file_by_id.entry(f.id.as_str()).or_insert(f);
+    }
     let disks: Vec<Value> = env
         .disks()
         .iter()
         .map(|d| {
-            let file = d.file_ref.as_deref().and_then(|f| env.file(f));
+            let file = d.file_ref.as_deref().and_then(|f| file_by_id.get(f));
             json!({
                 "id": d.disk_id,
                 "file_ref": d.file_ref,
@@ -322,7 +327,7 @@ pub fn report(path: &Path, loaded: &Loaded, env: &Envelope, lax: bool) -> Value 
         "descriptor_bytes": loaded.bytes.len(),
         "ovf_version": env.version(),
         "product": product,
-        "files": env.references(),
+        "files": references,
         "disks": disks,
         "networks": env.networks(),
         "deployment_options": options,
