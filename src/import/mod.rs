@@ -1389,6 +1389,23 @@ mod tests {
     use super::*;
 
     #[test]
+    fn member_index_finds_chunks_without_listing_them() {
+        let mut ix = MemberIndex {
+            max_chunks: 10_000,
+            ..MemberIndex::default()
+        };
+        ix.whole.insert("a.vmdk".into(), "f1".into());
+        ix.chunked.insert("b.vmdk".into(), "f2".into());
+        assert_eq!(ix.get("a.vmdk"), Some(("f1".into(), 0)));
+        assert_eq!(ix.get("b.vmdk.000000000"), Some(("f2".into(), 0)));
+        assert_eq!(ix.get("b.vmdk.000009999"), Some(("f2".into(), 9999)));
+        assert_eq!(ix.get("b.vmdk.000010000"), None);
+        assert_eq!(ix.get("b.vmdk.1"), None);
+        assert_eq!(ix.get("b.vmdk"), None);
+        assert_eq!(ix.get("a.vmdk.000000000"), None);
+    }
+
+    #[test]
     fn safe_names() {
         assert_eq!(safe_name("My VM"), "My VM");
         assert_eq!(safe_name("../etc/passwd"), "_etc_passwd");

@@ -272,6 +272,60 @@ mod tests {
         assert_eq!(s, "hello world");
     }
 
+    fn gzip_target(dir: &Path, ovf_capacity: u64) -> DiskTarget {
+        DiskTarget {
+            path: dir.join("d.vmdk"),
+            layout: Layout::Thin,
+            ovf_capacity_bytes: Some(ovf_capacity),
+            sink: SinkOptions::default(),
+            entry: "d.vmdk".into(),
+            gzip: true,
+        }
+    }
+
+    fn gzip(data: &[u8]) -> Vec<u8> {
+        let mut e = flate2::write::GzEncoder::new(Vec::new(), flate2::Compression::fast());
+        e.write_all(data).unwrap();
+        e.finish().unwrap()
+    }
+
+    #[test]
+    fn gzip_bomb_disk_stops_at_its_capacity_before_the_spill_grows() {
+        let dir = tempfile::tempdir().unwrap();
+        let bomb = gzip(&vec![0u8; 64 << 20]);
+        let target = gzip_target(dir.path(), 1 << 20);
+        let e = convert(
+            Box::new(io::Cursor::new(bomb)),
+            &target,
+            dir.path(),
+            &Limits::default(),
+            &CopyOptions::default(),
+            &crate::progress::NoProgress,
+        )
+        .unwrap_err();
+        assert_eq!(e.kind(), crate::ErrorKind::LimitExceeded, "{e}");
+        // The spill file is gone and nothing else was written.
+        assert_eq!(std::fs::read_dir(dir.path()).unwrap().count(), 0);
+    }
+
+    #[test]
+    fn gzip_raw_disk_of_its_capacity_converts() {
+        let dir = tempfile::tempdir().unwrap();
+        let mut raw = vec![0u8; 1 << 20];
+        raw[4096..8192].fill(7);
+        let target = gzip_target(dir.path(), 1 << 20);
+        let done = convert(
+            Box::new(io::Cursor::new(gzip(&raw))),
+            &target,
+            dir.path(),
+            &Limits::default(),
+            &CopyOptions::default(),
+            &crate::progress::NoProgress,
+        )
+        .unwrap();
+        assert_eq!(done.capacity_bytes, 1 << 20);
+    }
+
     #[test]
     fn writer_survives_a_dead_reader() {
         let (tx, rx) = channel();

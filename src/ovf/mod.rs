@@ -605,3 +605,70 @@ fn check_counts(root: &Element, limits: &Limits) -> Result<()> {
     }
     Ok(())
 }
+
+#[cfg(test)]
+mod bounded_tests {
+    use super::*;
+
+    fn with_props(n: usize, class: &str) -> Vec<u8> {
+        let props: String = (0..n)
+            .map(|i| format!(r#"<Property ovf:key="k{i}" ovf:type="string" ovf:value="{i}"/>"#))
+            .collect();
+        format!(
+            r#"<Envelope xmlns="http://schemas.dmtf.org/ovf/envelope/1" xmlns:ovf="http://schemas.dmtf.org/ovf/envelope/1">
+<References/><VirtualSystem ovf:id="vm"><Info>x</Info>
+<ProductSection ovf:class="{class}" ovf:instance="1"><Info>p</Info>{props}</ProductSection>
+<ProductSection><Info>q</Info><Property ovf:key="k0" ovf:type="string" ovf:value="plain"/></ProductSection>
+</VirtualSystem></Envelope>"#
+        )
+        .into_bytes()
+    }
+
+    #[test]
+    fn properties_share_their_section_instead_of_cloning_it() {
+        let env = Envelope::parse(&with_props(3000, "c")).unwrap();
+        let props = env.properties();
+        assert_eq!(props.len(), 3001);
+        assert!(Arc::ptr_eq(&props[0].0, &props[2999].0));
+        assert!(props[0].0.properties.is_empty());
+        assert_eq!(props[2999].1.full_key(&props[2999].0), "c.k2999.1");
+        assert_eq!(props[3000].1.full_key(&props[3000].0), "k0");
+    }
+
+    #[test]
+    fn property_value_matches_plain_and_full_keys_in_order() {
+        let env = Envelope::parse(&with_props(10, "c")).unwrap();
+        assert_eq!(env.property_value("k9").as_deref(), Some("9"));
+        assert_eq!(env.property_value("c.k9.1").as_deref(), Some("9"));
+        // The first property with the key wins, as in properties().
+        assert_eq!(env.property_value("k0").as_deref(), Some("0"));
+        assert_eq!(env.property_value("c.k0").as_deref(), None);
+        assert_eq!(env.property_value("k10"), None);
+    }
+
+    #[test]
+    fn descriptor_with_too_many_properties_is_refused() {
+        let opts = ParseOptions {
+            limits: Limits {
+                max_ovf_properties: 100,
+                ..Limits::default()
+            },
+        };
+        let e = Envelope::parse_with(&with_props(100, "c"), &opts).unwrap_err();
+        assert_eq!(e.kind(), crate::ErrorKind::LimitExceeded, "{e}");
+        assert!(Envelope::parse_with(&with_props(99, "c"), &opts).is_ok());
+    }
+
+    #[test]
+    fn descriptor_with_too_many_nodes_is_refused_while_parsing() {
+        let opts = ParseOptions {
+            limits: Limits {
+                max_xml_nodes: 1000,
+                ..Limits::default()
+            },
+        };
+        let e = Envelope::parse_with(&with_props(1000, "c"), &opts).unwrap_err();
+        assert_eq!(e.kind(), crate::ErrorKind::LimitExceeded, "{e}");
+        assert!(e.to_string().contains("XML elements and attributes"), "{e}");
+    }
+}
