@@ -95,6 +95,20 @@ for n, tag in [(120_000, "120k"), (9_900, "9900")]:
         )
         ova("items-" + tag, insert_before(base, "</VirtualHardwareSection>", items))
 
+# 9,900 Items in 64 deployment options: reports show the hardware once per configuration.
+if want("options-64-items-9900"):
+    items = "".join(
+        "<Item><rasd:ElementName>x</rasd:ElementName><rasd:InstanceID>%d</rasd:InstanceID>"
+        "<rasd:ResourceType>1</rasd:ResourceType></Item>" % (100 + i)
+        for i in range(9_900)
+    )
+    t = insert_before(base, "</VirtualHardwareSection>", items)
+    dos = "<DeploymentOptionSection><Info>c</Info>%s</DeploymentOptionSection>" % "".join(
+        '<Configuration ovf:id="c%d"><Label>c</Label><Description>c</Description></Configuration>' % i
+        for i in range(64)
+    )
+    ova("options-64-items-9900", t.replace("<VirtualSystem ", dos + "<VirtualSystem ", 1))
+
 # 100k tar entries after the descriptor and disk.
 if want('tar-entries-100k'):
     ova("tar-entries-100k", base, extra=[("x%06d.txt" % i, b"") for i in range(100_000)])

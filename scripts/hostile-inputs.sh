@@ -14,7 +14,7 @@ mkdir -p "$IN"
 [ -e "$IN/gzip-bomb.ova" ] || python3 "$(dirname "$0")/hostile-inputs.py" "$IN" >&2
 echo "| input | command | rc | time (s) | max RSS (MiB) | written outside target / left in target |"
 echo "|---|---|---|---|---|---|"
-CASES=${CASES:-props-100k props-9900 files-100k files-9900 items-120k items-9900 tar-entries-100k member-1tib descriptor-64mib \
+CASES=${CASES:-props-100k props-9900 files-100k files-9900 items-120k items-9900 options-64-items-9900 tar-entries-100k member-1tib descriptor-64mib \
   xml-deep-100k entities grain-directory-2e32 extents-outside gzip-bomb gzip-bomb.ova \
   manifest-1m-lines pax-name-256mib}
 for case in $CASES; do

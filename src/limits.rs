@@ -30,6 +30,9 @@ pub struct Limits {
     /// Most `DeploymentOptionSection/Configuration` entries accepted in one descriptor (default
     /// 64; vCenter's appliance has 16). Reports show the hardware once per configuration.
     pub max_ovf_deployment_options: usize,
+    /// Most hardware items times deployment options a report (`info`) shows, since it lists the
+    /// hardware once per configuration (default 10,000: about 100 MiB of report).
+    pub max_ovf_hardware_views: usize,
     /// Largest manifest (`.mf`) or certificate (`.cert`) file accepted, in bytes.
     pub max_manifest_bytes: u64,
     /// Largest embedded or separate VMDK text descriptor accepted, in bytes.
@@ -59,6 +62,7 @@ impl Limits {
         max_ovf_files: 10_000,
         max_ovf_disks: 10_000,
         max_ovf_deployment_options: 64,
+        max_ovf_hardware_views: 10_000,
         max_manifest_bytes: 4 << 20,
         max_vmdk_descriptor_bytes: 1 << 20,
         max_disk_capacity_bytes: 64 << 40,

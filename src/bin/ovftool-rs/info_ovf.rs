@@ -557,6 +557,23 @@ fn print_text(ui: &Ui, r: &Value) {
 
 pub fn run(args: Args, ui: &Ui) -> Result<Outcome> {
     let (loaded, env) = open(&args.path)?;
+    // The report lists the hardware once per configuration: bound the product.
+    let configs = env.deployment_options().len().max(1);
+    let items: usize = env
+        .virtual_systems()
+        .iter()
+        .flat_map(|v| v.hardware.iter())
+        .map(|h| h.items.len())
+        .sum();
+    let max = Limits::default().max_ovf_hardware_views;
+    if items.saturating_mul(configs) > max {
+        return Err(Error::limit(
+            &format!("hardware items ({items}) times deployment options ({configs}) to show"),
+            items.saturating_mul(configs) as u64,
+            max as u64,
+        )
+        .with_path(&args.path));
+    }
     let r = report(&args.path, &loaded, &env, args.lax);
     if ui.json {
         ui.print_json(&r);
