@@ -1,5 +1,5 @@
 //! OVF ↔ [`Machine`]: how a `VirtualSystem` and its `VirtualHardwareSection` map to the
-//! neutral model (FORMATS.md §5.6–5.7, §6).
+//! neutral model (docs/FORMATS.md §5.6–5.7, §6).
 //!
 //! Import ([`Machine::from_envelope`]) reads one virtual system in one deployment option:
 //! RASD items by `ResourceType` (3 CPU, 4 memory, 5 IDE, 6 SCSI, 20 SATA/NVMe, 17 disk,
@@ -139,7 +139,7 @@ pub fn controller_kind(resource_type: u32, sub: Option<&str>) -> Option<Controll
     }
 }
 
-/// The OVF ResourceSubType of a controller kind (FORMATS.md §6.2).
+/// The OVF ResourceSubType of a controller kind (docs/FORMATS.md §6.2).
 pub fn controller_sub_type(kind: ControllerKind) -> Option<&'static str> {
     match kind {
         ControllerKind::Ide => None,
@@ -173,7 +173,7 @@ pub fn nic_sub_type(adapter: NicAdapter) -> &'static str {
     }
 }
 
-fn nic_adapter(sub: &str) -> Option<NicAdapter> {
+pub(crate) fn nic_adapter(sub: &str) -> Option<NicAdapter> {
     match sub {
         "vmxnet3" => Some(NicAdapter::VmxNet3),
         "e1000" => Some(NicAdapter::E1000),
@@ -194,7 +194,7 @@ pub fn sound_sub_type(kind: SoundKind) -> &'static str {
     }
 }
 
-fn sound_kind(sub: &str) -> Option<SoundKind> {
+pub(crate) fn sound_kind(sub: &str) -> Option<SoundKind> {
     match sub {
         "vmware.soundcard.hdaudio" | "hdaudio" => Some(SoundKind::HdAudio),
         "vmware.soundcard.ensoniq1371" | "ensoniq1371" | "es1371" => Some(SoundKind::Es1371),

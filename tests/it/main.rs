@@ -1,11 +1,13 @@
 //! The one integration-test harness. Modules per area; helpers in [`support`].
 
 mod cli;
+mod cli_habits;
 mod export;
 mod import;
 mod ova;
 mod ovf;
 mod support;
+mod transform;
 mod vmdk;
 mod vmdk_hosted;
 mod vmx;
