@@ -148,13 +148,20 @@ mod tests {
     #[test]
     fn caps_follow_the_image_kind() {
         let limits = Limits::default();
-        assert_eq!(image_bytes_cap(&[0u8; 512], Some(1 << 20), &limits), 1 << 20);
+        assert_eq!(
+            image_bytes_cap(&[0u8; 512], Some(1 << 20), &limits),
+            1 << 20
+        );
         assert_eq!(
             image_bytes_cap(&[0u8; 512], None, &limits),
             limits.max_disk_capacity_bytes
         );
         assert_eq!(
-            image_bytes_cap(b"# Disk DescriptorFile\nversion=1\n", Some(1 << 40), &limits),
+            image_bytes_cap(
+                b"# Disk DescriptorFile\nversion=1\n",
+                Some(1 << 40),
+                &limits
+            ),
             limits.max_vmdk_descriptor_bytes
         );
     }

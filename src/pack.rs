@@ -579,7 +579,8 @@ fn expand(dir: &Path, desc_name: &str, limits: &Limits) -> Result<()> {
         if gzip {
             let mut gz = crate::inflate::GunzipCapped::new(chain, cap, &f.href);
             let mut head = vec![0u8; 512];
-            let got = crate::digest::read_full(&mut gz, &mut head).map_err(|e| e.with_entry(&f.href))?;
+            let got =
+                crate::digest::read_full(&mut gz, &mut head).map_err(|e| e.with_entry(&f.href))?;
             head.truncate(got);
             let ovf_capacity = disks
                 .iter()

@@ -609,7 +609,9 @@ fn plan(env: &Envelope, opts: &ImportOptions, vm_dir_stage: Option<&Path>) -> Re
         }
     }
     for f in &refs {
-        let first = ref_by_id.get(f.id.as_str()).is_some_and(|r| std::ptr::eq(*r, f));
+        let first = ref_by_id
+            .get(f.id.as_str())
+            .is_some_and(|r| std::ptr::eq(*r, f));
         if first && matches!(files.get(&f.id), Some(FilePlan::Skip)) {
             warnings.push(format!("{}: referenced but not used by the VM", f.href));
         }

@@ -158,8 +158,7 @@ pub(crate) fn convert(
     let (input, head): (Box<dyn Read + Send>, Vec<u8>) = if target.gzip {
         // Inflated, the image may not exceed what its first sector (or ovf:capacity) allows.
         let buffered = io::BufReader::with_capacity(256 << 10, input);
-        let mut gz =
-            GunzipCapped::new(buffered, limits.max_disk_capacity_bytes, &target.entry);
+        let mut gz = GunzipCapped::new(buffered, limits.max_disk_capacity_bytes, &target.entry);
         let head = read_head(&mut gz, &target.entry)?;
         gz.set_cap(image_bytes_cap(&head, target.ovf_capacity_bytes, limits));
         (Box::new(gz), head)

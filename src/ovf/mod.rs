@@ -573,10 +573,9 @@ fn check_counts(root: &Element, limits: &Limits) -> Result<()> {
             if is_core(c) {
                 match (parent, kind(c)) {
                     ("ProductSection", "Property") => n.properties += 1,
-                    (
-                        "VirtualHardwareSection",
-                        "Item" | "StorageItem" | "EthernetPortItem",
-                    ) => n.items += 1,
+                    ("VirtualHardwareSection", "Item" | "StorageItem" | "EthernetPortItem") => {
+                        n.items += 1
+                    }
                     ("References", "File") => n.files += 1,
                     ("DiskSection", "Disk") => n.disks += 1,
                     ("DeploymentOptionSection", "Configuration") => n.options += 1,
@@ -589,8 +588,16 @@ fn check_counts(root: &Element, limits: &Limits) -> Result<()> {
     let mut n = Counts::default();
     walk(root, "Envelope", &mut n);
     for (what, found, max) in [
-        ("number of ProductSection properties", n.properties, limits.max_ovf_properties),
-        ("number of virtual hardware items", n.items, limits.max_ovf_items),
+        (
+            "number of ProductSection properties",
+            n.properties,
+            limits.max_ovf_properties,
+        ),
+        (
+            "number of virtual hardware items",
+            n.items,
+            limits.max_ovf_items,
+        ),
         ("number of File references", n.files, limits.max_ovf_files),
         ("number of disks", n.disks, limits.max_ovf_disks),
         (

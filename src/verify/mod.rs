@@ -1356,7 +1356,8 @@ fn deep_check(
     }
     if file.is_gzip() {
         // Inflated, the image may not exceed what its header (or ovf:capacity) allows.
-        let mut gz = crate::inflate::GunzipCapped::new(chain, opts.limits.max_disk_capacity_bytes, &entry);
+        let mut gz =
+            crate::inflate::GunzipCapped::new(chain, opts.limits.max_disk_capacity_bytes, &entry);
         let mut head = vec![0u8; 512];
         let got = match crate::digest::read_full(&mut gz, &mut head) {
             Ok(n) => n,
@@ -1371,7 +1372,11 @@ fn deep_check(
         };
         head.truncate(got);
         let ovf_capacity = disk.capacity_bytes.as_ref().ok().copied();
-        gz.set_cap(crate::inflate::image_bytes_cap(&head, ovf_capacity, &opts.limits));
+        gz.set_cap(crate::inflate::image_bytes_cap(
+            &head,
+            ovf_capacity,
+            &opts.limits,
+        ));
         chain = Box::new(std::io::Cursor::new(head).chain(gz));
     }
     let reader = std::io::BufReader::with_capacity(1 << 20, chain);

@@ -582,7 +582,12 @@ fn info_refuses_a_huge_pax_name_and_never_echoes_control_characters() {
         }
         format!("{n}{body}")
     };
-    let mut bytes = craft::member(b"PaxHeader", b'x', pax_record("path", &long).as_bytes(), b"");
+    let mut bytes = craft::member(
+        b"PaxHeader",
+        b'x',
+        pax_record("path", &long).as_bytes(),
+        b"",
+    );
     bytes.extend(craft::file("t.ovf", &craft::package().ovf));
     bytes.extend(craft::end());
     let short = "\x1b[31mx.ovf".to_string();
@@ -592,8 +597,16 @@ fn info_refuses_a_huge_pax_name_and_never_echoes_control_characters() {
         let p = dir.path().join(name);
         std::fs::write(&p, data).unwrap();
         let out = crate::support::ovftool(&["info", p.to_str().unwrap()]);
-        assert!(matches!(out.status.code(), Some(1 | 2)), "{name}: {:?}", out.status);
+        assert!(
+            matches!(out.status.code(), Some(1 | 2)),
+            "{name}: {:?}",
+            out.status
+        );
         assert!(!out.stderr.contains(&0x1b), "{name}: raw escape echoed");
-        assert!(out.stderr.len() < 4096, "{name}: {} bytes echoed", out.stderr.len());
+        assert!(
+            out.stderr.len() < 4096,
+            "{name}: {} bytes echoed",
+            out.stderr.len()
+        );
     }
 }
