@@ -69,6 +69,7 @@ pub mod error;
 pub mod export;
 pub mod gate;
 pub mod import;
+pub mod inflate;
 pub mod limits;
 pub mod manifest;
 #[cfg(feature = "vsphere")]

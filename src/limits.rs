@@ -14,6 +14,25 @@ pub struct Limits {
     pub max_xml_depth: usize,
     /// Most attributes (namespace declarations included) accepted on one XML element.
     pub max_xml_attributes: usize,
+    /// Most XML elements and attributes, counted together, accepted in one descriptor (default
+    /// 200,000; the largest real descriptors, vCenter's, hold about 3,000). Bounds the element
+    /// tree's memory (a few hundred bytes per node) whatever the descriptor is made of.
+    pub max_xml_nodes: usize,
+    /// Most `ProductSection/Property` elements accepted in one descriptor.
+    pub max_ovf_properties: usize,
+    /// Most virtual hardware items (`Item`, `StorageItem`, `EthernetPortItem`) accepted in one
+    /// descriptor.
+    pub max_ovf_items: usize,
+    /// Most `References/File` entries accepted in one descriptor.
+    pub max_ovf_files: usize,
+    /// Most `DiskSection/Disk` entries accepted in one descriptor.
+    pub max_ovf_disks: usize,
+    /// Most `DeploymentOptionSection/Configuration` entries accepted in one descriptor (default
+    /// 64; vCenter's appliance has 16). Reports show the hardware once per configuration.
+    pub max_ovf_deployment_options: usize,
+    /// Most hardware items times deployment options a report (`info`) shows, since it lists the
+    /// hardware once per configuration (default 10,000: about 100 MiB of report).
+    pub max_ovf_hardware_views: usize,
     /// Largest manifest (`.mf`) or certificate (`.cert`) file accepted, in bytes.
     pub max_manifest_bytes: u64,
     /// Largest embedded or separate VMDK text descriptor accepted, in bytes.
@@ -37,6 +56,13 @@ impl Limits {
         max_descriptor_bytes: 16 << 20,
         max_xml_depth: 256,
         max_xml_attributes: 1024,
+        max_xml_nodes: 200_000,
+        max_ovf_properties: 10_000,
+        max_ovf_items: 10_000,
+        max_ovf_files: 10_000,
+        max_ovf_disks: 10_000,
+        max_ovf_deployment_options: 64,
+        max_ovf_hardware_views: 10_000,
         max_manifest_bytes: 4 << 20,
         max_vmdk_descriptor_bytes: 1 << 20,
         max_disk_capacity_bytes: 64 << 40,

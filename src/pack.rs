@@ -560,6 +560,7 @@ fn expand(dir: &Path, desc_name: &str, limits: &Limits) -> Result<()> {
     let bytes = read_capped(&desc_path, limits.max_descriptor_bytes)?;
     let mut env = Envelope::parse_with(&bytes, &ParseOptions { limits: *limits })?;
     let files = env.references();
+    let disks = env.disks();
     let mut changed = false;
     for f in &files {
         let gzip = f.compression.as_deref() == Some("gzip");
@@ -599,11 +600,23 @@ fn expand(dir: &Path, desc_name: &str, limits: &Limits) -> Result<()> {
             let file = File::open(p).map_err(|e| Error::io("cannot open", e).with_path(p))?;
             chain = Box::new(chain.chain(file));
         }
+        // A decompression bomb stops at what the disk the file backs can hold (the largest disk
+        // we accept for other files).
+        let mut cap = limits.max_disk_capacity_bytes;
         if gzip {
-            chain = Box::new(flate2::read::MultiGzDecoder::new(chain));
+            let mut gz = crate::inflate::GunzipCapped::new(chain, cap, &f.href);
+            let mut head = vec![0u8; 512];
+            let got =
+                crate::digest::read_full(&mut gz, &mut head).map_err(|e| e.with_entry(&f.href))?;
+            head.truncate(got);
+            let ovf_capacity = disks
+                .iter()
+                .find(|d| d.file_ref.as_deref() == Some(f.id.as_str()))
+                .and_then(|d| d.capacity_bytes(&env).ok());
+            cap = crate::inflate::image_bytes_cap(&head, ovf_capacity, limits);
+            gz.set_cap(cap);
+            chain = Box::new(std::io::Cursor::new(head).chain(gz));
         }
-        // A decompression bomb stops at the largest disk we accept.
-        let cap = limits.max_disk_capacity_bytes;
         let written =
             std::io::copy(&mut chain.take(cap.saturating_add(1)), &mut out).map_err(|e| {
                 Error::corrupt(format!("cannot expand {}: {e}", f.href)).with_entry(&f.href)

@@ -301,12 +301,33 @@ struct Plan {
     warnings: Vec<String>,
     /// File id → what to do with it.
     files: HashMap<String, FilePlan>,
-    /// href → file id (non-chunked), and chunk member names → (file id, chunk index).
-    by_member: HashMap<String, (String, u64)>,
+    /// Package member name → (file id, chunk index).
+    by_member: MemberIndex,
     /// Disks by index in `machine.disks`.
     disks: Vec<DiskPlan>,
     /// The output descriptor and env documents, for the report.
     ovf_env: Option<String>,
+}
+
+/// Which File a package member holds: a plain `href`, or chunk `href.NNNNNNNNN` of a File with
+/// `ovf:chunkSize` (looked up through its href, so the index is linear in the References).
+#[derive(Debug, Default)]
+struct MemberIndex {
+    whole: HashMap<String, String>,
+    chunked: HashMap<String, String>,
+    max_chunks: u64,
+}
+
+impl MemberIndex {
+    fn get(&self, name: &str) -> Option<(String, u64)> {
+        if let Some(id) = self.whole.get(name) {
+            return Some((id.clone(), 0));
+        }
+        let (href, idx) = name.rsplit_once('.')?;
+        let i: u64 = idx.parse().ok()?;
+        let id = self.chunked.get(href)?;
+        (i < self.max_chunks && names::chunk_name(href, i) == name).then(|| (id.clone(), i))
+    }
 }
 
 #[derive(Debug, Clone)]
@@ -453,18 +474,28 @@ fn plan(env: &Envelope, opts: &ImportOptions, vm_dir_stage: Option<&Path>) -> Re
     // --- Files: disks, images.
     let refs = env.references();
     let mut files: HashMap<String, FilePlan> = HashMap::new();
-    let mut by_member = HashMap::new();
+    let mut by_member = MemberIndex {
+        max_chunks: opts.limits.max_ova_entries as u64,
+        ..MemberIndex::default()
+    };
+    let mut ref_by_id: HashMap<&str, &crate::ovf::FileRef> = HashMap::new();
+    let mut ref_by_href: HashMap<&str, &crate::ovf::FileRef> = HashMap::new();
     for f in &refs {
         files.insert(f.id.clone(), FilePlan::Skip);
-        if f.chunk_size.is_some() {
-            for i in 0..(opts.limits.max_ova_entries as u64) {
-                by_member.insert(names::chunk_name(&f.href, i), (f.id.clone(), i));
-            }
+        let index = if f.chunk_size.is_some() {
+            &mut by_member.chunked
         } else {
-            by_member.insert(f.href.clone(), (f.id.clone(), 0));
-        }
+            &mut by_member.whole
+        };
+        index.insert(f.href.clone(), f.id.clone());
+        ref_by_id.entry(&f.id).or_insert(f);
+        ref_by_href.entry(&f.href).or_insert(f);
     }
     let ovf_disks = env.disks();
+    let mut disk_by_id = HashMap::new();
+    for o in &ovf_disks {
+        disk_by_id.entry(o.disk_id.as_str()).or_insert(o);
+    }
     let mut disks = Vec::new();
     let controller_of = |m: &Machine, fam: BusFamily, bus: u32| {
         m.controllers
@@ -477,11 +508,11 @@ fn plan(env: &Envelope, opts: &ImportOptions, vm_dir_stage: Option<&Path>) -> Re
         let out_name = format!("{name}-disk{}.vmdk", i + 1);
         let ovf_disk = d
             .disk_id
-            .as_ref()
-            .and_then(|id| ovf_disks.iter().find(|o| &o.disk_id == id));
+            .as_deref()
+            .and_then(|id| disk_by_id.get(id).copied());
         let file = ovf_disk
-            .and_then(|o| o.file_ref.as_ref())
-            .and_then(|id| refs.iter().find(|f| &f.id == id));
+            .and_then(|o| o.file_ref.as_deref())
+            .and_then(|id| ref_by_id.get(id).copied());
         let ovf_capacity = match ovf_disk.map(|o| disk_capacity(o, env, &opts.properties)) {
             Some(Ok(c)) => Some(c),
             Some(Err(e)) => {
@@ -561,7 +592,7 @@ fn plan(env: &Envelope, opts: &ImportOptions, vm_dir_stage: Option<&Path>) -> Re
     }
     // Images: packaged ISO / floppy files are copied under their own (gated) names.
     let mut copy_href = |href: &str, warnings: &mut Vec<String>| -> Option<String> {
-        let f = refs.iter().find(|f| f.href == href || f.id == href)?;
+        let f = ref_by_href.get(href).or_else(|| ref_by_id.get(href))?;
         if f.chunk_size.is_some() || f.compression.as_deref().is_some_and(|c| c == "gzip") {
             warnings.push(format!(
                 "{}: compressed or chunked image files are not supported; left out",
@@ -613,11 +644,12 @@ fn plan(env: &Envelope, opts: &ImportOptions, vm_dir_stage: Option<&Path>) -> Re
             }
         }
     }
-    for (id, p) in &files {
-        if matches!(p, FilePlan::Skip) {
-            if let Some(f) = refs.iter().find(|f| &f.id == id) {
-                warnings.push(format!("{}: referenced but not used by the VM", f.href));
-            }
+    for f in &refs {
+        let first = ref_by_id
+            .get(f.id.as_str())
+            .is_some_and(|r| std::ptr::eq(*r, f));
+        if first && matches!(files.get(&f.id), Some(FilePlan::Skip)) {
+            warnings.push(format!("{}: referenced but not used by the VM", f.href));
         }
     }
     Ok(Plan {
@@ -823,7 +855,7 @@ impl<'p> Pass<'p> {
             self.small(name, size, r)?;
             return Ok(());
         }
-        let target = self.plan.by_member.get(name).cloned();
+        let target = self.plan.by_member.get(name);
         let continues = match (&*active, &target) {
             (Some(a), Some((fid, idx))) => &a.file_id == fid && a.next_chunk == *idx,
             _ => false,
@@ -1379,6 +1411,23 @@ fn finding_text(f: &Finding) -> String {
 #[cfg(test)]
 mod tests {
     use super::*;
+
+    #[test]
+    fn member_index_finds_chunks_without_listing_them() {
+        let mut ix = MemberIndex {
+            max_chunks: 10_000,
+            ..MemberIndex::default()
+        };
+        ix.whole.insert("a.vmdk".into(), "f1".into());
+        ix.chunked.insert("b.vmdk".into(), "f2".into());
+        assert_eq!(ix.get("a.vmdk"), Some(("f1".into(), 0)));
+        assert_eq!(ix.get("b.vmdk.000000000"), Some(("f2".into(), 0)));
+        assert_eq!(ix.get("b.vmdk.000009999"), Some(("f2".into(), 9999)));
+        assert_eq!(ix.get("b.vmdk.000010000"), None);
+        assert_eq!(ix.get("b.vmdk.1"), None);
+        assert_eq!(ix.get("b.vmdk"), None);
+        assert_eq!(ix.get("a.vmdk.000000000"), None);
+    }
 
     #[test]
     fn safe_names() {

@@ -9,6 +9,7 @@ use crossbeam_channel::{bounded, Receiver, Sender};
 
 use crate::disk::{self, CopyOptions, DiskSink, DiskSource, Grain, SinkOptions, SinkReport};
 use crate::error::{Error, Result};
+use crate::inflate::{image_bytes_cap, GunzipCapped};
 use crate::limits::Limits;
 use crate::progress::Progress;
 use crate::vmdk::header::SparseHeader;
@@ -154,18 +155,18 @@ pub(crate) fn convert(
     copy_opts: &CopyOptions,
     progress: &dyn Progress,
 ) -> Result<DiskDone> {
-    let mut input: Box<dyn Read + Send> = if target.gzip {
-        Box::new(flate2::read::GzDecoder::new(io::BufReader::with_capacity(
-            256 << 10,
-            input,
-        )))
+    let (input, head): (Box<dyn Read + Send>, Vec<u8>) = if target.gzip {
+        // Inflated, the image may not exceed what its first sector (or ovf:capacity) allows.
+        let buffered = io::BufReader::with_capacity(256 << 10, input);
+        let mut gz = GunzipCapped::new(buffered, limits.max_disk_capacity_bytes, &target.entry);
+        let head = read_head(&mut gz, &target.entry)?;
+        gz.set_cap(image_bytes_cap(&head, target.ovf_capacity_bytes, limits));
+        (Box::new(gz), head)
     } else {
-        input
+        let mut input = input;
+        let head = read_head(&mut input, &target.entry)?;
+        (input, head)
     };
-    let mut head = vec![0u8; 512];
-    let got =
-        crate::digest::read_full(&mut input, &mut head).map_err(|e| e.with_entry(&target.entry))?;
-    head.truncate(got);
     let stream_optimized = <&[u8; 512]>::try_from(head.as_slice())
         .ok()
         .and_then(|b| SparseHeader::parse(b).ok())
@@ -197,6 +198,14 @@ pub(crate) fn convert(
         target.entry
     ));
     Ok(done)
+}
+
+/// The first sector of an image (fewer bytes when it is shorter).
+fn read_head(input: &mut dyn Read, entry: &str) -> Result<Vec<u8>> {
+    let mut head = vec![0u8; 512];
+    let got = crate::digest::read_full(input, &mut head).map_err(|e| e.with_entry(entry))?;
+    head.truncate(got);
+    Ok(head)
 }
 
 /// Copies `source` into a new sink at `target`.
@@ -261,6 +270,60 @@ mod tests {
         rx.read_to_string(&mut s).unwrap();
         t.join().unwrap();
         assert_eq!(s, "hello world");
+    }
+
+    fn gzip_target(dir: &Path, ovf_capacity: u64) -> DiskTarget {
+        DiskTarget {
+            path: dir.join("d.vmdk"),
+            layout: Layout::Thin,
+            ovf_capacity_bytes: Some(ovf_capacity),
+            sink: SinkOptions::default(),
+            entry: "d.vmdk".into(),
+            gzip: true,
+        }
+    }
+
+    fn gzip(data: &[u8]) -> Vec<u8> {
+        let mut e = flate2::write::GzEncoder::new(Vec::new(), flate2::Compression::fast());
+        e.write_all(data).unwrap();
+        e.finish().unwrap()
+    }
+
+    #[test]
+    fn gzip_bomb_disk_stops_at_its_capacity_before_the_spill_grows() {
+        let dir = tempfile::tempdir().unwrap();
+        let bomb = gzip(&vec![0u8; 64 << 20]);
+        let target = gzip_target(dir.path(), 1 << 20);
+        let e = convert(
+            Box::new(io::Cursor::new(bomb)),
+            &target,
+            dir.path(),
+            &Limits::default(),
+            &CopyOptions::default(),
+            &crate::progress::NoProgress,
+        )
+        .unwrap_err();
+        assert_eq!(e.kind(), crate::ErrorKind::LimitExceeded, "{e}");
+        // The spill file is gone and nothing else was written.
+        assert_eq!(std::fs::read_dir(dir.path()).unwrap().count(), 0);
+    }
+
+    #[test]
+    fn gzip_raw_disk_of_its_capacity_converts() {
+        let dir = tempfile::tempdir().unwrap();
+        let mut raw = vec![0u8; 1 << 20];
+        raw[4096..8192].fill(7);
+        let target = gzip_target(dir.path(), 1 << 20);
+        let done = convert(
+            Box::new(io::Cursor::new(gzip(&raw))),
+            &target,
+            dir.path(),
+            &Limits::default(),
+            &CopyOptions::default(),
+            &crate::progress::NoProgress,
+        )
+        .unwrap();
+        assert_eq!(done.capacity_bytes, 1 << 20);
     }
 
     #[test]

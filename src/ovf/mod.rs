@@ -46,6 +46,8 @@ pub use model::{
 pub use units::parse_allocation_units;
 pub use validate::ValidateOptions;
 
+use std::sync::Arc;
+
 use serde::Serialize;
 
 use crate::error::{Error, Result};
@@ -145,7 +147,8 @@ impl Envelope {
     /// [`crate::ErrorKind::LimitExceeded`] over `opts.limits.max_descriptor_bytes` or the depth
     /// cap; [`crate::ErrorKind::Xml`] (line, column) for text that is not well-formed XML or
     /// has a DOCTYPE; [`crate::ErrorKind::InvalidOvf`] when the root is not an `Envelope` in one of
-    /// the OVF 0.9/1.x/2.x namespaces.
+    /// the OVF 0.9/1.x/2.x namespaces; [`crate::ErrorKind::LimitExceeded`] also for more
+    /// properties, hardware items, files, disks or deployment options than `opts.limits` allows.
     ///
     /// # Security
     /// No entity expansion, no network or file access, bounded allocation.
@@ -178,6 +181,7 @@ impl Envelope {
             ))
             .with_line_col(pos.line, pos.column));
         }
+        check_counts(&doc.root, &opts.limits)?;
         Ok(Envelope { doc, version })
     }
 
@@ -343,17 +347,24 @@ impl Envelope {
             .map(|(_, t)| t)
     }
 
-    /// Every ProductSection property with the section it belongs to, across all systems.
-    pub fn properties(&self) -> Vec<(ProductSection, Property)> {
+    /// Every ProductSection property with the section it belongs to, across all systems, in
+    /// document order. The sections are shared (one allocation per section, not per property),
+    /// and their own `properties` list is left empty: each property comes paired with its
+    /// section instead, so memory stays linear in the descriptor.
+    pub fn properties(&self) -> Vec<(Arc<ProductSection>, Property)> {
+        fn collect(v: VirtualSystem, out: &mut Vec<(Arc<ProductSection>, Property)>) {
+            for mut section in v.products {
+                let props = std::mem::take(&mut section.properties);
+                let section = Arc::new(section);
+                out.extend(props.into_iter().map(|p| (Arc::clone(&section), p)));
+            }
+            for c in v.children {
+                collect(c, out);
+            }
+        }
         let mut out = Vec::new();
         if let Some(c) = self.content() {
-            for v in c.walk() {
-                for p in &v.products {
-                    for prop in &p.properties {
-                        out.push((p.clone(), prop.clone()));
-                    }
-                }
-            }
+            collect(c, &mut out);
         }
         out
     }
@@ -445,12 +456,33 @@ impl Envelope {
     }
 
     /// The default value of property `key` (plain key or `class.key.instance`), for
-    /// `${key}` capacities.
+    /// `${key}` capacities. Reads the ProductSections of the element tree directly (no model is
+    /// built), so one lookup costs one pass over the sections and their properties.
     pub fn property_value(&self, key: &str) -> Option<String> {
-        self.properties()
-            .into_iter()
-            .find(|(s, p)| p.key == key || p.full_key(s) == key)
-            .and_then(|(_, p)| p.default)
+        fn find(el: &Element, key: &str) -> Option<Option<String>> {
+            for c in el.elements().filter(|c| is_core(c)) {
+                let hit = match kind(c) {
+                    "ProductSection" => {
+                        let class = ovf_attr(c, "class").filter(|v| !v.is_empty());
+                        let instance = ovf_attr(c, "instance").filter(|v| !v.is_empty());
+                        c.elements()
+                            .filter(|p| is_core(p) && kind(p) == "Property")
+                            .find(|p| {
+                                let k = ovf_attr(p, "key").unwrap_or_default();
+                                k == key || full_key_is(class, k, instance, key)
+                            })
+                            .map(|p| ovf_attr(p, "value").map(str::to_string))
+                    }
+                    "VirtualSystem" | "VirtualSystemCollection" => find(c, key),
+                    _ => None,
+                };
+                if hit.is_some() {
+                    return hit;
+                }
+            }
+            None
+        }
+        find(self.content_el()?, key).flatten()
     }
 
     /// Serialises the descriptor. Unedited parts come back as they were read (same elements,
@@ -503,5 +535,147 @@ impl Disk {
                 self.disk_id
             ))
         })
+    }
+}
+
+/// Whether `[class.]key[.instance]` (DSP0243 §9.5, as [`Property::full_key`]) equals `want`,
+/// without building the string.
+fn full_key_is(class: Option<&str>, key: &str, instance: Option<&str>, want: &str) -> bool {
+    let rest = match class {
+        Some(c) => match want.strip_prefix(c).and_then(|r| r.strip_prefix('.')) {
+            Some(r) => r,
+            None => return false,
+        },
+        None => want,
+    };
+    match instance {
+        Some(i) => rest
+            .strip_prefix(key)
+            .and_then(|r| r.strip_prefix('.'))
+            .is_some_and(|r| r == i),
+        None => rest == key,
+    }
+}
+
+/// Checks the counts of the elements every command walks (properties, hardware items, files,
+/// disks) against `limits`, once at parse time, so that no later pass over them is unbounded.
+fn check_counts(root: &Element, limits: &Limits) -> Result<()> {
+    #[derive(Default)]
+    struct Counts {
+        properties: usize,
+        items: usize,
+        files: usize,
+        disks: usize,
+        options: usize,
+    }
+    fn walk(el: &Element, parent: &str, n: &mut Counts) {
+        for c in el.elements() {
+            if is_core(c) {
+                match (parent, kind(c)) {
+                    ("ProductSection", "Property") => n.properties += 1,
+                    ("VirtualHardwareSection", "Item" | "StorageItem" | "EthernetPortItem") => {
+                        n.items += 1
+                    }
+                    ("References", "File") => n.files += 1,
+                    ("DiskSection", "Disk") => n.disks += 1,
+                    ("DeploymentOptionSection", "Configuration") => n.options += 1,
+                    _ => {}
+                }
+            }
+            walk(c, if is_core(c) { kind(c) } else { "" }, n);
+        }
+    }
+    let mut n = Counts::default();
+    walk(root, "Envelope", &mut n);
+    for (what, found, max) in [
+        (
+            "number of ProductSection properties",
+            n.properties,
+            limits.max_ovf_properties,
+        ),
+        (
+            "number of virtual hardware items",
+            n.items,
+            limits.max_ovf_items,
+        ),
+        ("number of File references", n.files, limits.max_ovf_files),
+        ("number of disks", n.disks, limits.max_ovf_disks),
+        (
+            "number of deployment options",
+            n.options,
+            limits.max_ovf_deployment_options,
+        ),
+    ] {
+        if found > max {
+            return Err(Error::limit(what, found as u64, max as u64));
+        }
+    }
+    Ok(())
+}
+
+#[cfg(test)]
+mod bounded_tests {
+    use super::*;
+
+    fn with_props(n: usize, class: &str) -> Vec<u8> {
+        let props: String = (0..n)
+            .map(|i| format!(r#"<Property ovf:key="k{i}" ovf:type="string" ovf:value="{i}"/>"#))
+            .collect();
+        format!(
+            r#"<Envelope xmlns="http://schemas.dmtf.org/ovf/envelope/1" xmlns:ovf="http://schemas.dmtf.org/ovf/envelope/1">
+<References/><VirtualSystem ovf:id="vm"><Info>x</Info>
+<ProductSection ovf:class="{class}" ovf:instance="1"><Info>p</Info>{props}</ProductSection>
+<ProductSection><Info>q</Info><Property ovf:key="k0" ovf:type="string" ovf:value="plain"/></ProductSection>
+</VirtualSystem></Envelope>"#
+        )
+        .into_bytes()
+    }
+
+    #[test]
+    fn properties_share_their_section_instead_of_cloning_it() {
+        let env = Envelope::parse(&with_props(3000, "c")).unwrap();
+        let props = env.properties();
+        assert_eq!(props.len(), 3001);
+        assert!(Arc::ptr_eq(&props[0].0, &props[2999].0));
+        assert!(props[0].0.properties.is_empty());
+        assert_eq!(props[2999].1.full_key(&props[2999].0), "c.k2999.1");
+        assert_eq!(props[3000].1.full_key(&props[3000].0), "k0");
+    }
+
+    #[test]
+    fn property_value_matches_plain_and_full_keys_in_order() {
+        let env = Envelope::parse(&with_props(10, "c")).unwrap();
+        assert_eq!(env.property_value("k9").as_deref(), Some("9"));
+        assert_eq!(env.property_value("c.k9.1").as_deref(), Some("9"));
+        // The first property with the key wins, as in properties().
+        assert_eq!(env.property_value("k0").as_deref(), Some("0"));
+        assert_eq!(env.property_value("c.k0").as_deref(), None);
+        assert_eq!(env.property_value("k10"), None);
+    }
+
+    #[test]
+    fn descriptor_with_too_many_properties_is_refused() {
+        let opts = ParseOptions {
+            limits: Limits {
+                max_ovf_properties: 100,
+                ..Limits::default()
+            },
+        };
+        let e = Envelope::parse_with(&with_props(100, "c"), &opts).unwrap_err();
+        assert_eq!(e.kind(), crate::ErrorKind::LimitExceeded, "{e}");
+        assert!(Envelope::parse_with(&with_props(99, "c"), &opts).is_ok());
+    }
+
+    #[test]
+    fn descriptor_with_too_many_nodes_is_refused_while_parsing() {
+        let opts = ParseOptions {
+            limits: Limits {
+                max_xml_nodes: 1000,
+                ..Limits::default()
+            },
+        };
+        let e = Envelope::parse_with(&with_props(1000, "c"), &opts).unwrap_err();
+        assert_eq!(e.kind(), crate::ErrorKind::LimitExceeded, "{e}");
+        assert!(e.to_string().contains("XML elements and attributes"), "{e}");
     }
 }

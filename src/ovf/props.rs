@@ -176,7 +176,7 @@ pub fn resolve(
     config: Option<&str>,
     given: &[(String, String)],
 ) -> Result<(Vec<PropertyValue>, Vec<String>)> {
-    let props: Vec<(ProductSection, Property)> = env
+    let props: Vec<(std::sync::Arc<ProductSection>, Property)> = env
         .properties()
         .into_iter()
         .filter(|(_, p)| match (&p.configuration, config) {

@@ -323,11 +323,26 @@ impl Scope {
     }
 }
 
+/// Counts element `el` and its attributes against `limits.max_xml_nodes`, before it joins the
+/// tree (each costs a few hundred bytes there).
+fn count_nodes(count: &mut usize, el: &Element, limits: &Limits, here: Pos) -> Result<()> {
+    *count = count.saturating_add(1 + el.attrs.len());
+    if *count > limits.max_xml_nodes {
+        return Err(Error::limit(
+            "number of XML elements and attributes",
+            *count as u64,
+            limits.max_xml_nodes as u64,
+        )
+        .with_line_col(here.line, here.column));
+    }
+    Ok(())
+}
+
 /// Parses `bytes` (UTF-8, optional BOM) into a [`Document`].
 ///
 /// # Errors
-/// [`ErrorKind::LimitExceeded`] above `limits.max_descriptor_bytes` or deeper than
-/// `limits.max_xml_depth`; [`ErrorKind::Xml`] (with line and column) for text that is not UTF-8,
+/// [`ErrorKind::LimitExceeded`] above `limits.max_descriptor_bytes`, deeper than
+/// `limits.max_xml_depth` or with more than `limits.max_xml_nodes` elements and attributes; [`ErrorKind::Xml`] (with line and column) for text that is not UTF-8,
 /// not well-formed XML, or holds a DOCTYPE declaration.
 ///
 /// # Security
@@ -380,6 +395,7 @@ pub fn parse_document(bytes: &[u8], limits: &Limits) -> Result<Document> {
     let mut epilog = Vec::new();
     let mut root: Option<Element> = None;
     let mut unbound = Vec::new();
+    let mut nodes = 0usize;
     loop {
         let before = reader.buffer_position();
         let ev = match reader.read_event() {
@@ -433,6 +449,7 @@ pub fn parse_document(bytes: &[u8], limits: &Limits) -> Result<Document> {
                     .with_line_col(here.line, here.column));
                 }
                 let el = start_element(&s, here, &mut scope, &mut unbound, limits)?;
+                count_nodes(&mut nodes, &el, limits, here)?;
                 stack.push(el);
             }
             Event::Empty(s) => {
@@ -440,6 +457,7 @@ pub fn parse_document(bytes: &[u8], limits: &Limits) -> Result<Document> {
                     return Err(xml_error("more than one root element", here));
                 }
                 let el = start_element(&s, here, &mut scope, &mut unbound, limits)?;
+                count_nodes(&mut nodes, &el, limits, here)?;
                 pop_scope(&mut scope);
                 match stack.last_mut() {
                     Some(parent) => parent.children.push(Node::Element(el)),

@@ -41,7 +41,7 @@ enum Origin {
     },
     /// An OVA on standard input: members after the descriptor, manifest and certificate are
     /// read in order, once.
-    OvaStream { reader: Reader<std::io::Stdin> },
+    OvaStream { reader: Box<Reader<std::io::Stdin>> },
     /// A folder: members are files in it.
     Dir { dir: PathBuf },
 }
@@ -108,7 +108,9 @@ impl Package {
             let mut reader = Reader::new(std::io::stdin(), *limits);
             return Self::from_ova_head(path, &mut reader, limits, None).map(|(mut p, first)| {
                 p.pending_stream_member = first;
-                p.origin = Origin::OvaStream { reader };
+                p.origin = Origin::OvaStream {
+                    reader: Box::new(reader),
+                };
                 p
             });
         }

@@ -989,7 +989,7 @@ pub(crate) fn check_package(
             continue;
         };
         if let Some(first) = parts.first() {
-            check_disk_header(disk, file, first, report);
+            check_disk_header(disk, file, first, &opts.limits, report);
         }
         if opts.deep && report.passed() {
             deep_check(c, reopen, disk, file, parts, opts, report);
@@ -1195,6 +1195,7 @@ fn check_disk_header(
     disk: &descriptor::DiskRef,
     file: &FileRef,
     first: &Member,
+    limits: &Limits,
     report: &mut Report,
 ) {
     let Some(format) = disk.format.as_deref() else {
@@ -1205,9 +1206,9 @@ fn check_disk_header(
         return;
     }
     let head: Vec<u8> = if file.is_gzip() {
-        let mut dec = flate2::read::GzDecoder::new(&first.prefix[..]);
+        let dec = crate::inflate::GunzipCapped::new(&first.prefix[..], 64 << 10, &first.name);
         let mut out = Vec::new();
-        let _ = (&mut dec).take(64 << 10).read_to_end(&mut out);
+        let _ = dec.take(64 << 10).read_to_end(&mut out);
         out
     } else {
         first.prefix.clone()
@@ -1248,6 +1249,21 @@ fn check_disk_header(
             entry,
             format!("Disk {} is declared streamOptimized but the VMDK header has no compression/markers flags", disk.disk_id),
         );
+    } else {
+        // The limits the readers apply (import, convert): what they refuse, verify refuses.
+        let checked = if stream_opt {
+            crate::vmdk::stream::check_stream_header(&h, limits)
+        } else {
+            h.check_limits(limits).map(|_| ())
+        };
+        if let Err(e) = checked {
+            report.error(
+                "disk-header",
+                entry,
+                format!("Disk {}: {}: {e}", disk.disk_id, first.name),
+            );
+            return;
+        }
     }
     // The embedded descriptor's createType.
     let start = h.descriptor_offset_sectors.saturating_mul(SECTOR_SIZE);
@@ -1384,7 +1400,29 @@ fn deep_check(
         }
     }
     if file.is_gzip() {
-        chain = Box::new(flate2::read::MultiGzDecoder::new(chain));
+        // Inflated, the image may not exceed what its header (or ovf:capacity) allows.
+        let mut gz =
+            crate::inflate::GunzipCapped::new(chain, opts.limits.max_disk_capacity_bytes, &entry);
+        let mut head = vec![0u8; 512];
+        let got = match crate::digest::read_full(&mut gz, &mut head) {
+            Ok(n) => n,
+            Err(e) => {
+                report.error(
+                    "disk-decode",
+                    Some(&entry),
+                    format!("Disk {} does not decode: {e}", disk.disk_id),
+                );
+                return;
+            }
+        };
+        head.truncate(got);
+        let ovf_capacity = disk.capacity_bytes.as_ref().ok().copied();
+        gz.set_cap(crate::inflate::image_bytes_cap(
+            &head,
+            ovf_capacity,
+            &opts.limits,
+        ));
+        chain = Box::new(std::io::Cursor::new(head).chain(gz));
     }
     let reader = std::io::BufReader::with_capacity(1 << 20, chain);
     let origin = crate::vmdk::stream::Origin::entry(&entry);

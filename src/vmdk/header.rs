@@ -189,6 +189,37 @@ impl SparseHeader {
         self.capacity_sectors.checked_mul(SECTOR_SIZE)
     }
 
+    /// Checks the header against `limits`, as every reader of it must (import, verify, convert):
+    /// the capacity within `max_disk_capacity_bytes` and the embedded descriptor within
+    /// `max_vmdk_descriptor_bytes`. Returns the capacity in bytes.
+    ///
+    /// # Errors
+    /// [`crate::ErrorKind::Corrupt`] for an overflowing capacity,
+    /// [`crate::ErrorKind::LimitExceeded`] above a limit; both with the header field's offset.
+    pub fn check_limits(&self, limits: &crate::limits::Limits) -> Result<u64> {
+        let cap = self
+            .capacity_bytes()
+            .ok_or_else(|| Error::corrupt("capacity overflows").with_offset(12))?;
+        if cap > limits.max_disk_capacity_bytes {
+            return Err(Error::limit(
+                "disk capacity in bytes",
+                cap,
+                limits.max_disk_capacity_bytes,
+            )
+            .with_offset(12));
+        }
+        let descriptor = self.descriptor_size_sectors.saturating_mul(SECTOR_SIZE);
+        if descriptor > limits.max_vmdk_descriptor_bytes {
+            return Err(Error::limit(
+                "embedded descriptor size in bytes",
+                descriptor,
+                limits.max_vmdk_descriptor_bytes,
+            )
+            .with_offset(36));
+        }
+        Ok(cap)
+    }
+
     /// Grain size in bytes.
     pub fn grain_bytes(&self) -> u64 {
         self.grain_sectors * SECTOR_SIZE

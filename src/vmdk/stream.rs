@@ -88,9 +88,9 @@ fn u64_le(b: &[u8], off: usize) -> u64 {
     u64::from_le_bytes(a)
 }
 
-/// Checks what both readers need from a header: compressed, 128-sector grains, a capacity
-/// within the limits.
-fn check_stream_header(h: &SparseHeader, limits: &Limits) -> Result<()> {
+/// Checks what both readers (and verify) need from a header: compressed, 128-sector grains, a
+/// capacity and descriptor within the limits.
+pub(crate) fn check_stream_header(h: &SparseHeader, limits: &Limits) -> Result<()> {
     if !h.is_compressed() {
         return Err(Error::corrupt(
             "not a streamOptimized extent: header flags say grains are not compressed",
@@ -104,17 +104,7 @@ fn check_stream_header(h: &SparseHeader, limits: &Limits) -> Result<()> {
         ))
         .with_offset(20));
     }
-    let cap = h
-        .capacity_bytes()
-        .ok_or_else(|| Error::corrupt("capacity overflows").with_offset(12))?;
-    if cap > limits.max_disk_capacity_bytes {
-        return Err(Error::limit(
-            "disk capacity in bytes",
-            cap,
-            limits.max_disk_capacity_bytes,
-        )
-        .with_offset(12));
-    }
+    h.check_limits(limits)?;
     Ok(())
 }
 

@@ -91,7 +91,7 @@ pub fn load(path: &Path, limits: &Limits) -> Result<Loaded> {
         .is_some_and(|x| x.eq_ignore_ascii_case("ova"));
     let file = File::open(path).map_err(|e| Error::io("cannot open", e).with_path(path))?;
     if by_name || is_tar(path) {
-        return load_ova(file, path, limit);
+        return load_ova(file, path, limits);
     }
     let name = path
         .file_name()
@@ -102,43 +102,31 @@ pub fn load(path: &Path, limits: &Limits) -> Result<Loaded> {
 }
 
 /// The descriptor of an OVA read as a stream: its first tar entry (DSP0243 §5.3), bounded.
-pub fn load_ova(file: impl Read, path: &Path, limit: u64) -> Result<Loaded> {
-    // OVA (DSP0243 §5.3): the descriptor is the first tar entry.
-    let mut ar = tar::Archive::new(file);
-    let mut entries = ar.entries().map_err(|e| {
-        Error::corrupt("not a tar archive")
-            .with_source(e)
-            .with_path(path)
-    })?;
-    let Some(first) = entries.next() else {
+pub fn load_ova(file: impl Read, path: &Path, limits: &Limits) -> Result<Loaded> {
+    let limit = limits.max_descriptor_bytes;
+    // OVA (DSP0243 §5.3): the descriptor is the first tar entry. Read through the library's
+    // reader: its name gate and header limits (PAX, long names) apply as in verify.
+    let mut ar = ovftool::ova::Reader::new(std::io::BufReader::new(file), *limits);
+    let Some(mut entry) = ar.next_entry().map_err(|e| e.with_path(path))? else {
         return Err(Error::invalid_ovf(
             "the OVA is empty: expected the descriptor as its first entry",
         )
         .with_path(path));
     };
-    let entry = first.map_err(|e| {
-        Error::corrupt("bad tar entry header")
-            .with_source(e)
-            .with_path(path)
-    })?;
-    let name = entry
-        .path()
-        .map(|p| p.to_string_lossy().into_owned())
-        .unwrap_or_default();
+    let name = entry.header().name.clone();
     if !name.to_ascii_lowercase().ends_with(".ovf") {
         return Err(Error::invalid_ovf(format!(
-            "expected the OVF descriptor as the first entry of the OVA, found \"{name}\""
+            "expected the OVF descriptor as the first entry of the OVA, found {name:?}"
         ))
         .with_path(path));
     }
-    if entry.size() > limit {
-        return Err(
-            Error::limit("descriptor size in bytes", entry.size(), limit)
-                .with_entry(name)
-                .with_path(path),
-        );
+    let size = entry.header().size;
+    if size > limit {
+        return Err(Error::limit("descriptor size in bytes", size, limit)
+            .with_entry(name)
+            .with_path(path));
     }
-    let bytes = read_bounded(entry, limit, &name).map_err(|e| e.with_path(path))?;
+    let bytes = read_bounded(&mut entry, limit, &name).map_err(|e| e.with_path(path))?;
     Ok(Loaded { bytes, name })
 }
 
@@ -157,7 +145,7 @@ pub fn load_url(body: impl Read, url: &Path) -> Result<Loaded> {
         let bytes = read_bounded(body, limit, &name).map_err(|e| e.with_path(url))?;
         return Ok(Loaded { bytes, name });
     }
-    load_ova(body, url, limit)
+    load_ova(body, url, &Limits::default())
 }
 
 /// Loads and parses; errors carry the path and entry.
@@ -261,11 +249,16 @@ pub fn report(path: &Path, loaded: &Loaded, env: &Envelope, lax: bool) -> Value 
     } else {
         configs.extend(options.iter().map(|o| Some(o.id.as_str())));
     }
+    let references = env.references();
+    let mut file_by_id = std::collections::HashMap::new();
+    for f in &references {
+        file_by_id.entry(f.id.as_str()).or_insert(f);
+    }
     let disks: Vec<Value> = env
         .disks()
         .iter()
         .map(|d| {
-            let file = d.file_ref.as_deref().and_then(|f| env.file(f));
+            let file = d.file_ref.as_deref().and_then(|f| file_by_id.get(f));
             json!({
                 "id": d.disk_id,
                 "file_ref": d.file_ref,
@@ -347,7 +340,7 @@ pub fn report(path: &Path, loaded: &Loaded, env: &Envelope, lax: bool) -> Value 
         "descriptor_bytes": loaded.bytes.len(),
         "ovf_version": env.version(),
         "product": product,
-        "files": env.references(),
+        "files": references,
         "disks": disks,
         "networks": env.networks(),
         "deployment_options": options,
@@ -585,6 +578,23 @@ pub fn run(args: Args, ui: &Ui) -> Result<Outcome> {
         }
         crate::deploy::Source::Local => open(&args.path)?,
     };
+    // The report lists the hardware once per configuration: bound the product.
+    let configs = env.deployment_options().len().max(1);
+    let items: usize = env
+        .virtual_systems()
+        .iter()
+        .flat_map(|v| v.hardware.iter())
+        .map(|h| h.items.len())
+        .sum();
+    let max = Limits::default().max_ovf_hardware_views;
+    if items.saturating_mul(configs) > max {
+        return Err(Error::limit(
+            &format!("hardware items ({items}) times deployment options ({configs}) to show"),
+            items.saturating_mul(configs) as u64,
+            max as u64,
+        )
+        .with_path(&args.path));
+    }
     let r = report(&args.path, &loaded, &env, args.lax);
     if ui.json {
         ui.print_json(&r);

@@ -545,3 +545,68 @@ fn damaged_ovas_and_fuzz_regressions_never_panic() {
         }
     }
 }
+
+/// Plain verify refuses the disk headers that import refuses: a capacity above
+/// `Limits::max_disk_capacity_bytes` (a grain directory of 2^32 entries) and a streamOptimized
+/// grain size the readers do not take.
+#[test]
+fn disk_header_beyond_the_readers_limits_fails_plain_verify() {
+    for (what, patch) in [
+        ("capacity", (12usize, (1u64 << 32) * 512 * 128)),
+        ("grain size", (20usize, 64u64)),
+    ] {
+        let mut p = craft::package();
+        p.disk[patch.0..patch.0 + 8].copy_from_slice(&patch.1.to_le_bytes());
+        p.mf = format!(
+            "{}{}",
+            craft::mf_line(Algorithm::Sha256, "t.ovf", &p.ovf),
+            craft::mf_line(Algorithm::Sha256, "t-disk1.vmdk", &p.disk)
+        )
+        .into_bytes();
+        let r = assert_refused(&p.ova(), "disk-header", Some("t-disk1.vmdk"));
+        assert!(!r.passed(), "{what}");
+    }
+}
+
+/// `info` reads an OVA through the library's reader: a member name of several MiB in a PAX
+/// header is refused by the header limit, and control characters are never echoed raw.
+#[test]
+fn info_refuses_a_huge_pax_name_and_never_echoes_control_characters() {
+    let dir = tempfile::tempdir().unwrap();
+    let long = "\x1b[31m".repeat(400_000) + ".ovf";
+    let pax_record = |k: &str, v: &str| {
+        let body = format!(" {k}={v}\n");
+        let mut n = body.len() + 1;
+        while format!("{n}{body}").len() != n {
+            n = format!("{n}{body}").len();
+        }
+        format!("{n}{body}")
+    };
+    let mut bytes = craft::member(
+        b"PaxHeader",
+        b'x',
+        pax_record("path", &long).as_bytes(),
+        b"",
+    );
+    bytes.extend(craft::file("t.ovf", &craft::package().ovf));
+    bytes.extend(craft::end());
+    let short = "\x1b[31mx.ovf".to_string();
+    let mut esc = craft::member(short.as_bytes(), b'0', &craft::package().ovf, b"");
+    esc.extend(craft::end());
+    for (name, data) in [("long.ova", bytes), ("esc.ova", esc)] {
+        let p = dir.path().join(name);
+        std::fs::write(&p, data).unwrap();
+        let out = crate::support::ovftool(&["info", p.to_str().unwrap()]);
+        assert!(
+            matches!(out.status.code(), Some(1 | 2)),
+            "{name}: {:?}",
+            out.status
+        );
+        assert!(!out.stderr.contains(&0x1b), "{name}: raw escape echoed");
+        assert!(
+            out.stderr.len() < 4096,
+            "{name}: {} bytes echoed",
+            out.stderr.len()
+        );
+    }
+}
