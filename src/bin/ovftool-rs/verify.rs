@@ -25,20 +25,49 @@ pub struct Args {
     /// Also decode every disk completely.
     #[arg(long)]
     pub deep: bool,
-    /// Require the signer's certificate to chain to a certificate in this PEM file (repeatable).
+    /// Require a signature whose certificate chains to a certificate in this PEM file
+    /// (repeatable). An unsigned or untrusted package then fails.
     #[arg(long, value_name = "CA.pem")]
     pub trust: Vec<PathBuf>,
-    /// Fail when the package is not signed with a valid signature.
+    /// Also trust the operating system's CA certificates (the OpenSSL bundle on Linux;
+    /// SSL_CERT_FILE/SSL_CERT_DIR override it).
+    #[arg(long)]
+    pub trust_system: bool,
+    /// Fail unless the package is signed, the signature is valid and the signer chains to a
+    /// trust anchor (--trust, --trust-system).
     #[arg(long)]
     pub require_signature: bool,
+    /// Check certificate validity at this time instead of now: RFC 3339 in UTC
+    /// (2026-01-31T12:00:00Z) or seconds since the Unix epoch. For reproducible checks of old
+    /// packages.
+    #[arg(long, value_name = "TIME", value_parser = parse_time)]
+    pub at: Option<u64>,
+}
+
+/// `--at`: seconds since the Unix epoch, or an RFC 3339 UTC timestamp.
+fn parse_time(s: &str) -> Result<u64, String> {
+    if let Ok(secs) = s.parse::<u64>() {
+        return Ok(secs);
+    }
+    let t = humantime::parse_rfc3339_weak(s).map_err(|e| {
+        format!("expected RFC 3339 (2026-01-31T12:00:00Z) or Unix seconds, found {s:?}: {e}")
+    })?;
+    t.duration_since(std::time::UNIX_EPOCH)
+        .map(|d| d.as_secs())
+        .map_err(|_| format!("{s:?} is before 1970"))
 }
 
 pub fn run(args: Args, ui: &Ui) -> ovftool::Result<Outcome> {
+    let mut trust = verify::load_trust(&args.trust)?;
+    if args.trust_system {
+        trust.add_system()?;
+    }
     let opts = VerifyOptions {
         lax: args.lax,
         deep: args.deep,
-        trust: verify::load_trust(&args.trust)?,
+        trust,
         require_signature: args.require_signature,
+        at: args.at,
         ..Default::default()
     };
     let progress = ui.progress();
