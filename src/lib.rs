@@ -26,6 +26,7 @@ pub mod error;
 pub mod export;
 pub mod gate;
 pub mod import;
+pub mod json_path;
 pub mod limits;
 pub mod manifest;
 pub mod output;

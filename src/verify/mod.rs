@@ -118,6 +118,7 @@ pub struct SignatureReport {
 #[derive(Debug, Clone, Default, PartialEq, Eq, Serialize)]
 pub struct Report {
     /// What was verified.
+    #[serde(serialize_with = "crate::json_path::serialize")]
     pub path: PathBuf,
     /// `ova` or `directory`.
     pub kind: String,
@@ -1055,7 +1056,7 @@ fn check_signature(
             report.error(
                 "unsigned",
                 None,
-                "the package is not signed, but a trusted signer was asked for (--trust)".into(),
+                "the package is not signed, but a trusted signer was asked for (--trust, --trust-system)".into(),
             );
         }
         return;

@@ -2,16 +2,17 @@
 //! one verified streaming pass (see `ovftool::import`). Exit 0 when imported, 1 when the package
 //! fails verification or is invalid, 2 on usage or I/O errors.
 //!
-//! `--json` prints `{"ok": true, "import": {name, vm_dir, vmx, hardware_version, files: [{path,
-//! size}], disks: [{disk_id, source, device, mode, file, capacity_bytes, data_bytes}], warnings,
-//! verification: {...as verify's report...}}}` (docs/JSON.md).
+//! `--json` prints the shared envelope with `name, vm_dir, vmx, hardware_version, files: [{path,
+//! size}], disks: [{disk_id, source, device, mode, file, capacity_bytes, data_bytes}],
+//! verification: {...as verify's report...}`; the package's findings in `findings`, what was
+//! approximated in `warnings` (docs/JSON.md §import).
 
 use std::path::PathBuf;
 
 use ovftool::import::{self, ImportOptions};
 use ovftool::vmdk::layout::Layout;
 
-use crate::ui::{Outcome, Ui};
+use crate::ui::{to_json, Note, Outcome, Ui};
 
 /// Arguments of `import`.
 #[derive(Debug, clap::Args)]
@@ -86,7 +87,13 @@ pub fn run(args: Args, ui: &Ui) -> ovftool::Result<Outcome> {
     let progress = ui.progress();
     let report = import::import_path(&args.source, &args.target_dir, &opts, progress.as_ref())?;
     if ui.json {
-        ui.print_json(&serde_json::json!({ "ok": true, "import": report }));
+        let findings = crate::verify::notes(&report.verification.findings);
+        let warnings = report
+            .warnings
+            .iter()
+            .map(|w| Note::warning("import-note", None, w.clone()))
+            .collect();
+        ui.print_envelope(true, to_json(&report)?, findings, warnings);
         return Ok(Outcome::Ok);
     }
     for w in &report.warnings {

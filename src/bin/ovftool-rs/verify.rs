@@ -2,16 +2,16 @@
 //! References ↔ entries, `ovf:size`, descriptor, disk headers. Exit 0 when everything holds,
 //! 1 when a check fails, 2 on usage or I/O errors.
 //!
-//! `--json` prints `{"ok": bool, "report": {path, kind, descriptor, manifest_algorithms,
+//! `--json` prints the shared envelope with `path, kind, descriptor, manifest_algorithms,
 //! files: [{name, size, digests, digest_verified}], signature: {algorithm, manifest, valid,
-//! signer: {subject, issuer, not_before, not_after, self_signed, key_bits}, trusted},
-//! findings: [{severity, code, message, entry}]}}`.
+//! signer: {subject, issuer, not_before, not_after, self_signed, key_bits}, trusted,
+//! trust_path}` and every finding in `findings` (docs/JSON.md §verify).
 
 use std::path::PathBuf;
 
 use ovftool::verify::{self, Severity, VerifyOptions};
 
-use crate::ui::{Outcome, Ui};
+use crate::ui::{to_json, Note, Outcome, Ui};
 
 /// Arguments of `verify`.
 #[derive(Debug, clap::Args)]
@@ -72,7 +72,12 @@ pub fn run(args: Args, ui: &Ui) -> ovftool::Result<Outcome> {
     };
     let progress = ui.progress();
     let report = verify::verify_path(&args.path, &opts, progress.as_ref())?;
-    print_report(&report, ui);
+    if ui.json {
+        let (v, findings) = report_json(&report)?;
+        ui.print_envelope(report.passed(), v, findings, Vec::new());
+    } else {
+        print_report(&report, ui);
+    }
     Ok(if report.passed() {
         Outcome::Ok
     } else {
@@ -80,14 +85,29 @@ pub fn run(args: Args, ui: &Ui) -> ovftool::Result<Outcome> {
     })
 }
 
+/// A verification report as JSON fields and its findings in the shared shape.
+pub fn report_json(report: &verify::Report) -> ovftool::Result<(serde_json::Value, Vec<Note>)> {
+    Ok((to_json(report)?, notes(&report.findings)))
+}
+
+/// Verification findings in the shared `--json` shape.
+pub fn notes(findings: &[verify::Finding]) -> Vec<Note> {
+    findings
+        .iter()
+        .map(|f| Note {
+            code: f.code.clone(),
+            severity: match f.severity {
+                Severity::Error => "error",
+                Severity::Warning => "warning",
+            },
+            subject: f.entry.clone(),
+            message: f.message.clone(),
+        })
+        .collect()
+}
+
+/// The text report of a verification.
 pub fn print_report(report: &verify::Report, ui: &Ui) {
-    if ui.json {
-        ui.print_json(&serde_json::json!({
-            "ok": report.passed(),
-            "report": report,
-        }));
-        return;
-    }
     for f in &report.findings {
         let sev = match f.severity {
             Severity::Error => "error",
