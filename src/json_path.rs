@@ -54,7 +54,9 @@ pub fn serialize_option<S: Serializer, P: AsRef<Path>>(
     path: &Option<P>,
     s: S,
 ) -> Result<S::Ok, S::Error> {
-    path.as_ref().map(|p| JsonPath::new(p.as_ref())).serialize(s)
+    path.as_ref()
+        .map(|p| JsonPath::new(p.as_ref()))
+        .serialize(s)
 }
 
 #[cfg(test)]

@@ -178,7 +178,9 @@ pub fn run(args: Args, ui: &Ui) -> ovftool::Result<Outcome> {
         let warnings = report
             .warnings
             .iter()
-            .map(|w| crate::ui::Note::warning("export-note", Some(w.subject.clone()), w.message.clone()))
+            .map(|w| {
+                crate::ui::Note::warning("export-note", Some(w.subject.clone()), w.message.clone())
+            })
             .collect();
         ui.print_envelope(true, crate::ui::to_json(&report)?, Vec::new(), warnings);
         return Ok(Outcome::Ok);

@@ -122,10 +122,7 @@ fn usage_error(e: &clap::Error, args: &[OsString]) -> ExitCode {
         let _ = e.print();
         return ExitCode::SUCCESS;
     }
-    let options = args
-        .iter()
-        .skip(1)
-        .take_while(|a| a.as_os_str() != "--");
+    let options = args.iter().skip(1).take_while(|a| a.as_os_str() != "--");
     let mut json = false;
     let mut command = "ovftool-rs";
     for a in options {
@@ -152,9 +149,12 @@ fn usage_error(e: &clap::Error, args: &[OsString]) -> ExitCode {
             "causes": [],
             "usage": message,
         });
-        Ui::new(true, true)
-            .for_command(command)
-            .print_envelope(false, serde_json::json!({ "error": error }), Vec::new(), Vec::new());
+        Ui::new(true, true).for_command(command).print_envelope(
+            false,
+            serde_json::json!({ "error": error }),
+            Vec::new(),
+            Vec::new(),
+        );
     }
     ExitCode::from(2)
 }

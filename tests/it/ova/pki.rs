@@ -241,7 +241,7 @@ fn leaf_without_digital_signature_or_code_signing_is_not_a_package_signer() {
         "basicConstraints=critical,CA:FALSE\nkeyUsage=critical,keyEncipherment\n",
         20,
     );
-    assert_eq!(verdicts(d, "enc", &["enc"], "ca", None).0, false);
+    assert!(!verdicts(d, "enc", &["enc"], "ca", None).0);
     issue(
         d,
         "web",
@@ -249,7 +249,7 @@ fn leaf_without_digital_signature_or_code_signing_is_not_a_package_signer() {
         "basicConstraints=critical,CA:FALSE\nkeyUsage=digitalSignature\nextendedKeyUsage=serverAuth\n",
         20,
     );
-    assert_eq!(verdicts(d, "web", &["web"], "ca", None).0, false);
+    assert!(!verdicts(d, "web", &["web"], "ca", None).0);
     issue(
         d,
         "code",
@@ -259,5 +259,5 @@ fn leaf_without_digital_signature_or_code_signing_is_not_a_package_signer() {
     );
     assert_eq!(verdicts(d, "code", &["code"], "ca", None), (true, true));
     // A pinned root whose keyUsage allows only certificate signing may not sign a package.
-    assert_eq!(verdicts(d, "ca", &["ca"], "ca", None).0, false);
+    assert!(!verdicts(d, "ca", &["ca"], "ca", None).0);
 }
