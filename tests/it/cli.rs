@@ -144,7 +144,11 @@ fn every_command_prints_the_shared_json_envelope() {
     ]);
     assert_eq!(out.status.code(), Some(2));
     let v = envelope(&out, "pack");
-    assert_eq!(v["error"]["kind"], "io", "{v}");
+    assert_eq!(v["error"]["kind"], "usage", "{v}");
+    assert!(
+        v["error"]["path"].as_str().unwrap().ends_with("nope"),
+        "{v}"
+    );
 }
 
 #[test]
