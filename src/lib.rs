@@ -35,6 +35,7 @@ pub mod ovf;
 pub mod pack;
 pub mod progress;
 pub mod range_copy;
+pub mod transform;
 pub mod verify;
 pub mod vm;
 pub mod vmdk;

@@ -80,6 +80,18 @@ impl<R: Read> Entry<'_, R> {
     }
 }
 
+impl<R: Read> Reader<R> {
+    /// The member whose header `header` was the last one read, when nothing of its data was
+    /// consumed yet (a caller that looked at the header, let the entry go, and now reads it).
+    pub(crate) fn resume(&mut self, header: EntryHeader) -> Option<Entry<'_, R>> {
+        (self.current.as_deref() == Some(header.name.as_str()) && self.remaining == header.size)
+            .then_some(Entry {
+                reader: self,
+                header,
+            })
+    }
+}
+
 impl<R: Read> Read for Entry<'_, R> {
     fn read(&mut self, buf: &mut [u8]) -> io::Result<usize> {
         self.reader.read_data(buf)

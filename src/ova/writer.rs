@@ -229,6 +229,43 @@ impl<W: FileBacked> Writer<W> {
     }
 }
 
+impl<W: FileBacked> Writer<W> {
+    /// Appends `size` bytes of the regular file `src` starting at `offset` (a member of another
+    /// archive) as the member `name`, copied by the kernel like [`Writer::append_file`].
+    ///
+    /// # Errors
+    /// [`crate::ErrorKind::Corrupt`] when `src` ends before `offset + size` or changed while it
+    /// was copied; bad names; I/O errors.
+    pub fn append_file_range(
+        &mut self,
+        name: &str,
+        src: &std::fs::File,
+        offset: u64,
+        size: u64,
+        opts: &CopyOptions,
+        progress: &dyn Progress,
+    ) -> Result<CopyResult> {
+        self.header(name, size)?;
+        self.inner.flush().map_err(|e| self.io(e))?;
+        let r = crate::range_copy::copy_range_hashing(
+            src,
+            offset,
+            self.inner.backing_file(),
+            self.pos,
+            size,
+            opts,
+            progress,
+        )
+        .map_err(|e| e.with_entry(name))?;
+        self.pos += size;
+        self.inner
+            .seek(SeekFrom::Start(self.pos))
+            .map_err(|e| self.io(e))?;
+        self.pad(size)?;
+        Ok(r)
+    }
+}
+
 impl<W: Write + Seek + Send> Writer<W> {
     /// Writes a header for `name` with `size` bytes and `size` placeholder bytes, to be filled
     /// by [`Writer::fill`] (e.g. the descriptor and manifest written first but known last).

@@ -173,7 +173,7 @@ pub fn nic_sub_type(adapter: NicAdapter) -> &'static str {
     }
 }
 
-fn nic_adapter(sub: &str) -> Option<NicAdapter> {
+pub(crate) fn nic_adapter(sub: &str) -> Option<NicAdapter> {
     match sub {
         "vmxnet3" => Some(NicAdapter::VmxNet3),
         "e1000" => Some(NicAdapter::E1000),
@@ -194,7 +194,7 @@ pub fn sound_sub_type(kind: SoundKind) -> &'static str {
     }
 }
 
-fn sound_kind(sub: &str) -> Option<SoundKind> {
+pub(crate) fn sound_kind(sub: &str) -> Option<SoundKind> {
     match sub {
         "vmware.soundcard.hdaudio" | "hdaudio" => Some(SoundKind::HdAudio),
         "vmware.soundcard.ensoniq1371" | "ensoniq1371" | "es1371" => Some(SoundKind::Es1371),

@@ -6,6 +6,7 @@ mod import;
 mod ova;
 mod ovf;
 mod support;
+mod transform;
 mod vmdk;
 mod vmdk_hosted;
 mod vmx;

@@ -6,12 +6,15 @@
 #![cfg_attr(not(test), deny(clippy::unwrap_used, clippy::expect_used))]
 
 mod convert;
+mod diff;
+mod edit;
 mod export;
 mod import;
 mod info;
 mod info_disk;
 mod info_ovf;
 mod pack;
+mod retarget;
 mod ui;
 mod unpack;
 mod validate;
@@ -58,6 +61,12 @@ enum Command {
     Unpack(unpack::Args),
     /// Convert a virtual disk between layouts (streamOptimized, sparse, flat, thin, thick, raw).
     Convert(convert::Args),
+    /// Change a package's product fields, properties, EULA, hardware, networks or files.
+    Edit(Box<edit::Args>),
+    /// Make a package acceptable to a hypervisor (ESXi, Workstation, VirtualBox).
+    Retarget(retarget::Args),
+    /// Show what differs between two packages (descriptor and disk data) or two disks.
+    Diff(diff::Args),
 }
 
 /// ovftool writes per-key options with a colon: `--net:"VM Network"=dvs-1`,
@@ -96,7 +105,8 @@ fn ovftool_colon_syntax(args: impl Iterator<Item = OsString>) -> Vec<OsString> {
 
 /// The subcommand names, as the `--json` envelope names them.
 const COMMANDS: &[&str] = &[
-    "info", "validate", "verify", "import", "export", "pack", "unpack", "convert",
+    "info", "validate", "verify", "import", "export", "pack", "unpack", "convert", "edit",
+    "retarget", "diff",
 ];
 
 impl Command {
@@ -110,6 +120,9 @@ impl Command {
             Command::Pack(_) => "pack",
             Command::Unpack(_) => "unpack",
             Command::Convert(_) => "convert",
+            Command::Edit(_) => "edit",
+            Command::Retarget(_) => "retarget",
+            Command::Diff(_) => "diff",
         }
     }
 }
@@ -186,6 +199,9 @@ fn run(command: Command, ui: &Ui) -> ovftool::Result<Outcome> {
         Command::Pack(a) => pack::run(a, ui),
         Command::Unpack(a) => unpack::run(a, ui),
         Command::Convert(a) => convert::run(a, ui),
+        Command::Edit(a) => edit::run(*a, ui),
+        Command::Retarget(a) => retarget::run(a, ui),
+        Command::Diff(a) => diff::run(a, ui),
     }
 }
 

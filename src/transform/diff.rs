@@ -1,0 +1,584 @@
+//! `diff`: what differs between two packages (or two disks).
+//!
+//! The descriptor diff is semantic, not textual: each descriptor is reduced to named facts
+//! (product fields, hardware items by InstanceID, disks by diskId, networks, properties by key,
+//! EULAs, deployment options, files) and the facts are compared, so reformatting, reordering
+//! or prefix changes do not show, and a changed value shows as `old -> new`.
+//!
+//! The data diff walks both disks grain by grain (64 KiB) in one pass over each: grains
+//! missing on both sides (holes) are skipped, grains whose compressed bytes are identical are
+//! equal without being inflated, the others are compared after inflating. Differences are
+//! reported as guest byte ranges (merged, counted, the first few listed).
+
+use std::collections::BTreeMap;
+use std::fs::File;
+use std::path::{Path, PathBuf};
+
+use serde::Serialize;
+
+use super::package::Package;
+use crate::disk::{DiskSource, Grain, GrainData};
+use crate::error::{Error, Result};
+use crate::limits::Limits;
+use crate::ova::names::{self, Role};
+use crate::ovf::{Envelope, ParseOptions};
+use crate::vmdk::codec::Inflater;
+
+/// Options of [`diff`].
+#[derive(Debug, Clone)]
+pub struct DiffOptions {
+    /// Compare disk contents too (default true).
+    pub data: bool,
+    /// How many differing ranges to list per disk.
+    pub max_ranges: usize,
+    /// Size caps.
+    pub limits: Limits,
+}
+
+impl Default for DiffOptions {
+    fn default() -> Self {
+        DiffOptions {
+            data: true,
+            max_ranges: 10,
+            limits: Limits::default(),
+        }
+    }
+}
+
+/// One descriptor fact that differs.
+#[derive(Debug, Clone, PartialEq, Eq, Serialize)]
+pub struct Change {
+    /// What the fact is (`product.version`, `hardware.item[3].ResourceSubType`...).
+    pub what: String,
+    /// Its value in A (`None`: absent).
+    pub old: Option<String>,
+    /// Its value in B (`None`: absent).
+    pub new: Option<String>,
+}
+
+/// The data comparison of one disk pair.
+#[derive(Debug, Clone, Default, PartialEq, Eq, Serialize)]
+pub struct DiskDiff {
+    /// The disk (diskId, or file name for a disk pair).
+    pub disk: String,
+    /// Capacity of A and of B in bytes.
+    pub capacity_bytes: (u64, u64),
+    /// Whether the data was compared (`false`: see `note`).
+    pub compared: bool,
+    /// Why it was not compared.
+    #[serde(skip_serializing_if = "Option::is_none")]
+    pub note: Option<String>,
+    /// Bytes in differing grains.
+    pub differing_bytes: u64,
+    /// Number of differing ranges (adjacent differing grains merged).
+    pub differing_ranges: u64,
+    /// The first ranges `(offset, length)` in bytes.
+    pub first_ranges: Vec<(u64, u64)>,
+    /// Grains allocated on both sides compared equal without inflating.
+    pub grains_same_compressed: u64,
+    /// Grains inflated and compared.
+    pub grains_inflated: u64,
+}
+
+impl DiskDiff {
+    /// Whether the two disks differ (or could not be compared while their sizes differ).
+    pub fn differs(&self) -> bool {
+        self.capacity_bytes.0 != self.capacity_bytes.1 || self.differing_bytes > 0
+    }
+}
+
+/// What [`diff`] found.
+#[derive(Debug, Clone, Default, Serialize)]
+pub struct DiffReport {
+    /// A.
+    pub a: PathBuf,
+    /// B.
+    pub b: PathBuf,
+    /// Descriptor facts that differ.
+    pub descriptor: Vec<Change>,
+    /// Disk data comparisons.
+    pub disks: Vec<DiskDiff>,
+}
+
+impl DiffReport {
+    /// Whether A and B are the same (descriptor facts and disk data).
+    pub fn same(&self) -> bool {
+        self.descriptor.is_empty() && !self.disks.iter().any(DiskDiff::differs)
+    }
+}
+
+fn put(m: &mut BTreeMap<String, String>, k: impl Into<String>, v: Option<impl ToString>) {
+    if let Some(v) = v {
+        m.insert(k.into(), v.to_string());
+    }
+}
+
+/// The facts of a descriptor, by name.
+pub fn facts(env: &Envelope) -> BTreeMap<String, String> {
+    let mut m = BTreeMap::new();
+    m.insert("ovf.version".into(), format!("{:?}", env.version()));
+    for f in env.references() {
+        let k = format!("file[{}]", f.id);
+        m.insert(format!("{k}.href"), f.href.clone());
+        put(&mut m, format!("{k}.size"), f.size);
+        put(&mut m, format!("{k}.compression"), f.compression.clone());
+        put(&mut m, format!("{k}.chunkSize"), f.chunk_size);
+    }
+    for d in env.disks() {
+        let k = format!("disk[{}]", d.disk_id);
+        let cap = d
+            .capacity_bytes(env)
+            .map(|b| b.to_string())
+            .unwrap_or_else(|_| d.capacity.clone());
+        m.insert(format!("{k}.capacity"), cap);
+        put(&mut m, format!("{k}.file"), d.file_ref.clone());
+        put(&mut m, format!("{k}.format"), d.format.clone());
+        put(&mut m, format!("{k}.parent"), d.parent_ref.clone());
+    }
+    for n in env.networks() {
+        let k = format!("network[{}]", n.name);
+        m.insert(k.clone(), "present".into());
+        put(&mut m, format!("{k}.description"), n.description.clone());
+    }
+    for o in env.deployment_options() {
+        let k = format!("deployment-option[{}]", o.id);
+        m.insert(k.clone(), "present".into());
+        put(&mut m, format!("{k}.label"), o.label.map(|l| l.text));
+        put(
+            &mut m,
+            format!("{k}.description"),
+            o.description.map(|l| l.text),
+        );
+        if o.default {
+            m.insert(format!("{k}.default"), "true".into());
+        }
+    }
+    let Some(content) = env.content() else {
+        return m;
+    };
+    for vs in content.walk() {
+        let v = if vs.id.is_empty() {
+            "system".to_string()
+        } else {
+            format!("system[{}]", vs.id)
+        };
+        put(
+            &mut m,
+            format!("{v}.name"),
+            vs.name.as_ref().map(|n| n.text.clone()),
+        );
+        put(
+            &mut m,
+            format!("{v}.annotation"),
+            vs.annotation.as_ref().map(|n| n.text.clone()),
+        );
+        if let Some(os) = &vs.operating_system {
+            m.insert(format!("{v}.os.id"), os.id.clone());
+            put(&mut m, format!("{v}.os.osType"), os.vmw_os_type.clone());
+            put(&mut m, format!("{v}.os.version"), os.version.clone());
+        }
+        for (i, p) in vs.products.iter().enumerate() {
+            let k = match (&p.class, i) {
+                (Some(c), _) if !c.is_empty() => format!("{v}.product[{c}]"),
+                (_, 0) => format!("{v}.product"),
+                _ => format!("{v}.product[{i}]"),
+            };
+            put(
+                &mut m,
+                format!("{k}.product"),
+                p.product.as_ref().map(|x| x.text.clone()),
+            );
+            put(
+                &mut m,
+                format!("{k}.vendor"),
+                p.vendor.as_ref().map(|x| x.text.clone()),
+            );
+            put(&mut m, format!("{k}.version"), p.version.clone());
+            put(&mut m, format!("{k}.full-version"), p.full_version.clone());
+            put(&mut m, format!("{k}.product-url"), p.product_url.clone());
+            put(&mut m, format!("{k}.vendor-url"), p.vendor_url.clone());
+            put(&mut m, format!("{k}.app-url"), p.app_url.clone());
+            for prop in &p.properties {
+                let pk = format!("{v}.property[{}]", prop.full_key(p));
+                m.insert(format!("{pk}.type"), prop.type_.clone());
+                put(&mut m, format!("{pk}.default"), prop.default.clone());
+                put(&mut m, format!("{pk}.qualifiers"), prop.qualifiers.clone());
+                m.insert(
+                    format!("{pk}.user-configurable"),
+                    prop.user_configurable.to_string(),
+                );
+                if prop.password {
+                    m.insert(format!("{pk}.password"), "true".into());
+                }
+                put(
+                    &mut m,
+                    format!("{pk}.label"),
+                    prop.label.as_ref().map(|x| x.text.clone()),
+                );
+                put(
+                    &mut m,
+                    format!("{pk}.description"),
+                    prop.description.as_ref().map(|x| x.text.clone()),
+                );
+                for (c, val) in &prop.values {
+                    m.insert(
+                        format!("{pk}.value[{}]", c.as_deref().unwrap_or("")),
+                        val.clone(),
+                    );
+                }
+            }
+        }
+        for (i, e) in vs.eulas.iter().enumerate() {
+            let text = &e.license.text;
+            let first: String = text.lines().next().unwrap_or("").chars().take(60).collect();
+            m.insert(
+                format!("{v}.eula[{i}]"),
+                format!(
+                    "{} characters, sha256 {}, \"{first}\"",
+                    text.chars().count(),
+                    &hex(&crate::digest::Algorithm::Sha256.digest(text.as_bytes()))[..16]
+                ),
+            );
+        }
+        for (h, hw) in vs.hardware.iter().enumerate() {
+            let hk = if h == 0 {
+                format!("{v}.hardware")
+            } else {
+                format!("{v}.hardware[{h}]")
+            };
+            if let Some(s) = &hw.system {
+                m.insert(format!("{hk}.family"), s.system_types.join(" "));
+            }
+            put(&mut m, format!("{hk}.transport"), hw.transport.clone());
+            for c in hw.config.iter().chain(&hw.extra_config) {
+                m.insert(format!("{hk}.config[{}]", c.key), c.value.clone());
+            }
+            for (n, it) in hw.items.iter().enumerate() {
+                let id = it.instance_id.clone().unwrap_or_else(|| format!("#{n}"));
+                let id = match &it.configuration {
+                    Some(c) => format!("{id}@{c}"),
+                    None => id,
+                };
+                let ik = format!("{hk}.item[{id}]");
+                put(
+                    &mut m,
+                    format!("{ik}.ResourceType"),
+                    it.resource_type.clone(),
+                );
+                put(
+                    &mut m,
+                    format!("{ik}.ResourceSubType"),
+                    it.resource_sub_type.clone(),
+                );
+                put(&mut m, format!("{ik}.ElementName"), it.element_name.clone());
+                put(&mut m, format!("{ik}.Address"), it.address.clone());
+                put(
+                    &mut m,
+                    format!("{ik}.AddressOnParent"),
+                    it.address_on_parent.clone(),
+                );
+                put(&mut m, format!("{ik}.Parent"), it.parent.clone());
+                put(
+                    &mut m,
+                    format!("{ik}.AllocationUnits"),
+                    it.allocation_units.clone(),
+                );
+                put(
+                    &mut m,
+                    format!("{ik}.VirtualQuantity"),
+                    it.virtual_quantity.clone(),
+                );
+                put(
+                    &mut m,
+                    format!("{ik}.AutomaticAllocation"),
+                    it.automatic_allocation.clone(),
+                );
+                if !it.host_resources.is_empty() {
+                    m.insert(format!("{ik}.HostResource"), it.host_resources.join(" "));
+                }
+                if !it.connections.is_empty() {
+                    m.insert(format!("{ik}.Connection"), it.connections.join(" "));
+                }
+                if !it.required {
+                    m.insert(format!("{ik}.required"), "false".into());
+                }
+                for (k, val) in &it.other {
+                    m.insert(format!("{ik}.{k}"), val.clone());
+                }
+                for c in &it.config {
+                    m.insert(format!("{ik}.config[{}]", c.key), c.value.clone());
+                }
+                put(
+                    &mut m,
+                    format!("{ik}.CoresPerSocket"),
+                    it.cores_per_socket.clone(),
+                );
+            }
+        }
+        for (name, req) in &vs.other_sections {
+            m.insert(
+                format!("{v}.section[{name}]"),
+                if *req { "required" } else { "optional" }.into(),
+            );
+        }
+    }
+    m
+}
+
+fn hex(b: &[u8]) -> String {
+    b.iter().map(|x| format!("{x:02x}")).collect()
+}
+
+/// The facts that differ between two descriptors.
+pub fn diff_descriptors(a: &Envelope, b: &Envelope) -> Vec<Change> {
+    let fa = facts(a);
+    let fb = facts(b);
+    let mut out = Vec::new();
+    for (k, va) in &fa {
+        match fb.get(k) {
+            Some(vb) if vb == va => {}
+            other => out.push(Change {
+                what: k.clone(),
+                old: Some(va.clone()),
+                new: other.cloned(),
+            }),
+        }
+    }
+    for (k, vb) in &fb {
+        if !fa.contains_key(k) {
+            out.push(Change {
+                what: k.clone(),
+                old: None,
+                new: Some(vb.clone()),
+            });
+        }
+    }
+    out.sort_by(|x, y| x.what.cmp(&y.what));
+    out
+}
+
+/// Positional reads of one archive member.
+struct Member {
+    file: File,
+    base: u64,
+}
+
+impl crate::vmdk::stream::ReadAt for Member {
+    fn read_exact_at(&self, buf: &mut [u8], offset: u64) -> std::io::Result<()> {
+        use std::os::unix::fs::FileExt;
+        let at = self.base.checked_add(offset).ok_or_else(|| {
+            std::io::Error::new(std::io::ErrorKind::InvalidInput, "offset overflows")
+        })?;
+        FileExt::read_exact_at(&self.file, buf, at)
+    }
+}
+
+impl Package {
+    /// The disk stored in member `name` as a grain source: a streamOptimized member of an OVA
+    /// file, or any disk file of a folder.
+    fn disk_source(&self, name: &str, limits: &Limits) -> Result<Box<dyn DiskSource>> {
+        match self.member_location(name) {
+            Some(super::package::Location::Archive { file, offset, size }) => {
+                let file = file
+                    .try_clone()
+                    .map_err(|e| Error::io("cannot reopen", e))?;
+                let m = Member { file, base: offset };
+                Ok(Box::new(crate::vmdk::stream::StreamFileSource::new(
+                    m,
+                    size,
+                    crate::vmdk::stream::Origin::entry(name),
+                    limits,
+                )?))
+            }
+            Some(super::package::Location::Path(p)) => crate::vmdk::open::open(&p, limits),
+            None => Err(Error::verification(format!("{name} is not in the package"))),
+        }
+    }
+}
+
+/// Compares two disks grain by grain (see the module documentation).
+///
+/// # Errors
+/// Disk format errors from either side.
+pub fn diff_disks(
+    label: &str,
+    a: &mut dyn DiskSource,
+    b: &mut dyn DiskSource,
+    max_ranges: usize,
+) -> Result<DiskDiff> {
+    let mut d = DiskDiff {
+        disk: label.to_string(),
+        capacity_bytes: (a.capacity_bytes(), b.capacity_bytes()),
+        compared: true,
+        ..Default::default()
+    };
+    let mut inflater = Inflater::new();
+    let plain = |g: &Grain, inf: &mut Inflater| -> Result<Vec<u8>> {
+        match &g.data {
+            GrainData::Raw(v) => Ok(v.clone()),
+            GrainData::Zlib { data, file_offset } => inf
+                .inflate_grain(data, g.len as usize)
+                .map_err(|e| e.with_offset(*file_offset)),
+        }
+    };
+    let mut ga = a.next_grain()?;
+    let mut gb = b.next_grain()?;
+    let mut last_end: Option<u64> = None;
+    let mut mark = |d: &mut DiskDiff, off: u64, len: u64| {
+        d.differing_bytes += len;
+        if last_end == Some(off) {
+            if let Some(r) = d.first_ranges.last_mut().filter(|r| r.0 + r.1 == off) {
+                r.1 += len;
+            }
+        } else {
+            d.differing_ranges += 1;
+            if d.first_ranges.len() < max_ranges {
+                d.first_ranges.push((off, len));
+            }
+        }
+        last_end = Some(off + len);
+    };
+    loop {
+        use std::cmp::Ordering;
+        let order = match (&ga, &gb) {
+            (None, None) => break,
+            (Some(_), None) => Ordering::Less,
+            (None, Some(_)) => Ordering::Greater,
+            (Some(x), Some(y)) => x.offset.cmp(&y.offset),
+        };
+        match (order, ga.take(), gb.take()) {
+            (Ordering::Equal, Some(x), Some(y)) => {
+                let same = match (&x.data, &y.data) {
+                    (GrainData::Zlib { data: p, .. }, GrainData::Zlib { data: q, .. })
+                        if p == q && x.len == y.len =>
+                    {
+                        d.grains_same_compressed += 1;
+                        true
+                    }
+                    _ => {
+                        d.grains_inflated += 1;
+                        plain(&x, &mut inflater)? == plain(&y, &mut inflater)?
+                    }
+                };
+                if !same {
+                    mark(&mut d, x.offset, u64::from(x.len.max(y.len)));
+                }
+                ga = a.next_grain()?;
+                gb = b.next_grain()?;
+            }
+            (Ordering::Less, Some(x), y) => {
+                // Only A has data here: it differs unless it is zeros.
+                d.grains_inflated += 1;
+                if !crate::disk::is_zero(&plain(&x, &mut inflater)?) {
+                    mark(&mut d, x.offset, u64::from(x.len));
+                }
+                gb = y;
+                ga = a.next_grain()?;
+            }
+            (_, x, Some(y)) => {
+                d.grains_inflated += 1;
+                if !crate::disk::is_zero(&plain(&y, &mut inflater)?) {
+                    mark(&mut d, y.offset, u64::from(y.len));
+                }
+                ga = x;
+                gb = b.next_grain()?;
+            }
+            (_, x, None) => {
+                ga = x;
+            }
+        }
+    }
+    Ok(d)
+}
+
+/// Whether `path` is a package (OVA, folder, `.ovf`) rather than a single disk.
+fn is_package(path: &Path) -> bool {
+    if path.is_dir() {
+        return true;
+    }
+    let n = path.to_string_lossy();
+    names::role(&n) == Role::Descriptor
+        || path
+            .extension()
+            .is_some_and(|e| e.eq_ignore_ascii_case("ova"))
+}
+
+/// Compares `a` and `b`: two packages (OVA files, folders or `.ovf`s), or two disks.
+///
+/// # Errors
+/// I/O, archive, descriptor and disk format errors of either input.
+pub fn diff(a: &Path, b: &Path, opts: &DiffOptions) -> Result<DiffReport> {
+    let mut report = DiffReport {
+        a: a.to_path_buf(),
+        b: b.to_path_buf(),
+        ..Default::default()
+    };
+    if !is_package(a) && !is_package(b) {
+        let mut da = crate::vmdk::open::open(a, &opts.limits).map_err(|e| e.with_path(a))?;
+        let mut db = crate::vmdk::open::open(b, &opts.limits).map_err(|e| e.with_path(b))?;
+        let label = a
+            .file_name()
+            .map(|n| n.to_string_lossy().into_owned())
+            .unwrap_or_default();
+        report.disks.push(diff_disks(
+            &label,
+            da.as_mut(),
+            db.as_mut(),
+            opts.max_ranges,
+        )?);
+        return Ok(report);
+    }
+    if a == Path::new("-") || b == Path::new("-") {
+        return Err(Error::usage(
+            "diff reads packages from files, not standard input",
+        ));
+    }
+    let pa = Package::open(a, &opts.limits).map_err(|e| e.with_path(a))?;
+    let pb = Package::open(b, &opts.limits).map_err(|e| e.with_path(b))?;
+    let parse = ParseOptions {
+        limits: opts.limits,
+    };
+    let ea = Envelope::parse_with(&pa.desc, &parse).map_err(|e| e.with_path(a))?;
+    let eb = Envelope::parse_with(&pb.desc, &parse).map_err(|e| e.with_path(b))?;
+    report.descriptor = diff_descriptors(&ea, &eb);
+    if !opts.data {
+        return Ok(report);
+    }
+    // Disks paired by diskId; files found through References.
+    for da in ea.disks() {
+        let Some(db) = eb.disk(&da.disk_id) else {
+            continue;
+        };
+        let (Some(fa), Some(fb)) = (
+            da.file_ref.as_deref().and_then(|f| ea.file(f)),
+            db.file_ref.as_deref().and_then(|f| eb.file(f)),
+        ) else {
+            continue;
+        };
+        let mut dd = DiskDiff {
+            disk: da.disk_id.clone(),
+            ..Default::default()
+        };
+        let plain = |f: &crate::ovf::FileRef| f.compression.is_none() && f.chunk_size.is_none();
+        if !plain(&fa) || !plain(&fb) {
+            dd.note = Some("compressed or chunked file: data not compared".into());
+            report.disks.push(dd);
+            continue;
+        }
+        let sa = pa.disk_source(&fa.href, &opts.limits);
+        let sb = pb.disk_source(&fb.href, &opts.limits);
+        match (sa, sb) {
+            (Ok(mut sa), Ok(mut sb)) => {
+                report.disks.push(
+                    diff_disks(&da.disk_id, sa.as_mut(), sb.as_mut(), opts.max_ranges)
+                        .map_err(|e| e.with_entry(&fa.href))?,
+                );
+            }
+            (Err(e), _) | (_, Err(e)) => {
+                dd.note = Some(format!("data not compared: {e}"));
+                report.disks.push(dd);
+            }
+        }
+    }
+    Ok(report)
+}

@@ -1,0 +1,613 @@
+//! `edit`, `retarget` and `diff`: package-to-package transforms through the CLI.
+
+use std::path::{Path, PathBuf};
+use std::process::{Command, Stdio};
+
+use crate::support::{corpus, have_tool, ovftool, samples};
+
+fn appliance() -> PathBuf {
+    samples().join("appliance.ova")
+}
+
+fn rc(o: &std::process::Output) -> i32 {
+    o.status.code().unwrap_or(-1)
+}
+
+fn stdout(o: &std::process::Output) -> String {
+    String::from_utf8_lossy(&o.stdout).into_owned()
+}
+
+fn stderr(o: &std::process::Output) -> String {
+    String::from_utf8_lossy(&o.stderr).into_owned()
+}
+
+/// The members of a tar archive, with their bytes.
+fn members(ova: &Path) -> Vec<(String, Vec<u8>)> {
+    let mut a = tar::Archive::new(std::fs::File::open(ova).unwrap());
+    a.entries()
+        .unwrap()
+        .map(|e| {
+            let mut e = e.unwrap();
+            let name = e.path().unwrap().to_string_lossy().into_owned();
+            let mut v = Vec::new();
+            std::io::Read::read_to_end(&mut e, &mut v).unwrap();
+            (name, v)
+        })
+        .collect()
+}
+
+fn member(ova: &Path, suffix: &str) -> Vec<u8> {
+    members(ova)
+        .into_iter()
+        .find(|(n, _)| n.ends_with(suffix))
+        .map(|(_, d)| d)
+        .unwrap_or_else(|| panic!("no *{suffix} in {}", ova.display()))
+}
+
+fn leftovers(dir: &Path) -> Vec<String> {
+    std::fs::read_dir(dir)
+        .unwrap()
+        .map(|e| e.unwrap().file_name().to_string_lossy().into_owned())
+        .collect()
+}
+
+#[test]
+fn edit_changes_version_and_property_keeps_disk_bytes_and_verifies() {
+    let t = tempfile::tempdir().unwrap();
+    let out = t.path().join("e.ova");
+    let o = ovftool(&[
+        "edit",
+        appliance().to_str().unwrap(),
+        out.to_str().unwrap(),
+        "--product-version",
+        "2.0.1",
+        "--prop",
+        "guestinfo.hostname=edited",
+    ]);
+    assert_eq!(rc(&o), 0, "{}", stderr(&o));
+    let v = ovftool(&["verify", out.to_str().unwrap()]);
+    assert_eq!(rc(&v), 0, "{}", stdout(&v));
+    assert_eq!(
+        member(&appliance(), ".vmdk"),
+        member(&out, ".vmdk"),
+        "disk bytes changed"
+    );
+    // Everything not edited is byte for byte what it was.
+    let before = String::from_utf8(member(&appliance(), ".ovf")).unwrap();
+    let after = String::from_utf8(member(&out, ".ovf")).unwrap();
+    let changed: Vec<(&str, &str)> = before
+        .trim_end()
+        .lines()
+        .zip(after.trim_end().lines())
+        .filter(|(a, b)| a != b)
+        .collect();
+    assert_eq!(changed.len(), 2, "{changed:?}");
+    assert!(changed[0].1.contains("<Version>2.0.1</Version>"));
+    assert!(changed[1].1.contains("ovf:value=\"edited\""));
+    let d = ovftool(&["diff", appliance().to_str().unwrap(), out.to_str().unwrap()]);
+    assert_eq!(rc(&d), 1);
+    assert!(stdout(&d).contains("1.0 -> 2.0.1"), "{}", stdout(&d));
+    assert!(stdout(&d).contains("data identical"), "{}", stdout(&d));
+    let same = ovftool(&[
+        "diff",
+        appliance().to_str().unwrap(),
+        appliance().to_str().unwrap(),
+    ]);
+    assert_eq!(rc(&same), 0, "{}", stdout(&same));
+    let j = ovftool(&[
+        "--json",
+        "diff",
+        appliance().to_str().unwrap(),
+        out.to_str().unwrap(),
+    ]);
+    let v: serde_json::Value = serde_json::from_slice(&j.stdout).unwrap();
+    assert_eq!(v["same"], false);
+    assert!(v["descriptor"]
+        .as_array()
+        .unwrap()
+        .iter()
+        .any(|c| c["old"] == "1.0" && c["new"] == "2.0.1"));
+}
+
+#[test]
+fn edit_hardware_networks_eula_and_files_validate() {
+    let t = tempfile::tempdir().unwrap();
+    let eula = t.path().join("eula.txt");
+    std::fs::write(&eula, "You may use this appliance.\n").unwrap();
+    let iso = t.path().join("tools.iso");
+    std::fs::write(&iso, vec![7u8; 10_000]).unwrap();
+    let out = t.path().join("h.ova");
+    let o = ovftool(&[
+        "edit",
+        appliance().to_str().unwrap(),
+        out.to_str().unwrap(),
+        "--cpus",
+        "4",
+        "--memory",
+        "2G",
+        "--nic-type",
+        "e1000e",
+        "--add-nic",
+        "Backup",
+        "--rename-net",
+        "Management=Mgmt",
+        "--hardware-version",
+        "vmx-15",
+        "--eula",
+        eula.to_str().unwrap(),
+        "--annotation",
+        "edited by a test",
+        "--prop",
+        "new.key=v1",
+        "--prop-label",
+        "new.key=New key",
+        "--prop-user-configurable",
+        "new.key=true",
+        "--add-file",
+        iso.to_str().unwrap(),
+    ]);
+    assert_eq!(rc(&o), 0, "{}", stderr(&o));
+    assert_eq!(rc(&ovftool(&["verify", out.to_str().unwrap()])), 0);
+    let desc = String::from_utf8(member(&out, ".ovf")).unwrap();
+    let dir = t.path().join("x");
+    std::fs::create_dir(&dir).unwrap();
+    std::fs::write(dir.join("h.ovf"), &desc).unwrap();
+    let v = ovftool(&["validate", dir.join("h.ovf").to_str().unwrap()]);
+    assert_eq!(rc(&v), 0, "{}{}", stdout(&v), stderr(&v));
+    for needle in [
+        "<rasd:VirtualQuantity>4</rasd:VirtualQuantity>",
+        "<rasd:VirtualQuantity>2048</rasd:VirtualQuantity>",
+        "<rasd:Connection>Backup</rasd:Connection>",
+        "<rasd:Connection>Mgmt</rasd:Connection>",
+        "ovf:name=\"Mgmt\"",
+        "vmx-15",
+        "You may use this appliance.",
+        "edited by a test",
+        "ovf:key=\"new.key\"",
+        "New key",
+        "ovf:href=\"tools.iso\"",
+    ] {
+        assert!(desc.contains(needle), "missing {needle}");
+    }
+    assert!(!desc.contains(">Management<"));
+    assert!(
+        !desc.contains("ResourceSubType>VmxNet3<"),
+        "every NIC became E1000e"
+    );
+    assert_eq!(member(&out, "tools.iso"), vec![7u8; 10_000]);
+    // Removing the added file gives a package without it.
+    let out2 = t.path().join("h2.ova");
+    let id = desc
+        .split("ovf:href=\"tools.iso\" ovf:id=\"")
+        .nth(1)
+        .and_then(|s| s.split('"').next())
+        .unwrap()
+        .to_string();
+    let o = ovftool(&[
+        "edit",
+        out.to_str().unwrap(),
+        out2.to_str().unwrap(),
+        "--remove-file",
+        &id,
+        "--remove-eula",
+    ]);
+    assert_eq!(rc(&o), 0, "{}", stderr(&o));
+    assert!(!members(&out2).iter().any(|(n, _)| n == "tools.iso"));
+    assert_eq!(rc(&ovftool(&["verify", out2.to_str().unwrap()])), 0);
+}
+
+#[test]
+fn edit_refuses_output_equal_to_input_existing_output_and_bad_edits() {
+    let t = tempfile::tempdir().unwrap();
+    let copy = t.path().join("in.ova");
+    std::fs::copy(appliance(), &copy).unwrap();
+    let before = std::fs::read(&copy).unwrap();
+    for extra in [&[][..], &["--force"][..]] {
+        let mut args = vec![
+            "edit",
+            copy.to_str().unwrap(),
+            copy.to_str().unwrap(),
+            "--product-version",
+            "3",
+        ];
+        args.extend_from_slice(extra);
+        let o = ovftool(&args);
+        assert_eq!(rc(&o), 2, "{}", stderr(&o));
+    }
+    assert_eq!(std::fs::read(&copy).unwrap(), before);
+    let out = t.path().join("out.ova");
+    std::fs::write(&out, b"keep").unwrap();
+    let o = ovftool(&[
+        "edit",
+        copy.to_str().unwrap(),
+        out.to_str().unwrap(),
+        "--cpus",
+        "2",
+    ]);
+    assert_eq!(rc(&o), 2);
+    assert_eq!(std::fs::read(&out).unwrap(), b"keep");
+    std::fs::remove_file(&out).unwrap();
+    // Edits that do not apply: clear errors, nothing written.
+    for bad in [
+        &["--remove-prop", "no.such.key"][..],
+        &["--remove-device", "3"][..], // a controller with a disk on it
+        &["--rename-net", "Nope=X"][..],
+        &["--remove-file", "file1"][..], // the disk's file
+        &["--nic-type", "virtio"][..],
+        &["--cpus", "0"][..],
+    ] {
+        let mut args = vec!["edit", copy.to_str().unwrap(), out.to_str().unwrap()];
+        args.extend_from_slice(bad);
+        let o = ovftool(&args);
+        assert_eq!(rc(&o), 2, "{bad:?}: {}", stderr(&o));
+        assert!(stderr(&o).contains("error"), "{bad:?}");
+        assert!(!out.exists(), "{bad:?} left an output");
+    }
+    assert_eq!(leftovers(t.path()), vec!["in.ova".to_string()]);
+}
+
+#[test]
+fn edit_of_a_damaged_package_fails_and_leaves_nothing() {
+    let t = tempfile::tempdir().unwrap();
+    let mut bytes = std::fs::read(appliance()).unwrap();
+    // Flip a byte inside the disk member (the last member; its data ends before the tar end).
+    let n = bytes.len();
+    bytes[n - 1024 - 600] ^= 0xff;
+    let bad = t.path().join("bad.ova");
+    std::fs::write(&bad, &bytes).unwrap();
+    let out = t.path().join("out.ova");
+    let o = ovftool(&[
+        "edit",
+        bad.to_str().unwrap(),
+        out.to_str().unwrap(),
+        "--cpus",
+        "2",
+    ]);
+    assert_eq!(rc(&o), 1, "{}", stderr(&o));
+    assert!(stderr(&o).contains("does not match"), "{}", stderr(&o));
+    assert!(!out.exists());
+    assert_eq!(leftovers(t.path()), vec!["bad.ova".to_string()]);
+    // Not an archive at all.
+    let junk = t.path().join("junk.ova");
+    std::fs::write(&junk, b"not a tar").unwrap();
+    let o = ovftool(&["edit", junk.to_str().unwrap(), out.to_str().unwrap()]);
+    assert_eq!(rc(&o), 1, "{}", stderr(&o));
+    assert!(!out.exists());
+}
+
+#[test]
+fn edit_streams_from_stdin_to_stdout() {
+    let t = tempfile::tempdir().unwrap();
+    let out = t.path().join("s.ova");
+    let mut child = Command::new(crate::support::bin())
+        .args(["edit", "-", "-", "--vendor", "Streamed Inc."])
+        .stdin(std::fs::File::open(appliance()).unwrap())
+        .stdout(std::fs::File::create(&out).unwrap())
+        .stderr(Stdio::piped())
+        .spawn()
+        .unwrap();
+    let status = child.wait().unwrap();
+    assert!(status.success());
+    assert_eq!(rc(&ovftool(&["verify", out.to_str().unwrap()])), 0);
+    assert!(String::from_utf8_lossy(&member(&out, ".ovf")).contains("Streamed Inc."));
+    assert_eq!(member(&appliance(), ".vmdk"), member(&out, ".vmdk"));
+}
+
+#[test]
+fn edit_folder_to_folder() {
+    let t = tempfile::tempdir().unwrap();
+    let pkg = t.path().join("pkg");
+    let o = ovftool(&[
+        "unpack",
+        appliance().to_str().unwrap(),
+        pkg.to_str().unwrap(),
+    ]);
+    assert_eq!(rc(&o), 0, "{}", stderr(&o));
+    let out = t.path().join("edited");
+    let o = ovftool(&[
+        "edit",
+        pkg.to_str().unwrap(),
+        out.to_str().unwrap(),
+        "--product",
+        "Folder Appliance",
+    ]);
+    assert_eq!(rc(&o), 0, "{}", stderr(&o));
+    assert!(out.is_dir());
+    let v = ovftool(&["verify", out.to_str().unwrap()]);
+    assert_eq!(rc(&v), 0, "{}", stdout(&v));
+}
+
+fn make_key(dir: &Path) -> Option<(PathBuf, PathBuf)> {
+    if !have_tool("openssl") {
+        return None;
+    }
+    let key = dir.join("key.pem");
+    let cert = dir.join("cert.pem");
+    let ok = Command::new("openssl")
+        .args([
+            "req", "-x509", "-newkey", "rsa:2048", "-nodes", "-days", "30", "-subj",
+        ])
+        .arg("/CN=transform test")
+        .arg("-keyout")
+        .arg(&key)
+        .arg("-out")
+        .arg(&cert)
+        .output()
+        .unwrap()
+        .status
+        .success();
+    assert!(ok);
+    Some((key, cert))
+}
+
+#[test]
+fn signed_package_edit_needs_sign_or_unsign() {
+    let t = tempfile::tempdir().unwrap();
+    let Some((key, cert)) = make_key(t.path()) else {
+        return;
+    };
+    let signed = t.path().join("signed.ova");
+    let o = ovftool(&[
+        "edit",
+        appliance().to_str().unwrap(),
+        signed.to_str().unwrap(),
+        "--product-version",
+        "5",
+        "--sign",
+        key.to_str().unwrap(),
+        "--cert",
+        cert.to_str().unwrap(),
+    ]);
+    assert_eq!(rc(&o), 0, "{}", stderr(&o));
+    let v = ovftool(&["verify", signed.to_str().unwrap()]);
+    assert_eq!(rc(&v), 0, "{}", stdout(&v));
+    let said = format!("{}{}", stdout(&v), stderr(&v));
+    assert!(said.contains("signature valid"), "{said}");
+    // An edit without a decision on the signature is refused.
+    let out = t.path().join("o.ova");
+    let o = ovftool(&[
+        "edit",
+        signed.to_str().unwrap(),
+        out.to_str().unwrap(),
+        "--cpus",
+        "3",
+    ]);
+    assert_eq!(rc(&o), 2);
+    assert!(stderr(&o).contains("--unsign"), "{}", stderr(&o));
+    assert!(!out.exists());
+    // No change at all keeps the signature as it was.
+    let o = ovftool(&["edit", signed.to_str().unwrap(), out.to_str().unwrap()]);
+    assert_eq!(rc(&o), 0, "{}", stderr(&o));
+    assert_eq!(member(&out, ".cert"), member(&signed, ".cert"));
+    assert_eq!(rc(&ovftool(&["verify", out.to_str().unwrap()])), 0);
+    std::fs::remove_file(&out).unwrap();
+    let o = ovftool(&[
+        "edit",
+        signed.to_str().unwrap(),
+        out.to_str().unwrap(),
+        "--cpus",
+        "3",
+        "--unsign",
+    ]);
+    assert_eq!(rc(&o), 0, "{}", stderr(&o));
+    assert!(!members(&out).iter().any(|(n, _)| n.ends_with(".cert")));
+    assert_eq!(rc(&ovftool(&["verify", out.to_str().unwrap()])), 0);
+}
+
+fn virtualbox_ovas() -> Vec<PathBuf> {
+    let Some(c) = corpus() else {
+        return Vec::new();
+    };
+    let dir = c.join("cyberus-technology__virtualbox-kvm/src/VBox/ValidationKit/tests/api");
+    let mut v: Vec<PathBuf> = std::fs::read_dir(&dir)
+        .map(|rd| {
+            rd.filter_map(|e| e.ok())
+                .map(|e| e.path())
+                .filter(|p| p.extension().is_some_and(|e| e == "ova"))
+                .collect()
+        })
+        .unwrap_or_default();
+    v.sort();
+    v
+}
+
+#[test]
+fn retarget_corpus_virtualbox_ovas_for_esxi_validate_import_and_keep_disk_data() {
+    let ovas = virtualbox_ovas();
+    if ovas.is_empty() || !have_tool("qemu-img") {
+        return;
+    }
+    for ova in ovas {
+        let t = tempfile::tempdir().unwrap();
+        let out = t.path().join("r.ova");
+        let o = ovftool(&[
+            "retarget",
+            ova.to_str().unwrap(),
+            out.to_str().unwrap(),
+            "--for",
+            "esxi-7.0",
+        ]);
+        assert_eq!(rc(&o), 0, "{}: {}", ova.display(), stderr(&o));
+        let r = t.path().join("r");
+        std::fs::create_dir(&r).unwrap();
+        for (n, d) in members(&out) {
+            std::fs::write(r.join(&n), d).unwrap();
+        }
+        let ovf = leftovers(&r)
+            .into_iter()
+            .find(|n| n.ends_with(".ovf"))
+            .unwrap();
+        let v = ovftool(&["validate", r.join(&ovf).to_str().unwrap()]);
+        assert_eq!(rc(&v), 0, "{}: {}", ova.display(), stdout(&v));
+        let i = ovftool(&[
+            "import",
+            out.to_str().unwrap(),
+            t.path().join("vm").to_str().unwrap(),
+        ]);
+        assert_eq!(rc(&i), 0, "{}: {}", ova.display(), stderr(&i));
+        // Every original disk (gunzipped if need be) equals its retargeted copy.
+        for (n, d) in members(&ova) {
+            let (name, data) = if let Some(base) = n.strip_suffix(".gz") {
+                let mut v = Vec::new();
+                std::io::Read::read_to_end(&mut flate2::read::GzDecoder::new(&d[..]), &mut v)
+                    .unwrap();
+                (base.to_string(), v)
+            } else {
+                (n.clone(), d)
+            };
+            if !name.ends_with(".vmdk") {
+                continue;
+            }
+            let orig = t.path().join(format!("orig-{name}"));
+            std::fs::write(&orig, data).unwrap();
+            let c = Command::new("qemu-img")
+                .args(["compare", "-q"])
+                .arg(&orig)
+                .arg(r.join(&name))
+                .status()
+                .unwrap();
+            assert!(c.success(), "{}: {name} differs", ova.display());
+        }
+    }
+}
+
+#[test]
+fn retarget_dry_run_lists_changes_and_writes_nothing() {
+    let Some(ova) = virtualbox_ovas()
+        .into_iter()
+        .find(|p| p.ends_with("tdAppliance1-t4.ova"))
+    else {
+        return;
+    };
+    let t = tempfile::tempdir().unwrap();
+    let out = t.path().join("r.ova");
+    let o = ovftool(&[
+        "--json",
+        "retarget",
+        ova.to_str().unwrap(),
+        out.to_str().unwrap(),
+        "--for",
+        "esxi-6.7",
+        "--dry-run",
+    ]);
+    assert_eq!(rc(&o), 0, "{}", stderr(&o));
+    assert!(!out.exists());
+    let v: serde_json::Value = serde_json::from_slice(&o.stdout).unwrap();
+    let changes = v["changes"].as_array().unwrap();
+    assert!(changes
+        .iter()
+        .any(|c| c.as_str().unwrap().contains("decompressed")));
+    assert!(changes
+        .iter()
+        .any(|c| c.as_str().unwrap().contains("signature removed")));
+    let bad = ovftool(&[
+        "retarget",
+        ova.to_str().unwrap(),
+        out.to_str().unwrap(),
+        "--for",
+        "esxi-5",
+    ]);
+    assert_eq!(rc(&bad), 2);
+    assert!(!out.exists());
+}
+
+#[test]
+fn retarget_virtualbox_made_descriptor_gets_vmware_devices_and_family() {
+    let Some(c) = corpus() else { return };
+    let src = c.join("vmware__govmomi/ovf/fixtures/external/OVFToolTemplates/OVF/xmltestfiles/LaxMode/Pos/vbox6_all_controller_subtypes/vbox6.ovf");
+    if !src.is_file() || !have_tool("qemu-img") {
+        return;
+    }
+    let t = tempfile::tempdir().unwrap();
+    let pkg = t.path().join("pkg");
+    std::fs::create_dir(&pkg).unwrap();
+    let text = std::fs::read_to_string(&src).unwrap();
+    std::fs::write(pkg.join("vbox6.ovf"), &text).unwrap();
+    let raw = t.path().join("z.raw");
+    std::fs::write(&raw, vec![0u8; 1 << 20]).unwrap();
+    for href in text.split("ovf:href=\"").skip(1) {
+        let name = href.split('"').next().unwrap();
+        let ok = Command::new("qemu-img")
+            .args(["convert", "-O", "vmdk", "-o", "subformat=streamOptimized"])
+            .arg(&raw)
+            .arg(pkg.join(name))
+            .status()
+            .unwrap()
+            .success();
+        assert!(ok);
+    }
+    // Invalid for ovftool without --lax (virtualbox-2.2 family, VirtualBox subtypes).
+    assert_ne!(
+        rc(&ovftool(&[
+            "validate",
+            pkg.join("vbox6.ovf").to_str().unwrap()
+        ])),
+        0
+    );
+    let out = t.path().join("r.ova");
+    let o = ovftool(&[
+        "retarget",
+        pkg.to_str().unwrap(),
+        out.to_str().unwrap(),
+        "--for",
+        "esxi-8.0",
+    ]);
+    assert_eq!(rc(&o), 0, "{}", stderr(&o));
+    assert!(stdout(&o).contains("hardware family"), "{}", stdout(&o));
+    let r = t.path().join("r");
+    std::fs::create_dir(&r).unwrap();
+    for (n, d) in members(&out) {
+        std::fs::write(r.join(&n), d).unwrap();
+    }
+    let v = ovftool(&["validate", r.join("vbox6.ovf").to_str().unwrap()]);
+    assert_eq!(rc(&v), 0, "{}", stdout(&v));
+    let i = ovftool(&[
+        "import",
+        out.to_str().unwrap(),
+        t.path().join("vm").to_str().unwrap(),
+    ]);
+    assert_eq!(rc(&i), 0, "{}", stderr(&i));
+}
+
+#[test]
+fn diff_of_two_disks_reports_the_differing_grain() {
+    if !have_tool("qemu-img") {
+        return;
+    }
+    let t = tempfile::tempdir().unwrap();
+    let mut data = vec![0u8; 4 << 20];
+    for (i, b) in data.iter_mut().enumerate().take(1 << 20) {
+        *b = (i % 251) as u8;
+    }
+    let a_raw = t.path().join("a.raw");
+    std::fs::write(&a_raw, &data).unwrap();
+    data[(2 << 20) + 70_000] = 1; // in the grain at 0x210000
+    let b_raw = t.path().join("b.raw");
+    std::fs::write(&b_raw, &data).unwrap();
+    let conv = |raw: &Path, out: &Path| {
+        assert!(Command::new("qemu-img")
+            .args(["convert", "-O", "vmdk", "-o", "subformat=streamOptimized"])
+            .arg(raw)
+            .arg(out)
+            .status()
+            .unwrap()
+            .success());
+    };
+    let a = t.path().join("a.vmdk");
+    let b = t.path().join("b.vmdk");
+    conv(&a_raw, &a);
+    conv(&b_raw, &b);
+    let o = ovftool(&["--json", "diff", a.to_str().unwrap(), b.to_str().unwrap()]);
+    assert_eq!(rc(&o), 1, "{}", stderr(&o));
+    let v: serde_json::Value = serde_json::from_slice(&o.stdout).unwrap();
+    let d = &v["disks"][0];
+    assert_eq!(d["differing_ranges"], 1);
+    assert_eq!(d["differing_bytes"], 65536);
+    assert_eq!(d["first_ranges"][0][0], 0x210000);
+    // The 16 equal data grains were not inflated.
+    assert_eq!(d["grains_same_compressed"], 16);
+    let same = ovftool(&["diff", a.to_str().unwrap(), a.to_str().unwrap()]);
+    assert_eq!(rc(&same), 0);
+    let missing = ovftool(&["diff", a.to_str().unwrap(), "/nonexistent.vmdk"]);
+    assert_eq!(rc(&missing), 2);
+}
