@@ -3,7 +3,7 @@
 # replaces (qemu-img convert to streamOptimized + sha256sum + tar), in the same run.
 #
 # Usage: scripts/bench-export.sh [SIZE_GIB] [RUNS]      (defaults: 4 GiB, 1 run)
-# Input: /work/shared/bench/make-mixed-image.sh (or $MAKE_MIXED): ~20% holes, ~20% written
+# Input: scripts/make-mixed-image.sh (or $MAKE_MIXED): ~20% holes, ~20% written
 # zeros, ~40% OS files, ~20% random. The disk is a monolithicFlat VMDK (descriptor + flat file)
 # under a minimal .vmx. Page cache is warmed before each timing. Prints wall time, peak RSS
 # (/usr/bin/time -v), output sizes, and the ratios the issue asks for (speed-up >= 3x, OVA no
@@ -12,7 +12,7 @@ set -euo pipefail
 SIZE=${1:-4}
 RUNS=${2:-1}
 ROOT=$(cd "$(dirname "$0")/.." && pwd)
-MAKE_MIXED=${MAKE_MIXED:-/work/shared/bench/make-mixed-image.sh}
+MAKE_MIXED=${MAKE_MIXED:-$ROOT/scripts/make-mixed-image.sh}
 WORK=$(mktemp -d "${TMPDIR:-/tmp}/bench-export.XXXXXX")
 trap 'rm -rf "$WORK"' EXIT
 (cd "$ROOT" && cargo build --release --quiet)

@@ -1,7 +1,7 @@
 #!/bin/bash
 # bench-import.sh - import benchmark: `ovftool-rs import` against the shell pipeline it replaces
 # (tar -xf + manifest check with sha256sum -c + qemu-img convert to the same layout), in the same
-# run, on a mixed-content OVA (../shared/bench/make-mixed-image.sh).
+# run, on a mixed-content OVA (scripts/make-mixed-image.sh).
 #
 # Usage: scripts/bench-import.sh [WORKDIR] [SIZE_GIB]      (defaults: /tmp/bench-import 4)
 # Run from the crate root. Needs qemu-img, GNU tar, sha256sum, /usr/bin/time.
@@ -16,7 +16,7 @@ set -euo pipefail
 W=${1:-/tmp/bench-import}
 G=${2:-4}
 ROOT=$(pwd)
-BENCH=${BENCH_DIR:-$ROOT/../shared/bench}
+BENCH=${BENCH_DIR:-$ROOT/scripts}
 mkdir -p "$W"
 cargo build --release --quiet
 OVT=$ROOT/target/release/ovftool-rs

@@ -4,7 +4,7 @@
 # Usage: scripts/bench-ova.sh [SIZE_GIB] [WORKDIR]     (default 4 GiB, a fresh temp folder)
 #
 # Builds an OVF package folder whose disk is the project's mixed benchmark image
-# (../shared/bench/make-mixed-image.sh; stored raw so the OVA holds SIZE GiB), then times with a
+# (scripts/make-mixed-image.sh; stored raw so the OVA holds SIZE GiB), then times with a
 # warm page cache (median of ROUNDS=5 interleaved runs, seconds; max RSS from /usr/bin/time):
 #   pack   vs  cp of the same disk bytes (and cp + sync, since pack fsyncs its output), and
 #              openssl dgst -sha256 of the disk (the SHA-256 manifest's floor)
@@ -14,7 +14,7 @@
 set -euo pipefail
 SIZE=${1:-4}
 ROOT=$(cd "$(dirname "$0")/.." && pwd)
-BENCH=$ROOT/../shared/bench
+BENCH=$ROOT/scripts
 WORK=${2:-$(mktemp -d /tmp/bench-ova.XXXXXX)}
 mkdir -p "$WORK"
 trap 'rm -rf "$WORK/pkg" "$WORK/out.ova" "$WORK/unpacked" "$WORK/cp.*"' EXIT

@@ -3,7 +3,7 @@
 #
 # Usage: scripts/bench-transform.sh [SIZE_GIB] [WORKDIR]     (default 4 GiB, a fresh temp folder)
 #
-# Builds an OVA around the project's mixed benchmark image (../shared/bench/make-mixed-image.sh)
+# Builds an OVA around the project's mixed benchmark image (scripts/make-mixed-image.sh)
 # stored as streamOptimized (qemu-img convert), a second OVA whose disk differs in one 64 KiB
 # grain, then times with a warm page cache (median of ROUNDS=5 interleaved runs, seconds; max
 # RSS from /usr/bin/time):
@@ -13,7 +13,7 @@
 set -euo pipefail
 SIZE=${1:-4}
 ROOT=$(cd "$(dirname "$0")/.." && pwd)
-BENCH=$ROOT/../shared/bench
+BENCH=$ROOT/scripts
 WORK=${2:-$(mktemp -d /tmp/bench-transform.XXXXXX)}
 mkdir -p "$WORK"
 trap 'rm -rf "$WORK/pkg" "$WORK/pkg2" "$WORK/e.ova" "$WORK/cp.ova"' EXIT

@@ -3,7 +3,7 @@
 #
 # Usage: scripts/bench-vmdk.sh [WORKDIR] [SIZES_GIB...]     (defaults: /tmp/ovftool-bench, 1 4)
 # Env:   RUNS=3 (repetitions, the median is reported), BENCH_DIR (folder of make-mixed-image.sh,
-#        default ../shared/bench), OVT (binary, default: target/release/ovftool-rs, built here).
+#        default scripts/), OVT (binary, default: target/release/ovftool-rs, built here).
 #
 # Input: make-mixed-image.sh images (~20% holes, ~20% written zeros, ~40% OS files, ~20% random).
 # Jobs (ours vs the closest qemu-img equivalent):
@@ -20,7 +20,7 @@ shift || true
 SIZES=("$@"); [ ${#SIZES[@]} -eq 0 ] && SIZES=(1 4)
 RUNS=${RUNS:-3}
 ROOT=$(cd "$(dirname "$0")/.." && pwd)
-BENCH_DIR=${BENCH_DIR:-$ROOT/../shared/bench}
+BENCH_DIR=${BENCH_DIR:-$ROOT/scripts}
 if [ -z "${OVT:-}" ]; then
   (cd "$ROOT" && cargo build --release --quiet)
   OVT=$ROOT/target/release/ovftool-rs

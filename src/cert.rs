@@ -1,4 +1,4 @@
-//! OVF package signatures (`.cert`, FORMATS.md §8): a line `ALG(name.mf)= <hex signature>`
+//! OVF package signatures (`.cert`, docs/FORMATS.md §8): a line `ALG(name.mf)= <hex signature>`
 //! followed by the signer's X.509 certificate in PEM (and optionally its chain).
 //!
 //! The signature is RSA PKCS#1 v1.5 over the exact bytes of the `.mf` (what

@@ -1,12 +1,12 @@
 //! `export`: a VMware VM (`.vmx`/`.vmtx` and its disks) as an OVF package or OVA.
 //!
-//! The pipeline (STYLE.md): `.vmx` → [`Vmx`] → [`Machine`] → [`EnvelopeBuilder`] → descriptor;
+//! The pipeline (docs/ARCHITECTURE.md): `.vmx` → [`Vmx`] → [`Machine`] → [`EnvelopeBuilder`] → descriptor;
 //! every disk is opened through its descriptor (flat, sparse, split, vmfs, and snapshot chains,
 //! which the hosted reader consolidates into the current state) and goes once through
 //! [`crate::disk::copy`] into the streamOptimized writer, compressed on all cores.
 //!
 //! For an `.ova` the disks are streamed straight into the tar: the descriptor must be the first
-//! entry (FORMATS.md §9) but holds the compressed sizes, so its region is reserved first with
+//! entry (docs/FORMATS.md §9) but holds the compressed sizes, so its region is reserved first with
 //! every size written at its widest (20 digits) and filled at the end, the rest padded with
 //! blanks (legal after the XML root element). The manifest (whose length is known exactly) and
 //! the certificate are reserved and filled the same way; digests are computed while the disks
@@ -93,7 +93,7 @@ impl Target {
         }
     }
 
-    /// The highest virtual hardware version this target runs (FORMATS.md §5.7; VMware KB 1003746).
+    /// The highest virtual hardware version this target runs (docs/FORMATS.md §5.7; VMware KB 1003746).
     pub fn max_hw_version(self) -> u32 {
         match self {
             Target::Esxi6 => 11,
@@ -139,7 +139,7 @@ pub struct ExportOptions {
     pub ovf_version: OvfVersion,
     /// Manifest digest; `None` writes no manifest (and forbids signing).
     pub manifest: Option<Algorithm>,
-    /// Signs the manifest into a `.cert` (FORMATS.md §8).
+    /// Signs the manifest into a `.cert` (docs/FORMATS.md §8).
     pub signer: Option<Signer>,
     /// Caps `virtualHW.version` (`vmx-NN`) so the package imports on older hosts.
     pub max_hw_version: Option<u32>,
@@ -375,7 +375,7 @@ fn file_stem_of(output: &Path) -> String {
 }
 
 /// A name usable as a package file stem: the VM name with every character other than ASCII
-/// letters, digits, `.`, `_` and `-` replaced by `_` (FORMATS.md §9: short plain names; hrefs
+/// letters, digits, `.`, `_` and `-` replaced by `_` (docs/FORMATS.md §9: short plain names; hrefs
 /// stay valid URIs without escaping), at most 64 characters.
 fn sanitize_stem(name: &str) -> String {
     let s: String = name
@@ -769,6 +769,7 @@ fn write_disk<W: Write + Send>(
 ) -> Result<(W, u64)> {
     let capacity = job.source.capacity_bytes();
     let mut writer = StreamOptimizedWriter::new(out, capacity, &job.name, &job.sink_opts)?;
+    tracing::info!(file = %job.name, capacity_bytes = capacity, "export: compress disk");
     progress.start(&job.name, Some(capacity));
     let stats = disk::copy(&mut *job.source, &mut writer, &copy_options(opts), progress);
     progress.finish();
@@ -916,6 +917,7 @@ pub fn export(
     opts: &ExportOptions,
     progress: &dyn Progress,
 ) -> Result<ExportReport> {
+    tracing::info!(input = %input.display(), output = %output.display(), "export: open VM");
     if opts.signer.is_some() && opts.manifest.is_none() {
         return Err(Error::usage(
             "signing needs a manifest (--manifest is none)",
@@ -1053,6 +1055,7 @@ fn write_ova(
                 algorithms: algs.clone(),
                 ..HashOptions::default()
             };
+            tracing::info!(file = %href, size, "export: copy file");
             progress.start(href, Some(size));
             // NVRAM and ISO/floppy images: a kernel copy, holes kept.
             let r = w

@@ -1,4 +1,4 @@
-//! OVF manifests (`.mf`): tolerant parsing, canonical writing (FORMATS.md §8).
+//! OVF manifests (`.mf`): tolerant parsing, canonical writing (docs/FORMATS.md §8).
 //!
 //! A manifest lists one digest per line. Producers differ in spacing: OpenSSL/ovftool write
 //! `SHA256(name)= hex`, VirtualBox (IPRT) writes `SHA256 (name) = hex`; some files use CRLF,

@@ -154,6 +154,7 @@ pub fn pack(
     opts: &PackOptions,
     progress: &dyn Progress,
 ) -> Result<PackSummary> {
+    tracing::info!(input = %input.display(), output = %output.display(), "pack: open package");
     let inp = locate(input)?;
     let mut notes = Vec::new();
     let ovf_path = inp.dir.join(&inp.ovf_name);
@@ -338,6 +339,7 @@ pub fn pack(
         for p in &parts {
             let f =
                 File::open(&p.path).map_err(|e| Error::io("cannot open", e).with_path(&p.path))?;
+            tracing::info!(entry = %p.name, size = p.size, "pack: add entry");
             progress.start(&p.name, Some(p.size));
             let r = w.append_file(
                 &p.name,
@@ -450,6 +452,7 @@ pub fn unpack(
     opts: &UnpackOptions,
     progress: &dyn Progress,
 ) -> Result<Report> {
+    tracing::info!(input = %input.display(), output = %out_dir.display(), "unpack: open archive");
     let pending = PendingDir::create(out_dir, opts.force)?;
     let mut report = Report {
         path: input.to_path_buf(),
@@ -484,14 +487,19 @@ pub fn unpack(
         let mut cursor = &f;
         // A regular file is read in place: members are copied out of it by the kernel.
         let archive = meta.is_file().then_some(&f);
+        let tally = crate::progress::Tally::new(progress);
         let c = verify::scan_ova(
             &mut cursor as &mut dyn Read,
             archive,
             &opts.limits,
             Some(&extract),
-            progress,
+            &tally,
             &mut report,
         );
+        if report.passed() && meta.is_file() {
+            // The archive was read to its end: headers and padding count as done too.
+            tally.complete(meta.len());
+        }
         progress.finish();
         c
     };

@@ -23,3 +23,44 @@ impl Progress for NoProgress {
     fn advance(&self, _delta: u64) {}
     fn finish(&self) {}
 }
+
+/// Counts what passes through to an inner [`Progress`], so that a phase whose total is a
+/// container's size (an OVA read member by member) can account at its end for the bytes no
+/// member reports: tar headers, padding and end-of-archive blocks.
+pub struct Tally<'a> {
+    inner: &'a dyn Progress,
+    done: std::sync::atomic::AtomicU64,
+}
+
+impl<'a> Tally<'a> {
+    /// Wraps `inner`.
+    pub fn new(inner: &'a dyn Progress) -> Self {
+        Tally {
+            inner,
+            done: std::sync::atomic::AtomicU64::new(0),
+        }
+    }
+
+    /// Reports what is missing to reach `total`: call it once the whole container was read.
+    pub fn complete(&self, total: u64) {
+        let done = self.done.load(std::sync::atomic::Ordering::Relaxed);
+        if total > done {
+            self.advance(total - done);
+        }
+    }
+}
+
+impl Progress for Tally<'_> {
+    fn start(&self, label: &str, total: Option<u64>) {
+        self.done.store(0, std::sync::atomic::Ordering::Relaxed);
+        self.inner.start(label, total);
+    }
+    fn advance(&self, delta: u64) {
+        self.done
+            .fetch_add(delta, std::sync::atomic::Ordering::Relaxed);
+        self.inner.advance(delta);
+    }
+    fn finish(&self) {
+        self.inner.finish();
+    }
+}

@@ -1,7 +1,7 @@
 //! `import`: an OVA or OVF package becomes a VMware VM folder (`.vmx` + disks), in one verified
 //! streaming pass.
 //!
-//! `Envelope → Machine → Vmx` (STYLE.md): the descriptor is read into the neutral
+//! `Envelope → Machine → Vmx` (docs/ARCHITECTURE.md): the descriptor is read into the neutral
 //! [`Machine`], adjusted (disk file names, networks, hardware version, extra-config policy, OVF
 //! environment) and written as a `.vmx`. The package is read once, in order: each member is
 //! hashed as it goes by ([`crate::digest::copy_hashing`]); a disk member's bytes are forwarded
@@ -186,6 +186,8 @@ pub fn import_path(
     opts: &ImportOptions,
     progress: &dyn Progress,
 ) -> Result<ImportReport> {
+    tracing::info!(source = %source.display(), target = %target_dir.display(),
+        disk_mode = opts.disk_mode.name(), "import: open package");
     if source == Path::new("-") {
         let stdin = std::io::stdin();
         let mut lock = stdin.lock();
@@ -846,6 +848,7 @@ impl<'p> Pass<'p> {
             }
             FilePlan::Copy(out) => {
                 let mut f = crate::output::create_in(&self.stage, &out)?;
+                tracing::info!(entry = name, file = %out, size, "import: copy file");
                 self.progress.start(&out, Some(size));
                 let r = copy_hashing(r, Some(&mut f), &hash_opts, self.progress);
                 self.progress.finish();
@@ -860,6 +863,7 @@ impl<'p> Pass<'p> {
                 r
             }
             FilePlan::Skip => {
+                tracing::debug!(entry = name, size, "import: hash unused file");
                 self.progress.start(name, Some(size));
                 let r = copy_hashing(r, None, &hash_opts, self.progress);
                 self.progress.finish();

@@ -232,6 +232,7 @@ pub(crate) fn run(
         .file_name()
         .map(|n| n.to_string_lossy().into_owned())
         .unwrap_or_default();
+    tracing::info!(file = %label, capacity_bytes = capacity, "import: write disk");
     progress.start(&label, Some(capacity));
     let r = disk::copy(source, sink.as_mut(), copy_opts, progress);
     progress.finish();

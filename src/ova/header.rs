@@ -1,5 +1,5 @@
 //! The raw 512-byte tar header (POSIX ustar, with the GNU extensions readers meet in OVAs),
-//! kept apart from the reader and writer that interpret it (FORMATS.md §9).
+//! kept apart from the reader and writer that interpret it (docs/FORMATS.md §9).
 //!
 //! Layout (offset, length): name 0/100, mode 100/8, uid 108/8, gid 116/8, size 124/12,
 //! mtime 136/12, chksum 148/8, typeflag 156/1, linkname 157/100, magic 257/6, version 263/2,

@@ -1,4 +1,4 @@
-//! The OVA container: a ustar archive holding an OVF package (FORMATS.md §9).
+//! The OVA container: a ustar archive holding an OVF package (docs/FORMATS.md §9).
 //!
 //! * [`names`]: the entry-name policy (plain file names only) and member roles.
 //! * [`header`]: the raw 512-byte tar header.

@@ -1,5 +1,5 @@
 //! OVF ↔ [`Machine`]: how a `VirtualSystem` and its `VirtualHardwareSection` map to the
-//! neutral model (FORMATS.md §5.6–5.7, §6).
+//! neutral model (docs/FORMATS.md §5.6–5.7, §6).
 //!
 //! Import ([`Machine::from_envelope`]) reads one virtual system in one deployment option:
 //! RASD items by `ResourceType` (3 CPU, 4 memory, 5 IDE, 6 SCSI, 20 SATA/NVMe, 17 disk,
@@ -139,7 +139,7 @@ pub fn controller_kind(resource_type: u32, sub: Option<&str>) -> Option<Controll
     }
 }
 
-/// The OVF ResourceSubType of a controller kind (FORMATS.md §6.2).
+/// The OVF ResourceSubType of a controller kind (docs/FORMATS.md §6.2).
 pub fn controller_sub_type(kind: ControllerKind) -> Option<&'static str> {
     match kind {
         ControllerKind::Ide => None,

@@ -53,7 +53,7 @@ use crate::limits::Limits;
 use model::{is_core, is_kind, kind, ovf_attr};
 use tree::{Document, Element};
 
-/// Namespace URIs (FORMATS.md §5.1).
+/// Namespace URIs (docs/FORMATS.md §5.1).
 pub mod ns {
     /// OVF 1.x envelope.
     pub const OVF_1: &str = "http://schemas.dmtf.org/ovf/envelope/1";

@@ -1,5 +1,5 @@
 //! Typed, read-only views over the element tree: files, disks, networks, deployment options,
-//! virtual systems and their sections (DSP0243 §7–9; FORMATS.md §5).
+//! virtual systems and their sections (DSP0243 §7–9; docs/FORMATS.md §5).
 //!
 //! Views are plain owned structs extracted on demand. They match elements on their namespace and
 //! local name (any prefix), accept the OVF 0.9 spelling `<Section xsi:type="ovf:XSection_Type">`
@@ -286,7 +286,7 @@ pub struct Item {
     pub kind: ItemKind,
     /// `InstanceID` (OVF 0.9: `InstanceId`).
     pub instance_id: Option<String>,
-    /// `ResourceType` as written (CIM code, FORMATS.md §6.1).
+    /// `ResourceType` as written (CIM code, docs/FORMATS.md §6.1).
     pub resource_type: Option<String>,
     /// `ResourceSubType`.
     pub resource_sub_type: Option<String>,

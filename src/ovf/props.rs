@@ -1,5 +1,5 @@
 //! ProductSection property values: the value a deployment gives each property, checked against
-//! its `ovf:type` and `ovf:qualifiers` (DSP0243 §9.5, Tables 6 and 7; FORMATS.md §5.8).
+//! its `ovf:type` and `ovf:qualifiers` (DSP0243 §9.5, Tables 6 and 7; docs/FORMATS.md §5.8).
 
 use super::model::{ProductSection, Property};
 use super::Envelope;

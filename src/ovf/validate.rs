@@ -998,7 +998,7 @@ fn known_family(t: &str) -> bool {
     matches!(t, "xen-3" | "xen-4" | "kvm" | "qemu") || t.starts_with("vmx-")
 }
 
-/// Known ResourceSubTypes per ResourceType (FORMATS.md §6.2), lower-case.
+/// Known ResourceSubTypes per ResourceType (docs/FORMATS.md §6.2), lower-case.
 fn known_sub_types(rt: u32) -> Option<&'static [&'static str]> {
     Some(match rt {
         6 => &[

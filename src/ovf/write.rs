@@ -2,7 +2,7 @@
 //!
 //! [`EnvelopeBuilder`] writes OVF 1.0 in the namespace layout VMware tools emit (default
 //! namespace = the OVF envelope, prefixes `ovf`, `cim`, `rasd`, `vmw`, `vssd`, `xsi`;
-//! FORMATS.md §5.1, open-vmdk templates) or OVF 2.0 (same layout under
+//! docs/FORMATS.md §5.1, open-vmdk templates) or OVF 2.0 (same layout under
 //! `http://schemas.dmtf.org/ovf/envelope/2`). RASD/VSSD children are written in the schema's
 //! `xs:sequence` order, which is alphabetical (CIM_ResourceAllocationSettingData.xsd), and vendor
 //! elements (`vmw:Config`, `vmw:CoresPerSocket`) come last, so every descriptor built here

@@ -435,6 +435,7 @@ fn check_options(opts: &VerifyOptions) -> Result<()> {
 /// # Security
 /// Names from the package pass [`crate::gate`]; nothing is written.
 pub fn verify_path(path: &Path, opts: &VerifyOptions, progress: &dyn Progress) -> Result<Report> {
+    tracing::info!(path = %path.display(), deep = opts.deep, "verify: open package");
     if path == Path::new("-") {
         let stdin = std::io::stdin();
         let mut lock = stdin.lock();
@@ -453,10 +454,16 @@ pub fn verify_path(path: &Path, opts: &VerifyOptions, progress: &dyn Progress) -
         .file_name()
         .map(|n| n.to_string_lossy().into_owned())
         .unwrap_or_default();
+    tracing::info!(file = %label, size = meta.len(), "verify: scan archive");
     progress.start(&label, Some(meta.len()));
     let mut cursor = &f;
     let archive = meta.is_file().then_some(&f);
-    let r = verify_ova_inner(&mut cursor, archive, path, Some(path), opts, progress);
+    let tally = crate::progress::Tally::new(progress);
+    let r = verify_ova_inner(&mut cursor, archive, path, Some(path), opts, &tally);
+    if r.is_ok() && meta.is_file() {
+        // The archive was read to its end: headers and padding count as done too.
+        tally.complete(meta.len());
+    }
     progress.finish();
     r
 }
@@ -610,6 +617,7 @@ pub(crate) fn scan_dir(
         let Ok(mut f) = File::open(&p) else { continue };
         let meta = f.metadata().ok();
         let size = meta.as_ref().map_or(0, |m| m.len());
+        tracing::info!(file = %name, size, "verify: hash file");
         progress.start(&name, Some(size));
         let opts = CopyOptions {
             algorithms: algs.clone(),

@@ -1,7 +1,7 @@
 //! Storage controller kinds and their unit limits: the one table used by the OVF validator, the
 //! neutral model's validation, import and export.
 //!
-//! Limits (vSphere configuration maximums, FORMATS.md §6–7): LSI Logic, BusLogic and LSI Logic
+//! Limits (vSphere configuration maximums, docs/FORMATS.md §6–7): LSI Logic, BusLogic and LSI Logic
 //! SAS have 16 SCSI targets with unit 7 taken by the controller itself (15 usable); PVSCSI has 64
 //! (unit 7 reserved too); IDE has 2 units per channel; SATA (AHCI) 30; NVMe 15 (64 on newer
 //! hardware versions, but 15 is the portable limit).

@@ -2,7 +2,7 @@
 //! vSphere guest id (`vmw:osType` in OVF) and the CIM `OSType` number (`OperatingSystemSection
 //! ovf:id`).
 //!
-//! Sources (FORMATS.md §5.6, §7.3): the vmx ↔ guestId pairs follow open-vm-tools
+//! Sources (docs/FORMATS.md §5.6, §7.3): the vmx ↔ guestId pairs follow open-vm-tools
 //! `GUEST_OS_KEY_MAP` (`lib/include/guest_os_tables.h`), extended with the keys newer VMware
 //! products write (`windows11-64`, `debian12-64`, `other6xlinux-64`, ...); the guestId → CIM
 //! numbers follow govmomi `GuestIDToCIMOSType`, and the CIM → default guestId fallback for

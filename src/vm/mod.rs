@@ -1,6 +1,6 @@
 //! The neutral VM model between OVF and VMX.
 //!
-//! Import is `Envelope → Machine → Vmx`, export is `Vmx → Machine → Envelope` (STYLE.md). Each
+//! Import is `Envelope → Machine → Vmx`, export is `Vmx → Machine → Envelope` (docs/ARCHITECTURE.md). Each
 //! format module maps its own format to and from [`Machine`] ([`crate::vmx::machine`],
 //! [`crate::ovf::machine`]) and never sees the other format. What a source holds that the
 //! model cannot represent lands in [`Machine::unmapped`] with a reason: a warning for the user,

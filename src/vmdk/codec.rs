@@ -1,7 +1,7 @@
 //! Grain compression for streamOptimized extents: zlib streams (RFC 1950) made with libdeflate.
 //!
 //! Every implementation writes zlib framing although VDF5 §"Stream-Optimized Compressed Sparse
-//! Extents" says RFC 1951 (FORMATS.md §3.2), so [`Deflater`] writes zlib and [`Inflater`] reads
+//! Extents" says RFC 1951 (docs/FORMATS.md §3.2), so [`Deflater`] writes zlib and [`Inflater`] reads
 //! zlib, falling back to raw deflate. Inflation writes into a buffer of exactly one grain, so a
 //! grain that would inflate past it (a compression bomb) fails without allocating more.
 
@@ -11,7 +11,7 @@ use crate::disk::GRAIN_BYTES;
 use crate::error::{Error, Result};
 
 /// The default deflate level: libdeflate 6, the equivalent of zlib's default (ratio 0.642 vs
-/// zlib's 0.647 on the benchmark data, at 2.6x the speed; shared/bench/BASELINES.md).
+/// zlib's 0.647 on the benchmark data, at 2.6x the speed; docs/PERFORMANCE.md).
 pub const DEFAULT_LEVEL: u32 = 6;
 /// The highest level accepted (libdeflate's maximum).
 pub const MAX_LEVEL: u32 = 12;

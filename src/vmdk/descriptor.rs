@@ -1,5 +1,5 @@
 //! The VMDK text descriptor: parse (tolerant of case, CRLF, comments, quoting) and write (the
-//! canonical layout VMware and QEMU emit) (VDF5 §"The Descriptor File"; FORMATS.md §1).
+//! canonical layout VMware and QEMU emit) (VDF5 §"The Descriptor File"; docs/FORMATS.md §1).
 //!
 //! A descriptor has three parts: header keys (`version`, `CID`, `parentCID`, `createType`,
 //! `parentFileNameHint`, ...), extent lines (`RW 2048 SPARSE "d.vmdk"`) and the disk database
@@ -20,7 +20,7 @@ use crate::vmdk::geometry::{AdapterType, Geometry};
 /// `parentCID` value meaning "no parent" (VDF5).
 pub const CID_NO_PARENT: u32 = 0xffff_ffff;
 
-/// The `createType` of a descriptor (VDF5 p.3–4; FORMATS.md §1.1).
+/// The `createType` of a descriptor (VDF5 p.3–4; docs/FORMATS.md §1.1).
 #[derive(Debug, Clone, PartialEq, Eq)]
 pub enum CreateType {
     /// `monolithicSparse`: one growable sparse extent with the descriptor embedded.

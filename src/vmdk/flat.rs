@@ -1,5 +1,5 @@
 //! Flat-extent sinks: monolithicFlat, twoGbMaxExtentFlat (hosted) and the three vSphere
-//! provisioning types as a `vmfs` descriptor plus `-flat.vmdk` (FORMATS.md §4).
+//! provisioning types as a `vmfs` descriptor plus `-flat.vmdk` (docs/FORMATS.md §4).
 //!
 //! Allocation follows what the type promises on the local file system:
 //! * [`Allocation::Sparse`] (thin): the extent is a sparse file; only data is written.

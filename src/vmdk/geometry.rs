@@ -1,5 +1,5 @@
 //! Disk geometry (CHS) written into descriptors, and the adapter types that decide it
-//! (VDF5 §"The Disk Database"; FORMATS.md §1.3).
+//! (VDF5 §"The Disk Database"; docs/FORMATS.md §1.3).
 //!
 //! VMware-written descriptors and QEMU agree: 16 heads for IDE, 255 for every other adapter,
 //! 63 sectors per track, cylinders = floor(capacity / (heads * 63)), not clamped.
@@ -89,7 +89,7 @@ mod tests {
 
     #[test]
     fn vmware_samples() {
-        // VDF5 example and ESXi samples (FORMATS.md §1.3).
+        // VDF5 example and ESXi samples (docs/FORMATS.md §1.3).
         let g = Geometry::for_capacity(10_485_760, AdapterType::Ide);
         assert_eq!((g.cylinders, g.heads, g.sectors), (10402, 16, 63));
         assert_eq!(

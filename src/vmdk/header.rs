@@ -1,5 +1,5 @@
 //! The 512-byte hosted sparse extent header (`KDMV`), kept apart from the readers and writers
-//! that interpret it (VDF5 §"Hosted Sparse Extent Header"; FORMATS.md §2.1).
+//! that interpret it (VDF5 §"Hosted Sparse Extent Header"; docs/FORMATS.md §2.1).
 //!
 //! [`SparseHeader::parse`] only decodes the bytes and checks what makes the header itself
 //! meaningless (magic, version, flag combinations, newline test, grain size and table geometry
@@ -23,7 +23,7 @@ pub const FLAG_ZEROED_GTE: u32 = 1 << 2;
 pub const FLAG_COMPRESSED: u32 = 1 << 16;
 /// Flag bit 17: markers present (streamOptimized).
 pub const FLAG_MARKERS: u32 = 1 << 17;
-/// Compression algorithm DEFLATE (zlib framing in practice, FORMATS.md §3.2).
+/// Compression algorithm DEFLATE (zlib framing in practice, docs/FORMATS.md §3.2).
 pub const COMPRESSION_DEFLATE: u16 = 1;
 
 /// Largest grain accepted, in sectors (1 MiB; every writer uses 128).

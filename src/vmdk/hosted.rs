@@ -74,7 +74,7 @@ impl HostedLayout {
             HostedLayout::TwoGbSparse => CreateType::TwoGbMaxExtentSparse,
             HostedLayout::MonolithicFlat => CreateType::MonolithicFlat,
             HostedLayout::TwoGbFlat => CreateType::TwoGbMaxExtentFlat,
-            // ESXi writes "vmfs" for all three provisioning types (FORMATS.md §4), and QEMU
+            // ESXi writes "vmfs" for all three provisioning types (docs/FORMATS.md §4), and QEMU
             // reads only that one of the vmfs* family.
             HostedLayout::Thin | HostedLayout::Thick | HostedLayout::EagerZeroedThick => {
                 CreateType::Vmfs

@@ -103,7 +103,9 @@ pub fn classify(head: &[u8], file_len: u64) -> DiskKind {
 /// Files named inside a descriptor are opened only through [`crate::gate`] (by the hosted
 /// reader); every reader bounds its allocations by `limits`.
 pub fn open(path: &Path, limits: &Limits) -> Result<Box<dyn DiskSource>> {
-    match detect(path)? {
+    let kind = detect(path)?;
+    tracing::info!(path = %path.display(), kind = ?kind, "disk: open");
+    match kind {
         DiskKind::StreamOptimized => Ok(Box::new(crate::vmdk::stream::StreamFileSource::open(
             path, limits,
         )?)),

@@ -1,5 +1,5 @@
 //! Reader of hosted sparse extents (`KDMV`, versions 1–3, uncompressed): grain directory, grain
-//! tables, zeroed-grain entries (VDF5 §"Hosted Sparse Extents"; FORMATS.md §2.3); and of ESXi
+//! tables, zeroed-grain entries (VDF5 §"Hosted Sparse Extents"; docs/FORMATS.md §2.3); and of ESXi
 //! `COWD` redo logs (vmfsSparse), which differ only in header layout and table size; and of
 //! compressed (streamOptimized) extents through their tables, so a delta may sit on one.
 //!

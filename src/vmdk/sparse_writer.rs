@@ -1,7 +1,7 @@
 //! Hosted sparse sinks: monolithicSparse (descriptor embedded) and twoGbMaxExtentSparse
 //! (descriptor file plus `-s001.vmdk` extents).
 //!
-//! Each extent is laid out as QEMU and VMware do (VDF5 p.8; FORMATS.md §2.3): header, embedded
+//! Each extent is laid out as QEMU and VMware do (VDF5 p.8; docs/FORMATS.md §2.3): header, embedded
 //! descriptor (sector 1, 20 sectors), redundant GD, redundant GTs, GD, GTs, padding to a grain
 //! boundary, then grains. All GTs exist from the start (the GD is fully populated); only data
 //! grains are stored, appended in offset order with large sequential writes. A grain table is

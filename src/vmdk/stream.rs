@@ -1,4 +1,4 @@
-//! streamOptimized readers (VDF5 §"Stream-Optimized Compressed Sparse Extents"; FORMATS.md §3).
+//! streamOptimized readers (VDF5 §"Stream-Optimized Compressed Sparse Extents"; docs/FORMATS.md §3).
 //!
 //! * [`StreamFileSource`] reads a seekable file through its grain directory: the spec layout
 //!   (`GD_AT_END` in the header, real `gdOffset` in the footer at end−1024, as ovftool and

@@ -1,5 +1,5 @@
 //! The streamOptimized writer, in the layout VMware ovftool 4.1 and VirtualBox write
-//! (FORMATS.md §3.3, VDF5 §"Stream-Optimized Compressed Sparse Extents"):
+//! (docs/FORMATS.md §3.3, VDF5 §"Stream-Optimized Compressed Sparse Extents"):
 //!
 //! ```text
 //! sector 0      header: version 3, flags newline-test|compressed|markers, grain 128,
@@ -39,7 +39,7 @@ const GT_COVERAGE_SECTORS: u64 = GT_ENTRIES * GRAIN_SECTORS;
 const OVERHEAD_SECTORS: u64 = 128;
 
 /// Geometry of a disk as written in `ddb.geometry.*`: 16 heads for IDE, 255 otherwise, 63
-/// sectors, cylinders = floor(capacity / (heads * 63)) (VMware-written samples, FORMATS.md §1.3).
+/// sectors, cylinders = floor(capacity / (heads * 63)) (VMware-written samples, docs/FORMATS.md §1.3).
 pub fn geometry(capacity_sectors: u64, adapter_type: &str) -> (u64, u32, u32) {
     let heads: u32 = if adapter_type.eq_ignore_ascii_case("ide") {
         16

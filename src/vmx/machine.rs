@@ -1,4 +1,4 @@
-//! `.vmx` ↔ [`Machine`]: which keys mean what (FORMATS.md §7.2; libvirt `vmx.c`).
+//! `.vmx` ↔ [`Machine`]: which keys mean what (docs/FORMATS.md §7.2; libvirt `vmx.c`).
 //!
 //! Reading ([`Machine::from_vmx`]) consumes the keys the model represents; of the rest,
 //! host-specific runtime state (UUIDs, PCI slot numbers, generated MACs, CPUID masks, swap paths,

@@ -1,7 +1,7 @@
 //! The `.vmx` / `.vmtx` configuration file: an ordered `key = "value"` file that keeps order,
 //! comments, blank lines, unknown keys and the original spelling of every line.
 //!
-//! Syntax (FORMATS.md §7.1; libvirt `vmx.c`; VMware's dictionary files):
+//! Syntax (docs/FORMATS.md §7.1; libvirt `vmx.c`; VMware's dictionary files):
 //!
 //! * one `key = "value"` per line; `#` starts a comment outside quotes; blank lines are kept;
 //! * keys are case-insensitive (`memSize`, `MEMSIZE`, `memsize` are one key), the last

@@ -677,7 +677,7 @@ fn cli_export_json_report() {
         out.to_str().unwrap(),
         "--prop",
         "guestinfo.x:uint16=8080",
-        "--version",
+        "--product-version",
         "2.1",
     ]);
     assert!(o.status.success(), "{}", String::from_utf8_lossy(&o.stderr));

@@ -1,6 +1,7 @@
 //! The one integration-test harness. Modules per area; helpers in [`support`].
 
 mod cli;
+mod cli_habits;
 mod export;
 mod import;
 mod ova;

@@ -11,6 +11,7 @@ use ovftool::vmdk::layout::{create_sink, Layout};
 use ovftool::Limits;
 
 use crate::ui::{Outcome, Ui};
+use crate::values::{AdapterChoice, ConvertLayout};
 
 /// Arguments of `convert`.
 #[derive(Debug, clap::Args)]
@@ -19,27 +20,33 @@ pub struct Args {
     pub input: PathBuf,
     /// Output path (the descriptor, for layouts with separate extents).
     pub output: PathBuf,
-    /// Output layout: stream-optimized, monolithic-sparse, monolithic-flat, two-gb-sparse,
-    /// two-gb-flat, thin, thick, eager-zeroed-thick, raw (ovftool's spellings such as
-    /// streamOptimized or eagerZeroedThick are accepted too).
-    #[arg(long = "to", value_name = "LAYOUT")]
-    pub to: String,
+    /// Output layout (ovftool's spellings such as streamOptimized or eagerZeroedThick are
+    /// accepted too).
+    #[arg(long = "to", value_name = "LAYOUT", value_enum, ignore_case = true)]
+    pub to: ConvertLayout,
     /// Worker threads for (de)compression (default: all cores).
     #[arg(long, value_name = "N", default_value_t = 0)]
     pub threads: usize,
     /// Deflate level for stream-optimized output: 0-12, 6 = zlib's default.
     #[arg(long, value_name = "N", default_value_t = ovftool::vmdk::codec::DEFAULT_LEVEL)]
     pub compression_level: u32,
-    /// `ddb.adapterType` of the output descriptor (ide, buslogic, lsilogic, legacyESX).
-    #[arg(long, value_name = "TYPE", default_value = "lsilogic")]
-    pub adapter_type: String,
+    /// `ddb.adapterType` of the output descriptor.
+    #[arg(
+        long,
+        value_name = "TYPE",
+        value_enum,
+        ignore_case = true,
+        default_value = "lsilogic",
+        alias = "adapterType"
+    )]
+    pub adapter_type: AdapterChoice,
     /// Replace an existing output.
-    #[arg(long)]
+    #[arg(long, alias = "overwrite")]
     pub force: bool,
 }
 
 pub fn run(args: Args, ui: &Ui) -> ovftool::Result<Outcome> {
-    let layout: Layout = args.to.parse()?;
+    let layout: Layout = args.to.into();
     if args.compression_level > ovftool::vmdk::codec::MAX_LEVEL {
         return Err(ovftool::Error::usage(format!(
             "bad --compression-level: expected 0 to {}, found {}",
@@ -60,7 +67,7 @@ pub fn run(args: Args, ui: &Ui) -> ovftool::Result<Outcome> {
         .unwrap_or_default();
     let opts = SinkOptions {
         force: args.force,
-        adapter_type: args.adapter_type.clone(),
+        adapter_type: args.adapter_type.ddb_name().to_string(),
         compression_level: args.compression_level,
         identity,
         ..SinkOptions::default()

@@ -99,8 +99,8 @@ pub struct Args {
     /// Drop the package's signature.
     #[arg(long)]
     pub unsign: bool,
-    /// Replace an existing output.
-    #[arg(long)]
+    /// Replace an existing output (ovftool: --overwrite).
+    #[arg(long, alias = "overwrite")]
     pub force: bool,
 }
 

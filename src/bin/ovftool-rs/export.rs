@@ -2,43 +2,48 @@
 
 use std::path::PathBuf;
 
-use ovftool::digest::Algorithm;
 use ovftool::export::{self, ExportOptions, Target};
-use ovftool::ovf::OvfVersion;
 use ovftool::Error;
 
 use crate::ui::{Outcome, Ui};
+use crate::values::{ManifestChoice, OvfVersionChoice, TargetChoice};
 
-/// Arguments of `export`. `--version` is the product version here (ovftool's option name), so
-/// the subcommand has no version flag of its own.
+/// Arguments of `export`. VMware ovftool's spellings are accepted as aliases (`--overwrite`,
+/// `--shaAlgorithm`, `--privateKey`, `--compress`, `--maxVirtualHardwareVersion`).
 #[derive(Debug, clap::Args)]
-#[command(disable_version_flag = true)]
 pub struct Args {
     /// The VM: a .vmx or .vmtx file, or a folder holding exactly one.
     pub input: PathBuf,
     /// OUT.ova (one archive), OUT.ovf (descriptor with its files beside it) or OUT_DIR/.
     pub output: PathBuf,
     /// VM name in the descriptor (default: the .vmx displayName).
-    #[arg(long)]
+    #[arg(long, short = 'n')]
     pub name: Option<String>,
-    /// OVF version: 1.0 or 2.0.
-    #[arg(long, value_name = "1.0|2.0")]
-    pub ovf_version: Option<String>,
-    /// Manifest digest: sha1, sha256, sha512 or none (default sha256).
-    #[arg(long, value_name = "ALG")]
-    pub manifest: Option<String>,
-    /// Sign the manifest with this RSA private key (PEM); writes a .cert.
-    #[arg(long, value_name = "KEY.pem")]
+    /// OVF version (default 1.0).
+    #[arg(long, value_name = "VERSION", value_enum)]
+    pub ovf_version: Option<OvfVersionChoice>,
+    /// Manifest digest (default sha256; ovftool's --shaAlgorithm is accepted).
+    #[arg(
+        long,
+        value_name = "ALG",
+        value_enum,
+        ignore_case = true,
+        alias = "shaAlgorithm"
+    )]
+    pub manifest: Option<ManifestChoice>,
+    /// Sign the manifest with this RSA private key (PEM); writes a .cert (ovftool:
+    /// --privateKey).
+    #[arg(long, value_name = "KEY.pem", alias = "privateKey")]
     pub sign: Option<PathBuf>,
     /// The signer's certificate (PEM; default: taken from the key file).
     #[arg(long, value_name = "CERT.pem", requires = "sign")]
     pub cert: Option<PathBuf>,
-    /// Where the package will be imported: esxi6, esxi7, esxi8, workstation, virtualbox (picks
-    /// the digest, OVF version and caps the hardware version; explicit options win).
-    #[arg(long)]
-    pub target: Option<String>,
+    /// Where the package will be imported: picks the digest, OVF version and caps the hardware
+    /// version (explicit options win).
+    #[arg(long, value_enum, ignore_case = true)]
+    pub target: Option<TargetChoice>,
     /// Highest virtual hardware version to write (vmx-NN).
-    #[arg(long, value_name = "N")]
+    #[arg(long, value_name = "N", alias = "maxVirtualHardwareVersion")]
     pub max_hw_version: Option<u32>,
     /// ProductSection: product name.
     #[arg(long)]
@@ -47,7 +52,7 @@ pub struct Args {
     #[arg(long)]
     pub vendor: Option<String>,
     /// ProductSection: short version.
-    #[arg(long = "version", value_name = "VERSION")]
+    #[arg(long, value_name = "VERSION")]
     pub product_version: Option<String>,
     /// ProductSection: full version.
     #[arg(long)]
@@ -80,11 +85,12 @@ pub struct Args {
     /// Compression threads (0 = all cores).
     #[arg(long, default_value_t = 0)]
     pub threads: usize,
-    /// Deflate level 0-12.
-    #[arg(long, default_value_t = 6)]
+    /// Deflate level 0-12 of the stream-optimized disks (ovftool: --compress).
+    #[arg(long, default_value_t = 6, alias = "compress")]
     pub compression_level: u32,
-    /// Replace an existing output, and export a VM that looks powered on or locked.
-    #[arg(long)]
+    /// Replace an existing output, and export a VM that looks powered on or locked (ovftool:
+    /// --overwrite).
+    #[arg(long, alias = "overwrite")]
     pub force: bool,
 }
 
@@ -98,30 +104,14 @@ fn read_text(path: &PathBuf, what: &str) -> ovftool::Result<String> {
 /// Turns the command line into library options.
 fn options(args: &Args) -> ovftool::Result<ExportOptions> {
     let mut o = ExportOptions::default();
-    if let Some(t) = &args.target {
-        t.parse::<Target>()?.apply(&mut o);
+    if let Some(t) = args.target {
+        Target::from(t).apply(&mut o);
     }
-    if let Some(v) = &args.ovf_version {
-        o.ovf_version = match v.trim() {
-            "1" | "1.0" | "1.1" => OvfVersion::V1,
-            "2" | "2.0" => OvfVersion::V2,
-            other => {
-                return Err(Error::usage(format!(
-                    "--ovf-version: expected 1.0 or 2.0, found {other:?}"
-                )))
-            }
-        };
+    if let Some(v) = args.ovf_version {
+        o.ovf_version = v.into();
     }
-    if let Some(m) = &args.manifest {
-        o.manifest = if m.eq_ignore_ascii_case("none") {
-            None
-        } else {
-            Some(Algorithm::from_name(m).ok_or_else(|| {
-                Error::usage(format!(
-                    "--manifest: expected sha1, sha256, sha512 or none, found {m:?}"
-                ))
-            })?)
-        };
+    if let Some(m) = args.manifest {
+        o.manifest = m.algorithm();
     }
     if let Some(key) = &args.sign {
         let key_pem = std::fs::read(key)

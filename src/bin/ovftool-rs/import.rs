@@ -2,17 +2,22 @@
 //! one verified streaming pass (see `ovftool::import`). Exit 0 when imported, 1 when the package
 //! fails verification or is invalid, 2 on usage or I/O errors.
 //!
+//! `--spec-out FILE` writes the package's options file instead (crate::spec, docs/OPTIONS.md),
+//! `--options FILE` reads one back, the command line winning over it.
+//!
 //! `--json` prints the shared envelope with `name, vm_dir, vmx, hardware_version, files: [{path,
 //! size}], disks: [{disk_id, source, device, mode, file, capacity_bytes, data_bytes}],
 //! verification: {...as verify's report...}`; the package's findings in `findings`, what was
 //! approximated in `warnings` (docs/JSON.md §import).
 
-use std::path::PathBuf;
+use std::path::{Path, PathBuf};
 
 use ovftool::import::{self, ImportOptions};
 use ovftool::vmdk::layout::Layout;
 
+use crate::spec::Spec;
 use crate::ui::{to_json, Note, Outcome, Ui};
+use crate::values::ImportDiskMode;
 
 /// Arguments of `import`.
 #[derive(Debug, clap::Args)]
@@ -20,14 +25,30 @@ pub struct Args {
     /// The package: an .ova file, an .ovf with its files beside it, or `-` for an OVA on stdin.
     pub source: PathBuf,
     /// The folder in which `<name>/` is created (created when missing).
-    pub target_dir: PathBuf,
+    #[arg(required_unless_present = "spec_out")]
+    pub target_dir: Option<PathBuf>,
+    /// Write the package's options file (name, disk mode, networks, properties, deployment
+    /// option, EULA acceptance) to FILE (`-`: standard output) and import nothing; edit it and
+    /// pass it back with --options. Format: docs/OPTIONS.md.
+    #[arg(long, value_name = "FILE", conflicts_with_all = ["target_dir", "options"])]
+    pub spec_out: Option<PathBuf>,
+    /// Read the import options from FILE (as written by --spec-out); options given on the
+    /// command line win over the file.
+    #[arg(long, value_name = "FILE")]
+    pub options: Option<PathBuf>,
     /// VM name (default: the VirtualSystem's name, made safe for a file name).
-    #[arg(long, visible_alias = "name-vm", short = 'n')]
+    #[arg(long, short = 'n')]
     pub name: Option<String>,
-    /// Disk layout: thin, thick, eager-zeroed-thick, monolithic-sparse, monolithic-flat,
-    /// two-gb-sparse, two-gb-flat (ovftool's --diskMode spellings accepted).
-    #[arg(long, alias = "diskMode", default_value = "thin", value_name = "MODE")]
-    pub disk_mode: String,
+    /// Disk layout [default: thin] (ovftool's --diskMode spellings such as eagerZeroedThick or
+    /// twoGbMaxExtentSparse are accepted).
+    #[arg(
+        long,
+        alias = "diskMode",
+        value_name = "MODE",
+        value_enum,
+        ignore_case = true
+    )]
+    pub disk_mode: Option<ImportDiskMode>,
     /// Deployment option (configuration) id; default: the descriptor's default.
     #[arg(long, alias = "deploymentOption", value_name = "ID")]
     pub deployment_option: Option<String>,
@@ -49,7 +70,7 @@ pub struct Args {
     /// Do not fail on manifest digest problems (reported as warnings).
     #[arg(long, alias = "skipManifestCheck")]
     pub skip_manifest_check: bool,
-    /// Replace an existing VM folder of the same name.
+    /// Replace an existing VM folder of the same name (or the --spec-out file).
     #[arg(long, alias = "overwrite")]
     pub force: bool,
     /// Write every vmw:ExtraConfig entry, not only the safe list.
@@ -68,24 +89,65 @@ fn pairs(list: &[String], what: &str) -> ovftool::Result<Vec<(String, String)>> 
         .collect()
 }
 
-pub fn run(args: Args, ui: &Ui) -> ovftool::Result<Outcome> {
-    let disk_mode: Layout = args.disk_mode.parse()?;
-    let opts = ImportOptions {
-        name: args.name,
-        disk_mode,
-        deployment_option: args.deployment_option,
-        networks: pairs(&args.net, "--net")?,
-        properties: pairs(&args.prop, "--prop")?,
-        accept_all_eulas: args.accept_all_eulas,
+/// The library options: the options file (if any) overlaid by the command line.
+fn options(args: &Args) -> ovftool::Result<ImportOptions> {
+    let spec = match &args.options {
+        Some(path) => Spec::read(path)?,
+        None => Spec::default(),
+    };
+    let disk_mode = match args.disk_mode {
+        Some(m) => m,
+        None => spec.disk_mode()?.unwrap_or(ImportDiskMode::Thin),
+    };
+    Ok(ImportOptions {
+        name: args.name.clone().or_else(|| spec.name.clone()),
+        disk_mode: Layout::from(disk_mode),
+        deployment_option: args
+            .deployment_option
+            .clone()
+            .or_else(|| spec.deployment_option.clone()),
+        networks: spec.networks(pairs(&args.net, "--net")?),
+        properties: spec.properties(pairs(&args.prop, "--prop")?),
+        accept_all_eulas: args.accept_all_eulas || spec.accept_all_eulas,
         lax: args.lax,
-        max_hw_version: args.max_hw_version,
+        max_hw_version: args.max_hw_version.or(spec.max_hw_version),
         skip_manifest_check: args.skip_manifest_check,
         force: args.force,
-        allow_extra_config: args.allow_extra_config,
+        allow_extra_config: args.allow_extra_config || spec.allow_extra_config,
         ..Default::default()
+    })
+}
+
+/// `--spec-out`: the package's options file, nothing imported.
+fn spec_out(args: &Args, out: &Path, ui: &Ui) -> ovftool::Result<Outcome> {
+    let (_, env) = crate::info_ovf::open(&args.source)?;
+    let spec = Spec::of(&env);
+    spec.write(out, args.force)?;
+    if out == Path::new("-") {
+        // The file itself is on standard output.
+    } else if ui.json {
+        ui.print_envelope(
+            true,
+            serde_json::json!({ "spec": to_json(&spec)? }),
+            Vec::new(),
+            Vec::new(),
+        );
+    } else {
+        ui.note(&format!("wrote {}", out.display()));
+    }
+    Ok(Outcome::Ok)
+}
+
+pub fn run(args: Args, ui: &Ui) -> ovftool::Result<Outcome> {
+    if let Some(out) = &args.spec_out {
+        return spec_out(&args, out, ui);
+    }
+    let Some(target_dir) = args.target_dir.as_deref() else {
+        return Err(ovftool::Error::usage("import: expected TARGET_DIR"));
     };
+    let opts = options(&args)?;
     let progress = ui.progress();
-    let report = import::import_path(&args.source, &args.target_dir, &opts, progress.as_ref())?;
+    let report = import::import_path(&args.source, target_dir, &opts, progress.as_ref())?;
     if ui.json {
         let findings = crate::verify::notes(&report.verification.findings);
         let warnings = report

@@ -9,21 +9,28 @@ mod convert;
 mod diff;
 mod edit;
 mod export;
+mod help;
 mod import;
 mod info;
 mod info_disk;
 mod info_ovf;
+mod logging;
+mod manpage;
 mod pack;
+mod progress_json;
 mod retarget;
+mod spec;
 mod ui;
 mod unpack;
 mod validate;
+mod values;
 mod verify;
 
 use std::ffi::OsString;
+use std::path::PathBuf;
 use std::process::ExitCode;
 
-use clap::{Parser, Subcommand};
+use clap::{ArgAction, Parser, Subcommand};
 
 use ui::{Outcome, Ui};
 
@@ -31,7 +38,14 @@ use ui::{Outcome, Ui};
 ///
 /// Exit codes: 0 ok; 1 the input failed validation or verification; 2 usage or I/O error.
 #[derive(Debug, Parser)]
-#[command(name = "ovftool-rs", version, about, long_about = None, propagate_version = true)]
+#[command(
+    name = "ovftool-rs",
+    version,
+    about,
+    long_about = None,
+    propagate_version = true,
+    after_help = help::TOP
+)]
 struct Cli {
     /// Machine-readable JSON on standard output instead of text.
     #[arg(long, global = true)]
@@ -39,6 +53,23 @@ struct Cli {
     /// No progress bars and no informational messages on standard error.
     #[arg(long, short, global = true)]
     quiet: bool,
+    /// Log what the library does on standard error: -v for the main steps, -vv for details
+    /// (never on standard output).
+    #[arg(long, short, global = true, action = ArgAction::Count)]
+    verbose: u8,
+    /// Append the log to FILE instead of standard error (at least the main steps; more with
+    /// -vv). ovftool's --X:logFile is accepted.
+    #[arg(long, global = true, value_name = "FILE", alias = "X:logFile")]
+    log_file: Option<PathBuf>,
+    /// Newline-delimited JSON progress events on standard error (phase, file, bytes done and
+    /// total), for GUIs and CI logs; schema in docs/JSON.md ("Progress events").
+    #[arg(
+        long,
+        global = true,
+        visible_alias = "machine-output",
+        alias = "machineOutput"
+    )]
+    json_progress: bool,
     #[command(subcommand)]
     command: Command,
 }
@@ -46,27 +77,65 @@ struct Cli {
 #[derive(Debug, Subcommand)]
 enum Command {
     /// Show what an OVF descriptor, OVA package or virtual disk contains.
+    #[command(after_help = help::INFO)]
     Info(info::Args),
     /// Check an OVF descriptor (no disk reading).
+    #[command(after_help = help::VALIDATE)]
     Validate(validate::Args),
     /// Verify an OVA, OVF package or folder: structure, manifest, signature, descriptor, disks.
+    #[command(after_help = help::VERIFY)]
     Verify(verify::Args),
     /// Import an OVA/OVF as a VMware VM folder (.vmx plus disks).
-    Import(import::Args),
+    #[command(after_help = help::IMPORT)]
+    Import(Box<import::Args>),
     /// Export a VM (.vmx/.vmtx or its folder) as an OVA or OVF package.
+    #[command(after_help = help::EXPORT)]
     Export(Box<export::Args>),
     /// Pack an OVF package (folder or .ovf) into an OVA, writing the manifest.
+    #[command(after_help = help::PACK)]
     Pack(pack::Args),
     /// Unpack an OVA into a folder, verifying while extracting.
+    #[command(after_help = help::UNPACK)]
     Unpack(unpack::Args),
     /// Convert a virtual disk between layouts (streamOptimized, sparse, flat, thin, thick, raw).
+    #[command(after_help = help::CONVERT)]
     Convert(convert::Args),
     /// Change a package's product fields, properties, EULA, hardware, networks or files.
+    #[command(after_help = help::EDIT)]
     Edit(Box<edit::Args>),
     /// Make a package acceptable to a hypervisor (ESXi, Workstation, VirtualBox).
+    #[command(after_help = help::RETARGET)]
     Retarget(retarget::Args),
     /// Show what differs between two packages (descriptor and disk data) or two disks.
+    #[command(after_help = help::DIFF)]
     Diff(diff::Args),
+    /// Print a shell completion script (bash, zsh, fish, powershell, elvish) on standard output.
+    #[command(after_help = help::COMPLETIONS)]
+    Completions(manpage::CompletionsArgs),
+    /// Print the man page (roff) of ovftool-rs or of one of its commands, or write them all.
+    #[command(after_help = help::MAN)]
+    Man(manpage::ManArgs),
+}
+
+impl Command {
+    /// The subcommand's name, as the JSON progress events' `phase`.
+    fn name(&self) -> &'static str {
+        match self {
+            Command::Info(_) => "info",
+            Command::Validate(_) => "validate",
+            Command::Verify(_) => "verify",
+            Command::Import(_) => "import",
+            Command::Export(_) => "export",
+            Command::Pack(_) => "pack",
+            Command::Unpack(_) => "unpack",
+            Command::Convert(_) => "convert",
+            Command::Edit(_) => "edit",
+            Command::Retarget(_) => "retarget",
+            Command::Diff(_) => "diff",
+            Command::Completions(_) => "completions",
+            Command::Man(_) => "man",
+        }
+    }
 }
 
 /// ovftool writes per-key options with a colon: `--net:"VM Network"=dvs-1`,
@@ -105,27 +174,20 @@ fn ovftool_colon_syntax(args: impl Iterator<Item = OsString>) -> Vec<OsString> {
 
 /// The subcommand names, as the `--json` envelope names them.
 const COMMANDS: &[&str] = &[
-    "info", "validate", "verify", "import", "export", "pack", "unpack", "convert", "edit",
-    "retarget", "diff",
+    "info",
+    "validate",
+    "verify",
+    "import",
+    "export",
+    "pack",
+    "unpack",
+    "convert",
+    "edit",
+    "retarget",
+    "diff",
+    "completions",
+    "man",
 ];
-
-impl Command {
-    fn name(&self) -> &'static str {
-        match self {
-            Command::Info(_) => "info",
-            Command::Validate(_) => "validate",
-            Command::Verify(_) => "verify",
-            Command::Import(_) => "import",
-            Command::Export(_) => "export",
-            Command::Pack(_) => "pack",
-            Command::Unpack(_) => "unpack",
-            Command::Convert(_) => "convert",
-            Command::Edit(_) => "edit",
-            Command::Retarget(_) => "retarget",
-            Command::Diff(_) => "diff",
-        }
-    }
-}
 
 /// A command line clap refused. With `--json` among the options the error is one JSON document
 /// on stdout (`error.kind` = `usage`), as for every other error; help and version are printed
@@ -179,6 +241,13 @@ fn main() -> ExitCode {
         Err(e) => return usage_error(&e, &args),
     };
     let ui = Ui::new(cli.json, cli.quiet).for_command(cli.command.name());
+    if let Err(e) = logging::init(cli.verbose, cli.log_file.as_deref()) {
+        ui.report_error(&e);
+        return ExitCode::from(2);
+    }
+    if cli.json_progress {
+        progress_json::enable(cli.command.name());
+    }
     match run(cli.command, &ui) {
         Ok(Outcome::Ok) => ExitCode::SUCCESS,
         Ok(Outcome::Failed) => ExitCode::from(1),
@@ -194,7 +263,7 @@ fn run(command: Command, ui: &Ui) -> ovftool::Result<Outcome> {
         Command::Info(a) => info::run(a, ui),
         Command::Validate(a) => validate::run(a, ui),
         Command::Verify(a) => verify::run(a, ui),
-        Command::Import(a) => import::run(a, ui),
+        Command::Import(a) => import::run(*a, ui),
         Command::Export(a) => export::run(*a, ui),
         Command::Pack(a) => pack::run(a, ui),
         Command::Unpack(a) => unpack::run(a, ui),
@@ -202,6 +271,8 @@ fn run(command: Command, ui: &Ui) -> ovftool::Result<Outcome> {
         Command::Edit(a) => edit::run(*a, ui),
         Command::Retarget(a) => retarget::run(a, ui),
         Command::Diff(a) => diff::run(a, ui),
+        Command::Completions(a) => manpage::completions(a),
+        Command::Man(a) => manpage::man(a),
     }
 }
 

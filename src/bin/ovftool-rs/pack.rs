@@ -4,11 +4,11 @@
 use std::path::PathBuf;
 
 use ovftool::cert::Signer;
-use ovftool::digest::Algorithm;
 use ovftool::pack::{self, ManifestMode, PackOptions};
 use ovftool::Error;
 
 use crate::ui::{path_json, Note, Outcome, Ui};
+use crate::values::ManifestChoice;
 
 /// Arguments of `pack`.
 #[derive(Debug, clap::Args)]
@@ -17,30 +17,33 @@ pub struct Args {
     pub input: PathBuf,
     /// The OVA to write.
     pub output: PathBuf,
-    /// Manifest digest: sha1, sha256, sha512 or none (default: the package's existing manifest
-    /// algorithm, else sha256).
-    #[arg(long, value_name = "ALG")]
-    pub manifest: Option<String>,
-    /// Sign the manifest with this PEM private key (RSA, PKCS#8 or PKCS#1).
-    #[arg(long, value_name = "KEY.pem")]
+    /// Manifest digest (default: the package's existing manifest algorithm, else sha256;
+    /// ovftool's --shaAlgorithm is accepted).
+    #[arg(
+        long,
+        value_name = "ALG",
+        value_enum,
+        ignore_case = true,
+        alias = "shaAlgorithm"
+    )]
+    pub manifest: Option<ManifestChoice>,
+    /// Sign the manifest with this PEM private key (RSA, PKCS#8 or PKCS#1; ovftool's
+    /// --privateKey is accepted).
+    #[arg(long, value_name = "KEY.pem", alias = "privateKey")]
     pub sign: Option<PathBuf>,
     /// The signer's PEM certificate (default: the certificate in the key file).
     #[arg(long, value_name = "CERT.pem", requires = "sign")]
     pub cert: Option<PathBuf>,
-    /// Replace an existing output.
-    #[arg(long)]
+    /// Replace an existing output (ovftool: --overwrite).
+    #[arg(long, alias = "overwrite")]
     pub force: bool,
 }
 
 pub fn run(args: Args, ui: &Ui) -> ovftool::Result<Outcome> {
-    let manifest = match args.manifest.as_deref() {
+    let manifest = match args.manifest.map(ManifestChoice::algorithm) {
         None => ManifestMode::Auto,
-        Some(s) if s.eq_ignore_ascii_case("none") => ManifestMode::None,
-        Some(s) => ManifestMode::Algorithm(Algorithm::from_name(s).ok_or_else(|| {
-            Error::usage(format!(
-                "--manifest {s:?}: expected sha1, sha256, sha512 or none"
-            ))
-        })?),
+        Some(None) => ManifestMode::None,
+        Some(Some(alg)) => ManifestMode::Algorithm(alg),
     };
     let signer = match &args.sign {
         Some(key) => {

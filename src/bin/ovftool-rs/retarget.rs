@@ -3,9 +3,9 @@
 use std::path::PathBuf;
 
 use ovftool::transform::retarget::{self, RetargetOptions, Target};
-use ovftool::Error;
 
 use crate::ui::{Outcome, Ui};
+use crate::values::RetargetChoice;
 
 /// Arguments of `retarget`.
 #[derive(Debug, clap::Args)]
@@ -15,9 +15,9 @@ pub struct Args {
     /// The result: a name ending in .ova, `-` for standard output, or a new folder.
     #[arg(required_unless_present = "dry_run")]
     pub output: Option<PathBuf>,
-    /// The hypervisor: esxi-6.7, esxi-7.0, esxi-8.0, workstation-17 or virtualbox-7.
-    #[arg(long = "for", value_name = "TARGET")]
-    pub target: String,
+    /// The hypervisor.
+    #[arg(long = "for", value_name = "TARGET", value_enum, ignore_case = true)]
+    pub target: RetargetChoice,
     /// List the changes without writing anything.
     #[arg(long)]
     pub dry_run: bool,
@@ -30,19 +30,13 @@ pub struct Args {
     /// The signer's PEM certificate (default: the certificate in the key file).
     #[arg(long, value_name = "CERT.pem", requires = "sign")]
     pub cert: Option<PathBuf>,
-    /// Replace an existing output.
-    #[arg(long)]
+    /// Replace an existing output (ovftool: --overwrite).
+    #[arg(long, alias = "overwrite")]
     pub force: bool,
 }
 
 pub fn run(args: Args, ui: &Ui) -> ovftool::Result<Outcome> {
-    let target = Target::from_name(&args.target).ok_or_else(|| {
-        Error::usage(format!(
-            "--for {:?}: expected one of {}",
-            args.target,
-            Target::ALL.map(|t| t.name()).join(", ")
-        ))
-    })?;
+    let target: Target = args.target.0;
     let opts = RetargetOptions {
         target,
         dry_run: args.dry_run,

@@ -160,8 +160,13 @@ impl Ui {
         }
     }
 
-    /// A progress reporter: indicatif bars on a terminal stderr, nothing otherwise.
+    /// A progress reporter: JSON events with `--json-progress`, indicatif bars on a terminal
+    /// stderr, nothing otherwise.
     pub fn progress(&self) -> Box<dyn Progress> {
+        // `--json-progress` wins over bars, `--quiet` and `--json`: it was asked for by name.
+        if let Some(sink) = crate::progress_json::sink() {
+            return sink;
+        }
         if self.quiet || self.json || !io::stderr().is_terminal() {
             return Box::new(NoProgress);
         }

@@ -14,7 +14,7 @@ pub struct Args {
     /// The folder to create.
     pub output: PathBuf,
     /// Extract even when manifest digests or the signature do not match.
-    #[arg(long)]
+    #[arg(long, alias = "skipManifestCheck")]
     pub skip_manifest_check: bool,
     /// Accept what ovftool's --lax accepts (entry order, descriptor missing from the manifest).
     #[arg(long)]
@@ -23,8 +23,8 @@ pub struct Args {
     /// descriptor and manifest are rewritten to match and the certificate is dropped.
     #[arg(long)]
     pub expand: bool,
-    /// Replace an existing output folder.
-    #[arg(long)]
+    /// Replace an existing output folder (ovftool: --overwrite).
+    #[arg(long, alias = "overwrite")]
     pub force: bool,
 }
 
