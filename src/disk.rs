@@ -81,6 +81,13 @@ pub trait DiskSource: Send {
     fn annotate(&self, error: Error) -> Error {
         error
     }
+
+    /// The files this source reads (descriptors, extents, parents), for the checks that an
+    /// output does not replace its own input and that no input changed while it was read.
+    /// Empty for sources that are not files (streams, archive members).
+    fn files(&self) -> Vec<std::path::PathBuf> {
+        Vec::new()
+    }
 }
 
 /// A decoded grain ready for a sink: plain bytes, known not to be all zeros.

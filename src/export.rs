@@ -273,7 +273,10 @@ fn lock_markers(dir: &Path) -> Result<Vec<String>> {
 }
 
 /// Finds the configuration file: the path itself, or the single `.vmx`/`.vmtx` in a folder.
-fn find_config(input: &Path) -> Result<PathBuf> {
+///
+/// # Errors
+/// I/O errors; [`crate::ErrorKind::Usage`] when a folder holds no or several configurations.
+pub fn find_config(input: &Path) -> Result<PathBuf> {
     let meta =
         std::fs::metadata(input).map_err(|e| Error::io("cannot open VM", e).with_path(input))?;
     if !meta.is_dir() {
@@ -358,6 +361,8 @@ struct DiskJob {
 
 /// Everything decided before writing.
 struct Plan {
+    /// The files read, stamped before reading (checked before the output is committed).
+    stamps: crate::range_copy::InputStamps,
     config: PathBuf,
     builder: EnvelopeBuilder,
     disks: Vec<DiskJob>,
@@ -395,6 +400,19 @@ fn sanitize_stem(name: &str) -> String {
         "vm".to_string()
     } else {
         s
+    }
+}
+
+impl Plan {
+    /// Every file the export reads: the configuration, each disk's descriptors, extents and
+    /// parents, NVRAM and images.
+    fn input_files(&self) -> Vec<PathBuf> {
+        let mut out = vec![self.config.clone()];
+        for d in &self.disks {
+            out.extend(d.source.files());
+        }
+        out.extend(self.plain.iter().map(|p| p.path.clone()));
+        out
     }
 }
 
@@ -601,6 +619,7 @@ fn plan(input: &Path, stem: &str, opts: &ExportOptions) -> Result<Plan> {
         warnings,
         name,
         family,
+        stamps: crate::range_copy::InputStamps::default(),
     })
 }
 
@@ -934,6 +953,9 @@ pub fn export(
     };
     crate::output::check_overwrite(&final_path, opts.force)?;
     let mut plan = plan(input, &stem, opts)?;
+    let inputs = plan.input_files();
+    plan.stamps = crate::range_copy::InputStamps::take(&inputs)?;
+    crate::output::refuse_overlap(&final_path, &inputs)?;
     let ovf_name = format!("{stem}.ovf");
     let mf_name = format!("{stem}.mf");
     let cert_name = format!("{stem}.cert");
@@ -1121,6 +1143,7 @@ fn write_ova(
     let buf = w.finish()?;
     buf.into_inner()
         .map_err(|e| Error::io("cannot write archive", e.into_error()).with_path(path))?;
+    plan.stamps.check()?;
     pending.commit()?;
     head.extend(out_files);
     Ok((head, disk_stats))
@@ -1139,8 +1162,8 @@ fn write_ovf(
         Some(p) if !p.as_os_str().is_empty() => p.to_path_buf(),
         _ => PathBuf::from("."),
     };
-    std::fs::create_dir_all(&dir)
-        .map_err(|e| Error::io("cannot create folder", e).with_path(&dir))?;
+    // Missing folders are created, and removed again if the export fails or is interrupted.
+    let created = crate::output::create_dirs(&dir)?;
     let alg = opts.manifest;
     let algs: Vec<Algorithm> = alg.into_iter().collect();
     let package_names: Vec<String> = plan.builder.files.iter().map(|f| f.href.clone()).collect();
@@ -1156,6 +1179,7 @@ fn write_ovf(
     let mut out_files = Vec::new();
     for href in &package_names {
         let target = dir.join(crate::gate::plain_file_name(href)?);
+        crate::output::refuse_overlap(&target, &plan.input_files())?;
         let mut pending = PendingFile::create(&target, opts.force)?;
         let file = pending
             .file()
@@ -1242,11 +1266,12 @@ fn write_ovf(
     dp.file()
         .write_all(&ovf)
         .map_err(|e| Error::io("cannot write", e).with_path(descriptor_path))?;
-    // Files first, the descriptor last: a package is complete when its descriptor exists.
-    for p in pendings {
-        p.commit()?;
-    }
-    dp.commit()?;
+    // Files first, the descriptor last, as one group: a package is complete when its
+    // descriptor exists, and a kill between renames leaves no part behind for long.
+    plan.stamps.check()?;
+    pendings.push(dp);
+    crate::output::commit_group(pendings)?;
+    created.keep();
     head.extend(out_files);
     Ok((head, disk_stats))
 }

@@ -137,6 +137,18 @@ struct Part {
     size: u64,
 }
 
+/// A file of the package folder `dir`, through the gate: a link that leads out of the folder
+/// (`disk1.vmdk -> /etc/passwd`) is refused rather than packed.
+fn package_file(dir: &Path, name: &str) -> Result<PathBuf> {
+    crate::gate::resolve_in_dir(dir, name).map_err(|e| {
+        Error::unsafe_path(format!(
+            "{name} leads out of the package folder (a link?): {}",
+            e.message()
+        ))
+        .with_path(dir.join(name))
+    })
+}
+
 /// Packs an OVF package (a folder holding one `.ovf`, or the `.ovf` itself with its files
 /// beside it) into `output`.
 ///
@@ -172,7 +184,7 @@ pub fn pack(
             Some(_) => {
                 for i in 0..=(opts.limits.max_ova_entries as u64) {
                     let n = names::chunk_name(&f.href, i);
-                    let p = inp.dir.join(&n);
+                    let p = package_file(&inp.dir, &n)?;
                     match std::fs::metadata(&p) {
                         Ok(m) if m.is_file() => these.push(Part {
                             name: n,
@@ -184,7 +196,7 @@ pub fn pack(
                 }
             }
             None => {
-                let p = inp.dir.join(&f.href);
+                let p = package_file(&inp.dir, &f.href)?;
                 match std::fs::metadata(&p) {
                     Ok(m) if m.is_file() => these.push(Part {
                         name: f.href.clone(),
@@ -303,6 +315,9 @@ pub fn pack(
     }
 
     // --- Write.
+    let mut inputs = vec![ovf_path.clone(), old_mf_path.clone(), old_cert_path.clone()];
+    inputs.extend(parts.iter().map(|p| p.path.clone()));
+    crate::output::refuse_overlap(output, &inputs)?;
     let mut pending = PendingFile::create(output, opts.force)?;
     let mtime = opts.mtime.unwrap_or_else(source_date_epoch);
     let mut entries = Vec::new();
@@ -453,6 +468,9 @@ pub fn unpack(
     progress: &dyn Progress,
 ) -> Result<Report> {
     tracing::info!(input = %input.display(), output = %out_dir.display(), "unpack: open archive");
+    if input != Path::new("-") {
+        crate::output::refuse_overlap(out_dir, &[input])?;
+    }
     let pending = PendingDir::create(out_dir, opts.force)?;
     let mut report = Report {
         path: input.to_path_buf(),
@@ -503,6 +521,15 @@ pub fn unpack(
         progress.finish();
         c
     };
+    // An I/O failure (a full or read-only target, a read error) is an operational error (exit
+    // 2), not a finding about the package (exit 1); the pending folder goes with it.
+    if let Some(f) = report
+        .findings
+        .iter()
+        .find(|f| f.severity == Severity::Error && f.code == ErrorKind::Io.code())
+    {
+        return Err(Error::new(ErrorKind::Io, f.message.clone()).with_path(out_dir));
+    }
     if report.passed() {
         let reopen = (input != Path::new("-")).then_some(input);
         verify::check_package(&collected, reopen, &vopts, &mut report);

@@ -132,9 +132,9 @@ struct Wait {
 ///
 /// # Errors
 /// [`crate::ErrorKind::Usage`] when `dst` already extends past `dst_off`;
-/// [`crate::ErrorKind::Corrupt`] when `src` ends before `src_off + len`, or changed while it was
-/// copied (its size or modification times differ afterwards); [`crate::ErrorKind::Io`] from
-/// reading or writing.
+/// [`crate::ErrorKind::Corrupt`] when `src` ends before `src_off + len`;
+/// [`crate::ErrorKind::Io`] when it changed while it was copied (its size or modification times
+/// differ afterwards), and from reading or writing.
 pub fn copy_range_hashing(
     src: &File,
     src_off: u64,
@@ -216,7 +216,10 @@ pub fn copy_range_hashing(
         copied?;
     }
     if stamp(src)? != before {
-        return Err(Error::corrupt(
+        // Someone wrote to the source meanwhile: an operational problem (exit 2), as for
+        // export's sources, not a fault of the package.
+        return Err(Error::new(
+            crate::error::ErrorKind::Io,
             "the input changed while it was copied (size or modification time)",
         )
         .with_offset(src_off));
@@ -242,18 +245,69 @@ pub fn copy_range_hashing(
 
 /// Size and modification/change times of `f`: equal before and after a copy means nobody wrote
 /// to it meanwhile (within the timestamps' granularity).
-fn stamp(f: &File) -> Result<(u64, i64, i64, i64, i64)> {
-    use std::os::unix::fs::MetadataExt;
+fn stamp(f: &File) -> Result<Stamp> {
     let m = f
         .metadata()
         .map_err(|e| Error::io("cannot inspect input", e))?;
-    Ok((
+    Ok(stamp_of(&m))
+}
+
+type Stamp = (u64, i64, i64, i64, i64);
+
+fn stamp_of(m: &std::fs::Metadata) -> Stamp {
+    use std::os::unix::fs::MetadataExt;
+    (
         m.len(),
         m.mtime(),
         m.mtime_nsec(),
         m.ctime(),
         m.ctime_nsec(),
-    ))
+    )
+}
+
+/// The size and modification/change times of every file an operation reads (a VM's
+/// configuration, disk descriptors, extents, parents, NVRAM), taken before reading, so that an
+/// output made while one of them was written to is refused rather than published torn: the same
+/// rule [`copy_range_hashing`] applies to each copy, for sources read through other readers.
+#[derive(Debug, Default)]
+pub struct InputStamps(Vec<(std::path::PathBuf, Stamp)>);
+
+impl InputStamps {
+    /// Stamps `paths` (duplicates are stamped once).
+    ///
+    /// # Errors
+    /// [`crate::ErrorKind::Io`] when a file cannot be inspected.
+    pub fn take<P: AsRef<std::path::Path>>(paths: &[P]) -> Result<Self> {
+        let mut out: Vec<(std::path::PathBuf, Stamp)> = Vec::new();
+        for p in paths {
+            let p = p.as_ref();
+            if out.iter().any(|(q, _)| q == p) {
+                continue;
+            }
+            let m = std::fs::metadata(p)
+                .map_err(|e| Error::io("cannot inspect input", e).with_path(p))?;
+            out.push((p.to_path_buf(), stamp_of(&m)));
+        }
+        Ok(InputStamps(out))
+    }
+
+    /// Fails when any stamped file changed since [`InputStamps::take`].
+    ///
+    /// # Errors
+    /// [`crate::ErrorKind::Io`] naming the first file that changed (or vanished).
+    pub fn check(&self) -> Result<()> {
+        for (p, s) in &self.0 {
+            let now = std::fs::metadata(p).map(|m| stamp_of(&m)).ok();
+            if now.as_ref() != Some(s) {
+                return Err(Error::new(
+                    crate::error::ErrorKind::Io,
+                    "an input changed while it was read (size, modification or change time): the output would not be a consistent copy; nothing was written",
+                )
+                .with_path(p));
+            }
+        }
+        Ok(())
+    }
 }
 
 /// Computes the digests (and leading bytes) of `file[off..off + len]` the way
@@ -903,7 +957,7 @@ mod tests {
             let e =
                 copy_range_hashing(&src, 0, &dst, 0, size, &opts(&[Algorithm::Sha256]), &tamper)
                     .unwrap_err();
-            assert_eq!(e.kind(), crate::ErrorKind::Corrupt, "{e}");
+            assert_eq!(e.kind(), crate::ErrorKind::Io, "{e}");
             assert!(e.to_string().contains("changed"), "{e}");
         }
     }

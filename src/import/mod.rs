@@ -70,10 +70,16 @@ pub const DEFAULT_HW_VERSION: u32 = 14;
 pub struct ImportOptions {
     /// VM name (folder and file names); default: the VirtualSystem's name, made safe.
     pub name: Option<String>,
-    /// Disk layout of the imported disks (default [`Layout::Thin`]). Only hosted layouts.
+    /// Disk layout of the imported disks (default [`Layout::Thin`]; thin / thick /
+    /// eager-zeroed-thick write ESXi `vmfs` descriptors, monolithic-sparse is what Workstation
+    /// and Fusion create).
+    /// Not streamOptimized or raw.
     pub disk_mode: Layout,
     /// Deployment option (`ovf:configuration`) id; default: the descriptor's default.
     pub deployment_option: Option<String>,
+    /// The VirtualSystem (`ovf:id`) to import from a multi-VM vApp; required when the package
+    /// holds several.
+    pub vm: Option<String>,
     /// `OVF network name → target network` (sets `ethernetN.networkName`).
     pub networks: Vec<(String, String)>,
     /// Property values `key=value` (checked against type and qualifiers).
@@ -102,6 +108,7 @@ impl Default for ImportOptions {
             name: None,
             disk_mode: Layout::Thin,
             deployment_option: None,
+            vm: None,
             networks: Vec::new(),
             properties: Vec::new(),
             accept_all_eulas: false,
@@ -194,8 +201,17 @@ pub fn import_path(
         return import_reader(&mut lock, source, None, target_dir, opts, progress);
     }
     let meta = fs::metadata(source).map_err(|e| Error::io("cannot open", e).with_path(source))?;
-    if meta.is_file() && names::role(&source.to_string_lossy()) == Role::Descriptor {
-        return with_target(target_dir, |t| import_ovf(source, t, opts, progress));
+    if meta.is_file() {
+        // By content: a gzip-compressed OVA, a disk image or a .vmx is named, not parsed as tar.
+        let content = crate::sniff::sniff_path(source)?.content;
+        if let Some(e) = content.not_a_package_error() {
+            return Err(e.with_path(source));
+        }
+        if content == crate::sniff::Content::Ovf
+            || names::role(&source.to_string_lossy()) == Role::Descriptor
+        {
+            return with_target(target_dir, |t| import_ovf(source, t, opts, progress));
+        }
     }
     if meta.is_dir() {
         return Err(Error::usage(
@@ -229,18 +245,16 @@ pub fn import_reader(
     })
 }
 
-/// Creates `target_dir` if missing; removes it again (when empty) if the import fails.
+/// Creates `target_dir` if missing ([`crate::output::create_dirs`]: refused for a remote
+/// locator); removes what it created again (when empty) if the import fails or is interrupted.
 fn with_target<T>(target_dir: &Path, f: impl FnOnce(&Path) -> Result<T>) -> Result<T> {
-    let created = !target_dir.exists();
-    if created {
-        fs::create_dir_all(target_dir)
-            .map_err(|e| Error::io("cannot create target folder", e).with_path(target_dir))?;
-    } else if !target_dir.is_dir() {
+    let created = crate::output::create_dirs(target_dir)?;
+    if !target_dir.is_dir() {
         return Err(Error::usage("the target is not a folder").with_path(target_dir));
     }
     let r = f(target_dir);
-    if r.is_err() && created {
-        let _ = fs::remove_dir(target_dir);
+    if r.is_ok() {
+        created.keep();
     }
     r
 }
@@ -343,7 +357,14 @@ fn adapter_type(kind: Option<ControllerKind>) -> &'static str {
 fn plan(env: &Envelope, opts: &ImportOptions, vm_dir_stage: Option<&Path>) -> Result<Plan> {
     let _ = vm_dir_stage;
     let (mut machine, mwarn) =
-        Machine::from_envelope(env, None, opts.deployment_option.as_deref())?;
+        Machine::from_envelope(env, opts.vm.as_deref(), opts.deployment_option.as_deref())
+            .map_err(|e| {
+                if e.kind() == crate::ErrorKind::Usage {
+                    Error::usage(format!("{}: pick one with --vm ID", e.message()))
+                } else {
+                    e
+                }
+            })?;
     let mut warnings: Vec<String> = mwarn.iter().map(ToString::to_string).collect();
     for u in &machine.unmapped {
         warnings.push(format!("{}: not imported: {}", u.item, u.reason));
@@ -413,6 +434,13 @@ fn plan(env: &Envelope, opts: &ImportOptions, vm_dir_stage: Option<&Path>) -> Re
             return Err(Error::usage(format!(
                 "--net {from}={to}: no network adapter is connected to OVF network {from:?}"
             )));
+        }
+    }
+    // Hosted networking: "nat", "bridged", "hostonly" become `connectionType` (Workstation,
+    // Fusion); any other name is written as `networkName` (the ESXi port group form).
+    for nic in &mut machine.nics {
+        if let Some(net) = nic.network.take() {
+            nic.connect(&net);
         }
     }
     // --- Extra config policy.
@@ -496,10 +524,19 @@ fn plan(env: &Envelope, opts: &ImportOptions, vm_dir_stage: Option<&Path>) -> Re
                 .get(&f.id)
                 .is_some_and(|p| matches!(p, FilePlan::Disk(_)))
             {
-                return Err(Error::invalid_ovf(format!(
-                    "File {} backs more than one disk",
-                    f.id
-                )));
+                // Say which fault it is: one Disk attached twice, or one File behind two Disks.
+                let twice = machine_ro.disks[..i]
+                    .iter()
+                    .find(|o| o.disk_id.is_some() && o.disk_id == d.disk_id);
+                return Err(Error::invalid_ovf(match twice {
+                    Some(o) => format!(
+                        "disk {} is attached more than once (at {} and at {}); a VM cannot use one disk file twice",
+                        d.disk_id.as_deref().unwrap_or(""),
+                        o.attachment,
+                        d.attachment
+                    ),
+                    None => format!("File {} backs more than one disk", f.id),
+                }));
             }
             files.insert(f.id.clone(), FilePlan::Disk(disks.len()));
         } else if d.disk_id.is_some() && ovf_capacity.is_none() {
@@ -933,6 +970,7 @@ fn vm_dir_of(target_dir: &Path, plan: &Plan) -> PathBuf {
 fn prepare(
     desc: &[u8],
     desc_name: &str,
+    input: &Path,
     target_dir: &Path,
     opts: &ImportOptions,
 ) -> Result<(Plan, PendingDir)> {
@@ -942,7 +980,9 @@ fn prepare(
     let (doc, warnings) = ovf_environment(&env, opts)?;
     plan.ovf_env = doc;
     plan.warnings.extend(warnings);
-    let pending = PendingDir::create(&vm_dir_of(target_dir, &plan), opts.force)?;
+    let vm_dir = vm_dir_of(target_dir, &plan);
+    crate::output::refuse_overlap(&vm_dir, &[input])?;
+    let pending = PendingDir::create(&vm_dir, opts.force)?;
     Ok((plan, pending))
 }
 
@@ -958,17 +998,31 @@ fn import_ova(
     let mut reader = Reader::new(src, opts.limits);
     // Members before the descriptor (an order ovftool refuses; --lax accepts it) are spilled to a
     // temporary folder inside the target and fed to the pass once the descriptor is known.
-    let mut spill: Option<tempfile::TempDir> = None;
+    let mut spill: Option<PendingDir> = None;
     let mut spilled: Vec<(String, u64, u64, PathBuf)> = Vec::new();
     let first = loop {
         let mut entry = reader.next_entry()?.ok_or_else(|| {
-            Error::corrupt("the archive holds no OVF descriptor").with_path(label)
+            Error::invalid_ovf("no .ovf descriptor in the package").with_path(label)
         })?;
         let h = entry.header().clone();
         if names::role(&h.name) == Role::Descriptor {
             break entry;
         }
         if !opts.lax {
+            drop(entry);
+            // Name the fault: a package without any descriptor is not one in the wrong order.
+            let mut later = false;
+            while let Ok(Some(e)) = reader.next_entry() {
+                if names::role(&e.header().name) == Role::Descriptor {
+                    later = true;
+                    break;
+                }
+            }
+            if !later {
+                return Err(
+                    Error::invalid_ovf("no .ovf descriptor in the package").with_path(label)
+                );
+            }
             return Err(Error::verification(format!(
                 "the first entry is {}; the descriptor must come first (ovftool and Workstation insist; --lax accepts it)",
                 h.name
@@ -977,14 +1031,7 @@ fn import_ova(
             .with_path(label));
         }
         if spill.is_none() {
-            spill = Some(
-                tempfile::Builder::new()
-                    .prefix(".import-spill-")
-                    .tempdir_in(target_dir)
-                    .map_err(|e| {
-                        Error::io("cannot create temporary folder", e).with_path(target_dir)
-                    })?,
-            );
+            spill = Some(PendingDir::scratch(target_dir, "import-spill")?);
         }
         let dir = spill
             .as_ref()
@@ -1009,7 +1056,7 @@ fn import_ova(
         .take(h.size)
         .read_to_end(&mut desc)
         .map_err(|e| Error::from(e).with_entry(&h.name))?;
-    let (plan, pending) = prepare(&desc, &h.name, target_dir, opts)?;
+    let (plan, pending) = prepare(&desc, &h.name, label, target_dir, opts)?;
     let mut pass = Pass {
         opts,
         stage: pending.path().to_path_buf(),
@@ -1089,7 +1136,7 @@ fn import_ovf(
         fs::read(path).map_err(|e| Error::io("cannot read", e).with_path(path))
     };
     let desc = read_small(desc_path, opts.limits.max_descriptor_bytes)?;
-    let (plan, pending) = prepare(&desc, &desc_name, target_dir, opts)?;
+    let (plan, pending) = prepare(&desc, &desc_name, desc_path, target_dir, opts)?;
     let mut pass = Pass {
         opts,
         stage: pending.path().to_path_buf(),

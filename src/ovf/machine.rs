@@ -173,7 +173,15 @@ pub fn nic_sub_type(adapter: NicAdapter) -> &'static str {
     }
 }
 
+/// The first NIC adapter VMware supports in a ResourceSubType, which may list several
+/// (`"VMXNET3 virtio"`, Cisco CSR1000V), split on spaces and commas as SCSI lists are.
 pub(crate) fn nic_adapter(sub: &str) -> Option<NicAdapter> {
+    sub.split([' ', ','])
+        .filter(|s| !s.is_empty())
+        .find_map(nic_adapter_word)
+}
+
+fn nic_adapter_word(sub: &str) -> Option<NicAdapter> {
     match sub {
         "vmxnet3" => Some(NicAdapter::VmxNet3),
         "e1000" => Some(NicAdapter::E1000),
@@ -1040,10 +1048,10 @@ impl Machine {
 
         // Networks.
         for n in &self.nics {
-            if let Some(net) = &n.network {
-                if !b.networks.iter().any(|x| &x.name == net) {
+            if let Some(net) = n.network_name() {
+                if !b.networks.iter().any(|x| x.name == net) {
                     b.networks.push(Network {
-                        name: net.clone(),
+                        name: net.to_string(),
                         description: Some(format!("The {net} network")),
                     });
                 }
@@ -1224,7 +1232,7 @@ impl Machine {
         let mut nic_items: HashMap<u32, usize> = HashMap::new();
         for n in &self.nics {
             let sub = n.adapter.map(nic_sub_type);
-            let desc = match (&sub, &n.network) {
+            let desc = match (&sub, n.network_name()) {
                 (Some(s), Some(net)) => format!("{s} ethernet adapter on \"{net}\""),
                 (Some(s), None) => format!("{s} ethernet adapter"),
                 (None, Some(net)) => format!("ethernet adapter on \"{net}\""),
@@ -1242,7 +1250,7 @@ impl Machine {
                     MacAddress::Generated => None,
                 },
                 address_on_parent: Some((7 + n.index).to_string()),
-                connections: n.network.iter().cloned().collect(),
+                connections: n.network_name().map(str::to_string).into_iter().collect(),
                 automatic_allocation: Some(n.start_connected),
                 ..ItemSpec::default()
             });

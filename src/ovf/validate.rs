@@ -107,7 +107,9 @@ fn allowed_in(section: &str) -> Option<&'static [Place]> {
     Some(match section {
         "DiskSection" | "NetworkSection" | "DeploymentOptionSection" => &[Envelope],
         "ResourceAllocationSection" | "StartupSection" => &[Collection],
-        "AnnotationSection" | "ProductSection" | "EulaSection" => &[System, Collection],
+        "AnnotationSection" | "ProductSection" => &[System, Collection],
+        // ovftool accepts a EulaSection at Envelope level (DSP0243 2.x Table 4 allows it there).
+        "EulaSection" => &[Envelope, System, Collection],
         "OperatingSystemSection" | "InstallSection" | "VirtualHardwareSection" => &[System],
         "EnvironmentFilesSection"
         | "BootDeviceSection"
@@ -188,6 +190,7 @@ pub(crate) fn validate(env: &Envelope, opts: &ValidateOptions) -> Vec<Diagnostic
         );
     }
     check_version(&mut v, root);
+    check_unqualified(&mut v, root, "/Envelope");
     let files = check_references(&mut v, root);
     let disks = check_disks(&mut v, root, &files);
     let networks = check_networks(&mut v, root);
@@ -324,6 +327,50 @@ fn check_version(v: &mut V<'_>, root: &Element) {
                 "expected ovf:version=\"0.9\" on an OVF 0.9 envelope, found none".into(),
             ),
         }
+    }
+}
+
+/// The `ovf:`-qualified attributes the schema requires, per element (DSP8023: the envelope
+/// schema's attributes are namespace-qualified).
+fn qualified_attrs(local: &str) -> &'static [&'static str] {
+    match local {
+        "File" => &["id", "href", "size"],
+        "Disk" => &["diskId", "capacity", "fileRef", "format"],
+        "Network" => &["name"],
+        "VirtualSystem" | "VirtualSystemCollection" | "Configuration" => &["id"],
+        "OperatingSystemSection" => &["id"],
+        "Property" => &["key", "type"],
+        _ => &[],
+    }
+}
+
+/// Required `ovf:` attributes written without the prefix (`id=`, `href=`, as GCE and some
+/// vCloud exports do): outside the namespace the schema defines, but real importers take them,
+/// so a warning (DSP8023 attributeFormDefault; ovftool and VirtualBox read them).
+fn check_unqualified(v: &mut V<'_>, el: &Element, path: &str) {
+    if is_core(el) {
+        for want in qualified_attrs(el.local_name()) {
+            let qualified = el
+                .attrs
+                .iter()
+                .any(|a| a.local_name() == *want && a.ns.as_deref().is_some_and(is_envelope_ns));
+            let bare = el.attrs.iter().any(|a| a.name == *want && a.ns.is_none());
+            if bare && !qualified {
+                v.warn(
+                    "attribute-unqualified",
+                    el,
+                    path,
+                    format!(
+                        "attribute {want} of {} should be ovf:{want} (the OVF namespace)",
+                        el.local_name()
+                    ),
+                );
+            }
+        }
+    }
+    for c in el.elements() {
+        let p = format!("{path}/{}", c.local_name());
+        check_unqualified(v, c, &p);
     }
 }
 
@@ -532,6 +579,17 @@ fn check_disks(v: &mut V<'_>, root: &Element, files: &[String]) -> Vec<String> {
                     );
                 }
             }
+            if ovf_attr(d, "format").is_none() {
+                // DSP0243 §9.1 / DSP8023 VirtualDiskDesc_Type: ovf:format is required; without it
+                // a consumer cannot tell how to read the disk's file. A blank disk has no file to
+                // read (warning); govmomi's and virt-v2v's test descriptors omit it (--lax).
+                let msg = "Disk has no ovf:format".to_string();
+                if disk.file_ref.is_some() {
+                    v.lax_err("disk-format-missing", d, &path, msg);
+                } else {
+                    v.warn("disk-format-missing", d, &path, msg);
+                }
+            }
             if ovf_attr(d, "capacity").is_none() {
                 v.err(
                     "disk-capacity-missing",
@@ -681,6 +739,20 @@ fn check_deployment_options(v: &mut V<'_>, root: &Element) -> Vec<String> {
 
 /// A core-namespace element we do not know: an error unless `ovf:required="false"`.
 fn unknown_core(v: &mut V<'_>, el: &Element, path: &str) {
+    // An element of the OVF namespace that the schema does not define and that is not a
+    // Section: ovf:required (DSP0243 §10 extensibility) applies to sections and to the
+    // CIM-qualified content of items, so this one is reported, not refused.
+    let in_envelope_ns = el.ns.as_deref().is_some_and(is_envelope_ns);
+    let is_section = kind(el).ends_with("Section");
+    if in_envelope_ns && !is_section {
+        v.warn(
+            "unknown-element",
+            el,
+            path,
+            format!("<{}> is not an element of the OVF schema", el.name),
+        );
+        return;
+    }
     if required(el) {
         v.err(
             "unknown-required-element",
@@ -751,11 +823,12 @@ fn check_section(v: &mut V<'_>, s: &Element, parent: &str, place: Place, ctx: &C
             Place::System => "a VirtualSystem",
             Place::Collection => "a VirtualSystemCollection",
         };
-        v.err(
+        // XenCenter writes its StartupSection at Envelope level; ovftool --lax takes it.
+        v.lax_err(
             "section-misplaced",
             s,
             &path,
-            format!("{k} is not allowed in {where_}"),
+            format!("{k} is not allowed in {where_} (DSP0243 Table 4)"),
         );
     }
     require_info(v, s, &path);
@@ -806,7 +879,9 @@ fn check_content(v: &mut V<'_>, c: &Element, parent: &str, ctx: &Ctx, ids: &mut 
         None => v.err("content-id-missing", c, &path, format!("{k} has no ovf:id")),
         Some(id) => {
             if !ids.insert(id.to_string()) {
-                v.err(
+                // vCloud Director names a VirtualSystemCollection and its VirtualSystem alike;
+                // ovftool --lax takes it.
+                v.lax_err(
                     "duplicate-content-id",
                     c,
                     &path,
@@ -1117,6 +1192,7 @@ fn check_hardware(v: &mut V<'_>, s: &Element, path: &str, ctx: &Ctx) {
         }
     }
     let mut normal_ids: HashMap<(String, Option<String>), usize> = HashMap::new();
+    let mut bound_ids: HashMap<(String, Option<String>, &str), usize> = HashMap::new();
     for (el, it) in &items {
         let ipath = format!("{path}/Item[{}]", it.instance_id.as_deref().unwrap_or("?"));
         for c in el.elements() {
@@ -1170,7 +1246,21 @@ fn check_hardware(v: &mut V<'_>, s: &Element, path: &str, ctx: &Ctx) {
                     );
                 }
             }
-            Some("min" | "max") => {}
+            Some(b @ ("min" | "max")) => {
+                // DSP0243 §9.5: one min and one max item per InstanceID (per configuration).
+                let n = bound_ids
+                    .entry((iid.clone(), it.configuration.clone(), b))
+                    .or_insert(0);
+                *n += 1;
+                if *n == 2 {
+                    v.err(
+                        "duplicate-bound",
+                        el,
+                        &ipath,
+                        format!("InstanceID \"{iid}\" has more than one ovf:bound=\"{b}\" item"),
+                    );
+                }
+            }
             Some(b) => v.err(
                 "bound-invalid",
                 el,
@@ -1318,7 +1408,8 @@ fn check_hardware(v: &mut V<'_>, s: &Element, path: &str, ctx: &Ctx) {
         for c in &it.connections {
             let c = c.trim();
             if !c.is_empty() && !ctx.networks.contains(c) {
-                v.err(
+                // XenCenter writes Connections naming no network; ovftool --lax takes them.
+                v.lax_err(
                     "connection-unresolved",
                     el,
                     &ipath,
@@ -1389,7 +1480,8 @@ fn check_hardware(v: &mut V<'_>, s: &Element, path: &str, ctx: &Ctx) {
             .max()
             .unwrap_or(0);
         if worst > limits.max_devices {
-            v.err(
+            // VirtualBox puts three devices on one IDE controller; ovftool --lax takes it.
+            v.lax_err(
                 "controller-over-limit",
                 el,
                 &ipath,

@@ -16,6 +16,9 @@
 //! `Err`: the caller gets every finding at once. `Err` is kept for usage and I/O failures.
 
 mod descriptor;
+mod disk;
+
+pub use disk::verify_disk;
 
 use std::collections::{BTreeMap, HashMap, HashSet};
 use std::fs::File;
@@ -32,6 +35,7 @@ use crate::manifest::Manifest;
 use crate::ova::names::{self, Role};
 use crate::ova::Reader;
 use crate::progress::Progress;
+use crate::sniff::Content;
 use crate::vmdk::header::SparseHeader;
 
 pub(crate) use descriptor::FileRef;
@@ -179,7 +183,11 @@ impl Report {
         self.findings.push(Finding {
             severity: Severity::Error,
             code: e.kind().code().to_string(),
-            message: e.to_string(),
+            // An operating-system error says why only in its cause ("No space left on device").
+            message: match std::error::Error::source(e) {
+                Some(cause) if e.kind() == crate::error::ErrorKind::Io => format!("{e}: {cause}"),
+                _ => e.to_string(),
+            },
             entry,
         });
     }
@@ -445,9 +453,29 @@ pub fn verify_path(path: &Path, opts: &VerifyOptions, progress: &dyn Progress) -
     if meta.is_dir() {
         return verify_dir(path, None, opts, progress);
     }
-    if names::role(&path.to_string_lossy()) == Role::Descriptor {
-        let dir = parent(path);
-        return verify_dir(&dir, Some(path), opts, progress);
+    // By content ([`crate::sniff`]): a descriptor, a standalone disk, a package; a gzip tar or
+    // a foreign image is named instead of failing on a tar header.
+    let sniffed = crate::sniff::sniff_path(path)?;
+    match sniffed.content {
+        Content::Ovf => {
+            let dir = parent(path);
+            return verify_dir(&dir, Some(path), opts, progress);
+        }
+        Content::Vmdk(_) => return verify_disk(path, opts, progress),
+        Content::GzipTar => return Err(Error::usage(
+            "an OVA must be an uncompressed tar; this file is gzip-compressed (gunzip it first)",
+        )
+        .with_path(path)),
+        Content::Ova => {}
+        _ if names::role(&path.to_string_lossy()) == Role::Descriptor => {
+            let dir = parent(path);
+            return verify_dir(&dir, Some(path), opts, progress);
+        }
+        other => {
+            if let Some(e) = other.not_a_disk_error() {
+                return Err(e.with_path(path));
+            }
+        }
     }
     let f = File::open(path).map_err(|e| Error::io("cannot open", e).with_path(path))?;
     let label = path
@@ -669,7 +697,7 @@ pub(crate) fn check_package(
         report.error(
             "no-descriptor",
             None,
-            "the package holds no .ovf descriptor".into(),
+            "no .ovf descriptor in the package".into(),
         );
         return;
     };
@@ -681,11 +709,27 @@ pub(crate) fn check_package(
             format!("a second descriptor {} (an OVA holds one)", descs[1].name),
         );
     }
-    let mfs: Vec<&Member> = c
+    // The package manifest is named after the descriptor (DSP0243 §5.1: `vm.ovf` → `vm.mf`);
+    // another `.mf` (`disk1.mf` beside `fake.ovf`) is not it.
+    let base = desc
+        .name
+        .rsplit_once('.')
+        .map_or(desc.name.as_str(), |(b, _)| b);
+    let (mfs, stray): (Vec<&Member>, Vec<&Member>) = c
         .members
         .iter()
         .filter(|m| names::role(&m.name) == Role::Manifest)
-        .collect();
+        .partition(|m| m.name.rsplit_once('.').map(|(b, _)| b) == Some(base));
+    for m in stray {
+        report.warn(
+            "manifest-not-the-package-manifest",
+            Some(&m.name),
+            format!(
+                "{} is not named after the descriptor ({base}.mf): it is not taken as the package manifest",
+                m.name
+            ),
+        );
+    }
     let certs: Vec<&Member> = c
         .members
         .iter()
@@ -997,7 +1041,8 @@ fn rehash(reopen: Option<&Path>, m: &Member, alg: Algorithm) -> Option<Vec<u8>> 
 
 fn check_order(c: &Collected, lax: bool, report: &mut Report) {
     let roles: Vec<Role> = c.members.iter().map(|m| names::role(&m.name)).collect();
-    if roles.first() != Some(&Role::Descriptor) {
+    // Without any descriptor the fault is `no-descriptor`, not the order.
+    if roles.first() != Some(&Role::Descriptor) && roles.contains(&Role::Descriptor) {
         if let Some(first) = c.members.first() {
             report.strict(
                 lax,

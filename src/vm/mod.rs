@@ -292,6 +292,37 @@ pub struct Nic {
     pub mac: MacAddress,
 }
 
+/// The connection types of hosted products (Workstation, Fusion, Player) that name a network
+/// of their own (`ethernetN.connectionType`); `custom` names a vmnet and is not one of them.
+pub const HOSTED_CONNECTION_TYPES: &[&str] = &["nat", "bridged", "hostonly"];
+
+impl Nic {
+    /// The network this adapter is on, as an OVF network name: `networkName` (the ESXi port
+    /// group), else the hosted connection type (`nat`, `bridged`, `hostonly`), so a Workstation
+    /// NAT adapter exports as network "nat" rather than as no network.
+    pub fn network_name(&self) -> Option<&str> {
+        self.network.as_deref().or_else(|| {
+            self.connection_type
+                .as_deref()
+                .filter(|c| HOSTED_CONNECTION_TYPES.contains(&c.to_ascii_lowercase().as_str()))
+        })
+    }
+
+    /// Connects the adapter to network `name`: a hosted connection type (`nat`, `bridged`,
+    /// `hostonly`, any case) becomes `connectionType` without `networkName`, as Workstation
+    /// writes it; any other name becomes `networkName` alone, the ESXi form (a port group).
+    pub fn connect(&mut self, name: &str) {
+        let lower = name.trim().to_ascii_lowercase();
+        if HOSTED_CONNECTION_TYPES.contains(&lower.as_str()) {
+            self.network = None;
+            self.connection_type = Some(lower);
+        } else {
+            self.network = Some(name.to_string());
+            self.connection_type = None;
+        }
+    }
+}
+
 /// USB controllers.
 #[derive(Debug, Clone, Copy, Default, PartialEq, Eq, Serialize)]
 pub struct Usb {
@@ -765,5 +796,30 @@ mod tests {
         m.secure_boot = true;
         let e = errors(&m);
         assert_eq!(e.len(), 3, "{e:?}");
+    }
+
+    #[test]
+    fn hosted_connection_types_are_networks() {
+        let mut n = Nic {
+            index: 0,
+            adapter: None,
+            network: None,
+            connection_type: Some("nat".into()),
+            start_connected: true,
+            mac: MacAddress::Generated,
+        };
+        assert_eq!(n.network_name(), Some("nat"));
+        n.connect("VM Network");
+        assert_eq!(
+            (n.network.as_deref(), n.connection_type.as_deref()),
+            (Some("VM Network"), None)
+        );
+        n.connect("HostOnly");
+        assert_eq!(
+            (n.network.as_deref(), n.connection_type.as_deref()),
+            (None, Some("hostonly"))
+        );
+        n.connection_type = Some("custom".into());
+        assert_eq!(n.network_name(), None);
     }
 }

@@ -415,6 +415,15 @@ impl DiskSource for ChainSource {
         self.capacity_bytes
     }
 
+    fn files(&self) -> Vec<PathBuf> {
+        let mut out = Vec::new();
+        for l in &self.links {
+            out.push(l.path.clone());
+            out.extend(l.extents.iter().filter_map(|e| e.path.clone()));
+        }
+        out
+    }
+
     fn next_grain(&mut self) -> Result<Option<Grain>> {
         loop {
             if self.pos >= self.capacity_bytes {

@@ -618,7 +618,11 @@ impl Descriptor {
                     let _ = write!(s, " {off}");
                 }
                 for x in &e.extra {
-                    let _ = write!(s, " {x}");
+                    if needs_quotes(x) {
+                        let _ = write!(s, " \"{x}\"");
+                    } else {
+                        let _ = write!(s, " {x}");
+                    }
                 }
             }
             s.push('\n');
@@ -631,6 +635,15 @@ impl Descriptor {
     }
 }
 
+/// Whether an extent field must be written quoted to read back as the same single token: empty,
+/// holding white space (what [`tokenize`] splits on), or starting with a quote or a comment sign.
+fn needs_quotes(field: &str) -> bool {
+    field.is_empty()
+        || field.starts_with('"')
+        || field.contains('#')
+        || field.chars().any(char::is_whitespace)
+}
+
 fn truncate(s: &str) -> String {
     s.chars().take(60).collect()
 }
@@ -638,6 +651,20 @@ fn truncate(s: &str) -> String {
 #[cfg(test)]
 mod tests {
     use super::*;
+
+    #[test]
+    fn extent_extra_fields_that_need_quotes_read_back_the_same() {
+        let limits = Limits::default();
+        for extra in ["", "x y", "x#", "#x", "plain", "a\u{a0}b"] {
+            let text = format!(
+                "# Disk DescriptorFile\nversion=1\nCID=1\nparentCID=ffffffff\ncreateType=\"vmfs\"\nRW 8 FLAT \"d-flat.vmdk\" 0 \"{extra}\" tail\n"
+            );
+            let d = Descriptor::parse(text.as_bytes(), &limits).unwrap();
+            assert_eq!(d.extents[0].extra, vec![extra.to_string(), "tail".into()]);
+            let again = Descriptor::parse(d.to_text().as_bytes(), &limits).unwrap();
+            assert_eq!(again.extents, d.extents, "{extra:?}");
+        }
+    }
 
     const QEMU: &str = "# Disk DescriptorFile\nversion=1\nCID=52c4dd8b\nparentCID=ffffffff\n\
 createType=\"monolithicSparse\"\n\n# Extent description\nRW 2048 SPARSE \"a b.vmdk\"\n\n\

@@ -281,23 +281,13 @@ impl DiskSink for FlatSink {
     }
 }
 
-/// Commits files in order (extents first, descriptor last); on failure removes those already
-/// renamed, so nothing is left under a final name.
+/// Commits files in order (extents first, descriptor last) as one group
+/// ([`crate::output::commit_group`]): on failure those already renamed are removed, and after a
+/// kill between renames the next run in the folder removes them, so no extent stays under a final
+/// name without its descriptor.
 ///
 /// # Errors
 /// The first commit failure.
 pub(crate) fn commit_all(files: Vec<PendingFile>) -> Result<()> {
-    let mut done: Vec<PathBuf> = Vec::new();
-    for f in files {
-        match f.commit() {
-            Ok(p) => done.push(p),
-            Err(e) => {
-                for p in done {
-                    let _ = std::fs::remove_file(p);
-                }
-                return Err(e);
-            }
-        }
-    }
-    Ok(())
+    crate::output::commit_group(files).map(drop)
 }

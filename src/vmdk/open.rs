@@ -97,12 +97,20 @@ pub fn classify(head: &[u8], file_len: u64) -> DiskKind {
 /// Opens any disk as a [`DiskSource`], choosing the reader by content.
 ///
 /// # Errors
-/// I/O errors; the errors of the chosen reader (corrupt headers, descriptors, tables).
+/// I/O errors; the errors of the chosen reader (corrupt headers, descriptors, tables);
+/// [`crate::ErrorKind::Usage`] naming the format for a foreign disk image (VHD, VHDX, qcow2, VDI,
+/// Parallels, DMG, cloop, bochs), a package or another non-disk file ([`crate::sniff`]).
 ///
 /// # Security
 /// Files named inside a descriptor are opened only through [`crate::gate`] (by the hosted
 /// reader); every reader bounds its allocations by `limits`.
 pub fn open(path: &Path, limits: &Limits) -> Result<Box<dyn DiskSource>> {
+    // Foreign images (VHD, qcow2...) and packages are refused by name: read as raw they would
+    // convert to garbage with exit 0.
+    let sniffed = crate::sniff::sniff_path(path)?;
+    if let Some(e) = sniffed.content.not_a_disk_error() {
+        return Err(e.with_path(path));
+    }
     let kind = detect(path)?;
     tracing::info!(path = %path.display(), kind = ?kind, "disk: open");
     match kind {

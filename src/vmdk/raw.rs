@@ -104,6 +104,10 @@ impl DiskSource for RawSource {
         self.capacity_bytes
     }
 
+    fn files(&self) -> Vec<PathBuf> {
+        vec![self.path.clone()]
+    }
+
     fn next_grain(&mut self) -> Result<Option<Grain>> {
         let Some(offset) = self.next_data()? else {
             self.next = self.capacity_bytes;

@@ -522,6 +522,10 @@ impl<R: ReadAt> DiskSource for StreamFileSource<R> {
         self.capacity_bytes
     }
 
+    fn files(&self) -> Vec<PathBuf> {
+        self.origin.path.iter().cloned().collect()
+    }
+
     fn next_grain(&mut self) -> Result<Option<Grain>> {
         self.next_grain_inner().map_err(|e| self.origin.apply(e))
     }

@@ -17,6 +17,15 @@ use sha2::{Digest, Sha256};
 
 use crate::support;
 
+/// Options for the vSphere thin layout (descriptor + sparse `-flat.vmdk`), whose extent the
+/// tests compare byte for byte with the source image.
+fn thin() -> ImportOptions {
+    ImportOptions {
+        disk_mode: Layout::Thin,
+        ..ImportOptions::default()
+    }
+}
+
 const MIB: usize = 1 << 20;
 
 /// A 3 MiB image: random, text, zeros, a hole, odd tail.
@@ -194,7 +203,7 @@ fn crafted_ova_imports_as_thin_with_the_expected_vmx() {
     let dir = tempfile::tempdir().unwrap();
     let (path, raw) = simple_ova(dir.path(), &Pkg::default());
     let target = dir.path().join("out");
-    let r = import_path(&path, &target, &ImportOptions::default(), &NoProgress).unwrap();
+    let r = import_path(&path, &target, &thin(), &NoProgress).unwrap();
     assert_eq!(r.name, "t vm_1");
     assert!(r.verification.passed());
     let vmx = vmx_of(&r.vm_dir);
@@ -293,13 +302,7 @@ fn gzip_and_chunked_disks_import() {
     assert!(parts.len() > 1);
     let path = dir.path().join("t.ova");
     ova(&path, &desc, &parts);
-    let r = import_path(
-        &path,
-        &dir.path().join("out"),
-        &ImportOptions::default(),
-        &NoProgress,
-    )
-    .unwrap();
+    let r = import_path(&path, &dir.path().join("out"), &thin(), &NoProgress).unwrap();
     let flat = r
         .vm_dir
         .join(r.disks[0].file.replace(".vmdk", "-flat.vmdk"));
@@ -319,20 +322,14 @@ impl<R: Read> Read for Trickle<R> {
 fn stream_import_equals_file_import() {
     let dir = tempfile::tempdir().unwrap();
     let (path, _) = simple_ova(dir.path(), &Pkg::default());
-    let a = import_path(
-        &path,
-        &dir.path().join("a"),
-        &ImportOptions::default(),
-        &NoProgress,
-    )
-    .unwrap();
+    let a = import_path(&path, &dir.path().join("a"), &thin(), &NoProgress).unwrap();
     let mut src = Trickle(fs::File::open(&path).unwrap());
     let b = import_reader(
         &mut src,
         Path::new("-"),
         None,
         &dir.path().join("b"),
-        &ImportOptions::default(),
+        &thin(),
         &NoProgress,
     )
     .unwrap();
@@ -351,7 +348,7 @@ fn stdin_import_through_the_cli_equals_file_import() {
     let (path, raw) = simple_ova(dir.path(), &Pkg::default());
     let target = dir.path().join("s");
     let out = Command::new(support::bin())
-        .args(["import", "-"])
+        .args(["import", "--disk-mode", "thin", "-"])
         .arg(&target)
         .stdin(fs::File::open(&path).unwrap())
         .output()
@@ -491,7 +488,7 @@ fn ovf_with_files_beside_it_imports() {
     let r = import_path(
         &pkg.join("t.ovf"),
         &dir.path().join("out"),
-        &ImportOptions::default(),
+        &thin(),
         &NoProgress,
     )
     .unwrap();
@@ -820,7 +817,7 @@ fn descriptor_not_first_needs_lax() {
     let target = dir.path().join("lax");
     let opts = ImportOptions {
         lax: true,
-        ..Default::default()
+        ..thin()
     };
     let r = import_path(&path, &target, &opts, &NoProgress).unwrap();
     let flat = r
@@ -994,4 +991,143 @@ fn cli_accepts_ovftool_spellings() {
     );
     let vmx = vmx_of(&target.join("web01"));
     assert_eq!(key(&vmx, "ethernet0.networkName"), Some("lab net"));
+}
+
+/// An OVA from the standard descriptor with `edit` applied to it.
+fn edited_ova(dir: &Path, edit: impl Fn(String) -> String) -> PathBuf {
+    let raw = image();
+    let vmdk = stream_vmdk(dir, &raw);
+    let desc = edit(descriptor(&Pkg::default(), vmdk.len(), raw.len()));
+    let path = dir.join("t.ova");
+    ova(&path, &desc, &[("t-disk1.vmdk".into(), vmdk)]);
+    path
+}
+
+#[test]
+fn nic_subtype_list_picks_the_first_vmware_adapter() {
+    let dir = tempfile::tempdir().unwrap();
+    let path = edited_ova(dir.path(), |d| {
+        d.replace(
+            "<rasd:ResourceSubType>VmxNet3</rasd:ResourceSubType>",
+            "<rasd:ResourceSubType>virtio VMXNET3 e1000</rasd:ResourceSubType>",
+        )
+    });
+    let r = import_path(&path, &dir.path().join("o"), &thin(), &NoProgress).unwrap();
+    let vmx = vmx_of(&r.vm_dir);
+    assert!(vmx.contains("ethernet0.virtualDev = \"vmxnet3\""), "{vmx}");
+}
+
+#[test]
+fn hosted_network_names_become_connection_types() {
+    let dir = tempfile::tempdir().unwrap();
+    let (path, _) = simple_ova(dir.path(), &Pkg::default());
+    for (to, want, unwanted) in [
+        ("nat", "ethernet0.connectionType = \"nat\"", "networkName"),
+        ("prod", "ethernet0.networkName = \"prod\"", "connectionType"),
+    ] {
+        let opts = ImportOptions {
+            networks: vec![("VM Network".into(), to.into())],
+            ..thin()
+        };
+        let r = import_path(&path, &dir.path().join(to), &opts, &NoProgress).unwrap();
+        let vmx = vmx_of(&r.vm_dir);
+        assert!(vmx.contains(want), "{vmx}");
+        assert!(!vmx.contains(&format!("ethernet0.{unwanted}")), "{vmx}");
+    }
+}
+
+#[test]
+fn monolithic_sparse_disks_are_hosted_sparse_extents() {
+    let dir = tempfile::tempdir().unwrap();
+    let (path, raw) = simple_ova(dir.path(), &Pkg::default());
+    let r = import_path(
+        &path,
+        &dir.path().join("o"),
+        &ImportOptions {
+            disk_mode: Layout::MonolithicSparse,
+            ..ImportOptions::default()
+        },
+        &NoProgress,
+    )
+    .unwrap();
+    assert_eq!(r.disks[0].mode, "monolithic-sparse");
+    let disk = r.vm_dir.join(&r.disks[0].file);
+    assert_eq!(&fs::read(&disk).unwrap()[..4], b"KDMV");
+    if support::have_tool("qemu-img") {
+        let rawp = dir.path().join("r.raw");
+        fs::write(&rawp, &raw).unwrap();
+        let ok = Command::new("qemu-img")
+            .args(["compare", "-q"])
+            .arg(&rawp)
+            .arg(&disk)
+            .status()
+            .unwrap()
+            .success();
+        assert!(ok, "qemu-img compare differs");
+    }
+}
+
+#[test]
+fn one_disk_attached_twice_is_named_as_such() {
+    let dir = tempfile::tempdir().unwrap();
+    let path = edited_ova(dir.path(), |d| {
+        d.replace(
+            "</VirtualHardwareSection>",
+            r#"<Item><rasd:AddressOnParent>1</rasd:AddressOnParent><rasd:ElementName>Hard Disk 2</rasd:ElementName>
+        <rasd:HostResource>ovf:/disk/vmdisk1</rasd:HostResource><rasd:InstanceID>9</rasd:InstanceID><rasd:Parent>3</rasd:Parent>
+        <rasd:ResourceType>17</rasd:ResourceType></Item></VirtualHardwareSection>"#,
+        )
+    });
+    let e = import_path(&path, &dir.path().join("o"), &thin(), &NoProgress).unwrap_err();
+    assert!(
+        e.message().contains("vmdisk1 is attached more than once"),
+        "{e}"
+    );
+}
+
+#[test]
+fn a_package_without_descriptor_says_so() {
+    let dir = tempfile::tempdir().unwrap();
+    let raw = image();
+    let vmdk = stream_vmdk(dir.path(), &raw);
+    let path = dir.path().join("x.ova");
+    write_tar(&path, &[("t-disk1.vmdk".to_string(), vmdk)]);
+    let e = import_path(&path, &dir.path().join("o"), &thin(), &NoProgress).unwrap_err();
+    assert!(
+        e.message().contains("no .ovf descriptor in the package"),
+        "{e}"
+    );
+}
+
+#[test]
+fn vm_picks_one_system_of_a_multi_vm_vapp() {
+    let vm = |id: &str, cpus: u32| {
+        format!(
+            r#"<VirtualSystem ovf:id="{id}"><Info>vm</Info><Name>{id}</Name>
+<OperatingSystemSection ovf:id="101"><Info>os</Info></OperatingSystemSection>
+<VirtualHardwareSection><Info>hw</Info><System><vssd:ElementName>f</vssd:ElementName><vssd:InstanceID>0</vssd:InstanceID><vssd:VirtualSystemType>vmx-13</vssd:VirtualSystemType></System>
+<Item><rasd:ElementName>cpu</rasd:ElementName><rasd:InstanceID>1</rasd:InstanceID><rasd:ResourceType>3</rasd:ResourceType><rasd:VirtualQuantity>{cpus}</rasd:VirtualQuantity></Item>
+<Item><rasd:AllocationUnits>byte * 2^20</rasd:AllocationUnits><rasd:ElementName>mem</rasd:ElementName><rasd:InstanceID>2</rasd:InstanceID><rasd:ResourceType>4</rasd:ResourceType><rasd:VirtualQuantity>256</rasd:VirtualQuantity></Item>
+</VirtualHardwareSection></VirtualSystem>"#
+        )
+    };
+    let desc = format!(
+        r#"<?xml version="1.0"?>
+<Envelope xmlns="http://schemas.dmtf.org/ovf/envelope/1" xmlns:ovf="http://schemas.dmtf.org/ovf/envelope/1" xmlns:rasd="http://schemas.dmtf.org/wbem/wscim/1/cim-schema/2/CIM_ResourceAllocationSettingData" xmlns:vssd="http://schemas.dmtf.org/wbem/wscim/1/cim-schema/2/CIM_VirtualSystemSettingData">
+<References/><VirtualSystemCollection ovf:id="vapp"><Info>vApp</Info>{}{}</VirtualSystemCollection></Envelope>"#,
+        vm("web", 1),
+        vm("db", 4)
+    );
+    let dir = tempfile::tempdir().unwrap();
+    let path = dir.path().join("t.ovf");
+    fs::write(&path, desc).unwrap();
+    let e = import_path(&path, &dir.path().join("none"), &thin(), &NoProgress).unwrap_err();
+    assert!(e.message().contains("--vm"), "{e}");
+    let opts = ImportOptions {
+        vm: Some("db".into()),
+        ..thin()
+    };
+    let r = import_path(&path, &dir.path().join("o"), &opts, &NoProgress).unwrap();
+    assert_eq!(r.name, "db");
+    assert!(vmx_of(&r.vm_dir).contains("numvcpus = \"4\""));
 }

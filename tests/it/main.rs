@@ -6,6 +6,8 @@ mod export;
 mod import;
 mod ova;
 mod ovf;
+mod reliability;
+mod sniff;
 mod support;
 mod transform;
 mod vmdk;

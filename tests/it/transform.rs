@@ -523,8 +523,12 @@ fn retarget_virtualbox_made_descriptor_gets_vmware_devices_and_family() {
     std::fs::create_dir(&pkg).unwrap();
     let text = std::fs::read_to_string(&src).unwrap();
     std::fs::write(pkg.join("vbox6.ovf"), &text).unwrap();
+    // The disk's declared capacity (10 GiB, sparse): validate compares it with the VMDK's.
     let raw = t.path().join("z.raw");
-    std::fs::write(&raw, vec![0u8; 1 << 20]).unwrap();
+    std::fs::File::create(&raw)
+        .unwrap()
+        .set_len(10 << 30)
+        .unwrap();
     for href in text.split("ovf:href=\"").skip(1) {
         let name = href.split('"').next().unwrap();
         let ok = Command::new("qemu-img")

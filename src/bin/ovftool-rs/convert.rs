@@ -55,9 +55,15 @@ pub fn run(args: Args, ui: &Ui) -> ovftool::Result<Outcome> {
         )));
     }
     let limits = Limits::default();
+    // By content: a foreign image (VHD, qcow2...) or a package is refused by name in `open`;
+    // a raw image whose name promises a VMDK gets a warning.
+    if let Some(note) = ovftool::sniff::sniff_path(&args.input)?.note {
+        ui.warn(&note);
+    }
     let started = Instant::now();
     let mut source = ovftool::vmdk::open::open(&args.input, &limits)?;
     let capacity = source.capacity_bytes();
+    ovftool::output::refuse_overlap(&args.output, &source.files())?;
     // Identifiers in the output descriptor derive from the input's name and size: the same
     // conversion gives the same bytes.
     let identity = args

@@ -39,8 +39,10 @@ pub struct Args {
     /// VM name (default: the VirtualSystem's name, made safe for a file name).
     #[arg(long, short = 'n')]
     pub name: Option<String>,
-    /// Disk layout [default: thin] (ovftool's --diskMode spellings such as eagerZeroedThick or
-    /// twoGbMaxExtentSparse are accepted).
+    /// Disk layout [default: thin]. thin, thick and eager-zeroed-thick write ESXi (vmfs)
+    /// descriptors; monolithic-sparse (what Workstation and Fusion create), monolithic-flat,
+    /// two-gb-sparse and two-gb-flat are hosted layouts. ovftool's --diskMode spellings such as
+    /// eagerZeroedThick or twoGbMaxExtentSparse are accepted.
     #[arg(
         long,
         alias = "diskMode",
@@ -52,7 +54,12 @@ pub struct Args {
     /// Deployment option (configuration) id; default: the descriptor's default.
     #[arg(long, alias = "deploymentOption", value_name = "ID")]
     pub deployment_option: Option<String>,
-    /// Map an OVF network to a target network: OVF_NETWORK=TARGET (repeatable).
+    /// The VirtualSystem (ovf:id) to import from a multi-VM vApp (vCloud Director exports).
+    #[arg(long, value_name = "ID")]
+    pub vm: Option<String>,
+    /// Map an OVF network to a target network: OVF_NETWORK=TARGET (repeatable). A hosted type
+    /// (nat, bridged, hostonly) is written as ethernetN.connectionType; any other name as
+    /// ethernetN.networkName (the ESXi port group form).
     #[arg(long, value_name = "OVF_NETWORK=TARGET")]
     pub net: Vec<String>,
     /// Set a property: KEY=VALUE (repeatable); checked against its type and qualifiers.
@@ -108,6 +115,7 @@ fn options(args: &Args) -> ovftool::Result<ImportOptions> {
             .or_else(|| spec.deployment_option.clone()),
         networks: spec.networks(pairs(&args.net, "--net")?),
         properties: spec.properties(pairs(&args.prop, "--prop")?),
+        vm: args.vm.clone(),
         accept_all_eulas: args.accept_all_eulas || spec.accept_all_eulas,
         lax: args.lax,
         max_hw_version: args.max_hw_version.or(spec.max_hw_version),

@@ -1,17 +1,19 @@
-//! `info`: dispatches to the descriptor/package view ([`crate::info_ovf`]) or the disk view
-//! ([`crate::info_disk`]) by looking at the input's content, not its name.
+//! `info`: dispatches by content ([`ovftool::sniff`]), never by name: a descriptor or package
+//! ([`crate::info_ovf`]), a disk ([`crate::info_disk`]), a `.vmx` or VM folder
+//! ([`crate::info_vmx`]). A foreign disk image (VHD, qcow2...) is named and refused.
 
-use std::fs::File;
-use std::io::Read;
 use std::path::{Path, PathBuf};
+
+use ovftool::sniff::{sniff_path, Content};
+use ovftool::Error;
 
 use crate::ui::{Outcome, Ui};
 
 /// Arguments of `info`.
 #[derive(Debug, clap::Args)]
 pub struct Args {
-    /// An .ovf descriptor, an .ova package, a folder holding one descriptor, or a virtual disk
-    /// (.vmdk or raw image).
+    /// An .ovf descriptor, an .ova package, a package folder, a .vmx or VM folder, or a
+    /// virtual disk (.vmdk or raw image); recognised by content, not by name.
     pub path: PathBuf,
     /// Accept what ovftool's --lax accepts (VirtualBox families, InstanceId casing...).
     #[arg(long)]
@@ -19,41 +21,55 @@ pub struct Args {
 }
 
 pub fn run(args: Args, ui: &Ui) -> ovftool::Result<Outcome> {
-    if looks_like_disk(&args.path) {
-        crate::info_disk::run(crate::info_disk::Args { path: args.path }, ui)
-    } else {
-        crate::info_ovf::run(
+    if args.path.is_dir() {
+        return if holds_vmx(&args.path) {
+            crate::info_vmx::run(&args.path, ui)
+        } else {
+            crate::info_ovf::run(
+                crate::info_ovf::Args {
+                    path: args.path,
+                    lax: args.lax,
+                },
+                ui,
+            )
+        };
+    }
+    let sniffed = sniff_path(&args.path)?;
+    if let Some(n) = &sniffed.note {
+        ui.warn(n);
+    }
+    match sniffed.content {
+        Content::Ovf | Content::Ova | Content::Xml => crate::info_ovf::run(
             crate::info_ovf::Args {
                 path: args.path,
                 lax: args.lax,
             },
             ui,
+        ),
+        Content::Vmx => crate::info_vmx::run(&args.path, ui),
+        Content::Vmdk(_) | Content::Raw => {
+            crate::info_disk::run(crate::info_disk::Args { path: args.path }, ui)
+        }
+        Content::GzipTar => Err(Error::usage(
+            "an OVA must be an uncompressed tar; this file is gzip-compressed (gunzip it first)",
         )
+        .with_path(&args.path)),
+        other => Err(other
+            .not_a_disk_error()
+            .unwrap_or_else(|| Error::usage(format!("this is a {}", other.name())))
+            .with_path(&args.path)),
     }
 }
 
-/// A disk is a VMDK (sparse magic, COWD magic, or a text descriptor) or, by name, a raw image.
-fn looks_like_disk(path: &Path) -> bool {
-    if path.is_dir() {
-        return false;
-    }
-    let mut head = [0u8; 64];
-    let n = File::open(path)
-        .and_then(|mut f| f.read(&mut head))
-        .unwrap_or(0);
-    let head = &head[..n];
-    if head.starts_with(b"KDMV") || head.starts_with(b"COWD") {
-        return true;
-    }
-    let text = String::from_utf8_lossy(head).to_ascii_lowercase();
-    if text.starts_with("# disk descriptorfile") || text.starts_with("# disk descriptor file") {
-        return true;
-    }
-    matches!(
-        path.extension()
-            .and_then(|e| e.to_str())
-            .map(|e| e.to_ascii_lowercase())
-            .as_deref(),
-        Some("vmdk" | "img" | "raw")
-    )
+/// Whether a folder is a VM folder (holds a `.vmx` or `.vmtx`).
+fn holds_vmx(dir: &Path) -> bool {
+    std::fs::read_dir(dir).is_ok_and(|rd| {
+        rd.filter_map(|e| e.ok()).any(|e| {
+            let p = e.path();
+            p.is_file()
+                && p.extension().is_some_and(|x| {
+                    x.eq_ignore_ascii_case("vmx") || x.eq_ignore_ascii_case("vmtx")
+                })
+        })
+    })
 }

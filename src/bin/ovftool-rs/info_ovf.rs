@@ -140,6 +140,12 @@ pub fn load(path: &Path, limits: &Limits) -> Result<Loaded> {
 
 /// Loads and parses; errors carry the path and entry.
 pub fn open(path: &Path) -> Result<(Loaded, Envelope)> {
+    if path.is_file() {
+        let sniffed = ovftool::sniff::sniff_path(path)?;
+        if let Some(e) = sniffed.content.not_a_package_error() {
+            return Err(e.with_path(path));
+        }
+    }
     let opts = ParseOptions::default();
     let loaded = load(path, &opts.limits)?;
     let env = Envelope::parse_with(&loaded.bytes, &opts).map_err(|e| {

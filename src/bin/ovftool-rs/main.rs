@@ -14,6 +14,7 @@ mod import;
 mod info;
 mod info_disk;
 mod info_ovf;
+mod info_vmx;
 mod logging;
 mod manpage;
 mod pack;
@@ -248,6 +249,7 @@ fn main() -> ExitCode {
     if cli.json_progress {
         progress_json::enable(cli.command.name());
     }
+    remove_partials_on_signal();
     match run(cli.command, &ui) {
         Ok(Outcome::Ok) => ExitCode::SUCCESS,
         Ok(Outcome::Failed) => ExitCode::from(1),
@@ -256,6 +258,23 @@ fn main() -> ExitCode {
             ExitCode::from(if e.kind().is_input_failure() { 1 } else { 2 })
         }
     }
+}
+
+/// SIGINT, SIGTERM and SIGHUP remove every partial output and every folder created for one
+/// (`ovftool::output::abandon_all`), then exit 128 + the signal (130, 143, 129), as a shell
+/// reports a process killed by it. Handled on a thread of signal-hook's, not in a raw handler.
+fn remove_partials_on_signal() {
+    use signal_hook::consts::{SIGHUP, SIGINT, SIGTERM};
+    let Ok(mut signals) = signal_hook::iterator::Signals::new([SIGINT, SIGTERM, SIGHUP]) else {
+        return;
+    };
+    std::thread::spawn(move || {
+        if let Some(sig) = signals.forever().next() {
+            ovftool::output::abandon_all();
+            eprintln!("ovftool-rs: interrupted (signal {sig}); partial outputs removed");
+            std::process::exit(128 + sig);
+        }
+    });
 }
 
 fn run(command: Command, ui: &Ui) -> ovftool::Result<Outcome> {

@@ -1,10 +1,13 @@
-//! `validate`: descriptor checks only (no disk or manifest reading). Exit 0 valid (warnings
+//! `validate`: descriptor checks, and for a descriptor on disk the files it references beside it
+//! (sizes, chunks, compression, capacity, createType, delta parents, signature; see
+//! `ovftool::package_files`); an OVA's members are left to `verify`. Exit 0 valid (warnings
 //! allowed), 1 invalid (including XML that is not well-formed or not OVF), 2 usage or I/O error.
 //! JSON schema: `docs/JSON.md` §validate.
 
 use std::path::PathBuf;
 
 use ovftool::ovf::{Severity, ValidateOptions};
+use ovftool::package_files::{check_files, FileCheckOptions};
 use serde_json::json;
 
 use crate::info_ovf::{diagnostic_json, diagnostic_note, open};
@@ -23,7 +26,35 @@ pub struct Args {
 
 pub fn run(args: Args, ui: &Ui) -> ovftool::Result<Outcome> {
     let (loaded, env) = open(&args.path)?;
-    let diags = env.validate(&ValidateOptions { lax: args.lax });
+    let mut diags = env.validate(&ValidateOptions { lax: args.lax });
+    // Package-aware: the referenced files lying beside a descriptor (not inside an OVA, which
+    // `verify` reads) are checked too; an absent file is a warning here, an error in `verify`.
+    let dir = if args.path.is_dir() {
+        Some(args.path.clone())
+    } else if args
+        .path
+        .file_name()
+        .map(|n| n.to_string_lossy().into_owned())
+        == Some(loaded.name.clone())
+    {
+        Some(match args.path.parent() {
+            Some(p) if !p.as_os_str().is_empty() => p.to_path_buf(),
+            _ => PathBuf::from("."),
+        })
+    } else {
+        None
+    };
+    if let Some(dir) = dir {
+        diags.extend(check_files(
+            &env,
+            &dir,
+            &loaded.name,
+            &FileCheckOptions {
+                lax: args.lax,
+                ..Default::default()
+            },
+        ));
+    }
     let errors = diags
         .iter()
         .filter(|d| d.severity == Severity::Error)

@@ -399,18 +399,18 @@ fn unpack_refuses_existing_target_without_force() {
     let e = unpack(&c.ova, &target, &UnpackOptions::default(), &NoProgress).unwrap_err();
     assert_eq!(e.kind(), ovftool::ErrorKind::AlreadyExists);
     assert_eq!(std::fs::read(target.join("keep.txt")).unwrap(), b"mine");
-    let r = unpack(
-        &c.ova,
-        &target,
-        &UnpackOptions {
-            force: true,
-            ..Default::default()
-        },
-        &NoProgress,
-    )
-    .unwrap();
+    let force = UnpackOptions {
+        force: true,
+        ..Default::default()
+    };
+    // --force replaces only a previous output: a folder holding a file unpack does not write
+    // is refused and keeps its file.
+    let e = unpack(&c.ova, &target, &force, &NoProgress).unwrap_err();
+    assert_eq!(e.kind(), ovftool::ErrorKind::Usage);
+    assert_eq!(std::fs::read(target.join("keep.txt")).unwrap(), b"mine");
+    std::fs::remove_file(target.join("keep.txt")).unwrap();
+    let r = unpack(&c.ova, &target, &force, &NoProgress).unwrap();
     assert!(r.passed());
-    assert!(!target.join("keep.txt").exists());
     assert!(target.join("t.ovf").exists());
 }
 

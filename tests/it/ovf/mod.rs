@@ -7,4 +7,5 @@ mod edit;
 mod errors;
 mod generate;
 mod mutate;
+mod rules;
 mod scale;

@@ -26,7 +26,9 @@ fn descriptor(n: usize) -> Vec<u8> {
             file_ref: Some(format!("f{i}")),
             capacity: "1".into(),
             capacity_units: Some("byte * 2^30".into()),
-            format: None,
+            format: Some(
+                "http://www.vmware.com/interfaces/specifications/vmdk.html#streamOptimized".into(),
+            ),
             populated_size: None,
             parent_ref: None,
         });

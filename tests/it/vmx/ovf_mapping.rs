@@ -381,6 +381,8 @@ fn ovf_view(m: &Machine) -> Machine {
     }
     for (i, n) in m.nics.iter_mut().enumerate() {
         n.index = i as u32;
+        // A hosted connection type has no OVF field of its own: it travels as the network name.
+        n.network = n.network_name().map(str::to_string);
         n.connection_type = None;
     }
     m.floppies

@@ -1,0 +1,459 @@
+//! The files a descriptor references, checked where they lie beside it (as ovftool's validate
+//! does for a local `.ovf`): declared `ovf:size` vs the stored size, `ovf:chunkSize` chunks
+//! (`href.000000000`...: all present, in order, full except the last), `ovf:compression="gzip"`
+//! vs the gzip magic, `ovf:capacity` vs the VMDK's capacity, `ovf:format` vs its `createType`,
+//! delta-disk parents, and the `.cert` signature over the `.mf`.
+//!
+//! Only headers are read (and, under `lax` for a size mismatch, the file is hashed to compare with
+//! the manifest): this is the cheap check of `validate`; `verify` hashes everything.
+//!
+//! # Security
+//! Every `href` goes through [`crate::gate::plain_file_name`] before anything is opened; URLs and
+//! non-plain names are skipped (the descriptor check already reports them).
+
+use std::fs::File;
+use std::io::Read;
+use std::path::Path;
+
+use crate::cert::CertFile;
+use crate::limits::Limits;
+use crate::manifest::Manifest;
+use crate::ovf::{Diagnostic, Envelope, FileRef, Severity};
+use crate::sniff::{Content, VmdkKind};
+
+/// Options of [`check_files`].
+#[derive(Debug, Clone, Default)]
+pub struct FileCheckOptions {
+    /// A referenced file that is not there is an error (`verify`), not a warning (`validate`).
+    pub absent_is_error: bool,
+    /// ovftool `--lax`: a declared size that differs from a file whose manifest digest matches
+    /// is a warning.
+    pub lax: bool,
+    /// Size caps.
+    pub limits: Limits,
+}
+
+struct Out(Vec<Diagnostic>);
+
+impl Out {
+    fn push(&mut self, severity: Severity, code: &'static str, path: String, message: String) {
+        self.0.push(Diagnostic {
+            severity,
+            code,
+            message,
+            line: None,
+            column: None,
+            path: Some(path),
+        });
+    }
+}
+
+/// Checks the files `env` references in `dir` (the descriptor's folder), and the manifest and
+/// certificate named after `descriptor_name` (`vm.ovf` → `vm.mf`, `vm.cert`).
+pub fn check_files(
+    env: &Envelope,
+    dir: &Path,
+    descriptor_name: &str,
+    opts: &FileCheckOptions,
+) -> Vec<Diagnostic> {
+    let mut out = Out(Vec::new());
+    let base = descriptor_name
+        .rsplit_once('.')
+        .map_or(descriptor_name, |(b, _)| b);
+    let manifest_bytes = read_small(&dir.join(format!("{base}.mf")), &opts.limits);
+    let manifest = manifest_bytes
+        .as_ref()
+        .and_then(|b| Manifest::parse(b, &opts.limits).ok());
+    let files = env.references();
+    let disks = env.disks();
+    for f in &files {
+        let path = format!("/Envelope/References/File[{}]", f.id);
+        if f.href.contains("://") || crate::gate::plain_file_name(&f.href).is_err() {
+            continue;
+        }
+        let Some(stored) = stored_size(dir, f, &mut out, &path, opts) else {
+            continue;
+        };
+        if let Some(declared) = f.size {
+            if declared != stored {
+                let digest_ok = opts.lax
+                    && f.chunk_size.is_none()
+                    && manifest
+                        .as_ref()
+                        .is_some_and(|m| digest_matches(m, dir, &f.href));
+                out.push(
+                    if digest_ok {
+                        Severity::Warning
+                    } else {
+                        Severity::Error
+                    },
+                    "file-size-mismatch",
+                    path.clone(),
+                    format!(
+                        "{}: expected {declared} bytes (ovf:size), found {stored}{}",
+                        f.href,
+                        if digest_ok {
+                            "; the manifest digest matches the stored file"
+                        } else {
+                            ""
+                        }
+                    ),
+                );
+            }
+        }
+        // Headers: the first chunk (or the file).
+        let first = if f.chunk_size.is_some() {
+            dir.join(crate::ova::names::chunk_name(&f.href, 0))
+        } else {
+            dir.join(&f.href)
+        };
+        let mut magic = [0u8; 2];
+        let n = File::open(&first)
+            .and_then(|mut h| h.read(&mut magic))
+            .unwrap_or(0);
+        let is_gzip = n == 2 && magic == [0x1f, 0x8b];
+        let declared_gzip = f
+            .compression
+            .as_deref()
+            .is_some_and(|c| c.trim().eq_ignore_ascii_case("gzip"));
+        if declared_gzip != is_gzip {
+            out.push(
+                Severity::Error,
+                "file-compression-mismatch",
+                path.clone(),
+                if declared_gzip {
+                    format!(
+                        "{}: ovf:compression=\"gzip\" but the file has no gzip header",
+                        f.href
+                    )
+                } else {
+                    format!(
+                        "{}: the file is gzip-compressed but ovf:compression does not say so",
+                        f.href
+                    )
+                },
+            );
+        }
+        if is_gzip || f.chunk_size.is_some() {
+            continue;
+        }
+        for d in disks
+            .iter()
+            .filter(|d| d.file_ref.as_deref() == Some(&f.id))
+        {
+            check_disk_file(env, d, &dir.join(&f.href), &f.href, &mut out, opts);
+        }
+    }
+    // Delta disks: the parent Disk's file must be there too.
+    for d in disks.iter().filter(|d| d.parent_ref.is_some()) {
+        let parent = d.parent_ref.as_deref().unwrap_or("");
+        if let Some(p) = disks.iter().find(|p| p.disk_id == parent) {
+            let present = p
+                .file_ref
+                .as_ref()
+                .and_then(|fr| files.iter().find(|f| &f.id == fr))
+                .is_some_and(|f| {
+                    crate::gate::plain_file_name(&f.href).is_ok() && dir.join(&f.href).is_file()
+                });
+            if p.file_ref.is_some() && !present {
+                out.push(
+                    absent(opts),
+                    "delta-parent-absent",
+                    format!("/Envelope/DiskSection/Disk[{}]", d.disk_id),
+                    format!(
+                        "delta disk {} needs its parent disk {parent}, whose file is not in the package",
+                        d.disk_id
+                    ),
+                );
+            }
+        }
+    }
+    // Signature over the manifest.
+    if let Some(cert_bytes) = read_small(&dir.join(format!("{base}.cert")), &opts.limits) {
+        let path = format!("{base}.cert");
+        match (CertFile::parse(&cert_bytes, &opts.limits), &manifest_bytes) {
+            (Err(e), _) => out.push(Severity::Error, "certificate-invalid", path, e.to_string()),
+            (Ok(_), None) => out.push(
+                Severity::Error,
+                "certificate-without-manifest",
+                path,
+                format!("{base}.cert signs {base}.mf, which is not there"),
+            ),
+            (Ok(c), Some(m)) => {
+                if let Err(e) = c.verify_manifest(m) {
+                    out.push(Severity::Error, "signature-invalid", path, e.to_string());
+                }
+            }
+        }
+    }
+    out.0
+}
+
+fn absent(opts: &FileCheckOptions) -> Severity {
+    if opts.absent_is_error {
+        Severity::Error
+    } else {
+        Severity::Warning
+    }
+}
+
+/// The stored size of a file (the sum of its chunks), reporting absent files and bad chunks.
+fn stored_size(
+    dir: &Path,
+    f: &FileRef,
+    out: &mut Out,
+    path: &str,
+    opts: &FileCheckOptions,
+) -> Option<u64> {
+    let Some(chunk) = f.chunk_size.filter(|c| *c > 0) else {
+        return match std::fs::metadata(dir.join(&f.href)) {
+            Ok(m) if m.is_file() => Some(m.len()),
+            _ => {
+                out.push(
+                    absent(opts),
+                    "file-absent",
+                    path.to_string(),
+                    format!("{} is referenced but not beside the descriptor", f.href),
+                );
+                None
+            }
+        };
+    };
+    // Chunks: href.000000000, href.000000001... every one but the last exactly chunkSize.
+    let mut sizes = Vec::new();
+    for i in 0..=opts.limits.max_ova_entries as u64 {
+        match std::fs::metadata(dir.join(crate::ova::names::chunk_name(&f.href, i))) {
+            Ok(m) if m.is_file() => sizes.push(m.len()),
+            _ => break,
+        }
+    }
+    if sizes.is_empty() {
+        out.push(
+            absent(opts),
+            "file-absent",
+            path.to_string(),
+            format!(
+                "{} is referenced in chunks of {chunk} bytes but {} is not beside the descriptor",
+                f.href,
+                crate::ova::names::chunk_name(&f.href, 0)
+            ),
+        );
+        return None;
+    }
+    for (i, s) in sizes.iter().enumerate() {
+        let last = i + 1 == sizes.len();
+        if (!last && *s != chunk) || (last && (*s > chunk || *s == 0)) {
+            out.push(
+                Severity::Error,
+                "chunk-size-mismatch",
+                path.to_string(),
+                format!(
+                    "{}: expected {} of at most {chunk} bytes (ovf:chunkSize), found {s}",
+                    crate::ova::names::chunk_name(&f.href, i as u64),
+                    if last { "a last chunk" } else { "a chunk" },
+                ),
+            );
+        }
+    }
+    Some(sizes.iter().sum())
+}
+
+/// Whether the manifest's digest of `href` matches the stored file.
+fn digest_matches(m: &Manifest, dir: &Path, href: &str) -> bool {
+    let Some(e) = m.get(href) else {
+        return false;
+    };
+    let Ok(file) = File::open(dir.join(href)) else {
+        return false;
+    };
+    let Ok(len) = file.metadata().map(|m| m.len()) else {
+        return false;
+    };
+    crate::range_copy::hash_range(
+        &file,
+        0,
+        len,
+        &crate::digest::CopyOptions {
+            algorithms: vec![e.algorithm],
+            prefix_bytes: 0,
+            size_hint: Some(len),
+        },
+        &crate::progress::NoProgress,
+    )
+    .ok()
+    .and_then(|r| r.digests.get(e.algorithm).map(|d| d == e.digest.as_slice()))
+    .unwrap_or(false)
+}
+
+/// `ovf:capacity` vs the VMDK's capacity, `ovf:format` vs its createType.
+fn check_disk_file(
+    env: &Envelope,
+    d: &crate::ovf::Disk,
+    file: &Path,
+    href: &str,
+    out: &mut Out,
+    opts: &FileCheckOptions,
+) {
+    let path = format!("/Envelope/DiskSection/Disk[{}]", d.disk_id);
+    let fragment = d
+        .format
+        .as_deref()
+        .and_then(|f| f.rsplit_once('#'))
+        .map(|(_, frag)| frag.trim().to_ascii_lowercase());
+    let is_vmdk_format = d
+        .format
+        .as_deref()
+        .is_some_and(|f| f.to_ascii_lowercase().contains("vmdk"));
+    let content = match crate::sniff::sniff_path(file) {
+        Ok(s) => s.content,
+        Err(_) => return,
+    };
+    if !is_vmdk_format {
+        return;
+    }
+    let Content::Vmdk(kind) = content else {
+        out.push(
+            Severity::Error,
+            "disk-format-mismatch",
+            path,
+            format!(
+                "{href}: ovf:format names a VMDK, found a {}",
+                content.name()
+            ),
+        );
+        return;
+    };
+    // Opening follows the whole chain: a delta VMDK whose parent is missing, or a descriptor
+    // whose extents are not in the package, does not open.
+    let info = match crate::vmdk::hosted::inspect(file, &opts.limits) {
+        Ok(i) => i,
+        Err(e) => {
+            out.push(
+                Severity::Error,
+                "disk-unreadable",
+                path.clone(),
+                format!("{href}: {e}"),
+            );
+            return;
+        }
+    };
+    let create_type = info
+        .create_type
+        .clone()
+        .or_else(|| (kind == VmdkKind::StreamOptimized).then(|| "streamOptimized".to_string()));
+    if let (Some(frag), Some(ct)) = (&fragment, &create_type) {
+        // OVF 0.9's generic `#sparse` names any sparse VMDK; the 1.x fragments name a createType.
+        let ok = match frag.as_str() {
+            "sparse" => {
+                ct.to_ascii_lowercase().contains("sparse")
+                    || ct.eq_ignore_ascii_case("streamOptimized")
+            }
+            "compressed" => ct.eq_ignore_ascii_case("streamOptimized"),
+            f => f.eq_ignore_ascii_case(ct),
+        };
+        if !ok {
+            out.push(
+                Severity::Error,
+                "disk-format-mismatch",
+                path.clone(),
+                format!("{href}: ovf:format says {frag}, the VMDK's createType is {ct}"),
+            );
+        }
+    }
+    if let Ok(cap) = d.capacity_bytes(env) {
+        if info.capacity_bytes != cap {
+            out.push(
+                Severity::Error,
+                "disk-capacity-mismatch",
+                path,
+                format!(
+                    "{href}: expected a capacity of {cap} bytes (ovf:capacity), the VMDK holds {}",
+                    info.capacity_bytes
+                ),
+            );
+        }
+    }
+}
+
+fn read_small(path: &Path, limits: &Limits) -> Option<Vec<u8>> {
+    let f = File::open(path).ok()?;
+    let mut buf = Vec::new();
+    f.take(limits.max_descriptor_bytes)
+        .read_to_end(&mut buf)
+        .ok()?;
+    Some(buf)
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    fn env(files: &str, disks: &str) -> Envelope {
+        let xml = format!(
+            r#"<Envelope xmlns="http://schemas.dmtf.org/ovf/envelope/1" xmlns:ovf="http://schemas.dmtf.org/ovf/envelope/1"><References>{files}</References><DiskSection><Info>d</Info>{disks}</DiskSection><VirtualSystem ovf:id="v"><Info>v</Info></VirtualSystem></Envelope>"#
+        );
+        Envelope::parse(xml.as_bytes()).unwrap()
+    }
+
+    fn codes(d: &[Diagnostic]) -> Vec<(&'static str, Severity)> {
+        d.iter().map(|d| (d.code, d.severity)).collect()
+    }
+
+    #[test]
+    fn size_gzip_absent_and_chunks() {
+        let dir = tempfile::tempdir().unwrap();
+        std::fs::write(dir.path().join("a.bin"), b"hello").unwrap();
+        std::fs::write(dir.path().join("b.bin.000000000"), b"1234").unwrap();
+        std::fs::write(dir.path().join("b.bin.000000001"), b"12").unwrap();
+        std::fs::write(dir.path().join("b.bin.000000002"), b"1").unwrap();
+        let e = env(
+            r#"<File ovf:id="a" ovf:href="a.bin" ovf:size="999"/><File ovf:id="g" ovf:href="a.bin" ovf:compression="gzip"/><File ovf:id="m" ovf:href="missing.bin"/><File ovf:id="b" ovf:href="b.bin" ovf:size="7" ovf:chunkSize="4"/>"#,
+            "",
+        );
+        let d = check_files(&e, dir.path(), "x.ovf", &FileCheckOptions::default());
+        let c = codes(&d);
+        assert!(
+            c.contains(&("file-size-mismatch", Severity::Error)),
+            "{d:?}"
+        );
+        assert!(
+            c.contains(&("file-compression-mismatch", Severity::Error)),
+            "{d:?}"
+        );
+        assert!(c.contains(&("file-absent", Severity::Warning)), "{d:?}");
+        assert!(
+            c.contains(&("chunk-size-mismatch", Severity::Error)),
+            "{d:?}"
+        );
+        let strict = FileCheckOptions {
+            absent_is_error: true,
+            ..Default::default()
+        };
+        let d = check_files(&e, dir.path(), "x.ovf", &strict);
+        assert!(codes(&d).contains(&("file-absent", Severity::Error)));
+    }
+
+    #[test]
+    fn lax_size_mismatch_with_matching_manifest_is_a_warning() {
+        let dir = tempfile::tempdir().unwrap();
+        std::fs::write(dir.path().join("a.bin"), b"hello").unwrap();
+        let sha = crate::digest::Algorithm::Sha256.digest(b"hello");
+        std::fs::write(
+            dir.path().join("x.mf"),
+            format!("SHA256(a.bin)= {}\n", hex::encode(sha)),
+        )
+        .unwrap();
+        let e = env(r#"<File ovf:id="a" ovf:href="a.bin" ovf:size="6"/>"#, "");
+        let strict = check_files(&e, dir.path(), "x.ovf", &FileCheckOptions::default());
+        assert_eq!(
+            codes(&strict),
+            vec![("file-size-mismatch", Severity::Error)]
+        );
+        let lax = FileCheckOptions {
+            lax: true,
+            ..Default::default()
+        };
+        let d = check_files(&e, dir.path(), "x.ovf", &lax);
+        assert_eq!(codes(&d), vec![("file-size-mismatch", Severity::Warning)]);
+    }
+}

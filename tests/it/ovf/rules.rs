@@ -1,0 +1,186 @@
+//! Validation rules from the fault (docs/CONFORMANCE.md), each on a descriptor written here.
+
+use ovftool::ovf::{Envelope, Severity, ValidateOptions};
+
+const HEAD: &str = r#"<?xml version="1.0"?>
+<Envelope xmlns="http://schemas.dmtf.org/ovf/envelope/1" xmlns:ovf="http://schemas.dmtf.org/ovf/envelope/1" xmlns:rasd="http://schemas.dmtf.org/wbem/wscim/1/cim-schema/2/CIM_ResourceAllocationSettingData" xmlns:vssd="http://schemas.dmtf.org/wbem/wscim/1/cim-schema/2/CIM_VirtualSystemSettingData">"#;
+
+const CPU_MEM: &str = r#"<Item><rasd:ElementName>cpu</rasd:ElementName><rasd:InstanceID>1</rasd:InstanceID><rasd:ResourceType>3</rasd:ResourceType><rasd:VirtualQuantity>1</rasd:VirtualQuantity></Item>
+<Item><rasd:AllocationUnits>byte * 2^20</rasd:AllocationUnits><rasd:ElementName>mem</rasd:ElementName><rasd:InstanceID>2</rasd:InstanceID><rasd:ResourceType>4</rasd:ResourceType><rasd:VirtualQuantity>256</rasd:VirtualQuantity></Item>"#;
+
+const SYSTEM: &str = r#"<System><vssd:ElementName>f</vssd:ElementName><vssd:InstanceID>0</vssd:InstanceID><vssd:VirtualSystemType>vmx-13</vssd:VirtualSystemType></System>"#;
+
+/// A descriptor: `envelope_extra` after References, `items` appended to the hardware.
+fn doc(refs: &str, envelope_extra: &str, system: &str, items: &str) -> String {
+    format!(
+        r#"{HEAD}<References>{refs}</References>{envelope_extra}
+<VirtualSystem ovf:id="vm"><Info>vm</Info><VirtualHardwareSection><Info>hw</Info>{system}{CPU_MEM}{items}</VirtualHardwareSection></VirtualSystem></Envelope>"#
+    )
+}
+
+fn findings(xml: &str, lax: bool) -> Vec<(&'static str, Severity)> {
+    let env = Envelope::parse(xml.as_bytes()).unwrap();
+    env.validate(&ValidateOptions { lax })
+        .into_iter()
+        .map(|d| (d.code, d.severity))
+        .collect()
+}
+
+fn has(xml: &str, lax: bool, code: &str, sev: Severity) -> bool {
+    findings(xml, lax)
+        .iter()
+        .any(|(c, s)| *c == code && *s == sev)
+}
+
+fn errors(xml: &str, lax: bool) -> Vec<&'static str> {
+    findings(xml, lax)
+        .into_iter()
+        .filter(|(_, s)| *s == Severity::Error)
+        .map(|(c, _)| c)
+        .collect()
+}
+
+#[test]
+fn the_base_descriptor_is_valid() {
+    let x = doc("", "", SYSTEM, "");
+    assert!(errors(&x, false).is_empty(), "{:?}", findings(&x, false));
+}
+
+#[test]
+fn two_max_bound_items_for_one_instance_id_are_an_error() {
+    let bound = |b: &str| {
+        format!(
+            r#"<Item ovf:bound="{b}"><rasd:ElementName>m</rasd:ElementName><rasd:InstanceID>2</rasd:InstanceID><rasd:ResourceType>4</rasd:ResourceType><rasd:VirtualQuantity>512</rasd:VirtualQuantity></Item>"#
+        )
+    };
+    for b in ["max", "min"] {
+        let one = doc("", "", SYSTEM, &bound(b));
+        assert!(
+            errors(&one, false).is_empty(),
+            "{b}: {:?}",
+            findings(&one, false)
+        );
+        let two = doc("", "", SYSTEM, &format!("{}{}", bound(b), bound(b)));
+        assert_eq!(errors(&two, false), vec!["duplicate-bound"], "{b}");
+    }
+    let both = doc("", "", SYSTEM, &format!("{}{}", bound("min"), bound("max")));
+    assert!(errors(&both, false).is_empty());
+}
+
+const DISK_ITEMS: &str = r#"<Item><rasd:Address>0</rasd:Address><rasd:ElementName>scsi</rasd:ElementName><rasd:InstanceID>3</rasd:InstanceID><rasd:ResourceSubType>lsilogic</rasd:ResourceSubType><rasd:ResourceType>6</rasd:ResourceType></Item>
+<Item><rasd:AddressOnParent>0</rasd:AddressOnParent><rasd:ElementName>disk</rasd:ElementName><rasd:HostResource>ovf:/disk/d1</rasd:HostResource><rasd:InstanceID>4</rasd:InstanceID><rasd:Parent>3</rasd:Parent><rasd:ResourceType>17</rasd:ResourceType></Item>"#;
+
+#[test]
+fn a_disk_without_format_is_an_error_lax_a_warning() {
+    let x = doc(
+        r#"<File ovf:id="f1" ovf:href="d.vmdk"/>"#,
+        r#"<DiskSection><Info>d</Info><Disk ovf:diskId="d1" ovf:fileRef="f1" ovf:capacity="1048576"/></DiskSection>"#,
+        SYSTEM,
+        DISK_ITEMS,
+    );
+    assert_eq!(errors(&x, false), vec!["disk-format-missing"]);
+    assert!(has(&x, true, "disk-format-missing", Severity::Warning));
+    let with = x.replace(
+        r#"ovf:capacity="1048576"/>"#,
+        r#"ovf:capacity="1048576" ovf:format="http://www.vmware.com/interfaces/specifications/vmdk.html#streamOptimized"/>"#,
+    );
+    assert!(
+        errors(&with, false).is_empty(),
+        "{:?}",
+        findings(&with, false)
+    );
+}
+
+#[test]
+fn unprefixed_required_attributes_are_a_warning() {
+    // As GCE and some vCloud exports write them: id= and href= without ovf:.
+    let x = doc(
+        r#"<File id="f1" href="d.vmdk"/>"#,
+        r#"<DiskSection><Info>d</Info><Disk ovf:diskId="d1" ovf:fileRef="f1" ovf:capacity="1048576" ovf:format="http://www.vmware.com/interfaces/specifications/vmdk.html#streamOptimized"/></DiskSection>"#,
+        SYSTEM,
+        DISK_ITEMS,
+    );
+    assert!(errors(&x, false).is_empty(), "{:?}", findings(&x, false));
+    assert!(has(&x, false, "attribute-unqualified", Severity::Warning));
+}
+
+#[test]
+fn an_unknown_element_in_the_ovf_namespace_is_a_warning() {
+    let x = doc("", "<Frobnicate>x</Frobnicate>", SYSTEM, "");
+    assert!(errors(&x, false).is_empty(), "{:?}", findings(&x, false));
+    assert!(has(&x, false, "unknown-element", Severity::Warning));
+    // An unknown *section* still follows ovf:required (DSP0243 §10).
+    let s = doc(
+        "",
+        "<FrobnicateSection><Info>x</Info></FrobnicateSection>",
+        SYSTEM,
+        "",
+    );
+    assert_eq!(errors(&s, false), vec!["unknown-required-element"]);
+}
+
+#[test]
+fn what_ovftool_accepts_is_not_an_error() {
+    let eula = doc(
+        "",
+        "<EulaSection><Info>e</Info><License>terms</License></EulaSection>",
+        SYSTEM,
+        "",
+    );
+    assert!(
+        errors(&eula, false).is_empty(),
+        "{:?}",
+        findings(&eula, false)
+    );
+    let empty_system = doc("", "", "<System/>", "");
+    assert!(errors(&empty_system, false).is_empty());
+    let families = doc("", "", &SYSTEM.replace("vmx-13", "xen-3 vmx-07"), "");
+    assert!(errors(&families, false).is_empty());
+}
+
+#[test]
+fn lax_downgrades_what_real_producers_write() {
+    // VirtualBox: three devices on one IDE controller, virtualbox-2.2 family.
+    let ide = r#"<Item><rasd:Address>0</rasd:Address><rasd:ElementName>ide</rasd:ElementName><rasd:InstanceID>3</rasd:InstanceID><rasd:ResourceType>5</rasd:ResourceType></Item>"#;
+    let cd = |i: u32, u: u32| {
+        format!(
+            r#"<Item><rasd:AddressOnParent>{u}</rasd:AddressOnParent><rasd:ElementName>cd</rasd:ElementName><rasd:InstanceID>{i}</rasd:InstanceID><rasd:Parent>3</rasd:Parent><rasd:ResourceType>15</rasd:ResourceType></Item>"#
+        )
+    };
+    let vbox = doc(
+        "",
+        "",
+        &SYSTEM.replace("vmx-13", "virtualbox-2.2"),
+        &format!("{ide}{}{}{}", cd(4, 0), cd(5, 1), cd(6, 0)),
+    );
+    let strict = errors(&vbox, false);
+    assert!(strict.contains(&"controller-over-limit"), "{strict:?}");
+    assert!(strict.contains(&"hardware-family-unknown"), "{strict:?}");
+    assert!(
+        errors(&vbox, true).is_empty(),
+        "{:?}",
+        findings(&vbox, true)
+    );
+    // XenCenter: StartupSection at Envelope level, a Connection naming no network.
+    let nic = r#"<Item><rasd:Connection>xen-net</rasd:Connection><rasd:ElementName>nic</rasd:ElementName><rasd:InstanceID>3</rasd:InstanceID><rasd:ResourceType>10</rasd:ResourceType></Item>"#;
+    let xen = doc(
+        "",
+        r#"<StartupSection><Info>s</Info><Item ovf:id="vm" ovf:order="0"/></StartupSection>"#,
+        SYSTEM,
+        nic,
+    );
+    let strict = errors(&xen, false);
+    assert!(strict.contains(&"section-misplaced"), "{strict:?}");
+    assert!(strict.contains(&"connection-unresolved"), "{strict:?}");
+    assert!(errors(&xen, true).is_empty(), "{:?}", findings(&xen, true));
+}
+
+#[test]
+fn lax_takes_vcloud_collection_and_system_with_one_id() {
+    let x = format!(
+        r#"{HEAD}<References/><VirtualSystemCollection ovf:id="vapp"><Info>c</Info>
+<VirtualSystem ovf:id="vapp"><Info>vm</Info><VirtualHardwareSection><Info>hw</Info>{SYSTEM}{CPU_MEM}</VirtualHardwareSection></VirtualSystem></VirtualSystemCollection></Envelope>"#
+    );
+    assert_eq!(errors(&x, false), vec!["duplicate-content-id"]);
+    assert!(errors(&x, true).is_empty());
+}
