@@ -230,8 +230,10 @@ pub struct ExportedDisk {
 #[derive(Debug, Clone, PartialEq, Eq, Serialize)]
 pub struct ExportReport {
     /// The `.vmx`/`.vmtx` read.
+    #[serde(serialize_with = "crate::json_path::serialize")]
     pub source: PathBuf,
     /// The output (`.ova` file or `.ovf` descriptor path).
+    #[serde(serialize_with = "crate::json_path::serialize")]
     pub output: PathBuf,
     /// `ova` or `ovf`.
     pub format: &'static str,

@@ -70,6 +70,7 @@ pub mod export;
 pub mod gate;
 pub mod import;
 pub mod inflate;
+pub mod json_path;
 pub mod limits;
 pub mod manifest;
 #[cfg(feature = "vsphere")]

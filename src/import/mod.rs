@@ -126,6 +126,7 @@ impl Default for ImportOptions {
 #[derive(Debug, Clone, PartialEq, Eq, Serialize)]
 pub struct WrittenFile {
     /// Path (inside the final VM folder).
+    #[serde(serialize_with = "crate::json_path::serialize")]
     pub path: PathBuf,
     /// Size in bytes (apparent size; thin extents are sparse).
     pub size: u64,
@@ -156,8 +157,10 @@ pub struct ImportReport {
     /// The VM name.
     pub name: String,
     /// The VM folder (`TARGET_DIR/<name>`).
+    #[serde(serialize_with = "crate::json_path::serialize")]
     pub vm_dir: PathBuf,
     /// The `.vmx` written.
+    #[serde(serialize_with = "crate::json_path::serialize")]
     pub vmx: PathBuf,
     /// Hardware version written.
     pub hardware_version: u32,

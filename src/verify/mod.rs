@@ -51,10 +51,14 @@ pub struct VerifyOptions {
     pub lax: bool,
     /// Also decode every disk completely.
     pub deep: bool,
-    /// PEM certificates the signer must chain to (`--trust`). Empty: any signer is reported.
-    pub trust: Vec<x509_cert::Certificate>,
-    /// Fail a package without a valid signature.
+    /// Trust anchors the signer must chain to (`--trust`, `--trust-system`). Not empty: a
+    /// package must be signed by a trusted signer. Empty: any signer is reported.
+    pub trust: cert::TrustStore,
+    /// Fail a package without a valid signature from a trusted signer.
     pub require_signature: bool,
+    /// Verification time for certificate validity, seconds since the Unix epoch (`--at`);
+    /// `None`: now.
+    pub at: Option<u64>,
     /// Size caps.
     pub limits: Limits,
 }
@@ -107,14 +111,18 @@ pub struct SignatureReport {
     pub valid: bool,
     /// Signer certificate facts.
     pub signer: Option<CertInfo>,
-    /// Whether the signer chains to a `--trust` anchor (`None` without `--trust`).
+    /// Whether the signer chains to a trust anchor (`None` without anchors).
     pub trusted: Option<bool>,
+    /// The validated path when trusted: subjects from the signer to the anchor.
+    #[serde(skip_serializing_if = "Vec::is_empty")]
+    pub trust_path: Vec<String>,
 }
 
 /// The outcome of a verification.
 #[derive(Debug, Clone, Default, PartialEq, Eq, Serialize)]
 pub struct Report {
     /// What was verified.
+    #[serde(serialize_with = "crate::json_path::serialize")]
     pub path: PathBuf,
     /// `ova` or `directory`.
     pub kind: String,
@@ -1097,6 +1105,12 @@ fn check_signature(
                 None,
                 "the package is not signed (--require-signature)".into(),
             );
+        } else if !opts.trust.is_empty() {
+            report.error(
+                "unsigned",
+                None,
+                "the package is not signed, but a trusted signer was asked for (--trust, --trust-system)".into(),
+            );
         }
         return;
     };
@@ -1119,6 +1133,7 @@ fn check_signature(
         valid: false,
         signer: signer.clone(),
         trusted: None,
+        trust_path: Vec::new(),
     };
     match mf {
         None => {}
@@ -1140,36 +1155,43 @@ fn check_signature(
             }
         }
     }
+    let at = opts.at.unwrap_or_else(cert::now_unix);
+    let gated = opts.require_signature || !opts.trust.is_empty();
     if let Some(info) = &signer {
-        let now = cert::now_unix();
-        if now < info.not_before {
-            report.warn(
-                "cert-not-yet-valid",
-                Some(&cm.name),
-                format!("certificate of {} is not valid yet", info.subject),
-            );
-        }
-        if now > info.not_after {
-            report.warn(
-                "cert-expired",
-                Some(&cm.name),
-                format!("certificate of {} has expired", info.subject),
-            );
-        }
-        if info.self_signed && opts.trust.is_empty() {
-            report.warn(
-                "cert-self-signed",
-                Some(&cm.name),
-                format!("the signing certificate ({}) is self-signed", info.subject),
-            );
+        // With anchors, path validation judges validity (an error); without, a warning.
+        if opts.trust.is_empty() {
+            if at < info.not_before {
+                report.warn(
+                    "cert-not-yet-valid",
+                    Some(&cm.name),
+                    format!("certificate of {} is not valid yet", info.subject),
+                );
+            }
+            if at > info.not_after {
+                report.warn(
+                    "cert-expired",
+                    Some(&cm.name),
+                    format!("certificate of {} has expired", info.subject),
+                );
+            }
+            if info.self_signed && !opts.require_signature {
+                report.warn(
+                    "cert-self-signed",
+                    Some(&cm.name),
+                    format!("the signing certificate ({}) is self-signed", info.subject),
+                );
+            }
         }
     }
-    if !opts.trust.is_empty() {
-        match cf.verify_chain(&opts.trust) {
-            Ok(()) => sig.trusted = Some(true),
+    if gated {
+        match cf.verify_trust(&opts.trust, at) {
+            Ok(path) => {
+                sig.trusted = Some(true);
+                sig.trust_path = path;
+            }
             Err(e) => {
-                sig.trusted = Some(false);
-                report.error("untrusted", Some(&cm.name), e.to_string());
+                sig.trusted = (!opts.trust.is_empty()).then_some(false);
+                report.error("signature-untrusted", Some(&cm.name), e.to_string());
             }
         }
     }
@@ -1311,15 +1333,15 @@ fn check_disk_header(
 /// # Errors
 /// [`ErrorKind::Io`] when a file cannot be read, [`ErrorKind::Usage`] when it holds no
 /// certificate.
-pub fn load_trust(paths: &[PathBuf]) -> Result<Vec<x509_cert::Certificate>> {
-    let mut out = Vec::new();
+pub fn load_trust(paths: &[PathBuf]) -> Result<cert::TrustStore> {
+    let mut store = cert::TrustStore::new();
     for p in paths {
         let bytes = std::fs::read(p).map_err(|e| Error::io("cannot read", e).with_path(p))?;
-        let certs = cert::load_certificates(&bytes)
+        store
+            .add_pem(&bytes)
             .map_err(|e| Error::new(ErrorKind::Usage, e.message().to_string()).with_path(p))?;
-        out.extend(certs);
     }
-    Ok(out)
+    Ok(store)
 }
 
 /// The References of a descriptor, for `pack` (parsed leniently; validation is `verify`'s job).

@@ -258,6 +258,7 @@ pub struct ExtentInfo {
 #[derive(Debug, Clone, Serialize, PartialEq, Eq)]
 pub struct LinkInfo {
     /// The file.
+    #[serde(serialize_with = "crate::json_path::serialize")]
     pub path: PathBuf,
     /// `createType`.
     pub create_type: Option<String>,
@@ -320,6 +321,7 @@ fn extent_infos(d: Option<&Descriptor>, header: Option<&SparseHeader>) -> Vec<Ex
 #[derive(Debug, Clone, Serialize, PartialEq, Eq)]
 pub struct DiskInfo {
     /// The file opened.
+    #[serde(serialize_with = "crate::json_path::serialize")]
     pub path: PathBuf,
     /// Always `"vmdk"` here (the CLI reports raw images with `"raw"`).
     pub format: String,

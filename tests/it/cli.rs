@@ -1,147 +1,231 @@
-//! Cases that must agree across commands: the same package read by `validate`, `info` and
-//! `import` reaches the same answer.
+//! Integration tests: the CLI's `--json` envelope (docs/JSON.md), usage errors under `--json`,
+//! and paths that are not UTF-8.
 
-use crate::support::ovftool;
+use std::ffi::OsStr;
+use std::os::unix::ffi::OsStrExt;
+use std::path::Path;
+use std::process::{Command, Output};
 
-/// A vmxnet3 NIC for every configuration and, for "big", an E1000 with the same InstanceID
-/// (DSP0243 §9.8: the configuration's item replaces the general one).
-const DEPLOYMENT: &str = r#"<?xml version="1.0" encoding="UTF-8"?>
-<Envelope xmlns="http://schemas.dmtf.org/ovf/envelope/1" xmlns:ovf="http://schemas.dmtf.org/ovf/envelope/1" xmlns:rasd="http://schemas.dmtf.org/wbem/wscim/1/cim-schema/2/CIM_ResourceAllocationSettingData" xmlns:vssd="http://schemas.dmtf.org/wbem/wscim/1/cim-schema/2/CIM_VirtualSystemSettingData">
-  <References/>
-  <NetworkSection><Info>n</Info><Network ovf:name="VM Network"><Description>n</Description></Network></NetworkSection>
-  <DeploymentOptionSection><Info>d</Info>
-    <Configuration ovf:id="small" ovf:default="true"><Label>small</Label><Description>s</Description></Configuration>
-    <Configuration ovf:id="big"><Label>big</Label><Description>b</Description></Configuration>
-  </DeploymentOptionSection>
-  <VirtualSystem ovf:id="dep">
-    <Info>vm</Info><Name>dep</Name>
-    <OperatingSystemSection ovf:id="101"><Info>os</Info></OperatingSystemSection>
-    <VirtualHardwareSection><Info>hw</Info>
-      <System><vssd:ElementName>Virtual Hardware Family</vssd:ElementName><vssd:InstanceID>0</vssd:InstanceID><vssd:VirtualSystemIdentifier>dep</vssd:VirtualSystemIdentifier><vssd:VirtualSystemType>vmx-14</vssd:VirtualSystemType></System>
-      <Item><rasd:AllocationUnits>hertz * 10^6</rasd:AllocationUnits><rasd:ElementName>1 CPU</rasd:ElementName><rasd:InstanceID>1</rasd:InstanceID><rasd:ResourceType>3</rasd:ResourceType><rasd:VirtualQuantity>1</rasd:VirtualQuantity></Item>
-      <Item ovf:configuration="big"><rasd:AllocationUnits>hertz * 10^6</rasd:AllocationUnits><rasd:ElementName>4 CPUs</rasd:ElementName><rasd:InstanceID>1</rasd:InstanceID><rasd:ResourceType>3</rasd:ResourceType><rasd:VirtualQuantity>4</rasd:VirtualQuantity></Item>
-      <Item><rasd:AllocationUnits>byte * 2^20</rasd:AllocationUnits><rasd:ElementName>512MB</rasd:ElementName><rasd:InstanceID>2</rasd:InstanceID><rasd:ResourceType>4</rasd:ResourceType><rasd:VirtualQuantity>512</rasd:VirtualQuantity></Item>
-      <Item><rasd:AutomaticAllocation>true</rasd:AutomaticAllocation><rasd:Connection>VM Network</rasd:Connection><rasd:ElementName>eth0</rasd:ElementName><rasd:InstanceID>5</rasd:InstanceID><rasd:ResourceSubType>VmxNet3</rasd:ResourceSubType><rasd:ResourceType>10</rasd:ResourceType></Item>
-      <Item ovf:configuration="big"><rasd:AutomaticAllocation>true</rasd:AutomaticAllocation><rasd:Connection>VM Network</rasd:Connection><rasd:ElementName>eth0</rasd:ElementName><rasd:InstanceID>5</rasd:InstanceID><rasd:ResourceSubType>E1000</rasd:ResourceSubType><rasd:ResourceType>10</rasd:ResourceType></Item>
-    </VirtualHardwareSection>
-  </VirtualSystem>
-</Envelope>
-"#;
+use crate::support;
 
-fn json(out: &std::process::Output) -> serde_json::Value {
-    serde_json::from_slice(&out.stdout)
-        .unwrap_or_else(|e| panic!("bad JSON ({e}): {}", String::from_utf8_lossy(&out.stdout)))
+fn run(args: &[&OsStr]) -> Output {
+    Command::new(support::bin()).args(args).output().unwrap()
 }
 
-/// The `.vmx` lines `key = "value"` as pairs, keys lowercased.
-fn vmx_keys(path: &std::path::Path) -> Vec<(String, String)> {
-    std::fs::read_to_string(path)
-        .unwrap()
-        .lines()
-        .filter_map(|l| {
-            let (k, v) = l.split_once('=')?;
-            Some((
-                k.trim().to_ascii_lowercase(),
-                v.trim().trim_matches('"').to_string(),
-            ))
-        })
-        .collect()
-}
-
-fn import(
-    ovf: &std::path::Path,
-    out: &std::path::Path,
-    option: Option<&str>,
-) -> Vec<(String, String)> {
-    let mut args = vec!["--json", "import"];
-    if let Some(o) = option {
-        args.extend(["--deployment-option", o]);
-    }
-    args.extend([ovf.to_str().unwrap(), out.to_str().unwrap()]);
-    let run = ovftool(&args);
-    assert_eq!(run.status.code(), Some(0), "{run:?}");
-    let vmx = walk(out)
-        .into_iter()
-        .find(|p| p.extension().is_some_and(|e| e == "vmx"))
-        .expect("a .vmx");
-    vmx_keys(&vmx)
-}
-
-fn walk(dir: &std::path::Path) -> Vec<std::path::PathBuf> {
-    let mut out = Vec::new();
-    for e in std::fs::read_dir(dir).unwrap().flatten() {
-        let p = e.path();
-        if p.is_dir() {
-            out.extend(walk(&p));
-        } else {
-            out.push(p);
+/// Parses the one JSON document on stdout and checks the shared top level.
+fn envelope(out: &Output, command: &str) -> serde_json::Value {
+    let v: serde_json::Value = serde_json::from_slice(&out.stdout).unwrap_or_else(|e| {
+        panic!(
+            "{command}: stdout is not one JSON document ({e}): {}\nstderr: {}",
+            String::from_utf8_lossy(&out.stdout),
+            String::from_utf8_lossy(&out.stderr)
+        )
+    });
+    assert_eq!(v["schema"], 1, "{command}: {v}");
+    assert_eq!(v["command"], command, "{v}");
+    let ok = v["ok"]
+        .as_bool()
+        .unwrap_or_else(|| panic!("{command}: ok {v}"));
+    assert_eq!(ok, out.status.success(), "{command}: ok vs exit code {v}");
+    for list in ["findings", "warnings"] {
+        for f in v[list]
+            .as_array()
+            .unwrap_or_else(|| panic!("{command}: {list} {v}"))
+        {
+            let keys: Vec<&str> = f.as_object().unwrap().keys().map(|k| k.as_str()).collect();
+            assert_eq!(
+                keys,
+                ["code", "message", "severity", "subject"],
+                "{command}: {f}"
+            );
+            assert!(f["code"].is_string() && f["message"].is_string(), "{f}");
+            assert!(
+                f["severity"] == "error" || f["severity"] == "warning",
+                "{f}"
+            );
+            assert!(f["subject"].is_string() || f["subject"].is_null(), "{f}");
         }
     }
-    out
-}
-
-fn nics(vmx: &[(String, String)]) -> Vec<String> {
-    (0..10)
-        .filter(|n| {
-            vmx.iter().any(|(k, v)| {
-                *k == format!("ethernet{n}.present") && v.eq_ignore_ascii_case("true")
-            })
-        })
-        .map(|n| {
-            vmx.iter()
-                .find(|(k, _)| *k == format!("ethernet{n}.virtualdev"))
-                .map(|(_, v)| v.clone())
-                .unwrap_or_default()
-        })
-        .collect()
+    v
 }
 
 #[test]
-fn deployment_option_item_replaces_the_general_one_in_validate_info_and_import() {
-    let dir = tempfile::tempdir().unwrap();
-    let ovf = dir.path().join("dep.ovf");
-    std::fs::write(&ovf, DEPLOYMENT).unwrap();
-
-    let out = ovftool(&["--json", "validate", ovf.to_str().unwrap()]);
-    assert_eq!(out.status.code(), Some(0), "{out:?}");
-    assert_eq!(json(&out)["ok"], true);
-
-    let out = ovftool(&["--json", "info", ovf.to_str().unwrap()]);
-    assert_eq!(out.status.code(), Some(0), "{out:?}");
-    let v = json(&out);
-    let views = v["virtual_systems"][0]["hardware"][0]["by_configuration"]
-        .as_array()
-        .unwrap()
-        .clone();
-    let view = |c: &str| {
-        views
-            .iter()
-            .find(|x| x["configuration"] == c)
-            .unwrap_or_else(|| panic!("no view for {c}: {views:?}"))
-            .clone()
-    };
-    let nic_types = |view: &serde_json::Value| -> Vec<String> {
-        view["items"]
+fn every_command_prints_the_shared_json_envelope() {
+    let t = tempfile::tempdir().unwrap();
+    let d = t.path();
+    let ova = support::samples().join("appliance.ova");
+    let tiny = support::samples().join("tiny.ovf");
+    let raw = d.join("d.raw");
+    let mut rng = support::Rng(7);
+    let mut bytes = vec![0u8; 1 << 20];
+    for b in bytes.iter_mut().take(300_000) {
+        *b = rng.next() as u8;
+    }
+    std::fs::write(&raw, &bytes).unwrap();
+    let p = |x: &Path| x.as_os_str().to_owned();
+    let s = |x: &str| OsStr::new(x).to_owned();
+    let cases: Vec<(&str, Vec<std::ffi::OsString>)> = vec![
+        ("info", vec![s("info"), p(&ova)]),
+        ("validate", vec![s("validate"), p(&tiny)]),
+        ("verify", vec![s("verify"), p(&ova)]),
+        (
+            "convert",
+            vec![
+                s("convert"),
+                p(&raw),
+                p(&d.join("d.vmdk")),
+                s("--to"),
+                s("stream-optimized"),
+            ],
+        ),
+        ("info", vec![s("info"), p(&d.join("d.vmdk"))]),
+        ("unpack", vec![s("unpack"), p(&ova), p(&d.join("u"))]),
+        (
+            "pack",
+            vec![s("pack"), p(&d.join("u")), p(&d.join("p.ova"))],
+        ),
+        (
+            "import",
+            vec![
+                s("import"),
+                s("--accept-all-eulas"),
+                p(&ova),
+                p(&d.join("i")),
+            ],
+        ),
+    ];
+    for (command, args) in &cases {
+        let mut all = vec![OsStr::new("--json")];
+        all.extend(args.iter().map(|a| a.as_os_str()));
+        let out = run(&all);
+        assert!(out.status.success(), "{command}: {out:?}");
+        let v = envelope(&out, command);
+        if *command == "verify" {
+            assert!(v["files"].is_array() && v["path"].is_string(), "{v}");
+        }
+        if *command == "import" {
+            let vmx = v["vmx"].as_str().unwrap().to_string();
+            let out = run(&[
+                OsStr::new("--json"),
+                OsStr::new("export"),
+                OsStr::new(&vmx),
+                d.join("e.ova").as_os_str(),
+            ]);
+            assert!(out.status.success(), "export: {out:?}");
+            envelope(&out, "export");
+        }
+    }
+    // A failed verification: ok false, exit 1, findings in the shared shape.
+    let mut bad = std::fs::read(&ova).unwrap();
+    let n = bad.len();
+    bad[n - 4096] ^= 0xff;
+    std::fs::write(d.join("bad.ova"), bad).unwrap();
+    let out = run(&[
+        OsStr::new("--json"),
+        OsStr::new("verify"),
+        d.join("bad.ova").as_os_str(),
+    ]);
+    assert_eq!(out.status.code(), Some(1));
+    let v = envelope(&out, "verify");
+    assert!(
+        v["findings"]
             .as_array()
             .unwrap()
             .iter()
-            .filter(|i| i["resource_type"] == 10)
-            .map(|i| i["resource_sub_type"].as_str().unwrap_or("").to_string())
-            .collect()
-    };
-    assert_eq!(nic_types(&view("small")), ["VmxNet3"]);
-    assert_eq!(nic_types(&view("big")), ["E1000"]);
-    assert_eq!(view("small")["cpus"], 1);
-    assert_eq!(view("big")["cpus"], 4);
-
-    let big = import(&ovf, &dir.path().join("big"), Some("big"));
-    assert_eq!(nics(&big), ["e1000"]);
-    assert!(big.contains(&("numvcpus".into(), "4".into())), "{big:?}");
-    // Without a choice the default configuration ("small") applies.
-    let small = import(&ovf, &dir.path().join("small"), None);
-    assert_eq!(nics(&small), ["vmxnet3"]);
+            .any(|f| f["severity"] == "error"),
+        "{v}"
+    );
+    // An error that stops the command.
+    let out = run(&[
+        OsStr::new("--json"),
+        OsStr::new("pack"),
+        d.join("nope").as_os_str(),
+        d.join("x.ova").as_os_str(),
+    ]);
+    assert_eq!(out.status.code(), Some(2));
+    let v = envelope(&out, "pack");
+    assert_eq!(v["error"]["kind"], "usage", "{v}");
     assert!(
-        !small.iter().any(|(k, _)| k == "numvcpus")
-            || small.contains(&("numvcpus".into(), "1".into()))
+        v["error"]["path"].as_str().unwrap().ends_with("nope"),
+        "{v}"
+    );
+}
+
+#[test]
+fn usage_errors_under_json_are_one_json_document() {
+    for (args, command) in [
+        (&["--json", "frobnicate"][..], "ovftool-rs"),
+        (&["--json", "verify", "--bogus", "x"][..], "verify"),
+        (
+            &["convert", "a", "b", "--to", "nonsense", "--json"][..],
+            "convert",
+        ),
+        (&["--json"][..], "ovftool-rs"),
+    ] {
+        let args: Vec<&OsStr> = args.iter().map(OsStr::new).collect();
+        let out = run(&args);
+        assert_eq!(out.status.code(), Some(2), "{args:?}");
+        let v = envelope(&out, command);
+        assert_eq!(v["error"]["kind"], "usage", "{v}");
+        assert!(!out.stderr.is_empty());
+    }
+    // Without --json a usage error stays text only; --help is text and exit 0.
+    let out = run(&[OsStr::new("frobnicate")]);
+    assert_eq!(out.status.code(), Some(2));
+    assert!(out.stdout.is_empty());
+    let out = run(&[
+        OsStr::new("--json"),
+        OsStr::new("verify"),
+        OsStr::new("--help"),
+    ]);
+    assert_eq!(out.status.code(), Some(0));
+    assert!(serde_json::from_slice::<serde_json::Value>(&out.stdout).is_err());
+}
+
+#[test]
+fn non_utf8_paths_are_kept_byte_exact_in_json() {
+    let t = tempfile::tempdir().unwrap();
+    let mut name = t.path().as_os_str().as_bytes().to_vec();
+    name.extend_from_slice(b"/odd-\xff.ova");
+    let odd = Path::new(OsStr::from_bytes(&name));
+    std::fs::copy(support::samples().join("appliance.ova"), odd).unwrap();
+    for command in ["verify", "info", "validate"] {
+        let out = run(&[OsStr::new("--json"), OsStr::new(command), odd.as_os_str()]);
+        assert_eq!(out.status.code(), Some(0), "{command}: {out:?}");
+        let v = envelope(&out, command);
+        assert_eq!(v["path"]["bytes_hex"], hex::encode(&name), "{v}");
+        assert!(v["path"]["lossy"]
+            .as_str()
+            .unwrap()
+            .ends_with("odd-\u{fffd}.ova"));
+    }
+    // Import into a non-UTF-8 folder: every path reported.
+    let mut target = t.path().as_os_str().as_bytes().to_vec();
+    target.extend_from_slice(b"/vm-\xfe");
+    let target = Path::new(OsStr::from_bytes(&target));
+    let out = run(&[
+        OsStr::new("--json"),
+        OsStr::new("import"),
+        OsStr::new("--accept-all-eulas"),
+        odd.as_os_str(),
+        target.as_os_str(),
+    ]);
+    assert_eq!(out.status.code(), Some(0), "{out:?}");
+    let v = envelope(&out, "import");
+    assert!(v["vmx"]["bytes_hex"].is_string(), "{v}");
+    // Errors name the path the same way.
+    let mut missing = name.clone();
+    missing.extend_from_slice(b".gone");
+    let out = run(&[
+        OsStr::new("--json"),
+        OsStr::new("verify"),
+        OsStr::from_bytes(&missing),
+    ]);
+    assert_eq!(out.status.code(), Some(2));
+    let v = envelope(&out, "verify");
+    assert_eq!(
+        v["error"]["path"]["bytes_hex"],
+        hex::encode(&missing),
+        "{v}"
     );
 }

@@ -860,7 +860,8 @@ fn cli_json_report_and_exit_codes() {
     );
     let v: serde_json::Value = serde_json::from_slice(&out.stdout).unwrap();
     assert_eq!(v["ok"], true);
-    let imp = &v["import"];
+    let imp = &v;
+    assert_eq!(v["command"], "import");
     assert_eq!(imp["hardware_version"], 13);
     assert_eq!(imp["disks"][0]["mode"], "eager-zeroed-thick");
     assert_eq!(imp["disks"][0]["capacity_bytes"], raw.len() as u64);

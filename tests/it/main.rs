@@ -1,6 +1,7 @@
 //! The one integration-test harness. Modules per area; helpers in [`support`].
 
 mod cli;
+mod cross_command;
 mod cli_habits;
 mod export;
 mod import;

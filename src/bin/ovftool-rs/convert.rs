@@ -103,19 +103,24 @@ pub fn run(args: Args, ui: &Ui) -> ovftool::Result<Outcome> {
     let report = sink.finish()?;
     let secs = started.elapsed().as_secs_f64();
     if ui.json {
-        ui.print_json(&serde_json::json!({
-            "ok": true,
-            "input": args.input.display().to_string(),
-            "layout": layout.name(),
-            "capacity_bytes": capacity,
-            "data_bytes": stats.data_bytes,
-            "zero_grains": stats.zero_grains,
-            "stored_bytes": report.stored_bytes,
-            "files": report.files.iter().map(|(p, s)| serde_json::json!({
-                "path": p.display().to_string(), "size_bytes": s
-            })).collect::<Vec<_>>(),
-            "seconds": secs,
-        }));
+        ui.print_envelope(
+            true,
+            serde_json::json!({
+                "input": crate::ui::path_json(&args.input),
+                "output": crate::ui::path_json(&args.output),
+                "layout": layout.name(),
+                "capacity_bytes": capacity,
+                "data_bytes": stats.data_bytes,
+                "zero_grains": stats.zero_grains,
+                "stored_bytes": report.stored_bytes,
+                "files": report.files.iter().map(|(p, s)| serde_json::json!({
+                    "path": crate::ui::path_json(p), "size_bytes": s
+                })).collect::<Vec<_>>(),
+                "seconds": secs,
+            }),
+            Vec::new(),
+            Vec::new(),
+        );
     } else {
         ui.note(&format!(
             "converted {} to {} ({}): {} bytes of data, {} bytes stored, {:.2} s",

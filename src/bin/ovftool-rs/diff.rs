@@ -37,13 +37,18 @@ pub fn run(args: Args, ui: &Ui) -> ovftool::Result<Outcome> {
     let r = diff::diff(&args.a, &args.b, &opts)?;
     let same = r.same();
     if ui.json {
-        ui.print_json(&serde_json::json!({
-            "same": same,
-            "a": r.a.display().to_string(),
-            "b": r.b.display().to_string(),
-            "descriptor": r.descriptor,
-            "disks": r.disks,
-        }));
+        ui.print_envelope(
+            same,
+            serde_json::json!({
+                "same": same,
+                "a": crate::ui::path_json(&r.a),
+                "b": crate::ui::path_json(&r.b),
+                "descriptor": crate::ui::to_json(&r.descriptor)?,
+                "disks": crate::ui::to_json(&r.disks)?,
+            }),
+            Vec::new(),
+            Vec::new(),
+        );
     } else {
         for c in &r.descriptor {
             let line = match (&c.old, &c.new) {

@@ -260,14 +260,18 @@ pub fn run(args: Args, ui: &Ui) -> ovftool::Result<Outcome> {
     let progress = ui.progress();
     let s = edit::edit(&args.input, &args.output, &opts, progress.as_ref())?;
     if ui.json {
-        ui.print_json(&serde_json::json!({
-            "ok": true,
-            "output": s.output.display().to_string(),
-            "changes": s.changes,
-            "entries": s.entries.iter().map(|(n, size)| serde_json::json!({"name": n, "size": size})).collect::<Vec<_>>(),
-            "manifest": s.manifest,
-            "signed": s.signed,
-        }));
+        ui.print_envelope(
+            true,
+            serde_json::json!({
+                "output": crate::ui::path_json(&s.output),
+                "changes": s.changes,
+                "entries": s.entries.iter().map(|(n, size)| serde_json::json!({"name": n, "size": size})).collect::<Vec<_>>(),
+                "manifest": s.manifest,
+                "signed": s.signed,
+            }),
+            Vec::new(),
+            Vec::new(),
+        );
     } else {
         for c in &s.changes {
             ui.note(&format!("  {c}"));

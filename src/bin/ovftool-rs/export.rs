@@ -165,12 +165,14 @@ pub fn run(args: Args, ui: &Ui) -> ovftool::Result<Outcome> {
     let progress = ui.progress();
     let report = export::export(&args.input, &args.output, &opts, &*progress)?;
     if ui.json {
-        let mut v = serde_json::to_value(&report)
-            .map_err(|e| Error::usage(format!("cannot encode report: {e}")))?;
-        if let Some(obj) = v.as_object_mut() {
-            obj.insert("ok".into(), serde_json::Value::Bool(true));
-        }
-        ui.print_json(&v);
+        let warnings = report
+            .warnings
+            .iter()
+            .map(|w| {
+                crate::ui::Note::warning("export-note", Some(w.subject.clone()), w.message.clone())
+            })
+            .collect();
+        ui.print_envelope(true, crate::ui::to_json(&report)?, Vec::new(), warnings);
         return Ok(Outcome::Ok);
     }
     for w in &report.warnings {

@@ -5,9 +5,10 @@
 //! `--spec-out FILE` writes the package's options file instead (crate::spec, docs/OPTIONS.md),
 //! `--options FILE` reads one back, the command line winning over it.
 //!
-//! `--json` prints `{"ok": true, "import": {name, vm_dir, vmx, hardware_version, files: [{path,
-//! size}], disks: [{disk_id, source, device, mode, file, capacity_bytes, data_bytes}], warnings,
-//! verification: {...as verify's report...}}}` (docs/JSON.md).
+//! `--json` prints the shared envelope with `name, vm_dir, vmx, hardware_version, files: [{path,
+//! size}], disks: [{disk_id, source, device, mode, file, capacity_bytes, data_bytes}],
+//! verification: {...as verify's report...}`; the package's findings in `findings`, what was
+//! approximated in `warnings` (docs/JSON.md §import).
 
 use std::path::{Path, PathBuf};
 
@@ -15,7 +16,7 @@ use ovftool::import::{self, ImportOptions};
 use ovftool::vmdk::layout::Layout;
 
 use crate::spec::Spec;
-use crate::ui::{Outcome, Ui};
+use crate::ui::{to_json, Note, Outcome, Ui};
 use crate::values::ImportDiskMode;
 
 /// Arguments of `import`.
@@ -166,7 +167,12 @@ fn spec_out(args: &Args, out: &Path, ui: &Ui) -> ovftool::Result<Outcome> {
     if out == Path::new("-") {
         // The file itself is on standard output.
     } else if ui.json {
-        ui.print_json(&serde_json::json!({ "ok": true, "spec": spec }));
+        ui.print_envelope(
+            true,
+            serde_json::json!({ "spec": to_json(&spec)? }),
+            Vec::new(),
+            Vec::new(),
+        );
     } else {
         ui.note(&format!("wrote {}", out.display()));
     }
@@ -200,7 +206,13 @@ pub fn run(args: Args, ui: &Ui) -> ovftool::Result<Outcome> {
         }
     };
     if ui.json {
-        ui.print_json(&serde_json::json!({ "ok": true, "import": report }));
+        let findings = crate::verify::notes(&report.verification.findings);
+        let warnings = report
+            .warnings
+            .iter()
+            .map(|w| Note::warning("import-note", None, w.clone()))
+            .collect();
+        ui.print_envelope(true, to_json(&report)?, findings, warnings);
         return Ok(Outcome::Ok);
     }
     for w in &report.warnings {

@@ -26,9 +26,7 @@ pub fn run(args: Args, ui: &Ui) -> ovftool::Result<Outcome> {
         raw_info(path)?
     };
     if ui.json {
-        let v = serde_json::to_value(&info)
-            .map_err(|e| Error::usage("cannot encode the report as JSON").with_source(e))?;
-        ui.print_json(&v);
+        ui.print_envelope(true, crate::ui::to_json(&info)?, Vec::new(), Vec::new());
     } else {
         print_text(&info, ui);
     }

@@ -172,6 +172,19 @@ pub fn open(path: &Path) -> Result<(Loaded, Envelope)> {
     Ok((loaded, env))
 }
 
+/// One diagnostic in the shared findings shape (docs/JSON.md): the element path is its subject.
+pub fn diagnostic_note(d: &Diagnostic) -> crate::ui::Note {
+    crate::ui::Note {
+        code: d.code.to_string(),
+        severity: match d.severity {
+            ovftool::ovf::Severity::Error => "error",
+            ovftool::ovf::Severity::Warning => "warning",
+        },
+        subject: d.path.clone(),
+        message: d.message.clone(),
+    }
+}
+
 /// JSON of one diagnostic (schema in docs/JSON.md).
 pub fn diagnostic_json(d: &Diagnostic) -> Value {
     json!({
@@ -335,7 +348,7 @@ pub fn report(path: &Path, loaded: &Loaded, env: &Envelope, lax: bool) -> Value 
     let diags = env.validate(&ValidateOptions { lax });
     json!({
         "ok": true,
-        "path": path.display().to_string(),
+        "path": crate::ui::path_json(path),
         "descriptor": loaded.name,
         "descriptor_bytes": loaded.bytes.len(),
         "ovf_version": env.version(),
@@ -597,7 +610,24 @@ pub fn run(args: Args, ui: &Ui) -> Result<Outcome> {
     }
     let r = report(&args.path, &loaded, &env, args.lax);
     if ui.json {
-        ui.print_json(&r);
+        let findings = r["diagnostics"]
+            .as_array()
+            .map(|ds| {
+                ds.iter()
+                    .map(|d| crate::ui::Note {
+                        code: d["code"].as_str().unwrap_or_default().to_string(),
+                        severity: if d["severity"] == "error" {
+                            "error"
+                        } else {
+                            "warning"
+                        },
+                        subject: d["path"].as_str().map(str::to_string),
+                        message: d["message"].as_str().unwrap_or_default().to_string(),
+                    })
+                    .collect()
+            })
+            .unwrap_or_default();
+        ui.print_envelope(true, r, findings, Vec::new());
     } else {
         print_text(ui, &r);
     }

@@ -3,6 +3,7 @@
 //! `main` → `run` → `ExitCode`. Exit codes: 0 ok, 1 the input failed validation or verification,
 //! 2 usage, I/O or other operational error. The library does the work; this binary only parses
 //! arguments, prints, and adapts progress reporting to indicatif.
+#![cfg_attr(not(test), deny(clippy::unwrap_used, clippy::expect_used))]
 
 mod convert;
 mod deploy;
@@ -14,9 +15,9 @@ mod import;
 mod info;
 mod info_disk;
 mod info_ovf;
+mod info_vmx;
 mod logging;
 mod manpage;
-mod info_vmx;
 mod pack;
 mod progress_json;
 mod retarget;
@@ -178,16 +179,75 @@ fn ovftool_colon_syntax(args: impl Iterator<Item = OsString>) -> Vec<OsString> {
     out
 }
 
-fn main() -> ExitCode {
-    let cli = match Cli::try_parse_from(ovftool_colon_syntax(std::env::args_os())) {
-        Ok(cli) => cli,
-        Err(e) => {
-            let code = if e.use_stderr() { 2 } else { 0 };
-            let _ = e.print();
-            return ExitCode::from(code);
+/// The subcommand names, as the `--json` envelope names them.
+const COMMANDS: &[&str] = &[
+    "info",
+    "validate",
+    "verify",
+    "import",
+    "export",
+    "pack",
+    "unpack",
+    "convert",
+    "edit",
+    "retarget",
+    "diff",
+    "completions",
+    "man",
+];
+
+/// A command line clap refused. With `--json` among the options the error is one JSON document
+/// on stdout (`error.kind` = `usage`), as for every other error; help and version are printed
+/// as text either way.
+fn usage_error(e: &clap::Error, args: &[OsString]) -> ExitCode {
+    if !e.use_stderr() {
+        let _ = e.print();
+        return ExitCode::SUCCESS;
+    }
+    let options = args.iter().skip(1).take_while(|a| a.as_os_str() != "--");
+    let mut json = false;
+    let mut command = "ovftool-rs";
+    for a in options {
+        if a.as_os_str() == "--json" {
+            json = true;
+        } else if let Some(c) = COMMANDS.iter().find(|c| a.as_os_str() == **c) {
+            if command == "ovftool-rs" {
+                command = c;
+            }
         }
+    }
+    let _ = e.print();
+    if json {
+        let message = e.render().to_string();
+        let first = message.lines().next().unwrap_or_default();
+        let error = serde_json::json!({
+            "kind": "usage",
+            "message": first.strip_prefix("error: ").unwrap_or(first),
+            "path": null,
+            "entry": null,
+            "offset": null,
+            "line": null,
+            "column": null,
+            "causes": [],
+            "usage": message,
+        });
+        Ui::new(true, true).for_command(command).print_envelope(
+            false,
+            serde_json::json!({ "error": error }),
+            Vec::new(),
+            Vec::new(),
+        );
+    }
+    ExitCode::from(2)
+}
+
+fn main() -> ExitCode {
+    let args = ovftool_colon_syntax(std::env::args_os());
+    let cli = match Cli::try_parse_from(&args) {
+        Ok(cli) => cli,
+        Err(e) => return usage_error(&e, &args),
     };
-    let ui = Ui::new(cli.json, cli.quiet);
+    let ui = Ui::new(cli.json, cli.quiet).for_command(cli.command.name());
     if let Err(e) = logging::init(cli.verbose, cli.log_file.as_deref()) {
         ui.report_error(&e);
         return ExitCode::from(2);

@@ -7,7 +7,7 @@ use ovftool::cert::Signer;
 use ovftool::pack::{self, ManifestMode, PackOptions};
 use ovftool::Error;
 
-use crate::ui::{Outcome, Ui};
+use crate::ui::{path_json, Note, Outcome, Ui};
 use crate::values::ManifestChoice;
 
 /// Arguments of `pack`.
@@ -66,19 +66,28 @@ pub fn run(args: Args, ui: &Ui) -> ovftool::Result<Outcome> {
     };
     let progress = ui.progress();
     let s = pack::pack(&args.input, &args.output, &opts, progress.as_ref())?;
-    for n in &s.notes {
-        ui.warn(n);
-    }
     if ui.json {
-        ui.print_json(&serde_json::json!({
-            "ok": true,
-            "output": s.output.display().to_string(),
-            "entries": s.entries.iter().map(|(n, size)| serde_json::json!({"name": n, "size": size})).collect::<Vec<_>>(),
-            "manifest": s.manifest.map(|a| a.name()),
-            "signed": s.signed,
-            "notes": s.notes,
-        }));
+        let warnings = s
+            .notes
+            .iter()
+            .map(|n| Note::warning("pack-note", None, n.clone()))
+            .collect();
+        ui.print_envelope(
+            true,
+            serde_json::json!({
+                "output": path_json(&s.output),
+                "entries": s.entries.iter().map(|(n, size)| serde_json::json!({"name": n, "size": size})).collect::<Vec<_>>(),
+                "manifest": s.manifest.map(|a| a.name()),
+                "signed": s.signed,
+                "notes": s.notes,
+            }),
+            Vec::new(),
+            warnings,
+        );
     } else {
+        for n in &s.notes {
+            ui.warn(n);
+        }
         ui.note(&format!(
             "wrote {} ({} entries{}{})",
             s.output.display(),

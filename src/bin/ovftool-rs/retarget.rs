@@ -56,15 +56,19 @@ pub fn run(args: Args, ui: &Ui) -> ovftool::Result<Outcome> {
         progress.as_ref(),
     )?;
     if ui.json {
-        ui.print_json(&serde_json::json!({
-            "ok": true,
-            "target": s.target,
-            "dry_run": args.dry_run,
-            "output": s.output.as_ref().map(|p| p.display().to_string()),
-            "changes": s.changes,
-            "remaining_errors": s.remaining_errors,
-            "entries": s.entries.iter().map(|(n, size)| serde_json::json!({"name": n, "size": size})).collect::<Vec<_>>(),
-        }));
+        ui.print_envelope(
+            true,
+            serde_json::json!({
+                "target": s.target,
+                "dry_run": args.dry_run,
+                "output": s.output.as_deref().map(crate::ui::path_json),
+                "changes": s.changes,
+                "remaining_errors": s.remaining_errors,
+                "entries": s.entries.iter().map(|(n, size)| serde_json::json!({"name": n, "size": size})).collect::<Vec<_>>(),
+            }),
+            Vec::new(),
+            Vec::new(),
+        );
     } else {
         let to_stdout = args.output.as_deref() == Some(std::path::Path::new("-"));
         let say = |l: &str| {

@@ -18,6 +18,47 @@ pub enum Outcome {
     Failed,
 }
 
+/// Version of the `--json` envelope (docs/JSON.md).
+pub const JSON_SCHEMA: u32 = 1;
+
+/// One finding or warning in `--json` output: the one shape every command uses
+/// (docs/JSON.md §Findings and warnings).
+#[derive(Debug, Clone, serde::Serialize)]
+pub struct Note {
+    /// Stable kebab-case identifier.
+    pub code: String,
+    /// `error` or `warning`.
+    pub severity: &'static str,
+    /// What it is about (a package member, an element path, a device), when known.
+    pub subject: Option<String>,
+    /// What is wrong or what happened, in words.
+    pub message: String,
+}
+
+impl Note {
+    /// A warning about what the command did (not a finding about the input).
+    pub fn warning(code: &str, subject: Option<String>, message: impl Into<String>) -> Note {
+        Note {
+            code: code.to_string(),
+            severity: "warning",
+            subject,
+            message: message.into(),
+        }
+    }
+}
+
+/// A report as a JSON value; paths in library reports serialize without failing
+/// (`ovftool::json_path`), so an error here is a bug reported as such, not a panic.
+pub fn to_json<T: serde::Serialize>(value: &T) -> ovftool::Result<serde_json::Value> {
+    serde_json::to_value(value)
+        .map_err(|e| ovftool::Error::usage(format!("cannot encode the report as JSON: {e}")))
+}
+
+/// A path in JSON: a string, or `{lossy, bytes_hex}` when not UTF-8 (`ovftool::json_path`).
+pub fn path_json(path: &std::path::Path) -> serde_json::Value {
+    serde_json::to_value(ovftool::json_path::JsonPath::new(path)).unwrap_or_default()
+}
+
 /// Output settings of one invocation.
 #[derive(Debug)]
 pub struct Ui {
@@ -25,11 +66,34 @@ pub struct Ui {
     pub json: bool,
     /// `--quiet`: no progress and no informational messages.
     pub quiet: bool,
+    /// The subcommand, as named in the `--json` envelope.
+    pub command: &'static str,
 }
 
 impl Ui {
     pub fn new(json: bool, quiet: bool) -> Self {
-        Ui { json, quiet }
+        Ui {
+            json,
+            quiet,
+            command: "ovftool-rs",
+        }
+    }
+
+    /// The same settings for `command`.
+    pub fn for_command(self, command: &'static str) -> Self {
+        Ui { command, ..self }
+    }
+
+    /// Prints the one `--json` document of a command: `{"schema", "command", "ok", ...the
+    /// fields of `report` (an object)..., "findings", "warnings"}`.
+    pub fn print_envelope(
+        &self,
+        ok: bool,
+        report: serde_json::Value,
+        findings: Vec<Note>,
+        warnings: Vec<Note>,
+    ) {
+        self.print_json(&envelope(self.command, ok, report, findings, warnings));
     }
 
     /// Prints a line on stdout; a closed pipe (`| head`) is not an error.
@@ -59,8 +123,8 @@ impl Ui {
         }
     }
 
-    /// Prints an error and its cause chain once, on stderr; with `--json` also as a JSON object
-    /// on stdout (`{"ok": false, "error": {...}}`).
+    /// Prints an error and its cause chain once, on stderr; with `--json` also as the command's
+    /// JSON document on stdout (`{"schema", "command", "ok": false, "error": {...}, ...}`).
     pub fn report_error(&self, e: &ovftool::Error) {
         let mut chain = Vec::new();
         let mut source = std::error::Error::source(e);
@@ -77,19 +141,22 @@ impl Ui {
         }
         if self.json {
             let loc = e.location();
-            self.print_json(&serde_json::json!({
-                "ok": false,
-                "error": {
-                    "kind": e.kind().code(),
-                    "message": e.message(),
-                    "path": loc.path.as_ref().map(|p| p.display().to_string()),
-                    "entry": loc.entry,
-                    "offset": loc.offset,
-                    "line": loc.line_col.map(|l| l.0),
-                    "column": loc.line_col.map(|l| l.1),
-                    "causes": chain,
-                }
-            }));
+            let error = serde_json::json!({
+                "kind": e.kind().code(),
+                "message": e.message(),
+                "path": loc.path.as_deref().map(path_json),
+                "entry": loc.entry,
+                "offset": loc.offset,
+                "line": loc.line_col.map(|l| l.0),
+                "column": loc.line_col.map(|l| l.1),
+                "causes": chain,
+            });
+            self.print_envelope(
+                false,
+                serde_json::json!({ "error": error }),
+                Vec::new(),
+                Vec::new(),
+            );
         }
     }
 
@@ -107,6 +174,41 @@ impl Ui {
             bar: Mutex::new(None),
         })
     }
+}
+
+/// The shared top level of every `--json` document (docs/JSON.md).
+pub fn envelope(
+    command: &str,
+    ok: bool,
+    report: serde_json::Value,
+    findings: Vec<Note>,
+    warnings: Vec<Note>,
+) -> serde_json::Value {
+    let mut top = serde_json::Map::new();
+    top.insert("schema".into(), JSON_SCHEMA.into());
+    top.insert("command".into(), command.into());
+    top.insert("ok".into(), ok.into());
+    if let serde_json::Value::Object(fields) = report {
+        for (k, v) in fields {
+            if !matches!(
+                k.as_str(),
+                "schema" | "command" | "ok" | "findings" | "warnings"
+            ) {
+                top.insert(k, v);
+            }
+        }
+    }
+    let list = |notes: Vec<Note>| {
+        serde_json::Value::Array(
+            notes
+                .iter()
+                .map(|n| serde_json::to_value(n).unwrap_or_default())
+                .collect(),
+        )
+    };
+    top.insert("findings".into(), list(findings));
+    top.insert("warnings".into(), list(warnings));
+    serde_json::Value::Object(top)
 }
 
 /// indicatif adapter for [`Progress`].

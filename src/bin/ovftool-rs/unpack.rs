@@ -38,7 +38,13 @@ pub fn run(args: Args, ui: &Ui) -> ovftool::Result<Outcome> {
     };
     let progress = ui.progress();
     let report = pack::unpack(&args.input, &args.output, &opts, progress.as_ref())?;
-    if !report.passed() || ui.json {
+    if ui.json {
+        let (mut v, findings) = crate::verify::report_json(&report)?;
+        if let Some(obj) = v.as_object_mut() {
+            obj.insert("output".into(), crate::ui::path_json(&args.output));
+        }
+        ui.print_envelope(report.passed(), v, findings, Vec::new());
+    } else if !report.passed() {
         crate::verify::print_report(&report, ui);
     }
     if report.passed() {

@@ -10,8 +10,8 @@ use ovftool::ovf::{Severity, ValidateOptions};
 use ovftool::package_files::{check_files, FileCheckOptions};
 use serde_json::json;
 
-use crate::info_ovf::{diagnostic_json, open};
-use crate::ui::{Outcome, Ui};
+use crate::info_ovf::{diagnostic_json, diagnostic_note, open};
+use crate::ui::{path_json, Outcome, Ui};
 
 /// Arguments of `validate`.
 #[derive(Debug, clap::Args)]
@@ -61,16 +61,20 @@ pub fn run(args: Args, ui: &Ui) -> ovftool::Result<Outcome> {
         .count();
     let warnings = diags.len() - errors;
     if ui.json {
-        ui.print_json(&json!({
-            "ok": errors == 0,
-            "path": args.path.display().to_string(),
-            "descriptor": loaded.name,
-            "ovf_version": env.version(),
-            "lax": args.lax,
-            "errors": errors,
-            "warnings": warnings,
-            "diagnostics": diags.iter().map(diagnostic_json).collect::<Vec<_>>(),
-        }));
+        ui.print_envelope(
+            errors == 0,
+            json!({
+                "path": path_json(&args.path),
+                "descriptor": loaded.name,
+                "ovf_version": env.version(),
+                "lax": args.lax,
+                "error_count": errors,
+                "warning_count": warnings,
+                "diagnostics": diags.iter().map(diagnostic_json).collect::<Vec<_>>(),
+            }),
+            diags.iter().map(diagnostic_note).collect(),
+            Vec::new(),
+        );
     } else {
         for d in &diags {
             ui.println(&format!("{}: {d}", loaded.name));

@@ -2,16 +2,16 @@
 //! References ↔ entries, `ovf:size`, descriptor, disk headers. Exit 0 when everything holds,
 //! 1 when a check fails, 2 on usage or I/O errors.
 //!
-//! `--json` prints `{"ok": bool, "report": {path, kind, descriptor, manifest_algorithms,
+//! `--json` prints the shared envelope with `path, kind, descriptor, manifest_algorithms,
 //! files: [{name, size, digests, digest_verified}], signature: {algorithm, manifest, valid,
-//! signer: {subject, issuer, not_before, not_after, self_signed, key_bits}, trusted},
-//! findings: [{severity, code, message, entry}]}}`.
+//! signer: {subject, issuer, not_before, not_after, self_signed, key_bits}, trusted,
+//! trust_path}` and every finding in `findings` (docs/JSON.md §verify).
 
 use std::path::PathBuf;
 
 use ovftool::verify::{self, Severity, VerifyOptions};
 
-use crate::ui::{Outcome, Ui};
+use crate::ui::{to_json, Note, Outcome, Ui};
 
 /// Arguments of `verify`.
 #[derive(Debug, clap::Args)]
@@ -26,20 +26,49 @@ pub struct Args {
     /// Also decode every disk completely.
     #[arg(long)]
     pub deep: bool,
-    /// Require the signer's certificate to chain to a certificate in this PEM file (repeatable).
+    /// Require a signature whose certificate chains to a certificate in this PEM file
+    /// (repeatable). An unsigned or untrusted package then fails.
     #[arg(long, value_name = "CA.pem")]
     pub trust: Vec<PathBuf>,
-    /// Fail when the package is not signed with a valid signature.
+    /// Also trust the operating system's CA certificates (the OpenSSL bundle on Linux;
+    /// SSL_CERT_FILE/SSL_CERT_DIR override it).
+    #[arg(long)]
+    pub trust_system: bool,
+    /// Fail unless the package is signed, the signature is valid and the signer chains to a
+    /// trust anchor (--trust, --trust-system).
     #[arg(long)]
     pub require_signature: bool,
+    /// Check certificate validity at this time instead of now: RFC 3339 in UTC
+    /// (2026-01-31T12:00:00Z) or seconds since the Unix epoch. For reproducible checks of old
+    /// packages.
+    #[arg(long, value_name = "TIME", value_parser = parse_time)]
+    pub at: Option<u64>,
+}
+
+/// `--at`: seconds since the Unix epoch, or an RFC 3339 UTC timestamp.
+fn parse_time(s: &str) -> Result<u64, String> {
+    if let Ok(secs) = s.parse::<u64>() {
+        return Ok(secs);
+    }
+    let t = humantime::parse_rfc3339_weak(s).map_err(|e| {
+        format!("expected RFC 3339 (2026-01-31T12:00:00Z) or Unix seconds, found {s:?}: {e}")
+    })?;
+    t.duration_since(std::time::UNIX_EPOCH)
+        .map(|d| d.as_secs())
+        .map_err(|_| format!("{s:?} is before 1970"))
 }
 
 pub fn run(args: Args, ui: &Ui) -> ovftool::Result<Outcome> {
+    let mut trust = verify::load_trust(&args.trust)?;
+    if args.trust_system {
+        trust.add_system()?;
+    }
     let opts = VerifyOptions {
         lax: args.lax,
         deep: args.deep,
-        trust: verify::load_trust(&args.trust)?,
+        trust,
         require_signature: args.require_signature,
+        at: args.at,
         ..Default::default()
     };
     let progress = ui.progress();
@@ -49,7 +78,12 @@ pub fn run(args: Args, ui: &Ui) -> ovftool::Result<Outcome> {
         }
         crate::deploy::Source::Local => verify::verify_path(&args.path, &opts, progress.as_ref())?,
     };
-    print_report(&report, ui);
+    if ui.json {
+        let (v, findings) = report_json(&report)?;
+        ui.print_envelope(report.passed(), v, findings, Vec::new());
+    } else {
+        print_report(&report, ui);
+    }
     Ok(if report.passed() {
         Outcome::Ok
     } else {
@@ -57,14 +91,29 @@ pub fn run(args: Args, ui: &Ui) -> ovftool::Result<Outcome> {
     })
 }
 
+/// A verification report as JSON fields and its findings in the shared shape.
+pub fn report_json(report: &verify::Report) -> ovftool::Result<(serde_json::Value, Vec<Note>)> {
+    Ok((to_json(report)?, notes(&report.findings)))
+}
+
+/// Verification findings in the shared `--json` shape.
+pub fn notes(findings: &[verify::Finding]) -> Vec<Note> {
+    findings
+        .iter()
+        .map(|f| Note {
+            code: f.code.clone(),
+            severity: match f.severity {
+                Severity::Error => "error",
+                Severity::Warning => "warning",
+            },
+            subject: f.entry.clone(),
+            message: f.message.clone(),
+        })
+        .collect()
+}
+
+/// The text report of a verification.
 pub fn print_report(report: &verify::Report, ui: &Ui) {
-    if ui.json {
-        ui.print_json(&serde_json::json!({
-            "ok": report.passed(),
-            "report": report,
-        }));
-        return;
-    }
     for f in &report.findings {
         let sev = match f.severity {
             Severity::Error => "error",

@@ -446,7 +446,8 @@ fn cli_exit_codes_and_json_findings() {
     assert_eq!(out.status.code(), Some(1));
     let v: serde_json::Value = serde_json::from_slice(&out.stdout).unwrap();
     assert_eq!(v["ok"], false);
-    assert_eq!(v["report"]["findings"][0]["code"], "digest-mismatch");
+    assert_eq!(v["findings"][0]["code"], "digest-mismatch");
+    assert_eq!(v["findings"][0]["severity"], "error");
     let out = crate::support::ovftool(&["verify", c.root.join("nope.ova").to_str().unwrap()]);
     assert_eq!(out.status.code(), Some(2));
     let good = case(&craft::package().ova());

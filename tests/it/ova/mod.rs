@@ -7,5 +7,6 @@ mod attacks;
 mod corpus;
 mod craft;
 mod large;
+mod pki;
 mod roundtrip;
 mod stream;

@@ -269,7 +269,7 @@ fn tampered_manifest_breaks_the_signature_and_untrusted_ca_fails() {
     .unwrap();
     assert_eq!(
         r.errors().map(|f| f.code.as_str()).collect::<Vec<_>>(),
-        ["untrusted"]
+        ["signature-untrusted"]
     );
     // Flip one hex digit of the manifest's descriptor digest inside the archive.
     let mut bytes = fs::read(&ova).unwrap();

@@ -74,7 +74,7 @@ fn validate_exit_codes() {
     assert_eq!(out.status.code(), Some(0), "{out:?}");
     let v = json(&out);
     assert_eq!(v["ok"], true);
-    assert_eq!(v["errors"], 0);
+    assert_eq!(v["error_count"], 0);
 
     let dir = tempfile::tempdir().unwrap();
     let bad = dir.path().join("bad.ovf");
