@@ -1,8 +1,8 @@
 //! The one integration-test harness. Modules per area; helpers in [`support`].
 
 mod cli;
-mod cross_command;
 mod cli_habits;
+mod cross_command;
 mod export;
 mod import;
 mod ova;

@@ -137,7 +137,13 @@ pub fn run(args: &Args, target: &Path, ui: &Ui) -> ovftool::Result<Outcome> {
         }
     };
     if ui.json {
-        ui.print_json(&serde_json::json!({ "ok": true, "deploy": report }));
+        let warnings = report
+            .warnings
+            .iter()
+            .map(|w| crate::ui::Note::warning("deploy-note", None, w.clone()))
+            .collect();
+        let v = crate::ui::to_json(&report)?;
+        ui.print_envelope(true, v, Vec::new(), warnings);
         return Ok(Outcome::Ok);
     }
     for w in &report.warnings {

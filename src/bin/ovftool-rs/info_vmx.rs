@@ -34,13 +34,21 @@ pub fn run(path: &Path, ui: &Ui) -> ovftool::Result<Outcome> {
         })
         .collect();
     if ui.json {
-        ui.print_json(&json!({
-            "path": config.display().to_string(),
-            "kind": "vmx",
-            "machine": m,
-            "disks": disks,
-            "warnings": warnings.iter().map(ToString::to_string).collect::<Vec<_>>(),
-        }));
+        let notes = warnings
+            .iter()
+            .map(|w| crate::ui::Note::warning("vmx-note", None, w.to_string()))
+            .collect();
+        ui.print_envelope(
+            true,
+            json!({
+                "path": crate::ui::path_json(&config),
+                "kind": "vmx",
+                "machine": m,
+                "disks": disks,
+            }),
+            Vec::new(),
+            notes,
+        );
         return Ok(Outcome::Ok);
     }
     ui.println(&format!("{}: VM configuration", config.display()));
