@@ -7,7 +7,7 @@
 //! `.mf`, `.vmx`). A file that matches nothing is a raw image; when its extension promised
 //! something else (`.vmdk`, `.ovf`, `.ova`...) the result carries a note saying so.
 //!
-//! Signatures, with their sources (see also `../shared/FORMATS.md`):
+//! Signatures, with their sources (see also docs/FORMATS.md):
 //! * VMDK: `KDMV` / `COWD` magic (VMware Virtual Disk Format 5.0 §3, §4); a descriptor is text
 //!   with `# Disk DescriptorFile` or a `createType` line ([`crate::vmdk::open::classify`]).
 //! * VHD: 512-byte footer `conectix` at the end (fixed) and copied at offset 0 (dynamic,

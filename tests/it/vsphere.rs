@@ -182,7 +182,7 @@ fn appliance_deployed_to_vcenter_arrives_with_its_hardware_networks_and_disk_byt
     );
     assert!(out.status.success(), "{}", text(&out));
     let v: serde_json::Value = serde_json::from_slice(&out.stdout).unwrap();
-    let d = &v["deploy"];
+    let d = &v;
     assert_eq!(d["inventory_path"], "DC0/vm/app1");
     assert_eq!(d["vm"]["type"], "VirtualMachine");
     let size = 77312u64;
@@ -629,7 +629,7 @@ fn disk_in_another_layout_is_converted_to_stream_optimized_on_the_way() {
     let out = sim.deploy(&["--json", "--name", "conv"], &ova, "DC0/host/DC0_C0");
     assert!(out.status.success(), "{}", text(&out));
     let v: serde_json::Value = serde_json::from_slice(&out.stdout).unwrap();
-    let sent = v["deploy"]["disks"][0]["bytes_sent"].as_u64().unwrap();
+    let sent = v["disks"][0]["bytes_sent"].as_u64().unwrap();
     assert!(sent > 16 << 20, "{sent}");
     assert!(
         sim.log().contains(&format!("transferred {sent} bytes")),

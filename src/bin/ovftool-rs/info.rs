@@ -21,6 +21,16 @@ pub struct Args {
 }
 
 pub fn run(args: Args, ui: &Ui) -> ovftool::Result<Outcome> {
+    // A package at an http(s) URL is read by info_ovf (one streaming pass, no local file).
+    if ovftool::output::RemoteLocator::detect(args.path.as_os_str()).is_some() {
+        return crate::info_ovf::run(
+            crate::info_ovf::Args {
+                path: args.path,
+                lax: args.lax,
+            },
+            ui,
+        );
+    }
     if args.path.is_dir() {
         return if holds_vmx(&args.path) {
             crate::info_vmx::run(&args.path, ui)
