@@ -391,17 +391,7 @@ fn plan(env: &Envelope, opts: &ImportOptions, vm_dir_stage: Option<&Path>) -> Re
     }
     // --- EULAs.
     let systems = env.virtual_systems();
-    let eulas: Vec<String> = systems
-        .iter()
-        .flat_map(|v| v.walk())
-        .flat_map(|v| v.eulas.iter().map(|e| e.license.text.clone()))
-        .collect();
-    if !eulas.is_empty() && !opts.accept_all_eulas {
-        return Err(Error::usage(format!(
-            "the package has a license agreement; read it and accept it with --accept-all-eulas:\n\n{}",
-            eulas.join("\n\n----\n\n")
-        )));
-    }
+    require_eula_acceptance(&systems, opts.accept_all_eulas)?;
     // --- Hardware family: the highest vmx-NN listed, capped.
     let listed: Vec<u32> = systems
         .iter()
@@ -1409,6 +1399,27 @@ fn finding_text(f: &Finding) -> String {
         Some(e) => format!("{e}: {} [{}]", f.message, f.code),
         None => format!("{} [{}]", f.message, f.code),
     }
+}
+
+/// Refuses a package with license agreements (at any level of the VirtualSystem tree) unless
+/// they were accepted; the error carries their text so the user can read it. Shared by the local
+/// import and the vSphere deploy.
+pub(crate) fn require_eula_acceptance(
+    systems: &[crate::ovf::VirtualSystem],
+    accepted: bool,
+) -> Result<()> {
+    let eulas: Vec<String> = systems
+        .iter()
+        .flat_map(|v| v.walk())
+        .flat_map(|v| v.eulas.iter().map(|e| e.license.text.clone()))
+        .collect();
+    if !eulas.is_empty() && !accepted {
+        return Err(Error::usage(format!(
+            "the package has a license agreement; read it and accept it with --accept-all-eulas:\n\n{}",
+            eulas.join("\n\n----\n\n")
+        )));
+    }
+    Ok(())
 }
 
 #[cfg(test)]

@@ -685,17 +685,7 @@ fn deploy_session(
     )
     .map_err(|e| e.with_entry(&desc_name))?;
     let systems = env.virtual_systems();
-    let eulas: Vec<String> = systems
-        .iter()
-        .flat_map(|v| v.walk())
-        .flat_map(|v| v.eulas.iter().map(|e| e.license.text.clone()))
-        .collect();
-    if !eulas.is_empty() && !opts.accept_all_eulas {
-        return Err(Error::usage(format!(
-            "the package has a license agreement; read it and accept it with --accept-all-eulas:\n\n{}",
-            eulas.join("\n\n----\n\n")
-        )));
-    }
+    crate::import::require_eula_acceptance(&systems, opts.accept_all_eulas)?;
     let name = match &opts.name {
         Some(n) => n.clone(),
         None => systems
