@@ -32,6 +32,9 @@
 //! ```
 
 pub(crate) mod pipe;
+mod vapp;
+
+pub use vapp::{import_package, PackageImport};
 
 use std::collections::HashMap;
 use std::fs::{self, File};
@@ -76,8 +79,8 @@ pub struct ImportOptions {
     pub disk_mode: Layout,
     /// Deployment option (`ovf:configuration`) id; default: the descriptor's default.
     pub deployment_option: Option<String>,
-    /// The VirtualSystem (`ovf:id`) to import from a multi-VM vApp; required when the package
-    /// holds several.
+    /// The VirtualSystem (`ovf:id`) to import from a multi-VM vApp; required by [`import_path`]
+    /// when the package holds several ([`import_package`] then imports every VM).
     pub vm: Option<String>,
     /// `OVF network name → target network` (sets `ethernetN.networkName`).
     pub networks: Vec<(String, String)>,
@@ -393,19 +396,25 @@ fn plan(env: &Envelope, opts: &ImportOptions, vm_dir_stage: Option<&Path>) -> Re
     let systems = env.virtual_systems();
     require_eula_acceptance(&systems, opts.accept_all_eulas)?;
     // --- Hardware family: the highest vmx-NN listed, capped.
-    let listed: Vec<u32> = systems
+    let families: Vec<&str> = systems
         .iter()
         .flat_map(|v| v.hardware.iter())
         .filter_map(|h| h.system.as_ref())
         .flat_map(|s| s.system_types.iter())
         .flat_map(|t| t.split([',', ' ']))
-        .filter_map(crate::ovf::machine::vmx_version)
+        .filter(|t| !t.is_empty())
+        .collect();
+    let listed: Vec<u32> = families
+        .iter()
+        .filter_map(|t| crate::ovf::machine::vmx_version(t))
         .collect();
     let cap = opts.max_hw_version.unwrap_or(u32::MAX);
     let hw_version = match listed.iter().copied().filter(|v| *v <= cap).max() {
         Some(v) => v,
         None if listed.is_empty() => {
-            if !opts.lax {
+            // No family named at all (an empty <System/>) is ovftool's default family; a
+            // family named that is not VMware's needs --lax.
+            if !opts.lax && !families.is_empty() {
                 return Err(Error::invalid_ovf(
                     "the descriptor names no VMware hardware family (vmx-NN) in VirtualSystemType: use --lax to import it anyway",
                 ));

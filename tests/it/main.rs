@@ -7,6 +7,7 @@ mod export;
 mod import;
 mod ova;
 mod ovf;
+mod package_files;
 mod reliability;
 mod sniff;
 mod support;
