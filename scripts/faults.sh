@@ -36,23 +36,39 @@ cmds() {  # name|args (output under $1)
   echo "import|import --accept-all-eulas fix/big.ova $o/t"
   echo "unpack|unpack fix/big.ova $o/u"
   echo "pack|pack fix/pkg $o/p.ova"
+  echo "edit|edit fix/big.ova $o/ed.ova --product Stress"
+  echo "retarget|retarget --for esxi-8.0 fix/big.ova $o/r.ova"
+}
+# Names in the output folder (and its f/, t/ sub-folders) that are neither hidden partials nor
+# those folders: after a kill, anything here is an output published before its command finished.
+visible() {
+  { ls -A k | grep -v -x -e f -e t; ls -A k/f k/t 2>/dev/null | grep -v -e ':$' -e '^$'; } | grep -v '^\.' | tr '\n' ' '
 }
 
 echo "## SIGKILL at random points ($KILLS per command)"
-echo "| command | killed after | left by the kill | after the next run (same command) |"
-echo "|---|---|---|---|"
+echo "| command | whole run | killed after | left by the kill | after the next run (same command) |"
+echo "|---|---|---|---|---|"
 cmds k | while IFS='|' read -r name args; do
+  # One uninterrupted run sets the range of kill points: uniform over (0.02 s, 95% of it).
+  rm -rf k; mkdir k
+  t0=$(date +%s.%N)
+  # shellcheck disable=SC2086
+  "$OVT" -q $args >/dev/null 2>&1 || echo "($name: the uninterrupted run failed)"
+  whole=$(python3 -c "import sys; print(round(float(sys.argv[2]) - float(sys.argv[1]), 2))" "$t0" "$(date +%s.%N)")
   for i in $(seq 1 "$KILLS"); do
     rm -rf k; mkdir k
-    d=$(python3 -c "import random; print(round(random.uniform(0.05, 2.0), 2))")
+    d=$(python3 -c "import random, sys; print(round(random.uniform(0.02, max(0.03, 0.95 * float(sys.argv[1]))), 2))" "$whole")
     # shellcheck disable=SC2086
     "$OVT" -q $args >/dev/null 2>&1 & pid=$!
-    sleep "$d"; kill -9 $pid 2>/dev/null; wait $pid 2>/dev/null
+    sleep "$d"
+    if kill -9 $pid 2>/dev/null; then when="${d}s"; else when="${d}s (had finished)"; fi
+    wait $pid 2>/dev/null
     after_kill=$(left k; [ -d k/f ] && echo "f/: $(left k/f)"; [ -d k/t ] && echo "t/: $(left k/t)")
+    [[ $when == *finished* ]] || [ -z "$(visible)" ] || after_kill="$after_kill **published early: $(visible)**"
     # shellcheck disable=SC2086
     "$OVT" -q $args --force >/dev/null 2>&1; rc=$?
     after=$(left k; [ -d k/f ] && echo "f/: $(left k/f)"; [ -d k/t ] && echo "t/: $(left k/t)")
-    echo "| $name | ${d}s | $(echo $after_kill) | rc=$rc: $(echo $after) |"
+    echo "| $name | ${whole}s | $when | $(echo $after_kill) | rc=$rc: $(echo $after) |"
   done
 done
 
