@@ -31,10 +31,10 @@ CHAINS=(
 )
 # qemu-io commands (one a line): scattered writes of patterns and zeros, unaligned to the 64 KiB grain, some
 # crossing grain boundaries, some over data of the layer below.
-writes() {  # SEED: the qemu-io commands for one layer
-  python3 - "$1" "$SIZE_MIB" <<'PY'
+writes() {  # SEED BYTES: the qemu-io commands for one layer
+  python3 - "$1" "$2" <<'PY'
 import random, sys
-rng = random.Random(int(sys.argv[1])); size = int(sys.argv[2]) << 20
+rng = random.Random(int(sys.argv[1])); size = int(sys.argv[2])
 for _ in range(40):
     n = rng.choice([512, 4096, 65536, 3 * 65536 + 512 * rng.randrange(1, 128)])
     off = rng.randrange(0, size - n) // 512 * 512
@@ -42,19 +42,22 @@ for _ in range(40):
         print("write -z %d %d" % (off, n))
     else:
         print("write -P 0x%02x %d %d" % (rng.randrange(1, 256), off, n))
+print("write -P 0x%02x %d 1024" % (rng.randrange(1, 256), size - 1024))  # the last sectors
 PY
 }
-qemu_write() {  # IMAGE SEED
+qemu_write() {  # IMAGE SEED BYTES
   local args=() c
-  while IFS= read -r c; do args+=(-c "$c"); done < <(writes "$2")
+  while IFS= read -r c; do args+=(-c "$c"); done < <(writes "$2" "$3")
   qemu-io "${args[@]}" "$1" >/dev/null
 }
 for k in "${!CHAINS[@]}"; do
   read -r l0 l1 l2 <<<"${CHAINS[$k]}"
   mkdir "vm$k"
-  python3 - "vm$k/base.raw" "$SIZE_MIB" "$k" <<'PY'
+  # Chain k is SIZE_MIB MiB plus 37 k sectors: the last grain of chains 1-3 is partial.
+  bytes=$(((SIZE_MIB << 20) + k * 37 * 512))
+  python3 - "vm$k/base.raw" "$bytes" "$k" <<'PY'
 import os, random, sys
-path, size, seed = sys.argv[1], int(sys.argv[2]) << 20, int(sys.argv[3])
+path, size, seed = sys.argv[1], int(sys.argv[2]), int(sys.argv[3])
 rng = random.Random(seed); fd = os.open(path, os.O_WRONLY | os.O_CREAT | os.O_TRUNC, 0o644)
 pos = 0
 while pos < size:  # runs of 4 KiB to 256 KiB: holes, zeros, text-like, random
@@ -69,9 +72,9 @@ PY
     qemu-img convert -q -f raw -O vmdk -o "subformat=$l0" base.raw base.vmdk &&
     rm base.raw &&
     qemu-img create -q -f vmdk -o "subformat=$l1" -b base.vmdk -F vmdk s1.vmdk &&
-    qemu_write s1.vmdk $((k * 10 + 1)) &&
+    qemu_write s1.vmdk $((k * 10 + 1)) "$bytes" &&
     qemu-img create -q -f vmdk -o "subformat=$l2" -b s1.vmdk -F vmdk s2.vmdk &&
-    qemu_write s2.vmdk $((k * 10 + 2))) || { echo "cannot build chain $k"; exit 2; }
+    qemu_write s2.vmdk $((k * 10 + 2)) "$bytes") || { echo "cannot build chain $k"; exit 2; }
   printf 'config.version = "8"\nvirtualHW.version = "13"\ndisplayName = "stress%s"\nguestOS = "other-64"\nmemSize = "256"\nnumvcpus = "1"\nscsi0.present = "TRUE"\nscsi0.virtualDev = "lsilogic"\nscsi0:0.present = "TRUE"\nscsi0:0.fileName = "s2.vmdk"\n' "$k" >"vm$k/t.vmx"
   qemu-img check -q "vm$k/s2.vmdk" || { echo "chain $k: qemu-img check fails"; exit 2; }
 done
