@@ -531,6 +531,14 @@ fn every_writing_command_interrupted_by_each_signal_leaves_nothing() {
             ),
             (vec!["unpack", "fix/big.ova", "out/u"], out.clone()),
             (vec!["pack", "fix/pkg", "out/p.ova"], out.clone()),
+            (
+                vec!["edit", "fix/big.ova", "out/ed.ova", "--product", "X"],
+                out.clone(),
+            ),
+            (
+                vec!["retarget", "--for", "esxi-8.0", "fix/big.ova", "out/r.ova"],
+                out.clone(),
+            ),
         ];
         for (args, watch) in cases {
             let rc = interrupt(root, &watch, &args, sig);
