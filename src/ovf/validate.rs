@@ -324,7 +324,7 @@ fn check_version(v: &mut V<'_>, root: &Element) {
 
 /// Whether `el` is an element of the OVF envelope schema itself (not CIM, not a vendor's).
 fn in_ovf_schema(el: &Element) -> bool {
-    el.ns.as_deref().map_or(true, is_envelope_ns)
+    el.ns.as_deref().is_none_or(is_envelope_ns)
 }
 
 /// The sequences DSP8023 imposes (EnvelopeType: References, Section*, Content, Strings*;
