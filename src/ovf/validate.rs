@@ -412,10 +412,12 @@ fn check_order(v: &mut V<'_>, root: &Element) {
 fn check_xsd_values(v: &mut V<'_>, el: &Element, path: &str) {
     if in_ovf_schema(el) {
         for a in &el.attrs {
-            let boolean = matches!(
-                a.local_name(),
-                "required" | "default" | "waitingForGuest" | "userConfigurable" | "password"
-            );
+            // ovf:default is xs:boolean on a Configuration only (ScaleOutSection's is a count).
+            let boolean = match a.local_name() {
+                "required" | "waitingForGuest" | "userConfigurable" | "password" => true,
+                "default" => kind(el) == "Configuration",
+                _ => false,
+            };
             if boolean
                 && a.ns.as_deref().is_some_and(is_envelope_ns)
                 && model::parse_bool(&a.value).is_none()
@@ -433,13 +435,13 @@ fn check_xsd_values(v: &mut V<'_>, el: &Element, path: &str) {
         }
         let has = |k: &str| el.elements().any(|c| model::is_kind(c, k));
         match kind(el) {
-            "AnnotationSection" if !has("Annotation") => v.err(
+            "AnnotationSection" if !has("Annotation") => v.warn(
                 "annotation-missing",
                 el,
                 path,
                 "AnnotationSection has no Annotation (DSP8023 AnnotationSection_Type)".into(),
             ),
-            "DeploymentOptionSection" if !has("Configuration") => v.err(
+            "DeploymentOptionSection" if !has("Configuration") => v.warn(
                 "configuration-missing",
                 el,
                 path,
