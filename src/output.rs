@@ -390,7 +390,7 @@ pub fn check_overwrite(path: &Path, force: bool) -> Result<()> {
     if !force && fs::symlink_metadata(path).is_ok() {
         return Err(Error::new(
             ErrorKind::AlreadyExists,
-            "output already exists (use --force to replace it)",
+            "output already exists",
         )
         .with_path(path));
     }
@@ -819,7 +819,7 @@ impl PendingDir {
             if !self.force {
                 return Err(Error::new(
                     ErrorKind::AlreadyExists,
-                    "output already exists (use --force to replace it)",
+                    "output already exists",
                 )
                 .with_path(&self.final_path));
             }

@@ -13,7 +13,7 @@ use std::io::Read;
 use std::path::{Path, PathBuf};
 
 use crate::cert::Signer;
-use crate::digest::{copy_hashing, Algorithm, CopyOptions};
+use crate::digest::{copy_hashing, Algorithm, HashOptions};
 use crate::error::{Error, ErrorKind, Result};
 use crate::limits::Limits;
 use crate::manifest::Manifest;
@@ -286,7 +286,7 @@ pub fn pack(
             let r = copy_hashing(
                 &mut f,
                 None,
-                &CopyOptions {
+                &HashOptions {
                     algorithms: vec![a],
                     prefix_bytes: 0,
                     size_hint: Some(p.size),
@@ -360,7 +360,7 @@ pub fn pack(
                 &p.name,
                 p.size,
                 &f,
-                &CopyOptions {
+                &HashOptions {
                     algorithms: alg.into_iter().collect(),
                     prefix_bytes: 0,
                     size_hint: Some(p.size),
@@ -669,7 +669,7 @@ fn expand(dir: &Path, desc_name: &str, limits: &Limits) -> Result<()> {
             let r = copy_hashing(
                 &mut file,
                 None,
-                &CopyOptions {
+                &HashOptions {
                     algorithms: vec![alg],
                     prefix_bytes: 0,
                     size_hint: None,

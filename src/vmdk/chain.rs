@@ -18,7 +18,8 @@ use crate::limits::{Limits, SECTOR_SIZE};
 use crate::vmdk::descriptor::{Access, Descriptor, Extent, ExtentType, CID_NO_PARENT};
 use crate::vmdk::extent::{ExtentRead, FlatExtent, Run, ZeroExtent};
 use crate::vmdk::header::SparseHeader;
-use crate::vmdk::sparse::{read_exact_at, SparseExtent, COWD_MAGIC};
+use crate::pio::read_exact_at;
+use crate::vmdk::sparse::{SparseExtent, COWD_MAGIC};
 
 /// One extent of a link, placed in the link's address space.
 #[derive(Debug)]

@@ -7,7 +7,7 @@
 
 use libdeflater::{CompressionLvl, Compressor, DecompressionError, Decompressor};
 
-use crate::disk::GRAIN_BYTES;
+use crate::limits::GRAIN_BYTES;
 use crate::error::{Error, Result};
 
 /// The default deflate level: libdeflate 6, the equivalent of zlib's default (ratio 0.642 vs

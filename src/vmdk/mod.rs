@@ -8,6 +8,7 @@ pub mod extent;
 pub mod flat;
 pub mod geometry;
 pub mod header;
+pub mod kind;
 pub mod hosted;
 pub mod layout;
 pub mod open;
