@@ -131,7 +131,9 @@ mod tests {
 
     #[test]
     fn carries_every_byte_in_order_and_ends() {
-        let data: Vec<u8> = (0..3 * CHUNK_BYTES + 12345).map(|i| (i % 251) as u8).collect();
+        let data: Vec<u8> = (0..3 * CHUNK_BYTES + 12345)
+            .map(|i| (i % 251) as u8)
+            .collect();
         let (mut w, mut r) = channel(2);
         let sent = data.clone();
         let t = std::thread::spawn(move || {

@@ -860,7 +860,7 @@ pub fn export(
     tracing::info!(input = %input.display(), output = %output.display(), "export: open VM");
     if opts.signer.is_some() && opts.manifest.is_none() {
         return Err(Error::usage(
-            "signing needs a manifest (--manifest is none)",
+            "signing needs a manifest, and none is written",
         ));
     }
     // Package member names come from the VM name, not the output name, so that two exports

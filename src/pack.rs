@@ -263,7 +263,7 @@ pub fn pack(
     };
     if alg.is_none() && opts.signer.is_some() {
         return Err(Error::usage(
-            "signing needs a manifest (--manifest none with --sign)",
+            "signing needs a manifest, and none is written",
         ));
     }
     let mf_name = format!("{}.mf", inp.base);
@@ -311,7 +311,7 @@ pub fn pack(
         _ => false,
     };
     if old_cert.is_some() && !keep_old_cert {
-        notes.push(format!("{cert_name} dropped: the manifest changed, so its signature no longer holds (use --sign)"));
+        notes.push(format!("{cert_name} dropped: the manifest changed, so its signature no longer holds (sign the package again to keep one)"));
     }
 
     // --- Write.

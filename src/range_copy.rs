@@ -22,7 +22,7 @@ use std::os::unix::fs::FileExt;
 use std::sync::atomic::{AtomicBool, Ordering};
 use std::sync::{Condvar, Mutex};
 
-use crate::digest::{HashOptions, CopyResult, Digests, Hasher};
+use crate::digest::{CopyResult, Digests, HashOptions, Hasher};
 use crate::error::{Error, Result};
 use crate::progress::Progress;
 

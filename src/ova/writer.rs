@@ -19,7 +19,7 @@ use std::io::{Read, Seek, SeekFrom, Write};
 
 use super::header;
 use super::names;
-use crate::digest::{copy_hashing, HashOptions, CopyResult};
+use crate::digest::{copy_hashing, CopyResult, HashOptions};
 use crate::error::{Error, Result};
 use crate::progress::Progress;
 

@@ -17,8 +17,8 @@ use std::sync::Arc;
 
 use crate::disk::{DataGrain, DiskSink, Encoded, GrainEncoder, SinkReport};
 use crate::error::{Error, Result};
-use crate::pio::write_all_at;
 use crate::output::PendingFile;
+use crate::pio::write_all_at;
 use crate::vmdk::descriptor::Descriptor;
 
 /// How a flat extent's blocks are allocated.

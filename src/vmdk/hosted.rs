@@ -18,7 +18,9 @@ use serde::Serialize;
 use crate::disk::{DiskSink, DiskSource};
 use crate::error::{Error, Result};
 use crate::limits::{Limits, SECTOR_SIZE};
-use crate::vmdk::descriptor::{format_ddb_uuid, Access, CreateType, Descriptor, Extent, ExtentType};
+use crate::vmdk::descriptor::{
+    format_ddb_uuid, Access, CreateType, Descriptor, Extent, ExtentType,
+};
 use crate::vmdk::header::{SparseHeader, GD_AT_END};
 
 pub use crate::vmdk::chain::{ChainSource, Link};
@@ -192,7 +194,11 @@ fn extent_files(path: &Path, layout: HostedLayout, capacity_bytes: u64) -> Resul
 /// # Errors
 /// [`crate::ErrorKind::Usage`] for a path without a UTF-8 file name or a capacity that
 /// overflows when rounded up to whole sectors.
-pub fn output_files(path: &Path, layout: HostedLayout, capacity_bytes: u64) -> Result<Vec<PathBuf>> {
+pub fn output_files(
+    path: &Path,
+    layout: HostedLayout,
+    capacity_bytes: u64,
+) -> Result<Vec<PathBuf>> {
     let capacity_bytes = capacity_bytes
         .checked_next_multiple_of(SECTOR_SIZE)
         .ok_or_else(|| Error::usage("capacity overflows"))?;

@@ -227,7 +227,11 @@ fn library_modules_form_no_cycle() {
     assert!(mods.contains_key("vmdk::codec") && mods.contains_key("disk"));
     let g = edges(&mods);
     // The parser sees the edges it must see (a guard that finds nothing guards nothing).
-    assert!(g["vmdk::sparse"].contains("vmdk::codec"), "{:?}", g["vmdk::sparse"]);
+    assert!(
+        g["vmdk::sparse"].contains("vmdk::codec"),
+        "{:?}",
+        g["vmdk::sparse"]
+    );
     assert!(g["vmdk::open"].contains("disk"), "{:?}", g["vmdk::open"]);
     if let Some(cycle) = find_cycle(&g) {
         panic!("module cycle: {}", cycle.join(" -> "));
@@ -237,13 +241,19 @@ fn library_modules_form_no_cycle() {
 #[test]
 fn the_cycle_finder_finds_cycles_in_use_trees() {
     let mut mods = BTreeMap::new();
-    mods.insert("a".to_string(), "use crate::{b::{self, X}, c as d};\n".to_string());
+    mods.insert(
+        "a".to_string(),
+        "use crate::{b::{self, X}, c as d};\n".to_string(),
+    );
     mods.insert("b".to_string(), "fn f() { crate::c::g() }\n".to_string());
     mods.insert(
         "c".to_string(),
         "// crate::a in a comment is no edge\nuse crate::a::Y;\n".to_string(),
     );
-    mods.insert("e".to_string(), "#[cfg(test)]\nmod tests { use crate::a; }".to_string());
+    mods.insert(
+        "e".to_string(),
+        "#[cfg(test)]\nmod tests { use crate::a; }".to_string(),
+    );
     let g = edges(&mods);
     assert_eq!(g["a"], BTreeSet::from(["b".to_string(), "c".to_string()]));
     assert_eq!(g["b"], BTreeSet::from(["c".to_string()]));

@@ -858,7 +858,8 @@ fn copy_pipeline_end_to_end() {
         fs::create_dir(&sub).unwrap();
         let out = sub.join("d.vmdk");
         let mut src = hosted::open_chain(&so, &Limits::DEFAULT).unwrap();
-        let mut sink = hosted::create_hosted_sink(&out, layout, src.capacity_bytes(), &opts()).unwrap();
+        let mut sink =
+            hosted::create_hosted_sink(&out, layout, src.capacity_bytes(), &opts()).unwrap();
         ovftool::disk::copy(
             &mut *src,
             &mut *sink,

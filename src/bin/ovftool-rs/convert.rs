@@ -64,7 +64,13 @@ pub fn run(args: Args, ui: &Ui) -> ovftool::Result<Outcome> {
     let warnings: Vec<Note> = report
         .warnings
         .iter()
-        .map(|w| Note::warning("input-name", Some(args.input.to_string_lossy().into_owned()), w))
+        .map(|w| {
+            Note::warning(
+                "input-name",
+                Some(args.input.to_string_lossy().into_owned()),
+                w,
+            )
+        })
         .collect();
     if ui.json {
         ui.print_envelope(true, crate::ui::to_json(&report)?, Vec::new(), warnings);
