@@ -43,7 +43,7 @@ use std::path::{Path, PathBuf};
 
 use serde::Serialize;
 
-use crate::digest::{copy_hashing, Algorithm, CopyOptions as HashOptions, Digests};
+use crate::digest::{copy_hashing, Algorithm, Digests, HashOptions};
 use crate::disk::{CopyOptions, SinkOptions};
 use crate::error::{Error, ErrorKind, Result};
 use crate::limits::Limits;
@@ -55,7 +55,8 @@ use crate::ovf::env::Environment;
 use crate::ovf::{props, Envelope, ParseOptions};
 use crate::progress::{NoProgress, Progress};
 use crate::verify::{self, Collected, Finding, Member, Report, Severity, VerifyOptions};
-use crate::vm::{BusFamily, CdBacking, ControllerKind, FloppyBacking, Machine};
+use crate::vm::{BusFamily, CdBacking, FloppyBacking, Machine};
+use crate::vmdk::geometry::AdapterType;
 use crate::vmdk::layout::Layout;
 
 use pipe::{BlankSource, ChannelWriter, DiskDone, DiskTarget};
@@ -366,16 +367,6 @@ fn parse_envelope(bytes: &[u8], opts: &ImportOptions, name: &str) -> Result<Enve
     .map_err(|e| e.with_entry(name))
 }
 
-/// ddb.adapterType for a disk on a controller of `kind` (VMware writes `ide` for IDE disks and
-/// `lsilogic` for SCSI, SATA and NVMe ones, `buslogic` for BusLogic).
-fn adapter_type(kind: Option<ControllerKind>) -> &'static str {
-    match kind {
-        Some(ControllerKind::Ide) => "ide",
-        Some(ControllerKind::BusLogic) => "buslogic",
-        _ => "lsilogic",
-    }
-}
-
 /// Reads the descriptor into a plan: machine, name, output names, what to do with each file.
 fn plan(env: &Envelope, opts: &ImportOptions, vm_dir_stage: Option<&Path>) -> Result<Plan> {
     let _ = vm_dir_stage;
@@ -529,7 +520,7 @@ fn plan(env: &Envelope, opts: &ImportOptions, vm_dir_stage: Option<&Path>) -> Re
         let kind = controller_of(&machine_ro, d.attachment.family, d.attachment.bus);
         let sink = SinkOptions {
             force: false,
-            adapter_type: adapter_type(kind).to_string(),
+            adapter_type: AdapterType::for_controller(d.attachment.family, kind),
             hw_version: hw_version.min(21),
             compression_level: 6,
             identity: format!("{name}\0{}\0{}", i, d.disk_id.as_deref().unwrap_or("")).into_bytes(),

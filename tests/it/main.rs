@@ -1,5 +1,6 @@
 //! The one integration-test harness. Modules per area; helpers in [`support`].
 
+mod architecture;
 mod cli;
 mod cli_habits;
 mod cross_command;

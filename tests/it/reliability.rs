@@ -180,6 +180,55 @@ fn convert_onto_its_own_input_is_refused() {
 }
 
 #[test]
+fn convert_onto_an_extent_of_its_input_is_refused_even_with_force() {
+    let t = tempfile::tempdir().unwrap();
+    // Raw images named like the extents an output would write next to its descriptor.
+    small_raw(&t.path().join("d-flat.vmdk"));
+    small_raw(&t.path().join("e-s001.vmdk"));
+    // A descriptor a.vmdk whose extent is b-flat.vmdk: `b.vmdk --to thin` writes b-flat.vmdk.
+    small_raw(&t.path().join("src.raw"));
+    let o = run_in(
+        t.path(),
+        &["convert", "src.raw", "b.vmdk", "--to", "monolithic-flat"],
+    );
+    assert_eq!(code(&o), 0, "{}", stderr(&o));
+    fs::rename(t.path().join("b.vmdk"), t.path().join("a.vmdk")).unwrap();
+    let before = snapshot(t.path());
+    for (input, output, layout, extent) in [
+        ("d-flat.vmdk", "d.vmdk", "monolithic-flat", "d-flat.vmdk"),
+        ("d-flat.vmdk", "d.vmdk", "thin", "d-flat.vmdk"),
+        ("e-s001.vmdk", "e.vmdk", "two-gb-sparse", "e-s001.vmdk"),
+        ("a.vmdk", "b.vmdk", "thin", "b-flat.vmdk"),
+        ("a.vmdk", "b.vmdk", "eager-zeroed-thick", "b-flat.vmdk"),
+    ] {
+        let o = run_in(
+            t.path(),
+            &["convert", input, output, "--to", layout, "--force"],
+        );
+        let err = stderr(&o);
+        assert_eq!(code(&o), 2, "{input} -> {output} ({layout}): {err}");
+        assert!(
+            err.contains("is an input") && err.contains(extent),
+            "{input} -> {output} ({layout}): {err}"
+        );
+        assert_eq!(snapshot(t.path()), before, "{input} -> {output} ({layout})");
+    }
+    // The library refuses the same way, before writing anything.
+    let e = ovftool::convert(
+        &t.path().join("a.vmdk"),
+        &t.path().join("b.vmdk"),
+        &ovftool::convert::ConvertOptions {
+            layout: ovftool::vmdk::layout::Layout::MonolithicFlat,
+            force: true,
+            ..Default::default()
+        },
+    )
+    .unwrap_err();
+    assert_eq!(e.kind(), ovftool::ErrorKind::Usage, "{e}");
+    assert_eq!(snapshot(t.path()), before);
+}
+
+#[test]
 fn import_force_replaces_its_previous_vm_folder_only() {
     let t = tempfile::tempdir().unwrap();
     let a = app();
