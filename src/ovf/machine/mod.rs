@@ -12,6 +12,10 @@
 //! Export ([`Machine::to_envelope_builder`], in `write.rs`) writes VMware's layout. This file
 //! holds what both directions share: the ResourceSubType spellings of each device kind and
 //! the `vmw:Config` names of the typed VMware settings.
+//!
+//! [`Machine`]: crate::vm::Machine
+//! [`Machine::from_envelope`]: crate::vm::Machine::from_envelope
+//! [`Machine::to_envelope_builder`]: crate::vm::Machine::to_envelope_builder
 
 mod read;
 mod write;
