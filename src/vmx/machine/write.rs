@@ -98,7 +98,7 @@ impl Out {
     /// The PCI bridges VMware writes for hardware 7+: PCIe devices (VMXNET3, PVSCSI, NVMe) sit
     /// behind the root ports 4-7. (Runtime layout: dropped again on read.)
     fn pci_bridges(&mut self, m: &Machine) {
-        if !m.hardware_version.is_some_and(|v| v >= 7) {
+        if m.hardware_version.is_none_or(|v| v < 7) {
             return;
         }
         self.set_bool("pciBridge0.present", true);
