@@ -37,10 +37,10 @@ use crate::limits::Limits;
 use crate::manifest::Manifest;
 use crate::output::PendingFile;
 use crate::ova;
-use crate::ovf::machine::ExportOptions as OvfExportOptions;
+use crate::ovf::machine::DescriptorOptions;
 use crate::ovf::model::FileRef;
 use crate::ovf::write::{EnvelopeBuilder, ProductSpec, PropertySpec};
-use crate::ovf::OvfVersion;
+use crate::ovf::{OvfVersion, ResourceType};
 use crate::progress::{NoProgress, Progress};
 use crate::vm::{BusFamily, CdBacking, Firmware, FloppyBacking, Machine, Warning};
 use crate::vmdk::geometry::AdapterType;
@@ -567,7 +567,7 @@ fn plan(input: &Path, stem: &str, opts: &ExportOptions) -> Result<Plan> {
             }
         }
     }
-    let ovf_opts = OvfExportOptions {
+    let ovf_opts = DescriptorOptions {
         version: Some(opts.ovf_version),
         system_id: Some(name.clone()),
         nvram_href,
@@ -648,12 +648,10 @@ fn attach_floppy_images(
                 continue;
             }
         };
-        let Some(item) = b
-            .system
-            .hardware
-            .items
-            .iter_mut()
-            .find(|it| it.element_name == element && it.resource_type == 14)
+        let Some(item) =
+            b.system.hardware.items.iter_mut().find(|it| {
+                it.element_name == element && it.resource_type == ResourceType::FloppyDrive
+            })
         else {
             continue;
         };

@@ -32,6 +32,7 @@ pub mod env;
 pub mod machine;
 pub mod model;
 pub mod props;
+pub mod resource_type;
 pub mod tree;
 pub mod units;
 pub mod validate;
@@ -43,6 +44,7 @@ pub use model::{
     OperatingSystem, ProductSection, Property, StartupItem, StringsBundle, SystemSettings,
     VirtualHardware, VirtualSystem, VmwConfig,
 };
+pub use resource_type::ResourceType;
 pub use units::parse_allocation_units;
 pub use validate::ValidateOptions;
 

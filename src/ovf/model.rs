@@ -11,6 +11,7 @@ use std::collections::HashMap;
 use serde::Serialize;
 
 use super::ns;
+use super::resource_type::ResourceType;
 use super::tree::{Element, Pos};
 
 /// Whether `uri` is one of the three OVF envelope namespaces.
@@ -332,11 +333,9 @@ pub struct Item {
 }
 
 impl Item {
-    /// The resource type as a number.
-    pub fn resource_type_code(&self) -> Option<u32> {
-        self.resource_type
-            .as_deref()
-            .and_then(|v| v.trim().parse().ok())
+    /// The `ResourceType`, when it is a code (a number 0..=65535, `xs:unsignedShort`).
+    pub fn resource(&self) -> Option<ResourceType> {
+        self.resource_type.as_deref().and_then(|v| v.parse().ok())
     }
 
     /// Whether this item is present in the deployment option `config` (`None`: the default
@@ -523,7 +522,7 @@ impl VirtualHardware {
     pub fn cores_per_socket(&self) -> Option<&str> {
         self.items
             .iter()
-            .filter(|i| i.resource_type_code() == Some(3))
+            .filter(|i| i.resource() == Some(ResourceType::Processor))
             .find_map(|i| i.cores_per_socket.as_deref())
     }
 

@@ -12,6 +12,7 @@ use std::collections::{BTreeMap, HashMap, HashSet};
 
 use super::model::{self, is_core, is_envelope_ns, kind, ovf_attr, required};
 use super::tree::{Element, Pos};
+use super::ResourceType;
 use super::{ns, Diagnostic, Envelope, OvfVersion, Severity};
 use crate::vm::controller::ControllerKind;
 
@@ -1231,9 +1232,9 @@ fn known_family(t: &str) -> bool {
 }
 
 /// Known ResourceSubTypes per ResourceType (docs/FORMATS.md §6.2), lower-case.
-fn known_sub_types(rt: u32) -> Option<&'static [&'static str]> {
+fn known_sub_types(rt: ResourceType) -> Option<&'static [&'static str]> {
     Some(match rt {
-        6 => &[
+        ResourceType::ParallelScsiHba => &[
             "lsilogic",
             "buslogic",
             "lsilogicsas",
@@ -1242,7 +1243,7 @@ fn known_sub_types(rt: u32) -> Option<&'static [&'static str]> {
             "pvscsi",
             "scsi",
         ],
-        10 => &[
+        ResourceType::EthernetAdapter => &[
             "vmxnet3",
             "vmxnet2",
             "vmxnet",
@@ -1254,7 +1255,7 @@ fn known_sub_types(rt: u32) -> Option<&'static [&'static str]> {
             "vmxnet3vrdma",
             "sriovethernetcard",
         ],
-        20 => &[
+        ResourceType::OtherStorageDevice => &[
             "vmware.sata.ahci",
             "ahci",
             "vmware.nvme.controller",
@@ -1262,7 +1263,7 @@ fn known_sub_types(rt: u32) -> Option<&'static [&'static str]> {
             "vmware.nvdimm.controller",
             "vmware.nvdimm.device",
         ],
-        23 => &[
+        ResourceType::UsbController => &[
             "vmware.usb.ehci",
             "vmware.usb.xhci",
             "ehci",
@@ -1277,8 +1278,8 @@ fn known_sub_types(rt: u32) -> Option<&'static [&'static str]> {
 /// The controller kind whose unit limits apply to an item: the one subtype table in
 /// [`crate::ovf::machine::controller_kind`], with an unknown SCSI subtype checked as LSI Logic
 /// (the most common and the limits every parallel SCSI kind shares).
-fn controller_kind(rt: u32, sub: Option<&str>) -> Option<ControllerKind> {
-    crate::ovf::machine::controller_kind(rt, sub).or(if rt == 6 {
+fn controller_kind(rt: ResourceType, sub: Option<&str>) -> Option<ControllerKind> {
+    crate::ovf::machine::controller_kind(rt, sub).or(if rt == ResourceType::ParallelScsiHba {
         Some(ControllerKind::LsiLogic)
     } else {
         None
@@ -1379,7 +1380,7 @@ fn check_hardware(v: &mut V<'_>, s: &Element, path: &str, ctx: &Ctx) {
                 &ipath,
                 "Item has no ResourceType".into(),
             );
-        } else if it.resource_type_code().is_none() {
+        } else if it.resource().is_none() {
             v.err(
                 "resource-type-invalid",
                 el,
@@ -1435,15 +1436,19 @@ fn check_hardware(v: &mut V<'_>, s: &Element, path: &str, ctx: &Ctx) {
     // hardware each configuration gets (the one rule: `VirtualHardware::effective_items`).
     let mut configs: Vec<Option<&str>> = vec![None];
     configs.extend(ctx.configs.iter().map(|c| Some(c.as_str())));
-    for rt in [3u32, 4] {
+    for rt in [ResourceType::Processor, ResourceType::Memory] {
         for cfg in &configs {
             let effective: Vec<&(&Element, model::Item)> =
                 model::effective_by(&items, |(_, i)| i, *cfg)
                     .into_iter()
-                    .filter(|(_, i)| i.resource_type_code() == Some(rt))
+                    .filter(|(_, i)| i.resource() == Some(rt))
                     .collect();
             if effective.len() > 1 {
-                let what = if rt == 3 { "processor" } else { "memory" };
+                let what = if rt == ResourceType::Processor {
+                    "processor"
+                } else {
+                    "memory"
+                };
                 v.err(
                     "resource-duplicate",
                     effective[1].0,
@@ -1560,7 +1565,7 @@ fn check_hardware(v: &mut V<'_>, s: &Element, path: &str, ctx: &Ctx) {
                 );
             }
         }
-        if let (Some(rt), Some(sub)) = (it.resource_type_code(), it.resource_sub_type.as_deref()) {
+        if let (Some(rt), Some(sub)) = (it.resource(), it.resource_sub_type.as_deref()) {
             if let Some(known) = known_sub_types(rt) {
                 let subs: Vec<String> = sub
                     .split([' ', ','])
@@ -1570,7 +1575,7 @@ fn check_hardware(v: &mut V<'_>, s: &Element, path: &str, ctx: &Ctx) {
                 if !subs.is_empty() && !subs.iter().any(|s| known.contains(&s.as_str())) {
                     // Only an unknown SCSI controller type stops an import; ovftool maps unknown
                     // NIC types to its default adapter and other kinds are optional devices.
-                    let sev = if rt != 6 || v.opts.lax {
+                    let sev = if rt != ResourceType::ParallelScsiHba || v.opts.lax {
                         Severity::Warning
                     } else {
                         Severity::Error
@@ -1588,7 +1593,7 @@ fn check_hardware(v: &mut V<'_>, s: &Element, path: &str, ctx: &Ctx) {
     }
     // Controller unit limits (the one table in vm::controller).
     for (el, it) in &items {
-        let Some(rt) = it.resource_type_code() else {
+        let Some(rt) = it.resource() else {
             continue;
         };
         let Some(kind) = controller_kind(rt, it.resource_sub_type.as_deref()) else {

@@ -10,7 +10,7 @@
 
 use super::model::{Disk, FileRef, Network};
 use super::tree::{Attr, Document, Element, Node, XMLNS_NS};
-use super::{ns, Envelope, OvfVersion};
+use super::{ns, Envelope, OvfVersion, ResourceType};
 use crate::error::{Error, Result};
 
 /// A `DeploymentOptionSection/Configuration` to write.
@@ -44,8 +44,8 @@ pub struct OsSpec {
 pub struct ItemSpec {
     /// `rasd:InstanceID` (unique within the section).
     pub instance_id: String,
-    /// `rasd:ResourceType` (CIM code: 3 CPU, 4 memory, 6 SCSI, 10 NIC, 17 disk...).
-    pub resource_type: u32,
+    /// `rasd:ResourceType`.
+    pub resource_type: ResourceType,
     /// `rasd:ResourceSubType`.
     pub resource_sub_type: Option<String>,
     /// `rasd:ElementName` (required by the schema).

@@ -21,6 +21,7 @@ use crate::limits::Limits;
 use crate::ova::names;
 use crate::ovf::model::{is_core, is_kind, kind, ovf_attr};
 use crate::ovf::tree::Element;
+use crate::ovf::ResourceType;
 use crate::ovf::{ns, Envelope, ParseOptions, Severity, ValidateOptions};
 use crate::progress::Progress;
 use crate::vm::controller::ControllerKind;
@@ -451,7 +452,7 @@ pub fn parse_nic_type(s: &str) -> Option<NicAdapter> {
 
 /// A SCSI controller kind from its OVF or vmx spelling.
 pub fn parse_scsi_type(s: &str) -> Option<ControllerKind> {
-    crate::ovf::machine::controller_kind(6, Some(s))
+    crate::ovf::machine::controller_kind(ResourceType::ParallelScsiHba, Some(s))
 }
 
 fn set_item_field(names: &Names, env_rasd: &str, item: &mut Element, local: &str, value: &str) {
@@ -501,7 +502,7 @@ fn edit_hardware(env: &mut Envelope, o: &EditOptions, changes: &mut Vec<String>)
             }
             let mut hit = false;
             for it in xml::items_mut(sys) {
-                if xml::resource_type(it) == Some(3) {
+                if xml::resource_type(it) == Some(ResourceType::Processor) {
                     let old = xml::field(it, "VirtualQuantity");
                     set_item_field(&names, &rasd, it, "VirtualQuantity", &n.to_string());
                     if xml::field(it, "ElementName").is_some_and(|e| e.ends_with("virtual CPU(s)"))
@@ -525,7 +526,7 @@ fn edit_hardware(env: &mut Envelope, o: &EditOptions, changes: &mut Vec<String>)
             }
             let mut hit = false;
             for it in xml::items_mut(sys) {
-                if xml::resource_type(it) == Some(4) {
+                if xml::resource_type(it) == Some(ResourceType::Memory) {
                     let old_q = xml::field(it, "VirtualQuantity").unwrap_or_default();
                     let old_u = xml::field(it, "AllocationUnits").unwrap_or_default();
                     set_item_field(&names, &rasd, it, "AllocationUnits", "byte * 2^20");
@@ -544,7 +545,7 @@ fn edit_hardware(env: &mut Envelope, o: &EditOptions, changes: &mut Vec<String>)
         if let Some(a) = o.nic_type {
             let sub = crate::ovf::machine::nic_sub_type(a);
             for it in xml::items_mut(sys) {
-                if xml::resource_type(it) == Some(10) {
+                if xml::resource_type(it) == Some(ResourceType::EthernetAdapter) {
                     let old = xml::field(it, "ResourceSubType");
                     if old.as_deref() != Some(sub) {
                         set_item_field(&names, &rasd, it, "ResourceSubType", sub);
@@ -566,7 +567,7 @@ fn edit_hardware(env: &mut Envelope, o: &EditOptions, changes: &mut Vec<String>)
         if let Some(k) = o.scsi_type {
             let sub = crate::ovf::machine::controller_sub_type(k).unwrap_or("lsilogic");
             for it in xml::items_mut(sys) {
-                if xml::resource_type(it) == Some(6) {
+                if xml::resource_type(it) == Some(ResourceType::ParallelScsiHba) {
                     let old = xml::field(it, "ResourceSubType");
                     if old.as_deref() != Some(sub) {
                         set_item_field(&names, &rasd, it, "ResourceSubType", sub);
@@ -636,7 +637,7 @@ fn edit_hardware(env: &mut Envelope, o: &EditOptions, changes: &mut Vec<String>)
                 + 1;
             let nic_count = items
                 .iter()
-                .filter(|it| xml::resource_type(it) == Some(10))
+                .filter(|it| xml::resource_type(it) == Some(ResourceType::EthernetAdapter))
                 .count();
             let sub = o
                 .nic_type
@@ -645,7 +646,7 @@ fn edit_hardware(env: &mut Envelope, o: &EditOptions, changes: &mut Vec<String>)
                 .or_else(|| {
                     items
                         .iter()
-                        .find(|it| xml::resource_type(it) == Some(10))
+                        .find(|it| xml::resource_type(it) == Some(ResourceType::EthernetAdapter))
                         .and_then(|it| xml::field(it, "ResourceSubType"))
                 })
                 .unwrap_or_else(|| "VmxNet3".into());
@@ -679,7 +680,7 @@ fn edit_hardware(env: &mut Envelope, o: &EditOptions, changes: &mut Vec<String>)
                     f("ElementName", &format!("Network adapter {}", nic_count + 1)),
                     f("InstanceID", &next_id.to_string()),
                     f("ResourceSubType", &sub),
-                    f("ResourceType", "10"),
+                    f("ResourceType", &ResourceType::EthernetAdapter.to_string()),
                 ],
             );
             xml::insert_after(hw, last_item, item);

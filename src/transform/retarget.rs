@@ -30,6 +30,7 @@ use crate::limits::Limits;
 use crate::ova::names;
 use crate::ovf::model::{is_core, is_kind, kind, ovf_attr};
 use crate::ovf::tree::Element;
+use crate::ovf::ResourceType;
 use crate::ovf::{ns, Envelope, ParseOptions, Severity, ValidateOptions};
 use crate::progress::Progress;
 use crate::vm::controller::ControllerKind;
@@ -139,10 +140,10 @@ fn needed_family(sys: &Element) -> u32 {
             .unwrap_or_default()
             .to_ascii_lowercase();
         let need = match xml::resource_type(it) {
-            Some(20) if sub.contains("nvme") => 13,
-            Some(20) => 10,
-            Some(10) if sub == "e1000e" => 8,
-            Some(23) if sub.contains("xhci") => 8,
+            Some(ResourceType::OtherStorageDevice) if sub.contains("nvme") => 13,
+            Some(ResourceType::OtherStorageDevice) => 10,
+            Some(ResourceType::EthernetAdapter) if sub == "e1000e" => 8,
+            Some(ResourceType::UsbController) if sub.contains("xhci") => 8,
             _ => 7,
         };
         v = v.max(need);
@@ -186,7 +187,7 @@ fn set_sub(it: &mut Element, rasd: &str, sub: &str) {
 /// Device changes on one VirtualSystem.
 fn retarget_devices(sys: &mut Element, target: Target, rasd: &str, changes: &mut Vec<String>) {
     // Children per controller (IDE with more than 2 devices → SATA).
-    let snapshot: Vec<(String, Option<String>, Option<u32>)> = items(sys)
+    let snapshot: Vec<(String, Option<String>, Option<ResourceType>)> = items(sys)
         .iter()
         .map(|it| {
             (
@@ -212,7 +213,7 @@ fn retarget_devices(sys: &mut Element, target: Target, rasd: &str, changes: &mut
         let rt = xml::resource_type(it);
         let mut to: Option<String> = None;
         match rt {
-            Some(10) if !sub.is_empty() => {
+            Some(ResourceType::EthernetAdapter) if !sub.is_empty() => {
                 let a = super::edit::parse_nic_type(&sub);
                 let a = match (a, vmware) {
                     (Some(crate::vm::NicAdapter::VmxNet3), false) => {
@@ -223,23 +224,33 @@ fn retarget_devices(sys: &mut Element, target: Target, rasd: &str, changes: &mut
                 };
                 to = a.map(|a| crate::ovf::machine::nic_sub_type(a).to_string());
             }
-            Some(6) => {
-                let k = crate::ovf::machine::controller_kind(6, raw.as_deref());
+            Some(ResourceType::ParallelScsiHba) => {
+                let k = crate::ovf::machine::controller_kind(
+                    ResourceType::ParallelScsiHba,
+                    raw.as_deref(),
+                );
                 let k = match (k, vmware) {
                     (Some(ControllerKind::Pvscsi), false) | (None, _) => ControllerKind::LsiLogic,
                     (Some(k), _) => k,
                 };
                 to = crate::ovf::machine::controller_sub_type(k).map(str::to_string);
             }
-            Some(20) if vmware => {
-                if let Some(k) = crate::ovf::machine::controller_kind(20, raw.as_deref()) {
+            Some(ResourceType::OtherStorageDevice) if vmware => {
+                if let Some(k) = crate::ovf::machine::controller_kind(
+                    ResourceType::OtherStorageDevice,
+                    raw.as_deref(),
+                ) {
                     to = crate::ovf::machine::controller_sub_type(k).map(str::to_string);
                 } else {
                     to = Some("vmware.sata.ahci".into());
                 }
             }
-            Some(5) if vmware && children_of(&id).len() > 2 => {
-                xml::set_field(it, "ResourceType", "20");
+            Some(ResourceType::IdeController) if vmware && children_of(&id).len() > 2 => {
+                xml::set_field(
+                    it,
+                    "ResourceType",
+                    &ResourceType::OtherStorageDevice.to_string(),
+                );
                 set_sub(it, rasd, "vmware.sata.ahci");
                 changes.push(format!(
                     "IDE controller {id} with {} devices -> SATA (a VMware IDE controller holds 2)",
@@ -248,7 +259,9 @@ fn retarget_devices(sys: &mut Element, target: Target, rasd: &str, changes: &mut
                 renumber.push(children_of(&id));
                 continue;
             }
-            Some(35) | Some(1) if vmware && crate::ovf::machine::sound_kind(&sub).is_some() => {
+            Some(ResourceType::SoundCard | ResourceType::Other)
+                if vmware && crate::ovf::machine::sound_kind(&sub).is_some() =>
+            {
                 if let Some(k) = crate::ovf::machine::sound_kind(&sub) {
                     to = Some(crate::ovf::machine::sound_sub_type(k).to_string());
                 }
@@ -281,7 +294,7 @@ fn retarget_devices(sys: &mut Element, target: Target, rasd: &str, changes: &mut
 fn sata_to_scsi(sys: &mut Element, rasd: &str, changes: &mut Vec<String>) {
     let sata: Vec<String> = items(sys)
         .iter()
-        .filter(|it| xml::resource_type(it) == Some(20))
+        .filter(|it| xml::resource_type(it) == Some(ResourceType::OtherStorageDevice))
         .filter(|it| {
             !xml::field(it, "ResourceSubType")
                 .unwrap_or_default()
@@ -299,7 +312,11 @@ fn sata_to_scsi(sys: &mut Element, rasd: &str, changes: &mut Vec<String>) {
         for it in xml::items_mut(sys) {
             let iid = xml::field(it, "InstanceID").unwrap_or_default();
             if iid == id {
-                xml::set_field(it, "ResourceType", "6");
+                xml::set_field(
+                    it,
+                    "ResourceType",
+                    &ResourceType::ParallelScsiHba.to_string(),
+                );
                 set_sub(it, rasd, "lsilogic");
             } else if let Some(unit) = kids.iter().position(|k| *k == iid) {
                 // SCSI unit 7 is the controller's own.

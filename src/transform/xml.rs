@@ -4,6 +4,7 @@
 use crate::error::{Error, Result};
 use crate::ovf::model::{is_core, is_kind, kind};
 use crate::ovf::tree::{Attr, Element, Node};
+use crate::ovf::ResourceType;
 use crate::ovf::{ns, Envelope};
 
 /// Names to use for new elements and attributes of one descriptor.
@@ -283,8 +284,8 @@ pub(crate) fn items_mut(system: &mut Element) -> Vec<&mut Element> {
     out
 }
 
-/// The resource type code of an item element.
-pub(crate) fn resource_type(item: &Element) -> Option<u32> {
+/// The resource type of an item element.
+pub(crate) fn resource_type(item: &Element) -> Option<ResourceType> {
     field(item, "ResourceType").and_then(|v| v.parse().ok())
 }
 

@@ -5,6 +5,7 @@ use std::fs::File;
 use std::io::Read;
 use std::path::{Path, PathBuf};
 
+use ovftool::ovf::ResourceType;
 use ovftool::ovf::{
     parse_allocation_units, Diagnostic, Envelope, Item, ParseOptions, ValidateOptions,
     VirtualHardware,
@@ -215,7 +216,7 @@ fn item_json(it: &Item) -> Value {
     json!({
         "kind": it.kind,
         "instance_id": it.instance_id,
-        "resource_type": it.resource_type_code(),
+        "resource_type": it.resource().map(ResourceType::code),
         "resource_sub_type": it.resource_sub_type,
         "element_name": it.element_name,
         "address": it.address,
@@ -239,11 +240,11 @@ fn hardware_view(hw: &VirtualHardware, config: Option<&str>) -> Value {
     let items = hw.effective_items(config);
     let cpus = items
         .iter()
-        .find(|i| i.resource_type_code() == Some(3))
+        .find(|i| i.resource() == Some(ResourceType::Processor))
         .and_then(|i| quantity(i));
     let memory = items
         .iter()
-        .find(|i| i.resource_type_code() == Some(4))
+        .find(|i| i.resource() == Some(ResourceType::Memory))
         .and_then(|i| memory_bytes(i));
     json!({
         "configuration": config,
@@ -519,8 +520,11 @@ fn print_text(ui: &Ui, r: &Value) {
                     continue;
                 }
                 for it in view["items"].as_array().cloned().unwrap_or_default() {
-                    let rt = it["resource_type"].as_u64();
-                    if matches!(rt, Some(3 | 4)) {
+                    let rt = it["resource_type"]
+                        .as_u64()
+                        .and_then(|c| u16::try_from(c).ok())
+                        .map(ResourceType::from_code);
+                    if matches!(rt, Some(ResourceType::Processor | ResourceType::Memory)) {
                         continue;
                     }
                     let extra = [

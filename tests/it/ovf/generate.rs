@@ -7,14 +7,16 @@ use std::process::Command;
 use ovftool::ovf::write::{
     ConfigurationSpec, EnvelopeBuilder, ItemSpec, OsSpec, ProductSpec, PropertySpec, SystemSpec,
 };
-use ovftool::ovf::{Disk, Envelope, FileRef, Network, OvfVersion, Severity, ValidateOptions};
+use ovftool::ovf::{
+    Disk, Envelope, FileRef, Network, OvfVersion, ResourceType, Severity, ValidateOptions,
+};
 
 use crate::support;
 
-fn item(id: u32, rt: u32, name: &str) -> ItemSpec {
+fn item(id: u32, rt: u16, name: &str) -> ItemSpec {
     ItemSpec {
         instance_id: id.to_string(),
-        resource_type: rt,
+        resource_type: ResourceType::from_code(rt),
         element_name: name.into(),
         ..Default::default()
     }

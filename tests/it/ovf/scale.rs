@@ -38,14 +38,14 @@ fn descriptor(n: usize) -> Vec<u8> {
         });
         b.system.hardware.items.push(ItemSpec {
             instance_id: format!("disk{i}"),
-            resource_type: 17,
+            resource_type: ovftool::ovf::ResourceType::DiskDrive,
             element_name: format!("disk {i}"),
             host_resources: vec![format!("ovf:/disk/d{i}")],
             ..Default::default()
         });
         b.system.hardware.items.push(ItemSpec {
             instance_id: format!("nic{i}"),
-            resource_type: 10,
+            resource_type: ovftool::ovf::ResourceType::EthernetAdapter,
             element_name: format!("nic {i}"),
             connections: vec![format!("n{i}")],
             ..Default::default()

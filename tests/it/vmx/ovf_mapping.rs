@@ -518,7 +518,7 @@ fn corpus_vmx_exports_and_imports_back_in(version: OvfVersion) {
             d.capacity_bytes = Some(8 << 30);
         }
         let (env, _warnings) = m
-            .to_envelope(&ovftool::ovf::machine::ExportOptions {
+            .to_envelope(&ovftool::ovf::machine::DescriptorOptions {
                 version: Some(version),
                 ..Default::default()
             })
@@ -567,7 +567,7 @@ fn export_acceptance_vm_keeps_its_hardware() {
     let (mut m, _) = Machine::from_vmx(&vmx);
     m.disks[0].file_name = "rhel-disk1.vmdk".into();
     m.disks[0].capacity_bytes = Some(64 << 20);
-    let opts = ovftool::ovf::machine::ExportOptions {
+    let opts = ovftool::ovf::machine::DescriptorOptions {
         nvram_href: Some("rhel-file1.nvram".into()),
         ..Default::default()
     };
@@ -578,7 +578,7 @@ fn export_acceptance_vm_keeps_its_hardware() {
         "{warnings:?}"
     );
     // Unless the exporter ships it.
-    let shipping = ovftool::ovf::machine::ExportOptions {
+    let shipping = ovftool::ovf::machine::DescriptorOptions {
         cdrom_image_hrefs: vec![(m.cdroms[0].attachment, "rhel-boot.iso".into())],
         ..Default::default()
     };
