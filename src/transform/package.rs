@@ -274,6 +274,45 @@ impl Package {
             .and_then(|(_, b)| Manifest::parse(b, limits).ok())
     }
 
+    /// Checks what the pass reads whole against the input's own integrity data: the descriptor
+    /// against the manifest's line for it, and (with `signature`) the manifest against the
+    /// certificate's signature. Together with the digests carried over or checked while copying
+    /// (see [`write`]), a damaged or tampered input never gets a fresh manifest or signature
+    /// that vouches for the damage.
+    ///
+    /// # Errors
+    /// [`ErrorKind::Verification`] on a mismatch; a certificate file that does not parse.
+    pub fn check_integrity(&self, signature: bool, limits: &Limits) -> Result<()> {
+        let Some((mf_name, mf)) = &self.manifest else {
+            return Ok(());
+        };
+        if let Some(m) = self.parsed_manifest(limits) {
+            for e in m.entries.iter().filter(|e| e.name == self.desc_name) {
+                if e.algorithm.digest(&self.desc) != e.digest {
+                    return Err(Error::verification(format!(
+                        "{}: its {} digest does not match the input's manifest (the input is \
+                         damaged); nothing written",
+                        self.desc_name, e.algorithm
+                    ))
+                    .with_entry(&self.desc_name));
+                }
+            }
+        }
+        if let (true, Some((cert_name, cert))) = (signature, &self.cert) {
+            crate::cert::CertFile::parse(cert, limits)
+                .and_then(|c| c.verify_manifest(mf))
+                .map_err(|e| {
+                    Error::verification(format!(
+                        "{cert_name}: the input's signature does not hold for {mf_name} ({}); \
+                         nothing written",
+                        e.message()
+                    ))
+                    .with_entry(cert_name)
+                })?;
+        }
+        Ok(())
+    }
+
     /// Whether the input is an OVA read from a stream (members reachable once, in order).
     pub fn is_stream(&self) -> bool {
         matches!(self.origin, Origin::OvaStream { .. })
@@ -398,6 +437,9 @@ pub(crate) struct WritePlan {
     pub force: bool,
     /// Header mtime.
     pub mtime: Option<u64>,
+    /// Hash every carried file while copying and check it against the input's manifest, even
+    /// where the manifest's digest could be carried over unread.
+    pub verify: bool,
 }
 
 /// What the writing pass did.
@@ -898,6 +940,17 @@ pub(crate) fn write(
         }
         (algs, exp)
     };
+    // A file whose bytes are carried unchanged and whose digest in the output's algorithm the
+    // input's manifest gives keeps that digest without being read: the kernel copies it and
+    // the new manifest vouches for exactly the bytes the old one did (a damaged file fails
+    // every later verification of the output). `plan.verify` reads and checks it instead.
+    let carried = |f: &FilePlan, exp: &[(Algorithm, Vec<u8>)]| -> Option<Vec<u8>> {
+        if plan.verify || !matches!(f.source, FileSource::Members(_)) {
+            return None;
+        }
+        let a = plan.manifest?;
+        exp.iter().find(|(x, _)| *x == a).map(|(_, d)| d.clone())
+    };
     let check = |name: &str, r: &CopyResult, exp: &[(Algorithm, Vec<u8>)]| -> Result<Vec<u8>> {
         for (a, d) in exp {
             if r.digests.get(*a) != Some(d.as_slice()) {
@@ -912,6 +965,26 @@ pub(crate) fn write(
             .manifest
             .and_then(|a| r.digests.get(a).map(<[u8]>::to_vec))
             .unwrap_or_default())
+    };
+    // Copies `f` into a file output: its digest is carried or computed (and checked against
+    // the input's manifest where that has one).
+    let mut copy_checked = |f: &FilePlan, out: &mut dyn Out| -> Result<(CopyResult, Vec<u8>)> {
+        let (algs, exp) = algs_for(&f.name);
+        let exp = if matches!(f.source, FileSource::Members(_)) {
+            exp
+        } else {
+            Vec::new()
+        };
+        let carry = carried(f, &exp);
+        let algs = if carry.is_some() { Vec::new() } else { algs };
+        progress.start(&f.name, pkg.member_size(&f.name));
+        let r = pkg.copy_file(f, out, &algs, limits, progress)?;
+        progress.finish();
+        let d = match carry {
+            Some(d) => d,
+            None => check(&f.name, &r, &exp)?,
+        };
+        Ok((r, d))
     };
     let build_manifest = |digests: &[Vec<u8>]| -> Option<Vec<u8>> {
         if let Some(v) = &plan.verbatim_manifest {
@@ -974,16 +1047,8 @@ pub(crate) fn write(
                 let mut out = OvaFileOut { w };
                 let mut digests = Vec::new();
                 for f in &plan.files {
-                    let (algs, exp) = algs_for(&f.name);
-                    let exp = if matches!(f.source, FileSource::Members(_)) {
-                        exp
-                    } else {
-                        Vec::new()
-                    };
-                    progress.start(&f.name, pkg.member_size(&f.name));
-                    let r = pkg.copy_file(f, &mut out, &algs, limits, progress)?;
-                    progress.finish();
-                    digests.push(check(&f.name, &r, &exp)?);
+                    let (r, d) = copy_checked(f, &mut out)?;
+                    digests.push(d);
                     entries.push((f.name.clone(), r.bytes));
                 }
                 let mut w = out.w;
@@ -1089,16 +1154,8 @@ pub(crate) fn write(
             let mut digests = Vec::new();
             let mut files = Vec::new();
             for f in &plan.files {
-                let (algs, exp) = algs_for(&f.name);
-                let exp = if matches!(f.source, FileSource::Members(_)) {
-                    exp
-                } else {
-                    Vec::new()
-                };
-                progress.start(&f.name, pkg.member_size(&f.name));
-                let r = pkg.copy_file(f, &mut out, &algs, limits, progress)?;
-                progress.finish();
-                digests.push(check(&f.name, &r, &exp)?);
+                let (r, d) = copy_checked(f, &mut out)?;
+                digests.push(d);
                 files.push((f.name.clone(), r.bytes));
             }
             if let Some(mf) = build_manifest(&digests) {

@@ -589,6 +589,7 @@ pub fn retarget(
             CertPlan::None
         }
     };
+    pkg.check_integrity(opts.signer.is_some(), &opts.limits)?;
     let remaining: Vec<String> = {
         let opts_v = ValidateOptions::default();
         env.validate(&opts_v)
@@ -624,6 +625,9 @@ pub fn retarget(
         files: plan,
         force: opts.force,
         mtime: None,
+        // Retargeting reads every file: a damaged input is refused before anything is
+        // published.
+        verify: true,
     };
     let w = package::write(&mut pkg, &plan, output, &opts.limits, progress)?;
     summary.output = Some(w.output);
