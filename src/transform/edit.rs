@@ -995,7 +995,10 @@ fn edit_configs(env: &mut Envelope, o: &EditOptions, changes: &mut Vec<String>) 
         let exists = env.deployment_options().iter().any(|d| d.id == c.id);
         let root = &mut env.document_mut().root;
         if !exists {
-            if !root.elements().any(|e| is_kind(e, "DeploymentOptionSection")) {
+            if !root
+                .elements()
+                .any(|e| is_kind(e, "DeploymentOptionSection"))
+            {
                 let indent = xml::child_indent(root, "\n  ");
                 let sec = xml::with_children(
                     names.core("DeploymentOptionSection"),
@@ -1038,9 +1041,10 @@ fn edit_configs(env: &mut Envelope, o: &EditOptions, changes: &mut Vec<String>) 
             .elements_mut()
             .filter(|e| is_kind(e, "DeploymentOptionSection"))
         {
-            for conf in sec.elements_mut().filter(|e| {
-                is_kind(e, "Configuration") && ovf_attr(e, "id") == Some(c.id.as_str())
-            }) {
+            for conf in sec
+                .elements_mut()
+                .filter(|e| is_kind(e, "Configuration") && ovf_attr(e, "id") == Some(c.id.as_str()))
+            {
                 for (local, value) in [("Label", &c.label), ("Description", &c.description)] {
                     let Some(v) = value else { continue };
                     if xml::field(conf, local).as_deref() == Some(v.as_str()) {
@@ -1149,6 +1153,7 @@ pub(crate) fn file_plan(
                 name: f.href.clone(),
                 source: FileSource::Local(p.clone()),
                 size: None,
+                ovf_capacity: None,
             });
             continue;
         }
@@ -1185,10 +1190,16 @@ pub(crate) fn file_plan(
         } else {
             FileSource::Members(members)
         };
+        let ovf_capacity = env
+            .disks()
+            .into_iter()
+            .find(|d| d.file_ref.as_deref() == Some(f.id.as_str()))
+            .and_then(|d| d.capacity_bytes(env).ok());
         out.push(FilePlan {
             name: f.href.clone(),
             source,
             size: None,
+            ovf_capacity,
         });
     }
     Ok(out)

@@ -20,6 +20,7 @@ use std::path::{Path, PathBuf};
 use crate::cert::Signer;
 use crate::digest::{copy_hashing, Algorithm, CopyOptions, CopyResult};
 use crate::error::{Error, ErrorKind, Result};
+use crate::inflate::{image_bytes_cap, GunzipCapped};
 use crate::limits::Limits;
 use crate::manifest::Manifest;
 use crate::output::{PendingDir, PendingFile};
@@ -404,6 +405,9 @@ pub(crate) struct FilePlan {
     pub source: FileSource,
     /// Its size when it differs from the stored members' (an expanded gzip file).
     pub size: Option<u64>,
+    /// The `ovf:capacity` of the disk the file holds, if any (caps what a gzip file inflates
+    /// to, with the disk's own header: [`crate::inflate::image_bytes_cap`]).
+    pub ovf_capacity: Option<u64>,
 }
 
 /// What happens to the signature.
@@ -575,24 +579,6 @@ impl Out for DirOut<'_> {
     }
 }
 
-/// Caps a decompressed stream at the largest disk accepted (a gzip bomb stops there).
-struct Capped<R> {
-    inner: R,
-    left: u64,
-    what: String,
-}
-
-impl<R: Read> Read for Capped<R> {
-    fn read(&mut self, buf: &mut [u8]) -> std::io::Result<usize> {
-        let n = self.inner.read(buf)?;
-        if n as u64 > self.left {
-            return Err(Error::limit(&self.what, u64::MAX, 0).into());
-        }
-        self.left -= n as u64;
-        Ok(n)
-    }
-}
-
 impl Package {
     /// Copies the plan's file `f` into `out`, hashing with `algs`.
     fn copy_file(
@@ -673,52 +659,15 @@ impl Package {
                 }
             }
             FileSource::Members(ms) | FileSource::Gunzip(ms) => {
-                let gunzip = matches!(f.source, FileSource::Gunzip(_));
-                let mut parts: Vec<Box<dyn Read + '_>> = Vec::new();
-                let mut total = 0u64;
-                match &self.origin {
-                    Origin::OvaFile { file, index } => {
-                        for m in ms {
-                            let (offset, size) = *index.get(m).ok_or_else(|| missing(m))?;
-                            total = total.saturating_add(size);
-                            parts.push(Box::new(RangeReader {
-                                file,
-                                offset,
-                                left: size,
-                            }));
-                        }
-                    }
-                    Origin::Dir { dir } => {
-                        for m in ms {
-                            let p = dir.join(m);
-                            let file = File::open(&p).map_err(|_| missing(m).with_path(&p))?;
-                            total = total.saturating_add(
-                                file.metadata()
-                                    .map_err(|e| Error::io("cannot inspect", e).with_path(&p))?
-                                    .len(),
-                            );
-                            parts.push(Box::new(file));
-                        }
-                    }
-                    Origin::OvaStream { .. } => {
-                        return Err(Error::unsupported(format!(
-                            "{}: chunked or compressed files are rewritten from a file, not a \
-                             stream; save the OVA first",
-                            f.name
-                        )))
-                    }
+                if self.is_stream() {
+                    return Err(Error::unsupported(format!(
+                        "{}: chunked or compressed files are rewritten from a file, not a \
+                         stream; save the OVA first",
+                        f.name
+                    )));
                 }
-                let chain = parts
-                    .into_iter()
-                    .fold(Box::new(std::io::empty()) as Box<dyn Read + '_>, |a, b| {
-                        Box::new(a.chain(b)) as Box<dyn Read + '_>
-                    });
-                if gunzip {
-                    let mut r = Capped {
-                        inner: flate2::read::MultiGzDecoder::new(chain),
-                        left: limits.max_disk_capacity_bytes,
-                        what: format!("expanded size of {}", f.name),
-                    };
+                if matches!(f.source, FileSource::Gunzip(_)) {
+                    let mut r = self.gunzip_members(ms, &f.name, f.ovf_capacity, limits)?;
                     out.put(
                         &f.name,
                         Src::Stream {
@@ -736,7 +685,7 @@ impl Package {
                         }
                     })
                 } else {
-                    let mut r = chain;
+                    let (mut r, total) = self.members_chain(ms)?;
                     out.put(
                         &f.name,
                         Src::Stream {
@@ -753,40 +702,85 @@ impl Package {
 }
 
 impl Package {
-    /// The size of members `ms` concatenated and gunzipped (one decompressing read; capped at
-    /// the largest disk accepted).
-    ///
-    /// # Errors
-    /// A missing member, data that is not gzip, a stream over the cap, I/O errors.
-    pub fn gunzipped_size(&self, ms: &[String], limits: &Limits) -> Result<u64> {
-        let mut parts: Vec<Box<dyn Read + '_>> = Vec::new();
+    /// Members `ms` (of a file or folder package) concatenated, with their total size.
+    fn members_chain(&self, ms: &[String]) -> Result<(Box<dyn Read + '_>, u64)> {
+        let mut chain: Box<dyn Read + '_> = Box::new(std::io::empty());
+        let mut total = 0u64;
         for m in ms {
-            match self.member_location(m) {
-                Some(Location::Archive { file, offset, size }) => {
-                    parts.push(Box::new(RangeReader {
+            let (part, size): (Box<dyn Read + '_>, u64) = match self.member_location(m) {
+                Some(Location::Archive { file, offset, size }) => (
+                    Box::new(RangeReader {
                         file,
                         offset,
                         left: size,
-                    }))
+                    }),
+                    size,
+                ),
+                Some(Location::Path(p)) => {
+                    let file = File::open(&p).map_err(|_| missing(m).with_path(&p))?;
+                    let size = file
+                        .metadata()
+                        .map_err(|e| Error::io("cannot inspect", e).with_path(&p))?
+                        .len();
+                    (Box::new(file), size)
                 }
-                Some(Location::Path(p)) => parts.push(Box::new(
-                    File::open(&p).map_err(|_| missing(m).with_path(&p))?,
-                )),
                 None => return Err(missing(m)),
-            }
+            };
+            total = total.saturating_add(size);
+            chain = Box::new(chain.chain(part));
         }
-        let chain = parts
-            .into_iter()
-            .fold(Box::new(std::io::empty()) as Box<dyn Read + '_>, |a, b| {
-                Box::new(a.chain(b)) as Box<dyn Read + '_>
-            });
-        let mut r = Capped {
-            inner: flate2::read::MultiGzDecoder::new(chain),
-            left: limits.max_disk_capacity_bytes,
-            what: "expanded size".into(),
-        };
-        std::io::copy(&mut r, &mut std::io::sink())
-            .map_err(|e| Error::corrupt(format!("cannot decompress {}: {e}", ms.join(", "))))
+        Ok((chain, total))
+    }
+
+    /// Members `ms` concatenated and inflated through the one capped gzip reader, the way
+    /// import and verify read them: at most what the disk inside can hold, judged from its
+    /// first sector and `ovf_capacity` ([`crate::inflate::image_bytes_cap`]); a gzip bomb
+    /// stops there with [`ErrorKind::LimitExceeded`].
+    fn gunzip_members(
+        &self,
+        ms: &[String],
+        name: &str,
+        ovf_capacity: Option<u64>,
+        limits: &Limits,
+    ) -> Result<Box<dyn Read + '_>> {
+        let (chain, _) = self.members_chain(ms)?;
+        let mut gz = GunzipCapped::new(chain, limits.max_disk_capacity_bytes, name);
+        let mut head = vec![0u8; 512];
+        let got = crate::digest::read_full(&mut gz, &mut head).map_err(|e| {
+            if e.kind() == ErrorKind::Io {
+                Error::corrupt(format!("cannot decompress {name}: {}", e.message()))
+                    .with_entry(name)
+            } else {
+                e.with_entry(name)
+            }
+        })?;
+        head.truncate(got);
+        gz.set_cap(image_bytes_cap(&head, ovf_capacity, limits));
+        Ok(Box::new(std::io::Cursor::new(head).chain(gz)))
+    }
+
+    /// The size of members `ms` concatenated and gunzipped (one decompressing read, capped as
+    /// [`Package::gunzip_members`] caps it).
+    ///
+    /// # Errors
+    /// A missing member, data that is not gzip, a stream over the cap, I/O errors.
+    pub fn gunzipped_size(
+        &self,
+        ms: &[String],
+        name: &str,
+        ovf_capacity: Option<u64>,
+        limits: &Limits,
+    ) -> Result<u64> {
+        let mut r = self.gunzip_members(ms, name, ovf_capacity, limits)?;
+        std::io::copy(&mut r, &mut std::io::sink()).map_err(|e| {
+            let e = Error::from(e);
+            if e.kind() == ErrorKind::Io {
+                Error::corrupt(format!("cannot decompress {name}: {}", e.message()))
+                    .with_entry(name)
+            } else {
+                e.with_entry(name)
+            }
+        })
     }
 }
 
