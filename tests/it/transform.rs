@@ -44,6 +44,13 @@ fn member(ova: &Path, suffix: &str) -> Vec<u8> {
         .unwrap_or_else(|| panic!("no *{suffix} in {}", ova.display()))
 }
 
+/// Runs `ovftool-rs COMMAND INPUT OUTPUT EXTRA...`.
+fn cmd(command: &str, input: &Path, output: &Path, extra: &[&str]) -> std::process::Output {
+    let mut args = vec![command, input.to_str().unwrap(), output.to_str().unwrap()];
+    args.extend_from_slice(extra);
+    ovftool(&args)
+}
+
 fn leftovers(dir: &Path) -> Vec<String> {
     std::fs::read_dir(dir)
         .unwrap()
@@ -55,15 +62,17 @@ fn leftovers(dir: &Path) -> Vec<String> {
 fn edit_changes_version_and_property_keeps_disk_bytes_and_verifies() {
     let t = tempfile::tempdir().unwrap();
     let out = t.path().join("e.ova");
-    let o = ovftool(&[
+    let o = cmd(
         "edit",
-        appliance().to_str().unwrap(),
-        out.to_str().unwrap(),
-        "--product-version",
-        "2.0.1",
-        "--prop",
-        "guestinfo.hostname=edited",
-    ]);
+        &appliance(),
+        &out,
+        &[
+            "--product-version",
+            "2.0.1",
+            "--prop",
+            "guestinfo.hostname=edited",
+        ],
+    );
     assert_eq!(rc(&o), 0, "{}", stderr(&o));
     let v = ovftool(&["verify", out.to_str().unwrap()]);
     assert_eq!(rc(&v), 0, "{}", stdout(&v));
@@ -117,35 +126,37 @@ fn edit_hardware_networks_eula_and_files_validate() {
     let iso = t.path().join("tools.iso");
     std::fs::write(&iso, vec![7u8; 10_000]).unwrap();
     let out = t.path().join("h.ova");
-    let o = ovftool(&[
+    let o = cmd(
         "edit",
-        appliance().to_str().unwrap(),
-        out.to_str().unwrap(),
-        "--cpus",
-        "4",
-        "--memory",
-        "2G",
-        "--nic-type",
-        "e1000e",
-        "--add-nic",
-        "Backup",
-        "--rename-net",
-        "Management=Mgmt",
-        "--hardware-version",
-        "vmx-15",
-        "--eula",
-        eula.to_str().unwrap(),
-        "--annotation",
-        "edited by a test",
-        "--prop",
-        "new.key=v1",
-        "--prop-label",
-        "new.key=New key",
-        "--prop-user-configurable",
-        "new.key=true",
-        "--add-file",
-        iso.to_str().unwrap(),
-    ]);
+        &appliance(),
+        &out,
+        &[
+            "--cpus",
+            "4",
+            "--memory",
+            "2G",
+            "--nic-type",
+            "e1000e",
+            "--add-nic",
+            "Backup",
+            "--rename-net",
+            "Management=Mgmt",
+            "--hardware-version",
+            "vmx-15",
+            "--eula",
+            eula.to_str().unwrap(),
+            "--annotation",
+            "edited by a test",
+            "--prop",
+            "new.key=v1",
+            "--prop-label",
+            "new.key=New key",
+            "--prop-user-configurable",
+            "new.key=true",
+            "--add-file",
+            iso.to_str().unwrap(),
+        ],
+    );
     assert_eq!(rc(&o), 0, "{}", stderr(&o));
     assert_eq!(rc(&ovftool(&["verify", out.to_str().unwrap()])), 0);
     let desc = String::from_utf8(member(&out, ".ovf")).unwrap();
@@ -183,14 +194,12 @@ fn edit_hardware_networks_eula_and_files_validate() {
         .and_then(|s| s.split('"').next())
         .unwrap()
         .to_string();
-    let o = ovftool(&[
+    let o = cmd(
         "edit",
-        out.to_str().unwrap(),
-        out2.to_str().unwrap(),
-        "--remove-file",
-        &id,
-        "--remove-eula",
-    ]);
+        &out,
+        &out2,
+        &["--remove-file", &id, "--remove-eula"],
+    );
     assert_eq!(rc(&o), 0, "{}", stderr(&o));
     assert!(!members(&out2).iter().any(|(n, _)| n == "tools.iso"));
     assert_eq!(rc(&ovftool(&["verify", out2.to_str().unwrap()])), 0);
@@ -217,13 +226,7 @@ fn edit_refuses_output_equal_to_input_existing_output_and_bad_edits() {
     assert_eq!(std::fs::read(&copy).unwrap(), before);
     let out = t.path().join("out.ova");
     std::fs::write(&out, b"keep").unwrap();
-    let o = ovftool(&[
-        "edit",
-        copy.to_str().unwrap(),
-        out.to_str().unwrap(),
-        "--cpus",
-        "2",
-    ]);
+    let o = cmd("edit", &copy, &out, &["--cpus", "2"]);
     assert_eq!(rc(&o), 2);
     assert_eq!(std::fs::read(&out).unwrap(), b"keep");
     std::fs::remove_file(&out).unwrap();
@@ -257,27 +260,14 @@ fn edit_of_a_damaged_package_fails_and_leaves_nothing() {
     std::fs::write(&bad, &bytes).unwrap();
     let out = t.path().join("out.ova");
     // --verify reads the carried disk and refuses the damage before publishing anything.
-    let o = ovftool(&[
-        "edit",
-        bad.to_str().unwrap(),
-        out.to_str().unwrap(),
-        "--cpus",
-        "2",
-        "--verify",
-    ]);
+    let o = cmd("edit", &bad, &out, &["--cpus", "2", "--verify"]);
     assert_eq!(rc(&o), 1, "{}", stderr(&o));
     assert!(stderr(&o).contains("does not match"), "{}", stderr(&o));
     assert!(!out.exists());
     assert_eq!(leftovers(t.path()), vec!["bad.ova".to_string()]);
     // Without it the disk is copied unread with the input manifest's digest: the output's
     // manifest still describes the original bytes, so the damage fails its verification.
-    let o = ovftool(&[
-        "edit",
-        bad.to_str().unwrap(),
-        out.to_str().unwrap(),
-        "--cpus",
-        "2",
-    ]);
+    let o = cmd("edit", &bad, &out, &["--cpus", "2"]);
     assert_eq!(rc(&o), 0, "{}", stderr(&o));
     let in_mf = String::from_utf8(member(&bad, ".mf")).unwrap();
     let out_mf = String::from_utf8(member(&out, ".mf")).unwrap();
@@ -299,13 +289,7 @@ fn edit_of_a_damaged_package_fails_and_leaves_nothing() {
         .expect("a Product element");
     bytes[at + 9] ^= 0x20;
     std::fs::write(&bad, &bytes).unwrap();
-    let o = ovftool(&[
-        "edit",
-        bad.to_str().unwrap(),
-        out.to_str().unwrap(),
-        "--cpus",
-        "2",
-    ]);
+    let o = cmd("edit", &bad, &out, &["--cpus", "2"]);
     assert_eq!(rc(&o), 1, "{}", stderr(&o));
     assert!(stderr(&o).contains("does not match"), "{}", stderr(&o));
     assert!(!out.exists());
@@ -346,13 +330,7 @@ fn edit_folder_to_folder() {
     ]);
     assert_eq!(rc(&o), 0, "{}", stderr(&o));
     let out = t.path().join("edited");
-    let o = ovftool(&[
-        "edit",
-        pkg.to_str().unwrap(),
-        out.to_str().unwrap(),
-        "--product",
-        "Folder Appliance",
-    ]);
+    let o = cmd("edit", &pkg, &out, &["--product", "Folder Appliance"]);
     assert_eq!(rc(&o), 0, "{}", stderr(&o));
     assert!(out.is_dir());
     let v = ovftool(&["verify", out.to_str().unwrap()]);
@@ -389,17 +367,19 @@ fn signed_package_edit_needs_sign_or_unsign() {
         return;
     };
     let signed = t.path().join("signed.ova");
-    let o = ovftool(&[
+    let o = cmd(
         "edit",
-        appliance().to_str().unwrap(),
-        signed.to_str().unwrap(),
-        "--product-version",
-        "5",
-        "--sign",
-        key.to_str().unwrap(),
-        "--cert",
-        cert.to_str().unwrap(),
-    ]);
+        &appliance(),
+        &signed,
+        &[
+            "--product-version",
+            "5",
+            "--sign",
+            key.to_str().unwrap(),
+            "--cert",
+            cert.to_str().unwrap(),
+        ],
+    );
     assert_eq!(rc(&o), 0, "{}", stderr(&o));
     let v = ovftool(&["verify", signed.to_str().unwrap()]);
     assert_eq!(rc(&v), 0, "{}", stdout(&v));
@@ -407,13 +387,7 @@ fn signed_package_edit_needs_sign_or_unsign() {
     assert!(said.contains("signature valid"), "{said}");
     // An edit without a decision on the signature is refused.
     let out = t.path().join("o.ova");
-    let o = ovftool(&[
-        "edit",
-        signed.to_str().unwrap(),
-        out.to_str().unwrap(),
-        "--cpus",
-        "3",
-    ]);
+    let o = cmd("edit", &signed, &out, &["--cpus", "3"]);
     assert_eq!(rc(&o), 2);
     assert!(stderr(&o).contains("--unsign"), "{}", stderr(&o));
     assert!(!out.exists());
@@ -423,14 +397,7 @@ fn signed_package_edit_needs_sign_or_unsign() {
     assert_eq!(member(&out, ".cert"), member(&signed, ".cert"));
     assert_eq!(rc(&ovftool(&["verify", out.to_str().unwrap()])), 0);
     std::fs::remove_file(&out).unwrap();
-    let o = ovftool(&[
-        "edit",
-        signed.to_str().unwrap(),
-        out.to_str().unwrap(),
-        "--cpus",
-        "3",
-        "--unsign",
-    ]);
+    let o = cmd("edit", &signed, &out, &["--cpus", "3", "--unsign"]);
     assert_eq!(rc(&o), 0, "{}", stderr(&o));
     assert!(!members(&out).iter().any(|(n, _)| n.ends_with(".cert")));
     assert_eq!(rc(&ovftool(&["verify", out.to_str().unwrap()])), 0);
@@ -462,13 +429,7 @@ fn retarget_corpus_virtualbox_ovas_for_esxi_validate_import_and_keep_disk_data()
     for ova in ovas {
         let t = tempfile::tempdir().unwrap();
         let out = t.path().join("r.ova");
-        let o = ovftool(&[
-            "retarget",
-            ova.to_str().unwrap(),
-            out.to_str().unwrap(),
-            "--for",
-            "esxi-7.0",
-        ]);
+        let o = cmd("retarget", &ova, &out, &["--for", "esxi-7.0"]);
         assert_eq!(rc(&o), 0, "{}: {}", ova.display(), stderr(&o));
         let r = t.path().join("r");
         std::fs::create_dir(&r).unwrap();
@@ -542,13 +503,7 @@ fn retarget_dry_run_lists_changes_and_writes_nothing() {
     assert!(changes
         .iter()
         .any(|c| c.as_str().unwrap().contains("signature removed")));
-    let bad = ovftool(&[
-        "retarget",
-        ova.to_str().unwrap(),
-        out.to_str().unwrap(),
-        "--for",
-        "esxi-5",
-    ]);
+    let bad = cmd("retarget", &ova, &out, &["--for", "esxi-5"]);
     assert_eq!(rc(&bad), 2);
     assert!(!out.exists());
 }
@@ -591,13 +546,7 @@ fn retarget_virtualbox_made_descriptor_gets_vmware_devices_and_family() {
         0
     );
     let out = t.path().join("r.ova");
-    let o = ovftool(&[
-        "retarget",
-        pkg.to_str().unwrap(),
-        out.to_str().unwrap(),
-        "--for",
-        "esxi-8.0",
-    ]);
+    let o = cmd("retarget", &pkg, &out, &["--for", "esxi-8.0"]);
     assert_eq!(rc(&o), 0, "{}", stderr(&o));
     assert!(stdout(&o).contains("hardware family"), "{}", stdout(&o));
     let r = t.path().join("r");
@@ -714,26 +663,17 @@ fn edit_deployment_options_add_set_default_and_remove() {
     // Removing one keeps the other as the only (default) option; removing both drops the
     // section.
     let out2 = t.path().join("c2.ova");
-    let o = ovftool(&[
+    let o = cmd(
         "edit",
-        out.to_str().unwrap(),
-        out2.to_str().unwrap(),
-        "--remove-config",
-        "small",
-        "--default-config",
-        "large",
-    ]);
+        &out,
+        &out2,
+        &["--remove-config", "small", "--default-config", "large"],
+    );
     assert_eq!(rc(&o), 0, "{}", stderr(&o));
     let d2 = String::from_utf8(member(&out2, ".ovf")).unwrap();
     assert!(!d2.contains("\"small\"") && d2.contains("\"large\""));
     let out3 = t.path().join("c3.ova");
-    let o = ovftool(&[
-        "edit",
-        out2.to_str().unwrap(),
-        out3.to_str().unwrap(),
-        "--remove-config",
-        "large",
-    ]);
+    let o = cmd("edit", &out2, &out3, &["--remove-config", "large"]);
     assert_eq!(rc(&o), 0, "{}", stderr(&o));
     assert!(!String::from_utf8(member(&out3, ".ovf"))
         .unwrap()
@@ -755,26 +695,17 @@ fn edit_deployment_options_add_set_default_and_remove() {
 fn edit_device_types_are_checked_by_the_command_line() {
     let t = tempfile::tempdir().unwrap();
     let out = t.path().join("n.ova");
-    let o = ovftool(&[
-        "edit",
-        appliance().to_str().unwrap(),
-        out.to_str().unwrap(),
-        "--nic-type",
-        "rtl8139",
-    ]);
+    let o = cmd("edit", &appliance(), &out, &["--nic-type", "rtl8139"]);
     assert_eq!(rc(&o), 2, "{}", stderr(&o));
     assert!(stderr(&o).contains("vmxnet3"), "{}", stderr(&o));
     assert!(!out.exists());
     // OVF spellings are accepted as aliases, case-insensitively.
-    let o = ovftool(&[
+    let o = cmd(
         "edit",
-        appliance().to_str().unwrap(),
-        out.to_str().unwrap(),
-        "--nic-type",
-        "PCNet32",
-        "--scsi-type",
-        "VirtualSCSI",
-    ]);
+        &appliance(),
+        &out,
+        &["--nic-type", "PCNet32", "--scsi-type", "VirtualSCSI"],
+    );
     assert_eq!(rc(&o), 0, "{}", stderr(&o));
     let d = String::from_utf8(member(&out, ".ovf")).unwrap();
     assert!(d.contains(">PCNet32<"), "{d}");
@@ -903,13 +834,7 @@ fn retarget_stops_a_gzip_bomb_at_what_the_disk_can_hold() {
     );
     std::fs::write(pkg.join("bomb.ovf"), ovf).unwrap();
     let out = t.path().join("r.ova");
-    let o = ovftool(&[
-        "retarget",
-        pkg.to_str().unwrap(),
-        out.to_str().unwrap(),
-        "--for",
-        "esxi-7.0",
-    ]);
+    let o = cmd("retarget", &pkg, &out, &["--for", "esxi-7.0"]);
     assert_eq!(rc(&o), 2, "{}", stderr(&o));
     assert!(stderr(&o).contains("inflated size"), "{}", stderr(&o));
     assert!(!out.exists());
