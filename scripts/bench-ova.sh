@@ -20,53 +20,14 @@ mkdir -p "$WORK"
 trap 'rm -rf "$WORK/pkg" "$WORK/out.ova" "$WORK/unpacked" "$WORK/cp.*"' EXIT
 (cd "$ROOT" && cargo build --release --quiet)
 OVT=$ROOT/target/release/ovftool-rs
+source "$BENCH/bench-lib.sh"
 
 IMG=$WORK/disk-${SIZE}g.raw
-[ -f "$IMG" ] || "$BENCH/make-mixed-image.sh" "$WORK" "$SIZE" >/dev/null
+[ -f "$IMG" ] || "$MAKE_MIXED" "$WORK" "$SIZE" >/dev/null
 mkdir -p "$WORK/pkg"
 ln -f "$IMG" "$WORK/pkg/bench-disk1.img" 2>/dev/null || cp "$IMG" "$WORK/pkg/bench-disk1.img"
 BYTES=$(stat -c %s "$WORK/pkg/bench-disk1.img")
-cat > "$WORK/pkg/bench.ovf" <<OVF
-<?xml version="1.0" encoding="UTF-8"?>
-<Envelope xmlns="http://schemas.dmtf.org/ovf/envelope/1" xmlns:ovf="http://schemas.dmtf.org/ovf/envelope/1"
-  xmlns:rasd="http://schemas.dmtf.org/wbem/wscim/1/cim-schema/2/CIM_ResourceAllocationSettingData"
-  xmlns:vssd="http://schemas.dmtf.org/wbem/wscim/1/cim-schema/2/CIM_VirtualSystemSettingData">
-  <References><File ovf:href="bench-disk1.img" ovf:id="file1" ovf:size="$BYTES"/></References>
-  <VirtualSystem ovf:id="bench"><Info>benchmark</Info>
-    <VirtualHardwareSection><Info>Hardware</Info>
-      <System><vssd:ElementName>Virtual Hardware Family</vssd:ElementName><vssd:InstanceID>0</vssd:InstanceID>
-        <vssd:VirtualSystemIdentifier>bench</vssd:VirtualSystemIdentifier><vssd:VirtualSystemType>vmx-13</vssd:VirtualSystemType></System>
-      <Item><rasd:AllocationUnits>hertz * 10^6</rasd:AllocationUnits><rasd:ElementName>1 virtual CPU</rasd:ElementName>
-        <rasd:InstanceID>1</rasd:InstanceID><rasd:ResourceType>3</rasd:ResourceType><rasd:VirtualQuantity>1</rasd:VirtualQuantity></Item>
-      <Item><rasd:AllocationUnits>byte * 2^20</rasd:AllocationUnits><rasd:ElementName>512MB of memory</rasd:ElementName>
-        <rasd:InstanceID>2</rasd:InstanceID><rasd:ResourceType>4</rasd:ResourceType><rasd:VirtualQuantity>512</rasd:VirtualQuantity></Item>
-    </VirtualHardwareSection>
-  </VirtualSystem>
-</Envelope>
-OVF
-# Every command runs ROUNDS times, the commands of one group interleaved round by round (so that
-# a slow spell of the machine hits all of them alike); each row reports its median run.
-ROUNDS=${ROUNDS:-5}
-# group NAME CMD1 CMD2 ...: runs the commands interleaved; result of command i in R_NAME_i.
-group() {
-  local name=$1; shift
-  local i r
-  declare -gA RUNS
-  for ((r = 0; r < ROUNDS; r++)); do
-    i=0
-    for cmd in "$@"; do
-      if ! /usr/bin/time -f "%e %M %U %S" -o "$WORK/time.txt" sh -c "$cmd" >/dev/null 2>&1; then
-        echo "FAILED: $cmd" >&2
-        exit 1
-      fi
-      RUNS[$name.$i]+="$(tail -1 "$WORK/time.txt")"$'\n'
-      i=$((i + 1))
-    done
-  done
-}
-# med NAME.I: "seconds maxrss_kib user sys" of the median run.
-med() { printf '%s' "${RUNS[$1]}" | sort -n | sed -n "$(( (ROUNDS + 1) / 2 ))p"; }
-warm() { cat "$@" >/dev/null; }
+bench_ovf "$WORK/pkg/bench.ovf" bench-disk1.img "$BYTES"
 
 D=$WORK/pkg/bench-disk1.img
 warm "$D"
@@ -89,10 +50,6 @@ group unpack \
   "openssl dgst -sha256 '$WORK/out.ova'"
 rm -f "$WORK/cp.ova"
 
-sec() { echo "$1" | cut -d' ' -f1; }
-rss() { echo "$(( $(echo "$1" | cut -d' ' -f2) / 1024 ))"; }
-cpu() { echo "$1" | awk '{printf "%.2f", $3 + $4}'; }
-ratio() { echo "scale=2; $(sec "$1") / $(sec "$2")" | bc; }
 mbs() { echo "scale=0; $BYTES / $(sec "$1") / 1000000" | bc; }
 row() { # row OPERATION COMMAND RESULT RATIO_TEXT
   echo "| $1 | $2 | $(sec "$3") | $(cpu "$3") | $(mbs "$3") | $(rss "$3") | $4 |"

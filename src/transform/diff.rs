@@ -396,7 +396,64 @@ impl Package {
     }
 }
 
-/// Compares two disks grain by grain (see the module documentation).
+/// Grains read ahead on the second disk's thread, in batches.
+const PREFETCH_BATCH: usize = 64;
+
+/// The grains of a disk read on another thread, in order (so that both disks are read at
+/// once, on two cores: a diff takes about as long as reading the larger disk).
+struct Prefetched {
+    rx: crossbeam_channel::Receiver<Result<Vec<Grain>>>,
+    queue: std::collections::VecDeque<Grain>,
+}
+
+impl Prefetched {
+    /// Reads `src` on a thread of `scope`.
+    fn spawn<'scope, 'env>(
+        scope: &'scope std::thread::Scope<'scope, 'env>,
+        src: &'env mut dyn DiskSource,
+    ) -> Prefetched {
+        let (tx, rx) = crossbeam_channel::bounded::<Result<Vec<Grain>>>(8);
+        scope.spawn(move || loop {
+            let mut batch = Vec::with_capacity(PREFETCH_BATCH);
+            let mut end = false;
+            while batch.len() < PREFETCH_BATCH {
+                match src.next_grain() {
+                    Ok(Some(g)) => batch.push(g),
+                    Ok(None) => {
+                        end = true;
+                        break;
+                    }
+                    Err(e) => {
+                        let _ = tx.send(Err(e));
+                        return;
+                    }
+                }
+            }
+            // A closed channel: the comparison stopped (an error on the other side).
+            if (!batch.is_empty() && tx.send(Ok(batch)).is_err()) || end {
+                return;
+            }
+        });
+        Prefetched {
+            rx,
+            queue: std::collections::VecDeque::new(),
+        }
+    }
+
+    fn next_grain(&mut self) -> Result<Option<Grain>> {
+        if self.queue.is_empty() {
+            match self.rx.recv() {
+                Ok(Ok(batch)) => self.queue.extend(batch),
+                Ok(Err(e)) => return Err(e),
+                Err(_) => return Ok(None),
+            }
+        }
+        Ok(self.queue.pop_front())
+    }
+}
+
+/// Compares two disks grain by grain (see the module documentation); B is read on a second
+/// thread while A is read and compared on this one.
 ///
 /// # Errors
 /// Disk format errors from either side.
@@ -406,9 +463,22 @@ pub fn diff_disks(
     b: &mut dyn DiskSource,
     max_ranges: usize,
 ) -> Result<DiskDiff> {
+    let capacity_b = b.capacity_bytes();
+    std::thread::scope(|s| {
+        let mut b = Prefetched::spawn(s, b);
+        compare_grains(label, a, (&mut b, capacity_b), max_ranges)
+    })
+}
+
+fn compare_grains(
+    label: &str,
+    a: &mut dyn DiskSource,
+    (b, capacity_b): (&mut Prefetched, u64),
+    max_ranges: usize,
+) -> Result<DiskDiff> {
     let mut d = DiskDiff {
         disk: label.to_string(),
-        capacity_bytes: (a.capacity_bytes(), b.capacity_bytes()),
+        capacity_bytes: (a.capacity_bytes(), capacity_b),
         compared: true,
         ..Default::default()
     };

@@ -56,6 +56,17 @@ pub struct PropEdit {
     pub user_configurable: Option<bool>,
 }
 
+/// A deployment option to add or change (`--add-config ID=LABEL`, `--config-description`).
+#[derive(Debug, Clone, Default)]
+pub struct ConfigEdit {
+    /// `ovf:id`.
+    pub id: String,
+    /// `Label` (a new option without one is labelled with its id).
+    pub label: Option<String>,
+    /// `Description` (a new option without one gets its label).
+    pub description: Option<String>,
+}
+
 /// Options of [`edit`]. Every field left at its default changes nothing.
 #[derive(Debug, Clone, Default)]
 pub struct EditOptions {
@@ -101,8 +112,18 @@ pub struct EditOptions {
     pub add_files: Vec<PathBuf>,
     /// Files to remove, by `ovf:id`.
     pub remove_files: Vec<String>,
+    /// Deployment options (DeploymentOptionSection Configurations) to add or relabel.
+    pub configs: Vec<ConfigEdit>,
+    /// Deployment options to remove, by `ovf:id` (items and property values only they use go
+    /// with them).
+    pub remove_configs: Vec<String>,
+    /// The deployment option to mark `ovf:default="true"`.
+    pub default_config: Option<String>,
     /// The signature.
     pub signing: Signing,
+    /// Read every file carried over unchanged and check it against the input's manifest
+    /// (without: its digest is carried over unread; see [`edit`]).
+    pub verify: bool,
     /// Replace an existing output.
     pub force: bool,
     /// Size caps.
@@ -904,6 +925,180 @@ fn edit_files(
     Ok(added)
 }
 
+/// Whether `el` is a hardware item (of any of the three item kinds).
+fn is_item(el: &Element) -> bool {
+    is_core(el) && matches!(kind(el), "Item" | "StorageItem" | "EthernetPortItem")
+}
+
+/// Removes `id` from every `ovf:configuration` list below `el`; elements (items, property
+/// values) that applied to `id` alone are removed. Returns how many were removed.
+fn drop_configuration(names: &Names, el: &mut Element, id: &str) -> usize {
+    let mut removed = 0;
+    let only = |e: &Element| {
+        ovf_attr(e, "configuration").is_some_and(|c| {
+            let mut ids = c.split_whitespace();
+            ids.next() == Some(id) && ids.next().is_none()
+        })
+    };
+    removed += xml::remove_children(el, |e| (is_item(e) || is_kind(e, "Value")) && only(e));
+    for c in el.elements_mut() {
+        if let Some(list) = ovf_attr(c, "configuration") {
+            if list.split_whitespace().any(|x| x == id) {
+                let rest: Vec<&str> = list.split_whitespace().filter(|x| *x != id).collect();
+                let rest = rest.join(" ");
+                names.set_ovf_attr(c, "configuration", &rest);
+            }
+        }
+        removed += drop_configuration(names, c, id);
+    }
+    removed
+}
+
+fn edit_configs(env: &mut Envelope, o: &EditOptions, changes: &mut Vec<String>) -> Result<()> {
+    if o.configs.is_empty() && o.remove_configs.is_empty() && o.default_config.is_none() {
+        return Ok(());
+    }
+    let names = Names::of(env);
+    for id in &o.remove_configs {
+        if !env.deployment_options().iter().any(|d| &d.id == id) {
+            return Err(Error::usage(format!(
+                "--remove-config {id}: no deployment option has this id"
+            )));
+        }
+        let root = &mut env.document_mut().root;
+        for sec in root
+            .elements_mut()
+            .filter(|e| is_kind(e, "DeploymentOptionSection"))
+        {
+            xml::remove_children(sec, |c| {
+                is_kind(c, "Configuration") && ovf_attr(c, "id") == Some(id.as_str())
+            });
+        }
+        // A section left without options goes too (DSP0243: at least one Configuration).
+        xml::remove_children(root, |e| {
+            is_kind(e, "DeploymentOptionSection")
+                && !e.elements().any(|c| is_kind(c, "Configuration"))
+        });
+        let gone = drop_configuration(&names, root, id);
+        changes.push(if gone > 0 {
+            format!("deployment option {id} removed (with {gone} item(s) or value(s) only it used)")
+        } else {
+            format!("deployment option {id} removed")
+        });
+    }
+    for c in &o.configs {
+        if c.id.trim().is_empty() || c.id.chars().any(char::is_whitespace) {
+            return Err(Error::usage(format!(
+                "--add-config {:?}: an id is one word (it is listed in ovf:configuration                  attributes)",
+                c.id
+            )));
+        }
+        let exists = env.deployment_options().iter().any(|d| d.id == c.id);
+        let root = &mut env.document_mut().root;
+        if !exists {
+            if !root
+                .elements()
+                .any(|e| is_kind(e, "DeploymentOptionSection"))
+            {
+                let indent = xml::child_indent(root, "\n  ");
+                let sec = xml::with_children(
+                    names.core("DeploymentOptionSection"),
+                    &indent,
+                    vec![names.core_text("Info", "List of deployment options")],
+                );
+                // DSP0243 orders no envelope sections; ovftool writes it after the networks.
+                let after = xml::last_element_index(root, |e| {
+                    is_core(e) && matches!(kind(e), "References" | "DiskSection" | "NetworkSection")
+                });
+                xml::insert_after(root, after, sec);
+            }
+            let Some(sec) = root
+                .elements_mut()
+                .find(|e| is_kind(e, "DeploymentOptionSection"))
+            else {
+                continue;
+            };
+            let label = c.label.clone().unwrap_or_else(|| c.id.clone());
+            let mut conf = names.core("Configuration");
+            names.set_ovf_attr(&mut conf, "id", &c.id);
+            let indent = xml::child_indent(sec, "\n    ");
+            // Label and Description are both required (DSP8023 Configuration).
+            let conf = xml::with_children(
+                conf,
+                &indent,
+                vec![
+                    names.core_text("Label", &label),
+                    names.core_text(
+                        "Description",
+                        c.description.as_deref().unwrap_or(label.as_str()),
+                    ),
+                ],
+            );
+            xml::append(sec, conf);
+            changes.push(format!("deployment option {} added ({label:?})", c.id));
+            continue;
+        }
+        for sec in root
+            .elements_mut()
+            .filter(|e| is_kind(e, "DeploymentOptionSection"))
+        {
+            for conf in sec
+                .elements_mut()
+                .filter(|e| is_kind(e, "Configuration") && ovf_attr(e, "id") == Some(c.id.as_str()))
+            {
+                for (local, value) in [("Label", &c.label), ("Description", &c.description)] {
+                    let Some(v) = value else { continue };
+                    if xml::field(conf, local).as_deref() == Some(v.as_str()) {
+                        continue;
+                    }
+                    if !xml::set_field(conf, local, v) {
+                        let after = (local == "Description")
+                            .then(|| xml::last_element_index(conf, |e| is_kind(e, "Label")))
+                            .flatten();
+                        xml::insert_after(conf, after, names.core_text(local, v));
+                    }
+                    changes.push(format!("deployment option {} {local} set", c.id));
+                }
+            }
+        }
+    }
+    if let Some(id) = &o.default_config {
+        let opts = env.deployment_options();
+        if !opts.iter().any(|d| &d.id == id) {
+            return Err(Error::usage(format!(
+                "--default-config {id}: no deployment option has this id"
+            )));
+        }
+        let old = env.default_deployment_option();
+        let marked = opts.iter().any(|d| &d.id == id && d.default);
+        if !marked || opts.iter().filter(|d| d.default).count() > 1 {
+            let root = &mut env.document_mut().root;
+            for sec in root
+                .elements_mut()
+                .filter(|e| is_kind(e, "DeploymentOptionSection"))
+            {
+                for conf in sec.elements_mut().filter(|e| is_kind(e, "Configuration")) {
+                    if ovf_attr(conf, "id") == Some(id.as_str()) {
+                        names.set_ovf_attr(conf, "default", "true");
+                    } else if ovf_attr(conf, "default").is_some() {
+                        conf.attrs.retain(|a| {
+                            !(a.local_name() == "default"
+                                && a.ns
+                                    .as_deref()
+                                    .is_none_or(crate::ovf::model::is_envelope_ns))
+                        });
+                    }
+                }
+            }
+            changes.push(format!(
+                "default deployment option: {} -> {id}",
+                old.unwrap_or_else(|| "(none)".into())
+            ));
+        }
+    }
+    Ok(())
+}
+
 /// Local files added to a package: `(name in the package, path)`.
 pub type AddedFiles = Vec<(String, PathBuf)>;
 
@@ -921,6 +1116,7 @@ pub fn apply(env: &mut Envelope, o: &EditOptions) -> Result<(Vec<String>, AddedF
     edit_props(env, o, &mut changes)?;
     rename_nets(env, o, &mut changes)?;
     edit_hardware(env, o, &mut changes)?;
+    edit_configs(env, o, &mut changes)?;
     let added = edit_files(env, o, &mut changes)?;
     Ok((changes, added))
 }
@@ -958,6 +1154,7 @@ pub(crate) fn file_plan(
                 name: f.href.clone(),
                 source: FileSource::Local(p.clone()),
                 size: None,
+                ovf_capacity: None,
             });
             continue;
         }
@@ -994,10 +1191,16 @@ pub(crate) fn file_plan(
         } else {
             FileSource::Members(members)
         };
+        let ovf_capacity = env
+            .disks()
+            .into_iter()
+            .find(|d| d.file_ref.as_deref() == Some(f.id.as_str()))
+            .and_then(|d| d.capacity_bytes(env).ok());
         out.push(FilePlan {
             name: f.href.clone(),
             source,
             size: None,
+            ovf_capacity,
         });
     }
     Ok(out)
@@ -1052,6 +1255,15 @@ pub(crate) fn manifest_algorithm(pkg: &Package, limits: &Limits) -> Algorithm {
 ///
 /// `input`: an OVA file, `-` (an OVA on standard input), a package folder or its `.ovf`.
 /// `output`: `-` (an OVA on standard output), a name ending in `.ova`, or a new folder.
+///
+/// Integrity: the descriptor is checked against the input's manifest, and the manifest
+/// against the input's signature unless [`Signing::Unsign`]. Files carried over byte for byte
+/// keep the input manifest's digest and are copied by the kernel without being read (a file
+/// the input's manifest has no digest for is hashed while it is copied): the new manifest
+/// vouches for exactly the bytes the old one did, so a file damaged in the input fails every
+/// verification of the output (`verify`, `import`, ovftool) and a new signature never covers
+/// it. `opts.verify` reads and checks every carried file during the copy instead, and refuses
+/// a damaged input before anything is published.
 ///
 /// # Errors
 /// [`crate::ErrorKind::Usage`] for an edit that does not apply, an output that is the input,
@@ -1114,6 +1326,7 @@ pub fn edit(
         }
         Signing::Keep => (CertPlan::None, None),
     };
+    pkg.check_integrity(!matches!(opts.signing, Signing::Unsign), &opts.limits)?;
     match (&opts.signing, signed_in) {
         (Signing::Sign(_), _) => changes.push("manifest signed".into()),
         (Signing::Unsign, true) => changes.push("signature removed".into()),
@@ -1128,6 +1341,7 @@ pub fn edit(
         files,
         force: opts.force,
         mtime: None,
+        verify: opts.verify,
     };
     let signed = !matches!(plan.cert, CertPlan::None);
     let w = package::write(&mut pkg, &plan, output, &opts.limits, progress)?;

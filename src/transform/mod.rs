@@ -8,6 +8,7 @@
 
 pub mod diff;
 pub mod edit;
+mod ovf09;
 mod package;
 pub mod retarget;
 mod xml;

@@ -20,6 +20,7 @@ use std::path::{Path, PathBuf};
 use crate::cert::Signer;
 use crate::digest::{copy_hashing, Algorithm, CopyOptions, CopyResult};
 use crate::error::{Error, ErrorKind, Result};
+use crate::inflate::{image_bytes_cap, GunzipCapped};
 use crate::limits::Limits;
 use crate::manifest::Manifest;
 use crate::output::{PendingDir, PendingFile};
@@ -274,6 +275,45 @@ impl Package {
             .and_then(|(_, b)| Manifest::parse(b, limits).ok())
     }
 
+    /// Checks what the pass reads whole against the input's own integrity data: the descriptor
+    /// against the manifest's line for it, and (with `signature`) the manifest against the
+    /// certificate's signature. Together with the digests carried over or checked while copying
+    /// (see [`write`]), a damaged or tampered input never gets a fresh manifest or signature
+    /// that vouches for the damage.
+    ///
+    /// # Errors
+    /// [`ErrorKind::Verification`] on a mismatch; a certificate file that does not parse.
+    pub fn check_integrity(&self, signature: bool, limits: &Limits) -> Result<()> {
+        let Some((mf_name, mf)) = &self.manifest else {
+            return Ok(());
+        };
+        if let Some(m) = self.parsed_manifest(limits) {
+            for e in m.entries.iter().filter(|e| e.name == self.desc_name) {
+                if e.algorithm.digest(&self.desc) != e.digest {
+                    return Err(Error::verification(format!(
+                        "{}: its {} digest does not match the input's manifest (the input is \
+                         damaged); nothing written",
+                        self.desc_name, e.algorithm
+                    ))
+                    .with_entry(&self.desc_name));
+                }
+            }
+        }
+        if let (true, Some((cert_name, cert))) = (signature, &self.cert) {
+            crate::cert::CertFile::parse(cert, limits)
+                .and_then(|c| c.verify_manifest(mf))
+                .map_err(|e| {
+                    Error::verification(format!(
+                        "{cert_name}: the input's signature does not hold for {mf_name} ({}); \
+                         nothing written",
+                        e.message()
+                    ))
+                    .with_entry(cert_name)
+                })?;
+        }
+        Ok(())
+    }
+
     /// Whether the input is an OVA read from a stream (members reachable once, in order).
     pub fn is_stream(&self) -> bool {
         matches!(self.origin, Origin::OvaStream { .. })
@@ -365,6 +405,9 @@ pub(crate) struct FilePlan {
     pub source: FileSource,
     /// Its size when it differs from the stored members' (an expanded gzip file).
     pub size: Option<u64>,
+    /// The `ovf:capacity` of the disk the file holds, if any (caps what a gzip file inflates
+    /// to, with the disk's own header: [`crate::inflate::image_bytes_cap`]).
+    pub ovf_capacity: Option<u64>,
 }
 
 /// What happens to the signature.
@@ -398,6 +441,9 @@ pub(crate) struct WritePlan {
     pub force: bool,
     /// Header mtime.
     pub mtime: Option<u64>,
+    /// Hash every carried file while copying and check it against the input's manifest, even
+    /// where the manifest's digest could be carried over unread.
+    pub verify: bool,
 }
 
 /// What the writing pass did.
@@ -533,24 +579,6 @@ impl Out for DirOut<'_> {
     }
 }
 
-/// Caps a decompressed stream at the largest disk accepted (a gzip bomb stops there).
-struct Capped<R> {
-    inner: R,
-    left: u64,
-    what: String,
-}
-
-impl<R: Read> Read for Capped<R> {
-    fn read(&mut self, buf: &mut [u8]) -> std::io::Result<usize> {
-        let n = self.inner.read(buf)?;
-        if n as u64 > self.left {
-            return Err(Error::limit(&self.what, u64::MAX, 0).into());
-        }
-        self.left -= n as u64;
-        Ok(n)
-    }
-}
-
 impl Package {
     /// Copies the plan's file `f` into `out`, hashing with `algs`.
     fn copy_file(
@@ -631,52 +659,15 @@ impl Package {
                 }
             }
             FileSource::Members(ms) | FileSource::Gunzip(ms) => {
-                let gunzip = matches!(f.source, FileSource::Gunzip(_));
-                let mut parts: Vec<Box<dyn Read + '_>> = Vec::new();
-                let mut total = 0u64;
-                match &self.origin {
-                    Origin::OvaFile { file, index } => {
-                        for m in ms {
-                            let (offset, size) = *index.get(m).ok_or_else(|| missing(m))?;
-                            total = total.saturating_add(size);
-                            parts.push(Box::new(RangeReader {
-                                file,
-                                offset,
-                                left: size,
-                            }));
-                        }
-                    }
-                    Origin::Dir { dir } => {
-                        for m in ms {
-                            let p = dir.join(m);
-                            let file = File::open(&p).map_err(|_| missing(m).with_path(&p))?;
-                            total = total.saturating_add(
-                                file.metadata()
-                                    .map_err(|e| Error::io("cannot inspect", e).with_path(&p))?
-                                    .len(),
-                            );
-                            parts.push(Box::new(file));
-                        }
-                    }
-                    Origin::OvaStream { .. } => {
-                        return Err(Error::unsupported(format!(
-                            "{}: chunked or compressed files are rewritten from a file, not a \
-                             stream; save the OVA first",
-                            f.name
-                        )))
-                    }
+                if self.is_stream() {
+                    return Err(Error::unsupported(format!(
+                        "{}: chunked or compressed files are rewritten from a file, not a \
+                         stream; save the OVA first",
+                        f.name
+                    )));
                 }
-                let chain = parts
-                    .into_iter()
-                    .fold(Box::new(std::io::empty()) as Box<dyn Read + '_>, |a, b| {
-                        Box::new(a.chain(b)) as Box<dyn Read + '_>
-                    });
-                if gunzip {
-                    let mut r = Capped {
-                        inner: flate2::read::MultiGzDecoder::new(chain),
-                        left: limits.max_disk_capacity_bytes,
-                        what: format!("expanded size of {}", f.name),
-                    };
+                if matches!(f.source, FileSource::Gunzip(_)) {
+                    let mut r = self.gunzip_members(ms, &f.name, f.ovf_capacity, limits)?;
                     out.put(
                         &f.name,
                         Src::Stream {
@@ -694,7 +685,7 @@ impl Package {
                         }
                     })
                 } else {
-                    let mut r = chain;
+                    let (mut r, total) = self.members_chain(ms)?;
                     out.put(
                         &f.name,
                         Src::Stream {
@@ -711,40 +702,85 @@ impl Package {
 }
 
 impl Package {
-    /// The size of members `ms` concatenated and gunzipped (one decompressing read; capped at
-    /// the largest disk accepted).
-    ///
-    /// # Errors
-    /// A missing member, data that is not gzip, a stream over the cap, I/O errors.
-    pub fn gunzipped_size(&self, ms: &[String], limits: &Limits) -> Result<u64> {
-        let mut parts: Vec<Box<dyn Read + '_>> = Vec::new();
+    /// Members `ms` (of a file or folder package) concatenated, with their total size.
+    fn members_chain(&self, ms: &[String]) -> Result<(Box<dyn Read + '_>, u64)> {
+        let mut chain: Box<dyn Read + '_> = Box::new(std::io::empty());
+        let mut total = 0u64;
         for m in ms {
-            match self.member_location(m) {
-                Some(Location::Archive { file, offset, size }) => {
-                    parts.push(Box::new(RangeReader {
+            let (part, size): (Box<dyn Read + '_>, u64) = match self.member_location(m) {
+                Some(Location::Archive { file, offset, size }) => (
+                    Box::new(RangeReader {
                         file,
                         offset,
                         left: size,
-                    }))
+                    }),
+                    size,
+                ),
+                Some(Location::Path(p)) => {
+                    let file = File::open(&p).map_err(|_| missing(m).with_path(&p))?;
+                    let size = file
+                        .metadata()
+                        .map_err(|e| Error::io("cannot inspect", e).with_path(&p))?
+                        .len();
+                    (Box::new(file), size)
                 }
-                Some(Location::Path(p)) => parts.push(Box::new(
-                    File::open(&p).map_err(|_| missing(m).with_path(&p))?,
-                )),
                 None => return Err(missing(m)),
-            }
+            };
+            total = total.saturating_add(size);
+            chain = Box::new(chain.chain(part));
         }
-        let chain = parts
-            .into_iter()
-            .fold(Box::new(std::io::empty()) as Box<dyn Read + '_>, |a, b| {
-                Box::new(a.chain(b)) as Box<dyn Read + '_>
-            });
-        let mut r = Capped {
-            inner: flate2::read::MultiGzDecoder::new(chain),
-            left: limits.max_disk_capacity_bytes,
-            what: "expanded size".into(),
-        };
-        std::io::copy(&mut r, &mut std::io::sink())
-            .map_err(|e| Error::corrupt(format!("cannot decompress {}: {e}", ms.join(", "))))
+        Ok((chain, total))
+    }
+
+    /// Members `ms` concatenated and inflated through the one capped gzip reader, the way
+    /// import and verify read them: at most what the disk inside can hold, judged from its
+    /// first sector and `ovf_capacity` ([`crate::inflate::image_bytes_cap`]); a gzip bomb
+    /// stops there with [`ErrorKind::LimitExceeded`].
+    fn gunzip_members(
+        &self,
+        ms: &[String],
+        name: &str,
+        ovf_capacity: Option<u64>,
+        limits: &Limits,
+    ) -> Result<Box<dyn Read + '_>> {
+        let (chain, _) = self.members_chain(ms)?;
+        let mut gz = GunzipCapped::new(chain, limits.max_disk_capacity_bytes, name);
+        let mut head = vec![0u8; 512];
+        let got = crate::digest::read_full(&mut gz, &mut head).map_err(|e| {
+            if e.kind() == ErrorKind::Io {
+                Error::corrupt(format!("cannot decompress {name}: {}", e.message()))
+                    .with_entry(name)
+            } else {
+                e.with_entry(name)
+            }
+        })?;
+        head.truncate(got);
+        gz.set_cap(image_bytes_cap(&head, ovf_capacity, limits));
+        Ok(Box::new(std::io::Cursor::new(head).chain(gz)))
+    }
+
+    /// The size of members `ms` concatenated and gunzipped (one decompressing read, capped as
+    /// [`Package::gunzip_members`] caps it).
+    ///
+    /// # Errors
+    /// A missing member, data that is not gzip, a stream over the cap, I/O errors.
+    pub fn gunzipped_size(
+        &self,
+        ms: &[String],
+        name: &str,
+        ovf_capacity: Option<u64>,
+        limits: &Limits,
+    ) -> Result<u64> {
+        let mut r = self.gunzip_members(ms, name, ovf_capacity, limits)?;
+        std::io::copy(&mut r, &mut std::io::sink()).map_err(|e| {
+            let e = Error::from(e);
+            if e.kind() == ErrorKind::Io {
+                Error::corrupt(format!("cannot decompress {name}: {}", e.message()))
+                    .with_entry(name)
+            } else {
+                e.with_entry(name)
+            }
+        })
     }
 }
 
@@ -898,6 +934,17 @@ pub(crate) fn write(
         }
         (algs, exp)
     };
+    // A file whose bytes are carried unchanged and whose digest in the output's algorithm the
+    // input's manifest gives keeps that digest without being read: the kernel copies it and
+    // the new manifest vouches for exactly the bytes the old one did (a damaged file fails
+    // every later verification of the output). `plan.verify` reads and checks it instead.
+    let carried = |f: &FilePlan, exp: &[(Algorithm, Vec<u8>)]| -> Option<Vec<u8>> {
+        if plan.verify || !matches!(f.source, FileSource::Members(_)) {
+            return None;
+        }
+        let a = plan.manifest?;
+        exp.iter().find(|(x, _)| *x == a).map(|(_, d)| d.clone())
+    };
     let check = |name: &str, r: &CopyResult, exp: &[(Algorithm, Vec<u8>)]| -> Result<Vec<u8>> {
         for (a, d) in exp {
             if r.digests.get(*a) != Some(d.as_slice()) {
@@ -912,6 +959,26 @@ pub(crate) fn write(
             .manifest
             .and_then(|a| r.digests.get(a).map(<[u8]>::to_vec))
             .unwrap_or_default())
+    };
+    // Copies `f` into a file output: its digest is carried or computed (and checked against
+    // the input's manifest where that has one).
+    let mut copy_checked = |f: &FilePlan, out: &mut dyn Out| -> Result<(CopyResult, Vec<u8>)> {
+        let (algs, exp) = algs_for(&f.name);
+        let exp = if matches!(f.source, FileSource::Members(_)) {
+            exp
+        } else {
+            Vec::new()
+        };
+        let carry = carried(f, &exp);
+        let algs = if carry.is_some() { Vec::new() } else { algs };
+        progress.start(&f.name, pkg.member_size(&f.name));
+        let r = pkg.copy_file(f, out, &algs, limits, progress)?;
+        progress.finish();
+        let d = match carry {
+            Some(d) => d,
+            None => check(&f.name, &r, &exp)?,
+        };
+        Ok((r, d))
     };
     let build_manifest = |digests: &[Vec<u8>]| -> Option<Vec<u8>> {
         if let Some(v) = &plan.verbatim_manifest {
@@ -974,16 +1041,8 @@ pub(crate) fn write(
                 let mut out = OvaFileOut { w };
                 let mut digests = Vec::new();
                 for f in &plan.files {
-                    let (algs, exp) = algs_for(&f.name);
-                    let exp = if matches!(f.source, FileSource::Members(_)) {
-                        exp
-                    } else {
-                        Vec::new()
-                    };
-                    progress.start(&f.name, pkg.member_size(&f.name));
-                    let r = pkg.copy_file(f, &mut out, &algs, limits, progress)?;
-                    progress.finish();
-                    digests.push(check(&f.name, &r, &exp)?);
+                    let (r, d) = copy_checked(f, &mut out)?;
+                    digests.push(d);
                     entries.push((f.name.clone(), r.bytes));
                 }
                 let mut w = out.w;
@@ -1089,16 +1148,8 @@ pub(crate) fn write(
             let mut digests = Vec::new();
             let mut files = Vec::new();
             for f in &plan.files {
-                let (algs, exp) = algs_for(&f.name);
-                let exp = if matches!(f.source, FileSource::Members(_)) {
-                    exp
-                } else {
-                    Vec::new()
-                };
-                progress.start(&f.name, pkg.member_size(&f.name));
-                let r = pkg.copy_file(f, &mut out, &algs, limits, progress)?;
-                progress.finish();
-                digests.push(check(&f.name, &r, &exp)?);
+                let (r, d) = copy_checked(f, &mut out)?;
+                digests.push(d);
                 files.push((f.name.clone(), r.bytes));
             }
             if let Some(mf) = build_manifest(&digests) {

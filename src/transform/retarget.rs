@@ -13,6 +13,8 @@
 //!   dropped; optional ones are kept unless `strip_vendor_sections`.
 //! * Files: gzip-compressed and chunked files are expanded for ESXi (the vSphere Client reads
 //!   neither); disks are otherwise copied as they are.
+//! * OVF version: an OVF 0.9 descriptor (VMware's pre-DMTF drafts) becomes OVF 1.0, which
+//!   every target reads (module `transform::ovf09`).
 //! * Manifest: fresh, listing the descriptor; the signature cannot survive (re-sign with
 //!   `--sign`).
 
@@ -503,8 +505,9 @@ pub fn retarget(
         limits: opts.limits,
     };
     let original = Envelope::parse_with(&pkg.desc, &parse).map_err(|e| e.with_path(input))?;
-    let mut env = original.clone();
-    let mut changes = apply(&mut env, opts.target, opts.strip_vendor_sections)?;
+    // Every target's importer reads DMTF OVF 1.x; VMware's 0.9 drafts only some.
+    let (mut env, mut changes) = super::ovf09::to_ovf1(&original, &parse)?;
+    changes.extend(apply(&mut env, opts.target, opts.strip_vendor_sections)?);
     // Files: expand what the target cannot read.
     let expand = !opts.target.reads_compressed_files();
     let old_refs = original.references();
@@ -539,7 +542,9 @@ pub fn retarget(
             )));
         }
         let size = match &fp.source {
-            FileSource::Gunzip(ms) => pkg.gunzipped_size(ms, &opts.limits)?,
+            FileSource::Gunzip(ms) => {
+                pkg.gunzipped_size(ms, &fr.href, fp.ovf_capacity, &opts.limits)?
+            }
             FileSource::Members(ms) => ms.iter().map(|m| pkg.member_size(m).unwrap_or(0)).sum(),
             FileSource::Local(_) => continue,
         };
@@ -606,6 +611,7 @@ pub fn retarget(
             CertPlan::None
         }
     };
+    pkg.check_integrity(opts.signer.is_some(), &opts.limits)?;
     let remaining: Vec<String> = {
         let opts_v = ValidateOptions::default();
         env.validate(&opts_v)
@@ -641,6 +647,9 @@ pub fn retarget(
         files: plan,
         force: opts.force,
         mtime: None,
+        // Retargeting reads every file: a damaged input is refused before anything is
+        // published.
+        verify: true,
     };
     let w = package::write(&mut pkg, &plan, output, &opts.limits, progress)?;
     summary.output = Some(w.output);

@@ -52,6 +52,33 @@ pub fn have_tool(tool: &str) -> bool {
     ok
 }
 
+/// Asserts that descriptor `ovf` is valid against the DMTF schema of OVF `major` (1: DSP8023
+/// 1.1.1, 2: 2.0.1) from the corpus, with xmllint; skipped (with a note) without either.
+pub fn assert_schema_valid(ovf: &Path, major: u32) {
+    if !have_tool("xmllint") {
+        return;
+    }
+    let Some(corpus) = corpus() else {
+        return;
+    };
+    let xsd = match major {
+        2 => corpus.join("schemas/ovf2-itchy-2f8ce7e/dsp8023_2.0.1.xsd"),
+        _ => corpus.join("schemas/ovf1-xen-orchestra/dsp8023_1.1.1.xsd"),
+    };
+    let out = Command::new("xmllint")
+        .args(["--nonet", "--noout", "--schema"])
+        .arg(&xsd)
+        .arg(ovf)
+        .output()
+        .unwrap();
+    assert!(
+        out.status.success(),
+        "{} is not schema-valid: {}",
+        ovf.display(),
+        String::from_utf8_lossy(&out.stderr)
+    );
+}
+
 /// The path of the built CLI binary.
 pub fn bin() -> PathBuf {
     PathBuf::from(env!("CARGO_BIN_EXE_ovftool-rs"))

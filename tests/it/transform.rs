@@ -3,7 +3,7 @@
 use std::path::{Path, PathBuf};
 use std::process::{Command, Stdio};
 
-use crate::support::{corpus, have_tool, ovftool, samples};
+use crate::support::{assert_schema_valid, corpus, have_tool, ovftool, samples};
 
 fn appliance() -> PathBuf {
     samples().join("appliance.ova")
@@ -44,6 +44,13 @@ fn member(ova: &Path, suffix: &str) -> Vec<u8> {
         .unwrap_or_else(|| panic!("no *{suffix} in {}", ova.display()))
 }
 
+/// Runs `ovftool-rs COMMAND INPUT OUTPUT EXTRA...`.
+fn cmd(command: &str, input: &Path, output: &Path, extra: &[&str]) -> std::process::Output {
+    let mut args = vec![command, input.to_str().unwrap(), output.to_str().unwrap()];
+    args.extend_from_slice(extra);
+    ovftool(&args)
+}
+
 fn leftovers(dir: &Path) -> Vec<String> {
     std::fs::read_dir(dir)
         .unwrap()
@@ -55,15 +62,17 @@ fn leftovers(dir: &Path) -> Vec<String> {
 fn edit_changes_version_and_property_keeps_disk_bytes_and_verifies() {
     let t = tempfile::tempdir().unwrap();
     let out = t.path().join("e.ova");
-    let o = ovftool(&[
+    let o = cmd(
         "edit",
-        appliance().to_str().unwrap(),
-        out.to_str().unwrap(),
-        "--product-version",
-        "2.0.1",
-        "--prop",
-        "guestinfo.hostname=edited",
-    ]);
+        &appliance(),
+        &out,
+        &[
+            "--product-version",
+            "2.0.1",
+            "--prop",
+            "guestinfo.hostname=edited",
+        ],
+    );
     assert_eq!(rc(&o), 0, "{}", stderr(&o));
     let v = ovftool(&["verify", out.to_str().unwrap()]);
     assert_eq!(rc(&v), 0, "{}", stdout(&v));
@@ -117,35 +126,37 @@ fn edit_hardware_networks_eula_and_files_validate() {
     let iso = t.path().join("tools.iso");
     std::fs::write(&iso, vec![7u8; 10_000]).unwrap();
     let out = t.path().join("h.ova");
-    let o = ovftool(&[
+    let o = cmd(
         "edit",
-        appliance().to_str().unwrap(),
-        out.to_str().unwrap(),
-        "--cpus",
-        "4",
-        "--memory",
-        "2G",
-        "--nic-type",
-        "e1000e",
-        "--add-nic",
-        "Backup",
-        "--rename-net",
-        "Management=Mgmt",
-        "--hardware-version",
-        "vmx-15",
-        "--eula",
-        eula.to_str().unwrap(),
-        "--annotation",
-        "edited by a test",
-        "--prop",
-        "new.key=v1",
-        "--prop-label",
-        "new.key=New key",
-        "--prop-user-configurable",
-        "new.key=true",
-        "--add-file",
-        iso.to_str().unwrap(),
-    ]);
+        &appliance(),
+        &out,
+        &[
+            "--cpus",
+            "4",
+            "--memory",
+            "2G",
+            "--nic-type",
+            "e1000e",
+            "--add-nic",
+            "Backup",
+            "--rename-net",
+            "Management=Mgmt",
+            "--hardware-version",
+            "vmx-15",
+            "--eula",
+            eula.to_str().unwrap(),
+            "--annotation",
+            "edited by a test",
+            "--prop",
+            "new.key=v1",
+            "--prop-label",
+            "new.key=New key",
+            "--prop-user-configurable",
+            "new.key=true",
+            "--add-file",
+            iso.to_str().unwrap(),
+        ],
+    );
     assert_eq!(rc(&o), 0, "{}", stderr(&o));
     assert_eq!(rc(&ovftool(&["verify", out.to_str().unwrap()])), 0);
     let desc = String::from_utf8(member(&out, ".ovf")).unwrap();
@@ -183,14 +194,12 @@ fn edit_hardware_networks_eula_and_files_validate() {
         .and_then(|s| s.split('"').next())
         .unwrap()
         .to_string();
-    let o = ovftool(&[
+    let o = cmd(
         "edit",
-        out.to_str().unwrap(),
-        out2.to_str().unwrap(),
-        "--remove-file",
-        &id,
-        "--remove-eula",
-    ]);
+        &out,
+        &out2,
+        &["--remove-file", &id, "--remove-eula"],
+    );
     assert_eq!(rc(&o), 0, "{}", stderr(&o));
     assert!(!members(&out2).iter().any(|(n, _)| n == "tools.iso"));
     assert_eq!(rc(&ovftool(&["verify", out2.to_str().unwrap()])), 0);
@@ -217,13 +226,7 @@ fn edit_refuses_output_equal_to_input_existing_output_and_bad_edits() {
     assert_eq!(std::fs::read(&copy).unwrap(), before);
     let out = t.path().join("out.ova");
     std::fs::write(&out, b"keep").unwrap();
-    let o = ovftool(&[
-        "edit",
-        copy.to_str().unwrap(),
-        out.to_str().unwrap(),
-        "--cpus",
-        "2",
-    ]);
+    let o = cmd("edit", &copy, &out, &["--cpus", "2"]);
     assert_eq!(rc(&o), 2);
     assert_eq!(std::fs::read(&out).unwrap(), b"keep");
     std::fs::remove_file(&out).unwrap();
@@ -256,17 +259,40 @@ fn edit_of_a_damaged_package_fails_and_leaves_nothing() {
     let bad = t.path().join("bad.ova");
     std::fs::write(&bad, &bytes).unwrap();
     let out = t.path().join("out.ova");
-    let o = ovftool(&[
-        "edit",
-        bad.to_str().unwrap(),
-        out.to_str().unwrap(),
-        "--cpus",
-        "2",
-    ]);
+    // --verify reads the carried disk and refuses the damage before publishing anything.
+    let o = cmd("edit", &bad, &out, &["--cpus", "2", "--verify"]);
     assert_eq!(rc(&o), 1, "{}", stderr(&o));
     assert!(stderr(&o).contains("does not match"), "{}", stderr(&o));
     assert!(!out.exists());
     assert_eq!(leftovers(t.path()), vec!["bad.ova".to_string()]);
+    // Without it the disk is copied unread with the input manifest's digest: the output's
+    // manifest still describes the original bytes, so the damage fails its verification.
+    let o = cmd("edit", &bad, &out, &["--cpus", "2"]);
+    assert_eq!(rc(&o), 0, "{}", stderr(&o));
+    let in_mf = String::from_utf8(member(&bad, ".mf")).unwrap();
+    let out_mf = String::from_utf8(member(&out, ".mf")).unwrap();
+    let disk_line = |mf: &str| {
+        mf.lines()
+            .find(|l| l.contains(".vmdk"))
+            .unwrap()
+            .to_string()
+    };
+    assert_eq!(disk_line(&in_mf), disk_line(&out_mf));
+    let v = ovftool(&["verify", out.to_str().unwrap()]);
+    assert_eq!(rc(&v), 1, "{}{}", stdout(&v), stderr(&v));
+    std::fs::remove_file(&out).unwrap();
+    // A damaged descriptor is refused either way (it is read whole).
+    let mut bytes = std::fs::read(appliance()).unwrap();
+    let at = bytes
+        .windows(9)
+        .position(|w| w == b"<Product>")
+        .expect("a Product element");
+    bytes[at + 9] ^= 0x20;
+    std::fs::write(&bad, &bytes).unwrap();
+    let o = cmd("edit", &bad, &out, &["--cpus", "2"]);
+    assert_eq!(rc(&o), 1, "{}", stderr(&o));
+    assert!(stderr(&o).contains("does not match"), "{}", stderr(&o));
+    assert!(!out.exists());
     // Not an archive at all.
     let junk = t.path().join("junk.ova");
     std::fs::write(&junk, b"not a tar").unwrap();
@@ -304,13 +330,7 @@ fn edit_folder_to_folder() {
     ]);
     assert_eq!(rc(&o), 0, "{}", stderr(&o));
     let out = t.path().join("edited");
-    let o = ovftool(&[
-        "edit",
-        pkg.to_str().unwrap(),
-        out.to_str().unwrap(),
-        "--product",
-        "Folder Appliance",
-    ]);
+    let o = cmd("edit", &pkg, &out, &["--product", "Folder Appliance"]);
     assert_eq!(rc(&o), 0, "{}", stderr(&o));
     assert!(out.is_dir());
     let v = ovftool(&["verify", out.to_str().unwrap()]);
@@ -347,17 +367,19 @@ fn signed_package_edit_needs_sign_or_unsign() {
         return;
     };
     let signed = t.path().join("signed.ova");
-    let o = ovftool(&[
+    let o = cmd(
         "edit",
-        appliance().to_str().unwrap(),
-        signed.to_str().unwrap(),
-        "--product-version",
-        "5",
-        "--sign",
-        key.to_str().unwrap(),
-        "--cert",
-        cert.to_str().unwrap(),
-    ]);
+        &appliance(),
+        &signed,
+        &[
+            "--product-version",
+            "5",
+            "--sign",
+            key.to_str().unwrap(),
+            "--cert",
+            cert.to_str().unwrap(),
+        ],
+    );
     assert_eq!(rc(&o), 0, "{}", stderr(&o));
     let v = ovftool(&["verify", signed.to_str().unwrap()]);
     assert_eq!(rc(&v), 0, "{}", stdout(&v));
@@ -365,13 +387,7 @@ fn signed_package_edit_needs_sign_or_unsign() {
     assert!(said.contains("signature valid"), "{said}");
     // An edit without a decision on the signature is refused.
     let out = t.path().join("o.ova");
-    let o = ovftool(&[
-        "edit",
-        signed.to_str().unwrap(),
-        out.to_str().unwrap(),
-        "--cpus",
-        "3",
-    ]);
+    let o = cmd("edit", &signed, &out, &["--cpus", "3"]);
     assert_eq!(rc(&o), 2);
     assert!(stderr(&o).contains("--unsign"), "{}", stderr(&o));
     assert!(!out.exists());
@@ -381,14 +397,7 @@ fn signed_package_edit_needs_sign_or_unsign() {
     assert_eq!(member(&out, ".cert"), member(&signed, ".cert"));
     assert_eq!(rc(&ovftool(&["verify", out.to_str().unwrap()])), 0);
     std::fs::remove_file(&out).unwrap();
-    let o = ovftool(&[
-        "edit",
-        signed.to_str().unwrap(),
-        out.to_str().unwrap(),
-        "--cpus",
-        "3",
-        "--unsign",
-    ]);
+    let o = cmd("edit", &signed, &out, &["--cpus", "3", "--unsign"]);
     assert_eq!(rc(&o), 0, "{}", stderr(&o));
     assert!(!members(&out).iter().any(|(n, _)| n.ends_with(".cert")));
     assert_eq!(rc(&ovftool(&["verify", out.to_str().unwrap()])), 0);
@@ -420,13 +429,7 @@ fn retarget_corpus_virtualbox_ovas_for_esxi_validate_import_and_keep_disk_data()
     for ova in ovas {
         let t = tempfile::tempdir().unwrap();
         let out = t.path().join("r.ova");
-        let o = ovftool(&[
-            "retarget",
-            ova.to_str().unwrap(),
-            out.to_str().unwrap(),
-            "--for",
-            "esxi-7.0",
-        ]);
+        let o = cmd("retarget", &ova, &out, &["--for", "esxi-7.0"]);
         assert_eq!(rc(&o), 0, "{}: {}", ova.display(), stderr(&o));
         let r = t.path().join("r");
         std::fs::create_dir(&r).unwrap();
@@ -500,13 +503,7 @@ fn retarget_dry_run_lists_changes_and_writes_nothing() {
     assert!(changes
         .iter()
         .any(|c| c.as_str().unwrap().contains("signature removed")));
-    let bad = ovftool(&[
-        "retarget",
-        ova.to_str().unwrap(),
-        out.to_str().unwrap(),
-        "--for",
-        "esxi-5",
-    ]);
+    let bad = cmd("retarget", &ova, &out, &["--for", "esxi-5"]);
     assert_eq!(rc(&bad), 2);
     assert!(!out.exists());
 }
@@ -549,13 +546,7 @@ fn retarget_virtualbox_made_descriptor_gets_vmware_devices_and_family() {
         0
     );
     let out = t.path().join("r.ova");
-    let o = ovftool(&[
-        "retarget",
-        pkg.to_str().unwrap(),
-        out.to_str().unwrap(),
-        "--for",
-        "esxi-8.0",
-    ]);
+    let o = cmd("retarget", &pkg, &out, &["--for", "esxi-8.0"]);
     assert_eq!(rc(&o), 0, "{}", stderr(&o));
     assert!(stdout(&o).contains("hardware family"), "{}", stdout(&o));
     let r = t.path().join("r");
@@ -614,4 +605,239 @@ fn diff_of_two_disks_reports_the_differing_grain() {
     assert_eq!(rc(&same), 0);
     let missing = ovftool(&["diff", a.to_str().unwrap(), "/nonexistent.vmdk"]);
     assert_eq!(rc(&missing), 2);
+}
+
+/// The descriptor of `ova`, written to `dir` for `validate` and xmllint.
+fn descriptor_file(ova: &Path, dir: &Path) -> PathBuf {
+    let (name, data) = members(ova)
+        .into_iter()
+        .find(|(n, _)| n.ends_with(".ovf"))
+        .unwrap();
+    std::fs::create_dir_all(dir).unwrap();
+    let p = dir.join(name);
+    std::fs::write(&p, data).unwrap();
+    p
+}
+
+#[test]
+fn edit_deployment_options_add_set_default_and_remove() {
+    let t = tempfile::tempdir().unwrap();
+    let out = t.path().join("c.ova");
+    let o = ovftool(&[
+        "--json",
+        "edit",
+        appliance().to_str().unwrap(),
+        out.to_str().unwrap(),
+        "--add-config",
+        "small=Small",
+        "--add-config",
+        "large=Large (4 CPUs)",
+        "--config-description",
+        "large=For busy sites",
+        "--default-config",
+        "large",
+    ]);
+    assert_eq!(rc(&o), 0, "{}", stderr(&o));
+    assert!(
+        stdout(&o).contains("deployment option small added"),
+        "{}",
+        stdout(&o)
+    );
+    assert_eq!(rc(&ovftool(&["verify", out.to_str().unwrap()])), 0);
+    let ovf = descriptor_file(&out, &t.path().join("c"));
+    let v = ovftool(&["validate", ovf.to_str().unwrap()]);
+    assert_eq!(rc(&v), 0, "{}{}", stdout(&v), stderr(&v));
+    assert_schema_valid(&ovf, 1);
+    let info = ovftool(&["--json", "info", out.to_str().unwrap()]);
+    let j: serde_json::Value = serde_json::from_slice(&info.stdout).unwrap();
+    let text = j.to_string();
+    assert!(text.contains("For busy sites"), "{text}");
+    let desc = std::fs::read_to_string(&ovf).unwrap();
+    let large = desc.find("ovf:id=\"large\"").unwrap();
+    let small = desc.find("ovf:id=\"small\"").unwrap();
+    assert!(small < large);
+    assert!(
+        desc[large - 60..large + 40].contains("ovf:default=\"true\""),
+        "{desc}"
+    );
+    // Removing one keeps the other as the only (default) option; removing both drops the
+    // section.
+    let out2 = t.path().join("c2.ova");
+    let o = cmd(
+        "edit",
+        &out,
+        &out2,
+        &["--remove-config", "small", "--default-config", "large"],
+    );
+    assert_eq!(rc(&o), 0, "{}", stderr(&o));
+    let d2 = String::from_utf8(member(&out2, ".ovf")).unwrap();
+    assert!(!d2.contains("\"small\"") && d2.contains("\"large\""));
+    let out3 = t.path().join("c3.ova");
+    let o = cmd("edit", &out2, &out3, &["--remove-config", "large"]);
+    assert_eq!(rc(&o), 0, "{}", stderr(&o));
+    assert!(!String::from_utf8(member(&out3, ".ovf"))
+        .unwrap()
+        .contains("DeploymentOptionSection"));
+    // Unknown ids are usage errors.
+    for args in [["--remove-config", "nope"], ["--default-config", "nope"]] {
+        let o = ovftool(&[
+            "edit",
+            out3.to_str().unwrap(),
+            t.path().join("x.ova").to_str().unwrap(),
+            args[0],
+            args[1],
+        ]);
+        assert_eq!(rc(&o), 2, "{}", stderr(&o));
+    }
+}
+
+#[test]
+fn edit_device_types_are_checked_by_the_command_line() {
+    let t = tempfile::tempdir().unwrap();
+    let out = t.path().join("n.ova");
+    let o = cmd("edit", &appliance(), &out, &["--nic-type", "rtl8139"]);
+    assert_eq!(rc(&o), 2, "{}", stderr(&o));
+    assert!(stderr(&o).contains("vmxnet3"), "{}", stderr(&o));
+    assert!(!out.exists());
+    // OVF spellings are accepted as aliases, case-insensitively.
+    let o = cmd(
+        "edit",
+        &appliance(),
+        &out,
+        &["--nic-type", "PCNet32", "--scsi-type", "VirtualSCSI"],
+    );
+    assert_eq!(rc(&o), 0, "{}", stderr(&o));
+    let d = String::from_utf8(member(&out, ".ovf")).unwrap();
+    assert!(d.contains(">PCNet32<"), "{d}");
+}
+
+/// A package folder around the OVF 0.9 descriptor `ovf` of the corpus, with a small
+/// streamOptimized disk (qemu-img) of the declared capacity under each disk's file name.
+fn ovf09_package(ovf: &Path, dir: &Path) -> Option<PathBuf> {
+    let text = std::fs::read_to_string(ovf).unwrap();
+    let env = ovftool::ovf::Envelope::parse(text.as_bytes()).unwrap();
+    std::fs::create_dir_all(dir).unwrap();
+    for d in env.disks() {
+        let f = env.file(d.file_ref.as_deref()?)?;
+        let cap = d.capacity_bytes(&env).ok()?;
+        let st = Command::new("qemu-img")
+            .args([
+                "create",
+                "-q",
+                "-f",
+                "vmdk",
+                "-o",
+                "subformat=streamOptimized",
+            ])
+            .arg(dir.join(&f.href))
+            .arg(cap.to_string())
+            .status()
+            .unwrap();
+        assert!(st.success());
+    }
+    // The declared sizes are those of the original disks: drop them (ovf:size is optional).
+    let mut out = String::new();
+    let mut rest = text.as_str();
+    while let Some(i) = rest.find(" ovf:size=\"") {
+        out.push_str(&rest[..i]);
+        let after = &rest[i + 11..];
+        rest = &after[after.find('"').unwrap() + 1..];
+    }
+    out.push_str(rest);
+    let p = dir.join(ovf.file_name().unwrap());
+    std::fs::write(&p, out).unwrap();
+    Some(p)
+}
+
+#[test]
+fn retarget_ovf09_descriptors_become_ovf1_that_validate_and_pass_the_schema() {
+    let Some(c) = corpus() else { return };
+    if !have_tool("qemu-img") {
+        return;
+    }
+    let base = c.join(
+        "vmware__govmomi/ovf/fixtures/external/OVFToolTemplates/OVF/xmltestfiles/LaxMode/Pos",
+    );
+    let mut found = 0;
+    for case in [
+        "vbox1_default_vm_0.9/vbox1_0.9.ovf",
+        "vbox5_all_storage_controllers_0.9/vbox5_0.9.ovf",
+        "vbox6_all_controller_subtypes_0.9/vbox6_0.9.ovf",
+        "vbox10_four_different_network_adapters/vbox10_0.9.ovf",
+    ] {
+        let src = base.join(case);
+        if !src.is_file() {
+            continue;
+        }
+        found += 1;
+        let t = tempfile::tempdir().unwrap();
+        let Some(pkg) = ovf09_package(&src, &t.path().join("in")) else {
+            continue;
+        };
+        let out = t.path().join("r.ova");
+        let o = ovftool(&[
+            "--json",
+            "retarget",
+            pkg.to_str().unwrap(),
+            out.to_str().unwrap(),
+            "--for",
+            "esxi-7.0",
+        ]);
+        assert_eq!(rc(&o), 0, "{case}: {}", stderr(&o));
+        assert!(
+            stdout(&o).contains("OVF 0.9 -> 1.0"),
+            "{case}: {}",
+            stdout(&o)
+        );
+        let ovf = descriptor_file(&out, &t.path().join("r"));
+        let desc = std::fs::read_to_string(&ovf).unwrap();
+        assert!(
+            desc.contains("http://schemas.dmtf.org/ovf/envelope/1"),
+            "{case}"
+        );
+        assert!(!desc.contains("vmware.com/schema/ovf/1/envelope"), "{case}");
+        assert!(!desc.contains("xsi:type=\"ovf:"), "{case}");
+        // Valid without --lax, against the package (disks included) and the DMTF schema.
+        let v = ovftool(&["validate", ovf.to_str().unwrap()]);
+        assert_eq!(rc(&v), 0, "{case}: {}{}", stdout(&v), stderr(&v));
+        let v = ovftool(&["validate", out.to_str().unwrap()]);
+        assert_eq!(rc(&v), 0, "{case}: {}{}", stdout(&v), stderr(&v));
+        assert_schema_valid(&ovf, 1);
+    }
+    assert!(found > 0, "no OVF 0.9 case in the corpus");
+}
+
+#[test]
+fn retarget_stops_a_gzip_bomb_at_what_the_disk_can_hold() {
+    let t = tempfile::tempdir().unwrap();
+    let pkg = t.path().join("pkg");
+    std::fs::create_dir(&pkg).unwrap();
+    // 64 MiB of zeros behind a 1 MiB raw disk: inflating past 1 MiB is the bomb.
+    let mut gz = flate2::write::GzEncoder::new(Vec::new(), flate2::Compression::best());
+    std::io::Write::write_all(&mut gz, &vec![0u8; 64 << 20]).unwrap();
+    let gz = gz.finish().unwrap();
+    std::fs::write(pkg.join("disk.img.gz"), &gz).unwrap();
+    let ovf = format!(
+        r#"<?xml version="1.0" encoding="UTF-8"?>
+<Envelope xmlns="http://schemas.dmtf.org/ovf/envelope/1" xmlns:ovf="http://schemas.dmtf.org/ovf/envelope/1" xmlns:rasd="http://schemas.dmtf.org/wbem/wscim/1/cim-schema/2/CIM_ResourceAllocationSettingData" xmlns:vssd="http://schemas.dmtf.org/wbem/wscim/1/cim-schema/2/CIM_VirtualSystemSettingData">
+  <References><File ovf:href="disk.img.gz" ovf:id="file1" ovf:size="{}" ovf:compression="gzip"/></References>
+  <DiskSection><Info>Disks</Info><Disk ovf:capacity="1048576" ovf:diskId="d1" ovf:fileRef="file1" ovf:format="http://www.vmware.com/interfaces/specifications/vmdk.html#streamOptimized"/></DiskSection>
+  <VirtualSystem ovf:id="vm"><Info>A VM</Info>
+    <VirtualHardwareSection><Info>Hardware</Info>
+      <System><vssd:ElementName>Virtual Hardware Family</vssd:ElementName><vssd:InstanceID>0</vssd:InstanceID><vssd:VirtualSystemType>vmx-13</vssd:VirtualSystemType></System>
+      <Item><rasd:ElementName>1 CPU</rasd:ElementName><rasd:InstanceID>1</rasd:InstanceID><rasd:ResourceType>3</rasd:ResourceType><rasd:VirtualQuantity>1</rasd:VirtualQuantity></Item>
+    </VirtualHardwareSection>
+  </VirtualSystem>
+</Envelope>
+"#,
+        gz.len()
+    );
+    std::fs::write(pkg.join("bomb.ovf"), ovf).unwrap();
+    let out = t.path().join("r.ova");
+    let o = cmd("retarget", &pkg, &out, &["--for", "esxi-7.0"]);
+    // A limit exceeded by the input is a refusal of the input: exit 1.
+    assert_eq!(rc(&o), 1, "{}", stderr(&o));
+    assert!(stderr(&o).contains("inflated size"), "{}", stderr(&o));
+    assert!(!out.exists());
+    assert_eq!(leftovers(t.path()), vec!["pkg".to_string()]);
 }

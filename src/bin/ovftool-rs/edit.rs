@@ -3,10 +3,11 @@
 use std::path::PathBuf;
 
 use ovftool::cert::Signer;
-use ovftool::transform::edit::{self, EditOptions, PropEdit, Signing};
+use ovftool::transform::edit::{self, ConfigEdit, EditOptions, PropEdit, Signing};
 use ovftool::Error;
 
 use crate::ui::{Outcome, Ui};
+use crate::values::{NicTypeChoice, ScsiTypeChoice};
 
 /// Arguments of `edit`.
 #[derive(Debug, clap::Args)]
@@ -66,12 +67,12 @@ pub struct Args {
     /// Memory in MiB (or with a unit: 512M, 4G).
     #[arg(long, value_name = "SIZE")]
     pub memory: Option<String>,
-    /// Adapter type of every NIC: vmxnet3, e1000, e1000e, pcnet32, vmxnet2.
-    #[arg(long, value_name = "TYPE")]
-    pub nic_type: Option<String>,
-    /// Kind of every SCSI controller: lsilogic, lsilogicsas, buslogic, pvscsi.
-    #[arg(long, value_name = "TYPE")]
-    pub scsi_type: Option<String>,
+    /// Adapter type of every NIC (and of NICs added with --add-nic).
+    #[arg(long, value_name = "TYPE", value_enum, ignore_case = true)]
+    pub nic_type: Option<NicTypeChoice>,
+    /// Kind of every SCSI controller.
+    #[arg(long, value_name = "TYPE", value_enum, ignore_case = true)]
+    pub scsi_type: Option<ScsiTypeChoice>,
     /// Add a NIC on NETWORK (repeatable).
     #[arg(long, value_name = "NETWORK")]
     pub add_nic: Vec<String>,
@@ -90,6 +91,19 @@ pub struct Args {
     /// Remove the File with this ovf:id (repeatable).
     #[arg(long, value_name = "ID")]
     pub remove_file: Vec<String>,
+    /// Add a deployment option (DeploymentOptionSection Configuration), or relabel one
+    /// (repeatable; the label defaults to the id).
+    #[arg(long, value_name = "ID[=LABEL]")]
+    pub add_config: Vec<String>,
+    /// The description of deployment option ID.
+    #[arg(long, value_name = "ID=TEXT")]
+    pub config_description: Vec<String>,
+    /// Remove a deployment option, with the items and property values only it uses.
+    #[arg(long, value_name = "ID")]
+    pub remove_config: Vec<String>,
+    /// Make deployment option ID the default one.
+    #[arg(long, value_name = "ID")]
+    pub default_config: Option<String>,
     /// Sign the new manifest with this PEM private key.
     #[arg(long, value_name = "KEY.pem", conflicts_with = "unsign")]
     pub sign: Option<PathBuf>,
@@ -99,6 +113,11 @@ pub struct Args {
     /// Drop the package's signature.
     #[arg(long)]
     pub unsign: bool,
+    /// Read every disk and file carried over unchanged and check it against the input's
+    /// manifest before publishing (default: its digest is carried over unread, and a damaged
+    /// file fails verification of the output).
+    #[arg(long)]
+    pub verify: bool,
     /// Replace an existing output (ovftool: --overwrite).
     #[arg(long, alias = "overwrite")]
     pub force: bool,
@@ -209,6 +228,29 @@ pub fn run(args: Args, ui: &Ui) -> ovftool::Result<Outcome> {
         ),
         None => None,
     };
+    let mut configs: Vec<ConfigEdit> = Vec::new();
+    for v in &args.add_config {
+        let (id, label) = match v.split_once('=') {
+            Some((i, l)) => (i.to_string(), Some(l.to_string())),
+            None => (v.clone(), None),
+        };
+        configs.push(ConfigEdit {
+            id,
+            label,
+            description: None,
+        });
+    }
+    for v in &args.config_description {
+        let (id, text) = split("config-description", v)?;
+        match configs.iter_mut().find(|c| c.id == id) {
+            Some(c) => c.description = Some(text),
+            None => configs.push(ConfigEdit {
+                id,
+                label: None,
+                description: Some(text),
+            }),
+        }
+    }
     let opts = EditOptions {
         product: args.product,
         vendor: args.vendor,
@@ -223,22 +265,8 @@ pub fn run(args: Args, ui: &Ui) -> ovftool::Result<Outcome> {
         remove_props: args.remove_prop,
         cpus: args.cpus,
         memory_mib: args.memory.as_deref().map(memory_mib).transpose()?,
-        nic_type: match &args.nic_type {
-            Some(t) => Some(edit::parse_nic_type(t).ok_or_else(|| {
-                Error::usage(format!(
-                    "--nic-type {t:?}: expected vmxnet3, e1000, e1000e, pcnet32 or vmxnet2"
-                ))
-            })?),
-            None => None,
-        },
-        scsi_type: match &args.scsi_type {
-            Some(t) => Some(edit::parse_scsi_type(t).ok_or_else(|| {
-                Error::usage(format!(
-                    "--scsi-type {t:?}: expected lsilogic, lsilogicsas, buslogic or pvscsi"
-                ))
-            })?),
-            None => None,
-        },
+        nic_type: args.nic_type.map(Into::into),
+        scsi_type: args.scsi_type.map(Into::into),
         add_nics: args.add_nic,
         remove_devices: args.remove_device,
         hardware_version,
@@ -254,6 +282,10 @@ pub fn run(args: Args, ui: &Ui) -> ovftool::Result<Outcome> {
             (None, true) => Signing::Unsign,
             (None, false) => Signing::Keep,
         },
+        configs,
+        remove_configs: args.remove_config,
+        default_config: args.default_config,
+        verify: args.verify,
         force: args.force,
         ..Default::default()
     };

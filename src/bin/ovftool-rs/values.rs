@@ -12,6 +12,7 @@ use ovftool::digest::Algorithm;
 use ovftool::export::Target;
 use ovftool::ovf::OvfVersion;
 use ovftool::transform::retarget::Target as RetargetTarget;
+use ovftool::vm::{ControllerKind, NicAdapter};
 use ovftool::vmdk::geometry::AdapterType;
 use ovftool::vmdk::layout::Layout;
 
@@ -222,6 +223,65 @@ impl From<AdapterChoice> for AdapterType {
     }
 }
 
+/// `edit --nic-type`: the NIC adapter types (the OVF and vmx spellings are aliases).
+#[derive(Debug, Clone, Copy, PartialEq, Eq, ValueEnum)]
+pub enum NicTypeChoice {
+    /// VMXNET 3 (OVF VmxNet3).
+    Vmxnet3,
+    /// Intel E1000.
+    E1000,
+    /// Intel E1000e.
+    E1000e,
+    /// AMD PCnet32 (OVF PCNet32; vmx vlance).
+    #[value(alias = "vlance")]
+    Pcnet32,
+    /// VMXNET 2 enhanced (OVF VmxNet2).
+    Vmxnet2,
+    /// Flexible (OVF VmxNet; vmx vmxnet).
+    #[value(alias = "vmxnet")]
+    Flexible,
+}
+
+impl From<NicTypeChoice> for NicAdapter {
+    fn from(t: NicTypeChoice) -> NicAdapter {
+        match t {
+            NicTypeChoice::Vmxnet3 => NicAdapter::VmxNet3,
+            NicTypeChoice::E1000 => NicAdapter::E1000,
+            NicTypeChoice::E1000e => NicAdapter::E1000e,
+            NicTypeChoice::Pcnet32 => NicAdapter::Vlance,
+            NicTypeChoice::Vmxnet2 => NicAdapter::VmxNet2,
+            NicTypeChoice::Flexible => NicAdapter::Flexible,
+        }
+    }
+}
+
+/// `edit --scsi-type`: the SCSI controller kinds (OVF ResourceSubType and vmx spellings are
+/// aliases).
+#[derive(Debug, Clone, Copy, PartialEq, Eq, ValueEnum)]
+pub enum ScsiTypeChoice {
+    /// LSI Logic parallel.
+    Lsilogic,
+    /// LSI Logic SAS (vmx lsisas1068).
+    #[value(alias = "lsisas1068")]
+    Lsilogicsas,
+    /// BusLogic parallel.
+    Buslogic,
+    /// VMware paravirtual SCSI (OVF VirtualSCSI).
+    #[value(alias = "virtualscsi")]
+    Pvscsi,
+}
+
+impl From<ScsiTypeChoice> for ControllerKind {
+    fn from(t: ScsiTypeChoice) -> ControllerKind {
+        match t {
+            ScsiTypeChoice::Lsilogic => ControllerKind::LsiLogic,
+            ScsiTypeChoice::Lsilogicsas => ControllerKind::LsiLogicSas,
+            ScsiTypeChoice::Buslogic => ControllerKind::BusLogic,
+            ScsiTypeChoice::Pvscsi => ControllerKind::Pvscsi,
+        }
+    }
+}
+
 /// `retarget --for`: the library's targets, named as the library names them (one list).
 #[derive(Debug, Clone, Copy, PartialEq, Eq)]
 pub struct RetargetChoice(pub RetargetTarget);
@@ -266,6 +326,32 @@ mod tests {
         for v in ImportDiskMode::value_variants() {
             let lib: Layout = (*v).into();
             assert_eq!(v.name(), lib.name());
+        }
+    }
+
+    /// Every NIC and SCSI name and alias means to the library's descriptor reader what it
+    /// means on the command line (one list of spellings).
+    #[test]
+    fn device_type_names_agree_with_the_library() {
+        for v in NicTypeChoice::value_variants() {
+            let pv = v.to_possible_value().unwrap();
+            for name in pv.get_name_and_aliases() {
+                assert_eq!(
+                    ovftool::transform::edit::parse_nic_type(name),
+                    Some(NicAdapter::from(*v)),
+                    "{name}"
+                );
+            }
+        }
+        for v in ScsiTypeChoice::value_variants() {
+            let pv = v.to_possible_value().unwrap();
+            for name in pv.get_name_and_aliases() {
+                assert_eq!(
+                    ovftool::transform::edit::parse_scsi_type(name),
+                    Some(ControllerKind::from(*v)),
+                    "{name}"
+                );
+            }
         }
     }
 
