@@ -18,13 +18,17 @@ BENCH=$ROOT/scripts
 WORK=${2:-$(mktemp -d /tmp/bench-vsphere.XXXXXX)}
 mkdir -p "$WORK"
 SIM=""
-trap '[ -n "$SIM" ] && kill -TERM $SIM 2>/dev/null; rm -rf "$WORK/pkg" "$WORK/bench.ova"' EXIT
+# A WORKDIR given keeps its image and OVA for the next run (a rerun then only times).
+KEEP=${2:+1}
+trap '[ -n "$SIM" ] && kill -TERM $SIM 2>/dev/null; rm -rf "$WORK/pkg"; [ -n "$KEEP" ] || rm -f "$WORK/bench-${SIZE}g.ova"' EXIT
 (cd "$ROOT" && cargo build --release --quiet)
 OVT=$ROOT/target/release/ovftool-rs
 VCSIM=${VCSIM:-$ROOT/target/vcsim}
 [ -x "$VCSIM" ] || "$ROOT/../shared/vcsim/build.sh" "$VCSIM" >/dev/null
 
 IMG=$WORK/disk-${SIZE}g.raw
+OVA=$WORK/bench-${SIZE}g.ova
+if [ ! -s "$OVA" ]; then
 [ -f "$IMG" ] || "$BENCH/make-mixed-image.sh" "$WORK" "$SIZE" >/dev/null
 mkdir -p "$WORK/pkg"
 "$OVT" convert --quiet --force --to stream-optimized "$IMG" "$WORK/pkg/bench-disk1.vmdk"
@@ -57,9 +61,10 @@ cat > "$WORK/pkg/bench.ovf" <<OVF
   </VirtualSystem>
 </Envelope>
 OVF
-"$OVT" pack --quiet --force "$WORK/pkg" "$WORK/bench.ova"
+"$OVT" pack --quiet --force "$WORK/pkg" "$OVA"
 rm -rf "$WORK/pkg"
-OVA=$WORK/bench.ova
+fi
+BYTES=$(tar tvf "$OVA" | awk '/\.vmdk$/ {print $3}')
 OVABYTES=$(stat -c %s "$OVA")
 
 "$VCSIM" -tls >"$WORK/sim.json" 2>"$WORK/sim.log" & SIM=$!
