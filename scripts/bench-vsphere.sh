@@ -4,7 +4,7 @@
 # Usage: scripts/bench-vsphere.sh [SIZE_GIB] [WORKDIR]     (default 4 GiB, a fresh temp folder)
 #
 # Builds an OVA whose disk is the project's mixed benchmark image
-# (scripts/make-mixed-image.sh) as a streamOptimized VMDK (the format an import lease
+# (make-mixed-image.sh of the shared bench folder, else scripts/) as a streamOptimized VMDK (the format an import lease
 # takes, so the deploy passes it through), starts ../shared/vcsim with TLS on 127.0.0.1, then
 # times with a warm page cache (median of ROUNDS=3 interleaved runs; max RSS from /usr/bin/time):
 #   deploy  `import --thumbprint … OVA vi://user@HOST/DC0/host/DC0_C0` (upload hashed on the way,
@@ -29,7 +29,8 @@ VCSIM=${VCSIM:-$ROOT/target/vcsim}
 IMG=$WORK/disk-${SIZE}g.raw
 OVA=$WORK/bench-${SIZE}g.ova
 if [ ! -s "$OVA" ]; then
-[ -f "$IMG" ] || "$BENCH/make-mixed-image.sh" "$WORK" "$SIZE" >/dev/null
+MIXED=$ROOT/../shared/bench/make-mixed-image.sh; [ -x "$MIXED" ] || MIXED=$BENCH/make-mixed-image.sh
+[ -f "$IMG" ] || "$MIXED" "$WORK" "$SIZE" >/dev/null
 mkdir -p "$WORK/pkg"
 "$OVT" convert --quiet --force --to stream-optimized "$IMG" "$WORK/pkg/bench-disk1.vmdk"
 BYTES=$(stat -c %s "$WORK/pkg/bench-disk1.vmdk")

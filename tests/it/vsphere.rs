@@ -737,7 +737,7 @@ fn chunked_and_gzip_members_are_joined_and_inflated_on_the_way() {
     let Some(sim) = start(false) else { return };
     let dir = tempfile::tempdir().unwrap();
     let s = sim.session();
-    for (i, (gzip, chunk)) in [(true, None), (false, Some(30_000)), (true, Some(7_000))]
+    for (i, (gzip, chunk)) in [(true, None), (false, Some(30_000)), (true, Some(1_500))]
         .into_iter()
         .enumerate()
     {
