@@ -737,7 +737,7 @@ fn chunked_and_gzip_members_are_joined_and_inflated_on_the_way() {
     let Some(sim) = start(false) else { return };
     let dir = tempfile::tempdir().unwrap();
     let s = sim.session();
-    for (i, (gzip, chunk)) in [(true, None), (false, Some(30_000)), (true, Some(1_500))]
+    for (i, (gzip, chunk)) in [(true, None), (false, Some(30_000)), (true, Some(600))]
         .into_iter()
         .enumerate()
     {
@@ -792,7 +792,7 @@ fn package_folder_deploys_from_its_ovf_or_the_folder() {
     let plain = dir.path().join("plain");
     folder_of(&plain, &appliance_members());
     let chunked = dir.path().join("chunked");
-    folder_of(&chunked, &appliance_stored(true, Some(10_000)));
+    folder_of(&chunked, &appliance_stored(true, Some(700)));
     let s = sim.session();
     for (src, name) in [
         (plain.join("sample-appliance.ovf"), "dir1"),
@@ -865,7 +865,7 @@ fn ovf_at_an_http_url_is_read_with_its_files_beside_it() {
     let dir = tempfile::tempdir().unwrap();
     let root = dir.path().join("www");
     folder_of(&root.join("plain"), &appliance_members());
-    folder_of(&root.join("stored"), &appliance_stored(true, Some(20_000)));
+    folder_of(&root.join("stored"), &appliance_stored(true, Some(500)));
     let mut missing = appliance_members();
     missing.retain(|(n, _)| n != APPLIANCE_DISK);
     folder_of(&root.join("missing"), &missing);
