@@ -427,7 +427,7 @@ impl HttpClient {
     ///
     /// # Errors
     /// [`ErrorKind::Io`] when the server cannot be reached or answers another error.
-    pub fn get_if_exists(&self, url: &str) -> Result<Option<(Option<u64>, Box<dyn Read + Send>)>> {
+    pub fn get_if_exists(&self, url: &str) -> Result<Option<crate::ova::folder_stream::Opened>> {
         let resp = self
             .agent
             .get(url)
@@ -498,7 +498,7 @@ impl UrlFetch {
 }
 
 impl crate::ova::folder_stream::Fetch for UrlFetch {
-    fn open(&mut self, name: &str) -> Result<Option<(Option<u64>, Box<dyn Read + Send>)>> {
+    fn open(&mut self, name: &str) -> Result<Option<crate::ova::folder_stream::Opened>> {
         self.client.get_if_exists(&self.url(name))
     }
 

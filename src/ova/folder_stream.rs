@@ -24,6 +24,9 @@ use crate::limits::Limits;
 use crate::manifest::Manifest;
 use crate::ovf::{Envelope, ParseOptions};
 
+/// An opened file: its size when the source knows it, and its bytes.
+pub type Opened = (Option<u64>, Box<dyn Read + Send>);
+
 /// Where the files beside a descriptor come from.
 pub trait Fetch: Send {
     /// Opens the file `name` beside the descriptor: its size (when the source knows it) and its
@@ -31,7 +34,7 @@ pub trait Fetch: Send {
     ///
     /// # Errors
     /// Failures other than "not found".
-    fn open(&mut self, name: &str) -> Result<Option<(Option<u64>, Box<dyn Read + Send>)>>;
+    fn open(&mut self, name: &str) -> Result<Option<Opened>>;
 
     /// How `name` is shown in messages (a path or a URL).
     fn show(&self, name: &str) -> String;
@@ -45,7 +48,7 @@ pub struct LocalFetch {
 }
 
 impl Fetch for LocalFetch {
-    fn open(&mut self, name: &str) -> Result<Option<(Option<u64>, Box<dyn Read + Send>)>> {
+    fn open(&mut self, name: &str) -> Result<Option<Opened>> {
         let p = crate::gate::resolve_in_dir(&self.dir, name)?;
         let f = match std::fs::File::open(&p) {
             Ok(f) => f,
@@ -371,7 +374,7 @@ mod tests {
     fn a_file_shorter_than_announced_fails_the_stream() {
         struct Short;
         impl Fetch for Short {
-            fn open(&mut self, name: &str) -> Result<Option<(Option<u64>, Box<dyn Read + Send>)>> {
+            fn open(&mut self, name: &str) -> Result<Option<Opened>> {
                 Ok(match name {
                     "p.ovf" => Some((None, Box::new(io::Cursor::new(OVF.as_bytes().to_vec())))),
                     "a.bin" => Some((Some(5), Box::new(io::Cursor::new(b"hel".to_vec())))),

@@ -1184,9 +1184,7 @@ fn upload_members<R: Read>(
                     Err(e) => {
                         // The upload's own failure explains a broken channel best.
                         if let Some(a) = active.take() {
-                            if let Err(up) = a.finish() {
-                                return Err(up);
-                            }
+                            a.finish()?;
                         }
                         return Err(e.with_entry(&h.name));
                     }
