@@ -4,7 +4,7 @@
 # Usage: scripts/bench-vsphere.sh [SIZE_GIB] [WORKDIR]     (default 4 GiB, a fresh temp folder)
 #
 # Builds an OVA whose disk is the project's mixed benchmark image
-# (scripts/make-mixed-image.sh) as a streamOptimized VMDK (the format an import lease
+# (make-mixed-image.sh of the shared bench folder, else scripts/) as a streamOptimized VMDK (the format an import lease
 # takes, so the deploy passes it through), starts ../shared/vcsim with TLS on 127.0.0.1, then
 # times with a warm page cache (median of ROUNDS=3 interleaved runs; max RSS from /usr/bin/time):
 #   deploy  `import --thumbprint … OVA vi://user@HOST/DC0/host/DC0_C0` (upload hashed on the way,
@@ -18,16 +18,32 @@ BENCH=$ROOT/scripts
 WORK=${2:-$(mktemp -d /tmp/bench-vsphere.XXXXXX)}
 mkdir -p "$WORK"
 SIM=""
-trap '[ -n "$SIM" ] && kill -TERM $SIM 2>/dev/null; rm -rf "$WORK/pkg" "$WORK/bench.ova"' EXIT
+# A WORKDIR given keeps its image and OVA for the next run (a rerun then only times).
+KEEP=${2:+1}
+trap '[ -n "$SIM" ] && kill -TERM $SIM 2>/dev/null; rm -rf "$WORK/pkg"; [ -n "$KEEP" ] || rm -f "$WORK/bench-${SIZE}g.ova"' EXIT
 (cd "$ROOT" && cargo build --release --quiet)
 OVT=$ROOT/target/release/ovftool-rs
 VCSIM=${VCSIM:-$ROOT/target/vcsim}
 [ -x "$VCSIM" ] || "$ROOT/../shared/vcsim/build.sh" "$VCSIM" >/dev/null
 
 IMG=$WORK/disk-${SIZE}g.raw
-[ -f "$IMG" ] || "$BENCH/make-mixed-image.sh" "$WORK" "$SIZE" >/dev/null
+OVA=$WORK/bench-${SIZE}g.ova
+if [ ! -s "$OVA" ]; then
+MIXED=$ROOT/../shared/bench/make-mixed-image.sh; [ -x "$MIXED" ] || MIXED=$BENCH/make-mixed-image.sh
+[ -f "$IMG" ] || "$MIXED" "$WORK" "$SIZE" >/dev/null
 mkdir -p "$WORK/pkg"
-"$OVT" convert --quiet --force --to stream-optimized "$IMG" "$WORK/pkg/bench-disk1.vmdk"
+# The raw image through a monolithicFlat descriptor: the content sniffer cannot mistake a raw
+# image whose first bytes happen to be a gzip header (the mixed image's are) for a gzip file.
+cat > "$WORK/flat.vmdk" <<VMDK
+# Disk DescriptorFile
+version=1
+CID=fffffffe
+parentCID=ffffffff
+createType="monolithicFlat"
+RW $(( $(stat -c %s "$IMG") / 512 )) FLAT "$(basename "$IMG")" 0
+ddb.adapterType = "lsilogic"
+VMDK
+"$OVT" convert --quiet --force --to stream-optimized "$WORK/flat.vmdk" "$WORK/pkg/bench-disk1.vmdk"
 BYTES=$(stat -c %s "$WORK/pkg/bench-disk1.vmdk")
 CAP=$(stat -c %s "$IMG")
 cat > "$WORK/pkg/bench.ovf" <<OVF
@@ -57,9 +73,10 @@ cat > "$WORK/pkg/bench.ovf" <<OVF
   </VirtualSystem>
 </Envelope>
 OVF
-"$OVT" pack --quiet --force "$WORK/pkg" "$WORK/bench.ova"
+"$OVT" pack --quiet --force "$WORK/pkg" "$OVA"
 rm -rf "$WORK/pkg"
-OVA=$WORK/bench.ova
+fi
+BYTES=$(tar tvf "$OVA" | awk '/\.vmdk$/ {print $3}')
 OVABYTES=$(stat -c %s "$OVA")
 
 "$VCSIM" -tls >"$WORK/sim.json" 2>"$WORK/sim.log" & SIM=$!
@@ -89,6 +106,10 @@ rss() { echo "$(( $(echo "$1" | cut -d' ' -f2) / 1024 ))"; }
 cpu() { echo "$1" | awk '{printf "%.2f", $3 + $4}'; }
 mbs() { echo "scale=0; $OVABYTES / $(sec "$1") / 1000000" | bc; }
 V=$(med verify) D=$(med deploy)
+echo "every run (seconds max-RSS-KiB user sys):"
+printf 'verify %s\n' ${RUNS[verify]// /_}
+printf 'deploy %s\n' ${RUNS[deploy]// /_}
+echo
 echo "vSphere benchmark: ${SIZE} GiB mixed image as streamOptimized ($BYTES bytes), OVA $OVABYTES bytes, $(nproc) cores, load average $(cut -d' ' -f1-3 /proc/loadavg), $(date -u +%Y-%m-%dT%H:%MZ), medians of $ROUNDS interleaved runs"
 echo
 echo "| operation | command | seconds | CPU s (user+sys) | MB/s | max RSS MiB | ratio (wall) |"

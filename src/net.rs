@@ -421,6 +421,110 @@ impl HttpClient {
     }
 }
 
+impl HttpClient {
+    /// GETs `url`: `Ok(None)` when the server answers 404 or 410, else its length (when it
+    /// gives one) and body.
+    ///
+    /// # Errors
+    /// [`ErrorKind::Io`] when the server cannot be reached or answers another error.
+    pub fn get_if_exists(&self, url: &str) -> Result<Option<crate::ova::folder_stream::Opened>> {
+        let resp = self
+            .agent
+            .get(url)
+            .call()
+            .map_err(|e| self.error(&format!("GET {}", redact(url)), e))?;
+        let status = resp.status();
+        if status.as_u16() == 404 || status.as_u16() == 410 {
+            return Ok(None);
+        }
+        if !status.is_success() {
+            return Err(Error::new(
+                ErrorKind::Io,
+                format!("GET {}: the server answered {status}", redact(url)),
+            ));
+        }
+        let len = resp
+            .headers()
+            .get("content-length")
+            .and_then(|v| v.to_str().ok())
+            .and_then(|v| v.trim().parse::<u64>().ok());
+        Ok(Some((len, Box::new(resp.into_body().into_reader()))))
+    }
+}
+
+/// The files beside an `.ovf` at an `http(s)://` URL, fetched relative to it (one GET at a time,
+/// streamed): the [`crate::ova::folder_stream::Fetch`] of a package at a URL.
+#[derive(Debug, Clone)]
+pub struct UrlFetch {
+    client: HttpClient,
+    /// The URL up to and including its last `/` (query and fragment dropped).
+    base: String,
+}
+
+impl UrlFetch {
+    /// The files beside `url` (an `.ovf` URL); returns the fetcher and the descriptor's name.
+    ///
+    /// # Errors
+    /// [`ErrorKind::Usage`] when `url` does not end in a file name.
+    pub fn new(client: HttpClient, url: &str) -> Result<(UrlFetch, String)> {
+        let path = url.split(['?', '#']).next().unwrap_or(url);
+        let (base, name) = path
+            .rsplit_once('/')
+            .filter(|(b, n)| !n.is_empty() && b.contains("://"))
+            .ok_or_else(|| Error::usage(format!("{}: no file name in the URL", redact(url))))?;
+        let name = percent_decode(name).ok_or_else(|| {
+            Error::usage(format!("{}: bad %-escape in the file name", redact(url)))
+        })?;
+        Ok((
+            UrlFetch {
+                client,
+                base: format!("{base}/"),
+            },
+            name,
+        ))
+    }
+
+    fn url(&self, name: &str) -> String {
+        let mut u = self.base.clone();
+        for b in name.bytes() {
+            if b.is_ascii_alphanumeric() || matches!(b, b'-' | b'.' | b'_' | b'~') {
+                u.push(b as char);
+            } else {
+                u.push_str(&format!("%{b:02X}"));
+            }
+        }
+        u
+    }
+}
+
+impl crate::ova::folder_stream::Fetch for UrlFetch {
+    fn open(&mut self, name: &str) -> Result<Option<crate::ova::folder_stream::Opened>> {
+        self.client.get_if_exists(&self.url(name))
+    }
+
+    fn show(&self, name: &str) -> String {
+        redact(&self.url(name))
+    }
+}
+
+/// Decodes `%XX` escapes; `None` for a bad escape or a result that is not UTF-8.
+fn percent_decode(s: &str) -> Option<String> {
+    let b = s.as_bytes();
+    let mut out = Vec::with_capacity(b.len());
+    let mut i = 0;
+    while i < b.len() {
+        if b[i] == b'%' {
+            let hex = std::str::from_utf8(b.get(i + 1..i + 3)?).ok()?;
+            out.push(u8::from_str_radix(hex, 16).ok()?);
+            i += 3;
+        } else {
+            out.push(b[i]);
+            i += 1;
+        }
+    }
+    String::from_utf8(out).ok()
+}
+
 /// `url` without a `user:password@` part, for messages.
 pub fn redact(url: &str) -> String {
     if let Some((scheme, rest)) = url.split_once("://") {
@@ -451,6 +555,16 @@ mod tests {
         );
         assert!(normalize_thumbprint("2C:11").is_none());
         assert!(normalize_thumbprint(&"zz".repeat(20)).is_none());
+    }
+
+    #[test]
+    fn files_beside_an_ovf_url_are_resolved_and_escaped() {
+        let c = HttpClient::new(TlsPolicy::Insecure).unwrap();
+        let (f, name) = UrlFetch::new(c.clone(), "http://h:8/a/b/my%20app.ovf?x=1").unwrap();
+        assert_eq!(name, "my app.ovf");
+        assert_eq!(f.url("disk 1.vmdk"), "http://h:8/a/b/disk%201.vmdk");
+        assert!(UrlFetch::new(c.clone(), "http://h:8/").is_err());
+        assert!(UrlFetch::new(c, "http://h:8").is_err());
     }
 
     #[test]

@@ -9,6 +9,7 @@
 //! The checks that need the whole package (entry order, manifest, signature, References) live
 //! in [`crate::verify`].
 
+pub mod folder_stream;
 pub mod header;
 pub mod names;
 pub mod reader;

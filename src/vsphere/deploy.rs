@@ -13,9 +13,8 @@
 //!    signature, References ↔ members, disk headers). Only then `HttpNfcLeaseComplete`; any
 //!    failure aborts the lease **and destroys the half-created VM**, so nothing is left.
 
-use std::io::{self, Read};
+use std::io::{self, Read, Write};
 use std::sync::atomic::{AtomicU64, Ordering};
-use std::sync::Arc;
 use std::time::Duration;
 
 use serde::Serialize;
@@ -23,14 +22,15 @@ use serde::Serialize;
 use super::client::{el, MoRef, Session};
 use super::locator::Locator;
 use super::xml::El;
-use crate::digest::{Algorithm, Digests, Hasher};
+use crate::digest::{copy_hashing, Algorithm, CopyOptions, Digests};
 use crate::error::{Error, ErrorKind, Result};
+use crate::inflate::{image_bytes_cap, GunzipCapped};
 use crate::limits::Limits;
 use crate::manifest::Manifest;
 use crate::net::{HttpClient, TlsPolicy};
 use crate::ova::names::{self, Role};
 use crate::ova::Reader;
-use crate::ovf::{Envelope, ParseOptions};
+use crate::ovf::{Envelope, FileRef, ParseOptions};
 use crate::progress::Progress;
 use crate::verify::{self, Collected, Member, Report, Severity, VerifyOptions};
 use crate::vmdk::layout::Layout;
@@ -417,33 +417,6 @@ fn member_of(name: &str, data: Vec<u8>, offset: u64) -> Member {
     }
 }
 
-/// A reader that hashes the stored bytes, keeps their first bytes and counts them.
-struct Tap<'a> {
-    inner: &'a mut dyn Read,
-    hashers: Vec<Hasher>,
-    prefix: Vec<u8>,
-    count: u64,
-    sent: &'a AtomicU64,
-    progress: &'a dyn Progress,
-}
-
-impl Read for Tap<'_> {
-    fn read(&mut self, buf: &mut [u8]) -> io::Result<usize> {
-        let n = self.inner.read(buf)?;
-        for h in &mut self.hashers {
-            h.update(&buf[..n]);
-        }
-        if self.prefix.len() < PREFIX_BYTES {
-            let k = n.min(PREFIX_BYTES - self.prefix.len());
-            self.prefix.extend_from_slice(&buf[..k]);
-        }
-        self.count += n as u64;
-        self.sent.fetch_add(n as u64, Ordering::Relaxed);
-        self.progress.advance(n as u64);
-        Ok(n)
-    }
-}
-
 /// Sends a disk that is not streamOptimized (hosted sparse, flat, raw): spilled to a temporary
 /// file (those layouts need random access, as in `import`), opened by content, and converted by
 /// the streamOptimized writer on another thread while its output is uploaded. Returns the bytes
@@ -459,7 +432,6 @@ fn convert_and_upload(
     use crate::disk::{CopyOptions, SinkOptions};
     use crate::import::pipe::{channel, ChannelWriter};
     use crate::vmdk::stream_writer::StreamOptimizedWriter;
-    use std::io::Write;
     let mut spill = tempfile::Builder::new()
         .prefix(".ovftool-deploy-")
         .tempfile()
@@ -686,6 +658,19 @@ fn deploy_session(
     .map_err(|e| e.with_entry(&desc_name))?;
     let systems = env.virtual_systems();
     crate::import::require_eula_acceptance(&systems, opts.accept_all_eulas)?;
+    if let Some(want) = &opts.deployment_option {
+        let ids: Vec<String> = env.deployment_options().into_iter().map(|o| o.id).collect();
+        if !ids.contains(want) {
+            return Err(Error::usage(format!(
+                "--deployment-option {want:?}: the package offers {}",
+                if ids.is_empty() {
+                    "none".to_string()
+                } else {
+                    ids.join(", ")
+                }
+            )));
+        }
+    }
     let name = match &opts.name {
         Some(n) => n.clone(),
         None => systems
@@ -934,8 +919,131 @@ fn cleanup(s: &Session, lease: &MoRef, vm: Option<&MoRef>) {
     }
 }
 
-/// Reads the rest of the package: small members are kept for the verdict, disk members are
-/// uploaded to their device URLs while being hashed.
+/// Which `References` file a package member holds: `(index, chunk index)` for a plain `href`
+/// (chunk 0) or a chunk `href.NNNNNNNNN` of a file with `ovf:chunkSize`.
+fn member_target(refs: &[FileRef], name: &str) -> Option<(usize, u64)> {
+    refs.iter().enumerate().find_map(|(i, f)| {
+        if f.chunk_size.is_none() {
+            return (f.href == name).then_some((i, 0));
+        }
+        let digits = name.strip_prefix(f.href.as_str())?.strip_prefix('.')?;
+        (digits.len() == 9 && digits.bytes().all(|b| b.is_ascii_digit()))
+            .then(|| digits.parse().ok().map(|n| (i, n)))
+            .flatten()
+    })
+}
+
+/// The sending half of an upload: a [`Write`] into the channel its thread reads. Once that
+/// thread has stopped (the upload failed), writing fails, so the pass stops at once.
+struct UploadWriter(crossbeam_channel::Sender<Vec<u8>>);
+
+impl Write for UploadWriter {
+    fn write(&mut self, buf: &[u8]) -> io::Result<usize> {
+        self.0
+            .send(buf.to_vec())
+            .map_err(|_| io::Error::new(io::ErrorKind::BrokenPipe, "the upload stopped"))?;
+        Ok(buf.len())
+    }
+
+    fn flush(&mut self) -> io::Result<()> {
+        Ok(())
+    }
+}
+
+/// An upload in flight: the file (index in the References) whose members feed it, the next
+/// chunk it takes, and its thread.
+struct InFlight<'s> {
+    file: usize,
+    next_chunk: u64,
+    writer: UploadWriter,
+    handle: std::thread::ScopedJoinHandle<'s, Result<UploadReport>>,
+}
+
+impl InFlight<'_> {
+    /// Ends the upload's input and waits for the server's answer.
+    fn finish(self) -> Result<UploadReport> {
+        drop(self.writer);
+        self.handle
+            .join()
+            .map_err(|_| Error::new(ErrorKind::Io, "upload thread panicked"))?
+    }
+}
+
+/// Counts the bytes read (for `HttpNfcLeaseProgress`) on the way to the progress bar.
+struct Counting<'a> {
+    inner: &'a dyn Progress,
+    sent: &'a AtomicU64,
+}
+
+impl Progress for Counting<'_> {
+    fn start(&self, label: &str, total: Option<u64>) {
+        self.inner.start(label, total);
+    }
+
+    fn advance(&self, delta: u64) {
+        self.sent.fetch_add(delta, Ordering::Relaxed);
+        self.inner.advance(delta);
+    }
+
+    fn finish(&self) {
+        self.inner.finish();
+    }
+}
+
+/// What an upload thread sends, and how.
+struct UploadJob {
+    url: String,
+    file: String,
+    device: String,
+    is_disk: bool,
+    gzip: bool,
+    /// `Content-Length` when known up front (one plain member).
+    len: Option<u64>,
+}
+
+/// The upload thread: the file's bytes (its members joined, as the pass reads them) arrive
+/// through `rx`; gzip is undone here; a streamOptimized disk or another file passes through, a
+/// disk in another layout is converted on the way.
+fn upload_file(
+    s: &Session,
+    job: &UploadJob,
+    rx: crate::import::pipe::ChannelReader,
+    opts: &DeployOptions,
+) -> Result<UploadReport> {
+    let name = job.file.as_str();
+    let (mut plain, first): (Box<dyn Read + Send>, Vec<u8>) = if job.gzip {
+        let mut gz = GunzipCapped::new(rx, opts.limits.max_disk_capacity_bytes, name);
+        let first = head(&mut gz, 512).map_err(|e| Error::from(e).with_entry(name))?;
+        gz.set_cap(image_bytes_cap(&first, None, &opts.limits));
+        (Box::new(gz), first)
+    } else {
+        let mut rx = rx;
+        let first = head(&mut rx, 512).map_err(|e| Error::from(e).with_entry(name))?;
+        (Box::new(rx), first)
+    };
+    let bytes_sent = if job.is_disk && !is_stream_optimized(&first) {
+        // Any other layout goes through the disk pipeline into the streamOptimized writer,
+        // whose output is sent as it is made.
+        convert_and_upload(s, &job.url, name, first, &mut plain, opts)?
+    } else {
+        let mut body = Counted {
+            inner: io::Cursor::new(first).chain(plain),
+            bytes: 0,
+        };
+        s.upload(&job.url, job.is_disk, job.len, &mut body)
+            .map_err(|e| e.with_entry(name))?;
+        body.bytes
+    };
+    Ok(UploadReport {
+        file: job.file.clone(),
+        device: job.device.clone(),
+        bytes_sent,
+    })
+}
+
+/// Reads the rest of the package: small members are kept for the verdict; the members of each
+/// file the import spec asks for are hashed on this thread while an upload thread sends them to
+/// the file's device URL (chunks joined, gzip undone).
 #[allow(clippy::too_many_arguments)]
 fn upload_members<R: Read>(
     s: &Session,
@@ -959,7 +1067,11 @@ fn upload_members<R: Read>(
         })
         .collect();
     let total: u64 = refs.iter().filter_map(|r| r.size).sum::<u64>().max(1);
-    let sent = Arc::new(AtomicU64::new(0));
+    let sent = AtomicU64::new(0);
+    let counting = Counting {
+        inner: progress,
+        sent: &sent,
+    };
     let mut algs: Vec<Algorithm> = vec![Algorithm::Sha1, Algorithm::Sha256];
     let mut uploads = Vec::new();
     let (stop_tx, stop_rx) = crossbeam_channel::bounded::<()>(0);
@@ -967,7 +1079,7 @@ fn upload_members<R: Read>(
     std::thread::scope(|scope| {
         // HttpNfcLeaseProgress while uploading: the lease expires without it.
         if let Some(lease) = lease.clone() {
-            let sent = sent.clone();
+            let sent = &sent;
             scope.spawn(move || loop {
                 let pct = (sent.load(Ordering::Relaxed).saturating_mul(100) / total).min(99);
                 let _ = s.call_raw(
@@ -981,11 +1093,15 @@ fn upload_members<R: Read>(
                 }
             });
         }
+        let mut active: Option<InFlight<'_>> = None;
         let r = (|| -> Result<()> {
             while let Some(mut entry) = reader.next_entry()? {
                 let h = entry.header().clone();
                 let role = names::role(&h.name);
                 if role != Role::File {
+                    if let Some(a) = active.take() {
+                        uploads.push(a.finish()?);
+                    }
                     let limit = opts.limits.max_manifest_bytes;
                     let data = small(&mut entry, &h.name, h.size, limit)?;
                     if role == Role::Manifest {
@@ -998,83 +1114,92 @@ fn upload_members<R: Read>(
                     members.push(member_of(&h.name, data, h.data_offset));
                     continue;
                 }
-                let file = refs.iter().find(|f| f.href == h.name);
-                let item = items.iter().find(|i| i.path == h.name);
-                let url = item.and_then(|i| {
-                    urls.iter()
-                        .find(|(k, _)| *k == i.device_id)
-                        .map(|(_, u)| u.clone())
-                });
-                if refs
-                    .iter()
-                    .any(|f| f.chunk_size.is_some() && h.name.starts_with(&f.href))
-                {
-                    return Err(Error::unsupported(format!(
-                        "{}: chunked files (ovf:chunkSize) cannot be deployed yet; join them with `ovftool-rs convert` first",
-                        h.name
-                    )));
-                }
-                let mut tap = Tap {
-                    inner: &mut entry,
-                    hashers: algs.iter().map(|&a| Hasher::new(a)).collect(),
-                    prefix: Vec::new(),
-                    count: 0,
-                    sent: &sent,
-                    progress,
-                };
-                if let (Some(item), Some(url)) = (item, url) {
-                    let is_disk = file.is_some_and(|f| disk_files.contains(&f.id));
-                    let gzip = file
-                        .and_then(|f| f.compression.as_deref())
-                        .is_some_and(|c| c.eq_ignore_ascii_case("gzip"));
-                    progress.start(&h.name, Some(h.size));
-                    let r = (|| -> Result<u64> {
-                        let mut plain: Box<dyn Read + '_> = if gzip {
-                            Box::new(flate2::read::MultiGzDecoder::new(&mut tap))
-                        } else {
-                            Box::new(&mut tap)
-                        };
-                        let first = head(&mut plain, 512)
-                            .map_err(|e| Error::from(e).with_entry(&h.name))?;
-                        if is_disk && !is_stream_optimized(&first) {
-                            // Any other layout goes through the disk pipeline into the
-                            // streamOptimized writer, whose output is sent as it is made.
-                            return convert_and_upload(s, &url, &h.name, first, &mut plain, opts);
+                let target = member_target(&refs, &h.name);
+                let continues = matches!((&active, target),
+                    (Some(a), Some((fi, ci))) if a.file == fi && a.next_chunk == ci);
+                if !continues {
+                    if let Some(a) = active.take() {
+                        uploads.push(a.finish()?);
+                    }
+                    if let Some((fi, ci)) = target {
+                        let f = &refs[fi];
+                        let item = items.iter().find(|i| i.path == f.href);
+                        let url = item.and_then(|i| {
+                            urls.iter()
+                                .find(|(k, _)| *k == i.device_id)
+                                .map(|(_, u)| u.clone())
+                        });
+                        if let (Some(item), Some(url)) = (item, url) {
+                            if ci != 0 {
+                                return Err(Error::corrupt(format!(
+                                    "chunk {} comes without the chunks before it",
+                                    h.name
+                                ))
+                                .with_entry(&h.name));
+                            }
+                            if uploads.iter().any(|u: &UploadReport| u.file == f.href) {
+                                return Err(Error::corrupt(format!("{} appears twice", h.name))
+                                    .with_entry(&h.name));
+                            }
+                            let job = UploadJob {
+                                url,
+                                file: f.href.clone(),
+                                device: item.device_id.clone(),
+                                is_disk: disk_files.contains(&f.id),
+                                gzip: f
+                                    .compression
+                                    .as_deref()
+                                    .is_some_and(|c| c.eq_ignore_ascii_case("gzip")),
+                                len: None,
+                            };
+                            let job = UploadJob {
+                                len: (!job.gzip && f.chunk_size.is_none()).then_some(h.size),
+                                ..job
+                            };
+                            let (tx, rx) = crate::import::pipe::channel();
+                            let handle = scope.spawn(move || upload_file(s, &job, rx, opts));
+                            active = Some(InFlight {
+                                file: fi,
+                                next_chunk: 0,
+                                writer: UploadWriter(tx),
+                                handle,
+                            });
                         }
-                        let mut body = Counted {
-                            inner: io::Cursor::new(first).chain(plain),
-                            bytes: 0,
-                        };
-                        let len = if gzip { None } else { Some(h.size) };
-                        s.upload(&url, is_disk, len, &mut body)
-                            .map_err(|e| e.with_entry(&h.name))?;
-                        Ok(body.bytes)
-                    })();
-                    progress.finish();
-                    uploads.push(UploadReport {
-                        file: h.name.clone(),
-                        device: item.device_id.clone(),
-                        bytes_sent: r?,
-                    });
+                    }
                 }
-                // Whatever the upload did not consume is still hashed.
-                io::copy(&mut tap, &mut io::sink())
-                    .map_err(|e| Error::from(e).with_entry(&h.name))?;
-                let digests = Digests {
-                    values: tap
-                        .hashers
-                        .into_iter()
-                        .map(|hs| (hs.algorithm(), hs.finalize()))
-                        .collect(),
+                let hash_opts = CopyOptions {
+                    algorithms: algs.clone(),
+                    prefix_bytes: PREFIX_BYTES,
+                    size_hint: Some(h.size),
+                };
+                let sink = active.as_mut().map(|a| {
+                    a.next_chunk += 1;
+                    &mut a.writer as &mut (dyn Write + Send)
+                });
+                counting.start(&h.name, Some(h.size));
+                let res = copy_hashing(&mut entry, sink, &hash_opts, &counting);
+                counting.finish();
+                let res = match res {
+                    Ok(r) => r,
+                    Err(e) => {
+                        // The upload's own failure explains a broken channel best.
+                        if let Some(a) = active.take() {
+                            a.finish()?;
+                        }
+                        return Err(e.with_entry(&h.name));
+                    }
                 };
                 members.push(Member {
                     name: h.name.clone(),
-                    size: tap.count,
-                    digests,
-                    prefix: tap.prefix,
+                    size: res.bytes,
+                    digests: res.digests,
+                    prefix: res.prefix,
                     data_offset: Some(h.data_offset),
                     content: None,
                 });
+            }
+            if let Some(a) = active.take() {
+                uploads.push(a.finish()?);
             }
             Ok(())
         })();

@@ -53,11 +53,17 @@ fn sim_binary() -> Option<PathBuf> {
 }
 
 fn start(esx: bool) -> Option<Sim> {
+    start_with(esx, true)
+}
+
+fn start_with(esx: bool, tls: bool) -> Option<Sim> {
     let exe = sim_binary()?;
     let dir = tempfile::tempdir().unwrap();
     let log = dir.path().join("sim.log");
     let mut cmd = Command::new(exe);
-    cmd.arg("-tls");
+    if tls {
+        cmd.arg("-tls");
+    }
     if esx {
         cmd.arg("-esx");
     }
@@ -76,7 +82,7 @@ fn start(esx: bool) -> Option<Sim> {
     Some(Sim {
         child,
         host_port: host_port.to_string(),
-        thumbprint: v["thumbprint"].as_str().unwrap().to_string(),
+        thumbprint: v["thumbprint"].as_str().unwrap_or_default().to_string(),
         log,
         _dir: dir,
         esx,
@@ -636,4 +642,442 @@ fn disk_in_another_layout_is_converted_to_stream_optimized_on_the_way() {
         "{}",
         sim.log()
     );
+}
+
+/// The appliance's members (descriptor, manifest, disk), in order.
+fn appliance_members() -> Vec<(String, Vec<u8>)> {
+    let mut ar = tar::Archive::new(std::fs::File::open(appliance()).unwrap());
+    ar.entries()
+        .unwrap()
+        .map(|e| {
+            let mut e = e.unwrap();
+            let name = e.path().unwrap().to_string_lossy().into_owned();
+            let mut data = Vec::new();
+            e.read_to_end(&mut data).unwrap();
+            (name, data)
+        })
+        .collect()
+}
+
+/// A package of `desc` (named `sample-appliance.ovf`) and `files`, with a SHA-256 manifest over
+/// all of them, as the list of its members in OVA order.
+fn package(desc: &str, files: Vec<(String, Vec<u8>)>) -> Vec<(String, Vec<u8>)> {
+    use sha2::{Digest, Sha256};
+    let mut all = vec![("sample-appliance.ovf".to_string(), desc.as_bytes().to_vec())];
+    all.extend(files);
+    let mf: String = all
+        .iter()
+        .map(|(n, d)| format!("SHA256({n})= {}\n", hex(&Sha256::digest(d))))
+        .collect();
+    all.insert(1, ("sample-appliance.mf".to_string(), mf.into_bytes()));
+    all
+}
+
+fn hex(b: &[u8]) -> String {
+    b.iter().map(|x| format!("{x:02x}")).collect()
+}
+
+fn ova_of(members: &[(String, Vec<u8>)]) -> Vec<u8> {
+    let mut b = tar::Builder::new(Vec::new());
+    for (name, bytes) in members {
+        let mut h = tar::Header::new_ustar();
+        h.set_size(bytes.len() as u64);
+        h.set_mode(0o644);
+        h.set_cksum();
+        b.append_data(&mut h, name, bytes.as_slice()).unwrap();
+    }
+    b.into_inner().unwrap()
+}
+
+fn folder_of(dir: &Path, members: &[(String, Vec<u8>)]) {
+    std::fs::create_dir_all(dir).unwrap();
+    for (name, bytes) in members {
+        std::fs::write(dir.join(name), bytes).unwrap();
+    }
+}
+
+/// The appliance with its disk stored gzip-compressed and/or in chunks of `chunk` bytes.
+fn appliance_stored(gzip: bool, chunk: Option<usize>) -> Vec<(String, Vec<u8>)> {
+    let m = appliance_members();
+    let desc = String::from_utf8(m[0].1.clone()).unwrap();
+    let disk = m
+        .iter()
+        .find(|(n, _)| n == APPLIANCE_DISK)
+        .unwrap()
+        .1
+        .clone();
+    let stored = if gzip {
+        let mut e = flate2::write::GzEncoder::new(Vec::new(), flate2::Compression::default());
+        e.write_all(&disk).unwrap();
+        e.finish().unwrap()
+    } else {
+        disk
+    };
+    let mut attrs = format!("ovf:size=\"{}\"", stored.len());
+    if gzip {
+        attrs.push_str(" ovf:compression=\"gzip\"");
+    }
+    if let Some(c) = chunk {
+        attrs.push_str(&format!(" ovf:chunkSize=\"{c}\""));
+    }
+    let desc = desc.replace("ovf:size=\"77312\"", &attrs);
+    let files = match chunk {
+        None => vec![(APPLIANCE_DISK.to_string(), stored)],
+        Some(c) => stored
+            .chunks(c)
+            .enumerate()
+            .map(|(i, d)| (format!("{APPLIANCE_DISK}.{i:09}"), d.to_vec()))
+            .collect(),
+    };
+    package(&desc, files)
+}
+
+#[test]
+fn chunked_and_gzip_members_are_joined_and_inflated_on_the_way() {
+    let Some(sim) = start(false) else { return };
+    let dir = tempfile::tempdir().unwrap();
+    let s = sim.session();
+    for (i, (gzip, chunk)) in [(true, None), (false, Some(30_000)), (true, Some(600))]
+        .into_iter()
+        .enumerate()
+    {
+        let members = appliance_stored(gzip, chunk);
+        if let Some(c) = chunk {
+            assert!(
+                members.len() > 4,
+                "{c}: the disk should span several chunks"
+            );
+        }
+        let ova = dir.path().join(format!("s{i}.ova"));
+        std::fs::write(&ova, ova_of(&members)).unwrap();
+        let name = format!("stored{i}");
+        let out = sim.deploy(&["--json", "--name", &name], &ova, "DC0/host/DC0_C0");
+        assert!(out.status.success(), "{gzip} {chunk:?}: {}", text(&out));
+        let v: serde_json::Value = serde_json::from_slice(&out.stdout).unwrap();
+        // The host receives the disk itself: chunks joined, gzip undone.
+        assert_eq!(v["disks"][0]["file"], APPLIANCE_DISK);
+        assert_eq!(v["disks"][0]["bytes_sent"], 77312, "{gzip} {chunk:?}");
+        let hw = hardware(&s, &sim.vm(&s, &name).expect("deployed"));
+        assert_eq!(
+            devices(&hw, "VirtualDisk")[0].text_of("capacityInKB"),
+            Some("16384")
+        );
+        // Every digest is checked: a flipped byte in the middle chunk (its manifest line then
+        // disagrees) fails the deploy, and no VM is left.
+        let mut bad = members.clone();
+        let k = bad.len() / 2 + 1;
+        let len = bad[k].1.len();
+        bad[k].1[len / 2] ^= 0x01;
+        let ova = dir.path().join(format!("bad{i}.ova"));
+        std::fs::write(&ova, ova_of(&bad)).unwrap();
+        let out = sim.deploy(&["--name", "badstored"], &ova, "DC0/host/DC0_C0");
+        assert!(
+            matches!(out.status.code(), Some(1 | 2)),
+            "{gzip} {chunk:?}: {}",
+            text(&out)
+        );
+        assert!(
+            sim.vm(&s, "badstored").is_none(),
+            "{gzip} {chunk:?}: a VM is left"
+        );
+    }
+    let transferred = sim.log().matches("transferred 77312 bytes").count();
+    assert!(transferred >= 3, "{}", sim.log());
+}
+
+#[test]
+fn package_folder_deploys_from_its_ovf_or_the_folder() {
+    let Some(sim) = start(false) else { return };
+    let dir = tempfile::tempdir().unwrap();
+    let plain = dir.path().join("plain");
+    folder_of(&plain, &appliance_members());
+    let chunked = dir.path().join("chunked");
+    folder_of(&chunked, &appliance_stored(true, Some(700)));
+    let s = sim.session();
+    for (src, name) in [
+        (plain.join("sample-appliance.ovf"), "dir1"),
+        (plain.clone(), "dir2"),
+        (chunked.join("sample-appliance.ovf"), "dir3"),
+    ] {
+        let out = sim.deploy(&["--json", "--name", name], &src, "DC0/host/DC0_C0");
+        assert!(out.status.success(), "{}: {}", src.display(), text(&out));
+        let v: serde_json::Value = serde_json::from_slice(&out.stdout).unwrap();
+        assert_eq!(v["disks"][0]["bytes_sent"], 77312);
+        assert!(sim.vm(&s, name).is_some());
+    }
+    // A file of the folder that does not match the manifest: refused, nothing left.
+    let disk = plain.join(APPLIANCE_DISK);
+    let mut bytes = std::fs::read(&disk).unwrap();
+    bytes[40_000] ^= 0x55;
+    std::fs::write(&disk, bytes).unwrap();
+    let out = sim.deploy(&["--name", "dirbad"], &plain, "DC0/host/DC0_C0");
+    assert_eq!(out.status.code(), Some(1), "{}", text(&out));
+    assert!(sim.vm(&s, "dirbad").is_none());
+}
+
+/// Serves the files of `dir` to GETs on 127.0.0.1 (404 for anything else), counting requests;
+/// returns the base URL.
+fn serve_dir(dir: PathBuf) -> String {
+    let l = TcpListener::bind("127.0.0.1:0").unwrap();
+    let addr = l.local_addr().unwrap();
+    std::thread::spawn(move || {
+        for c in l.incoming() {
+            let Ok(mut c) = c else { continue };
+            let mut req = Vec::new();
+            let mut buf = [0u8; 4096];
+            while !req.windows(4).any(|w| w == b"\r\n\r\n") {
+                match c.read(&mut buf) {
+                    Ok(0) | Err(_) => break,
+                    Ok(n) => req.extend_from_slice(&buf[..n]),
+                }
+            }
+            let line = String::from_utf8_lossy(&req)
+                .lines()
+                .next()
+                .unwrap_or("")
+                .to_string();
+            let path = line
+                .split(' ')
+                .nth(1)
+                .unwrap_or("/")
+                .trim_start_matches('/');
+            let path = path.replace("%20", " ");
+            match std::fs::read(dir.join(&path)) {
+                Ok(body) if !path.contains("..") && !path.is_empty() => {
+                    let _ = write!(
+                        c,
+                        "HTTP/1.0 200 OK\r\nContent-Length: {}\r\n\r\n",
+                        body.len()
+                    );
+                    let _ = c.write_all(&body);
+                }
+                _ => {
+                    let _ = write!(c, "HTTP/1.0 404 Not Found\r\nContent-Length: 0\r\n\r\n");
+                }
+            }
+        }
+    });
+    format!("http://{addr}")
+}
+
+#[test]
+fn ovf_at_an_http_url_is_read_with_its_files_beside_it() {
+    let dir = tempfile::tempdir().unwrap();
+    let root = dir.path().join("www");
+    folder_of(&root.join("plain"), &appliance_members());
+    folder_of(&root.join("stored"), &appliance_stored(true, Some(500)));
+    let mut missing = appliance_members();
+    missing.retain(|(n, _)| n != APPLIANCE_DISK);
+    folder_of(&root.join("missing"), &missing);
+    let base = serve_dir(root);
+    for kind in ["plain", "stored"] {
+        let url = format!("{base}/{kind}/sample-appliance.ovf");
+        let out = Command::new(bin()).args(["verify", &url]).output().unwrap();
+        assert!(out.status.success(), "{kind}: {}", text(&out));
+        let out = Command::new(bin())
+            .args(["--json", "info", &url])
+            .output()
+            .unwrap();
+        assert!(out.status.success(), "{kind}: {}", text(&out));
+        assert!(String::from_utf8_lossy(&out.stdout).contains("sample-appliance"));
+    }
+    let target = dir.path().join("vms");
+    let out = Command::new(bin())
+        .args(["import", "--accept-all-eulas"])
+        .arg(format!("{base}/plain/sample-appliance.ovf"))
+        .arg(&target)
+        .output()
+        .unwrap();
+    assert!(out.status.success(), "{}", text(&out));
+    assert!(target
+        .join("sample-appliance/sample-appliance.vmx")
+        .is_file());
+    // A referenced file the server does not have: verification fails (exit 1).
+    let out = Command::new(bin())
+        .args(["verify", &format!("{base}/missing/sample-appliance.ovf")])
+        .output()
+        .unwrap();
+    assert_eq!(out.status.code(), Some(1), "{}", text(&out));
+    assert!(text(&out).contains(APPLIANCE_DISK), "{}", text(&out));
+
+    let Some(sim) = start(false) else { return };
+    let s = sim.session();
+    for (kind, name) in [("plain", "urlovf1"), ("stored", "urlovf2")] {
+        let url = format!("{base}/{kind}/sample-appliance.ovf");
+        let out = sim.deploy(
+            &["--json", "--name", name],
+            Path::new(&url),
+            "DC0/host/DC0_C0",
+        );
+        assert!(out.status.success(), "{kind}: {}", text(&out));
+        let v: serde_json::Value = serde_json::from_slice(&out.stdout).unwrap();
+        assert_eq!(v["disks"][0]["bytes_sent"], 77312);
+        assert!(sim.vm(&s, name).is_some());
+    }
+    let url = format!("{base}/missing/sample-appliance.ovf");
+    let out = sim.deploy(
+        &["--name", "urlmissing"],
+        Path::new(&url),
+        "DC0/host/DC0_C0",
+    );
+    assert!(matches!(out.status.code(), Some(1 | 2)), "{}", text(&out));
+    assert!(sim.vm(&s, "urlmissing").is_none());
+}
+
+#[test]
+fn a_deployment_option_selects_its_hardware() {
+    let Some(sim) = start(false) else { return };
+    let m = appliance_members();
+    let desc = String::from_utf8(m[0].1.clone()).unwrap();
+    let options = r#"<DeploymentOptionSection>
+    <Info>Sizes</Info>
+    <Configuration ovf:id="small" ovf:default="true"><Label>Small</Label><Description>2 CPUs</Description></Configuration>
+    <Configuration ovf:id="large"><Label>Large</Label><Description>4 CPUs</Description></Configuration>
+  </DeploymentOptionSection>
+  <VirtualSystem "#;
+    let large_cpu = r#"<Item ovf:configuration="large">
+        <rasd:AllocationUnits>hertz * 10^6</rasd:AllocationUnits>
+        <rasd:ElementName>4 virtual CPU(s)</rasd:ElementName>
+        <rasd:InstanceID>101</rasd:InstanceID>
+        <rasd:ResourceType>3</rasd:ResourceType>
+        <rasd:VirtualQuantity>4</rasd:VirtualQuantity>
+      </Item>
+      <Item ovf:configuration="small">
+        <rasd:AllocationUnits>hertz * 10^6</rasd:AllocationUnits>
+        <rasd:Description>Number of Virtual CPUs</rasd:Description>"#;
+    let desc = desc.replacen("<VirtualSystem ", options, 1).replacen(
+        "<Item>\n        <rasd:AllocationUnits>hertz * 10^6</rasd:AllocationUnits>\n        <rasd:Description>Number of Virtual CPUs</rasd:Description>",
+        large_cpu,
+        1,
+    );
+    assert!(desc.contains("ovf:id=\"large\"") && desc.contains("InstanceID>101<"));
+    let files = m.into_iter().filter(|(n, _)| n == APPLIANCE_DISK).collect();
+    let dir = tempfile::tempdir().unwrap();
+    let ova = dir.path().join("options.ova");
+    std::fs::write(&ova, ova_of(&package(&desc, files))).unwrap();
+    let s = sim.session();
+    for (option, name, cpus) in [(None, "optdefault", "2"), (Some("large"), "optlarge", "4")] {
+        let mut args = vec!["--name", name];
+        if let Some(o) = option {
+            args.extend(["--deployment-option", o]);
+        }
+        let out = sim.deploy(&args, &ova, "DC0/host/DC0_C0");
+        assert!(out.status.success(), "{option:?}: {}", text(&out));
+        let hw = hardware(&s, &sim.vm(&s, name).unwrap());
+        assert_eq!(hw.text_of("numCPU"), Some(cpus), "{option:?}");
+    }
+    let out = sim.deploy(
+        &["--name", "optbad", "--deployment-option", "huge"],
+        &ova,
+        "DC0/host/DC0_C0",
+    );
+    assert_eq!(out.status.code(), Some(2), "{}", text(&out));
+    assert!(text(&out).contains("small, large"), "{}", text(&out));
+    assert!(sim.vm(&s, "optbad").is_none());
+}
+
+#[test]
+fn plain_http_api_endpoint_deploys_through_the_library() {
+    use ovftool::vsphere::deploy::{deploy_reader, DeployOptions, Target};
+    use ovftool::vsphere::Locator;
+    let Some(sim) = start_with(false, false) else {
+        return;
+    };
+    let target = Target {
+        locator: Locator::parse(&sim.locator("DC0/host/DC0_C0")).unwrap(),
+        password: "pass".into(),
+        tls: TlsPolicy::System,
+        https: false,
+    };
+    let opts = DeployOptions {
+        name: Some("plainhttp".into()),
+        lax: true,
+        accept_all_eulas: true,
+        networks: vec![("VM Network".into(), "DC0_DVPG0".into())],
+        ..Default::default()
+    };
+    let mut f = std::fs::File::open(appliance()).unwrap();
+    let r = deploy_reader(
+        &mut f,
+        "appliance.ova",
+        &target,
+        &opts,
+        &ovftool::progress::NoProgress,
+    )
+    .unwrap();
+    assert_eq!(r.inventory_path, "DC0/vm/plainhttp");
+    assert_eq!(r.disks[0].bytes_sent, 77312);
+    assert!(r.verification.passed());
+    let http = HttpClient::new(TlsPolicy::System).unwrap();
+    let s = Session::connect(http, &sim.host_port, false).unwrap();
+    s.login("user", "pass").unwrap();
+    let vm = s.find_by_path("DC0/vm/plainhttp").unwrap().unwrap();
+    let hw = hardware(&s, &vm);
+    assert_eq!(hw.text_of("memoryMB"), Some("512"));
+    assert!(nic_backings(&hw)
+        .iter()
+        .any(|(_, b)| b == "VirtualEthernetCardDistributedVirtualPortBackingInfo"));
+}
+
+#[test]
+fn the_password_is_never_printed_logged_or_in_json() {
+    let Some(sim) = start(false) else { return };
+    let dir = tempfile::tempdir().unwrap();
+    let log = dir.path().join("deploy.log");
+    let secret = "Pa55-w0rd-xyz";
+    let loc = format!("vi://user:{secret}@{}/DC0/host/DC0_C0", sim.host_port);
+    // A wrong password from the locator and one from the environment: refused, never shown.
+    for (locator, env_pw) in [
+        (loc.clone(), None),
+        (sim.locator("DC0/host/DC0_C0"), Some(secret)),
+    ] {
+        let mut cmd = Command::new(bin());
+        cmd.args(["--json", "-vv", "--log-file"])
+            .arg(&log)
+            .args([
+                "import",
+                "--accept-all-eulas",
+                "--lax",
+                "--thumbprint",
+                &sim.thumbprint,
+            ])
+            .arg(appliance())
+            .arg(&locator);
+        match env_pw {
+            Some(p) => cmd.env("OVFTOOL_PASSWORD", p),
+            None => cmd.env_remove("OVFTOOL_PASSWORD"),
+        };
+        let out = cmd.output().unwrap();
+        assert_eq!(out.status.code(), Some(2), "{}", text(&out));
+        assert!(!text(&out).contains(secret), "leaked: {}", text(&out));
+    }
+    let logged = std::fs::read_to_string(&log).unwrap_or_default();
+    assert!(!logged.contains(secret), "leaked in the log: {logged}");
+    // A successful deploy with the right password in the locator.
+    let loc = format!("vi://user:pass@{}/DC0/host/DC0_C0", sim.host_port);
+    let out = Command::new(bin())
+        .args(["--json", "-vv", "--log-file"])
+        .arg(&log)
+        .args([
+            "import",
+            "--accept-all-eulas",
+            "--lax",
+            "--name",
+            "pwok",
+            "--thumbprint",
+            &sim.thumbprint,
+        ])
+        .arg(appliance())
+        .arg(&loc)
+        .env_remove("OVFTOOL_PASSWORD")
+        .output()
+        .unwrap();
+    assert!(out.status.success(), "{}", text(&out));
+    let all = format!(
+        "{}{}",
+        text(&out),
+        std::fs::read_to_string(&log).unwrap_or_default()
+    );
+    assert!(!all.contains("user:pass@"), "leaked: {all}");
+    assert!(!all.contains("<password>pass"), "leaked: {all}");
 }

@@ -8,6 +8,7 @@ use std::io::{IsTerminal, Read};
 use std::path::Path;
 
 use ovftool::net::{self, HttpClient, TlsPolicy};
+use ovftool::ova::folder_stream::{FolderStream, LocalFetch};
 use ovftool::vsphere::deploy::{self, DeployOptions, Provisioning, Target};
 use ovftool::vsphere::Locator;
 use ovftool::Error;
@@ -47,21 +48,58 @@ pub enum Source {
     Local,
 }
 
-/// Opens `src` when it is an http(s) URL. An `.ovf` URL is refused unless `ovf_ok` (`info`
-/// reads only the descriptor; the other commands would need its files fetched beside it).
-pub fn open_url(src: &Path, tls: &TlsPolicy, ovf_ok: bool) -> ovftool::Result<Source> {
+/// Opens `src` when it is an http(s) URL. An `.ova` URL is its body; an `.ovf` URL is the
+/// descriptor with its files fetched relative to it, streamed as the OVA they would make
+/// (`ovftool::ova::folder_stream`), unless `descriptor_only` (`info` reads only the descriptor).
+pub fn open_url(src: &Path, tls: &TlsPolicy, descriptor_only: bool) -> ovftool::Result<Source> {
     let Some(s) = src.to_str().filter(|s| net::is_http_url(s)) else {
         return Ok(Source::Local);
     };
     let path = s.split(['?', '#']).next().unwrap_or(s).to_ascii_lowercase();
-    if path.ends_with(".ovf") && !ovf_ok {
-        return Err(Error::unsupported(format!(
-            "{}: an .ovf at a URL is not supported yet (its files would be fetched beside it); use the .ova",
-            net::redact(s)
-        )));
-    }
     let client = HttpClient::new(tls.clone())?;
+    if path.ends_with(".ovf") && !descriptor_only {
+        let (fetch, name) = net::UrlFetch::new(client, s)?;
+        let stream = FolderStream::new(Box::new(fetch), &name, &Default::default())?;
+        return Ok(Source::Url(Box::new(stream)));
+    }
     Ok(Source::Url(client.get(s)?))
+}
+
+/// A local package folder (or its `.ovf`) streamed as the OVA it would make: the descriptor, its
+/// manifest and certificate, then the files beside it, each opened in turn.
+pub fn open_folder(src: &Path) -> ovftool::Result<FolderStream> {
+    let desc = if src.is_dir() {
+        let mut found = Vec::new();
+        for e in std::fs::read_dir(src).map_err(|e| Error::io("cannot list", e).with_path(src))? {
+            let p = e
+                .map_err(|e| Error::io("cannot list", e).with_path(src))?
+                .path();
+            if p.is_file() && p.extension().is_some_and(|x| x.eq_ignore_ascii_case("ovf")) {
+                found.push(p);
+            }
+        }
+        match found.len() {
+            1 => found.remove(0),
+            0 => return Err(Error::usage("no .ovf descriptor in this folder").with_path(src)),
+            n => {
+                return Err(Error::usage(format!(
+                    "{n} descriptors in this folder: name the .ovf to deploy"
+                ))
+                .with_path(src))
+            }
+        }
+    } else {
+        src.to_path_buf()
+    };
+    let dir = match desc.parent() {
+        Some(p) if !p.as_os_str().is_empty() => p.to_path_buf(),
+        _ => std::path::PathBuf::from("."),
+    };
+    let name = desc
+        .file_name()
+        .map(|n| n.to_string_lossy().into_owned())
+        .unwrap_or_default();
+    FolderStream::new(Box::new(LocalFetch { dir }), &name, &Default::default())
 }
 
 fn password(loc: &Locator) -> ovftool::Result<String> {
@@ -126,14 +164,13 @@ pub fn run(args: &Args, target: &Path, ui: &Ui) -> ovftool::Result<Outcome> {
                     .extension()
                     .is_some_and(|e| e.eq_ignore_ascii_case("ovf"))
             {
-                return Err(Error::unsupported(
-                    "deploying an .ovf with its files beside it is not supported yet: pack it into an .ova (`ovftool-rs pack`) or deploy the .ova",
-                )
-                .with_path(&args.source));
+                let mut folder = open_folder(&args.source)?;
+                deploy::deploy_reader(&mut folder, &label, &target, &opts, progress.as_ref())?
+            } else {
+                let mut f = std::fs::File::open(&args.source)
+                    .map_err(|e| Error::io("cannot open", e).with_path(&args.source))?;
+                deploy::deploy_reader(&mut f, &label, &target, &opts, progress.as_ref())?
             }
-            let mut f = std::fs::File::open(&args.source)
-                .map_err(|e| Error::io("cannot open", e).with_path(&args.source))?;
-            deploy::deploy_reader(&mut f, &label, &target, &opts, progress.as_ref())?
         }
     };
     if ui.json {
