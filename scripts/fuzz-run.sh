@@ -36,8 +36,8 @@ run_one() { # target: runs the fuzzer binary itself (no cargo in the loop) under
 report() { # target
   local t=$1 rc runs wall cpu rss
   rc=$(cat "logs/$t.rc")
-  runs=$(grep -oE '^stat::number_of_executed_units: [0-9]+' "logs/$t.log" | grep -oE '[0-9]+$')
-  rss=$(grep -oE '^stat::peak_rss_mb: [0-9]+' "logs/$t.log" | grep -oE '[0-9]+$')
+  runs=$(grep -oE '^stat::number_of_executed_units:[[:space:]]+[0-9]+' "logs/$t.log" | grep -oE '[0-9]+$')
+  rss=$(grep -oE '^stat::peak_rss_mb:[[:space:]]+[0-9]+' "logs/$t.log" | grep -oE '[0-9]+$')
   if [ -f "logs/$t.time" ]; then
     wall=$(sed -n 's/.*Elapsed (wall clock) time (h:mm:ss or m:ss): //p' "logs/$t.time" |
       awk -F: '{ s = 0; for (i = 1; i <= NF; i++) s = s * 60 + $i; printf "%.0f", s }')
