@@ -9,7 +9,12 @@ use ovftool::vsphere::xml::{parse, El};
 use ovftool::vsphere::MoRef;
 
 fn walk(e: &El) {
-    let _ = (e.local(), e.xsi_type(), e.find("returnval"), MoRef::from_el(e));
+    let _ = (
+        e.local(),
+        e.xsi_type(),
+        e.find("returnval"),
+        MoRef::from_el(e),
+    );
     for c in &e.children {
         walk(c);
     }

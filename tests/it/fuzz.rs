@@ -87,9 +87,14 @@ fn vmdk_descriptor(data: &[u8]) {
     };
     if let Ok(d) = Descriptor::parse(data, &limits) {
         let clean = |s: &str| !s.contains('"') && !s.contains('\n') && !s.contains('\r');
-        let round_trippable = d.extents.iter().all(|e| {
-            e.file_name.as_deref().is_none_or(clean) && e.extra.iter().all(|x| clean(x))
-        }) && d.ddb.iter().chain(d.header.iter()).all(|(k, v)| clean(k) && clean(v))
+        let round_trippable = d
+            .extents
+            .iter()
+            .all(|e| e.file_name.as_deref().is_none_or(clean) && e.extra.iter().all(|x| clean(x)))
+            && d.ddb
+                .iter()
+                .chain(d.header.iter())
+                .all(|(k, v)| clean(k) && clean(v))
             && d.parent_file_name_hint.as_deref().is_none_or(clean);
         if round_trippable {
             if let Ok(again) = Descriptor::parse(d.to_text().as_bytes(), &limits) {
@@ -146,8 +151,7 @@ fn vmdk_stream_file(data: &[u8]) {
 }
 
 fn vmdk_stream_reader(data: &[u8]) {
-    let Ok(mut r) = StreamReader::new(data, Origin::entry("fuzz.vmdk"), &Limits::default())
-    else {
+    let Ok(mut r) = StreamReader::new(data, Origin::entry("fuzz.vmdk"), &Limits::default()) else {
         return;
     };
     let mut inflater = Inflater::new();
@@ -236,9 +240,16 @@ fn fuzz_regressions_replay() {
     let root = Path::new(env!("CARGO_MANIFEST_DIR")).join("fuzz");
     // Every target has a replay here (a new target must add one).
     for t in fs::read_dir(root.join("fuzz_targets")).unwrap().flatten() {
-        let name = t.file_name().to_string_lossy().trim_end_matches(".rs").to_string();
+        let name = t
+            .file_name()
+            .to_string_lossy()
+            .trim_end_matches(".rs")
+            .to_string();
         if cfg!(feature = "vsphere") || name != "vsphere_soap" {
-            assert!(replay_of(&name).is_some(), "no replay for fuzz target {name}");
+            assert!(
+                replay_of(&name).is_some(),
+                "no replay for fuzz target {name}"
+            );
         }
     }
     let Ok(dirs) = fs::read_dir(root.join("regressions")) else {
