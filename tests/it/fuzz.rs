@@ -23,18 +23,20 @@ use ovftool::vmdk::stream::{Origin, StreamFileSource, StreamReader};
 use ovftool::vmx::Vmx;
 use ovftool::Limits;
 
+use crate::support;
+
 /// The longest one input may take (the fuzz runs use `-timeout=20`; these are small inputs).
 const MAX_PER_INPUT: Duration = Duration::from_secs(20);
 
 fn cert(data: &[u8]) {
-    if let Err(e) = CertFile::parse(data, &Limits::DEFAULT) {
-        assert!(!e.to_string().is_empty());
-    }
+    support::assert_input_error("cert", &CertFile::parse(data, &Limits::DEFAULT));
 }
 
 fn manifest(data: &[u8]) {
     let limits = Limits::DEFAULT;
-    if let Ok(m) = Manifest::parse(data, &limits) {
+    let parsed = Manifest::parse(data, &limits);
+    support::assert_input_error("manifest", &parsed);
+    if let Ok(m) = parsed {
         let canonical = m.to_bytes();
         let again = Manifest::parse(&canonical, &limits).expect("canonical form parses");
         assert_eq!(again.entries.len(), m.entries.len());
@@ -85,7 +87,9 @@ fn vmdk_descriptor(data: &[u8]) {
         max_extents: 64,
         ..Limits::DEFAULT
     };
-    if let Ok(d) = Descriptor::parse(data, &limits) {
+    let parsed = Descriptor::parse(data, &limits);
+    support::assert_input_error("vmdk descriptor", &parsed);
+    if let Ok(d) = parsed {
         let clean = |s: &str| !s.contains('"') && !s.contains('\n') && !s.contains('\r');
         let round_trippable = d
             .extents
@@ -114,7 +118,7 @@ fn vmdk_hosted_open(data: &[u8]) {
         max_disk_capacity_bytes: 1 << 30,
         ..Limits::DEFAULT
     };
-    if let Ok(mut src) = hosted::open(&path, &limits) {
+    if let Ok(mut src) = hosted::open_chain(&path, &limits) {
         while let Ok(Some(_)) = src.next_grain() {}
     }
     let _ = hosted::inspect(&path, &limits);
