@@ -64,6 +64,13 @@ mapfile -t certs < <(files '*.cert'; files '*.pem')
 put cert "${certs[@]}" "${inner_certs[@]}"
 mapfile -t vmxs < <(files '*.vmx'; files '*.vmtx')
 put vmx "${vmxs[@]}"
+# The sniffer sees every kind of file the tools take.
+put sniff "${ovas[@]}" "${all_vmdks[@]}" "${desc[@]}" "${ovfs[@]}" "${mfs[@]}" "${certs[@]}" \
+  "${vmxs[@]}"
+# No SOAP answers in the corpus: its XML documents (OVF descriptors with namespaces, prefixes
+# and xsi:type, and the other .xml files) seed the SOAP element-tree parser.
+mapfile -t xmls < <(files '*.xml')
+put vsphere_soap "${ovfs[@]}" "${inner_ovfs[@]}" "${xmls[@]}"
 for t in fuzz/fuzz_targets/*.rs; do
   t=$(basename "$t" .rs)
   echo "$t: $(find "$OUT/$t" -type f 2>/dev/null | wc -l) seeds"

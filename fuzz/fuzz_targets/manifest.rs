@@ -14,7 +14,10 @@ fuzz_target!(|data: &[u8]| {
         let again = Manifest::parse(&canonical, &limits).expect("canonical form parses");
         assert_eq!(again.entries.len(), m.entries.len());
         for (a, b) in again.entries.iter().zip(&m.entries) {
-            assert_eq!((a.algorithm, &a.name, &a.digest), (b.algorithm, &b.name, &b.digest));
+            assert_eq!(
+                (a.algorithm, &a.name, &a.digest),
+                (b.algorithm, &b.name, &b.digest)
+            );
         }
         assert_eq!(again.to_bytes(), canonical);
     }

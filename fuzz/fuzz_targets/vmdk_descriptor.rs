@@ -16,9 +16,14 @@ fuzz_target!(|data: &[u8]| {
         let text = d.to_text();
         // Names or values holding quotes or newlines cannot round-trip through the text form.
         let clean = |s: &str| !s.contains('"') && !s.contains('\n') && !s.contains('\r');
-        let round_trippable = d.extents.iter().all(|e| {
-            e.file_name.as_deref().is_none_or(clean) && e.extra.iter().all(|x| clean(x))
-        }) && d.ddb.iter().chain(d.header.iter()).all(|(k, v)| clean(k) && clean(v))
+        let round_trippable = d
+            .extents
+            .iter()
+            .all(|e| e.file_name.as_deref().is_none_or(clean) && e.extra.iter().all(|x| clean(x)))
+            && d.ddb
+                .iter()
+                .chain(d.header.iter())
+                .all(|(k, v)| clean(k) && clean(v))
             && d.parent_file_name_hint.as_deref().is_none_or(clean);
         if round_trippable {
             if let Ok(again) = Descriptor::parse(text.as_bytes(), &limits) {

@@ -11,8 +11,7 @@ use ovftool::vmdk::stream::{Origin, StreamReader};
 use ovftool::Limits;
 
 fuzz_target!(|data: &[u8]| {
-    let Ok(mut r) = StreamReader::new(data, Origin::entry("fuzz.vmdk"), &Limits::default())
-    else {
+    let Ok(mut r) = StreamReader::new(data, Origin::entry("fuzz.vmdk"), &Limits::default()) else {
         return;
     };
     let mut inflater = Inflater::new();

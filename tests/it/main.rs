@@ -5,6 +5,7 @@ mod cli;
 mod cli_habits;
 mod cross_command;
 mod export;
+mod fuzz;
 mod import;
 mod ova;
 mod ovf;
