@@ -133,8 +133,15 @@ pub fn convert(input: &Path, output: &Path, opts: &ConvertOptions) -> Result<Con
     let mut warnings = Vec::new();
     // By content: a foreign image (VHD, qcow2...) or a package is refused by name in `open`;
     // a raw image whose name promises a VMDK gets a warning.
-    if let Some(note) = crate::sniff::sniff_path(input)?.note {
+    let sniffed = crate::sniff::sniff_path(input)?;
+    if let Some(note) = sniffed.note {
         warnings.push(note);
+    }
+    if crate::sniff::gzip_read_as_raw(input, sniffed.content) {
+        warnings.push(
+            "the image starts with a gzip header; read as a raw image (gunzip it first if it is a compressed file)"
+                .to_string(),
+        );
     }
     let mut source = crate::vmdk::open::open(input, &opts.limits)?;
     let capacity = source.capacity_bytes();

@@ -447,6 +447,16 @@ fn read_up_to(f: &mut File, n: usize) -> Result<Vec<u8>> {
     Ok(buf)
 }
 
+/// Whether a file whose content is [`Content::Gzip`] is read as a raw disk image. A gzip header
+/// is no disk format: any raw image may start with the bytes of a `.gz` file (qemu-img reads
+/// such an image as raw too). Only a name ending in `.gz` makes it a compressed file to refuse.
+pub fn gzip_read_as_raw(path: &Path, content: Content) -> bool {
+    content == Content::Gzip
+        && !path
+            .extension()
+            .is_some_and(|e| e.eq_ignore_ascii_case("gz") || e.eq_ignore_ascii_case("tgz"))
+}
+
 /// A note when the file's extension promises a content it does not have.
 fn name_note(path: &Path, content: Content) -> Option<String> {
     let ext = path.extension()?.to_str()?.to_ascii_lowercase();

@@ -24,7 +24,9 @@ pub fn open(path: &Path, limits: &Limits) -> Result<Box<dyn DiskSource>> {
     // convert to garbage with exit 0.
     let sniffed = crate::sniff::sniff_path(path)?;
     if let Some(e) = sniffed.content.not_a_disk_error() {
-        return Err(e.with_path(path));
+        if !crate::sniff::gzip_read_as_raw(path, sniffed.content) {
+            return Err(e.with_path(path));
+        }
     }
     let kind = detect(path)?;
     tracing::info!(path = %path.display(), kind = ?kind, "disk: open");

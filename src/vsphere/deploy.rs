@@ -933,29 +933,14 @@ fn member_target(refs: &[FileRef], name: &str) -> Option<(usize, u64)> {
     })
 }
 
-/// The sending half of an upload: a [`Write`] into the channel its thread reads. Once that
-/// thread has stopped (the upload failed), writing fails, so the pass stops at once.
-struct UploadWriter(crossbeam_channel::Sender<Vec<u8>>);
-
-impl Write for UploadWriter {
-    fn write(&mut self, buf: &[u8]) -> io::Result<usize> {
-        self.0
-            .send(buf.to_vec())
-            .map_err(|_| io::Error::new(io::ErrorKind::BrokenPipe, "the upload stopped"))?;
-        Ok(buf.len())
-    }
-
-    fn flush(&mut self) -> io::Result<()> {
-        Ok(())
-    }
-}
-
 /// An upload in flight: the file (index in the References) whose members feed it, the next
 /// chunk it takes, and its thread.
 struct InFlight<'s> {
     file: usize,
     next_chunk: u64,
-    writer: UploadWriter,
+    /// The upload's input: once its thread has stopped (the upload failed), writing fails
+    /// with `BrokenPipe`, so the pass stops at once.
+    writer: crate::channel::ChannelWriter,
     handle: std::thread::ScopedJoinHandle<'s, Result<UploadReport>>,
 }
 
@@ -1161,7 +1146,7 @@ fn upload_members<R: Read>(
                             active = Some(InFlight {
                                 file: fi,
                                 next_chunk: 0,
-                                writer: UploadWriter(tx),
+                                writer: tx,
                                 handle,
                             });
                         }

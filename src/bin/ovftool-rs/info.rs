@@ -57,7 +57,9 @@ pub fn run(args: Args, ui: &Ui) -> ovftool::Result<Outcome> {
             ui,
         ),
         Content::Vmx => crate::info_vmx::run(&args.path, ui),
-        Content::Vmdk(_) | Content::Raw => {
+        c @ (Content::Vmdk(_) | Content::Raw | Content::Gzip)
+            if c != Content::Gzip || ovftool::sniff::gzip_read_as_raw(&args.path, c) =>
+        {
             crate::info_disk::run(crate::info_disk::Args { path: args.path }, ui)
         }
         Content::GzipTar => Err(Error::usage(
