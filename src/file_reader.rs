@@ -253,11 +253,11 @@ mod tests {
     fn a_range_past_the_end_of_the_archive_is_an_error() {
         let dir = tempfile::tempdir().unwrap();
         let p = dir.path().join("a.ova");
-        std::fs::write(&p, vec![7u8; 1000]).unwrap();
+        std::fs::write(&p, vec![7u8; 2000]).unwrap();
         let parts = vec![Part::Range {
             path: p,
             offset: 600,
-            len: 1000,
+            len: 2000,
         }];
         let mut r = FileReader::open(parts, false, None, &Limits::DEFAULT, "x").unwrap();
         let e = r.read_to_end(&mut Vec::new()).unwrap_err();

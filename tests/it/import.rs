@@ -1153,7 +1153,8 @@ fn same_policy_same_verdict_in_verify_import_and_unpack() {
     let good_mf = mf(&sha256_hex(&vmdk));
     let stale_mf = mf(&sha256_hex(b"stale"));
     let m = |n: &str, d: &[u8]| (n.to_string(), d.to_vec());
-    let cases: Vec<(&str, Vec<(String, Vec<u8>)>)> = vec![
+    type Members = Vec<(String, Vec<u8>)>;
+    let cases: Vec<(&str, Members)> = vec![
         (
             "stale-digest",
             vec![
