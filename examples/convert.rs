@@ -3,12 +3,10 @@
 //!
 //! `cargo run --example convert -- disk.raw disk.vmdk stream-optimized`
 
-use std::path::PathBuf;
+use std::path::Path;
 
-use ovftool::disk::{copy, CopyOptions, SinkOptions};
-use ovftool::progress::NoProgress;
-use ovftool::vmdk::layout::{create_sink, Layout};
-use ovftool::Limits;
+use ovftool::convert::ConvertOptions;
+use ovftool::vmdk::layout::Layout;
 
 fn main() -> ovftool::Result<()> {
     let args: Vec<String> = std::env::args().skip(1).collect();
@@ -17,24 +15,22 @@ fn main() -> ovftool::Result<()> {
         std::process::exit(2);
     };
     let layout: Layout = layout.parse()?;
-    let mut source = ovftool::vmdk::open::open(&PathBuf::from(input), &Limits::default())?;
-    let mut sink = create_sink(
-        &PathBuf::from(output),
-        layout,
-        source.capacity_bytes(),
-        &SinkOptions::default(),
+    // The output (descriptor and every extent) never replaces a file of the input; nothing
+    // appears under the output's names before the conversion is complete.
+    let report = ovftool::convert(
+        Path::new(input),
+        Path::new(output),
+        &ConvertOptions {
+            layout,
+            ..ConvertOptions::default()
+        },
     )?;
-    let stats = copy(
-        source.as_mut(),
-        sink.as_mut(),
-        &CopyOptions::default(),
-        &NoProgress,
-    )?;
-    // Nothing appears under the output name before `finish`.
-    let written = sink.finish()?;
     println!(
-        "{} bytes of data ({} zero grains skipped), {} bytes stored",
-        stats.data_bytes, stats.zero_grains, written.stored_bytes
+        "{} bytes of data ({} zero grains skipped), {} bytes stored in {} file(s)",
+        report.data_bytes,
+        report.zero_grains,
+        report.stored_bytes,
+        report.files.len()
     );
     Ok(())
 }

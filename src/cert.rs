@@ -240,7 +240,7 @@ impl CertFile {
         };
         if anchors.is_empty() {
             return Err(untrusted(
-                "no trust anchor given (--trust CA.pem or --trust-system)".into(),
+                "no trust anchor given (neither a CA certificate nor the system store)".into(),
             ));
         }
         if anchors.ders.iter().any(|a| a == leaf_der) {
@@ -576,7 +576,7 @@ impl Signer {
             .collect();
         if blocks.is_empty() {
             return Err(Error::usage(
-                "no certificate found (give it with --cert or in the key file)",
+                "no certificate found, neither given apart nor in the key file",
             ));
         }
         let certs = load_certificates(cert_text.as_bytes())

@@ -250,7 +250,7 @@ pub struct CopyResult {
 
 /// Options of [`copy_hashing`].
 #[derive(Debug, Clone, Default)]
-pub struct CopyOptions {
+pub struct HashOptions {
     /// Digests to compute.
     pub algorithms: Vec<Algorithm>,
     /// Keep this many leading bytes (e.g. for a disk header check).
@@ -259,6 +259,10 @@ pub struct CopyOptions {
     /// progress bar); the copy still reads to end of stream.
     pub size_hint: Option<u64>,
 }
+
+/// The former name of [`HashOptions`], kept while `verify` and `transform` still use it.
+#[doc(hidden)]
+pub type CopyOptions = HashOptions;
 
 type Stage<'a> = Box<dyn FnMut(&[u8]) -> io::Result<()> + Send + 'a>;
 
@@ -272,7 +276,7 @@ type Stage<'a> = Box<dyn FnMut(&[u8]) -> io::Result<()> + Send + 'a>;
 pub fn copy_hashing(
     src: &mut dyn Read,
     sink: Option<&mut (dyn Write + Send)>,
-    opts: &CopyOptions,
+    opts: &HashOptions,
     progress: &dyn Progress,
 ) -> Result<CopyResult> {
     let mut hashers: Vec<Hasher> = opts.algorithms.iter().map(|&a| Hasher::new(a)).collect();
@@ -528,7 +532,7 @@ mod tests {
             let r = copy_hashing(
                 &mut &data[..],
                 Some(&mut out),
-                &CopyOptions {
+                &HashOptions {
                     algorithms: algs.clone(),
                     prefix_bytes: 1000,
                     size_hint: hint,
@@ -559,7 +563,7 @@ mod tests {
         let r = copy_hashing(
             &mut Failing(20),
             None,
-            &CopyOptions {
+            &HashOptions {
                 algorithms: vec![Algorithm::Sha256],
                 ..Default::default()
             },

@@ -27,9 +27,9 @@ use std::sync::{Condvar, Mutex, MutexGuard};
 
 use crate::error::{Error, Result};
 use crate::progress::Progress;
+use crate::vmdk::geometry::AdapterType;
 
-/// Bytes in one pipeline grain: 128 sectors, the grain size of every streamOptimized writer.
-pub const GRAIN_BYTES: u64 = 64 * 1024;
+pub use crate::limits::GRAIN_BYTES;
 
 /// How the bytes of a [`Grain`] are held.
 #[derive(Debug, Clone, PartialEq, Eq)]
@@ -166,7 +166,6 @@ impl PwriteEncoder {
 
 impl GrainEncoder for PwriteEncoder {
     fn encode(&mut self, grain: DataGrain) -> Result<Encoded> {
-        use std::os::unix::fs::FileExt;
         let len = grain.bytes.len() as u64;
         let at = grain
             .offset
@@ -180,11 +179,7 @@ impl GrainEncoder for PwriteEncoder {
                 ))
                 .with_path(&self.path)
             })?;
-        self.file.write_all_at(&grain.bytes, at).map_err(|e| {
-            Error::io("cannot write disk", e)
-                .with_path(&self.path)
-                .with_offset(at)
-        })?;
+        crate::pio::write_all_at(&self.file, &self.path, at, &grain.bytes)?;
         Ok(Encoded {
             offset: grain.offset,
             len: len as u32,
@@ -232,13 +227,13 @@ pub struct SinkReport {
 }
 
 /// Settings shared by every sink constructor (`vmdk::layout::create_sink`,
-/// `vmdk::hosted::create_sink`, the streamOptimized writer).
+/// `vmdk::hosted::create_hosted_sink`, the streamOptimized writer).
 #[derive(Debug, Clone, PartialEq, Eq)]
 pub struct SinkOptions {
     /// Replace existing outputs.
     pub force: bool,
-    /// `ddb.adapterType`: `ide`, `buslogic`, `lsilogic`, `legacyESX` (geometry follows it).
-    pub adapter_type: String,
+    /// `ddb.adapterType` (the geometry follows it).
+    pub adapter_type: AdapterType,
     /// `ddb.virtualHWVersion` (the VM's hardware version; "4" when unknown, as qemu writes).
     pub hw_version: u32,
     /// Deflate level for compressed layouts: 0 (stored) to 12; 1–9 behave like zlib's, 6 is
@@ -254,7 +249,7 @@ impl Default for SinkOptions {
     fn default() -> Self {
         SinkOptions {
             force: false,
-            adapter_type: "lsilogic".to_string(),
+            adapter_type: AdapterType::LsiLogic,
             hw_version: 4,
             compression_level: 6,
             identity: Vec::new(),
@@ -272,7 +267,7 @@ impl SinkOptions {
         h.update(purpose.as_bytes());
         h.update([0]);
         h.update(capacity_bytes.to_le_bytes());
-        h.update(self.adapter_type.as_bytes());
+        h.update(self.adapter_type.as_str().as_bytes());
         h.update([0]);
         h.update(self.hw_version.to_le_bytes());
         h.update(&self.identity);

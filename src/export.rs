@@ -24,13 +24,13 @@
 //! [`ExportOptions::allow_locked`].
 
 use std::fs::File;
-use std::io::{BufWriter, Read, Seek, Write};
+use std::io::{BufWriter, Seek, Write};
 use std::path::{Path, PathBuf};
 
 use serde::Serialize;
 
 use crate::cert::Signer;
-use crate::digest::{Algorithm, CopyOptions as HashOptions, Digests, HashingWriter};
+use crate::digest::{Algorithm, Digests, HashOptions, HashingWriter};
 use crate::disk::{self, CopyOptions, DiskSource, SinkOptions};
 use crate::error::{Error, ErrorKind, Result};
 use crate::limits::Limits;
@@ -42,7 +42,8 @@ use crate::ovf::model::FileRef;
 use crate::ovf::write::{EnvelopeBuilder, ProductSpec, PropertySpec};
 use crate::ovf::OvfVersion;
 use crate::progress::{NoProgress, Progress};
-use crate::vm::{BusFamily, CdBacking, ControllerKind, Firmware, FloppyBacking, Machine, Warning};
+use crate::vm::{BusFamily, CdBacking, Firmware, FloppyBacking, Machine, Warning};
+use crate::vmdk::geometry::AdapterType;
 use crate::vmdk::stream_writer::StreamOptimizedWriter;
 use crate::vmx::Vmx;
 
@@ -330,17 +331,13 @@ fn resolve_vm_file(dir: &Path, name: &str, warnings: &mut Vec<Warning>) -> Resul
 }
 
 /// The `ddb.adapterType` matching the controller a disk hangs on.
-fn adapter_type(m: &Machine, family: BusFamily, bus: u32) -> &'static str {
+fn disk_adapter_type(m: &Machine, family: BusFamily, bus: u32) -> AdapterType {
     let kind = m
         .controllers
         .iter()
         .find(|c| c.family() == family && c.bus == bus)
         .map(|c| c.kind);
-    match (family, kind) {
-        (BusFamily::Ide, _) => "ide",
-        (_, Some(ControllerKind::BusLogic)) => "buslogic",
-        _ => "lsilogic",
-    }
+    AdapterType::for_controller(family, kind)
 }
 
 /// A package file other than a disk (NVRAM, image) to copy verbatim.
@@ -461,10 +458,10 @@ fn plan(input: &Path, stem: &str, opts: &ExportOptions) -> Result<Plan> {
     }
 
     // Disks: open each through its descriptor (chains consolidate), name it in the package.
-    let adapters: Vec<String> = m
+    let adapters: Vec<AdapterType> = m
         .disks
         .iter()
-        .map(|d| adapter_type(&m, d.attachment.family, d.attachment.bus).to_string())
+        .map(|d| disk_adapter_type(&m, d.attachment.family, d.attachment.bus))
         .collect();
     let mut disks = Vec::new();
     for ((i, d), adapter) in m.disks.iter_mut().enumerate().zip(adapters) {
@@ -699,72 +696,6 @@ fn descriptor_bytes(
     b.build()?.to_bytes()
 }
 
-/// Sends a byte stream from one thread to another in 1 MiB chunks (the disk writer thread to
-/// the OVA entry writer).
-struct ChannelWriter {
-    tx: Option<crossbeam_channel::Sender<Vec<u8>>>,
-    buf: Vec<u8>,
-}
-
-const CHUNK: usize = 1 << 20;
-
-impl ChannelWriter {
-    fn send(&mut self) -> std::io::Result<()> {
-        if self.buf.is_empty() {
-            return Ok(());
-        }
-        let chunk = std::mem::replace(&mut self.buf, Vec::with_capacity(CHUNK));
-        match &self.tx {
-            Some(tx) => tx.send(chunk).map_err(|_| {
-                std::io::Error::new(std::io::ErrorKind::BrokenPipe, "archive writer stopped")
-            }),
-            None => Err(std::io::Error::new(
-                std::io::ErrorKind::BrokenPipe,
-                "closed",
-            )),
-        }
-    }
-}
-
-impl Write for ChannelWriter {
-    fn write(&mut self, data: &[u8]) -> std::io::Result<usize> {
-        let room = CHUNK - self.buf.len();
-        let n = room.min(data.len());
-        self.buf.extend_from_slice(&data[..n]);
-        if self.buf.len() >= CHUNK {
-            self.send()?;
-        }
-        Ok(n)
-    }
-    fn flush(&mut self) -> std::io::Result<()> {
-        self.send()
-    }
-}
-
-struct ChannelReader {
-    rx: crossbeam_channel::Receiver<Vec<u8>>,
-    cur: Vec<u8>,
-    pos: usize,
-}
-
-impl Read for ChannelReader {
-    fn read(&mut self, out: &mut [u8]) -> std::io::Result<usize> {
-        while self.pos >= self.cur.len() {
-            match self.rx.recv() {
-                Ok(c) => {
-                    self.cur = c;
-                    self.pos = 0;
-                }
-                Err(_) => return Ok(0),
-            }
-        }
-        let n = out.len().min(self.cur.len() - self.pos);
-        out[..n].copy_from_slice(&self.cur[self.pos..self.pos + n]);
-        self.pos += n;
-        Ok(n)
-    }
-}
-
 /// Result of writing one disk.
 struct Written {
     bytes: u64,
@@ -806,7 +737,7 @@ fn append_disk<W: Write + Seek + Send>(
     opts: &ExportOptions,
     progress: &dyn Progress,
 ) -> Result<Written> {
-    let (tx, rx) = crossbeam_channel::bounded::<Vec<u8>>(4);
+    let (out, mut reader) = crate::channel::channel(4);
     let hash_opts = HashOptions {
         algorithms: algs.to_vec(),
         prefix_bytes: 0,
@@ -815,22 +746,12 @@ fn append_disk<W: Write + Seek + Send>(
     let name = job.name.clone();
     std::thread::scope(|scope| {
         let producer = scope.spawn(move || {
-            let out = ChannelWriter {
-                tx: Some(tx),
-                buf: Vec::with_capacity(CHUNK),
-            };
-            write_disk(job, out, opts, progress).and_then(|(mut out, populated)| {
-                out.flush()
+            write_disk(job, out, opts, progress).and_then(|(out, populated)| {
+                out.finish()
                     .map_err(|e| Error::io("cannot write archive", e))?;
-                out.tx = None;
                 Ok(populated)
             })
         });
-        let mut reader = ChannelReader {
-            rx,
-            cur: Vec::new(),
-            pos: 0,
-        };
         let r = w.append_unsized(&name, &mut reader, &hash_opts, &NoProgress);
         drop(reader);
         let populated = match producer.join() {
@@ -939,7 +860,7 @@ pub fn export(
     tracing::info!(input = %input.display(), output = %output.display(), "export: open VM");
     if opts.signer.is_some() && opts.manifest.is_none() {
         return Err(Error::usage(
-            "signing needs a manifest (--manifest is none)",
+            "signing needs a manifest, and none is written",
         ));
     }
     // Package member names come from the VM name, not the output name, so that two exports

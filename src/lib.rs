@@ -7,7 +7,8 @@
 //! * [`ova`], [`manifest`], [`digest`]: the OVA tar container, `.mf` manifests and `.cert`
 //!   signatures.
 //! * [`vmdk`], [`disk`]: the VMDK engine (every layout, streamOptimized in and out) and the one
-//!   disk pipeline every conversion goes through.
+//!   disk pipeline every conversion goes through; [`convert()`] converts one disk file into
+//!   another layout.
 //! * [`vmx`], [`vm`]: the `.vmx` configuration file and the neutral VM model between OVF and VMX.
 //!
 //! Everything read from a file is untrusted: sizes are bounded by [`limits`], names pass through
@@ -63,6 +64,8 @@
 )]
 
 pub mod cert;
+pub(crate) mod channel;
+pub mod convert;
 pub mod digest;
 pub mod disk;
 pub mod error;
@@ -82,6 +85,7 @@ pub mod ova;
 pub mod ovf;
 pub mod pack;
 pub mod package_files;
+pub mod pio;
 pub mod progress;
 pub(crate) mod range_copy;
 pub mod sniff;
@@ -93,5 +97,6 @@ pub mod vmx;
 #[cfg(feature = "vsphere")]
 pub mod vsphere;
 
+pub use convert::convert;
 pub use error::{Error, ErrorKind, Location, Result};
 pub use limits::Limits;

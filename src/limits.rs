@@ -81,3 +81,7 @@ impl Default for Limits {
 
 /// Bytes in a disk sector. VMDK sizes and offsets are counted in these.
 pub const SECTOR_SIZE: u64 = 512;
+
+/// Bytes in one grain of the disk pipeline: 128 sectors, the grain size of every
+/// streamOptimized writer (and the largest grain a compressed grain may inflate to).
+pub const GRAIN_BYTES: u64 = 64 * 1024;

@@ -388,11 +388,7 @@ pub fn create_dirs(dir: &Path) -> Result<CreatedDirs> {
 /// [`ErrorKind::AlreadyExists`] when `path` exists and `force` is false.
 pub fn check_overwrite(path: &Path, force: bool) -> Result<()> {
     if !force && fs::symlink_metadata(path).is_ok() {
-        return Err(Error::new(
-            ErrorKind::AlreadyExists,
-            "output already exists (use --force to replace it)",
-        )
-        .with_path(path));
+        return Err(Error::new(ErrorKind::AlreadyExists, "output already exists").with_path(path));
     }
     Ok(())
 }
@@ -817,11 +813,10 @@ impl PendingDir {
         let mut aside = None;
         if let Ok(meta) = fs::symlink_metadata(&self.final_path) {
             if !self.force {
-                return Err(Error::new(
-                    ErrorKind::AlreadyExists,
-                    "output already exists (use --force to replace it)",
-                )
-                .with_path(&self.final_path));
+                return Err(
+                    Error::new(ErrorKind::AlreadyExists, "output already exists")
+                        .with_path(&self.final_path),
+                );
             }
             if !meta.is_dir() {
                 return Err(Error::usage(

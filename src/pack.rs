@@ -13,7 +13,7 @@ use std::io::Read;
 use std::path::{Path, PathBuf};
 
 use crate::cert::Signer;
-use crate::digest::{copy_hashing, Algorithm, CopyOptions};
+use crate::digest::{copy_hashing, Algorithm, HashOptions};
 use crate::error::{Error, ErrorKind, Result};
 use crate::limits::Limits;
 use crate::manifest::Manifest;
@@ -263,7 +263,7 @@ pub fn pack(
     };
     if alg.is_none() && opts.signer.is_some() {
         return Err(Error::usage(
-            "signing needs a manifest (--manifest none with --sign)",
+            "signing needs a manifest, and none is written",
         ));
     }
     let mf_name = format!("{}.mf", inp.base);
@@ -286,7 +286,7 @@ pub fn pack(
             let r = copy_hashing(
                 &mut f,
                 None,
-                &CopyOptions {
+                &HashOptions {
                     algorithms: vec![a],
                     prefix_bytes: 0,
                     size_hint: Some(p.size),
@@ -311,7 +311,7 @@ pub fn pack(
         _ => false,
     };
     if old_cert.is_some() && !keep_old_cert {
-        notes.push(format!("{cert_name} dropped: the manifest changed, so its signature no longer holds (use --sign)"));
+        notes.push(format!("{cert_name} dropped: the manifest changed, so its signature no longer holds (sign the package again to keep one)"));
     }
 
     // --- Write.
@@ -360,7 +360,7 @@ pub fn pack(
                 &p.name,
                 p.size,
                 &f,
-                &CopyOptions {
+                &HashOptions {
                     algorithms: alg.into_iter().collect(),
                     prefix_bytes: 0,
                     size_hint: Some(p.size),
@@ -651,7 +651,7 @@ fn expand(dir: &Path, desc_name: &str, limits: &Limits) -> Result<()> {
             let r = copy_hashing(
                 &mut file,
                 None,
-                &CopyOptions {
+                &HashOptions {
                     algorithms: vec![alg],
                     prefix_bytes: 0,
                     size_hint: None,

@@ -273,7 +273,7 @@ fn digest_matches(m: &Manifest, dir: &Path, href: &str) -> bool {
         &file,
         0,
         len,
-        &crate::digest::CopyOptions {
+        &crate::digest::HashOptions {
             algorithms: vec![e.algorithm],
             prefix_bytes: 0,
             size_hint: Some(len),

@@ -22,7 +22,7 @@ use std::os::unix::fs::FileExt;
 use std::sync::atomic::{AtomicBool, Ordering};
 use std::sync::{Condvar, Mutex};
 
-use crate::digest::{CopyOptions, CopyResult, Digests, Hasher};
+use crate::digest::{CopyResult, Digests, HashOptions, Hasher};
 use crate::error::{Error, Result};
 use crate::progress::Progress;
 
@@ -141,7 +141,7 @@ pub fn copy_range_hashing(
     dst: &File,
     dst_off: u64,
     len: u64,
-    opts: &CopyOptions,
+    opts: &HashOptions,
     progress: &dyn Progress,
 ) -> Result<CopyResult> {
     let dst_len = dst
@@ -322,7 +322,7 @@ pub fn hash_range(
     file: &File,
     off: u64,
     len: u64,
-    opts: &CopyOptions,
+    opts: &HashOptions,
     progress: &dyn Progress,
 ) -> Result<CopyResult> {
     let end = off
@@ -730,8 +730,8 @@ mod tests {
         algs.iter().map(|a| a.digest(data)).collect()
     }
 
-    fn opts(algs: &[Algorithm]) -> CopyOptions {
-        CopyOptions {
+    fn opts(algs: &[Algorithm]) -> HashOptions {
+        HashOptions {
             algorithms: algs.to_vec(),
             prefix_bytes: 16,
             size_hint: None,

@@ -9,7 +9,7 @@
 //!
 //! Signatures, with their sources (see also docs/FORMATS.md):
 //! * VMDK: `KDMV` / `COWD` magic (VMware Virtual Disk Format 5.0 §3, §4); a descriptor is text
-//!   with `# Disk DescriptorFile` or a `createType` line ([`crate::vmdk::open::classify`]).
+//!   with `# Disk DescriptorFile` or a `createType` line ([`crate::vmdk::kind::classify`]).
 //! * VHD: 512-byte footer `conectix` at the end (fixed) and copied at offset 0 (dynamic,
 //!   differencing); disk type big-endian u32 at footer offset 60 (Microsoft VHD format spec §A).
 //! * VHDX: `vhdxfile` at offset 0 (MS-VHDX §2.2.1). qcow/qcow2: `QFI\xfb` + version (qemu
@@ -25,7 +25,7 @@ use std::io::{Read, Seek, SeekFrom};
 use std::path::Path;
 
 use crate::error::{Error, Result};
-use crate::vmdk::open::{classify, DiskKind};
+use crate::vmdk::kind::{classify, DiskKind};
 
 /// Bytes read from the start of a file.
 const HEAD_BYTES: usize = 4096;

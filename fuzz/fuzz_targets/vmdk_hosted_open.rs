@@ -18,7 +18,7 @@ fuzz_target!(|data: &[u8]| {
         max_disk_capacity_bytes: 1 << 30,
         ..Limits::DEFAULT
     };
-    if let Ok(mut src) = hosted::open(&path, &limits) {
+    if let Ok(mut src) = hosted::open_chain(&path, &limits) {
         while let Ok(Some(g)) = src.next_grain() {
             let _ = g;
         }

@@ -32,6 +32,9 @@
 //! ```
 
 pub(crate) mod pipe;
+mod vapp;
+
+pub use vapp::{import_package, PackageImport};
 
 use std::collections::HashMap;
 use std::fs::{self, File};
@@ -40,7 +43,7 @@ use std::path::{Path, PathBuf};
 
 use serde::Serialize;
 
-use crate::digest::{copy_hashing, Algorithm, CopyOptions as HashOptions, Digests};
+use crate::digest::{copy_hashing, Algorithm, Digests, HashOptions};
 use crate::disk::{CopyOptions, SinkOptions};
 use crate::error::{Error, ErrorKind, Result};
 use crate::limits::Limits;
@@ -52,7 +55,8 @@ use crate::ovf::env::Environment;
 use crate::ovf::{props, Envelope, ParseOptions};
 use crate::progress::{NoProgress, Progress};
 use crate::verify::{self, Collected, Finding, Member, Policy, Report, Severity};
-use crate::vm::{BusFamily, CdBacking, ControllerKind, FloppyBacking, Machine};
+use crate::vm::{BusFamily, CdBacking, FloppyBacking, Machine};
+use crate::vmdk::geometry::AdapterType;
 use crate::vmdk::layout::Layout;
 
 use pipe::{BlankSource, ChannelWriter, DiskDone, DiskTarget};
@@ -76,8 +80,8 @@ pub struct ImportOptions {
     pub disk_mode: Layout,
     /// Deployment option (`ovf:configuration`) id; default: the descriptor's default.
     pub deployment_option: Option<String>,
-    /// The VirtualSystem (`ovf:id`) to import from a multi-VM vApp; required when the package
-    /// holds several.
+    /// The VirtualSystem (`ovf:id`) to import from a multi-VM vApp; required by [`import_path`]
+    /// when the package holds several ([`import_package`] then imports every VM).
     pub vm: Option<String>,
     /// `OVF network name → target network` (sets `ethernetN.networkName`).
     pub networks: Vec<(String, String)>,
@@ -375,16 +379,6 @@ fn parse_envelope(bytes: &[u8], opts: &ImportOptions, name: &str) -> Result<Enve
     .map_err(|e| e.with_entry(name))
 }
 
-/// ddb.adapterType for a disk on a controller of `kind` (VMware writes `ide` for IDE disks and
-/// `lsilogic` for SCSI, SATA and NVMe ones, `buslogic` for BusLogic).
-fn adapter_type(kind: Option<ControllerKind>) -> &'static str {
-    match kind {
-        Some(ControllerKind::Ide) => "ide",
-        Some(ControllerKind::BusLogic) => "buslogic",
-        _ => "lsilogic",
-    }
-}
-
 /// Reads the descriptor into a plan: machine, name, output names, what to do with each file.
 fn plan(env: &Envelope, opts: &ImportOptions, vm_dir_stage: Option<&Path>) -> Result<Plan> {
     let _ = vm_dir_stage;
@@ -405,19 +399,25 @@ fn plan(env: &Envelope, opts: &ImportOptions, vm_dir_stage: Option<&Path>) -> Re
     let systems = env.virtual_systems();
     require_eula_acceptance(&systems, opts.accept_all_eulas)?;
     // --- Hardware family: the highest vmx-NN listed, capped.
-    let listed: Vec<u32> = systems
+    let families: Vec<&str> = systems
         .iter()
         .flat_map(|v| v.hardware.iter())
         .filter_map(|h| h.system.as_ref())
         .flat_map(|s| s.system_types.iter())
         .flat_map(|t| t.split([',', ' ']))
-        .filter_map(crate::ovf::machine::vmx_version)
+        .filter(|t| !t.is_empty())
+        .collect();
+    let listed: Vec<u32> = families
+        .iter()
+        .filter_map(|t| crate::ovf::machine::vmx_version(t))
         .collect();
     let cap = opts.max_hw_version.unwrap_or(u32::MAX);
     let hw_version = match listed.iter().copied().filter(|v| *v <= cap).max() {
         Some(v) => v,
         None if listed.is_empty() => {
-            if !opts.lax {
+            // No family named at all (an empty <System/>) is ovftool's default family; a
+            // family named that is not VMware's needs --lax.
+            if !opts.lax && !families.is_empty() {
                 return Err(Error::invalid_ovf(
                     "the descriptor names no VMware hardware family (vmx-NN) in VirtualSystemType: use --lax to import it anyway",
                 ));
@@ -532,7 +532,7 @@ fn plan(env: &Envelope, opts: &ImportOptions, vm_dir_stage: Option<&Path>) -> Re
         let kind = controller_of(&machine_ro, d.attachment.family, d.attachment.bus);
         let sink = SinkOptions {
             force: false,
-            adapter_type: adapter_type(kind).to_string(),
+            adapter_type: AdapterType::for_controller(d.attachment.family, kind),
             hw_version: hw_version.min(21),
             compression_level: 6,
             identity: format!("{name}\0{}\0{}", i, d.disk_id.as_deref().unwrap_or("")).into_bytes(),

@@ -5,8 +5,6 @@
 use std::io::{self, Read, Write};
 use std::path::{Path, PathBuf};
 
-use crossbeam_channel::{bounded, Receiver, Sender};
-
 use crate::disk::{self, CopyOptions, DiskSink, DiskSource, Grain, SinkOptions, SinkReport};
 use crate::error::{Error, Result};
 use crate::file_reader::FileReader;
@@ -19,26 +17,35 @@ use crate::vmdk::stream::{Origin, StreamReader};
 /// Buffers in flight between the archive reader and a disk converter (1 MiB each).
 pub(crate) const CHANNEL_BUFFERS: usize = 8;
 
-/// The sending half: a [`Write`] that forwards bytes to the converter. Once the converter has
-/// stopped (it finished the disk or failed), further bytes are dropped: the archive must still be
-/// read to its end so that every digest is computed.
+/// Import's sending half of the shared [`crate::channel`]: a [`Write`] that forwards bytes to the
+/// converter. The archive must be read to its end so that every digest is computed, so once the
+/// converter has stopped, the bytes it no longer takes are counted and dropped here, never
+/// elsewhere. The converter stops early only after failing (its error is reported after the
+/// pass): on success it reads its input to the end ([`convert`]).
 pub(crate) struct ChannelWriter {
-    tx: Option<Sender<Vec<u8>>>,
+    inner: crate::channel::ChannelWriter,
+    discarded: u64,
 }
 
 impl ChannelWriter {
-    pub(crate) fn new(tx: Sender<Vec<u8>>) -> Self {
-        ChannelWriter { tx: Some(tx) }
+    pub(crate) fn new(inner: crate::channel::ChannelWriter) -> Self {
+        ChannelWriter {
+            inner,
+            discarded: 0,
+        }
     }
 }
 
 impl Write for ChannelWriter {
     fn write(&mut self, buf: &[u8]) -> io::Result<usize> {
-        if let Some(tx) = &self.tx {
-            if tx.send(buf.to_vec()).is_err() {
-                self.tx = None;
+        if self.discarded == 0 {
+            match self.inner.write_all(buf) {
+                Ok(()) => return Ok(buf.len()),
+                Err(e) if e.kind() == io::ErrorKind::BrokenPipe => {}
+                Err(e) => return Err(e),
             }
         }
+        self.discarded = self.discarded.saturating_add(buf.len() as u64).max(1);
         Ok(buf.len())
     }
 
@@ -47,43 +54,22 @@ impl Write for ChannelWriter {
     }
 }
 
-/// The receiving half: a [`Read`] over the forwarded buffers; end of input when every sender is
-/// gone.
-pub(crate) struct ChannelReader {
-    rx: Receiver<Vec<u8>>,
-    buf: Vec<u8>,
-    pos: usize,
-}
-
-impl Read for ChannelReader {
-    fn read(&mut self, out: &mut [u8]) -> io::Result<usize> {
-        while self.pos >= self.buf.len() {
-            match self.rx.recv() {
-                Ok(b) => {
-                    self.buf = b;
-                    self.pos = 0;
-                }
-                Err(_) => return Ok(0),
-            }
+impl Drop for ChannelWriter {
+    fn drop(&mut self) {
+        if self.discarded > 0 {
+            tracing::debug!(
+                bytes = self.discarded,
+                "import: converter stopped; the rest of its member was only hashed"
+            );
         }
-        let n = out.len().min(self.buf.len() - self.pos);
-        out[..n].copy_from_slice(&self.buf[self.pos..self.pos + n]);
-        self.pos += n;
-        Ok(n)
     }
 }
 
+pub(crate) use crate::channel::ChannelReader;
+
 /// A bounded channel pair.
-pub(crate) fn channel() -> (Sender<Vec<u8>>, ChannelReader) {
-    let (tx, rx) = bounded(CHANNEL_BUFFERS);
-    (
-        tx,
-        ChannelReader {
-            rx,
-            buf: Vec::new(),
-            pos: 0,
-        },
-    )
+pub(crate) fn channel() -> (crate::channel::ChannelWriter, ChannelReader) {
+    crate::channel::channel(CHANNEL_BUFFERS)
 }
 
 /// A disk with no data (an OVF `Disk` without `ovf:fileRef`).
@@ -150,7 +136,15 @@ pub(crate) fn convert(
         .is_some_and(|h| h.is_compressed() && h.has_markers());
     if stream_optimized {
         let mut source = StreamReader::new(reader, Origin::entry(&target.entry), limits)?;
-        return run(&mut source, target, copy_opts, progress);
+        let done = run(&mut source, target, copy_opts, progress)?;
+        // Read the member to its end (bytes after the end-of-stream marker are not part of the
+        // disk), so that the archive side never writes into a closed channel after a success.
+        let rest = io::copy(&mut source.into_inner(), &mut io::sink())
+            .map_err(|e| Error::from(e).with_entry(&target.entry))?;
+        if rest > 0 {
+            tracing::debug!(entry = %target.entry, bytes = rest, "import: bytes after the end-of-stream marker");
+        }
+        return Ok(done);
     }
     // Anything else (hosted sparse, raw): spill, then open by content.
     let mut spill = tempfile::Builder::new()

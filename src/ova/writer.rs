@@ -19,7 +19,7 @@ use std::io::{Read, Seek, SeekFrom, Write};
 
 use super::header;
 use super::names;
-use crate::digest::{copy_hashing, CopyOptions, CopyResult};
+use crate::digest::{copy_hashing, CopyResult, HashOptions};
 use crate::error::{Error, Result};
 use crate::progress::Progress;
 
@@ -113,7 +113,7 @@ impl<W: Write + Send> Writer<W> {
         name: &str,
         size: u64,
         src: &mut dyn Read,
-        opts: &CopyOptions,
+        opts: &HashOptions,
         progress: &dyn Progress,
     ) -> Result<CopyResult> {
         self.header(name, size)?;
@@ -195,7 +195,7 @@ impl<W: FileBacked> Writer<W> {
         name: &str,
         size: u64,
         src: &std::fs::File,
-        opts: &CopyOptions,
+        opts: &HashOptions,
         progress: &dyn Progress,
     ) -> Result<CopyResult> {
         self.header(name, size)?;
@@ -242,7 +242,7 @@ impl<W: FileBacked> Writer<W> {
         src: &std::fs::File,
         offset: u64,
         size: u64,
-        opts: &CopyOptions,
+        opts: &HashOptions,
         progress: &dyn Progress,
     ) -> Result<CopyResult> {
         self.header(name, size)?;
@@ -326,7 +326,7 @@ impl<W: Write + Seek + Send> Writer<W> {
         &mut self,
         name: &str,
         src: &mut dyn Read,
-        opts: &CopyOptions,
+        opts: &HashOptions,
         progress: &dyn Progress,
     ) -> Result<CopyResult> {
         let header_offset = self.pos;
@@ -373,7 +373,7 @@ mod tests {
         let mut w = Writer::new(Cursor::new(Vec::new()), 0);
         let res = w.reserve("x.ovf", 64).unwrap();
         let data = vec![5u8; 5000];
-        let opts = CopyOptions {
+        let opts = HashOptions {
             algorithms: vec![Algorithm::Sha256],
             ..Default::default()
         };
@@ -401,7 +401,7 @@ mod tests {
         assert!(w.append_bytes("../x", b"").is_err());
         w.append_bytes("a", b"1").unwrap();
         assert!(w.append_bytes("a", b"2").is_err());
-        let opts = CopyOptions::default();
+        let opts = HashOptions::default();
         assert!(w
             .append_stream("b", 10, &mut &b"short"[..], &opts, &NoProgress)
             .is_err());

@@ -191,6 +191,8 @@ pub(crate) fn validate(env: &Envelope, opts: &ValidateOptions) -> Vec<Diagnostic
     }
     check_version(&mut v, root);
     check_unqualified(&mut v, root, "/Envelope");
+    check_order(&mut v, root);
+    check_xsd_values(&mut v, root, "/Envelope");
     let files = check_references(&mut v, root);
     let disks = check_disks(&mut v, root, &files);
     let networks = check_networks(&mut v, root);
@@ -243,15 +245,12 @@ pub(crate) fn validate(env: &Envelope, opts: &ValidateOptions) -> Vec<Diagnostic
     v.out
 }
 
-/// Every Disk must be used by some item (ovftool refuses Envelope*/Neg/invalid_ref_size_null.ovf
-/// and invalid_no_version.ovf, whose only fault is a disk no item attaches).
+/// A Disk no item attaches (and no delta disk names as parent): a warning (`disk-unused`).
 fn check_disks_used(v: &mut V<'_>, root: &Element) {
     let mut used = HashSet::new();
-    let mut described = false;
     if let Some(c) = v.env.content() {
         for vs in c.walk() {
             for hw in &vs.hardware {
-                described |= hw.system.is_some() || !hw.items.is_empty();
                 for it in &hw.items {
                     for hr in &it.host_resources {
                         let t = hr.trim();
@@ -275,19 +274,12 @@ fn check_disks_used(v: &mut V<'_>, root: &Element) {
             let id = ovf_attr(d, "diskId").unwrap_or("");
             let is_parent = parents.contains(id);
             if !id.is_empty() && !used.contains(id) && !is_parent {
-                // Shipping disk files to a machine that attaches no disk at all is an error
-                // (ovftool refuses Envelope*/Neg/invalid_ref_size_null.ovf and
-                // Envelope_1_0/Neg/invalid_no_version.ovf). One spare disk beside attached ones
-                // is only a warning: real VCSA 6.5/9.1 descriptors ship an unattached swap disk
-                // and blank disks; a hardware section with only Info is a placeholder ovftool
-                // accepts (Envelope*/Pos/section_compatibility*.ovf).
-                let sev = if described && used.is_empty() && ovf_attr(d, "fileRef").is_some() {
-                    Severity::Error
-                } else {
-                    Severity::Warning
-                };
+                // DSP0243 §9.1 does not require every disk to be attached: real VCSA 6.5/9.1
+                // descriptors ship an unattached swap disk and blank disks, and ovftool accepts
+                // a placeholder hardware section with a disk nothing attaches
+                // (Envelope*/Pos/section_compatibility*.ovf). Worth saying, never a refusal.
                 v.push(
-                    sev,
+                    Severity::Warning,
                     "disk-unused",
                     d.pos,
                     "/Envelope/DiskSection/Disk",
@@ -327,6 +319,171 @@ fn check_version(v: &mut V<'_>, root: &Element) {
                 "expected ovf:version=\"0.9\" on an OVF 0.9 envelope, found none".into(),
             ),
         }
+    }
+}
+
+/// Whether `el` is an element of the OVF envelope schema itself (not CIM, not a vendor's).
+fn in_ovf_schema(el: &Element) -> bool {
+    el.ns.as_deref().is_none_or(is_envelope_ns)
+}
+
+/// The sequences DSP8023 imposes (EnvelopeType: References, Section*, Content, Strings*;
+/// Section_Type / Content_Type: Info first; VirtualHardwareSection_Type: one System before the
+/// Items). No real or suite descriptor in the corpus breaks them; `--lax` says, not refuses.
+fn check_order(v: &mut V<'_>, root: &Element) {
+    let mut seen_content = false;
+    for (i, c) in root.elements().filter(|c| in_ovf_schema(c)).enumerate() {
+        let k = kind(c);
+        let path = format!("/Envelope/{k}");
+        match k {
+            "References" if i > 0 => v.lax_err(
+                "element-order",
+                c,
+                &path,
+                "References must be the first element of the Envelope (DSP8023 EnvelopeType)".into(),
+            ),
+            "VirtualSystem" | "VirtualSystemCollection" => seen_content = true,
+            "Strings" if !seen_content => v.lax_err(
+                "element-order",
+                c,
+                &path,
+                "Strings bundles come after the VirtualSystem(Collection) (DSP8023 EnvelopeType)"
+                    .into(),
+            ),
+            "References" | "Strings" => {}
+            _ if seen_content => v.lax_err(
+                "element-order",
+                c,
+                &path,
+                format!("{k} comes after the VirtualSystem(Collection); Envelope-level sections come before it (DSP8023 EnvelopeType)"),
+            ),
+            _ => {}
+        }
+    }
+    fn walk(v: &mut V<'_>, el: &Element, path: &str) {
+        for c in el.elements().filter(|c| in_ovf_schema(c)) {
+            let k = kind(c);
+            let p = format!("{path}/{k}");
+            let sectionlike =
+                k.ends_with("Section") || matches!(k, "VirtualSystem" | "VirtualSystemCollection");
+            if sectionlike {
+                let first = c.elements().find(|x| in_ovf_schema(x));
+                if let Some(f) = first {
+                    let has_info = c.elements().any(|x| model::is_kind(x, "Info"));
+                    if has_info && !model::is_kind(f, "Info") {
+                        v.lax_err(
+                            "element-order",
+                            f,
+                            &p,
+                            format!("Info must be the first child of {k} (DSP8023 Section_Type / Content_Type)"),
+                        );
+                    }
+                }
+            }
+            if k == "VirtualHardwareSection" {
+                let mut systems = 0;
+                let mut item_seen = false;
+                for x in c.elements().filter(|x| in_ovf_schema(x)) {
+                    match kind(x) {
+                        "System" => {
+                            systems += 1;
+                            if systems == 2 {
+                                v.err("system-duplicate", x, &p, "a VirtualHardwareSection holds at most one System (DSP8023 VirtualHardwareSection_Type)".into());
+                            } else if item_seen {
+                                v.lax_err("element-order", x, &p, "System comes before the Items (DSP8023 VirtualHardwareSection_Type)".into());
+                            }
+                        }
+                        "Item" => item_seen = true,
+                        _ => {}
+                    }
+                }
+            }
+            if sectionlike {
+                walk(v, c, &p);
+            }
+        }
+    }
+    walk(v, root, "/Envelope");
+}
+
+/// Attribute values and children the schema types require (DSP8023): xs:boolean attributes,
+/// AnnotationSection's Annotation, DeploymentOptionSection's Configurations with Label and
+/// Description, StartupSection items' ovf:order, Strings' Msg ovf:msgid, Icon's ovf:fileRef.
+fn check_xsd_values(v: &mut V<'_>, el: &Element, path: &str) {
+    if in_ovf_schema(el) {
+        for a in &el.attrs {
+            // ovf:default is xs:boolean on a Configuration only (ScaleOutSection's is a count).
+            let boolean = match a.local_name() {
+                "required" | "waitingForGuest" | "userConfigurable" | "password" => true,
+                "default" => kind(el) == "Configuration",
+                _ => false,
+            };
+            if boolean
+                && a.ns.as_deref().is_some_and(is_envelope_ns)
+                && model::parse_bool(&a.value).is_none()
+            {
+                v.err(
+                    "attribute-not-boolean",
+                    el,
+                    path,
+                    format!(
+                        "expected true or false in {}, found \"{}\" (xs:boolean)",
+                        a.name, a.value
+                    ),
+                );
+            }
+        }
+        let has = |k: &str| el.elements().any(|c| model::is_kind(c, k));
+        match kind(el) {
+            "AnnotationSection" if !has("Annotation") => v.warn(
+                "annotation-missing",
+                el,
+                path,
+                "AnnotationSection has no Annotation (DSP8023 AnnotationSection_Type)".into(),
+            ),
+            "DeploymentOptionSection" if !has("Configuration") => v.warn(
+                "configuration-missing",
+                el,
+                path,
+                "DeploymentOptionSection declares no Configuration (DSP8023: one or more)".into(),
+            ),
+            "Configuration" if !has("Label") || !has("Description") => v.err(
+                "configuration-label-missing",
+                el,
+                path,
+                "a Configuration needs a Label and a Description (DSP8023 DeploymentOptionSection_Type)".into(),
+            ),
+            "Msg" if ovf_attr(el, "msgid").is_none() => v.err(
+                "msgid-missing",
+                el,
+                path,
+                "a Strings Msg has no ovf:msgid (DSP8023 Strings_Type)".into(),
+            ),
+            "Icon" if ovf_attr(el, "fileRef").is_none() => v.err(
+                "icon-file-ref-missing",
+                el,
+                path,
+                "an Icon has no ovf:fileRef (DSP8023 ProductSection_Type)".into(),
+            ),
+            "StartupSection" => {
+                for it in el.elements().filter(|i| model::is_kind(i, "Item")) {
+                    if ovf_attr(it, "order").is_none() {
+                        v.err(
+                            "startup-order-missing",
+                            it,
+                            path,
+                            "a StartupSection item has no ovf:order (DSP8023 StartupSection_Type)"
+                                .into(),
+                        );
+                    }
+                }
+            }
+            _ => {}
+        }
+    }
+    for c in el.elements().filter(|c| in_ovf_schema(c)) {
+        let p = format!("{path}/{}", kind(c));
+        check_xsd_values(v, c, &p);
     }
 }
 
@@ -1153,14 +1310,16 @@ fn check_hardware(v: &mut V<'_>, s: &Element, path: &str, ctx: &Ctx) {
                 _ => {}
             }
         }
-        if families.is_empty() && v.env.version() == OvfVersion::V0_9 {
-            // ovftool refuses a 0.9 System without a family (Neg/empty_system.ovf) but accepts an
-            // empty System in 1.0 (VirtualHardware_1_0/Pos/empty_system.ovf).
-            v.err(
+        if families.is_empty() {
+            // VirtualSystemType is optional (CIM VSSD: minOccurs=0; DSP0243 §8.2 only says what
+            // it means when present) and ovftool accepts an empty <System/> in every OVF version:
+            // the importer then picks its own default family. Said, not refused.
+            v.warn(
                 "hardware-family-missing",
                 sys,
                 path,
-                "System has no VirtualSystemType".into(),
+                "System names no VirtualSystemType: the importer's default hardware family is used"
+                    .into(),
             );
         }
         if !families.is_empty() && !families.iter().any(|f| known_family(f)) {

@@ -15,10 +15,11 @@ use crate::disk::{DiskSource, Grain, GrainData, GRAIN_BYTES};
 use crate::error::{Error, Result};
 use crate::gate::resolve_in_dir;
 use crate::limits::{Limits, SECTOR_SIZE};
+use crate::pio::read_exact_at;
 use crate::vmdk::descriptor::{Access, Descriptor, Extent, ExtentType, CID_NO_PARENT};
 use crate::vmdk::extent::{ExtentRead, FlatExtent, Run, ZeroExtent};
 use crate::vmdk::header::SparseHeader;
-use crate::vmdk::sparse::{read_exact_at, SparseExtent, COWD_MAGIC};
+use crate::vmdk::sparse::{SparseExtent, COWD_MAGIC};
 
 /// One extent of a link, placed in the link's address space.
 #[derive(Debug)]

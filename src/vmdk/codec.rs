@@ -7,8 +7,8 @@
 
 use libdeflater::{CompressionLvl, Compressor, DecompressionError, Decompressor};
 
-use crate::disk::GRAIN_BYTES;
 use crate::error::{Error, Result};
+use crate::limits::GRAIN_BYTES;
 
 /// The default deflate level: libdeflate 6, the equivalent of zlib's default (ratio 0.642 vs
 /// zlib's 0.647 on the benchmark data, at 2.6x the speed; docs/PERFORMANCE.md).

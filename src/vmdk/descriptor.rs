@@ -648,6 +648,19 @@ fn truncate(s: &str) -> String {
     s.chars().take(60).collect()
 }
 
+/// `ddb.uuid` text: 16 hex bytes separated by spaces, `-` between bytes 8 and 9 (as VMware
+/// writes it).
+pub fn format_ddb_uuid(id: &[u8; 16]) -> String {
+    let mut s = String::with_capacity(48);
+    for (i, b) in id.iter().enumerate() {
+        if i > 0 {
+            s.push(if i == 8 { '-' } else { ' ' });
+        }
+        s.push_str(&format!("{b:02x}"));
+    }
+    s
+}
+
 #[cfg(test)]
 mod tests {
     use super::*;

@@ -6,7 +6,7 @@ use std::fs::File;
 use std::path::{Path, PathBuf};
 
 use crate::error::{Error, Result};
-use crate::vmdk::sparse::read_exact_at;
+use crate::pio::read_exact_at;
 
 /// Where a run of bytes of an extent lives.
 #[derive(Debug, Clone, Copy, PartialEq, Eq)]

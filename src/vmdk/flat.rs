@@ -12,13 +12,13 @@
 //! ordered writer only checks order and, for eager zeroing, fills the gaps with zeros.
 
 use std::fs::File;
-use std::os::unix::fs::FileExt;
 use std::path::{Path, PathBuf};
 use std::sync::Arc;
 
 use crate::disk::{DataGrain, DiskSink, Encoded, GrainEncoder, SinkReport};
 use crate::error::{Error, Result};
 use crate::output::PendingFile;
+use crate::pio::write_all_at;
 use crate::vmdk::descriptor::Descriptor;
 
 /// How a flat extent's blocks are allocated.
@@ -38,14 +38,6 @@ pub(crate) const WRITE_CHUNK: usize = 4 << 20;
 fn zeros() -> &'static [u8] {
     static ZEROS: [u8; 1 << 20] = [0u8; 1 << 20];
     &ZEROS
-}
-
-pub(crate) fn write_all_at(file: &File, path: &Path, offset: u64, buf: &[u8]) -> Result<()> {
-    file.write_all_at(buf, offset).map_err(|e| {
-        Error::io("cannot write", e)
-            .with_path(path)
-            .with_offset(offset)
-    })
 }
 
 struct FlatOut {

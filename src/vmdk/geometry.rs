@@ -7,6 +7,7 @@
 use std::fmt;
 
 use crate::error::{Error, Result};
+use crate::vm::{BusFamily, ControllerKind};
 
 /// `ddb.adapterType`: the controller a disk was made for (only a hint for geometry).
 #[derive(Debug, Clone, Copy, PartialEq, Eq, Default)]
@@ -30,6 +31,17 @@ impl AdapterType {
             AdapterType::BusLogic => "buslogic",
             AdapterType::LsiLogic => "lsilogic",
             AdapterType::LegacyEsx => "legacyESX",
+        }
+    }
+
+    /// The `ddb.adapterType` of a disk on a controller of `family` and `kind` (`None` when the
+    /// machine names no such controller): VMware writes `ide` for IDE disks, `buslogic` for
+    /// BusLogic and `lsilogic` for SCSI, SAS, PVSCSI, SATA and NVMe ones.
+    pub fn for_controller(family: BusFamily, kind: Option<ControllerKind>) -> Self {
+        match (family, kind) {
+            (BusFamily::Ide, _) | (_, Some(ControllerKind::Ide)) => AdapterType::Ide,
+            (_, Some(ControllerKind::BusLogic)) => AdapterType::BusLogic,
+            _ => AdapterType::LsiLogic,
         }
     }
 

@@ -2,10 +2,10 @@
 //! [`DiskSource`], and the sinks for the hosted (monolithic/split, sparse/flat) and vSphere
 //! (thin, lazy-zeroed thick, eager-zeroed thick) layouts.
 //!
-//! * [`open`]: a text descriptor of any createType (extents FLAT/SPARSE/ZERO/VMFS/VMFSSPARSE,
+//! * [`open_chain`]: a text descriptor of any createType (extents FLAT/SPARSE/ZERO/VMFS/VMFSSPARSE,
 //!   RW/RDONLY/NOACCESS, many extents), a monolithicSparse file with an embedded descriptor, or
 //!   a bare sparse (KDMV v1–3, COWD) extent; delta links read through to their parents.
-//! * [`create_sink`]: one of the [`HostedLayout`]s; files are named as VMware names them
+//! * [`create_hosted_sink`]: one of the [`HostedLayout`]s; files are named as VMware names them
 //!   (`d.vmdk`, `d-flat.vmdk`, `d-s001.vmdk`, `d-f001.vmdk`), written under temporary names and
 //!   renamed in [`DiskSink::finish`].
 //! * [`inspect`]: what `ovftool-rs info <DISK>` shows.
@@ -18,8 +18,9 @@ use serde::Serialize;
 use crate::disk::{DiskSink, DiskSource};
 use crate::error::{Error, Result};
 use crate::limits::{Limits, SECTOR_SIZE};
-use crate::vmdk::descriptor::{Access, CreateType, Descriptor, Extent, ExtentType};
-use crate::vmdk::geometry::AdapterType;
+use crate::vmdk::descriptor::{
+    format_ddb_uuid, Access, CreateType, Descriptor, Extent, ExtentType,
+};
 use crate::vmdk::header::{SparseHeader, GD_AT_END};
 
 pub use crate::vmdk::chain::{ChainSource, Link};
@@ -43,7 +44,7 @@ pub const SPLIT_EXTENT_BYTES: u64 = 4_192_256 * SECTOR_SIZE;
 /// # Security
 /// Every extent and parent name passes through [`crate::gate::resolve_in_dir`]; sizes are
 /// checked against `limits` and the file sizes.
-pub fn open(path: &Path, limits: &Limits) -> Result<Box<dyn DiskSource>> {
+pub fn open_chain(path: &Path, limits: &Limits) -> Result<Box<dyn DiskSource>> {
     Ok(Box::new(ChainSource::open(path, limits)?))
 }
 
@@ -99,18 +100,6 @@ impl fmt::Display for HostedLayout {
 
 pub use crate::disk::SinkOptions;
 
-/// `ddb.uuid` text: 16 hex bytes, space separated, `-` between bytes 8 and 9.
-pub fn format_uuid(u: &[u8; 16]) -> String {
-    let mut s = String::with_capacity(48);
-    for (i, b) in u.iter().enumerate() {
-        if i > 0 {
-            s.push(if i == 8 { '-' } else { ' ' });
-        }
-        s.push_str(&format!("{b:02x}"));
-    }
-    s
-}
-
 fn extent_line(size_sectors: u64, kind: ExtentType, name: &str, flat: bool) -> Extent {
     Extent {
         access: Access::ReadWrite,
@@ -137,24 +126,22 @@ fn split(capacity_bytes: u64, max: u64) -> Vec<u64> {
     out
 }
 
-/// Creates a sink writing `layout` at `path` (the descriptor, `d.vmdk`); the extents are named
-/// after it in the same folder.
-///
-/// A capacity that is not a multiple of 512 is rounded up to whole sectors.
-///
-/// # Errors
-/// [`crate::ErrorKind::AlreadyExists`] when any output exists and not `opts.force`;
-/// [`crate::ErrorKind::Usage`] for a path without a file name or a sparse extent beyond 32-bit
-/// offsets; I/O errors (including no space while preallocating thick disks).
-pub fn create_sink(
-    path: &Path,
-    layout: HostedLayout,
-    capacity_bytes: u64,
-    opts: &SinkOptions,
-) -> Result<Box<dyn DiskSink>> {
-    let capacity_bytes = capacity_bytes
-        .checked_next_multiple_of(SECTOR_SIZE)
-        .ok_or_else(|| Error::usage("capacity overflows"))?;
+/// One extent file a hosted layout writes.
+struct ExtentFile {
+    /// Name as written in the descriptor.
+    file_name: String,
+    /// The file beside the descriptor.
+    path: PathBuf,
+    len_bytes: u64,
+    kind: ExtentType,
+    /// Whether the extent line carries an offset (FLAT extents).
+    flat: bool,
+}
+
+/// The extent files of `layout` for a descriptor at `path` and a disk of `capacity_bytes`
+/// (whole sectors), named as VMware names them: `d.vmdk` itself (monolithicSparse),
+/// `d-flat.vmdk`, `d-s001.vmdk`..., `d-f001.vmdk`....
+fn extent_files(path: &Path, layout: HostedLayout, capacity_bytes: u64) -> Result<Vec<ExtentFile>> {
     let name = path
         .file_name()
         .and_then(|n| n.to_str())
@@ -167,16 +154,14 @@ pub fn create_sink(
         Some(p) if !p.as_os_str().is_empty() => p.to_path_buf(),
         _ => PathBuf::from("."),
     };
-    let adapter = AdapterType::parse(&opts.adapter_type)?;
-    let mut d = Descriptor::new(layout.create_type(), opts.derive_cid(capacity_bytes));
     let sizes = match layout {
         HostedLayout::TwoGbSparse | HostedLayout::TwoGbFlat => {
             split(capacity_bytes, SPLIT_EXTENT_BYTES)
         }
         _ => vec![capacity_bytes],
     };
-    let mut files: Vec<(PathBuf, u64)> = Vec::new();
-    for (i, &len) in sizes.iter().enumerate() {
+    let mut out = Vec::with_capacity(sizes.len());
+    for (i, &len_bytes) in sizes.iter().enumerate() {
         let (file_name, kind, flat) = match layout {
             HostedLayout::MonolithicSparse => (name.to_string(), ExtentType::Sparse, false),
             HostedLayout::TwoGbSparse => (
@@ -192,16 +177,75 @@ pub fn create_sink(
                 (format!("{stem}-flat{ext}"), ExtentType::Vmfs, false)
             }
         };
-        d.extents
-            .push(extent_line(len / SECTOR_SIZE, kind, &file_name, flat));
-        files.push((dir.join(&file_name), len));
+        out.push(ExtentFile {
+            path: dir.join(&file_name),
+            file_name,
+            len_bytes,
+            kind,
+            flat,
+        });
+    }
+    Ok(out)
+}
+
+/// Every file [`create_hosted_sink`] writes for `layout` at `path` and a disk of `capacity_bytes`:
+/// the descriptor first, then the extents (the descriptor itself for monolithicSparse).
+///
+/// # Errors
+/// [`crate::ErrorKind::Usage`] for a path without a UTF-8 file name or a capacity that
+/// overflows when rounded up to whole sectors.
+pub fn output_files(
+    path: &Path,
+    layout: HostedLayout,
+    capacity_bytes: u64,
+) -> Result<Vec<PathBuf>> {
+    let capacity_bytes = capacity_bytes
+        .checked_next_multiple_of(SECTOR_SIZE)
+        .ok_or_else(|| Error::usage("capacity overflows"))?;
+    let mut out = vec![path.to_path_buf()];
+    for f in extent_files(path, layout, capacity_bytes)? {
+        if f.path != path {
+            out.push(f.path);
+        }
+    }
+    Ok(out)
+}
+
+/// Creates a sink writing `layout` at `path` (the descriptor, `d.vmdk`); the extents are named
+/// after it in the same folder.
+///
+/// A capacity that is not a multiple of 512 is rounded up to whole sectors.
+///
+/// # Errors
+/// [`crate::ErrorKind::AlreadyExists`] when any output exists and not `opts.force`;
+/// [`crate::ErrorKind::Usage`] for a path without a file name or a sparse extent beyond 32-bit
+/// offsets; I/O errors (including no space while preallocating thick disks).
+pub fn create_hosted_sink(
+    path: &Path,
+    layout: HostedLayout,
+    capacity_bytes: u64,
+    opts: &SinkOptions,
+) -> Result<Box<dyn DiskSink>> {
+    let capacity_bytes = capacity_bytes
+        .checked_next_multiple_of(SECTOR_SIZE)
+        .ok_or_else(|| Error::usage("capacity overflows"))?;
+    let mut d = Descriptor::new(layout.create_type(), opts.derive_cid(capacity_bytes));
+    let mut files: Vec<(PathBuf, u64)> = Vec::new();
+    for f in extent_files(path, layout, capacity_bytes)? {
+        d.extents.push(extent_line(
+            f.len_bytes / SECTOR_SIZE,
+            f.kind,
+            &f.file_name,
+            f.flat,
+        ));
+        files.push((f.path, f.len_bytes));
     }
     d.ddb_set("ddb.virtualHWVersion", opts.hw_version.to_string());
     d.ddb_set(
         "ddb.uuid",
-        format_uuid(&opts.derive_id("ddb.uuid", capacity_bytes)),
+        format_ddb_uuid(&opts.derive_id("ddb.uuid", capacity_bytes)),
     );
-    d.set_geometry(adapter);
+    d.set_geometry(opts.adapter_type);
     if layout == HostedLayout::Thin {
         d.ddb_set("ddb.thinProvisioned", "1");
     }
@@ -344,10 +388,10 @@ pub struct DiskInfo {
 /// Reads what `info <DISK>` shows about a VMDK that is not streamOptimized.
 ///
 /// # Errors
-/// As [`open`].
+/// As [`open_chain`].
 ///
 /// # Security
-/// As [`open`].
+/// As [`open_chain`].
 pub fn inspect(path: &Path, limits: &Limits) -> Result<DiskInfo> {
     if let Some(info) = inspect_stream(path, limits)? {
         return Ok(info);
@@ -408,7 +452,8 @@ pub fn inspect(path: &Path, limits: &Limits) -> Result<DiskInfo> {
 /// The header, footer and embedded descriptor of a streamOptimized (compressed) sparse file;
 /// `None` when `path` is not one.
 fn inspect_stream(path: &Path, limits: &Limits) -> Result<Option<DiskInfo>> {
-    use crate::vmdk::sparse::{read_embedded_descriptor, read_exact_at};
+    use crate::pio::read_exact_at;
+    use crate::vmdk::sparse::read_embedded_descriptor;
     let file =
         std::fs::File::open(path).map_err(|e| Error::io("cannot open", e).with_path(path))?;
     let file_len = file

@@ -2,11 +2,12 @@
 //! [`create_sink`] to make the matching [`DiskSink`].
 
 use std::fmt;
-use std::path::Path;
+use std::path::{Path, PathBuf};
 use std::str::FromStr;
 
 use crate::disk::{DiskSink, SinkOptions};
 use crate::error::{Error, Result};
+use crate::vmdk::hosted::HostedLayout;
 
 /// A disk layout that can be written.
 #[derive(Debug, Clone, Copy, PartialEq, Eq, Hash)]
@@ -82,6 +83,13 @@ impl fmt::Display for Layout {
     }
 }
 
+impl serde::Serialize for Layout {
+    /// As its canonical name.
+    fn serialize<S: serde::Serializer>(&self, s: S) -> std::result::Result<S::Ok, S::Error> {
+        s.serialize_str(self.name())
+    }
+}
+
 impl FromStr for Layout {
     type Err = Error;
 
@@ -153,23 +161,43 @@ fn hosted_sink(
     capacity_bytes: u64,
     opts: &SinkOptions,
 ) -> Result<Box<dyn DiskSink>> {
-    use crate::vmdk::hosted::{self, HostedLayout};
-    let hosted_layout = match layout {
-        Layout::MonolithicSparse => HostedLayout::MonolithicSparse,
-        Layout::TwoGbSparse => HostedLayout::TwoGbSparse,
-        Layout::MonolithicFlat => HostedLayout::MonolithicFlat,
-        Layout::TwoGbFlat => HostedLayout::TwoGbFlat,
-        Layout::Thin => HostedLayout::Thin,
-        Layout::Thick => HostedLayout::Thick,
-        Layout::EagerZeroedThick => HostedLayout::EagerZeroedThick,
-        Layout::StreamOptimized | Layout::Raw => {
-            return Err(
-                Error::usage(format!("{} is not a hosted layout", layout.vmware_name()))
-                    .with_path(path),
-            )
-        }
+    let Some(hosted_layout) = layout.hosted() else {
+        return Err(
+            Error::usage(format!("{} is not a hosted layout", layout.vmware_name()))
+                .with_path(path),
+        );
     };
-    hosted::create_sink(path, hosted_layout, capacity_bytes, opts)
+    crate::vmdk::hosted::create_hosted_sink(path, hosted_layout, capacity_bytes, opts)
+}
+
+impl Layout {
+    /// The hosted/vSphere layout this is, `None` for streamOptimized and raw.
+    fn hosted(self) -> Option<HostedLayout> {
+        Some(match self {
+            Layout::MonolithicSparse => HostedLayout::MonolithicSparse,
+            Layout::TwoGbSparse => HostedLayout::TwoGbSparse,
+            Layout::MonolithicFlat => HostedLayout::MonolithicFlat,
+            Layout::TwoGbFlat => HostedLayout::TwoGbFlat,
+            Layout::Thin => HostedLayout::Thin,
+            Layout::Thick => HostedLayout::Thick,
+            Layout::EagerZeroedThick => HostedLayout::EagerZeroedThick,
+            Layout::StreamOptimized | Layout::Raw => return None,
+        })
+    }
+
+    /// Every file [`create_sink`] writes for this layout at `path` and a disk of
+    /// `capacity_bytes`: `path` first, then the extents named after it (`d-flat.vmdk`,
+    /// `d-s001.vmdk`...), so that a caller can check them all before writing any.
+    ///
+    /// # Errors
+    /// [`crate::ErrorKind::Usage`] for a path without a UTF-8 file name (hosted layouts) or a
+    /// capacity that overflows.
+    pub fn output_files(self, path: &Path, capacity_bytes: u64) -> Result<Vec<PathBuf>> {
+        match self.hosted() {
+            Some(h) => crate::vmdk::hosted::output_files(path, h, capacity_bytes),
+            None => Ok(vec![path.to_path_buf()]),
+        }
+    }
 }
 
 #[cfg(test)]

@@ -9,6 +9,7 @@ pub mod flat;
 pub mod geometry;
 pub mod header;
 pub mod hosted;
+pub mod kind;
 pub mod layout;
 pub mod open;
 pub mod raw;

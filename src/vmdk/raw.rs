@@ -2,7 +2,6 @@
 //! nothing) and a sink that writes a sparse file (zero grains stay holes).
 
 use std::fs::File;
-use std::os::unix::fs::FileExt;
 use std::path::{Path, PathBuf};
 use std::sync::Arc;
 
@@ -127,11 +126,7 @@ impl DiskSource for RawSource {
             self.prefetched = from.saturating_add(PREFETCH_BYTES);
         }
         let mut buf = vec![0u8; len as usize];
-        self.file.read_exact_at(&mut buf, offset).map_err(|e| {
-            Error::io("cannot read disk image", e)
-                .with_path(&self.path)
-                .with_offset(offset)
-        })?;
+        crate::pio::read_exact_at(&self.file, &self.path, offset, &mut buf)?;
         self.next = offset + len;
         Ok(Some(Grain {
             offset,
@@ -199,13 +194,12 @@ impl DiskSink for RawSink {
                     grain.offset, self.capacity_bytes
                 )));
             }
-            self.file
-                .write_all_at(&grain.bytes, grain.offset)
-                .map_err(|e| {
-                    Error::io("cannot write disk image", e)
-                        .with_path(self.pending.final_path())
-                        .with_offset(grain.offset)
-                })?;
+            crate::pio::write_all_at(
+                &self.file,
+                self.pending.final_path(),
+                grain.offset,
+                &grain.bytes,
+            )?;
         }
         self.data_bytes += u64::from(grain.len);
         Ok(())

@@ -10,12 +10,12 @@
 //! what the header claims.
 
 use std::fs::File;
-use std::os::unix::fs::FileExt;
 use std::path::{Path, PathBuf};
 
 use crate::disk::GRAIN_BYTES;
 use crate::error::{Error, Result};
 use crate::limits::{Limits, SECTOR_SIZE};
+use crate::pio::read_exact_at;
 use crate::vmdk::codec::Inflater;
 use crate::vmdk::extent::{ExtentRead, Run};
 use crate::vmdk::header::{SparseHeader, FLAG_REDUNDANT_GD, GD_AT_END, MAX_GRAIN_SECTORS};
@@ -77,22 +77,6 @@ fn cowd_header(b: &[u8; 512]) -> Result<SparseHeader> {
         overhead_sectors: u64::from(le32(b, 28)),
         unclean_shutdown: false,
         compress_algorithm: 0,
-    })
-}
-
-/// Reads exactly `buf.len()` bytes at `offset`, naming the file and offset on failure.
-pub(crate) fn read_exact_at(file: &File, path: &Path, offset: u64, buf: &mut [u8]) -> Result<()> {
-    file.read_exact_at(buf, offset).map_err(|e| {
-        let kind_eof = e.kind() == std::io::ErrorKind::UnexpectedEof;
-        let err = if kind_eof {
-            Error::corrupt(format!(
-                "unexpected end of file reading {} bytes",
-                buf.len()
-            ))
-        } else {
-            Error::io("cannot read", e)
-        };
-        err.with_path(path).with_offset(offset)
     })
 }
 

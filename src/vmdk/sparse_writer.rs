@@ -18,7 +18,8 @@ use crate::disk::{DiskSink, Encoded, GrainEncoder, PlainEncoder, SinkReport, GRA
 use crate::error::{Error, Result};
 use crate::limits::SECTOR_SIZE;
 use crate::output::PendingFile;
-use crate::vmdk::flat::{commit_all, write_all_at, WRITE_CHUNK};
+use crate::pio::write_all_at;
+use crate::vmdk::flat::{commit_all, WRITE_CHUNK};
 use crate::vmdk::header::{SparseHeader, FLAG_NEWLINE_TEST, FLAG_REDUNDANT_GD};
 
 /// Grain size written, in sectors (64 KiB).

@@ -14,7 +14,6 @@
 
 use std::fs::File;
 use std::io::{ErrorKind as IoKind, Read};
-use std::os::unix::fs::FileExt;
 use std::path::{Path, PathBuf};
 
 use crate::disk::{DiskSource, Grain, GrainData, GRAIN_BYTES};
@@ -121,55 +120,10 @@ fn descriptor_text(bytes: &[u8]) -> String {
 // ---------------------------------------------------------------------------------------------
 // Seekable
 
-/// Positional reads: a file (`pread`, no seeking, one copy) or bytes in memory.
-pub trait ReadAt: Send {
-    /// Fills `buf` from `offset`.
-    ///
-    /// # Errors
-    /// I/O errors; [`IoKind::UnexpectedEof`] past the end.
-    fn read_exact_at(&self, buf: &mut [u8], offset: u64) -> std::io::Result<()>;
-
-    /// Hints that `len` bytes from `offset` will be read soon (start reading them ahead).
-    fn will_need(&self, _offset: u64, _len: u64) {}
-}
-
 /// Bytes prefetched ahead of the grain being read.
 const PREFETCH_BYTES: u64 = 64 << 20;
 
-impl ReadAt for File {
-    fn read_exact_at(&self, buf: &mut [u8], offset: u64) -> std::io::Result<()> {
-        FileExt::read_exact_at(self, buf, offset)
-    }
-
-    fn will_need(&self, offset: u64, len: u64) {
-        // Advice only: on a busy machine the input may have left the page cache, and a reader
-        // blocked in pread stalls the whole pipeline.
-        let _ = rustix::fs::fadvise(
-            self,
-            offset,
-            std::num::NonZeroU64::new(len),
-            rustix::fs::Advice::WillNeed,
-        );
-    }
-}
-
-impl ReadAt for &[u8] {
-    fn read_exact_at(&self, buf: &mut [u8], offset: u64) -> std::io::Result<()> {
-        let start = usize::try_from(offset).map_err(|_| IoKind::UnexpectedEof)?;
-        let src = start
-            .checked_add(buf.len())
-            .and_then(|end| self.get(start..end))
-            .ok_or(IoKind::UnexpectedEof)?;
-        buf.copy_from_slice(src);
-        Ok(())
-    }
-}
-
-impl ReadAt for Vec<u8> {
-    fn read_exact_at(&self, buf: &mut [u8], offset: u64) -> std::io::Result<()> {
-        self.as_slice().read_exact_at(buf, offset)
-    }
-}
+pub use crate::pio::ReadAt;
 
 /// A streamOptimized extent in a seekable file, read through its grain directory.
 pub struct StreamFileSource<R: ReadAt = File> {

@@ -26,6 +26,8 @@ use crate::error::{Error, Result};
 use crate::limits::SECTOR_SIZE;
 use crate::output::PendingFile;
 use crate::vmdk::codec::{looks_incompressible, Deflater};
+use crate::vmdk::descriptor::format_ddb_uuid;
+use crate::vmdk::geometry::Geometry;
 use crate::vmdk::header::{
     SparseHeader, COMPRESSION_DEFLATE, FLAG_COMPRESSED, FLAG_MARKERS, FLAG_NEWLINE_TEST, GD_AT_END,
 };
@@ -38,30 +40,6 @@ const GT_COVERAGE_SECTORS: u64 = GT_ENTRIES * GRAIN_SECTORS;
 /// Sector where the grains start (ovftool's overHead).
 const OVERHEAD_SECTORS: u64 = 128;
 
-/// Geometry of a disk as written in `ddb.geometry.*`: 16 heads for IDE, 255 otherwise, 63
-/// sectors, cylinders = floor(capacity / (heads * 63)) (VMware-written samples, docs/FORMATS.md §1.3).
-pub fn geometry(capacity_sectors: u64, adapter_type: &str) -> (u64, u32, u32) {
-    let heads: u32 = if adapter_type.eq_ignore_ascii_case("ide") {
-        16
-    } else {
-        255
-    };
-    let cylinders = capacity_sectors / (u64::from(heads) * 63);
-    (cylinders, heads, 63)
-}
-
-/// `ddb.uuid` formatting: 16 hex bytes separated by spaces, `-` between bytes 8 and 9.
-pub fn format_ddb_uuid(id: &[u8; 16]) -> String {
-    let mut s = String::with_capacity(48);
-    for (i, b) in id.iter().enumerate() {
-        if i > 0 {
-            s.push(if i == 8 { '-' } else { ' ' });
-        }
-        s.push_str(&format!("{b:02x}"));
-    }
-    s
-}
-
 /// The embedded descriptor of a streamOptimized disk.
 pub fn stream_descriptor(capacity_sectors: u64, extent_name: &str, opts: &SinkOptions) -> String {
     let cap_bytes = capacity_sectors.saturating_mul(SECTOR_SIZE);
@@ -70,7 +48,11 @@ pub fn stream_descriptor(capacity_sectors: u64, extent_name: &str, opts: &SinkOp
     let mut long_hex = hex::encode(&long[..12]);
     long_hex.push_str(&format!("{cid:08x}"));
     let uuid = format_ddb_uuid(&opts.derive_id("ddb.uuid", cap_bytes));
-    let (c, h, s) = geometry(capacity_sectors, &opts.adapter_type);
+    let Geometry {
+        cylinders: c,
+        heads: h,
+        sectors: s,
+    } = Geometry::for_capacity(capacity_sectors, opts.adapter_type);
     let name: String = extent_name
         .chars()
         .filter(|c| *c != '"' && !c.is_control())
@@ -96,7 +78,7 @@ pub fn stream_descriptor(capacity_sectors: u64, extent_name: &str, opts: &SinkOp
          ddb.longContentID = \"{long_hex}\"\n\
          ddb.uuid = \"{uuid}\"\n\
          ddb.virtualHWVersion = \"{hw}\"\n",
-        adapter = opts.adapter_type.replace(['"', '\n', '\r'], ""),
+        adapter = opts.adapter_type,
         hw = opts.hw_version,
     )
 }

@@ -1250,3 +1250,133 @@ fn same_policy_same_verdict_in_verify_import_and_unpack() {
     // certificate never does.
     assert_eq!(passes, 4, "expected four passing combinations");
 }
+
+/// A vApp of three VMs, each with its own streamOptimized disk, as an OVA (descriptor written
+/// here; vCloud Director exports have this shape).
+fn three_vm_vapp(dir: &Path) -> (PathBuf, Vec<Vec<u8>>) {
+    let names = ["web", "app", "db"];
+    let raws: Vec<Vec<u8>> = (0..3u8)
+        .map(|i| {
+            let mut r = vec![0u8; MIB];
+            r[..4096].fill(i + 1);
+            r
+        })
+        .collect();
+    let vmdks: Vec<Vec<u8>> = raws.iter().map(|r| stream_vmdk(dir, r)).collect();
+    let mut refs = String::new();
+    let mut disks = String::new();
+    let mut systems = String::new();
+    for (i, n) in names.iter().enumerate() {
+        refs.push_str(&format!(
+            r#"<File ovf:href="{n}-disk1.vmdk" ovf:id="file-{n}" ovf:size="{}"/>"#,
+            vmdks[i].len()
+        ));
+        disks.push_str(&format!(
+            r#"<Disk ovf:capacity="{MIB}" ovf:diskId="disk-{n}" ovf:fileRef="file-{n}" ovf:format="http://www.vmware.com/interfaces/specifications/vmdk.html#streamOptimized"/>"#
+        ));
+        systems.push_str(&format!(
+            r#"<VirtualSystem ovf:id="vm-{n}"><Info>vm</Info><Name>{n}</Name>
+<OperatingSystemSection ovf:id="101"><Info>os</Info></OperatingSystemSection>
+<VirtualHardwareSection><Info>hw</Info><System><vssd:ElementName>f</vssd:ElementName><vssd:InstanceID>0</vssd:InstanceID><vssd:VirtualSystemType>vmx-13</vssd:VirtualSystemType></System>
+<Item><rasd:ElementName>cpu</rasd:ElementName><rasd:InstanceID>1</rasd:InstanceID><rasd:ResourceType>3</rasd:ResourceType><rasd:VirtualQuantity>{cpus}</rasd:VirtualQuantity></Item>
+<Item><rasd:AllocationUnits>byte * 2^20</rasd:AllocationUnits><rasd:ElementName>mem</rasd:ElementName><rasd:InstanceID>2</rasd:InstanceID><rasd:ResourceType>4</rasd:ResourceType><rasd:VirtualQuantity>256</rasd:VirtualQuantity></Item>
+<Item><rasd:Address>0</rasd:Address><rasd:ElementName>scsi</rasd:ElementName><rasd:InstanceID>3</rasd:InstanceID><rasd:ResourceSubType>lsilogic</rasd:ResourceSubType><rasd:ResourceType>6</rasd:ResourceType></Item>
+<Item><rasd:AddressOnParent>0</rasd:AddressOnParent><rasd:ElementName>disk</rasd:ElementName><rasd:HostResource>ovf:/disk/disk-{n}</rasd:HostResource><rasd:InstanceID>4</rasd:InstanceID><rasd:Parent>3</rasd:Parent><rasd:ResourceType>17</rasd:ResourceType></Item>
+</VirtualHardwareSection></VirtualSystem>"#,
+            cpus = i + 1
+        ));
+    }
+    let desc = format!(
+        r#"<?xml version="1.0"?>
+<Envelope xmlns="http://schemas.dmtf.org/ovf/envelope/1" xmlns:ovf="http://schemas.dmtf.org/ovf/envelope/1" xmlns:rasd="http://schemas.dmtf.org/wbem/wscim/1/cim-schema/2/CIM_ResourceAllocationSettingData" xmlns:vssd="http://schemas.dmtf.org/wbem/wscim/1/cim-schema/2/CIM_VirtualSystemSettingData">
+<References>{refs}</References><DiskSection><Info>disks</Info>{disks}</DiskSection>
+<VirtualSystemCollection ovf:id="shop"><Info>vApp</Info><Name>shop vApp</Name>{systems}</VirtualSystemCollection></Envelope>"#
+    );
+    let files: Vec<(String, Vec<u8>)> = names
+        .iter()
+        .zip(vmdks)
+        .map(|(n, v)| (format!("{n}-disk1.vmdk"), v))
+        .collect();
+    let path = dir.join("shop.ova");
+    ova(&path, &desc, &files);
+    (path, raws)
+}
+
+#[test]
+fn a_multi_vm_vapp_without_vm_imports_every_vm_into_its_own_folder() {
+    let dir = tempfile::tempdir().unwrap();
+    let (path, raws) = three_vm_vapp(dir.path());
+    let target = dir.path().join("out");
+    let p = ovftool::import::import_package(&path, &target, &thin(), &NoProgress).unwrap();
+    let vapp = target.join("shop vApp");
+    assert_eq!(p.vapp_dir.as_deref(), Some(vapp.as_path()));
+    let names: Vec<&str> = p.vms.iter().map(|r| r.name.as_str()).collect();
+    assert_eq!(names, ["web", "app", "db"]);
+    for (i, r) in p.vms.iter().enumerate() {
+        assert_eq!(r.vm_dir, vapp.join(names[i]));
+        let vmx = vmx_of(&r.vm_dir);
+        assert_eq!(key(&vmx, "numvcpus"), Some((i + 1).to_string().as_str()));
+        // Each VM got its own disk, and only it.
+        assert_eq!(r.disks.len(), 1);
+        assert_eq!(r.disks[0].disk_id, format!("disk-{}", names[i]));
+        let flat = fs::read(
+            r.vm_dir
+                .join(r.disks[0].file.replace(".vmdk", "-flat.vmdk")),
+        )
+        .unwrap();
+        assert_eq!(flat, raws[i], "{}", names[i]);
+    }
+    // --vm keeps picking one, into TARGET/<vm>.
+    let one = ImportOptions {
+        vm: Some("vm-app".into()),
+        ..thin()
+    };
+    let p =
+        ovftool::import::import_package(&path, &dir.path().join("one"), &one, &NoProgress).unwrap();
+    assert!(p.vapp_dir.is_none());
+    assert_eq!(p.vms.len(), 1);
+    assert_eq!(p.vms[0].vm_dir, dir.path().join("one").join("app"));
+    // A second import without --force fails and leaves the first intact.
+    let e = ovftool::import::import_package(&path, &target, &thin(), &NoProgress).unwrap_err();
+    assert_eq!(e.kind(), ErrorKind::AlreadyExists, "{e}");
+    assert!(vapp.join("db").is_dir());
+}
+
+#[test]
+fn cli_reports_a_whole_vapp_in_text_and_json() {
+    let dir = tempfile::tempdir().unwrap();
+    let (path, _) = three_vm_vapp(dir.path());
+    let target = dir.path().join("out");
+    let out = support::ovftool(&["import", path.to_str().unwrap(), target.to_str().unwrap()]);
+    assert_eq!(out.status.code(), Some(0), "{out:?}");
+    let text = String::from_utf8_lossy(&out.stdout);
+    assert!(text.contains("imported vApp"), "{text}");
+    assert!(text.contains("3 VMs"), "{text}");
+    let out = support::ovftool(&[
+        "import",
+        "--json",
+        path.to_str().unwrap(),
+        dir.path().join("j").to_str().unwrap(),
+    ]);
+    assert_eq!(out.status.code(), Some(0), "{out:?}");
+    let v: serde_json::Value = serde_json::from_slice(&out.stdout).unwrap();
+    let vms = v["vms"].as_array().expect("vms[]");
+    assert_eq!(vms.len(), 3);
+    assert!(
+        v["vapp_dir"].as_str().unwrap().ends_with("shop vApp"),
+        "{v}"
+    );
+    assert_eq!(vms[2]["name"], "db");
+    // --vm: the single-VM document.
+    let out = support::ovftool(&[
+        "import",
+        "--json",
+        "--vm",
+        "vm-db",
+        path.to_str().unwrap(),
+        dir.path().join("k").to_str().unwrap(),
+    ]);
+    let v: serde_json::Value = serde_json::from_slice(&out.stdout).unwrap();
+    assert_eq!(v["name"], "db", "{v}");
+    assert!(v.get("vms").is_none());
+}

@@ -1,5 +1,6 @@
 //! The one integration-test harness. Modules per area; helpers in [`support`].
 
+mod architecture;
 mod cli;
 mod cli_habits;
 mod cross_command;
@@ -7,6 +8,7 @@ mod export;
 mod import;
 mod ova;
 mod ovf;
+mod package_files;
 mod reliability;
 mod sniff;
 mod support;

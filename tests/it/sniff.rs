@@ -2,7 +2,7 @@
 //! name (never converted as raw), a gzip-compressed OVA is named, a standalone VMDK verifies,
 //! a `.vmx` is described, a raw file named `.vmdk` gets a warning.
 
-use std::path::Path;
+use std::path::{Path, PathBuf};
 use std::process::Command;
 
 use ovftool::sniff::{sniff_path, Content, Foreign};
@@ -230,4 +230,105 @@ fn validate_checks_the_files_beside_the_descriptor() {
     assert!(text.contains("file-absent"), "{text}");
     let out = ovftool(&["verify", p.to_str().unwrap()]);
     assert_eq!(out.status.code(), Some(1), "{out:?}");
+}
+
+/// `convert --to raw` of every VMDK flavour qemu-img reads (each subformat qemu writes, and the
+/// corpus's real disks) gives what `qemu-img compare` calls identical; a disk qemu reads but we
+/// do not decode (qcow2, VHD) is refused, never written as raw.
+#[test]
+fn every_raw_output_is_what_qemu_reads_from_the_input() {
+    if !qemu_img(&["--version"]) {
+        return;
+    }
+    let t = tempfile::tempdir().unwrap();
+    let d = t.path();
+    // 3 MiB + 4 KiB with data, text and holes (and a partial last grain).
+    let src = d.join("src.raw");
+    let mut bytes = vec![0u8; (3 << 20) + 4096];
+    for (i, b) in bytes[..65536].iter_mut().enumerate() {
+        *b = (i * 7 % 251) as u8;
+    }
+    bytes[(2 << 20) + 5..(2 << 20) + 20].copy_from_slice(b"fifteen bytes!!");
+    let n = bytes.len();
+    bytes[n - 1] = 9;
+    std::fs::write(&src, &bytes).unwrap();
+    let mut inputs: Vec<PathBuf> = Vec::new();
+    for sub in [
+        "monolithicSparse",
+        "monolithicFlat",
+        "twoGbMaxExtentSparse",
+        "twoGbMaxExtentFlat",
+        "streamOptimized",
+    ] {
+        let sd = d.join(sub);
+        std::fs::create_dir(&sd).unwrap();
+        let p = sd.join("disk.vmdk");
+        let opt = format!("subformat={sub}");
+        assert!(qemu_img(&[
+            "convert",
+            "-f",
+            "raw",
+            "-O",
+            "vmdk",
+            "-o",
+            &opt,
+            src.to_str().unwrap(),
+            p.to_str().unwrap(),
+        ]));
+        inputs.push(p);
+    }
+    if let Some(c) = crate::support::corpus() {
+        for f in [
+            "glennmatthews__cot/COT/tests/input.vmdk",
+            "glennmatthews__cot/COT/tests/ubuntu.2.0-disk1.vmdk",
+            "cyberus-technology__virtualbox-kvm/src/VBox/ValidationKit/tests/api/_extracted/tdAppliance1-t2-ovftool-4.1.0/tdAppliance1-t2-ovftool-4.1.0-disk1.vmdk",
+        ] {
+            inputs.push(c.join(f));
+        }
+    }
+    for (i, input) in inputs.iter().enumerate() {
+        let out = d.join(format!("out{i}.raw"));
+        let o = ovftool(&[
+            "convert",
+            input.to_str().unwrap(),
+            out.to_str().unwrap(),
+            "--to",
+            "raw",
+        ]);
+        assert_eq!(o.status.code(), Some(0), "{}: {o:?}", input.display());
+        assert!(
+            qemu_img(&[
+                "compare",
+                "-q",
+                "-f",
+                "raw",
+                out.to_str().unwrap(),
+                input.to_str().unwrap()
+            ]),
+            "{}: qemu-img compare differs",
+            input.display()
+        );
+    }
+    for fmt in ["qcow2", "vpc"] {
+        let p = d.join(format!("foreign.{fmt}"));
+        assert!(qemu_img(&[
+            "convert",
+            "-f",
+            "raw",
+            "-O",
+            fmt,
+            src.to_str().unwrap(),
+            p.to_str().unwrap()
+        ]));
+        let out = d.join(format!("foreign-{fmt}.raw"));
+        let o = ovftool(&[
+            "convert",
+            p.to_str().unwrap(),
+            out.to_str().unwrap(),
+            "--to",
+            "raw",
+        ]);
+        assert_eq!(o.status.code(), Some(2), "{fmt}: {o:?}");
+        assert!(!out.exists(), "{fmt}: no output for a refused input");
+    }
 }

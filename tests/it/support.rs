@@ -99,3 +99,17 @@ impl Rng {
         }
     }
 }
+
+/// For "never panics" tests: `r` is either a success or the error of a bad input (corrupt,
+/// unsupported, above a limit, unsafe name, invalid document), never a usage or I/O error,
+/// which would mean the damage leaked past the reader's checks.
+#[track_caller]
+pub fn assert_input_error<T>(what: &str, r: &ovftool::Result<T>) {
+    if let Err(e) = r {
+        assert!(
+            e.kind().is_input_failure(),
+            "{what}: expected an input error, found {:?}: {e}",
+            e.kind()
+        );
+    }
+}

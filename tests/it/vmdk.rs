@@ -420,8 +420,8 @@ fn corpus_stream_disks_read_back_equal_in_both_modes() {
                 // gzip'ed disks, and the plain disks of extracted OVAs that are streamOptimized
                 let plain_stream = name.contains("_extracted")
                     && name.ends_with(".vmdk")
-                    && ovftool::vmdk::open::detect(&p).ok()
-                        == Some(ovftool::vmdk::open::DiskKind::StreamOptimized);
+                    && ovftool::vmdk::kind::detect(&p).ok()
+                        == Some(ovftool::vmdk::kind::DiskKind::StreamOptimized);
                 if name.ends_with(".vmdk.gz") || plain_stream {
                     out.push(p);
                 }
@@ -760,16 +760,27 @@ fn damaged_streams_never_panic() {
     for (i, b) in inputs.iter().enumerate() {
         let p = dir.path().join(format!("d{i}.vmdk"));
         fs::write(&p, b).unwrap();
-        let _ = read_all_seekable(&p);
-        let _ = read_all_streaming(&p);
+        let what = format!("damaged stream {i}");
+        crate::support::assert_input_error(&what, &read_all_seekable(&p));
+        crate::support::assert_input_error(&what, &read_all_streaming(&p));
         let s = StreamFileSource::new(
             b.as_slice(),
             b.len() as u64,
             Origin::default(),
             &Limits::default(),
         );
+        crate::support::assert_input_error(&what, &s);
         if let Ok(mut s) = s {
-            while let Ok(Some(_)) = s.next_grain() {}
+            loop {
+                match s.next_grain() {
+                    Ok(Some(_)) => {}
+                    Ok(None) => break,
+                    Err(e) => {
+                        crate::support::assert_input_error::<()>(&what, &Err(e));
+                        break;
+                    }
+                }
+            }
         }
         let _ = fs::remove_file(p.with_extension("out"));
         let _ = fs::remove_file(p.with_extension("out2"));

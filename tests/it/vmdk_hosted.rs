@@ -219,7 +219,7 @@ fn reads_every_layout_qemu_writes() {
             s(&raw),
             s(&vmdk),
         ]);
-        let mut src = hosted::open(&vmdk, &Limits::DEFAULT).unwrap();
+        let mut src = hosted::open_chain(&vmdk, &Limits::DEFAULT).unwrap();
         assert_eq!(src.capacity_bytes(), (9 << 20) + 3 * 512, "{sub}");
         let out = dir.path().join(format!("{sub}.out"));
         to_raw(&mut *src, &out).unwrap();
@@ -249,7 +249,7 @@ fn reads_qemu_split_layouts_across_extents() {
             s(&raw),
             s(&vmdk),
         ]);
-        let mut src = hosted::open(&vmdk, &Limits::DEFAULT).unwrap();
+        let mut src = hosted::open_chain(&vmdk, &Limits::DEFAULT).unwrap();
         let out = dir.path().join(format!("{sub}.out"));
         to_raw(&mut *src, &out).unwrap();
         same_bytes(&raw, &out);
@@ -264,7 +264,7 @@ fn reads_qemu_split_layouts_across_extents() {
 
 fn write_layout(src_raw: &Path, out: &Path, layout: HostedLayout) -> SinkReport {
     let mut src = RawFile::open(src_raw);
-    let sink = hosted::create_sink(out, layout, src.capacity_bytes(), &opts()).unwrap();
+    let sink = hosted::create_hosted_sink(out, layout, src.capacity_bytes(), &opts()).unwrap();
     pump(&mut src, sink).unwrap()
 }
 
@@ -312,7 +312,7 @@ fn our_layouts_are_qemu_clean_and_equal() {
                 "{name} {layout} differs"
             );
             // And we read our own output back.
-            let mut back = hosted::open(&out, &Limits::DEFAULT).unwrap();
+            let mut back = hosted::open_chain(&out, &Limits::DEFAULT).unwrap();
             assert_eq!(back.capacity_bytes(), len.next_multiple_of(512));
             let rt = sub.join("rt.raw");
             to_raw(&mut *back, &rt).unwrap();
@@ -348,13 +348,13 @@ fn big_mostly_empty_sparse_and_thin() {
         let mut src: Box<dyn DiskSource> = if layout == HostedLayout::MonolithicSparse {
             Box::new(RawFile::open(&raw))
         } else {
-            hosted::open(
+            hosted::open_chain(
                 &dir.path().join("monolithic-sparse/big.vmdk"),
                 &Limits::DEFAULT,
             )
             .unwrap()
         };
-        let sink = hosted::create_sink(&out, layout, src.capacity_bytes(), &opts()).unwrap();
+        let sink = hosted::create_hosted_sink(&out, layout, src.capacity_bytes(), &opts()).unwrap();
         pump(&mut *src, sink).unwrap();
         if layout != HostedLayout::Thin {
             assert!(qemu_ok(&["check", "-q", s(&out)]), "check {layout}");
@@ -493,7 +493,7 @@ fn snapshot_chain_made_by_qemu() {
         "qemu-img",
         &["convert", "-O", "raw", "top.vmdk", "want.raw"],
     );
-    let mut src = hosted::open(&d.join("top.vmdk"), &Limits::DEFAULT).unwrap();
+    let mut src = hosted::open_chain(&d.join("top.vmdk"), &Limits::DEFAULT).unwrap();
     to_raw(&mut *src, &d.join("got.raw")).unwrap();
     same_bytes(&d.join("want.raw"), &d.join("got.raw"));
     // Zeroed-grain entries (version 2, flag bit 2) hide the parent's data.
@@ -523,7 +523,7 @@ fn snapshot_chain_made_by_qemu() {
         ],
     );
     run("qemu-img", &["convert", "-O", "raw", "z.vmdk", "zwant.raw"]);
-    let mut zsrc = hosted::open(&d.join("z.vmdk"), &Limits::DEFAULT).unwrap();
+    let mut zsrc = hosted::open_chain(&d.join("z.vmdk"), &Limits::DEFAULT).unwrap();
     to_raw(&mut *zsrc, &d.join("zgot.raw")).unwrap();
     same_bytes(&d.join("zwant.raw"), &d.join("zgot.raw"));
     let zbytes = fs::read(d.join("z.vmdk")).unwrap();
@@ -550,7 +550,7 @@ fn snapshot_chain_made_by_qemu() {
     let at = 512 + text.find(&pcid).unwrap() + "parentCID=".len();
     bytes[at..at + 8].copy_from_slice(b"0badc0de");
     fs::write(&top, &bytes).unwrap();
-    let e = hosted::open(&top, &Limits::DEFAULT).err_of();
+    let e = hosted::open_chain(&top, &Limits::DEFAULT).err_of();
     assert_eq!(e.kind(), ErrorKind::Corrupt);
     assert!(e.to_string().contains("parentCID"), "{e}");
     assert!(e.to_string().contains("top.vmdk"), "{e}");
@@ -560,7 +560,7 @@ fn snapshot_chain_made_by_qemu() {
         max_chain_depth: 2,
         ..Limits::DEFAULT
     };
-    let e = hosted::open(&d.join("mid.vmdk"), &shallow).map(|_| ());
+    let e = hosted::open_chain(&d.join("mid.vmdk"), &shallow).map(|_| ());
     assert!(e.is_ok());
     let e = ovftool::vmdk::chain::ChainSource::open(
         &d.join("mid.vmdk"),
@@ -593,7 +593,7 @@ fn parent_loop_is_rejected() {
             .set_len(4096)
             .unwrap();
     }
-    let e = hosted::open(&dir.path().join("a.vmdk"), &Limits::DEFAULT).err_of();
+    let e = hosted::open_chain(&dir.path().join("a.vmdk"), &Limits::DEFAULT).err_of();
     assert_eq!(e.kind(), ErrorKind::Corrupt);
     assert!(e.to_string().contains("loops"), "{e}");
 }
@@ -604,7 +604,7 @@ fn extent_escaping_the_folder_is_rejected() {
         let (_d, p) = descriptor_dir(&format!(
             "# Disk DescriptorFile\nversion=1\nCID=1\nparentCID=ffffffff\ncreateType=\"vmfs\"\nRW 8 VMFS \"{name}\"\n"
         ));
-        let e = hosted::open(&p, &Limits::DEFAULT).err_of();
+        let e = hosted::open_chain(&p, &Limits::DEFAULT).err_of();
         assert_eq!(e.kind(), ErrorKind::UnsafePath, "{name}");
         assert!(e.to_string().contains("d.vmdk"), "{e}");
     }
@@ -612,7 +612,7 @@ fn extent_escaping_the_folder_is_rejected() {
         "# Disk DescriptorFile\nCID=1\nparentCID=2\ncreateType=\"vmfsSparse\"\nparentFileNameHint=\"/vmfs/volumes/x/base.vmdk\"\nRW 8 ZERO\n",
     );
     assert_eq!(
-        hosted::open(&p, &Limits::DEFAULT).err_of().kind(),
+        hosted::open_chain(&p, &Limits::DEFAULT).err_of().kind(),
         ErrorKind::UnsafePath
     );
 }
@@ -631,7 +631,7 @@ fn zero_and_multi_extent_descriptor() {
 RW 16 FLAT \"a.bin\" 2\r\nRDONLY 200 ZERO\r\nNOACCESS 3 FLAT \"b.bin\" 0\r\nRW 150 FLAT \"b.bin\" 0\r\n",
     )
     .unwrap();
-    let mut src = hosted::open(&d.join("m.vmdk"), &Limits::DEFAULT).unwrap();
+    let mut src = hosted::open_chain(&d.join("m.vmdk"), &Limits::DEFAULT).unwrap();
     assert_eq!(src.capacity_bytes(), (16 + 200 + 3 + 150) * 512);
     let out = d.join("m.raw");
     to_raw(&mut *src, &out).unwrap();
@@ -660,7 +660,7 @@ fn corrupt_sparse_files_fail_cleanly() {
         f(&mut b);
         let p = dir.path().join(name);
         fs::write(&p, &b).unwrap();
-        match hosted::open(&p, &Limits::DEFAULT) {
+        match hosted::open_chain(&p, &Limits::DEFAULT) {
             Err(e) => e,
             Ok(mut s) => loop {
                 match s.next_grain() {
@@ -690,7 +690,7 @@ fn corrupt_sparse_files_fail_cleanly() {
     let mut b = bytes.clone();
     b[56..64].copy_from_slice(&(1u64 << 40).to_le_bytes());
     fs::write(&p, &b).unwrap();
-    let mut s = hosted::open(&p, &Limits::DEFAULT).unwrap();
+    let mut s = hosted::open_chain(&p, &Limits::DEFAULT).unwrap();
     to_raw(&mut *s, &dir.path().join("rgd.raw")).unwrap();
     assert_eq!(
         fs::read(dir.path().join("rgd.raw")).unwrap(),
@@ -733,7 +733,7 @@ fn corrupt_sparse_files_fail_cleanly() {
         "# Disk DescriptorFile\nCID=1\nparentCID=ffffffff\ncreateType=\"twoGbMaxExtentSparse\"\nRW 999 SPARSE \"x.vmdk\"\n",
     )
     .unwrap();
-    let e = hosted::open(&d.join("d.vmdk"), &Limits::DEFAULT).err_of();
+    let e = hosted::open_chain(&d.join("d.vmdk"), &Limits::DEFAULT).err_of();
     assert_eq!(e.kind(), ErrorKind::Corrupt);
     assert!(e.to_string().contains("x.vmdk"));
     // Flat extent shorter than the descriptor says.
@@ -744,7 +744,7 @@ fn corrupt_sparse_files_fail_cleanly() {
     )
     .unwrap();
     assert_eq!(
-        hosted::open(&d.join("f.vmdk"), &Limits::DEFAULT)
+        hosted::open_chain(&d.join("f.vmdk"), &Limits::DEFAULT)
             .err_of()
             .kind(),
         ErrorKind::Corrupt
@@ -756,7 +756,7 @@ fn failed_or_dropped_sink_leaves_nothing() {
     let dir = tempfile::tempdir().unwrap();
     for layout in ALL_LAYOUTS {
         let out = dir.path().join("d.vmdk");
-        let mut sink = hosted::create_sink(&out, layout, 10 << 20, &opts()).unwrap();
+        let mut sink = hosted::create_hosted_sink(&out, layout, 10 << 20, &opts()).unwrap();
         let e = sink
             .encoder()
             .unwrap()
@@ -781,14 +781,14 @@ fn failed_or_dropped_sink_leaves_nothing() {
         .unwrap()
         .write_all(b"x")
         .unwrap();
-    let e = hosted::create_sink(&out, HostedLayout::Thin, 1 << 20, &opts()).err_of();
+    let e = hosted::create_hosted_sink(&out, HostedLayout::Thin, 1 << 20, &opts()).err_of();
     assert_eq!(e.kind(), ErrorKind::AlreadyExists);
     assert_eq!(fs::read_dir(dir.path()).unwrap().count(), 1);
     let forced = SinkOptions {
         force: true,
         ..opts()
     };
-    let sink = hosted::create_sink(&out, HostedLayout::Thin, 1 << 20, &forced).unwrap();
+    let sink = hosted::create_hosted_sink(&out, HostedLayout::Thin, 1 << 20, &forced).unwrap();
     sink.finish().unwrap();
     assert_eq!(
         fs::metadata(dir.path().join("d-flat.vmdk")).unwrap().len(),
@@ -857,8 +857,9 @@ fn copy_pipeline_end_to_end() {
         let sub = dir.path().join(format!("{layout}"));
         fs::create_dir(&sub).unwrap();
         let out = sub.join("d.vmdk");
-        let mut src = hosted::open(&so, &Limits::DEFAULT).unwrap();
-        let mut sink = hosted::create_sink(&out, layout, src.capacity_bytes(), &opts()).unwrap();
+        let mut src = hosted::open_chain(&so, &Limits::DEFAULT).unwrap();
+        let mut sink =
+            hosted::create_hosted_sink(&out, layout, src.capacity_bytes(), &opts()).unwrap();
         ovftool::disk::copy(
             &mut *src,
             &mut *sink,
@@ -922,7 +923,7 @@ ddb.longContentID = \"0123456789abcdef0123456789abcdef\"\n"
         ),
     )
     .unwrap();
-    let mut src = hosted::open(&d.join("d.vmdk"), &Limits::DEFAULT).unwrap();
+    let mut src = hosted::open_chain(&d.join("d.vmdk"), &Limits::DEFAULT).unwrap();
     to_raw(&mut *src, &d.join("got.raw")).unwrap();
     let mut want = fs::read(&raw).unwrap();
     want[100 * 512..101 * 512].fill(0x77);
@@ -984,15 +985,27 @@ fn mutated_sparse_metadata_never_panics() {
                 b[0..4].copy_from_slice(b"COWD");
             }
             fs::write(&p, &b).unwrap();
-            if let Ok(mut src) = hosted::open(&p, &limits) {
+            let what = format!("round {round} of {}", good.display());
+            let opened = hosted::open_chain(&p, &limits);
+            crate::support::assert_input_error(&what, &opened);
+            if let Ok(mut src) = opened {
                 let mut n = 0u64;
-                while let Ok(Some(g)) = src.next_grain() {
-                    n += 1;
-                    assert!(g.offset < src.capacity_bytes());
-                    assert!(n <= src.capacity_bytes() / GRAIN_BYTES + 1);
+                loop {
+                    match src.next_grain() {
+                        Ok(Some(g)) => {
+                            n += 1;
+                            assert!(g.offset < src.capacity_bytes());
+                            assert!(n <= src.capacity_bytes() / GRAIN_BYTES + 1);
+                        }
+                        Ok(None) => break,
+                        Err(e) => {
+                            crate::support::assert_input_error::<()>(&what, &Err(e));
+                            break;
+                        }
+                    }
                 }
             }
-            let _ = hosted::inspect(&p, &limits);
+            crate::support::assert_input_error(&what, &hosted::inspect(&p, &limits));
         }
     }
 }
@@ -1101,7 +1114,7 @@ fn delta_over_a_stream_optimized_base() {
         "qemu-img",
         &["convert", "-O", "raw", "delta.vmdk", "want.raw"],
     );
-    let mut src = hosted::open(&d.join("delta.vmdk"), &Limits::DEFAULT).unwrap();
+    let mut src = hosted::open_chain(&d.join("delta.vmdk"), &Limits::DEFAULT).unwrap();
     to_raw(&mut *src, &d.join("got.raw")).unwrap();
     same_bytes(&d.join("want.raw"), &d.join("got.raw"));
     // Our own streamOptimized (ovftool layout: GD_AT_END, footer) read through its tables.
@@ -1115,7 +1128,7 @@ fn delta_over_a_stream_optimized_base() {
     )
     .unwrap();
     pump(&mut raw, sink).unwrap();
-    let mut src = hosted::open(&ours, &Limits::DEFAULT).unwrap();
+    let mut src = hosted::open_chain(&ours, &Limits::DEFAULT).unwrap();
     to_raw(&mut *src, &d.join("ours.raw")).unwrap();
     same_bytes(&d.join("b.raw"), &d.join("ours.raw"));
     // A damaged grain marker is an error naming the file and the marker's offset.
@@ -1124,7 +1137,7 @@ fn delta_over_a_stream_optimized_base() {
     let first = (h.overhead_sectors * 512) as usize;
     bytes[first + 8..first + 12].copy_from_slice(&u32::MAX.to_le_bytes());
     fs::write(d.join("so.vmdk"), &bytes).unwrap();
-    let mut src = hosted::open(&d.join("delta.vmdk"), &Limits::DEFAULT).unwrap();
+    let mut src = hosted::open_chain(&d.join("delta.vmdk"), &Limits::DEFAULT).unwrap();
     let e = loop {
         match src.next_grain() {
             Err(e) => break e,
@@ -1171,8 +1184,8 @@ fn qemu_descriptor_with_leftovers_after_its_terminator_is_a_descriptor() {
         text[nul + 2] = b'"';
         std::fs::write(&vmdk, &text).unwrap();
         assert_eq!(
-            ovftool::vmdk::open::detect(&vmdk).unwrap(),
-            ovftool::vmdk::open::DiskKind::HostedVmdk,
+            ovftool::vmdk::kind::detect(&vmdk).unwrap(),
+            ovftool::vmdk::kind::DiskKind::HostedVmdk,
             "{sub}"
         );
         let mut src = ovftool::vmdk::open::open(&vmdk, &Limits::DEFAULT).unwrap();

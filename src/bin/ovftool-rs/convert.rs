@@ -4,13 +4,11 @@
 //! is written under a temporary name and renamed when complete.
 
 use std::path::PathBuf;
-use std::time::Instant;
+use std::sync::Arc;
 
-use ovftool::disk::{copy, CopyOptions, SinkOptions};
-use ovftool::vmdk::layout::{create_sink, Layout};
-use ovftool::Limits;
+use ovftool::convert::ConvertOptions;
 
-use crate::ui::{Outcome, Ui};
+use crate::ui::{Note, Outcome, Ui};
 use crate::values::{AdapterChoice, ConvertLayout};
 
 /// Arguments of `convert`.
@@ -46,7 +44,6 @@ pub struct Args {
 }
 
 pub fn run(args: Args, ui: &Ui) -> ovftool::Result<Outcome> {
-    let layout: Layout = args.to.into();
     if args.compression_level > ovftool::vmdk::codec::MAX_LEVEL {
         return Err(ovftool::Error::usage(format!(
             "bad --compression-level: expected 0 to {}, found {}",
@@ -54,82 +51,41 @@ pub fn run(args: Args, ui: &Ui) -> ovftool::Result<Outcome> {
             args.compression_level
         )));
     }
-    let limits = Limits::default();
-    // By content: a foreign image (VHD, qcow2...) or a package is refused by name in `open`;
-    // a raw image whose name promises a VMDK gets a warning.
-    if let Some(note) = ovftool::sniff::sniff_path(&args.input)?.note {
-        ui.warn(&note);
-    }
-    let started = Instant::now();
-    let mut source = ovftool::vmdk::open::open(&args.input, &limits)?;
-    let capacity = source.capacity_bytes();
-    ovftool::output::refuse_overlap(&args.output, &source.files())?;
-    // Identifiers in the output descriptor derive from the input's name and size: the same
-    // conversion gives the same bytes.
-    let identity = args
-        .input
-        .file_name()
-        .map(|n| n.to_string_lossy().into_owned().into_bytes())
-        .unwrap_or_default();
-    let opts = SinkOptions {
-        force: args.force,
-        adapter_type: args.adapter_type.ddb_name().to_string(),
-        compression_level: args.compression_level,
-        identity,
-        ..SinkOptions::default()
-    };
-    let mut sink = create_sink(&args.output, layout, capacity, &opts)?;
-    let progress = ui.progress();
-    progress.start(
-        &args
-            .output
-            .file_name()
-            .map(|n| n.to_string_lossy().into_owned())
-            .unwrap_or_else(|| "convert".into()),
-        Some(capacity),
-    );
-    let copy_opts = CopyOptions {
+    let opts = ConvertOptions {
+        layout: args.to.into(),
         threads: args.threads,
-        ..CopyOptions::default()
+        compression_level: args.compression_level,
+        adapter_type: args.adapter_type.into(),
+        force: args.force,
+        progress: Some(Arc::from(ui.progress())),
+        ..ConvertOptions::default()
     };
-    let stats = copy(
-        source.as_mut(),
-        sink.as_mut(),
-        &copy_opts,
-        progress.as_ref(),
-    );
-    progress.finish();
-    let stats = stats?;
-    let report = sink.finish()?;
-    let secs = started.elapsed().as_secs_f64();
+    let report = ovftool::convert(&args.input, &args.output, &opts)?;
+    let warnings: Vec<Note> = report
+        .warnings
+        .iter()
+        .map(|w| {
+            Note::warning(
+                "input-name",
+                Some(args.input.to_string_lossy().into_owned()),
+                w,
+            )
+        })
+        .collect();
     if ui.json {
-        ui.print_envelope(
-            true,
-            serde_json::json!({
-                "input": crate::ui::path_json(&args.input),
-                "output": crate::ui::path_json(&args.output),
-                "layout": layout.name(),
-                "capacity_bytes": capacity,
-                "data_bytes": stats.data_bytes,
-                "zero_grains": stats.zero_grains,
-                "stored_bytes": report.stored_bytes,
-                "files": report.files.iter().map(|(p, s)| serde_json::json!({
-                    "path": crate::ui::path_json(p), "size_bytes": s
-                })).collect::<Vec<_>>(),
-                "seconds": secs,
-            }),
-            Vec::new(),
-            Vec::new(),
-        );
+        ui.print_envelope(true, crate::ui::to_json(&report)?, Vec::new(), warnings);
     } else {
+        for w in &report.warnings {
+            ui.warn(w);
+        }
         ui.note(&format!(
             "converted {} to {} ({}): {} bytes of data, {} bytes stored, {:.2} s",
             args.input.display(),
             args.output.display(),
-            layout.name(),
-            stats.data_bytes,
+            report.layout,
+            report.data_bytes,
             report.stored_bytes,
-            secs
+            report.seconds
         ));
     }
     Ok(Outcome::Ok)

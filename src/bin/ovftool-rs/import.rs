@@ -57,7 +57,8 @@ pub struct Args {
     /// Deployment option (configuration) id; default: the descriptor's default.
     #[arg(long, alias = "deploymentOption", value_name = "ID")]
     pub deployment_option: Option<String>,
-    /// The VirtualSystem (ovf:id) to import from a multi-VM vApp (vCloud Director exports).
+    /// The VirtualSystem (ovf:id) to import from a multi-VM vApp (vCloud Director exports);
+    /// without it every VM is imported, each into TARGET_DIR/<vapp>/<vm>/.
     #[arg(long, value_name = "ID")]
     pub vm: Option<String>,
     /// Map an OVF network to a target network: OVF_NETWORK=TARGET (repeatable). A hosted type
@@ -192,47 +193,69 @@ pub fn run(args: Args, ui: &Ui) -> ovftool::Result<Outcome> {
     let opts = options(&args)?;
     let progress = ui.progress();
     let tls = crate::deploy::tls_policy(args.thumbprint.as_deref(), args.no_ssl_verify, ui)?;
-    let report = match crate::deploy::open_url(&args.source, &tls, false)? {
-        crate::deploy::Source::Url(mut body) => import::import_reader(
-            &mut body,
-            &args.source,
-            None,
-            target_dir,
-            &opts,
-            progress.as_ref(),
-        )?,
+    let package = match crate::deploy::open_url(&args.source, &tls, false)? {
+        crate::deploy::Source::Url(mut body) => import::PackageImport {
+            vapp_dir: None,
+            vms: vec![import::import_reader(
+                &mut body,
+                &args.source,
+                None,
+                target_dir,
+                &opts,
+                progress.as_ref(),
+            )?],
+        },
         crate::deploy::Source::Local => {
-            import::import_path(&args.source, target_dir, &opts, progress.as_ref())?
+            import::import_package(&args.source, target_dir, &opts, progress.as_ref())?
         }
     };
     if ui.json {
-        let findings = crate::verify::notes(&report.verification.findings);
-        let warnings = report
-            .warnings
-            .iter()
-            .map(|w| Note::warning("import-note", None, w.clone()))
-            .collect();
-        ui.print_envelope(true, to_json(&report)?, findings, warnings);
+        let mut findings = Vec::new();
+        let mut warnings = Vec::new();
+        for report in &package.vms {
+            findings.extend(crate::verify::notes(&report.verification.findings));
+            warnings.extend(
+                report
+                    .warnings
+                    .iter()
+                    .map(|w| Note::warning("import-note", None, w.clone())),
+            );
+        }
+        // One VM: the report itself, as always; a whole vApp: its folder and one report per VM.
+        let body = match (&package.vapp_dir, package.vms.as_slice()) {
+            (None, [one]) => to_json(one)?,
+            _ => to_json(&package)?,
+        };
+        ui.print_envelope(true, body, findings, warnings);
         return Ok(Outcome::Ok);
     }
-    for w in &report.warnings {
-        ui.warn(w);
+    for report in &package.vms {
+        for w in &report.warnings {
+            ui.warn(w);
+        }
+        for d in &report.disks {
+            ui.note(&format!(
+                "{}: {} ({}, {} bytes, {} bytes of data)",
+                d.device, d.file, d.mode, d.capacity_bytes, d.data_bytes
+            ));
+        }
+        if let Some(sig) = &report.verification.signature {
+            ui.note(&format!(
+                "signature ({}) {}",
+                sig.algorithm,
+                if sig.valid { "valid" } else { "INVALID" }
+            ));
+        }
+        if !ui.quiet {
+            ui.println(&format!("imported {}", report.vmx.display()));
+        }
     }
-    for d in &report.disks {
-        ui.note(&format!(
-            "{}: {} ({}, {} bytes, {} bytes of data)",
-            d.device, d.file, d.mode, d.capacity_bytes, d.data_bytes
+    if let (Some(dir), false) = (&package.vapp_dir, ui.quiet) {
+        ui.println(&format!(
+            "imported vApp {}: {} VMs, each in its own folder",
+            dir.display(),
+            package.vms.len()
         ));
-    }
-    if let Some(sig) = &report.verification.signature {
-        ui.note(&format!(
-            "signature ({}) {}",
-            sig.algorithm,
-            if sig.valid { "valid" } else { "INVALID" }
-        ));
-    }
-    if !ui.quiet {
-        ui.println(&format!("imported {}", report.vmx.display()));
     }
     Ok(Outcome::Ok)
 }

@@ -5,7 +5,7 @@ use std::os::unix::fs::MetadataExt;
 use std::path::{Path, PathBuf};
 
 use ovftool::vmdk::hosted::{self, DiskInfo};
-use ovftool::vmdk::open::{detect, DiskKind};
+use ovftool::vmdk::kind::{detect, DiskKind};
 use ovftool::{Error, Limits};
 
 use crate::ui::{Outcome, Ui};

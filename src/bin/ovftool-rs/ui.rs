@@ -138,6 +138,10 @@ impl Ui {
             for c in &chain {
                 let _ = writeln!(err, "  caused by: {c}");
             }
+            // The library names what is wrong; the flag that changes it is the CLI's to say.
+            if e.kind() == ovftool::ErrorKind::AlreadyExists {
+                let _ = writeln!(err, "  hint: --force replaces it");
+            }
         }
         if self.json {
             let loc = e.location();

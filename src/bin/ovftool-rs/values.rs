@@ -12,6 +12,7 @@ use ovftool::digest::Algorithm;
 use ovftool::export::Target;
 use ovftool::ovf::OvfVersion;
 use ovftool::transform::retarget::Target as RetargetTarget;
+use ovftool::vmdk::geometry::AdapterType;
 use ovftool::vmdk::layout::Layout;
 
 /// `import --disk-mode`: the hosted layouts a VM folder can hold.
@@ -210,14 +211,13 @@ pub enum AdapterChoice {
     LegacyEsx,
 }
 
-impl AdapterChoice {
-    /// The `ddb.adapterType` value.
-    pub fn ddb_name(self) -> &'static str {
-        match self {
-            AdapterChoice::Ide => "ide",
-            AdapterChoice::Buslogic => "buslogic",
-            AdapterChoice::Lsilogic => "lsilogic",
-            AdapterChoice::LegacyEsx => "legacyESX",
+impl From<AdapterChoice> for AdapterType {
+    fn from(a: AdapterChoice) -> AdapterType {
+        match a {
+            AdapterChoice::Ide => AdapterType::Ide,
+            AdapterChoice::Buslogic => AdapterType::BusLogic,
+            AdapterChoice::Lsilogic => AdapterType::LsiLogic,
+            AdapterChoice::LegacyEsx => AdapterType::LegacyEsx,
         }
     }
 }

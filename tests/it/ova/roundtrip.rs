@@ -5,7 +5,7 @@ use std::fs;
 use std::path::Path;
 
 use ovftool::cert::Signer;
-use ovftool::digest::{Algorithm, CopyOptions};
+use ovftool::digest::{Algorithm, HashOptions};
 use ovftool::manifest::Manifest;
 use ovftool::ova::Writer;
 use ovftool::pack::{pack, unpack, ManifestMode, PackOptions, UnpackOptions};
@@ -308,7 +308,7 @@ fn export_style_writer_reserves_descriptor_and_streams_unsized_disk() {
         .append_unsized(
             "t-disk1.vmdk",
             &mut &p.disk[..],
-            &CopyOptions {
+            &HashOptions {
                 algorithms: vec![alg],
                 ..Default::default()
             },

@@ -184,3 +184,75 @@ fn lax_takes_vcloud_collection_and_system_with_one_id() {
     assert_eq!(errors(&x, false), vec!["duplicate-content-id"]);
     assert!(errors(&x, true).is_empty());
 }
+
+/// An OVF 0.9 descriptor (VMware's pre-DMTF namespace, `Section xsi:type=`), written here.
+fn doc_0_9(system: &str) -> String {
+    format!(
+        r#"<?xml version="1.0"?>
+<ovf:Envelope xmlns:xsi="http://www.w3.org/2001/XMLSchema-instance" xmlns:ovf="http://www.vmware.com/schema/ovf/1/envelope" xmlns:vssd="http://schemas.dmtf.org/wbem/wscim/1/cim-schema/2/CIM_VirtualSystemSettingData" xmlns:rasd="http://schemas.dmtf.org/wbem/wscim/1/cim-schema/2/CIM_ResourceAllocationSettingData" ovf:version="0.9">
+<References/>
+<Content xsi:type="ovf:VirtualSystem_Type" ovf:id="vm"><Info>vm</Info>
+<Section xsi:type="ovf:VirtualHardwareSection_Type"><Info>hw</Info>{system}
+<Item><rasd:Caption>cpu</rasd:Caption><rasd:InstanceId>1</rasd:InstanceId><rasd:ResourceType>3</rasd:ResourceType><rasd:VirtualQuantity>1</rasd:VirtualQuantity></Item>
+</Section></Content></ovf:Envelope>"#
+    )
+}
+
+#[test]
+fn an_empty_system_is_accepted_in_every_ovf_version() {
+    // VirtualSystemType is optional (CIM VSSD minOccurs=0): a warning, in 0.9 as in 1.x.
+    for x in [doc("", "", "<System/>", ""), doc_0_9("<System/>")] {
+        assert!(errors(&x, false).is_empty(), "{:?}", findings(&x, false));
+        assert!(has(&x, false, "hardware-family-missing", Severity::Warning));
+    }
+    let named = doc_0_9(
+        "<System><vssd:InstanceId>0</vssd:InstanceId><vssd:VirtualSystemType>vmx-04</vssd:VirtualSystemType></System>",
+    );
+    assert!(
+        findings(&named, false).is_empty(),
+        "{:?}",
+        findings(&named, false)
+    );
+}
+
+#[test]
+fn a_disk_no_item_attaches_is_a_warning() {
+    let x = doc(
+        r#"<File ovf:id="f1" ovf:href="d.vmdk"/>"#,
+        r#"<DiskSection><Info>d</Info><Disk ovf:diskId="d1" ovf:fileRef="f1" ovf:capacity="1048576" ovf:format="http://www.vmware.com/interfaces/specifications/vmdk.html#streamOptimized"/></DiskSection>"#,
+        SYSTEM,
+        "",
+    );
+    assert!(errors(&x, false).is_empty(), "{:?}", findings(&x, false));
+    assert!(has(&x, false, "disk-unused", Severity::Warning));
+}
+
+#[test]
+fn an_unknown_scsi_subtype_is_an_error_lax_a_warning_an_unknown_nic_a_warning() {
+    let scsi = r#"<Item><rasd:Address>0</rasd:Address><rasd:ElementName>scsi</rasd:ElementName><rasd:InstanceID>3</rasd:InstanceID><rasd:ResourceSubType>frobscsi</rasd:ResourceSubType><rasd:ResourceType>6</rasd:ResourceType></Item>"#;
+    let x = doc("", "", SYSTEM, scsi);
+    assert_eq!(errors(&x, false), vec!["resource-subtype-unknown"]);
+    assert!(has(&x, true, "resource-subtype-unknown", Severity::Warning));
+    assert!(errors(&x, true).is_empty());
+    // A list naming one known type is enough (Cisco CSR1000V writes "VMXNET3 virtio").
+    let list = doc(
+        "",
+        "",
+        SYSTEM,
+        &scsi.replace("frobscsi", "frobscsi lsilogic"),
+    );
+    assert!(
+        findings(&list, false).is_empty(),
+        "{:?}",
+        findings(&list, false)
+    );
+    let nic = r#"<Item><rasd:ElementName>nic</rasd:ElementName><rasd:InstanceID>3</rasd:InstanceID><rasd:ResourceSubType>E10000</rasd:ResourceSubType><rasd:ResourceType>10</rasd:ResourceType></Item>"#;
+    let n = doc("", "", SYSTEM, nic);
+    assert!(errors(&n, false).is_empty(), "{:?}", findings(&n, false));
+    assert!(has(
+        &n,
+        false,
+        "resource-subtype-unknown",
+        Severity::Warning
+    ));
+}

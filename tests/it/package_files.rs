@@ -1,0 +1,229 @@
+//! Package-aware `validate` (docs/CONFORMANCE.md, "With the files beside the descriptor"): every
+//! check on files written here. VMDKs come from `qemu-img` (the independent implementation), so
+//! those tests are gated on it; the signature tests use the corpus key.
+
+use std::path::Path;
+
+use ovftool::cert::Signer;
+use ovftool::digest::Algorithm;
+use ovftool::ovf::{Diagnostic, Envelope, Severity};
+use ovftool::package_files::{check_files, FileCheckOptions};
+
+use crate::support;
+
+const MIB: u64 = 1 << 20;
+
+/// A descriptor with `files` in References and `disks` in the DiskSection.
+fn envelope(files: &str, disks: &str) -> Envelope {
+    let xml = format!(
+        r#"<?xml version="1.0"?>
+<Envelope xmlns="http://schemas.dmtf.org/ovf/envelope/1" xmlns:ovf="http://schemas.dmtf.org/ovf/envelope/1">
+<References>{files}</References><DiskSection><Info>disks</Info>{disks}</DiskSection>
+<VirtualSystem ovf:id="vm"><Info>vm</Info></VirtualSystem></Envelope>"#
+    );
+    Envelope::parse(xml.as_bytes()).unwrap()
+}
+
+fn codes(d: &[Diagnostic]) -> Vec<(&'static str, Severity)> {
+    d.iter().map(|d| (d.code, d.severity)).collect()
+}
+
+fn check(env: &Envelope, dir: &Path, opts: &FileCheckOptions) -> Vec<(&'static str, Severity)> {
+    codes(&check_files(env, dir, "vm.ovf", opts))
+}
+
+fn qemu_create(dir: &Path, name: &str, args: &[&str], size: u64) {
+    let st = std::process::Command::new("qemu-img")
+        .current_dir(dir)
+        .arg("create")
+        .arg("-q")
+        .args(args)
+        .arg(name)
+        .arg(size.to_string())
+        .output()
+        .unwrap();
+    assert!(st.status.success(), "{st:?}");
+}
+
+fn size_of(p: &Path) -> u64 {
+    std::fs::metadata(p).unwrap().len()
+}
+
+const STREAM: &str = "http://www.vmware.com/interfaces/specifications/vmdk.html#streamOptimized";
+const MONO: &str = "http://www.vmware.com/interfaces/specifications/vmdk.html#monolithicSparse";
+
+#[test]
+fn a_disk_whose_format_or_capacity_differs_from_the_vmdk_is_an_error() {
+    if !support::have_tool("qemu-img") {
+        return;
+    }
+    let t = tempfile::tempdir().unwrap();
+    let d = t.path();
+    qemu_create(
+        d,
+        "mono.vmdk",
+        &["-f", "vmdk", "-o", "subformat=monolithicSparse"],
+        MIB,
+    );
+    let size = size_of(&d.join("mono.vmdk"));
+    let files = format!(r#"<File ovf:id="f" ovf:href="mono.vmdk" ovf:size="{size}"/>"#);
+    let disk = |format: &str, cap: u64| {
+        format!(
+            r#"<Disk ovf:diskId="d" ovf:fileRef="f" ovf:capacity="{cap}" ovf:format="{format}"/>"#
+        )
+    };
+    let opts = FileCheckOptions::default();
+    // What the file is: no finding.
+    assert_eq!(check(&envelope(&files, &disk(MONO, MIB)), d, &opts), vec![]);
+    // OVF 0.9's generic #sparse names any sparse VMDK.
+    let sparse = "http://www.vmware.com/specifications/vmdk.html#sparse";
+    assert_eq!(
+        check(&envelope(&files, &disk(sparse, MIB)), d, &opts),
+        vec![]
+    );
+    assert_eq!(
+        check(&envelope(&files, &disk(STREAM, MIB)), d, &opts),
+        vec![("disk-format-mismatch", Severity::Error)]
+    );
+    assert_eq!(
+        check(&envelope(&files, &disk(MONO, 2 * MIB)), d, &opts),
+        vec![("disk-capacity-mismatch", Severity::Error)]
+    );
+    // A file that is no VMDK at all under a VMDK format.
+    std::fs::write(d.join("raw.img"), vec![0u8; 4096]).unwrap();
+    let raw = r#"<File ovf:id="f" ovf:href="raw.img" ovf:size="4096"/>"#;
+    let got = check(&envelope(raw, &disk(STREAM, 4096)), d, &opts);
+    assert_eq!(got, vec![("disk-format-mismatch", Severity::Error)]);
+}
+
+#[test]
+fn a_delta_disk_without_its_parent_is_unreadable_and_a_missing_parent_file_is_named() {
+    if !support::have_tool("qemu-img") {
+        return;
+    }
+    let t = tempfile::tempdir().unwrap();
+    let d = t.path();
+    qemu_create(d, "base.vmdk", &["-f", "vmdk"], MIB);
+    qemu_create(
+        d,
+        "delta.vmdk",
+        &["-f", "vmdk", "-b", "base.vmdk", "-F", "vmdk"],
+        MIB,
+    );
+    let (bs, ds) = (
+        size_of(&d.join("base.vmdk")),
+        size_of(&d.join("delta.vmdk")),
+    );
+    let files = format!(
+        r#"<File ovf:id="b" ovf:href="base.vmdk" ovf:size="{bs}"/><File ovf:id="c" ovf:href="delta.vmdk" ovf:size="{ds}"/>"#
+    );
+    let disks = format!(
+        r#"<Disk ovf:diskId="base" ovf:fileRef="b" ovf:capacity="{MIB}" ovf:format="{MONO}"/><Disk ovf:diskId="delta" ovf:fileRef="c" ovf:parentRef="base" ovf:capacity="{MIB}" ovf:format="{MONO}"/>"#
+    );
+    let env = envelope(&files, &disks);
+    let opts = FileCheckOptions::default();
+    assert_eq!(check(&env, d, &opts), vec![], "complete chain");
+    std::fs::remove_file(d.join("base.vmdk")).unwrap();
+    let got = check(&env, d, &opts);
+    assert!(got.contains(&("file-absent", Severity::Warning)), "{got:?}");
+    assert!(
+        got.contains(&("disk-unreadable", Severity::Error)),
+        "{got:?}"
+    );
+    assert!(
+        got.contains(&("delta-parent-absent", Severity::Warning)),
+        "{got:?}"
+    );
+    // verify: an absent parent is an error.
+    let strict = FileCheckOptions {
+        absent_is_error: true,
+        ..Default::default()
+    };
+    let got = check(&env, d, &strict);
+    assert!(
+        got.contains(&("delta-parent-absent", Severity::Error)),
+        "{got:?}"
+    );
+    assert!(got.contains(&("file-absent", Severity::Error)), "{got:?}");
+}
+
+#[test]
+fn the_certificate_must_parse_have_its_manifest_and_sign_it() {
+    let Some(corpus) = support::corpus() else {
+        return;
+    };
+    let pem = std::fs::read(corpus.join(
+        "cyberus-technology__virtualbox-kvm/src/VBox/ValidationKit/tests/api/tdAppliance1-t4.pem",
+    ))
+    .unwrap();
+    let signer = Signer::from_pem(&pem, None).unwrap();
+    let t = tempfile::tempdir().unwrap();
+    let d = t.path();
+    std::fs::write(d.join("a.bin"), b"hello").unwrap();
+    let env = envelope(r#"<File ovf:id="a" ovf:href="a.bin" ovf:size="5"/>"#, "");
+    let mf = format!(
+        "SHA256(a.bin)= {}\n",
+        hex::encode(Algorithm::Sha256.digest(b"hello"))
+    );
+    let opts = FileCheckOptions::default();
+    std::fs::write(d.join("vm.mf"), &mf).unwrap();
+    let cert = signer
+        .cert_file(Algorithm::Sha256, "vm.mf", mf.as_bytes())
+        .unwrap();
+    std::fs::write(d.join("vm.cert"), &cert).unwrap();
+    assert_eq!(check(&env, d, &opts), vec![], "signed and intact");
+    // The manifest changed after signing.
+    std::fs::write(
+        d.join("vm.mf"),
+        mf.replace("SHA256(a.bin)", "SHA256(a.bin) "),
+    )
+    .unwrap();
+    assert_eq!(
+        check(&env, d, &opts),
+        vec![("signature-invalid", Severity::Error)]
+    );
+    // The manifest is gone.
+    std::fs::remove_file(d.join("vm.mf")).unwrap();
+    assert_eq!(
+        check(&env, d, &opts),
+        vec![("certificate-without-manifest", Severity::Error)]
+    );
+    // A certificate file that is not one.
+    std::fs::write(d.join("vm.mf"), &mf).unwrap();
+    std::fs::write(d.join("vm.cert"), b"SHA256(vm.mf)= zz\nnot a certificate\n").unwrap();
+    assert_eq!(
+        check(&env, d, &opts),
+        vec![("certificate-invalid", Severity::Error)]
+    );
+}
+
+#[test]
+fn a_manifest_named_after_another_file_is_not_the_package_manifest() {
+    // `disk1.mf` beside `vm.ovf` is not vm.ovf's manifest: a size mismatch stays an error under
+    // --lax, since no manifest vouches for the stored file.
+    let t = tempfile::tempdir().unwrap();
+    let d = t.path();
+    std::fs::write(d.join("a.bin"), b"hello").unwrap();
+    std::fs::write(
+        d.join("disk1.mf"),
+        format!(
+            "SHA256(a.bin)= {}\n",
+            hex::encode(Algorithm::Sha256.digest(b"hello"))
+        ),
+    )
+    .unwrap();
+    let env = envelope(r#"<File ovf:id="a" ovf:href="a.bin" ovf:size="6"/>"#, "");
+    let lax = FileCheckOptions {
+        lax: true,
+        ..Default::default()
+    };
+    assert_eq!(
+        check(&env, d, &lax),
+        vec![("file-size-mismatch", Severity::Error)]
+    );
+    std::fs::rename(d.join("disk1.mf"), d.join("vm.mf")).unwrap();
+    assert_eq!(
+        check(&env, d, &lax),
+        vec![("file-size-mismatch", Severity::Warning)]
+    );
+}
