@@ -70,6 +70,8 @@ pub mod digest;
 pub mod disk;
 pub mod error;
 pub mod export;
+pub(crate) mod file_reader;
+pub mod finding;
 pub mod gate;
 pub mod import;
 pub mod inflate;

@@ -21,7 +21,7 @@ use crate::output::{PendingDir, PendingFile};
 use crate::ova::names::{self, Role};
 use crate::ova::writer::{source_date_epoch, Writer};
 use crate::progress::Progress;
-use crate::verify::{self, Extract, Report, Severity, VerifyOptions};
+use crate::verify::{self, Code, Extract, Policy, Report, Severity};
 
 /// Which manifest `pack` writes.
 #[derive(Debug, Clone, Copy, PartialEq, Eq, Default)]
@@ -423,10 +423,10 @@ pub fn pack(
 pub struct UnpackOptions {
     /// Replace an existing output folder.
     pub force: bool,
-    /// Extract even when manifest digests or the signature do not match (structure, names and
-    /// References are still enforced).
+    /// Extract even when manifest digests do not match (structure, names, References and a
+    /// present signature are still enforced; see [`Policy::skip_manifest_check`]).
     pub skip_manifest_check: bool,
-    /// ovftool's `--lax` (see [`VerifyOptions::lax`]).
+    /// ovftool's `--lax` (see [`Policy::lax`]).
     pub lax: bool,
     /// Reassemble chunked files (`ovf:chunkSize`) and decompress gzip files
     /// (`ovf:compression="gzip"`, a trailing `.gz` is dropped from the name) after verifying;
@@ -437,18 +437,17 @@ pub struct UnpackOptions {
     pub limits: Limits,
 }
 
-const MANIFEST_CODES: &[&str] = &[
-    "manifest-invalid",
-    "manifest-missing-descriptor",
-    "manifest-missing-file",
-    "manifest-lists-missing-file",
-    "digest-mismatch",
-    "digest-not-computed",
-    "signature-invalid",
-    "signature-wrong-manifest",
-    "cert-invalid",
-    "cert-without-manifest",
-];
+impl UnpackOptions {
+    /// The policy the package's verdict is judged by (the same as `verify` and `import` with
+    /// the same options).
+    pub fn policy(&self) -> Policy {
+        Policy {
+            lax: self.lax,
+            skip_manifest_check: self.skip_manifest_check,
+            ..Policy::default()
+        }
+    }
+}
 
 /// Extracts the OVA `input` (a file, or `-` for standard input) into the new folder `out_dir`,
 /// verifying while extracting (one pass). The folder appears only when every check passed; the
@@ -475,11 +474,6 @@ pub fn unpack(
     let mut report = Report {
         path: input.to_path_buf(),
         kind: "ova".into(),
-        ..Default::default()
-    };
-    let vopts = VerifyOptions {
-        lax: opts.lax,
-        limits: opts.limits,
         ..Default::default()
     };
     let extract = Extract {
@@ -526,20 +520,20 @@ pub fn unpack(
     if let Some(f) = report
         .findings
         .iter()
-        .find(|f| f.severity == Severity::Error && f.code == ErrorKind::Io.code())
+        .find(|f| f.severity == Severity::Error && f.code == Code::Error(ErrorKind::Io))
     {
         return Err(Error::new(ErrorKind::Io, f.message.clone()).with_path(out_dir));
     }
     if report.passed() {
         let reopen = (input != Path::new("-")).then_some(input);
-        verify::check_package(&collected, reopen, &vopts, &mut report);
-    }
-    if opts.skip_manifest_check {
-        for f in &mut report.findings {
-            if MANIFEST_CODES.contains(&f.code.as_str()) {
-                f.severity = Severity::Warning;
-            }
-        }
+        verify::check_package(
+            &collected,
+            reopen,
+            &opts.policy(),
+            false,
+            &opts.limits,
+            &mut report,
+        );
     }
     if report.passed() {
         if opts.expand {
@@ -567,19 +561,11 @@ fn expand(dir: &Path, desc_name: &str, limits: &Limits) -> Result<()> {
         if !gzip && f.chunk_size.is_none() {
             continue;
         }
-        let mut sources = Vec::new();
-        match f.chunk_size {
-            Some(_) => {
-                for i in 0..=(limits.max_ova_entries as u64) {
-                    let p = dir.join(names::chunk_name(&f.href, i));
-                    if !p.is_file() {
-                        break;
-                    }
-                    sources.push(p);
-                }
-            }
-            None => sources.push(dir.join(&f.href)),
-        }
+        let sources: Vec<PathBuf> =
+            crate::file_reader::parts_in_dir(dir, &f.href, f.chunk_size.is_some(), limits)
+                .iter()
+                .map(|n| dir.join(n))
+                .collect();
         let target = match (gzip, f.href.len().checked_sub(3)) {
             (true, Some(cut)) if f.href[cut..].eq_ignore_ascii_case(".gz") => {
                 f.href[..cut].to_string()
@@ -595,30 +581,26 @@ fn expand(dir: &Path, desc_name: &str, limits: &Limits) -> Result<()> {
         );
         let tmp_path = dir.join(&tmp_name);
         let mut out = crate::output::create_in(dir, &tmp_name)?;
-        let mut chain: Box<dyn Read> = Box::new(std::io::empty());
-        for p in &sources {
-            let file = File::open(p).map_err(|e| Error::io("cannot open", e).with_path(p))?;
-            chain = Box::new(chain.chain(file));
-        }
         // A decompression bomb stops at what the disk the file backs can hold (the largest disk
         // we accept for other files).
-        let mut cap = limits.max_disk_capacity_bytes;
-        if gzip {
-            let mut gz = crate::inflate::GunzipCapped::new(chain, cap, &f.href);
-            let mut head = vec![0u8; 512];
-            let got =
-                crate::digest::read_full(&mut gz, &mut head).map_err(|e| e.with_entry(&f.href))?;
-            head.truncate(got);
-            let ovf_capacity = disks
+        let ovf_capacity = disks
+            .iter()
+            .find(|d| d.file_ref.as_deref() == Some(f.id.as_str()))
+            .and_then(|d| d.capacity_bytes(&env).ok());
+        let content = crate::file_reader::FileReader::open(
+            sources
                 .iter()
-                .find(|d| d.file_ref.as_deref() == Some(f.id.as_str()))
-                .and_then(|d| d.capacity_bytes(&env).ok());
-            cap = crate::inflate::image_bytes_cap(&head, ovf_capacity, limits);
-            gz.set_cap(cap);
-            chain = Box::new(std::io::Cursor::new(head).chain(gz));
-        }
+                .cloned()
+                .map(crate::file_reader::Part::Whole)
+                .collect(),
+            gzip,
+            ovf_capacity,
+            limits,
+            &f.href,
+        )?;
+        let cap = content.cap_bytes();
         let written =
-            std::io::copy(&mut chain.take(cap.saturating_add(1)), &mut out).map_err(|e| {
+            std::io::copy(&mut content.take(cap.saturating_add(1)), &mut out).map_err(|e| {
                 Error::corrupt(format!("cannot expand {}: {e}", f.href)).with_entry(&f.href)
             })?;
         if written > cap {

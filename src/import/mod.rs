@@ -54,7 +54,7 @@ use crate::ova::Reader;
 use crate::ovf::env::Environment;
 use crate::ovf::{props, Envelope, ParseOptions};
 use crate::progress::{NoProgress, Progress};
-use crate::verify::{self, Collected, Finding, Member, Report, Severity, VerifyOptions};
+use crate::verify::{self, Collected, Finding, Member, Policy, Report, Severity};
 use crate::vm::{BusFamily, CdBacking, FloppyBacking, Machine};
 use crate::vmdk::geometry::AdapterType;
 use crate::vmdk::layout::Layout;
@@ -103,6 +103,18 @@ pub struct ImportOptions {
     pub limits: Limits,
     /// Disk pipeline settings.
     pub copy: CopyOptions,
+}
+
+impl ImportOptions {
+    /// The policy the package's verdict is judged by (the same as `verify` and `unpack` with
+    /// the same options).
+    pub fn policy(&self) -> Policy {
+        Policy {
+            lax: self.lax,
+            skip_manifest_check: self.skip_manifest_check,
+            ..Policy::default()
+        }
+    }
 }
 
 impl Default for ImportOptions {
@@ -1187,15 +1199,12 @@ fn import_ovf(
         let mut active: Option<Active<'_>> = None;
         let r = (|| -> Result<()> {
             for f in &refs {
-                let member_names: Vec<String> = match f.chunk_size {
-                    None => vec![f.href.clone()],
-                    Some(_) => (0..(opts.limits.max_ova_entries as u64))
-                        .map(|i| names::chunk_name(&f.href, i))
-                        .take_while(|n| {
-                            crate::gate::resolve_in_dir(&dir, n).is_ok_and(|p| p.is_file())
-                        })
-                        .collect(),
-                };
+                let member_names = crate::file_reader::parts_in_dir(
+                    &dir,
+                    &f.href,
+                    f.chunk_size.is_some(),
+                    &opts.limits,
+                );
                 for n in member_names {
                     let path = match crate::gate::resolve_in_dir(&dir, &n) {
                         Ok(p) => p,
@@ -1259,36 +1268,17 @@ fn finish(
         ova,
         dir,
     };
-    let vopts = VerifyOptions {
-        lax: opts.lax,
-        limits: opts.limits,
-        ..Default::default()
-    };
-    verify::check_package(&collected, reopen, &vopts, &mut report);
-    // ovftool sizes the imported disk from ovf:capacity when it exceeds the image's (the
-    // converter grows it and says so), and a smaller ovf:capacity cannot lose data (the image's
-    // capacity is kept): a mismatch is a warning here, not a verification failure.
-    for f in &mut report.findings {
-        if f.code == "disk-capacity-mismatch" {
-            f.severity = Severity::Warning;
-        }
-    }
-    if opts.skip_manifest_check {
-        for f in &mut report.findings {
-            if f.severity == Severity::Error
-                && matches!(
-                    f.code.as_str(),
-                    "digest-mismatch"
-                        | "digest-not-computed"
-                        | "manifest-missing-file"
-                        | "manifest-missing-descriptor"
-                        | "manifest-lists-missing-file"
-                )
-            {
-                f.severity = Severity::Warning;
-            }
-        }
-    }
+    // (An ovf:capacity that differs from the image's is a warning, for import too: ovftool sizes
+    // the imported disk from ovf:capacity when it exceeds the image's, the converter grows it
+    // and says so, and a smaller ovf:capacity cannot lose data.)
+    verify::check_package(
+        &collected,
+        reopen,
+        &opts.policy(),
+        false,
+        &opts.limits,
+        &mut report,
+    );
     if !report.passed() {
         let msgs: Vec<String> = report.errors().map(|f| f.message.clone()).collect();
         let mut e = Error::verification(format!(

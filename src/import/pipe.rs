@@ -7,7 +7,7 @@ use std::path::{Path, PathBuf};
 
 use crate::disk::{self, CopyOptions, DiskSink, DiskSource, Grain, SinkOptions, SinkReport};
 use crate::error::{Error, Result};
-use crate::inflate::{image_bytes_cap, GunzipCapped};
+use crate::file_reader::FileReader;
 use crate::limits::Limits;
 use crate::progress::Progress;
 use crate::vmdk::header::SparseHeader;
@@ -72,25 +72,6 @@ pub(crate) fn channel() -> (crate::channel::ChannelWriter, ChannelReader) {
     crate::channel::channel(CHANNEL_BUFFERS)
 }
 
-/// A reader that first returns `head`, then the rest of `inner`.
-struct Prefixed<R> {
-    head: Vec<u8>,
-    pos: usize,
-    inner: R,
-}
-
-impl<R: Read> Read for Prefixed<R> {
-    fn read(&mut self, out: &mut [u8]) -> io::Result<usize> {
-        if self.pos < self.head.len() {
-            let n = out.len().min(self.head.len() - self.pos);
-            out[..n].copy_from_slice(&self.head[self.pos..self.pos + n]);
-            self.pos += n;
-            return Ok(n);
-        }
-        self.inner.read(out)
-    }
-}
-
 /// A disk with no data (an OVF `Disk` without `ovf:fileRef`).
 pub(crate) struct BlankSource {
     pub capacity_bytes: u64,
@@ -141,27 +122,18 @@ pub(crate) fn convert(
     copy_opts: &CopyOptions,
     progress: &dyn Progress,
 ) -> Result<DiskDone> {
-    let (input, head): (Box<dyn Read + Send>, Vec<u8>) = if target.gzip {
-        // Inflated, the image may not exceed what its first sector (or ovf:capacity) allows.
-        let buffered = io::BufReader::with_capacity(256 << 10, input);
-        let mut gz = GunzipCapped::new(buffered, limits.max_disk_capacity_bytes, &target.entry);
-        let head = read_head(&mut gz, &target.entry)?;
-        gz.set_cap(image_bytes_cap(&head, target.ovf_capacity_bytes, limits));
-        (Box::new(gz), head)
-    } else {
-        let mut input = input;
-        let head = read_head(&mut input, &target.entry)?;
-        (input, head)
-    };
-    let stream_optimized = <&[u8; 512]>::try_from(head.as_slice())
+    // Inflated, the image may not exceed what its first sector (or ovf:capacity) allows.
+    let reader = FileReader::new(
+        input,
+        target.gzip,
+        target.ovf_capacity_bytes,
+        limits,
+        &target.entry,
+    )?;
+    let stream_optimized = <&[u8; 512]>::try_from(reader.head())
         .ok()
         .and_then(|b| SparseHeader::parse(b).ok())
         .is_some_and(|h| h.is_compressed() && h.has_markers());
-    let reader = Prefixed {
-        head,
-        pos: 0,
-        inner: input,
-    };
     if stream_optimized {
         let mut source = StreamReader::new(reader, Origin::entry(&target.entry), limits)?;
         let done = run(&mut source, target, copy_opts, progress)?;
@@ -192,14 +164,6 @@ pub(crate) fn convert(
         target.entry
     ));
     Ok(done)
-}
-
-/// The first sector of an image (fewer bytes when it is shorter).
-fn read_head(input: &mut dyn Read, entry: &str) -> Result<Vec<u8>> {
-    let mut head = vec![0u8; 512];
-    let got = crate::digest::read_full(input, &mut head).map_err(|e| e.with_entry(entry))?;
-    head.truncate(got);
-    Ok(head)
 }
 
 /// Copies `source` into a new sink at `target`.

@@ -2,15 +2,7 @@
 
 use serde::Serialize;
 
-/// How bad a finding is.
-#[derive(Debug, Clone, Copy, PartialEq, Eq, PartialOrd, Ord, Hash, Serialize)]
-#[serde(rename_all = "lowercase")]
-pub enum Severity {
-    /// The descriptor is not acceptable (ovftool would refuse it).
-    Error,
-    /// Suspicious or non-standard, but importable.
-    Warning,
-}
+pub use crate::finding::Severity;
 
 /// One validation finding.
 #[derive(Debug, Clone, PartialEq, Eq, Serialize)]

@@ -36,7 +36,7 @@ pub(crate) struct DiskRef {
 #[derive(Debug, Clone, PartialEq, Eq)]
 pub(crate) struct Diag {
     pub error: bool,
-    pub code: String,
+    pub code: &'static str,
     pub message: String,
     pub line: Option<u64>,
 }
@@ -87,7 +87,7 @@ pub(crate) fn parse(bytes: &[u8], lax: bool, limits: &Limits) -> Result<Descript
         .into_iter()
         .map(|d| Diag {
             error: d.severity == crate::ovf::Severity::Error,
-            code: d.code.to_string(),
+            code: d.code,
             message: d.message,
             line: d.line,
         })

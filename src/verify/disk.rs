@@ -4,7 +4,7 @@
 
 use std::path::Path;
 
-use super::{FileReport, NullSink, Report, VerifyOptions};
+use super::{Code, FileReport, NullSink, Report, VerifyOptions};
 use crate::disk::DiskSource;
 use crate::error::Result;
 use crate::progress::Progress;
@@ -37,7 +37,7 @@ pub fn verify_disk(path: &Path, opts: &VerifyOptions, progress: &dyn Progress) -
             return Err(e)
         }
         Err(e) => {
-            report.error("disk-header", Some(&name), e.to_string());
+            report.error(Code::DiskHeader, Some(&name), e.to_string());
             return Ok(report);
         }
     };
@@ -56,9 +56,9 @@ pub fn verify_disk(path: &Path, opts: &VerifyOptions, progress: &dyn Progress) -
     progress.finish();
     if let Err(e) = r {
         let code = if opts.deep {
-            "disk-decode"
+            Code::DiskDecode
         } else {
-            "disk-structure"
+            Code::DiskStructure
         };
         report.error(code, Some(&name), e.to_string());
     }

@@ -22,7 +22,7 @@ pub use disk::verify_disk;
 
 use std::collections::{BTreeMap, HashMap, HashSet};
 use std::fs::File;
-use std::io::{Read, Seek, SeekFrom, Write};
+use std::io::{Read, Write};
 use std::path::{Path, PathBuf};
 
 use serde::Serialize;
@@ -30,6 +30,7 @@ use serde::Serialize;
 use crate::cert::{self, CertFile, CertInfo};
 use crate::digest::{copy_hashing, Algorithm, CopyOptions, Digests};
 use crate::error::{Error, ErrorKind, Result};
+use crate::file_reader::{FileReader, Part};
 use crate::limits::{Limits, SECTOR_SIZE};
 use crate::manifest::Manifest;
 use crate::ova::names::{self, Role};
@@ -49,6 +50,9 @@ pub struct VerifyOptions {
     /// Downgrade what ovftool's `--lax` tolerates (entry order, descriptor missing from the
     /// manifest, descriptor warnings) to warnings.
     pub lax: bool,
+    /// Report manifest problems (digest mismatches, incomplete coverage) as warnings, as
+    /// `import` and `unpack` do with the same option ([`Policy::skip_manifest_check`]).
+    pub skip_manifest_check: bool,
     /// Also decode every disk completely.
     pub deep: bool,
     /// Trust anchors the signer must chain to (`--trust`, `--trust-system`). Not empty: a
@@ -63,14 +67,19 @@ pub struct VerifyOptions {
     pub limits: Limits,
 }
 
-/// How bad a finding is.
-#[derive(Debug, Clone, Copy, PartialEq, Eq, Serialize)]
-#[serde(rename_all = "lowercase")]
-pub enum Severity {
-    /// Verification fails.
-    Error,
-    /// Reported, does not fail verification.
-    Warning,
+pub use crate::finding::{Code, Policy, Severity};
+
+impl VerifyOptions {
+    /// The policy these options judge findings by.
+    pub fn policy(&self) -> Policy {
+        Policy {
+            lax: self.lax,
+            skip_manifest_check: self.skip_manifest_check,
+            require_signature: self.require_signature,
+            trust: self.trust.clone(),
+            at: self.at,
+        }
+    }
 }
 
 /// One problem found.
@@ -78,8 +87,8 @@ pub enum Severity {
 pub struct Finding {
     /// Error or warning.
     pub severity: Severity,
-    /// Stable identifier (`digest-mismatch`, `entry-order`, ...), documented in the CLI help.
-    pub code: String,
+    /// Stable identifier (`digest-mismatch`, `entry-order`, ...), listed in `docs/JSON.md`.
+    pub code: Code,
     /// What is wrong, naming the entry.
     pub message: String,
     /// The package member concerned, if any.
@@ -151,38 +160,35 @@ impl Report {
             .filter(|f| f.severity == Severity::Error)
     }
 
-    fn push(&mut self, severity: Severity, code: &str, entry: Option<&str>, message: String) {
+    fn push(&mut self, severity: Severity, code: Code, entry: Option<&str>, message: String) {
         self.findings.push(Finding {
             severity,
-            code: code.to_string(),
+            code,
             message,
             entry: entry.map(str::to_string),
         });
     }
 
-    fn error(&mut self, code: &str, entry: Option<&str>, message: String) {
+    fn error(&mut self, code: Code, entry: Option<&str>, message: String) {
         self.push(Severity::Error, code, entry, message);
     }
 
-    fn warn(&mut self, code: &str, entry: Option<&str>, message: String) {
+    fn warn(&mut self, code: Code, entry: Option<&str>, message: String) {
         self.push(Severity::Warning, code, entry, message);
     }
 
-    /// Error, or warning under `lax`.
-    fn strict(&mut self, lax: bool, code: &str, entry: Option<&str>, message: String) {
-        let s = if lax {
-            Severity::Warning
-        } else {
-            Severity::Error
-        };
-        self.push(s, code, entry, message);
+    /// Gives every finding the severity `policy` assigns to it (idempotent).
+    pub(crate) fn judge(&mut self, policy: &Policy) {
+        for f in &mut self.findings {
+            f.severity = policy.severity(f.code, f.severity);
+        }
     }
 
     fn push_error(&mut self, e: &Error) {
         let entry = e.location().entry.clone();
         self.findings.push(Finding {
             severity: Severity::Error,
-            code: e.kind().code().to_string(),
+            code: Code::Error(e.kind()),
             // An operating-system error says why only in its cause ("No space left on device").
             message: match std::error::Error::source(e) {
                 Some(cause) if e.kind() == crate::error::ErrorKind::Io => format!("{e}: {cause}"),
@@ -424,7 +430,14 @@ fn verify_ova_inner(
     };
     let collected = scan_ova(src, archive, &opts.limits, None, progress, &mut report);
     if report.passed() {
-        check_package(&collected, reopen, opts, &mut report);
+        check_package(
+            &collected,
+            reopen,
+            &opts.policy(),
+            opts.deep,
+            &opts.limits,
+            &mut report,
+        );
     }
     Ok(report)
 }
@@ -517,7 +530,14 @@ fn verify_dir(
     };
     let collected = scan_dir(dir, ovf, &opts.limits, progress, &mut report)?;
     if report.passed() {
-        check_package(&collected, None, opts, &mut report);
+        check_package(
+            &collected,
+            None,
+            &opts.policy(),
+            opts.deep,
+            &opts.limits,
+            &mut report,
+        );
     }
     Ok(report)
 }
@@ -549,7 +569,7 @@ pub(crate) fn scan_dir(
                 1 => found.remove(0),
                 0 => {
                     report.error(
-                        "no-descriptor",
+                        Code::NoDescriptor,
                         None,
                         format!("no .ovf descriptor in {}", dir.display()),
                     );
@@ -618,18 +638,12 @@ pub(crate) fn scan_dir(
     let mut wanted: Vec<String> = Vec::new();
     if let Ok(d) = descriptor::parse(&desc, true, limits) {
         for f in &d.files {
-            match f.chunk_size {
-                Some(_) => {
-                    for i in 0.. {
-                        let n = names::chunk_name(&f.href, i);
-                        if !dir.join(&n).is_file() || i > limits.max_ova_entries as u64 {
-                            break;
-                        }
-                        wanted.push(n);
-                    }
-                }
-                None => wanted.push(f.href.clone()),
-            }
+            wanted.extend(crate::file_reader::parts_in_dir(
+                dir,
+                &f.href,
+                f.chunk_size.is_some(),
+                limits,
+            ));
         }
     }
     wanted.extend(listed);
@@ -680,13 +694,29 @@ fn hex_digests(d: &Digests) -> BTreeMap<String, String> {
 }
 
 /// Every cross-check on a collected package.
+///
+/// Findings get the severity `policy` gives them ([`Policy::severity`]), the same for every
+/// command that judges a package.
 pub(crate) fn check_package(
     c: &Collected,
     reopen: Option<&Path>,
-    opts: &VerifyOptions,
+    policy: &Policy,
+    deep: bool,
+    limits: &Limits,
     report: &mut Report,
 ) {
-    let lax = opts.lax;
+    check_collected(c, reopen, policy, deep, limits, report);
+    report.judge(policy);
+}
+
+fn check_collected(
+    c: &Collected,
+    reopen: Option<&Path>,
+    policy: &Policy,
+    deep: bool,
+    limits: &Limits,
+    report: &mut Report,
+) {
     // --- Which member is what.
     let descs: Vec<&Member> = c
         .members
@@ -695,7 +725,7 @@ pub(crate) fn check_package(
         .collect();
     let Some(desc) = descs.first().copied() else {
         report.error(
-            "no-descriptor",
+            Code::NoDescriptor,
             None,
             "no .ovf descriptor in the package".into(),
         );
@@ -704,7 +734,7 @@ pub(crate) fn check_package(
     report.descriptor = Some(desc.name.clone());
     if descs.len() > 1 {
         report.error(
-            "multiple-descriptors",
+            Code::MultipleDescriptors,
             Some(&descs[1].name),
             format!("a second descriptor {} (an OVA holds one)", descs[1].name),
         );
@@ -722,7 +752,7 @@ pub(crate) fn check_package(
         .partition(|m| m.name.rsplit_once('.').map(|(b, _)| b) == Some(base));
     for m in stray {
         report.warn(
-            "manifest-not-the-package-manifest",
+                Code::ManifestNotThePackageManifest,
             Some(&m.name),
             format!(
                 "{} is not named after the descriptor ({base}.mf): it is not taken as the package manifest",
@@ -737,28 +767,28 @@ pub(crate) fn check_package(
         .collect();
     if mfs.len() > 1 {
         report.error(
-            "multiple-manifests",
+            Code::MultipleManifests,
             Some(&mfs[1].name),
             "more than one .mf manifest".into(),
         );
     }
     if certs.len() > 1 {
         report.error(
-            "multiple-certificates",
+            Code::MultipleCertificates,
             Some(&certs[1].name),
             "more than one .cert file".into(),
         );
     }
     if c.ova {
-        check_order(c, lax, report);
+        check_order(c, report);
     }
     // --- Descriptor.
     let desc_bytes = desc.content.clone().unwrap_or_default();
-    let d = match descriptor::parse(&desc_bytes, lax, &opts.limits) {
+    let d = match descriptor::parse(&desc_bytes, policy.lax, limits) {
         Ok(d) => d,
         Err(e) => {
             report.error(
-                "descriptor-invalid",
+                Code::DescriptorInvalid,
                 Some(&desc.name),
                 format!("descriptor cannot be read: {e}"),
             );
@@ -771,9 +801,9 @@ pub(crate) fn check_package(
             None => diag.message.clone(),
         };
         if diag.error {
-            report.error(&diag.code, Some(&desc.name), msg);
+            report.error(Code::Descriptor(diag.code), Some(&desc.name), msg);
         } else {
-            report.warn(&diag.code, Some(&desc.name), msg);
+            report.warn(Code::Descriptor(diag.code), Some(&desc.name), msg);
         }
     }
     // --- References ↔ members, sizes.
@@ -787,14 +817,14 @@ pub(crate) fn check_package(
     for f in &d.files {
         if !ids.insert(f.id.clone()) {
             report.error(
-                "duplicate-file-id",
+                Code::DuplicateFileId,
                 Some(&f.href),
                 format!("File id {:?} is used twice", f.id),
             );
         }
         if let Err(e) = names::check_name(&f.href) {
             report.error(
-                "unsafe-href",
+                Code::UnsafeHref,
                 Some(&f.href),
                 format!("References/File {}: {}", f.id, e.message()),
             );
@@ -803,20 +833,20 @@ pub(crate) fn check_package(
         let parts: Vec<&Member> = match f.chunk_size {
             Some(chunk) => {
                 let mut parts = Vec::new();
-                for i in 0..=(opts.limits.max_ova_entries as u64) {
+                for i in 0..=(limits.max_ova_entries as u64) {
                     match c.get(&names::chunk_name(&f.href, i)) {
                         Some(m) => parts.push(m),
                         None => break,
                     }
                 }
                 if chunk == 0 {
-                    report.error("chunk-size", Some(&f.href), "ovf:chunkSize is 0".into());
+                    report.error(Code::ChunkSize, Some(&f.href), "ovf:chunkSize is 0".into());
                 }
                 for (i, p) in parts.iter().enumerate() {
                     let last = i + 1 == parts.len();
                     if (!last && p.size != chunk) || (last && p.size > chunk) {
                         report.error(
-                            "chunk-size",
+                            Code::ChunkSize,
                             Some(&p.name),
                             format!(
                                 "chunk is {} bytes, expected {}{chunk}",
@@ -832,7 +862,7 @@ pub(crate) fn check_package(
         };
         if parts.is_empty() {
             report.error(
-                "missing-file",
+                Code::MissingFile,
                 Some(&f.href),
                 format!(
                     "{} (File {}) is referenced by the descriptor but not in the package",
@@ -845,7 +875,7 @@ pub(crate) fn check_package(
         if let Some(size) = f.size {
             if size != total {
                 report.error(
-                    "size-mismatch",
+                    Code::SizeMismatch,
                     Some(&f.href),
                     format!("ovf:size is {size}, the stored file is {total} bytes"),
                 );
@@ -858,9 +888,8 @@ pub(crate) fn check_package(
     }
     for m in &c.members {
         if !referenced.contains(&m.name) {
-            report.strict(
-                lax,
-                "unreferenced-file",
+            report.error(
+                Code::UnreferencedFile,
                 Some(&m.name),
                 format!(
                     "{} is in the package but not referenced by the descriptor",
@@ -872,11 +901,11 @@ pub(crate) fn check_package(
     // --- Manifest.
     let manifest = mfs.first().and_then(|mf| {
         let bytes = mf.content.as_deref().unwrap_or_default();
-        match Manifest::parse(bytes, &opts.limits) {
+        match Manifest::parse(bytes, limits) {
             Ok(m) => Some((mf, m)),
             Err(e) => {
                 report.error(
-                    "manifest-invalid",
+                    Code::ManifestInvalid,
                     Some(&mf.name),
                     format!("manifest cannot be read: {e}"),
                 );
@@ -888,13 +917,13 @@ pub(crate) fn check_package(
         None if mfs.is_empty() => {
             if !certs.is_empty() {
                 report.error(
-                    "cert-without-manifest",
+                    Code::CertWithoutManifest,
                     Some(&certs[0].name),
                     "a certificate without a manifest".into(),
                 );
             }
             report.warn(
-                "no-manifest",
+                Code::NoManifest,
                 None,
                 "the package has no manifest; contents are not digest-checked".into(),
             );
@@ -907,9 +936,8 @@ pub(crate) fn check_package(
                 .map(|a| a.name().to_string())
                 .collect();
             if m.get(&desc.name).is_none() {
-                report.strict(
-                    lax,
-                    "manifest-missing-descriptor",
+                report.error(
+                    Code::ManifestMissingDescriptor,
                     Some(&desc.name),
                     format!(
                         "the manifest {} does not list the descriptor {}",
@@ -921,7 +949,7 @@ pub(crate) fn check_package(
                 for p in parts {
                     if m.get(&p.name).is_none() {
                         report.error(
-                            "manifest-missing-file",
+                            Code::ManifestMissingFile,
                             Some(&p.name),
                             format!("the manifest {} does not list {}", mf.name, p.name),
                         );
@@ -931,7 +959,7 @@ pub(crate) fn check_package(
             for e in &m.entries {
                 let Some(member) = c.get(&e.name) else {
                     report.error(
-                        "manifest-lists-missing-file",
+                        Code::ManifestListsMissingFile,
                         Some(&e.name),
                         format!(
                             "the manifest lists {} (line {}), which is not in the package",
@@ -947,7 +975,7 @@ pub(crate) fn check_package(
                 match computed {
                     Some(d) if d == e.digest => {}
                     Some(d) => report.error(
-                        "digest-mismatch",
+                Code::DigestMismatch,
                         Some(&e.name),
                         format!(
                             "{} digest of {} does not match the manifest: expected {}, found {}",
@@ -958,7 +986,7 @@ pub(crate) fn check_package(
                         ),
                     ),
                     None => report.error(
-                        "digest-not-computed",
+                Code::DigestNotComputed,
                         Some(&e.name),
                         format!(
                             "the manifest comes after {} and uses {}; a stream cannot be re-read to check it",
@@ -974,7 +1002,8 @@ pub(crate) fn check_package(
         c,
         manifest.as_ref().map(|(m, _)| **m),
         certs.first().copied(),
-        opts,
+        policy,
+        limits,
         report,
     );
     // --- Disks.
@@ -984,7 +1013,7 @@ pub(crate) fn check_package(
         };
         let Some(file) = d.files.iter().find(|f| &f.id == fref) else {
             report.error(
-                "disk-file-missing",
+                Code::DiskFileMissing,
                 Some(&disk.disk_id),
                 format!(
                     "Disk {} refers to File {fref}, which References does not define",
@@ -997,10 +1026,15 @@ pub(crate) fn check_package(
             continue;
         };
         if let Some(first) = parts.first() {
-            check_disk_header(disk, file, first, &opts.limits, report);
+            check_disk_header(disk, file, first, limits, report);
         }
-        if opts.deep && report.passed() {
-            deep_check(c, reopen, disk, file, parts, opts, report);
+        if deep && {
+            // The deep decode runs only on a package that passes so far, as the policy
+            // judges it.
+            report.judge(policy);
+            report.passed()
+        } {
+            deep_check(c, reopen, disk, file, parts, limits, report);
         }
     }
     // --- Files summary.
@@ -1039,14 +1073,13 @@ fn rehash(reopen: Option<&Path>, m: &Member, alg: Algorithm) -> Option<Vec<u8>> 
         .flatten()
 }
 
-fn check_order(c: &Collected, lax: bool, report: &mut Report) {
+fn check_order(c: &Collected, report: &mut Report) {
     let roles: Vec<Role> = c.members.iter().map(|m| names::role(&m.name)).collect();
     // Without any descriptor the fault is `no-descriptor`, not the order.
     if roles.first() != Some(&Role::Descriptor) && roles.contains(&Role::Descriptor) {
         if let Some(first) = c.members.first() {
-            report.strict(
-                lax,
-                "descriptor-not-first",
+            report.error(
+                Code::DescriptorNotFirst,
                 Some(&first.name),
                 format!(
                     "the first entry is {}; the descriptor must come first (ovftool and Workstation insist)",
@@ -1079,9 +1112,8 @@ fn check_order(c: &Collected, lax: bool, report: &mut Report) {
             .iter()
             .map(|&i| c.members[i].name.as_str())
             .collect();
-        report.strict(
-            lax,
-            "entry-order",
+        report.error(
+                Code::EntryOrder,
             Some(names[0]),
             format!(
                 "{} must come right after the descriptor or both at the end, manifest before certificate",
@@ -1095,19 +1127,20 @@ fn check_signature(
     _c: &Collected,
     mf: Option<&Member>,
     cert_member: Option<&Member>,
-    opts: &VerifyOptions,
+    policy: &Policy,
+    limits: &Limits,
     report: &mut Report,
 ) {
     let Some(cm) = cert_member else {
-        if opts.require_signature {
+        if policy.require_signature {
             report.error(
-                "unsigned",
+                Code::Unsigned,
                 None,
                 "the package is not signed (--require-signature)".into(),
             );
-        } else if !opts.trust.is_empty() {
+        } else if !policy.trust.is_empty() {
             report.error(
-                "unsigned",
+                Code::Unsigned,
                 None,
                 "the package is not signed, but a trusted signer was asked for (--trust, --trust-system)".into(),
             );
@@ -1115,11 +1148,11 @@ fn check_signature(
         return;
     };
     let bytes = cm.content.as_deref().unwrap_or_default();
-    let cf = match CertFile::parse(bytes, &opts.limits) {
+    let cf = match CertFile::parse(bytes, limits) {
         Ok(cf) => cf,
         Err(e) => {
             report.error(
-                "cert-invalid",
+                Code::CertInvalid,
                 Some(&cm.name),
                 format!("certificate file cannot be read: {e}"),
             );
@@ -1140,7 +1173,7 @@ fn check_signature(
         Some(mf) => {
             if cf.manifest_name != mf.name {
                 report.error(
-                    "signature-wrong-manifest",
+                    Code::SignatureWrongManifest,
                     Some(&cm.name),
                     format!(
                         "the signature is over {}, the manifest is {}",
@@ -1150,33 +1183,33 @@ fn check_signature(
             } else {
                 match cf.verify_manifest(mf.content.as_deref().unwrap_or_default()) {
                     Ok(()) => sig.valid = true,
-                    Err(e) => report.error("signature-invalid", Some(&cm.name), e.to_string()),
+                    Err(e) => report.error(Code::SignatureInvalid, Some(&cm.name), e.to_string()),
                 }
             }
         }
     }
-    let at = opts.at.unwrap_or_else(cert::now_unix);
-    let gated = opts.require_signature || !opts.trust.is_empty();
+    let at = policy.at.unwrap_or_else(cert::now_unix);
+    let gated = policy.require_signature || !policy.trust.is_empty();
     if let Some(info) = &signer {
         // With anchors, path validation judges validity (an error); without, a warning.
-        if opts.trust.is_empty() {
+        if policy.trust.is_empty() {
             if at < info.not_before {
                 report.warn(
-                    "cert-not-yet-valid",
+                    Code::CertNotYetValid,
                     Some(&cm.name),
                     format!("certificate of {} is not valid yet", info.subject),
                 );
             }
             if at > info.not_after {
                 report.warn(
-                    "cert-expired",
+                    Code::CertExpired,
                     Some(&cm.name),
                     format!("certificate of {} has expired", info.subject),
                 );
             }
-            if info.self_signed && !opts.require_signature {
+            if info.self_signed && !policy.require_signature {
                 report.warn(
-                    "cert-self-signed",
+                    Code::CertSelfSigned,
                     Some(&cm.name),
                     format!("the signing certificate ({}) is self-signed", info.subject),
                 );
@@ -1184,26 +1217,26 @@ fn check_signature(
         }
     }
     if gated {
-        match cf.verify_trust(&opts.trust, at) {
+        match cf.verify_trust(&policy.trust, at) {
             Ok(path) => {
                 sig.trusted = Some(true);
                 sig.trust_path = path;
             }
             Err(e) => {
-                sig.trusted = (!opts.trust.is_empty()).then_some(false);
-                report.error("signature-untrusted", Some(&cm.name), e.to_string());
+                sig.trusted = (!policy.trust.is_empty()).then_some(false);
+                report.error(Code::SignatureUntrusted, Some(&cm.name), e.to_string());
             }
         }
     }
-    if opts.require_signature
+    if policy.require_signature
         && !sig.valid
         && !report
             .findings
             .iter()
-            .any(|f| f.code == "signature-invalid")
+            .any(|f| f.code == Code::SignatureInvalid)
     {
         report.error(
-            "unsigned",
+            Code::Unsigned,
             Some(&cm.name),
             "no valid signature (--require-signature)".into(),
         );
@@ -1238,7 +1271,7 @@ fn check_disk_header(
     let entry = Some(first.name.as_str());
     let Some(block) = head.get(..512).and_then(|b| <&[u8; 512]>::try_from(b).ok()) else {
         report.error(
-            "disk-header",
+            Code::DiskHeader,
             entry,
             format!(
                 "{} is too short for a VMDK ({} bytes)",
@@ -1252,7 +1285,7 @@ fn check_disk_header(
         Ok(h) => h,
         Err(e) => {
             report.error(
-                "disk-header",
+                Code::DiskHeader,
                 entry,
                 format!(
                     "Disk {} is declared {format} but {} is not a sparse VMDK: {}",
@@ -1267,7 +1300,7 @@ fn check_disk_header(
     let stream_opt = lower.ends_with("#streamoptimized");
     if stream_opt && !(h.is_compressed() && h.has_markers()) {
         report.error(
-            "disk-format-mismatch",
+                Code::DiskFormatMismatch,
             entry,
             format!("Disk {} is declared streamOptimized but the VMDK header has no compression/markers flags", disk.disk_id),
         );
@@ -1280,7 +1313,7 @@ fn check_disk_header(
         };
         if let Err(e) = checked {
             report.error(
-                "disk-header",
+                Code::DiskHeader,
                 entry,
                 format!("Disk {}: {}: {e}", disk.disk_id, first.name),
             );
@@ -1305,7 +1338,7 @@ fn check_disk_header(
         {
             if stream_opt && ct != "streamOptimized" {
                 report.error(
-                    "disk-format-mismatch",
+                    Code::DiskFormatMismatch,
                     entry,
                     format!(
                         "Disk {} is declared streamOptimized but the VMDK's createType is {ct:?}",
@@ -1319,11 +1352,12 @@ fn check_disk_header(
         // A warning, not an error: importers use the VMDK's own capacity (VirtualBox ignores
         // ovf:capacity for a disk with a file), so the package still imports intact.
         (Ok(ovf_cap), Some(vmdk_cap)) if *ovf_cap != vmdk_cap => report.warn(
-            "disk-capacity-mismatch",
+                Code::DiskCapacityMismatch,
             entry,
             format!("Disk {} has capacity {ovf_cap} bytes in the descriptor, {vmdk_cap} in the VMDK header", disk.disk_id),
         ),
-        (Err(why), _) => report.error("disk-capacity", Some(&disk.disk_id), format!("Disk {}: {why}", disk.disk_id)),
+        (Err(why), _) => report.error(
+                Code::DiskCapacity, Some(&disk.disk_id), format!("Disk {}: {why}", disk.disk_id)),
         _ => {}
     }
 }
@@ -1381,7 +1415,7 @@ fn deep_check(
     disk: &descriptor::DiskRef,
     file: &FileRef,
     parts: &[&Member],
-    opts: &VerifyOptions,
+    limits: &Limits,
     report: &mut Report,
 ) {
     let entry = parts.first().map(|p| p.name.clone()).unwrap_or_default();
@@ -1391,7 +1425,7 @@ fn deep_check(
         .is_some_and(|f| f.to_ascii_lowercase().ends_with("#streamoptimized"));
     if !stream_opt {
         report.warn(
-            "deep-skipped",
+            Code::DeepSkipped,
             Some(&entry),
             format!(
                 "Disk {}: --deep decodes streamOptimized VMDKs only",
@@ -1400,56 +1434,42 @@ fn deep_check(
         );
         return;
     }
-    let mut chain: Box<dyn Read + Send> = Box::new(std::io::empty());
+    let mut stored = Vec::new();
     for p in parts {
-        let r: std::result::Result<Box<dyn Read + Send>, Error> =
-            match (&c.dir, reopen, p.data_offset) {
-                (Some(dir), _, _) => File::open(dir.join(&p.name))
-                    .map(|f| Box::new(f) as Box<dyn Read + Send>)
-                    .map_err(|e| Error::io("cannot open", e).with_entry(&p.name)),
-                (None, Some(path), Some(off)) => File::open(path)
-                    .and_then(|mut f| f.seek(SeekFrom::Start(off)).map(|_| f))
-                    .map(|f| Box::new(f.take(p.size)) as Box<dyn Read + Send>)
-                    .map_err(|e| Error::io("cannot reopen", e).with_path(path)),
-                _ => Err(Error::usage("--deep needs a file")),
-            };
-        match r {
-            Ok(r) => chain = Box::new(chain.chain(r)),
-            Err(e) => {
-                report.push_error(&e);
+        match (&c.dir, reopen, p.data_offset) {
+            (Some(dir), _, _) => stored.push(Part::Whole(dir.join(&p.name))),
+            (None, Some(path), Some(offset)) => stored.push(Part::Range {
+                path: path.to_path_buf(),
+                offset,
+                len: p.size,
+            }),
+            _ => {
+                report.push_error(&Error::usage("--deep needs a file"));
                 return;
             }
         }
     }
-    if file.is_gzip() {
-        // Inflated, the image may not exceed what its header (or ovf:capacity) allows.
-        let mut gz =
-            crate::inflate::GunzipCapped::new(chain, opts.limits.max_disk_capacity_bytes, &entry);
-        let mut head = vec![0u8; 512];
-        let got = match crate::digest::read_full(&mut gz, &mut head) {
-            Ok(n) => n,
-            Err(e) => {
-                report.error(
-                    "disk-decode",
-                    Some(&entry),
-                    format!("Disk {} does not decode: {e}", disk.disk_id),
-                );
-                return;
-            }
-        };
-        head.truncate(got);
-        let ovf_capacity = disk.capacity_bytes.as_ref().ok().copied();
-        gz.set_cap(crate::inflate::image_bytes_cap(
-            &head,
-            ovf_capacity,
-            &opts.limits,
-        ));
-        chain = Box::new(std::io::Cursor::new(head).chain(gz));
-    }
-    let reader = std::io::BufReader::with_capacity(1 << 20, chain);
+    // Inflated, the image may not exceed what its header (or ovf:capacity) allows.
+    let ovf_capacity = disk.capacity_bytes.as_ref().ok().copied();
+    let content = match FileReader::open(stored, file.is_gzip(), ovf_capacity, limits, &entry) {
+        Ok(r) => r,
+        Err(e) if e.kind() == ErrorKind::Io => {
+            report.push_error(&e);
+            return;
+        }
+        Err(e) => {
+            report.error(
+                Code::DiskDecode,
+                Some(&entry),
+                format!("Disk {} does not decode: {e}", disk.disk_id),
+            );
+            return;
+        }
+    };
+    let reader = std::io::BufReader::with_capacity(1 << 20, content);
     let origin = crate::vmdk::stream::Origin::entry(&entry);
     let result =
-        crate::vmdk::stream::StreamReader::new(reader, origin, &opts.limits).and_then(|mut src| {
+        crate::vmdk::stream::StreamReader::new(reader, origin, limits).and_then(|mut src| {
             let mut sink = NullSink;
             crate::disk::copy(
                 &mut src,
@@ -1460,7 +1480,7 @@ fn deep_check(
         });
     if let Err(e) = result {
         report.error(
-            "disk-decode",
+            Code::DiskDecode,
             Some(&entry),
             format!("Disk {} does not decode: {e}", disk.disk_id),
         );

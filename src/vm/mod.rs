@@ -427,15 +427,7 @@ pub struct Machine {
     pub unmapped: Vec<Unmapped>,
 }
 
-/// How serious a validation finding is.
-#[derive(Debug, Clone, Copy, PartialEq, Eq, Serialize)]
-#[serde(rename_all = "lowercase")]
-pub enum Severity {
-    /// The machine cannot be written as is.
-    Error,
-    /// Suspicious but usable.
-    Warning,
-}
+pub use crate::finding::Severity;
 
 /// One finding of [`Machine::validate`].
 #[derive(Debug, Clone, PartialEq, Eq, Serialize)]

@@ -32,7 +32,7 @@ use crate::ova::names::{self, Role};
 use crate::ova::Reader;
 use crate::ovf::{Envelope, FileRef, ParseOptions};
 use crate::progress::Progress;
-use crate::verify::{self, Collected, Member, Report, Severity, VerifyOptions};
+use crate::verify::{self, Collected, Member, Policy, Report, Severity};
 use crate::vmdk::layout::Layout;
 
 /// Leading bytes of each member kept for the disk header check of the verdict.
@@ -127,6 +127,8 @@ pub struct DeployOptions {
     pub accept_all_eulas: bool,
     /// Downgrade what ovftool's `--lax` tolerates to warnings.
     pub lax: bool,
+    /// ovftool's `--skipManifestCheck` (see [`Policy::skip_manifest_check`]).
+    pub skip_manifest_check: bool,
     /// Size caps.
     pub limits: Limits,
 }
@@ -813,12 +815,12 @@ fn deploy_session(
             ova: true,
             dir: None,
         };
-        let vopts = VerifyOptions {
+        let policy = Policy {
             lax: opts.lax,
-            limits: opts.limits,
-            ..Default::default()
+            skip_manifest_check: opts.skip_manifest_check,
+            ..Policy::default()
         };
-        verify::check_package(&collected, None, &vopts, &mut report);
+        verify::check_package(&collected, None, &policy, false, &opts.limits, &mut report);
         if !report.passed() {
             let msgs: Vec<String> = report.errors().map(|f| f.message.clone()).collect();
             return Err(Error::verification(format!(

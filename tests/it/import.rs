@@ -1132,6 +1132,125 @@ fn vm_picks_one_system_of_a_multi_vm_vapp() {
     assert!(vmx_of(&r.vm_dir).contains("numvcpus = \"4\""));
 }
 
+/// The same package judged with the same policy reaches the same verdict, with the same
+/// finding severities, through `verify`, `import` and `unpack` (one policy, applied in one
+/// place).
+#[test]
+fn same_policy_same_verdict_in_verify_import_and_unpack() {
+    use ovftool::pack::{unpack, UnpackOptions};
+    use ovftool::verify::{verify_path, VerifyOptions};
+    let dir = tempfile::tempdir().unwrap();
+    let raw = image();
+    let vmdk = stream_vmdk(dir.path(), &raw);
+    let desc = descriptor(&Pkg::default(), vmdk.len(), raw.len());
+    let mf = |disk_digest: &str| {
+        format!(
+            "SHA256(t.ovf)= {}\nSHA256(t-disk1.vmdk)= {disk_digest}\n",
+            sha256_hex(desc.as_bytes())
+        )
+        .into_bytes()
+    };
+    let good_mf = mf(&sha256_hex(&vmdk));
+    let stale_mf = mf(&sha256_hex(b"stale"));
+    let m = |n: &str, d: &[u8]| (n.to_string(), d.to_vec());
+    type Members = Vec<(String, Vec<u8>)>;
+    let cases: Vec<(&str, Members)> = vec![
+        (
+            "stale-digest",
+            vec![
+                m("t.ovf", desc.as_bytes()),
+                m("t.mf", &stale_mf),
+                m("t-disk1.vmdk", &vmdk),
+            ],
+        ),
+        (
+            "disk-first",
+            vec![
+                m("t-disk1.vmdk", &vmdk),
+                m("t.ovf", desc.as_bytes()),
+                m("t.mf", &good_mf),
+            ],
+        ),
+        (
+            "unreadable-cert",
+            vec![
+                m("t.ovf", desc.as_bytes()),
+                m("t.mf", &stale_mf),
+                m("t.cert", b"not a certificate"),
+                m("t-disk1.vmdk", &vmdk),
+            ],
+        ),
+    ];
+    let mut passes = 0;
+    for (name, members) in &cases {
+        let path = dir.path().join(format!("{name}.ova"));
+        write_tar(&path, members);
+        for (lax, skip) in [(false, false), (true, false), (false, true), (true, true)] {
+            let what = format!("{name} lax={lax} skip={skip}");
+            let sev = |r: &ovftool::verify::Report| {
+                let mut v: Vec<(String, ovftool::verify::Severity)> = r
+                    .findings
+                    .iter()
+                    .map(|f| (f.code.to_string(), f.severity))
+                    .collect();
+                v.sort();
+                v
+            };
+            let verified = verify_path(
+                &path,
+                &VerifyOptions {
+                    lax,
+                    skip_manifest_check: skip,
+                    ..Default::default()
+                },
+                &NoProgress,
+            )
+            .unwrap();
+            let out = dir.path().join(format!("unpack-{name}-{lax}-{skip}"));
+            let unpacked = unpack(
+                &path,
+                &out,
+                &UnpackOptions {
+                    lax,
+                    skip_manifest_check: skip,
+                    ..Default::default()
+                },
+                &NoProgress,
+            )
+            .unwrap();
+            let target = dir.path().join(format!("import-{name}-{lax}-{skip}"));
+            fs::create_dir(&target).unwrap();
+            let imported = import_path(
+                &path,
+                &target,
+                &ImportOptions {
+                    lax,
+                    skip_manifest_check: skip,
+                    ..thin()
+                },
+                &NoProgress,
+            );
+            assert_eq!(verified.passed(), unpacked.passed(), "{what}: unpack");
+            assert_eq!(sev(&verified), sev(&unpacked), "{what}: unpack");
+            match imported {
+                Ok(r) => {
+                    assert!(verified.passed(), "{what}: import passed, verify did not");
+                    assert_eq!(sev(&verified), sev(&r.verification), "{what}: import");
+                    passes += 1;
+                }
+                Err(e) => {
+                    assert!(!verified.passed(), "{what}: import failed: {e}");
+                    assert_eq!(e.kind(), ErrorKind::Verification, "{what}: {e}");
+                    assert!(is_empty_dir(&target), "{what}: import left files");
+                }
+            }
+        }
+    }
+    // The stale digest passes with the skip, the late descriptor with lax; the unreadable
+    // certificate never does.
+    assert_eq!(passes, 4, "expected four passing combinations");
+}
+
 /// A vApp of three VMs, each with its own streamOptimized disk, as an OVA (descriptor written
 /// here; vCloud Director exports have this shape).
 fn three_vm_vapp(dir: &Path) -> (PathBuf, Vec<Vec<u8>>) {

@@ -138,6 +138,7 @@ pub fn run(args: &Args, target: &Path, ui: &Ui) -> ovftool::Result<Outcome> {
         deployment_option: io.deployment_option,
         accept_all_eulas: io.accept_all_eulas,
         lax: args.lax,
+        skip_manifest_check: io.skip_manifest_check,
         ..Default::default()
     };
     let target = Target {

@@ -13,7 +13,7 @@ pub struct Args {
     pub input: PathBuf,
     /// The folder to create.
     pub output: PathBuf,
-    /// Extract even when manifest digests or the signature do not match.
+    /// Extract even when manifest digests do not match (a present signature is still checked).
     #[arg(long, alias = "skipManifestCheck")]
     pub skip_manifest_check: bool,
     /// Accept what ovftool's --lax accepts (entry order, descriptor missing from the manifest).

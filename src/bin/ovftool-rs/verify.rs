@@ -23,6 +23,10 @@ pub struct Args {
     /// and descriptor problems become warnings.
     #[arg(long)]
     pub lax: bool,
+    /// Report manifest digest problems as warnings instead of failing (as import and unpack do
+    /// with this option; a present signature is still checked).
+    #[arg(long, alias = "skipManifestCheck")]
+    pub skip_manifest_check: bool,
     /// Also decode every disk completely.
     #[arg(long)]
     pub deep: bool,
@@ -65,6 +69,7 @@ pub fn run(args: Args, ui: &Ui) -> ovftool::Result<Outcome> {
     }
     let opts = VerifyOptions {
         lax: args.lax,
+        skip_manifest_check: args.skip_manifest_check,
         deep: args.deep,
         trust,
         require_signature: args.require_signature,
@@ -101,11 +106,8 @@ pub fn notes(findings: &[verify::Finding]) -> Vec<Note> {
     findings
         .iter()
         .map(|f| Note {
-            code: f.code.clone(),
-            severity: match f.severity {
-                Severity::Error => "error",
-                Severity::Warning => "warning",
-            },
+            code: f.code.to_string(),
+            severity: f.severity.as_str(),
             subject: f.entry.clone(),
             message: f.message.clone(),
         })
@@ -115,11 +117,7 @@ pub fn notes(findings: &[verify::Finding]) -> Vec<Note> {
 /// The text report of a verification.
 pub fn print_report(report: &verify::Report, ui: &Ui) {
     for f in &report.findings {
-        let sev = match f.severity {
-            Severity::Error => "error",
-            Severity::Warning => "warning",
-        };
-        let line = format!("{sev}[{}]: {}", f.code, f.message);
+        let line = format!("{}[{}]: {}", f.severity, f.code, f.message);
         if f.severity == Severity::Error || !ui.quiet {
             ui.println(&line);
         }
