@@ -323,7 +323,7 @@ impl Package {
     pub fn member_size(&self, name: &str) -> Option<u64> {
         match &self.origin {
             Origin::OvaFile { index, .. } => index.get(name).map(|(_, s)| *s),
-            Origin::Dir { dir } => std::fs::metadata(dir.join(name))
+            Origin::Dir { dir } => std::fs::metadata(dir.join(names::check_name(name).ok()?))
                 .ok()
                 .filter(|m| m.is_file())
                 .map(|m| m.len()),
@@ -597,10 +597,7 @@ impl Package {
         match &f.source {
             FileSource::Local(p) => {
                 let file = File::open(p).map_err(|e| Error::io("cannot open", e).with_path(p))?;
-                let size = file
-                    .metadata()
-                    .map_err(|e| Error::io("cannot inspect", e).with_path(p))?
-                    .len();
+                let size = file_size(&file, p)?;
                 out.put(
                     &f.name,
                     Src::Range {
@@ -625,12 +622,10 @@ impl Package {
                         )
                     }
                     Origin::Dir { dir } => {
-                        let p = dir.join(m);
+                        // A member of a folder package is a plain name inside the folder.
+                        let p = dir.join(names::check_name(m)?);
                         let file = File::open(&p).map_err(|_| missing(m).with_path(&p))?;
-                        let size = file
-                            .metadata()
-                            .map_err(|e| Error::io("cannot inspect", e).with_path(&p))?
-                            .len();
+                        let size = file_size(&file, &p)?;
                         out.put(
                             &f.name,
                             Src::Range {
@@ -1165,4 +1160,12 @@ pub(crate) fn write(
             Ok(Written { output: p, entries })
         }
     }
+}
+
+/// The size of an open file, for copying it whole.
+fn file_size(file: &File, path: &Path) -> Result<u64> {
+    Ok(file
+        .metadata()
+        .map_err(|e| Error::io("cannot inspect", e).with_path(path))?
+        .len())
 }
