@@ -473,7 +473,7 @@ pub fn unpack(
     let pending = PendingDir::create(out_dir, opts.force)?;
     let mut report = Report {
         path: input.to_path_buf(),
-        kind: "ova".into(),
+        kind: crate::verify::PackageKind::Ova,
         ..Default::default()
     };
     let extract = Extract {

@@ -1,6 +1,6 @@
 //! Multi-VM vApps: a `VirtualSystemCollection` with several VMs imported whole, each VM into its
 //! own folder `TARGET_DIR/<vapp>/<vm>/` (ovftool writes a vApp to a hosted target the same way:
-//! one VM folder per VirtualSystem). `--vm ID` keeps picking one ([`super::import_path`]).
+//! one VM folder per VirtualSystem). `--vm ID` keeps picking one ([`super::import()`]).
 
 use std::collections::HashSet;
 use std::fs::{self, File};
@@ -9,12 +9,11 @@ use std::path::{Path, PathBuf};
 
 use serde::Serialize;
 
-use super::{import_path, safe_name, ImportOptions, ImportReport};
+use super::{import_path, progress_of, safe_name, ImportOptions, ImportReport};
 use crate::error::{Error, Result};
 use crate::ova::names::{self, Role};
 use crate::ova::Reader;
 use crate::ovf::{Envelope, ParseOptions};
-use crate::progress::Progress;
 
 /// What importing a package did: one VM, or every VM of a multi-VM vApp.
 #[derive(Debug, Clone, Serialize)]
@@ -30,22 +29,22 @@ pub struct PackageImport {
     pub vms: Vec<ImportReport>,
 }
 
-/// Imports `source` like [`import_path`]; a multi-VM vApp without [`ImportOptions::vm`] is
+/// Imports `source` like [`super::import()`]; a multi-VM vApp without [`ImportOptions::vm`] is
 /// imported whole: `target_dir/<vapp>/<vm>/` for each VirtualSystem, the vApp folder named after
 /// the collection (or [`ImportOptions::name`]) and each VM after its `Name` (or `ovf:id`), all
 /// through the name gate. If one VM fails, the VM folders this call wrote are removed again.
 ///
 /// # Errors
-/// As [`import_path`].
+/// As [`super::import()`].
 ///
 /// # Security
-/// As [`import_path`]: every folder name passes [`crate::gate::plain_file_name`].
+/// As [`super::import()`]: every folder name passes [`crate::gate::plain_file_name`].
 pub fn import_package(
     source: &Path,
     target_dir: &Path,
     opts: &ImportOptions,
-    progress: &dyn Progress,
 ) -> Result<PackageImport> {
+    let progress = progress_of(opts);
     let single = |opts: &ImportOptions| -> Result<PackageImport> {
         Ok(PackageImport {
             vapp_dir: None,
