@@ -8,7 +8,7 @@
 //! through a bounded channel to a converter thread (gunzip when `ovf:compression="gzip"`, the
 //! marker-following streamOptimized reader, [`crate::disk::copy`] into the chosen layout);
 //! consecutive chunk members (`href.000000000`...) feed the same converter. At the end, every
-//! check of `verify` ([`crate::verify`]: entry order, References ↔ members, sizes, manifest,
+//! check of `verify` ([`crate::verify()`]: entry order, References ↔ members, sizes, manifest,
 //! signature, disk headers) runs on what the pass collected. Everything is written into a
 //! temporary folder inside the target folder ([`PendingDir`]), renamed into place only when the
 //! whole import succeeded: on any failure nothing is left behind.
