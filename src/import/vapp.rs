@@ -201,6 +201,19 @@ pub fn import_package_reader(
         return single(&mut Cursor::new(seen).chain(inner));
     };
     let (vapp, members) = members(&env, opts)?;
+    if members.len() > crate::limits::MAX_STREAMED_VMS {
+        let ids: Vec<&str> = members.iter().take(8).map(|(id, _)| id.as_str()).collect();
+        return Err(Error::new(
+            crate::ErrorKind::LimitExceeded,
+            format!(
+                "the vApp has {} VMs, more than the {} imported at once from a stream: import them one at a time with --vm ID ({}, ...)",
+                members.len(),
+                crate::limits::MAX_STREAMED_VMS,
+                ids.join(", ")
+            ),
+        )
+        .with_path(label));
+    }
     let vapp_dir = target_dir.join(&vapp);
     let created = crate::output::create_dirs(&vapp_dir)?;
     let seen: Arc<[u8]> = seen.into();

@@ -1459,6 +1459,34 @@ fn a_vapp_stream_whose_one_vm_fails_leaves_no_vm_folder_behind() {
 }
 
 #[test]
+fn a_vapp_stream_with_too_many_vms_is_refused_naming_vm() {
+    let dir = tempfile::tempdir().unwrap();
+    let n = ovftool::limits::MAX_STREAMED_VMS + 1;
+    let systems: String = (0..n)
+        .map(|i| format!(r#"<VirtualSystem ovf:id="vm{i}"><Info>vm</Info></VirtualSystem>"#))
+        .collect();
+    let desc = format!(
+        r#"<?xml version="1.0"?>
+<Envelope xmlns="http://schemas.dmtf.org/ovf/envelope/1" xmlns:ovf="http://schemas.dmtf.org/ovf/envelope/1"><References/><VirtualSystemCollection ovf:id="big"><Info>vApp</Info>{systems}</VirtualSystemCollection></Envelope>"#
+    );
+    let path = dir.path().join("big.ova");
+    ova(&path, &desc, &[]);
+    let mut stream: &mut dyn Read = &mut fs::File::open(&path).unwrap().take(u64::MAX);
+    let e = ovftool::import::import_package_reader(
+        &mut stream,
+        Path::new("-"),
+        &dir.path().join("out"),
+        &thin(),
+        &NoProgress,
+    )
+    .unwrap_err();
+    assert_eq!(e.kind(), ErrorKind::LimitExceeded, "{e}");
+    assert!(e.message().contains("--vm"), "{e}");
+    assert!(e.message().contains("vm0"), "{e}");
+    assert!(!dir.path().join("out").exists());
+}
+
+#[test]
 fn cli_imports_a_whole_vapp_from_standard_input() {
     let dir = tempfile::tempdir().unwrap();
     let (path, raws) = three_vm_vapp(dir.path());
