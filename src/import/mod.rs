@@ -33,7 +33,7 @@
 pub(crate) mod pipe;
 mod vapp;
 
-pub use vapp::{import_package, PackageImport};
+pub use vapp::{import_package, import_package_reader, PackageImport};
 
 use std::collections::HashMap;
 use std::fs::{self, File};
@@ -699,11 +699,16 @@ fn plan(env: &Envelope, opts: &ImportOptions, vm_dir_stage: Option<&Path>) -> Re
             }
         }
     }
+    // In a vApp, the files the other VMs attach are theirs, not unused.
+    let others = match (&opts.vm, systems.len()) {
+        (Some(vm), 2..) => vapp::files_other_vms_use(env, vm),
+        _ => Default::default(),
+    };
     for f in &refs {
         let first = ref_by_id
             .get(f.id.as_str())
             .is_some_and(|r| std::ptr::eq(*r, f));
-        if first && matches!(files.get(&f.id), Some(FilePlan::Skip)) {
+        if first && !others.contains(&f.id) && matches!(files.get(&f.id), Some(FilePlan::Skip)) {
             warnings.push(format!("{}: referenced but not used by the VM", f.href));
         }
     }

@@ -552,6 +552,19 @@ pub(crate) fn verify_path(
             let dir = parent(path);
             return verify_dir(&dir, Some(path), opts, progress);
         }
+        // Nothing else matched: a raw disk image, unless the name says it is a package (an
+        // `.ova` whose tar header is broken is a broken package, not a disk).
+        Content::Raw
+            if !path.extension().is_some_and(|e| {
+                e.eq_ignore_ascii_case("ova") || e.eq_ignore_ascii_case("tar")
+            }) =>
+        {
+            let mut report = verify_disk(path, opts, progress)?;
+            if let Some(note) = sniffed.note {
+                report.warn(Code::DiskHeader, None, note);
+            }
+            return Ok(report);
+        }
         other => {
             if let Some(e) = other.not_a_disk_error() {
                 return Err(e.with_path(path));

@@ -1212,6 +1212,11 @@ fn same_policy_same_verdict_in_verify_import_and_unpack() {
 /// A vApp of three VMs, each with its own streamOptimized disk, as an OVA (descriptor written
 /// here; vCloud Director exports have this shape).
 fn three_vm_vapp(dir: &Path) -> (PathBuf, Vec<Vec<u8>>) {
+    vapp_of_three(dir, false)
+}
+
+/// [`three_vm_vapp`]; with `db_shares_web`, `db` also attaches web's disk (scsi0:1).
+fn vapp_of_three(dir: &Path, db_shares_web: bool) -> (PathBuf, Vec<Vec<u8>>) {
     let names = ["web", "app", "db"];
     let raws: Vec<Vec<u8>> = (0..3u8)
         .map(|i| {
@@ -1239,9 +1244,14 @@ fn three_vm_vapp(dir: &Path) -> (PathBuf, Vec<Vec<u8>>) {
 <Item><rasd:ElementName>cpu</rasd:ElementName><rasd:InstanceID>1</rasd:InstanceID><rasd:ResourceType>3</rasd:ResourceType><rasd:VirtualQuantity>{cpus}</rasd:VirtualQuantity></Item>
 <Item><rasd:AllocationUnits>byte * 2^20</rasd:AllocationUnits><rasd:ElementName>mem</rasd:ElementName><rasd:InstanceID>2</rasd:InstanceID><rasd:ResourceType>4</rasd:ResourceType><rasd:VirtualQuantity>256</rasd:VirtualQuantity></Item>
 <Item><rasd:Address>0</rasd:Address><rasd:ElementName>scsi</rasd:ElementName><rasd:InstanceID>3</rasd:InstanceID><rasd:ResourceSubType>lsilogic</rasd:ResourceSubType><rasd:ResourceType>6</rasd:ResourceType></Item>
-<Item><rasd:AddressOnParent>0</rasd:AddressOnParent><rasd:ElementName>disk</rasd:ElementName><rasd:HostResource>ovf:/disk/disk-{n}</rasd:HostResource><rasd:InstanceID>4</rasd:InstanceID><rasd:Parent>3</rasd:Parent><rasd:ResourceType>17</rasd:ResourceType></Item>
+<Item><rasd:AddressOnParent>0</rasd:AddressOnParent><rasd:ElementName>disk</rasd:ElementName><rasd:HostResource>ovf:/disk/disk-{n}</rasd:HostResource><rasd:InstanceID>4</rasd:InstanceID><rasd:Parent>3</rasd:Parent><rasd:ResourceType>17</rasd:ResourceType></Item>{shared}
 </VirtualHardwareSection></VirtualSystem>"#,
-            cpus = i + 1
+            cpus = i + 1,
+            shared = if db_shares_web && *n == "db" {
+                r#"<Item><rasd:AddressOnParent>1</rasd:AddressOnParent><rasd:ElementName>disk2</rasd:ElementName><rasd:HostResource>ovf:/disk/disk-web</rasd:HostResource><rasd:InstanceID>5</rasd:InstanceID><rasd:Parent>3</rasd:Parent><rasd:ResourceType>17</rasd:ResourceType></Item>"#
+            } else {
+                ""
+            }
         ));
     }
     let desc = format!(
@@ -1297,6 +1307,146 @@ fn a_multi_vm_vapp_without_vm_imports_every_vm_into_its_own_folder() {
     let e = ovftool::import::import_package(&path, &target, &thin()).unwrap_err();
     assert_eq!(e.kind(), ErrorKind::AlreadyExists, "{e}");
     assert!(vapp.join("db").is_dir());
+}
+
+/// The flat extent of disk `i` of an imported VM (thin layout).
+fn flat_of(r: &ovftool::import::ImportReport, i: usize) -> Vec<u8> {
+    fs::read(
+        r.vm_dir
+            .join(r.disks[i].file.replace(".vmdk", "-flat.vmdk")),
+    )
+    .unwrap()
+}
+
+#[test]
+fn a_multi_vm_vapp_from_a_stream_imports_every_vm_in_one_pass_and_shares_a_disk() {
+    let dir = tempfile::tempdir().unwrap();
+    let (path, raws) = vapp_of_three(dir.path(), true);
+    let target = dir.path().join("out");
+    // A stream that cannot be re-read or sought (a pipe, an HTTP body).
+    let mut stream: &mut dyn Read = &mut fs::File::open(&path).unwrap().take(u64::MAX);
+    let p = ovftool::import::import_package_reader(&mut stream, Path::new("-"), &target, &thin())
+        .unwrap();
+    let vapp = target.join("shop vApp");
+    assert_eq!(p.vapp_dir.as_deref(), Some(vapp.as_path()));
+    let names: Vec<&str> = p.vms.iter().map(|r| r.name.as_str()).collect();
+    assert_eq!(names, ["web", "app", "db"]);
+    for (i, r) in p.vms.iter().enumerate() {
+        assert_eq!(r.vm_dir, vapp.join(names[i]));
+        assert!(r.verification.passed(), "{:?}", r.verification.findings);
+        assert_eq!(flat_of(r, 0), raws[i], "{}", names[i]);
+        // The other VMs' disks are theirs, not files this VM leaves unused.
+        assert!(
+            r.warnings.iter().all(|w| !w.contains("not used")),
+            "{:?}",
+            r.warnings
+        );
+    }
+    // The member web-disk1.vmdk arrived once and went to both VMs that attach it.
+    let db = &p.vms[2];
+    assert_eq!(db.disks.len(), 2);
+    assert_eq!(db.disks[1].disk_id, "disk-web");
+    assert_eq!(flat_of(db, 1), raws[0]);
+    // --vm from a stream: the one VM, into TARGET/<vm>.
+    let one = ImportOptions {
+        vm: Some("vm-app".into()),
+        ..thin()
+    };
+    let mut stream: &mut dyn Read = &mut fs::File::open(&path).unwrap().take(u64::MAX);
+    let p = ovftool::import::import_package_reader(
+        &mut stream,
+        Path::new("-"),
+        &dir.path().join("one"),
+        &one,
+    )
+    .unwrap();
+    assert!(p.vapp_dir.is_none());
+    assert_eq!(p.vms[0].vm_dir, dir.path().join("one").join("app"));
+}
+
+#[test]
+fn a_vapp_stream_whose_one_vm_fails_leaves_no_vm_folder_behind() {
+    let dir = tempfile::tempdir().unwrap();
+    let (path, _) = three_vm_vapp(dir.path());
+    let target = dir.path().join("out");
+    // db's folder exists already: db fails, web and app are stopped and removed.
+    fs::create_dir_all(target.join("shop vApp").join("db")).unwrap();
+    let mut stream: &mut dyn Read = &mut fs::File::open(&path).unwrap().take(u64::MAX);
+    let e = ovftool::import::import_package_reader(&mut stream, Path::new("-"), &target, &thin())
+        .unwrap_err();
+    assert_eq!(e.kind(), ErrorKind::AlreadyExists, "{e}");
+    let left: Vec<String> = fs::read_dir(target.join("shop vApp"))
+        .unwrap()
+        .map(|e| e.unwrap().file_name().to_string_lossy().into_owned())
+        .collect();
+    assert_eq!(left, ["db"]);
+    // A damaged member fails the whole vApp the same way, from the verdict of each VM.
+    let mut bytes = fs::read(&path).unwrap();
+    let at = bytes.len() - 4096;
+    bytes[at - 600..at - 500].fill(0x55);
+    let e = ovftool::import::import_package_reader(
+        &mut bytes.as_slice(),
+        Path::new("-"),
+        &dir.path().join("bad"),
+        &thin(),
+    )
+    .unwrap_err();
+    assert!(
+        !dir.path()
+            .join("bad")
+            .join("shop vApp")
+            .join("web")
+            .exists(),
+        "{e}"
+    );
+}
+
+#[test]
+fn a_vapp_stream_with_too_many_vms_is_refused_naming_vm() {
+    let dir = tempfile::tempdir().unwrap();
+    let n = ovftool::limits::MAX_STREAMED_VMS + 1;
+    let systems: String = (0..n)
+        .map(|i| format!(r#"<VirtualSystem ovf:id="vm{i}"><Info>vm</Info></VirtualSystem>"#))
+        .collect();
+    let desc = format!(
+        r#"<?xml version="1.0"?>
+<Envelope xmlns="http://schemas.dmtf.org/ovf/envelope/1" xmlns:ovf="http://schemas.dmtf.org/ovf/envelope/1"><References/><VirtualSystemCollection ovf:id="big"><Info>vApp</Info>{systems}</VirtualSystemCollection></Envelope>"#
+    );
+    let path = dir.path().join("big.ova");
+    ova(&path, &desc, &[]);
+    let mut stream: &mut dyn Read = &mut fs::File::open(&path).unwrap().take(u64::MAX);
+    let e = ovftool::import::import_package_reader(
+        &mut stream,
+        Path::new("-"),
+        &dir.path().join("out"),
+        &thin(),
+    )
+    .unwrap_err();
+    assert_eq!(e.kind(), ErrorKind::LimitExceeded, "{e}");
+    assert!(e.message().contains("--vm"), "{e}");
+    assert!(e.message().contains("vm0"), "{e}");
+    assert!(!dir.path().join("out").exists());
+}
+
+#[test]
+fn cli_imports_a_whole_vapp_from_standard_input() {
+    let dir = tempfile::tempdir().unwrap();
+    let (path, raws) = three_vm_vapp(dir.path());
+    let target = dir.path().join("out");
+    let out = Command::new(env!("CARGO_BIN_EXE_ovftool-rs"))
+        .args(["import", "-", target.to_str().unwrap()])
+        .stdin(fs::File::open(&path).unwrap())
+        .output()
+        .unwrap();
+    assert_eq!(out.status.code(), Some(0), "{out:?}");
+    let text = String::from_utf8_lossy(&out.stdout);
+    assert!(text.contains("imported vApp"), "{text}");
+    assert!(text.contains("3 VMs"), "{text}");
+    for (i, n) in ["web", "app", "db"].iter().enumerate() {
+        let vm = target.join("shop vApp").join(n);
+        let flat = fs::read(vm.join(format!("{n}-disk1-flat.vmdk"))).unwrap();
+        assert_eq!(flat, raws[i], "{n}");
+    }
 }
 
 #[test]
