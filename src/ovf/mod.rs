@@ -155,6 +155,8 @@ impl Envelope {
     /// # Security
     /// No entity expansion, no network or file access, bounded allocation.
     pub fn parse_with(bytes: &[u8], opts: &ParseOptions) -> Result<Envelope> {
+        #[cfg(test)]
+        crate::scan::tests::DESCRIPTOR_PARSES.with(|c| c.set(c.get() + 1));
         let doc = tree::parse_document(bytes, &opts.limits)?;
         let root = &doc.root;
         let pos = root.pos;
