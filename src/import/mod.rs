@@ -1137,8 +1137,7 @@ fn import_ovf(
     };
     let (pkg, status, outcome) = std::thread::scope(|scope| {
         let mut sink = Convert::new(opts, desc_path, target_dir, progress, scope);
-        let (pkg, status) =
-            scan::scan_dir(&dir, desc_path, &opts.limits, &mut sink, &NoProgress);
+        let (pkg, status) = scan::scan_dir(&dir, desc_path, &opts.limits, &mut sink, &NoProgress);
         let (outcome, fin) = sink.into_outcome();
         (pkg, status.and(fin), outcome)
     });

@@ -34,8 +34,8 @@ use crate::file_reader::{FileReader, Part};
 use crate::limits::{Limits, SECTOR_SIZE};
 use crate::manifest::Manifest;
 use crate::ova::names::{self, Role};
-use crate::scan::{self, Member, Package};
 use crate::progress::Progress;
+use crate::scan::{self, Member, Package};
 use crate::sniff::Content;
 use crate::vmdk::header::SparseHeader;
 
@@ -598,17 +598,15 @@ fn check_collected(
             }
         },
     };
-    let manifest = mf_parsed.and_then(|(mf, parsed)| {
-        match parsed {
-            Ok(m) => Some((mf, m)),
-            Err(e) => {
-                report.error(
-                    Code::ManifestInvalid,
-                    Some(&mf.name),
-                    format!("manifest cannot be read: {e}"),
-                );
-                None
-            }
+    let manifest = mf_parsed.and_then(|(mf, parsed)| match parsed {
+        Ok(m) => Some((mf, m)),
+        Err(e) => {
+            report.error(
+                Code::ManifestInvalid,
+                Some(&mf.name),
+                format!("manifest cannot be read: {e}"),
+            );
+            None
         }
     });
     match &manifest {

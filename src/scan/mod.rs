@@ -202,7 +202,11 @@ impl DataMember<'_> {
     }
 
     /// Hashes the member: in place (holes without reading) when it can, else by reading it.
-    pub(crate) fn hash(&mut self, opts: &HashOptions, progress: &dyn Progress) -> Result<CopyResult> {
+    pub(crate) fn hash(
+        &mut self,
+        opts: &HashOptions,
+        progress: &dyn Progress,
+    ) -> Result<CopyResult> {
         let size = self.size;
         match self.in_place() {
             Some((f, off)) => crate::range_copy::hash_range(f, off, size, opts, progress),
@@ -248,7 +252,11 @@ pub(crate) trait MemberSink {
     ///
     /// # Errors
     /// Ends the scan.
-    fn descriptor(&mut self, name: &str, parsed: std::result::Result<&Envelope, &Error>) -> Result<()> {
+    fn descriptor(
+        &mut self,
+        name: &str,
+        parsed: std::result::Result<&Envelope, &Error>,
+    ) -> Result<()> {
         let _ = (name, parsed);
         Ok(())
     }
@@ -548,12 +556,4 @@ fn scan_dir_into(
 }
 
 #[cfg(test)]
-pub(crate) mod tests {
-    use std::cell::Cell;
-
-    thread_local! {
-        /// Descriptor parses ([`crate::ovf::Envelope::parse_with`]) on this thread: the witness
-        /// of the one-parse claim.
-        pub(crate) static DESCRIPTOR_PARSES: Cell<usize> = const { Cell::new(0) };
-    }
-}
+mod tests;
