@@ -3,8 +3,9 @@
 //!
 //! `Envelope → Machine → Vmx` (docs/ARCHITECTURE.md): the descriptor is read into the neutral
 //! [`Machine`], adjusted (disk file names, networks, hardware version, extra-config policy, OVF
-//! environment) and written as a `.vmx`. The package is read once, in order: each member is
-//! hashed as it goes by ([`crate::digest::copy_hashing`]); a disk member's bytes are forwarded
+//! environment) and written as a `.vmx`. The package is read once, in order, by the scan every
+//! command shares (`crate::scan`), which parses the descriptor once for the plan and the verdict
+//! and hashes each member as it goes by; a disk member's bytes are forwarded
 //! through a bounded channel to a converter thread (gunzip when `ovf:compression="gzip"`, the
 //! marker-following streamOptimized reader, [`crate::disk::copy`] into the chosen layout);
 //! consecutive chunk members (`href.000000000`...) feed the same converter. At the end, every

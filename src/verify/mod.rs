@@ -1,9 +1,11 @@
 //! `verify`: prove that an OVA, an `.ovf` with its files, or a package folder is intact.
 //!
-//! One streaming pass over an OVA ([`crate::ova::Reader`]) hashes every member while reading it
-//! (the manifest's algorithms once the manifest is seen, SHA-1 + SHA-256 before that), keeps
-//! the descriptor, manifest and certificate, and the first bytes of each member for the disk
-//! header check. Then every cross-check runs on what was collected:
+//! The package is read by the one scan every command shares (`crate::scan`, with a hash-only
+//! sink): every member hashed while it is read (the manifest's algorithms once the manifest is
+//! seen, SHA-1 + SHA-256 before that), the descriptor and manifest parsed once, the first bytes
+//! of each member kept for the disk header check. Then every cross-check runs on that
+//! package; `unpack` and `import` run the same checks on the same scan, judged by the same
+//! [`Policy`]:
 //!
 //! * structure: member names and types (in the reader), entry order (descriptor first; manifest
 //!   and certificate right after it or both at the end), duplicates;
