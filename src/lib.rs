@@ -86,6 +86,7 @@ pub mod package_files;
 pub mod pio;
 pub mod progress;
 pub(crate) mod range_copy;
+pub(crate) mod scan;
 pub mod sniff;
 pub mod transform;
 pub mod verify;

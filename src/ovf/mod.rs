@@ -121,6 +121,13 @@ pub struct ParseOptions {
     pub limits: Limits,
 }
 
+#[cfg(test)]
+thread_local! {
+    /// Descriptors parsed ([`Envelope::parse_with`]) on this thread: what tests count to show
+    /// that a command parses its package's descriptor once.
+    pub(crate) static DESCRIPTOR_PARSES: std::cell::Cell<usize> = const { std::cell::Cell::new(0) };
+}
+
 /// An OVF descriptor: the lossless element tree plus typed views and edits.
 #[derive(Debug, Clone, PartialEq, Eq)]
 pub struct Envelope {
@@ -155,6 +162,8 @@ impl Envelope {
     /// # Security
     /// No entity expansion, no network or file access, bounded allocation.
     pub fn parse_with(bytes: &[u8], opts: &ParseOptions) -> Result<Envelope> {
+        #[cfg(test)]
+        DESCRIPTOR_PARSES.with(|c| c.set(c.get() + 1));
         let doc = tree::parse_document(bytes, &opts.limits)?;
         let root = &doc.root;
         let pos = root.pos;

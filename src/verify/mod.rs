@@ -1,9 +1,11 @@
 //! `verify`: prove that an OVA, an `.ovf` with its files, or a package folder is intact.
 //!
-//! One streaming pass over an OVA ([`crate::ova::Reader`]) hashes every member while reading it
-//! (the manifest's algorithms once the manifest is seen, SHA-1 + SHA-256 before that), keeps
-//! the descriptor, manifest and certificate, and the first bytes of each member for the disk
-//! header check. Then every cross-check runs on what was collected:
+//! The package is read by the one scan every command shares (`crate::scan`, with a hash-only
+//! sink): every member hashed while it is read (the manifest's algorithms once the manifest is
+//! seen, SHA-1 + SHA-256 before that), the descriptor and manifest parsed once, the first bytes
+//! of each member kept for the disk header check. Then every cross-check runs on that
+//! package; `unpack` and `import` run the same checks on the same scan, judged by the same
+//! [`Policy`]:
 //!
 //! * structure: member names and types (in the reader), entry order (descriptor first; manifest
 //!   and certificate right after it or both at the end), duplicates;
@@ -22,28 +24,25 @@ pub(crate) use disk::verify_disk;
 
 use std::collections::{BTreeMap, HashMap, HashSet};
 use std::fs::File;
-use std::io::{Read, Write};
+use std::io::Read;
 use std::path::{Path, PathBuf};
 use std::sync::Arc;
 
 use serde::Serialize;
 
 use crate::cert::{self, CertFile, CertInfo};
-use crate::digest::{copy_hashing, Algorithm, CopyOptions, Digests};
+use crate::digest::{Algorithm, CopyOptions, Digests};
 use crate::error::{Error, ErrorKind, Result};
 use crate::file_reader::{FileReader, Part};
 use crate::limits::{Limits, SECTOR_SIZE};
 use crate::manifest::Manifest;
 use crate::ova::names::{self, Role};
-use crate::ova::Reader;
 use crate::progress::{NoProgress, Progress};
+use crate::scan::{self, Member, Package};
 use crate::sniff::Content;
 use crate::vmdk::header::SparseHeader;
 
 pub(crate) use descriptor::FileRef;
-
-/// Leading bytes of each member kept for the disk header check.
-const PREFIX_BYTES: usize = 256 << 10;
 
 /// Options of [`verify()`] and [`verify_stream`].
 #[derive(Clone, Default)]
@@ -259,7 +258,7 @@ impl Report {
         }
     }
 
-    fn push_error(&mut self, e: &Error) {
+    pub(crate) fn push_error(&mut self, e: &Error) {
         let entry = e.location().entry.clone();
         self.findings.push(Finding {
             severity: Severity::Error,
@@ -272,202 +271,6 @@ impl Report {
             entry,
         });
     }
-}
-
-/// A member as collected by a pass.
-#[derive(Debug, Clone)]
-pub(crate) struct Member {
-    pub name: String,
-    pub size: u64,
-    pub digests: Digests,
-    pub prefix: Vec<u8>,
-    /// Offset of the data in the archive (OVA) for re-reading.
-    pub data_offset: Option<u64>,
-    /// Full content for descriptor, manifest and certificate.
-    pub content: Option<Vec<u8>>,
-}
-
-/// What a pass over a package collected.
-#[derive(Debug, Default)]
-pub(crate) struct Collected {
-    pub members: Vec<Member>,
-    pub ova: bool,
-    /// The folder of a folder package (members are files in it).
-    pub dir: Option<PathBuf>,
-}
-
-impl Collected {
-    fn get(&self, name: &str) -> Option<&Member> {
-        self.members.iter().find(|m| m.name == name)
-    }
-}
-
-/// Where extracted members go during `unpack` (a folder the caller owns, e.g. a
-/// [`crate::output::PendingDir`]).
-pub(crate) struct Extract<'a> {
-    pub dir: &'a Path,
-}
-
-fn read_small(src: &mut dyn Read, size: u64, limit: u64, name: &str) -> Result<Vec<u8>> {
-    if size > limit {
-        return Err(Error::limit(&format!("size of {name}"), size, limit).with_entry(name));
-    }
-    let mut data = Vec::with_capacity(size as usize);
-    src.take(size)
-        .read_to_end(&mut data)
-        .map_err(|e| Error::from(e).with_entry(name))?;
-    if data.len() as u64 != size {
-        return Err(
-            Error::corrupt(format!("expected {size} bytes, found {}", data.len())).with_entry(name),
-        );
-    }
-    Ok(data)
-}
-
-/// Members at least this large are hashed in place ([`crate::range_copy::hash_range`]) or
-/// extracted by a kernel copy out of the archive file.
-const DIRECT_EXTRACT_MIN: u64 = 1 << 20;
-
-/// One streaming pass over an OVA: collects members, hashing each; extracts when asked.
-/// Structural errors (bad headers, unsafe names, truncation) end the pass as a finding.
-///
-/// `archive`, when given, is the regular file `src` reads (from offset 0, through the same file
-/// cursor, no buffering in between): large members are then hashed in place or extracted with
-/// [`crate::range_copy`] (a kernel copy, digests read back from the extracted file) and skipped
-/// over with a seek.
-pub(crate) fn scan_ova(
-    src: &mut dyn Read,
-    archive: Option<&std::fs::File>,
-    limits: &Limits,
-    extract: Option<&Extract<'_>>,
-    progress: &dyn Progress,
-    report: &mut Report,
-) -> Collected {
-    let archive_len = archive.and_then(|f| f.metadata().ok()).map(|m| m.len());
-    let mut collected = Collected {
-        members: Vec::new(),
-        ova: true,
-        dir: None,
-    };
-    let mut reader = Reader::new(src, *limits);
-    let mut algs: Option<Vec<Algorithm>> = None;
-    loop {
-        let mut entry = match reader.next_entry() {
-            Ok(Some(e)) => e,
-            Ok(None) => break,
-            Err(e) => {
-                report.push_error(&e);
-                break;
-            }
-        };
-        let h = entry.header().clone();
-        let role = names::role(&h.name);
-        let result: Result<Member> = (|| {
-            let mut out = match extract {
-                Some(x) => Some(crate::output::create_in(x.dir, &h.name)?),
-                None => None,
-            };
-            if role != Role::File {
-                let limit = if role == Role::Descriptor {
-                    limits.max_descriptor_bytes
-                } else {
-                    limits.max_manifest_bytes
-                };
-                let data = read_small(&mut entry, h.size, limit, &h.name)?;
-                progress.advance(h.size);
-                if let Some(f) = out.as_mut() {
-                    f.write_all(&data)
-                        .map_err(|e| Error::io("cannot write", e).with_entry(&h.name))?;
-                }
-                if role == Role::Manifest && algs.is_none() {
-                    if let Ok(m) = Manifest::parse(&data, limits) {
-                        if !m.entries.is_empty() {
-                            algs = Some(m.algorithms());
-                        }
-                    }
-                }
-                return Ok(Member {
-                    name: h.name.clone(),
-                    size: h.size,
-                    digests: Digests::of(
-                        &data,
-                        &[Algorithm::Sha1, Algorithm::Sha256, Algorithm::Sha512],
-                    ),
-                    prefix: Vec::new(),
-                    data_offset: Some(h.data_offset),
-                    content: Some(data),
-                });
-            }
-            let opts = CopyOptions {
-                algorithms: algs
-                    .clone()
-                    .unwrap_or_else(|| vec![Algorithm::Sha1, Algorithm::Sha256]),
-                prefix_bytes: PREFIX_BYTES,
-                size_hint: Some(h.size),
-            };
-            let in_file = archive_len.is_some_and(|len| {
-                h.data_offset
-                    .checked_add(h.size)
-                    .is_some_and(|end| end <= len)
-            });
-            let in_place = archive.filter(|_| in_file && h.size >= DIRECT_EXTRACT_MIN);
-            let r = match (in_place, out.as_ref()) {
-                (Some(arch), out_file) => {
-                    // Positional: hash the member where it lies, or have the kernel copy it
-                    // out; then move the shared file offset (which hole lookups moved too)
-                    // past the member and tell the reader.
-                    let r = match out_file {
-                        None => crate::range_copy::hash_range(
-                            arch,
-                            h.data_offset,
-                            h.size,
-                            &opts,
-                            progress,
-                        ),
-                        Some(o) => crate::range_copy::copy_range_hashing(
-                            arch,
-                            h.data_offset,
-                            o,
-                            0,
-                            h.size,
-                            &opts,
-                            progress,
-                        ),
-                    }
-                    .map_err(|e| e.with_entry(&h.name))?;
-                    let mut cursor = arch;
-                    std::io::Seek::seek(
-                        &mut cursor,
-                        std::io::SeekFrom::Start(h.data_offset + h.size),
-                    )
-                    .map_err(|e| Error::io("cannot seek", e).with_entry(&h.name))?;
-                    entry.skip_consumed(h.size)?;
-                    r
-                }
-                (None, _) => {
-                    let sink = out.as_mut().map(|f| f as &mut (dyn Write + Send));
-                    copy_hashing(&mut entry, sink, &opts, progress)
-                        .map_err(|e| e.with_entry(&h.name))?
-                }
-            };
-            Ok(Member {
-                name: h.name.clone(),
-                size: r.bytes,
-                digests: r.digests,
-                prefix: r.prefix,
-                data_offset: Some(h.data_offset),
-                content: None,
-            })
-        })();
-        match result {
-            Ok(m) => collected.members.push(m),
-            Err(e) => {
-                report.push_error(&e.with_entry(&h.name));
-                break;
-            }
-        }
-    }
-    collected
 }
 
 /// [`verify_stream`] with an explicit progress receiver.
@@ -499,7 +302,11 @@ fn verify_ova_inner(
         kind: PackageKind::Ova,
         ..Default::default()
     };
-    let collected = scan_ova(src, archive, &opts.limits, None, progress, &mut report);
+    let (collected, status) =
+        scan::scan_ova(src, archive, &opts.limits, &mut scan::HashOnly, progress);
+    if let Err(e) = status {
+        report.push_error(&e);
+    }
     if report.passed() {
         check_package(
             &collected,
@@ -609,7 +416,23 @@ fn verify_dir(
         kind: PackageKind::Directory,
         ..Default::default()
     };
-    let collected = scan_dir(dir, ovf, &opts.limits, progress, &mut report)?;
+    let ovf_path = match ovf {
+        Some(p) => p.to_path_buf(),
+        None => match scan::find_descriptor(dir)? {
+            Some(p) => p,
+            None => {
+                report.error(
+                    Code::NoDescriptor,
+                    None,
+                    format!("no .ovf descriptor in {}", dir.display()),
+                );
+                return Ok(report);
+            }
+        },
+    };
+    let (collected, status) =
+        scan::scan_dir(dir, &ovf_path, &opts.limits, &mut scan::HashOnly, progress);
+    status?;
     if report.passed() {
         check_package(
             &collected,
@@ -621,150 +444,6 @@ fn verify_dir(
         );
     }
     Ok(report)
-}
-
-/// Reads a package folder: the descriptor, `<base>.mf`, `<base>.cert` and every referenced or
-/// listed file, hashed with the manifest's algorithms.
-pub(crate) fn scan_dir(
-    dir: &Path,
-    ovf: Option<&Path>,
-    limits: &Limits,
-    progress: &dyn Progress,
-    report: &mut Report,
-) -> Result<Collected> {
-    let ovf_path = match ovf {
-        Some(p) => p.to_path_buf(),
-        None => {
-            let mut found = Vec::new();
-            for e in
-                std::fs::read_dir(dir).map_err(|e| Error::io("cannot list", e).with_path(dir))?
-            {
-                let e = e.map_err(|e| Error::io("cannot list", e).with_path(dir))?;
-                let n = e.file_name().to_string_lossy().into_owned();
-                if names::role(&n) == Role::Descriptor && e.path().is_file() {
-                    found.push(e.path());
-                }
-            }
-            found.sort();
-            match found.len() {
-                1 => found.remove(0),
-                0 => {
-                    report.error(
-                        Code::NoDescriptor,
-                        None,
-                        format!("no .ovf descriptor in {}", dir.display()),
-                    );
-                    return Ok(Collected::default());
-                }
-                _ => {
-                    return Err(Error::usage(format!(
-                        "{} descriptors in {}; name the .ovf to verify",
-                        found.len(),
-                        dir.display()
-                    )))
-                }
-            }
-        }
-    };
-    let ovf_name = ovf_path
-        .file_name()
-        .map(|n| n.to_string_lossy().into_owned())
-        .unwrap_or_default();
-    let base = ovf_name
-        .rsplit_once('.')
-        .map(|(b, _)| b.to_string())
-        .unwrap_or_else(|| ovf_name.clone());
-    let mut collected = Collected {
-        dir: Some(dir.to_path_buf()),
-        ..Default::default()
-    };
-    let read = |p: &Path, limit: u64, name: &str| -> Result<Vec<u8>> {
-        let size = std::fs::metadata(p)
-            .map_err(|e| Error::io("cannot open", e).with_path(p))?
-            .len();
-        let mut f = File::open(p).map_err(|e| Error::io("cannot open", e).with_path(p))?;
-        read_small(&mut f, size, limit, name)
-    };
-    let small = |name: &str, data: Vec<u8>| Member {
-        name: name.to_string(),
-        size: data.len() as u64,
-        digests: Digests::of(
-            &data,
-            &[Algorithm::Sha1, Algorithm::Sha256, Algorithm::Sha512],
-        ),
-        prefix: Vec::new(),
-        data_offset: None,
-        content: Some(data),
-    };
-    let desc = read(&ovf_path, limits.max_descriptor_bytes, &ovf_name)?;
-    collected.members.push(small(&ovf_name, desc.clone()));
-    let mut algs = vec![Algorithm::Sha256];
-    let mut listed: Vec<String> = Vec::new();
-    for ext in ["mf", "cert"] {
-        let name = format!("{base}.{ext}");
-        let p = dir.join(&name);
-        if p.is_file() {
-            let data = read(&p, limits.max_manifest_bytes, &name)?;
-            if ext == "mf" {
-                if let Ok(m) = Manifest::parse(&data, limits) {
-                    if !m.entries.is_empty() {
-                        algs = m.algorithms();
-                    }
-                    listed = m.entries.iter().map(|e| e.name.clone()).collect();
-                }
-            }
-            collected.members.push(small(&name, data));
-        }
-    }
-    let mut wanted: Vec<String> = Vec::new();
-    if let Ok(d) = descriptor::parse(&desc, true, limits) {
-        for f in &d.files {
-            wanted.extend(crate::file_reader::parts_in_dir(
-                dir,
-                &f.href,
-                f.chunk_size.is_some(),
-                limits,
-            ));
-        }
-    }
-    wanted.extend(listed);
-    let mut seen = HashSet::new();
-    seen.insert(ovf_name.clone());
-    for name in wanted {
-        if collected.get(&name).is_some() || !seen.insert(name.clone()) {
-            continue;
-        }
-        let Ok(p) = crate::gate::resolve_in_dir(dir, &name) else {
-            continue; // reported by the References check
-        };
-        let Ok(mut f) = File::open(&p) else { continue };
-        let meta = f.metadata().ok();
-        let size = meta.as_ref().map_or(0, |m| m.len());
-        tracing::info!(file = %name, size, "verify: hash file");
-        progress.start(&name, Some(size));
-        let opts = CopyOptions {
-            algorithms: algs.clone(),
-            prefix_bytes: PREFIX_BYTES,
-            size_hint: Some(size),
-        };
-        let r = if meta.is_some_and(|m| m.is_file()) {
-            // In place, like openssl dgst: pread + hash, holes without reading.
-            crate::range_copy::hash_range(&f, 0, size, &opts, progress)
-        } else {
-            copy_hashing(&mut f, None, &opts, progress)
-        }
-        .map_err(|e| e.with_path(&p))?;
-        progress.finish();
-        collected.members.push(Member {
-            name,
-            size: r.bytes,
-            digests: r.digests,
-            prefix: r.prefix,
-            data_offset: None,
-            content: None,
-        });
-    }
-    Ok(collected)
 }
 
 fn hex_digests(d: &Digests) -> BTreeMap<String, String> {
@@ -779,7 +458,7 @@ fn hex_digests(d: &Digests) -> BTreeMap<String, String> {
 /// Findings get the severity `policy` gives them ([`Policy::severity`]), the same for every
 /// command that judges a package.
 pub(crate) fn check_package(
-    c: &Collected,
+    c: &Package,
     reopen: Option<&Path>,
     policy: &Policy,
     deep: bool,
@@ -791,7 +470,7 @@ pub(crate) fn check_package(
 }
 
 fn check_collected(
-    c: &Collected,
+    c: &Package,
     reopen: Option<&Path>,
     policy: &Policy,
     deep: bool,
@@ -860,12 +539,21 @@ fn check_collected(
             "more than one .cert file".into(),
         );
     }
-    if c.ova {
+    if c.is_ova() {
         check_order(c, report);
     }
     // --- Descriptor.
-    let desc_bytes = desc.content.clone().unwrap_or_default();
-    let d = match descriptor::parse(&desc_bytes, policy.lax, limits) {
+    // Parsed once, by the scan; a package put together otherwise is parsed here.
+    let parsed_here;
+    let envelope = match &c.envelope {
+        Some(parsed) => parsed.as_ref(),
+        None => {
+            let bytes = desc.content.as_deref().unwrap_or_default();
+            parsed_here = descriptor::parse_envelope(bytes, limits);
+            parsed_here.as_ref()
+        }
+    };
+    let d = match envelope.map(|env| descriptor::from_envelope(env, policy.lax)) {
         Ok(d) => d,
         Err(e) => {
             report.error(
@@ -980,18 +668,28 @@ fn check_collected(
         }
     }
     // --- Manifest.
-    let manifest = mfs.first().and_then(|mf| {
-        let bytes = mf.content.as_deref().unwrap_or_default();
-        match Manifest::parse(bytes, limits) {
-            Ok(m) => Some((mf, m)),
-            Err(e) => {
-                report.error(
-                    Code::ManifestInvalid,
-                    Some(&mf.name),
-                    format!("manifest cannot be read: {e}"),
-                );
-                None
+    // Parsed once, by the scan; a package put together otherwise is parsed here.
+    let mf_parsed_here;
+    let mf_parsed = match mfs.first() {
+        None => None,
+        Some(mf) => match c.manifest(&mf.name) {
+            Some(parsed) => Some((mf, parsed.as_ref())),
+            None => {
+                let bytes = mf.content.as_deref().unwrap_or_default();
+                mf_parsed_here = Manifest::parse(bytes, limits);
+                Some((mf, mf_parsed_here.as_ref()))
             }
+        },
+    };
+    let manifest = mf_parsed.and_then(|(mf, parsed)| match parsed {
+        Ok(m) => Some((mf, m)),
+        Err(e) => {
+            report.error(
+                Code::ManifestInvalid,
+                Some(&mf.name),
+                format!("manifest cannot be read: {e}"),
+            );
+            None
         }
     });
     match &manifest {
@@ -1150,7 +848,7 @@ fn rehash(reopen: Option<&Path>, m: &Member, alg: Algorithm) -> Option<Vec<u8>> 
         .flatten()
 }
 
-fn check_order(c: &Collected, report: &mut Report) {
+fn check_order(c: &Package, report: &mut Report) {
     let roles: Vec<Role> = c.members.iter().map(|m| names::role(&m.name)).collect();
     // Without any descriptor the fault is `no-descriptor`, not the order.
     if roles.first() != Some(&Role::Descriptor) && roles.contains(&Role::Descriptor) {
@@ -1201,7 +899,7 @@ fn check_order(c: &Collected, report: &mut Report) {
 }
 
 fn check_signature(
-    _c: &Collected,
+    _c: &Package,
     mf: Option<&Member>,
     cert_member: Option<&Member>,
     policy: &Policy,
@@ -1487,7 +1185,7 @@ impl crate::disk::DiskSink for NullSink {
 /// `--deep`: decodes a streamOptimized disk completely (every marker, every grain inflated,
 /// footer cross-checked) in a second read of the package.
 fn deep_check(
-    c: &Collected,
+    c: &Package,
     reopen: Option<&Path>,
     disk: &descriptor::DiskRef,
     file: &FileRef,
