@@ -1049,10 +1049,7 @@ fn write_ova(
     let alg = opts.manifest;
     let algs: Vec<Algorithm> = alg.into_iter().collect();
     let mut pending = PendingFile::create(path, opts.force)?;
-    let file = pending
-        .file()
-        .try_clone()
-        .map_err(|e| Error::io("cannot open output", e).with_path(path))?;
+    let file = pending.file_handle()?;
     let mut w = ova::Writer::new(BufWriter::with_capacity(1 << 20, file), resolve_mtime(opts));
 
     // Reserve the descriptor with every size at its widest, then manifest and certificate.
@@ -1212,10 +1209,7 @@ fn write_ovf(
         let target = dir.join(crate::gate::plain_file_name(href)?);
         crate::output::refuse_overlap(&target, &plan.input_files())?;
         let mut pending = PendingFile::create(&target, opts.force)?;
-        let file = pending
-            .file()
-            .try_clone()
-            .map_err(|e| Error::io("cannot open output", e).with_path(&target))?;
+        let file = pending.file_handle()?;
         let (bytes, d, role) = if let Some(job) = plan.disks.iter_mut().find(|j| &j.name == href) {
             let hw = HashingWriter::new(BufWriter::with_capacity(1 << 20, file), &algs);
             let (hw, populated) =

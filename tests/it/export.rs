@@ -15,7 +15,7 @@ use ovftool::vm::{Firmware, Machine};
 use ovftool::vmx::Vmx;
 use ovftool::ErrorKind;
 
-use crate::support::{self, have_tool};
+use crate::support::{self, have_tool, qemu_vmdk};
 
 fn qemu() -> bool {
     let ok = have_tool("qemu-img");
@@ -59,19 +59,6 @@ fn raw_image(path: &Path, mib: u64, seed: u8) {
         }
     }
     std::fs::write(path, data).unwrap();
-}
-
-fn qemu_vmdk(raw: &Path, out: &Path, subformat: &str) {
-    sh(Command::new("qemu-img").args([
-        "convert",
-        "-q",
-        "-O",
-        "vmdk",
-        "-o",
-        &format!("subformat={subformat}"),
-        raw.to_str().unwrap(),
-        out.to_str().unwrap(),
-    ]));
 }
 
 fn opts() -> ExportOptions {
@@ -454,24 +441,7 @@ fn ovf_and_folder_outputs_with_options_verify() {
     }
     let t = tempfile::tempdir().unwrap();
     let (vm, sources) = build_vm(t.path());
-    let key = t.path().join("k.pem");
-    let cert = t.path().join("c.pem");
-    sh(Command::new("openssl")
-        .args([
-            "req",
-            "-x509",
-            "-newkey",
-            "rsa:2048",
-            "-nodes",
-            "-days",
-            "2",
-            "-subj",
-            "/CN=export-test",
-        ])
-        .arg("-keyout")
-        .arg(&key)
-        .arg("-out")
-        .arg(&cert));
+    let (key, cert) = support::self_signed(t.path(), "signer", "export-test");
     let signer = ovftool::cert::Signer::from_pem(
         &std::fs::read(&key).unwrap(),
         Some(&std::fs::read(&cert).unwrap()),

@@ -138,6 +138,26 @@ fn sha256_hex(b: &[u8]) -> String {
     hex::encode(Sha256::digest(b))
 }
 
+/// The manifest of a one-disk package: SHA256 lines for the descriptor `desc` and for the disk
+/// bytes `disk` (other bytes than the disk packed make a stale manifest).
+fn one_disk_mf(desc: &str, disk: &[u8]) -> Vec<u8> {
+    format!(
+        "SHA256(t.ovf)= {}\nSHA256(t-disk1.vmdk)= {}\n",
+        sha256_hex(desc.as_bytes()),
+        sha256_hex(disk)
+    )
+    .into_bytes()
+}
+
+/// The members of a one-disk package in the usual order: `t.ovf`, `t.mf`, `t-disk1.vmdk`.
+fn one_disk_members(desc: &str, mf: Vec<u8>, disk: Vec<u8>) -> Vec<(String, Vec<u8>)> {
+    vec![
+        ("t.ovf".into(), desc.as_bytes().to_vec()),
+        ("t.mf".into(), mf),
+        ("t-disk1.vmdk".into(), disk),
+    ]
+}
+
 /// Writes an OVA with `members` in order (ustar).
 fn write_tar(path: &Path, members: &[(String, Vec<u8>)]) {
     let f = fs::File::create(path).unwrap();
@@ -190,6 +210,24 @@ fn key<'a>(vmx: &'a str, k: &str) -> Option<&'a str> {
         let (a, b) = l.split_once(" = ")?;
         (a.eq_ignore_ascii_case(k)).then(|| b.trim_matches('"'))
     })
+}
+
+/// Runs `ovftool-rs import OPTIONS PACKAGE TARGET` and asserts it succeeded.
+#[track_caller]
+fn cli_import(options: &[&str], package: &Path, target: &Path) -> std::process::Output {
+    let out = Command::new(support::bin())
+        .arg("import")
+        .args(options)
+        .arg(package)
+        .arg(target)
+        .output()
+        .unwrap();
+    assert!(
+        out.status.success(),
+        "{}",
+        String::from_utf8_lossy(&out.stderr)
+    );
+    out
 }
 
 fn is_empty_dir(p: &Path) -> bool {
@@ -370,22 +408,14 @@ fn tampered_disk_fails_and_leaves_nothing() {
     let raw = image();
     let vmdk = stream_vmdk(dir.path(), &raw);
     let desc = descriptor(&Pkg::default(), vmdk.len(), raw.len());
-    let mut mf = format!("SHA256(t.ovf)= {}\n", sha256_hex(desc.as_bytes()));
-    mf.push_str(&format!("SHA256(t-disk1.vmdk)= {}\n", sha256_hex(&vmdk)));
+    let mf = one_disk_mf(&desc, &vmdk);
     // A flipped byte in the middle of a compressed grain, and one in the embedded descriptor
     // area (decodes fine, only the digest tells).
     for (i, at) in [vmdk.len() / 2, 600].into_iter().enumerate() {
         let mut bad = vmdk.clone();
         bad[at] ^= 0xff;
         let path = dir.path().join(format!("bad{i}.ova"));
-        write_tar(
-            &path,
-            &[
-                ("t.ovf".into(), desc.clone().into_bytes()),
-                ("t.mf".into(), mf.clone().into_bytes()),
-                ("t-disk1.vmdk".into(), bad),
-            ],
-        );
+        write_tar(&path, &one_disk_members(&desc, mf.clone(), bad));
         let e = assert_fails_leaving_nothing(&path, dir.path(), &format!("disk{i}"));
         assert_eq!(e.kind(), ErrorKind::Verification, "{e}");
         assert!(e.message().contains("digest"), "{e}");
@@ -398,39 +428,15 @@ fn tampered_descriptor_fails_and_leaves_nothing() {
     let raw = image();
     let vmdk = stream_vmdk(dir.path(), &raw);
     let desc = descriptor(&Pkg::default(), vmdk.len(), raw.len());
-    let mf = format!(
-        "SHA256(t.ovf)= {}\nSHA256(t-disk1.vmdk)= {}\n",
-        sha256_hex(desc.as_bytes()),
-        sha256_hex(&vmdk)
-    );
+    let mf = one_disk_mf(&desc, &vmdk);
     let path = dir.path().join("bad.ova");
-    write_tar(
-        &path,
-        &[
-            (
-                "t.ovf".into(),
-                desc.replace("1024MB", "2048MB").into_bytes(),
-            ),
-            ("t.mf".into(), mf.into_bytes()),
-            ("t-disk1.vmdk".into(), vmdk.clone()),
-        ],
-    );
+    let tampered = desc.replace("1024MB", "2048MB");
+    write_tar(&path, &one_disk_members(&tampered, mf, vmdk.clone()));
     let e = assert_fails_leaving_nothing(&path, dir.path(), "ovf");
     assert_eq!(e.kind(), ErrorKind::Verification);
     // A changed manifest.
-    let mf = format!(
-        "SHA256(t.ovf)= {}\nSHA256(t-disk1.vmdk)= {}\n",
-        sha256_hex(desc.as_bytes()),
-        sha256_hex(b"other")
-    );
-    write_tar(
-        &path,
-        &[
-            ("t.ovf".into(), desc.into_bytes()),
-            ("t.mf".into(), mf.into_bytes()),
-            ("t-disk1.vmdk".into(), vmdk),
-        ],
-    );
+    let mf = one_disk_mf(&desc, b"other");
+    write_tar(&path, &one_disk_members(&desc, mf, vmdk));
     assert_fails_leaving_nothing(&path, dir.path(), "mf");
 }
 
@@ -468,15 +474,7 @@ fn ovf_with_files_beside_it_imports() {
     fs::create_dir(&pkg).unwrap();
     fs::write(pkg.join("t.ovf"), &desc).unwrap();
     fs::write(pkg.join("t-disk1.vmdk"), &vmdk).unwrap();
-    fs::write(
-        pkg.join("t.mf"),
-        format!(
-            "SHA256(t.ovf)= {}\nSHA256(t-disk1.vmdk)= {}\n",
-            sha256_hex(desc.as_bytes()),
-            sha256_hex(&vmdk)
-        ),
-    )
-    .unwrap();
+    fs::write(pkg.join("t.mf"), one_disk_mf(&desc, &vmdk)).unwrap();
     let r = import(&pkg.join("t.ovf"), &dir.path().join("out"), &thin()).unwrap();
     let flat = r
         .vm_dir
@@ -765,20 +763,11 @@ fn descriptor_not_first_needs_lax() {
     let raw = image();
     let vmdk = stream_vmdk(dir.path(), &raw);
     let desc = descriptor(&Pkg::default(), vmdk.len(), raw.len());
-    let mf = format!(
-        "SHA256(t.ovf)= {}\nSHA256(t-disk1.vmdk)= {}\n",
-        sha256_hex(desc.as_bytes()),
-        sha256_hex(&vmdk)
-    );
+    let mf = one_disk_mf(&desc, &vmdk);
     let path = dir.path().join("late.ova");
-    write_tar(
-        &path,
-        &[
-            ("t-disk1.vmdk".into(), vmdk),
-            ("t.ovf".into(), desc.into_bytes()),
-            ("t.mf".into(), mf.into_bytes()),
-        ],
-    );
+    let mut members = one_disk_members(&desc, mf, vmdk);
+    members.rotate_right(1); // the disk first
+    write_tar(&path, &members);
     let e = assert_fails_leaving_nothing(&path, dir.path(), "late");
     assert_eq!(e.kind(), ErrorKind::Verification);
     let target = dir.path().join("lax");
@@ -807,23 +796,16 @@ fn cli_json_report_and_exit_codes() {
     let dir = tempfile::tempdir().unwrap();
     let (path, raw) = simple_ova(dir.path(), &Pkg::default());
     let target = dir.path().join("j");
-    let out = Command::new(support::bin())
-        .args([
-            "import",
+    let out = cli_import(
+        &[
             "--json",
             "--disk-mode",
             "eagerZeroedThick",
             "--net",
             "VM Network=lab",
-        ])
-        .arg(&path)
-        .arg(&target)
-        .output()
-        .unwrap();
-    assert!(
-        out.status.success(),
-        "{}",
-        String::from_utf8_lossy(&out.stderr)
+        ],
+        &path,
+        &target,
     );
     let v: serde_json::Value = serde_json::from_slice(&out.stdout).unwrap();
     assert_eq!(v["ok"], true);
@@ -899,20 +881,9 @@ fn skip_manifest_check_downgrades_digest_findings() {
     let raw = image();
     let vmdk = stream_vmdk(dir.path(), &raw);
     let desc = descriptor(&Pkg::default(), vmdk.len(), raw.len());
-    let mf = format!(
-        "SHA256(t.ovf)= {}\nSHA256(t-disk1.vmdk)= {}\n",
-        sha256_hex(desc.as_bytes()),
-        sha256_hex(b"stale")
-    );
+    let mf = one_disk_mf(&desc, b"stale");
     let path = dir.path().join("stale.ova");
-    write_tar(
-        &path,
-        &[
-            ("t.ovf".into(), desc.into_bytes()),
-            ("t.mf".into(), mf.into_bytes()),
-            ("t-disk1.vmdk".into(), vmdk),
-        ],
-    );
+    write_tar(&path, &one_disk_members(&desc, mf, vmdk));
     assert_fails_leaving_nothing(&path, dir.path(), "stale");
     let opts = ImportOptions {
         skip_manifest_check: true,
@@ -932,23 +903,16 @@ fn cli_accepts_ovftool_spellings() {
     let dir = tempfile::tempdir().unwrap();
     let (path, _) = simple_ova(dir.path(), &Pkg::default());
     let target = dir.path().join("o");
-    let out = Command::new(support::bin())
-        .args([
-            "import",
+    cli_import(
+        &[
             "--quiet",
             "--acceptAllEulas",
             "--diskMode=thin",
             "--net:VM Network=lab net",
             "--name=web01",
-        ])
-        .arg(&path)
-        .arg(&target)
-        .output()
-        .unwrap();
-    assert!(
-        out.status.success(),
-        "{}",
-        String::from_utf8_lossy(&out.stderr)
+        ],
+        &path,
+        &target,
     );
     let vmx = vmx_of(&target.join("web01"));
     assert_eq!(key(&vmx, "ethernet0.networkName"), Some("lab net"));
@@ -1103,15 +1067,8 @@ fn same_policy_same_verdict_in_verify_import_and_unpack() {
     let raw = image();
     let vmdk = stream_vmdk(dir.path(), &raw);
     let desc = descriptor(&Pkg::default(), vmdk.len(), raw.len());
-    let mf = |disk_digest: &str| {
-        format!(
-            "SHA256(t.ovf)= {}\nSHA256(t-disk1.vmdk)= {disk_digest}\n",
-            sha256_hex(desc.as_bytes())
-        )
-        .into_bytes()
-    };
-    let good_mf = mf(&sha256_hex(&vmdk));
-    let stale_mf = mf(&sha256_hex(b"stale"));
+    let good_mf = one_disk_mf(&desc, &vmdk);
+    let stale_mf = one_disk_mf(&desc, b"stale");
     let m = |n: &str, d: &[u8]| (n.to_string(), d.to_vec());
     type Members = Vec<(String, Vec<u8>)>;
     let cases: Vec<(&str, Members)> = vec![

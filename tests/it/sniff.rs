@@ -24,15 +24,24 @@ fn raw_image(path: &Path) {
     std::fs::write(path, data).unwrap();
 }
 
-#[test]
-fn foreign_images_from_qemu_img_are_named_and_refused() {
+/// A temporary folder holding `d.raw` (see [`raw_image`]), for a test that needs qemu-img;
+/// `None` (a skip) without qemu-img.
+fn raw_image_for_qemu() -> Option<(tempfile::TempDir, PathBuf)> {
     if !support::have_tool("qemu-img") {
         eprintln!("skipped: no qemu-img");
-        return;
+        return None;
     }
     let dir = tempfile::tempdir().unwrap();
     let raw = dir.path().join("d.raw");
     raw_image(&raw);
+    Some((dir, raw))
+}
+
+#[test]
+fn foreign_images_from_qemu_img_are_named_and_refused() {
+    let Some((dir, raw)) = raw_image_for_qemu() else {
+        return;
+    };
     for (fmt, opts, want) in [
         ("vpc", "subformat=dynamic", Foreign::VhdDynamic),
         ("vpc", "subformat=fixed", Foreign::VhdFixed),
@@ -108,25 +117,12 @@ fn a_gzip_compressed_ova_is_named() {
 
 #[test]
 fn a_standalone_vmdk_verifies_and_a_damaged_one_fails() {
-    if !support::have_tool("qemu-img") {
-        eprintln!("skipped: no qemu-img");
+    let Some((dir, raw)) = raw_image_for_qemu() else {
         return;
-    }
-    let dir = tempfile::tempdir().unwrap();
-    let raw = dir.path().join("d.raw");
-    raw_image(&raw);
+    };
     for sub in ["streamOptimized", "monolithicSparse"] {
         let vmdk = dir.path().join(format!("{sub}.vmdk"));
-        assert!(qemu_img(&[
-            "convert",
-            "-q",
-            "-O",
-            "vmdk",
-            "-o",
-            &format!("subformat={sub}"),
-            raw.to_str().unwrap(),
-            vmdk.to_str().unwrap()
-        ]));
+        support::qemu_vmdk(&raw, &vmdk, sub);
         for deep in [false, true] {
             let mut args = vec!["verify", vmdk.to_str().unwrap()];
             if deep {
@@ -337,18 +333,7 @@ fn every_raw_output_is_what_qemu_reads_from_the_input() {
         let sd = d.join(sub);
         std::fs::create_dir(&sd).unwrap();
         let p = sd.join("disk.vmdk");
-        let opt = format!("subformat={sub}");
-        assert!(qemu_img(&[
-            "convert",
-            "-f",
-            "raw",
-            "-O",
-            "vmdk",
-            "-o",
-            &opt,
-            src.to_str().unwrap(),
-            p.to_str().unwrap(),
-        ]));
+        support::qemu_vmdk(&src, &p, sub);
         inputs.push(p);
     }
     if let Some(c) = crate::support::corpus() {

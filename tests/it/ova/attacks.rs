@@ -468,25 +468,9 @@ fn damaged_ovas_never_panic() {
     let good = std::fs::read(crate::support::samples().join("appliance.ova")).unwrap();
     let dir = tempfile::tempdir().unwrap();
     let mut rng = crate::support::Rng(0x0FA_CADE);
-    let mut inputs = Vec::new();
-    for _ in 0..120 {
-        let mut b = good.clone();
-        for _ in 0..(1 + rng.next() % 4) {
-            // Mostly the structure: the first headers and descriptor, the manifest, the tail.
-            let region = match rng.next() % 3 {
-                0 => 0..2048,
-                1 => 8192..10240,
-                _ => b.len() - 4096..b.len(),
-            };
-            let at = region.start + (rng.next() as usize % (region.end - region.start));
-            b[at] = rng.next() as u8;
-        }
-        if rng.next() % 5 == 0 {
-            let cut = rng.next() as usize % b.len();
-            b.truncate(cut);
-        }
-        inputs.push(b);
-    }
+    // The structure: the first headers and descriptor, the manifest, the tail.
+    let regions = [0..2048, 8192..10240, good.len() - 4096..good.len()];
+    let inputs = crate::support::damaged_copies(&good, &mut rng, 120, &regions);
     let p = dir.path().join("d.ova");
     for b in &inputs {
         let mut src = b.as_slice();

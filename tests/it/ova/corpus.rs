@@ -153,19 +153,25 @@ fn glance_negative_packages_fail_with_the_right_finding() {
         .any(|f| f.code == "no-manifest" && f.severity == Severity::Warning));
 }
 
+/// Unpacks VirtualBox's `tdAppliance1-t4-ovftool-4.1.0.ova` (from the corpus folder `v`) into
+/// `out` with `opts`, asserting that it passes.
+fn unpack_t4(v: &Path, out: &Path, opts: &UnpackOptions) {
+    let r = unpack(
+        &v.join("tdAppliance1-t4-ovftool-4.1.0.ova"),
+        out,
+        opts,
+        &NoProgress,
+    )
+    .unwrap();
+    assert!(r.passed(), "{:#?}", r.findings);
+}
+
 #[test]
 fn corpus_unpack_reproduces_the_members() {
     let Some(v) = vbox() else { return };
     let dir = tempfile::tempdir().unwrap();
     let out = dir.path().join("t4");
-    let r = unpack(
-        &v.join("tdAppliance1-t4-ovftool-4.1.0.ova"),
-        &out,
-        &UnpackOptions::default(),
-        &NoProgress,
-    )
-    .unwrap();
-    assert!(r.passed(), "{:#?}", r.findings);
+    unpack_t4(&v, &out, &UnpackOptions::default());
     let ext = v.join("_extracted/tdAppliance1-t4-ovftool-4.1.0");
     for e in std::fs::read_dir(&ext).unwrap() {
         let e = e.unwrap();
@@ -183,17 +189,11 @@ fn unpack_expand_decompresses_gzip_disks_and_stays_verifiable() {
     let Some(v) = vbox() else { return };
     let dir = tempfile::tempdir().unwrap();
     let out = dir.path().join("t4");
-    let r = unpack(
-        &v.join("tdAppliance1-t4-ovftool-4.1.0.ova"),
-        &out,
-        &UnpackOptions {
-            expand: true,
-            ..Default::default()
-        },
-        &NoProgress,
-    )
-    .unwrap();
-    assert!(r.passed(), "{:#?}", r.findings);
+    let expand = UnpackOptions {
+        expand: true,
+        ..Default::default()
+    };
+    unpack_t4(&v, &out, &expand);
     let disk = std::fs::read(out.join("tdAppliance1-t4-ovftool-4.1.0-disk1.vmdk")).unwrap();
     assert_eq!(&disk[..4], b"KDMV");
     assert!(!out

@@ -237,26 +237,7 @@ fn tampered_manifest_breaks_the_signature_and_untrusted_ca_fails() {
     };
     pack(&src, &ova, &o, &NoProgress).unwrap();
     // Another CA: a fresh self-signed certificate.
-    let ca = tmp.path().join("ca.pem");
-    let st = std::process::Command::new("openssl")
-        .args([
-            "req",
-            "-x509",
-            "-newkey",
-            "rsa:2048",
-            "-nodes",
-            "-days",
-            "1",
-            "-subj",
-            "/CN=other",
-        ])
-        .arg("-keyout")
-        .arg(tmp.path().join("ca.key"))
-        .arg("-out")
-        .arg(&ca)
-        .output()
-        .unwrap();
-    assert!(st.status.success());
+    let (_, ca) = crate::support::self_signed(tmp.path(), "ca", "other");
     let r = ovftool::verify(
         &ova,
         &VerifyOptions {

@@ -63,19 +63,23 @@ fn streaming_reader_survives_short_reads() {
     }
 }
 
+/// Verifies `ova` read through [`ShortReads`] (`seed`, reads of at most `max` bytes).
+fn verify_short_reads(ova: &[u8], seed: u64, max: usize) -> ovftool::verify::Report {
+    let mut src = ShortReads::new(ova, seed, max);
+    verify_stream(&mut src, "-".as_ref(), &VerifyOptions::default()).unwrap()
+}
+
 #[test]
 fn verify_from_a_short_reading_stream_matches() {
     let ova = craft::package().ova();
     for seed in 1..10u64 {
-        let mut src = ShortReads::new(&ova[..], seed, 3000);
-        let r = verify_stream(&mut src, "-".as_ref(), &VerifyOptions::default()).unwrap();
+        let r = verify_short_reads(&ova[..], seed, 3000);
         assert!(r.passed(), "{:#?}", r.findings);
     }
     // Truncated at every 97th byte through short reads: an error finding, never a panic. (A
     // lone end-of-archive block is accepted, as GNU tar does, so cuts stop before it.)
     for cut in (0..ova.len() - 512).step_by(97) {
-        let mut src = ShortReads::new(&ova[..cut], cut as u64, 700);
-        let r = verify_stream(&mut src, "-".as_ref(), &VerifyOptions::default()).unwrap();
+        let r = verify_short_reads(&ova[..cut], cut as u64, 700);
         assert!(!r.passed(), "cut {cut} passed");
     }
 }

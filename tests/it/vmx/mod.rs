@@ -42,7 +42,8 @@ pub(crate) fn corpus_files(ext: &[&str]) -> Vec<PathBuf> {
     out
 }
 
-fn corpus_file(rel: &str) -> Option<Vmx> {
+/// The corpus file `rel` (relative to the corpus root), read; `None` (a skip) without a corpus.
+pub(crate) fn corpus_file(rel: &str) -> Option<Vmx> {
     let dir = support::corpus()?;
     let p = dir.join(rel);
     Some(Vmx::read_file(&p, &ovftool::Limits::DEFAULT).unwrap_or_else(|e| panic!("{e}")))
