@@ -409,7 +409,8 @@ impl DiskInput {
         if crate::vmdk::kind::detect(path)? != crate::vmdk::kind::DiskKind::StreamOptimized {
             return Ok(DiskInput::Other(crate::vmdk::open::open(path, limits)?));
         }
-        let file = File::open(path).map_err(|e| Error::io("cannot open disk", e).with_path(path))?;
+        let file =
+            File::open(path).map_err(|e| Error::io("cannot open disk", e).with_path(path))?;
         let size = file
             .metadata()
             .map_err(|e| Error::io("cannot read file size", e).with_path(path))?

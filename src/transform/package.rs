@@ -739,15 +739,14 @@ impl Package {
         limits: &Limits,
     ) -> Result<Box<dyn Read + '_>> {
         let (chain, _) = self.members_chain(ms)?;
-        let (head, gz) =
-            GunzipCapped::image(chain, ovf_capacity, limits, name).map_err(|e| {
-                if e.kind() == ErrorKind::Io {
-                    Error::corrupt(format!("cannot decompress {name}: {}", e.message()))
-                        .with_entry(name)
-                } else {
-                    e.with_entry(name)
-                }
-            })?;
+        let (head, gz) = GunzipCapped::image(chain, ovf_capacity, limits, name).map_err(|e| {
+            if e.kind() == ErrorKind::Io {
+                Error::corrupt(format!("cannot decompress {name}: {}", e.message()))
+                    .with_entry(name)
+            } else {
+                e.with_entry(name)
+            }
+        })?;
         Ok(Box::new(std::io::Cursor::new(head).chain(gz)))
     }
 

@@ -1035,8 +1035,8 @@ mod tests {
             compression_level: 0,
             ..Default::default()
         };
-        let mut w = StreamOptimizedWriter::new(Vec::new(), 64 * GRAIN_BYTES, "t.vmdk", &opts)
-            .unwrap();
+        let mut w =
+            StreamOptimizedWriter::new(Vec::new(), 64 * GRAIN_BYTES, "t.vmdk", &opts).unwrap();
         let mut enc = StreamGrainEncoder::new(0).unwrap();
         let mut x = 7u32;
         for g in (0..64u64).filter(|g| g % 3 != 1) {

@@ -751,7 +751,10 @@ fn edit_deployment_options_add_set_default_and_remove() {
     ]);
     assert_eq!(rc(&o), 2, "{}", stderr(&o));
     let e = stderr(&o);
-    assert!(e.contains("medium") && e.contains("small") && e.contains("large"), "{e}");
+    assert!(
+        e.contains("medium") && e.contains("small") && e.contains("large"),
+        "{e}"
+    );
     assert!(!t.path().join("y.ova").exists());
 }
 
