@@ -469,11 +469,25 @@ pub fn unpack(
     tracing::info!(input = %input.display(), output = %out_dir.display(), "unpack: open archive");
     if input != Path::new("-") {
         crate::output::refuse_overlap(out_dir, &[input])?;
+        // By content: a gzip-compressed tar, a disk image or a descriptor is named, not read as
+        // a broken tar header.
+        if input.is_file() {
+            let content = crate::sniff::sniff_path(input)?.content;
+            if let Some(e) = content.not_a_package_error() {
+                return Err(e.with_path(input));
+            }
+            if content == crate::sniff::Content::Ovf {
+                return Err(Error::usage(
+                    "this is an OVF descriptor, not an OVA: there is nothing to unpack",
+                )
+                .with_path(input));
+            }
+        }
     }
     let pending = PendingDir::create(out_dir, opts.force)?;
     let mut report = Report {
         path: input.to_path_buf(),
-        kind: "ova".into(),
+        kind: crate::verify::PackageKind::Ova,
         ..Default::default()
     };
     let extract = Extract {

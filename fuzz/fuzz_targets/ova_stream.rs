@@ -8,8 +8,7 @@ use std::path::Path;
 
 use libfuzzer_sys::fuzz_target;
 use ovftool::ova::Reader;
-use ovftool::progress::NoProgress;
-use ovftool::verify::{verify_ova, VerifyOptions};
+use ovftool::verify::{verify_stream, VerifyOptions};
 use ovftool::Limits;
 
 fuzz_target!(|data: &[u8]| {
@@ -29,7 +28,7 @@ fuzz_target!(|data: &[u8]| {
         ..Default::default()
     };
     let mut src = data;
-    if let Ok(report) = verify_ova(&mut src, Path::new("fuzz.ova"), &opts, &NoProgress) {
+    if let Ok(report) = verify_stream(&mut src, Path::new("fuzz.ova"), &opts) {
         if report.passed() {
             assert!(report.descriptor.is_some());
         }

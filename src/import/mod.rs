@@ -8,15 +8,14 @@
 //! through a bounded channel to a converter thread (gunzip when `ovf:compression="gzip"`, the
 //! marker-following streamOptimized reader, [`crate::disk::copy`] into the chosen layout);
 //! consecutive chunk members (`href.000000000`...) feed the same converter. At the end, every
-//! check of `verify` ([`crate::verify`]: entry order, References ↔ members, sizes, manifest,
+//! check of `verify` ([`crate::verify()`]: entry order, References ↔ members, sizes, manifest,
 //! signature, disk headers) runs on what the pass collected. Everything is written into a
 //! temporary folder inside the target folder ([`PendingDir`]), renamed into place only when the
 //! whole import succeeded: on any failure nothing is left behind.
 //!
 //! ```no_run
 //! use std::path::Path;
-//! use ovftool::import::{import_path, ImportOptions};
-//! use ovftool::progress::NoProgress;
+//! use ovftool::import::{import, ImportOptions};
 //! use ovftool::vmdk::layout::Layout;
 //!
 //! let opts = ImportOptions {
@@ -26,7 +25,7 @@
 //!     accept_all_eulas: true,
 //!     ..Default::default()
 //! };
-//! let report = import_path(Path::new("appliance.ova"), Path::new("/vms"), &opts, &NoProgress)?;
+//! let report = import(Path::new("appliance.ova"), Path::new("/vms"), &opts)?;
 //! println!("{} ({} disks)", report.vmx.display(), report.disks.len());
 //! # Ok::<(), ovftool::Error>(())
 //! ```
@@ -34,12 +33,13 @@
 pub(crate) mod pipe;
 mod vapp;
 
-pub use vapp::{import_package, PackageImport};
+pub use vapp::{import_package, import_package_reader, PackageImport};
 
 use std::collections::HashMap;
 use std::fs::{self, File};
 use std::io::{Read, Write};
 use std::path::{Path, PathBuf};
+use std::sync::Arc;
 
 use serde::Serialize;
 
@@ -68,8 +68,8 @@ const PREFIX_BYTES: usize = 64 << 10;
 /// `virtualbox-2.2`, OVF 2.0 exports): ESXi 6.7 / Workstation 14, widely supported.
 pub const DEFAULT_HW_VERSION: u32 = 14;
 
-/// Options of [`import_path`] and [`import_reader`].
-#[derive(Debug, Clone)]
+/// Options of [`import()`], [`import_stream`] and [`import_package`].
+#[derive(Clone)]
 pub struct ImportOptions {
     /// VM name (folder and file names); default: the VirtualSystem's name, made safe.
     pub name: Option<String>,
@@ -80,7 +80,7 @@ pub struct ImportOptions {
     pub disk_mode: Layout,
     /// Deployment option (`ovf:configuration`) id; default: the descriptor's default.
     pub deployment_option: Option<String>,
-    /// The VirtualSystem (`ovf:id`) to import from a multi-VM vApp; required by [`import_path`]
+    /// The VirtualSystem (`ovf:id`) to import from a multi-VM vApp; required by [`import()`]
     /// when the package holds several ([`import_package`] then imports every VM).
     pub vm: Option<String>,
     /// `OVF network name → target network` (sets `ethernetN.networkName`).
@@ -103,6 +103,30 @@ pub struct ImportOptions {
     pub limits: Limits,
     /// Disk pipeline settings.
     pub copy: CopyOptions,
+    /// Receives progress of the pass over the package (`None`: none reported).
+    pub progress: Option<Arc<dyn Progress>>,
+}
+
+impl std::fmt::Debug for ImportOptions {
+    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+        f.debug_struct("ImportOptions")
+            .field("name", &self.name)
+            .field("disk_mode", &self.disk_mode)
+            .field("deployment_option", &self.deployment_option)
+            .field("vm", &self.vm)
+            .field("networks", &self.networks)
+            .field("properties", &self.properties)
+            .field("accept_all_eulas", &self.accept_all_eulas)
+            .field("lax", &self.lax)
+            .field("max_hw_version", &self.max_hw_version)
+            .field("skip_manifest_check", &self.skip_manifest_check)
+            .field("force", &self.force)
+            .field("allow_extra_config", &self.allow_extra_config)
+            .field("limits", &self.limits)
+            .field("copy", &self.copy)
+            .field("progress", &self.progress.is_some())
+            .finish()
+    }
 }
 
 impl ImportOptions {
@@ -134,6 +158,7 @@ impl Default for ImportOptions {
             allow_extra_config: false,
             limits: Limits::default(),
             copy: CopyOptions::default(),
+            progress: None,
         }
     }
 }
@@ -158,7 +183,7 @@ pub struct DiskReport {
     /// The `.vmx` device (`scsi0:0`).
     pub device: String,
     /// Output layout.
-    pub mode: String,
+    pub mode: Layout,
     /// The descriptor written (relative to the VM folder).
     pub file: String,
     /// Virtual capacity in bytes.
@@ -191,7 +216,8 @@ pub struct ImportReport {
 }
 
 /// Imports `source` (an `.ova`, an `.ovf` with its files beside it, or `-` for an OVA on
-/// standard input) into `target_dir/<name>/`. `target_dir` is created when missing.
+/// standard input) into `target_dir/<name>/`. `target_dir` is created when missing. Progress
+/// goes to `opts.progress`.
 ///
 /// # Errors
 /// [`ErrorKind::Verification`] when the package fails verification (digests, signature,
@@ -202,7 +228,37 @@ pub struct ImportReport {
 /// # Security
 /// Every name from the package passes [`crate::gate`] / [`crate::ova::names`]; everything is
 /// written inside a temporary folder in `target_dir` and renamed into place only on success.
-pub fn import_path(
+pub fn import(source: &Path, target_dir: &Path, opts: &ImportOptions) -> Result<ImportReport> {
+    import_path(source, target_dir, opts, progress_of(opts))
+}
+
+/// Imports an OVA read from any stream (a pipe, an http body) into `target_dir/<name>/`.
+/// `label` names the source in reports. Progress goes to `opts.progress`.
+///
+/// # Errors
+/// As [`import()`].
+///
+/// # Security
+/// As [`import()`].
+pub fn import_stream(
+    src: &mut dyn Read,
+    label: &Path,
+    target_dir: &Path,
+    opts: &ImportOptions,
+) -> Result<ImportReport> {
+    import_reader(src, label, None, target_dir, opts, progress_of(opts))
+}
+
+/// Where `opts` wants progress reported.
+fn progress_of(opts: &ImportOptions) -> &dyn Progress {
+    match &opts.progress {
+        Some(p) => p.as_ref(),
+        None => &NoProgress,
+    }
+}
+
+/// [`import()`] with an explicit progress receiver.
+pub(crate) fn import_path(
     source: &Path,
     target_dir: &Path,
     opts: &ImportOptions,
@@ -238,16 +294,10 @@ pub fn import_path(
     import_reader(&mut f, source, Some(source), target_dir, opts, progress)
 }
 
-/// Imports an OVA read from any stream (a pipe). `label` names it in reports; `reopen`, when the
-/// stream is a file, lets digests that a single pass could not compute (a manifest at the end
-/// using an algorithm not computed on the way) be computed by re-reading.
-///
-/// # Errors
-/// As [`import_path`].
-///
-/// # Security
-/// As [`import_path`].
-pub fn import_reader(
+/// [`import_stream`] with an explicit progress receiver. `reopen`, when the stream is a file,
+/// lets digests that a single pass could not compute (a manifest at the end using an algorithm
+/// not computed on the way) be computed by re-reading.
+pub(crate) fn import_reader(
     src: &mut dyn Read,
     label: &Path,
     reopen: Option<&Path>,
@@ -277,14 +327,14 @@ fn with_target<T>(target_dir: &Path, f: impl FnOnce(&Path) -> Result<T>) -> Resu
 fn check_options(opts: &ImportOptions) -> Result<()> {
     match opts.disk_mode {
         Layout::StreamOptimized | Layout::Raw => Err(Error::usage(format!(
-            "--disk-mode {} is not a VM folder layout: expected thin, thick, eager-zeroed-thick, monolithic-sparse, monolithic-flat, two-gb-sparse or two-gb-flat",
+            "disk mode {} is not a VM folder layout: expected thin, thick, eager-zeroed-thick, monolithic-sparse, monolithic-flat, two-gb-sparse or two-gb-flat",
             opts.disk_mode
         ))),
         _ => Ok(()),
     }?;
     if let Some(n) = &opts.name {
         crate::gate::plain_file_name(n)
-            .map_err(|e| Error::usage(format!("--name {n:?}: {}", e.message())))?;
+            .map_err(|e| Error::usage(format!("VM name {n:?}: {}", e.message())))?;
     }
     Ok(())
 }
@@ -649,11 +699,16 @@ fn plan(env: &Envelope, opts: &ImportOptions, vm_dir_stage: Option<&Path>) -> Re
             }
         }
     }
+    // In a vApp, the files the other VMs attach are theirs, not unused.
+    let others = match (&opts.vm, systems.len()) {
+        (Some(vm), 2..) => vapp::files_other_vms_use(env, vm),
+        _ => Default::default(),
+    };
     for f in &refs {
         let first = ref_by_id
             .get(f.id.as_str())
             .is_some_and(|r| std::ptr::eq(*r, f));
-        if first && matches!(files.get(&f.id), Some(FilePlan::Skip)) {
+        if first && !others.contains(&f.id) && matches!(files.get(&f.id), Some(FilePlan::Skip)) {
             warnings.push(format!("{}: referenced but not used by the VM", f.href));
         }
     }
@@ -1260,7 +1315,11 @@ fn finish(
     // The verdict runs even when a disk failed: a digest mismatch explains a corrupt disk.
     let mut report = Report {
         path: label.to_path_buf(),
-        kind: if ova { "ova" } else { "directory" }.into(),
+        kind: if ova {
+            verify::PackageKind::Ova
+        } else {
+            verify::PackageKind::Directory
+        },
         ..Default::default()
     };
     let collected = Collected {
@@ -1361,7 +1420,7 @@ fn finish(
             disk_id: d.disk_id.clone(),
             source: d.file_id.as_ref().map(|_| d.target.entry.clone()),
             device: d.device.clone(),
-            mode: opts.disk_mode.name().to_string(),
+            mode: opts.disk_mode,
             file: d.out_name.clone(),
             capacity_bytes: done.capacity_bytes,
             data_bytes: done.report.data_bytes,

@@ -381,7 +381,7 @@ impl crate::vmdk::stream::ReadAt for Member {
 enum DiskInput {
     /// A streamOptimized extent in a file or an archive member: read in large blocks, its
     /// grains compared compressed ([`diff_streams`]).
-    Stream(StreamFileSource<Member>),
+    Stream(Box<StreamFileSource<Member>>),
     /// Any other disk, grain by grain ([`diff_disks`]).
     Other(Box<dyn DiskSource>),
 }
@@ -396,12 +396,12 @@ impl DiskInput {
             std::num::NonZeroU64::new(size),
             rustix::fs::Advice::Sequential,
         );
-        Ok(DiskInput::Stream(StreamFileSource::new(
+        Ok(DiskInput::Stream(Box::new(StreamFileSource::new(
             Member { file, base },
             size,
             origin,
             limits,
-        )?))
+        )?)))
     }
 
     /// The disk in file `path`, whatever its format.
@@ -420,7 +420,7 @@ impl DiskInput {
 
     fn into_source(self) -> Box<dyn DiskSource> {
         match self {
-            DiskInput::Stream(s) => Box::new(s),
+            DiskInput::Stream(s) => s,
             DiskInput::Other(s) => s,
         }
     }
@@ -447,7 +447,7 @@ impl Package {
 /// other pair grain by grain ([`diff_disks`]).
 fn diff_inputs(label: &str, a: DiskInput, b: DiskInput, max_ranges: usize) -> Result<DiskDiff> {
     match (a, b) {
-        (DiskInput::Stream(a), DiskInput::Stream(b)) => diff_streams(label, a, b, max_ranges),
+        (DiskInput::Stream(a), DiskInput::Stream(b)) => diff_streams(label, *a, *b, max_ranges),
         (a, b) => diff_disks(
             label,
             a.into_source().as_mut(),

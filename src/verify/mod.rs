@@ -18,12 +18,13 @@
 mod descriptor;
 mod disk;
 
-pub use disk::verify_disk;
+pub(crate) use disk::verify_disk;
 
 use std::collections::{BTreeMap, HashMap, HashSet};
 use std::fs::File;
 use std::io::{Read, Write};
 use std::path::{Path, PathBuf};
+use std::sync::Arc;
 
 use serde::Serialize;
 
@@ -35,7 +36,7 @@ use crate::limits::{Limits, SECTOR_SIZE};
 use crate::manifest::Manifest;
 use crate::ova::names::{self, Role};
 use crate::ova::Reader;
-use crate::progress::Progress;
+use crate::progress::{NoProgress, Progress};
 use crate::sniff::Content;
 use crate::vmdk::header::SparseHeader;
 
@@ -44,8 +45,8 @@ pub(crate) use descriptor::FileRef;
 /// Leading bytes of each member kept for the disk header check.
 const PREFIX_BYTES: usize = 256 << 10;
 
-/// Options of [`verify_path`] and [`verify_ova`].
-#[derive(Debug, Clone, Default)]
+/// Options of [`verify()`] and [`verify_stream`].
+#[derive(Clone, Default)]
 pub struct VerifyOptions {
     /// Downgrade what ovftool's `--lax` tolerates (entry order, descriptor missing from the
     /// manifest, descriptor warnings) to warnings.
@@ -65,6 +66,57 @@ pub struct VerifyOptions {
     pub at: Option<u64>,
     /// Size caps.
     pub limits: Limits,
+    /// Receives progress of the pass over the package (`None`: none reported).
+    pub progress: Option<Arc<dyn Progress>>,
+}
+
+impl std::fmt::Debug for VerifyOptions {
+    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+        f.debug_struct("VerifyOptions")
+            .field("lax", &self.lax)
+            .field("skip_manifest_check", &self.skip_manifest_check)
+            .field("deep", &self.deep)
+            .field("trust", &self.trust)
+            .field("require_signature", &self.require_signature)
+            .field("at", &self.at)
+            .field("limits", &self.limits)
+            .field("progress", &self.progress.is_some())
+            .finish()
+    }
+}
+
+/// Where `opts` wants progress reported.
+fn progress_of(opts: &VerifyOptions) -> &dyn Progress {
+    match &opts.progress {
+        Some(p) => p.as_ref(),
+        None => &NoProgress,
+    }
+}
+
+/// Verifies `path`: an `.ova` file, an `.ovf` descriptor with its files beside it, a package
+/// folder holding one descriptor, or a standalone disk. `-` reads an OVA from standard input.
+/// Progress goes to `opts.progress`.
+///
+/// Problems with the package are findings in the report ([`Report::passed`]), not errors.
+///
+/// # Errors
+/// [`ErrorKind::Io`] when `path` cannot be opened, [`ErrorKind::Usage`] for bad options or an
+/// input that is no package.
+///
+/// # Security
+/// Names from the package pass [`crate::gate`]; nothing is written.
+pub fn verify(path: &Path, opts: &VerifyOptions) -> Result<Report> {
+    verify_path(path, opts, progress_of(opts))
+}
+
+/// Verifies an OVA read from any stream (a pipe, an http body); `name` labels it in the
+/// report. Progress goes to `opts.progress`.
+///
+/// # Errors
+/// Only usage errors (such as `deep`, which needs a file); every problem with the input is a
+/// finding in the report.
+pub fn verify_stream(src: &mut dyn Read, name: &Path, opts: &VerifyOptions) -> Result<Report> {
+    verify_ova(src, name, opts, progress_of(opts))
 }
 
 pub use crate::finding::{Code, Policy, Severity};
@@ -113,7 +165,7 @@ pub struct FileReport {
 #[derive(Debug, Clone, PartialEq, Eq, Serialize)]
 pub struct SignatureReport {
     /// Digest algorithm of the signature.
-    pub algorithm: String,
+    pub algorithm: Algorithm,
     /// The manifest it signs.
     pub manifest: String,
     /// Whether the signature verified against the manifest bytes.
@@ -127,18 +179,41 @@ pub struct SignatureReport {
     pub trust_path: Vec<String>,
 }
 
+/// The kind of input a [`Report`] is about.
+#[derive(Debug, Clone, Copy, Default, PartialEq, Eq, Hash, Serialize)]
+#[serde(rename_all = "lowercase")]
+pub enum PackageKind {
+    /// An OVA (tar) file or stream.
+    #[default]
+    Ova,
+    /// An `.ovf` descriptor with its files beside it, or a package folder.
+    Directory,
+    /// A standalone virtual disk.
+    Disk,
+}
+
+impl std::fmt::Display for PackageKind {
+    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+        f.pad(match self {
+            PackageKind::Ova => "ova",
+            PackageKind::Directory => "directory",
+            PackageKind::Disk => "disk",
+        })
+    }
+}
+
 /// The outcome of a verification.
 #[derive(Debug, Clone, Default, PartialEq, Eq, Serialize)]
 pub struct Report {
     /// What was verified.
     #[serde(serialize_with = "crate::json_path::serialize")]
     pub path: PathBuf,
-    /// `ova` or `directory`.
-    pub kind: String,
+    /// What was verified: an OVA, a folder package (or lone `.ovf`), a disk.
+    pub kind: PackageKind,
     /// The descriptor's name.
     pub descriptor: Option<String>,
     /// The manifest's algorithm(s).
-    pub manifest_algorithms: Vec<String>,
+    pub manifest_algorithms: Vec<Algorithm>,
     /// Files in package order.
     pub files: Vec<FileReport>,
     /// The signature, if signed.
@@ -395,12 +470,8 @@ pub(crate) fn scan_ova(
     collected
 }
 
-/// Verifies an OVA read from any stream (a pipe, stdin). With `reopen`, digests the pass did
-/// not compute (manifest at the end using another algorithm) are computed by re-reading.
-///
-/// # Errors
-/// Only usage errors; every problem with the input is a finding in the report.
-pub fn verify_ova(
+/// [`verify_stream`] with an explicit progress receiver.
+pub(crate) fn verify_ova(
     src: &mut dyn Read,
     name: &Path,
     opts: &VerifyOptions,
@@ -425,7 +496,7 @@ fn verify_ova_inner(
     }
     let mut report = Report {
         path: name.to_path_buf(),
-        kind: "ova".into(),
+        kind: PackageKind::Ova,
         ..Default::default()
     };
     let collected = scan_ova(src, archive, &opts.limits, None, progress, &mut report);
@@ -447,15 +518,12 @@ fn check_options(opts: &VerifyOptions) -> Result<()> {
     Ok(())
 }
 
-/// Verifies `path`: an `.ova` file, an `.ovf` descriptor with its files beside it, or a folder
-/// holding one descriptor. `-` reads an OVA from standard input.
-///
-/// # Errors
-/// [`ErrorKind::Io`] when `path` cannot be opened, [`ErrorKind::Usage`] for bad options.
-///
-/// # Security
-/// Names from the package pass [`crate::gate`]; nothing is written.
-pub fn verify_path(path: &Path, opts: &VerifyOptions, progress: &dyn Progress) -> Result<Report> {
+/// [`verify()`] with an explicit progress receiver.
+pub(crate) fn verify_path(
+    path: &Path,
+    opts: &VerifyOptions,
+    progress: &dyn Progress,
+) -> Result<Report> {
     tracing::info!(path = %path.display(), deep = opts.deep, "verify: open package");
     if path == Path::new("-") {
         let stdin = std::io::stdin();
@@ -483,6 +551,19 @@ pub fn verify_path(path: &Path, opts: &VerifyOptions, progress: &dyn Progress) -
         _ if names::role(&path.to_string_lossy()) == Role::Descriptor => {
             let dir = parent(path);
             return verify_dir(&dir, Some(path), opts, progress);
+        }
+        // Nothing else matched: a raw disk image, unless the name says it is a package (an
+        // `.ova` whose tar header is broken is a broken package, not a disk).
+        Content::Raw
+            if !path.extension().is_some_and(|e| {
+                e.eq_ignore_ascii_case("ova") || e.eq_ignore_ascii_case("tar")
+            }) =>
+        {
+            let mut report = verify_disk(path, opts, progress)?;
+            if let Some(note) = sniffed.note {
+                report.warn(Code::DiskHeader, None, note);
+            }
+            return Ok(report);
         }
         other => {
             if let Some(e) = other.not_a_disk_error() {
@@ -525,7 +606,7 @@ fn verify_dir(
     check_options(opts)?;
     let mut report = Report {
         path: ovf.unwrap_or(dir).to_path_buf(),
-        kind: "directory".into(),
+        kind: PackageKind::Directory,
         ..Default::default()
     };
     let collected = scan_dir(dir, ovf, &opts.limits, progress, &mut report)?;
@@ -930,11 +1011,7 @@ fn check_collected(
         }
         None => {}
         Some((mf, m)) => {
-            report.manifest_algorithms = m
-                .algorithms()
-                .iter()
-                .map(|a| a.name().to_string())
-                .collect();
+            report.manifest_algorithms = m.algorithms();
             if m.get(&desc.name).is_none() {
                 report.error(
                     Code::ManifestMissingDescriptor,
@@ -1161,7 +1238,7 @@ fn check_signature(
     };
     let signer = cf.signer().map(cert::info);
     let mut sig = SignatureReport {
-        algorithm: cf.algorithm.name().to_string(),
+        algorithm: cf.algorithm,
         manifest: cf.manifest_name.clone(),
         valid: false,
         signer: signer.clone(),

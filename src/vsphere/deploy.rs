@@ -74,7 +74,7 @@ impl Provisioning {
             Layout::Thick => Ok(Provisioning::Thick),
             Layout::EagerZeroedThick => Ok(Provisioning::EagerZeroedThick),
             other => Err(Error::usage(format!(
-                "--disk-mode {other} does not exist on a datastore: expected thin, thick or eager-zeroed-thick"
+                "disk mode {other} does not exist on a datastore: expected thin, thick or eager-zeroed-thick"
             ))),
         }
     }
@@ -345,7 +345,7 @@ fn resolve(s: &Session, loc: &Locator, opts: &DeployOptions) -> Result<Placement
                         .filter(|(_, r)| r.kind == "Folder")
                         .collect();
                     return Err(Error::usage(format!(
-                        "--vm-folder {f:?}: no such folder in {dc_path}/vm; folders there: {}",
+                        "VM folder {f:?}: no such folder in {dc_path}/vm; folders there: {}",
                         listing(&kids)
                     )));
                 }
@@ -664,7 +664,7 @@ fn deploy_session(
         let ids: Vec<String> = env.deployment_options().into_iter().map(|o| o.id).collect();
         if !ids.contains(want) {
             return Err(Error::usage(format!(
-                "--deployment-option {want:?}: the package offers {}",
+                "deployment option {want:?}: the package offers {}",
                 if ids.is_empty() {
                     "none".to_string()
                 } else {
@@ -708,7 +708,7 @@ fn deploy_session(
         None if ds_list.len() == 1 => ds_list[0].clone(),
         None => {
             return Err(Error::usage(format!(
-                "--datastore is needed: the target sees {}",
+                "a datastore must be chosen: the target sees {}",
                 names_of(s, &ds_list)?.join(", ")
             )))
         }
@@ -720,7 +720,7 @@ fn deploy_session(
     for (from, to) in &opts.networks {
         if !ovf_nets.iter().any(|n| n == from) {
             return Err(Error::usage(format!(
-                "--net {from}={to}: the package has no network {from:?}; its networks: {}",
+                "network mapping {from}={to}: the package has no network {from:?}; its networks: {}",
                 ovf_nets.join(", ")
             )));
         }
@@ -807,7 +807,7 @@ fn deploy_session(
         // --- The verdict, before the lease is completed.
         let mut report = Report {
             path: label.into(),
-            kind: "ova".into(),
+            kind: crate::verify::PackageKind::Ova,
             ..Default::default()
         };
         let collected = Collected {

@@ -12,9 +12,8 @@ use ovftool::disk::{DiskSource, GrainData};
 use ovftool::manifest::Manifest;
 use ovftool::ova::Reader;
 use ovftool::ovf::{Envelope, ParseOptions, ValidateOptions};
-use ovftool::progress::NoProgress;
 use ovftool::sniff::{classify_bytes, Content};
-use ovftool::verify::{verify_ova, VerifyOptions};
+use ovftool::verify::{verify_stream, VerifyOptions};
 use ovftool::vmdk::codec::Inflater;
 use ovftool::vmdk::descriptor::Descriptor;
 use ovftool::vmdk::header::SparseHeader;
@@ -60,7 +59,7 @@ fn ova_stream(data: &[u8]) {
         ..Default::default()
     };
     let mut src = data;
-    if let Ok(report) = verify_ova(&mut src, Path::new("fuzz.ova"), &opts, &NoProgress) {
+    if let Ok(report) = verify_stream(&mut src, Path::new("fuzz.ova"), &opts) {
         if report.passed() {
             assert!(report.descriptor.is_some());
         }

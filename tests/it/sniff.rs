@@ -91,8 +91,13 @@ fn a_gzip_compressed_ova_is_named() {
     e.write_all(&ova).unwrap();
     std::fs::write(&gz, e.finish().unwrap()).unwrap();
     assert_eq!(sniff_path(&gz).unwrap().content, Content::GzipTar);
-    for cmd in ["verify", "info", "validate"] {
-        let out = ovftool(&[cmd, gz.to_str().unwrap()]);
+    let target = dir.path().join("t");
+    for cmd in ["verify", "info", "validate", "unpack", "import"] {
+        let mut args = vec![cmd, gz.to_str().unwrap()];
+        if cmd == "unpack" || cmd == "import" {
+            args.push(target.to_str().unwrap());
+        }
+        let out = ovftool(&args);
         assert_eq!(out.status.code(), Some(2), "{cmd}: {out:?}");
         assert!(
             String::from_utf8_lossy(&out.stderr).contains("gzip-compressed"),
@@ -168,6 +173,75 @@ fn a_raw_file_named_vmdk_converts_with_a_warning() {
         std::fs::read(&out_path).unwrap(),
         std::fs::read(&fake).unwrap()
     );
+}
+
+#[test]
+fn a_raw_file_named_vmdk_verifies_as_raw_with_a_warning_and_is_no_descriptor() {
+    let dir = tempfile::tempdir().unwrap();
+    let fake = dir.path().join("fake.vmdk");
+    raw_image(&fake);
+    let out = ovftool(&["verify", fake.to_str().unwrap()]);
+    assert_eq!(out.status.code(), Some(0), "{out:?}");
+    let text = format!(
+        "{}{}",
+        String::from_utf8_lossy(&out.stdout),
+        String::from_utf8_lossy(&out.stderr)
+    );
+    assert!(text.contains("no vmdk signature"), "{text}");
+    assert!(!text.contains("tar header"), "{text}");
+    // validate wants a descriptor or a package: it says what the file is not, not where its
+    // bytes stop being UTF-8.
+    let out = ovftool(&["validate", fake.to_str().unwrap()]);
+    assert_eq!(out.status.code(), Some(2), "{out:?}");
+    let err = String::from_utf8_lossy(&out.stderr);
+    assert!(
+        err.contains("not an OVF descriptor or OVA package"),
+        "{err}"
+    );
+    // An .ova whose header is broken is still read as a (broken) package.
+    let broken = dir.path().join("broken.ova");
+    std::fs::copy(&fake, &broken).unwrap();
+    let out = ovftool(&["verify", broken.to_str().unwrap()]);
+    assert_eq!(out.status.code(), Some(1), "{out:?}");
+}
+
+#[test]
+fn a_package_without_a_descriptor_says_so_in_every_command() {
+    let dir = tempfile::tempdir().unwrap();
+    let ova = dir.path().join("nodesc.ova");
+    let f = std::fs::File::create(&ova).unwrap();
+    let mut b = tar::Builder::new(f);
+    for (name, data) in [
+        ("disk1.vmdk", vec![7u8; 4096]),
+        ("disk1.mf", b"x\n".to_vec()),
+    ] {
+        let mut h = tar::Header::new_ustar();
+        h.set_path(name).unwrap();
+        h.set_size(data.len() as u64);
+        h.set_mode(0o644);
+        h.set_cksum();
+        b.append(&h, data.as_slice()).unwrap();
+    }
+    b.into_inner().unwrap();
+    let target = dir.path().join("t");
+    for cmd in ["info", "validate", "verify", "import", "unpack"] {
+        let mut args = vec![cmd, ova.to_str().unwrap()];
+        if cmd == "unpack" || cmd == "import" {
+            args.push(target.to_str().unwrap());
+        }
+        let out = ovftool(&args);
+        assert_ne!(out.status.code(), Some(0), "{cmd}: {out:?}");
+        let text = format!(
+            "{}{}",
+            String::from_utf8_lossy(&out.stdout),
+            String::from_utf8_lossy(&out.stderr)
+        );
+        assert!(
+            text.contains("no .ovf descriptor in the package"),
+            "{cmd}: {text}"
+        );
+        assert!(!text.contains("first entry"), "{cmd}: {text}");
+    }
 }
 
 #[test]

@@ -161,9 +161,9 @@ fn options(args: &Args) -> ovftool::Result<ExportOptions> {
 }
 
 pub fn run(args: Args, ui: &Ui) -> ovftool::Result<Outcome> {
-    let opts = options(&args)?;
-    let progress = ui.progress();
-    let report = export::export(&args.input, &args.output, &opts, &*progress)?;
+    let mut opts = options(&args)?;
+    opts.progress = Some(std::sync::Arc::from(ui.progress()));
+    let report = export::export(&args.input, &args.output, &opts)?;
     if ui.json {
         let warnings = report
             .warnings
@@ -184,7 +184,7 @@ pub fn run(args: Args, ui: &Ui) -> ovftool::Result<Outcome> {
             report.source.display(),
             report.output.display(),
             report.format,
-            report.ovf_version,
+            report.ovf_version_text(),
             report
                 .hardware_family
                 .as_deref()

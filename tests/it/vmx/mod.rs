@@ -681,7 +681,9 @@ proptest! {
 
     #[test]
     fn arbitrary_bytes_never_panic(bytes in prop::collection::vec(any::<u8>(), 0..512)) {
-        if let Ok((v, _)) = Vmx::parse_lax(&bytes) {
+        let parsed = Vmx::parse_lax(&bytes);
+        crate::support::assert_input_error("arbitrary bytes", &parsed);
+        if let Ok((v, _)) = parsed {
             prop_assert_eq!(v.to_bytes(), bytes);
             let _ = Machine::from_vmx(&v);
         }
