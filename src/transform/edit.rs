@@ -961,14 +961,14 @@ fn drop_configuration(names: &Names, el: &mut Element, id: &str) -> usize {
     removed
 }
 
-/// "no deployment option has this id" for `flag ID`, naming the ids there are.
-fn unknown_config(env: &Envelope, flag: &str, id: &str) -> Error {
+/// "no deployment option has this id" for `doing ID`, naming the ids there are.
+fn unknown_config(env: &Envelope, doing: &str, id: &str) -> Error {
     let known: Vec<String> = env.deployment_options().into_iter().map(|d| d.id).collect();
     Error::usage(if known.is_empty() {
-        format!("--{flag} {id}: the package has no deployment options")
+        format!("{doing} {id}: the package has no deployment options")
     } else {
         format!(
-            "--{flag} {id}: no deployment option has this id (known: {})",
+            "{doing} {id}: no deployment option has this id (known: {})",
             known.join(", ")
         )
     })
@@ -981,13 +981,7 @@ fn edit_configs(env: &mut Envelope, o: &EditOptions, changes: &mut Vec<String>) 
     let names = Names::of(env);
     for id in &o.remove_configs {
         if !env.deployment_options().iter().any(|d| &d.id == id) {
-<<<<<<< HEAD
-            return Err(unknown_config(env, "remove-config", id));
-=======
-            return Err(Error::usage(format!(
-                "removing deployment option {id}: no deployment option has this id"
-            )));
->>>>>>> main
+            return Err(unknown_config(env, "removing deployment option", id));
         }
         let root = &mut env.document_mut().root;
         for sec in root
@@ -1019,7 +1013,7 @@ fn edit_configs(env: &mut Envelope, o: &EditOptions, changes: &mut Vec<String>) 
         }
         let exists = env.deployment_options().iter().any(|d| d.id == c.id);
         if !exists && !c.create {
-            return Err(unknown_config(env, "config-description", &c.id));
+            return Err(unknown_config(env, "describing deployment option", &c.id));
         }
         let root = &mut env.document_mut().root;
         if !exists {
@@ -1092,13 +1086,7 @@ fn edit_configs(env: &mut Envelope, o: &EditOptions, changes: &mut Vec<String>) 
     if let Some(id) = &o.default_config {
         let opts = env.deployment_options();
         if !opts.iter().any(|d| &d.id == id) {
-<<<<<<< HEAD
-            return Err(unknown_config(env, "default-config", id));
-=======
-            return Err(Error::usage(format!(
-                "setting default deployment option {id}: no deployment option has this id"
-            )));
->>>>>>> main
+            return Err(unknown_config(env, "setting default deployment option", id));
         }
         let old = env.default_deployment_option();
         let marked = opts.iter().any(|d| &d.id == id && d.default);
