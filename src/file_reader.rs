@@ -10,7 +10,7 @@ use std::io::{self, Read, Seek, SeekFrom};
 use std::path::{Path, PathBuf};
 
 use crate::error::{Error, Result};
-use crate::inflate::{image_bytes_cap, GunzipCapped};
+use crate::inflate::GunzipCapped;
 use crate::limits::Limits;
 use crate::ova::names;
 
@@ -114,7 +114,7 @@ pub(crate) fn parts_in_dir(dir: &Path, href: &str, chunked: bool, limits: &Limit
 
 /// The content of one File as a [`Read`]: the stored bytes, inflated when the File is gzip
 /// compressed. The first sector is read at once ([`FileReader::head`]): it says what the image
-/// is, and for a gzip file sets the inflation ceiling ([`image_bytes_cap`]).
+/// is, and for a gzip file sets the inflation ceiling ([`crate::inflate::image_bytes_cap`]).
 pub(crate) struct FileReader {
     head: Vec<u8>,
     pos: usize,
@@ -130,7 +130,7 @@ impl FileReader {
     /// The read errors of the first sector; a gzip stream that is not one.
     ///
     /// # Security
-    /// A gzip file inflates to at most what its disk can hold ([`image_bytes_cap`]; at most
+    /// A gzip file inflates to at most what its disk can hold ([`crate::inflate::image_bytes_cap`]; at most
     /// `limits.max_disk_capacity_bytes` before its first sector is seen): a decompression bomb
     /// fails with [`crate::ErrorKind::LimitExceeded`].
     pub(crate) fn new(
@@ -143,10 +143,8 @@ impl FileReader {
         if gzip {
             // Buffered: the decoder reads in small steps; the source may be a channel or a pipe.
             let buffered = io::BufReader::with_capacity(256 << 10, stored);
-            let mut gz = GunzipCapped::new(buffered, limits.max_disk_capacity_bytes, name);
-            let head = read_head(&mut gz, name)?;
-            let cap_bytes = image_bytes_cap(&head, ovf_capacity_bytes, limits);
-            gz.set_cap(cap_bytes);
+            let (head, gz) = GunzipCapped::image(buffered, ovf_capacity_bytes, limits, name)?;
+            let cap_bytes = gz.cap();
             Ok(FileReader {
                 head,
                 pos: 0,

@@ -35,6 +35,33 @@ impl<R: Read> GunzipCapped<R> {
         }
     }
 
+    /// Inflates the image `inner` (named `name` in messages), the one way every command reads
+    /// a gzip disk: reads its first sector (fewer bytes when the image is shorter), then lowers
+    /// the ceiling from `limits.max_disk_capacity_bytes` to what that sector and the OVF
+    /// capacity say the image can hold ([`image_bytes_cap`]). Returns the first sector and the
+    /// reader, positioned after it.
+    ///
+    /// # Errors
+    /// Data that is not gzip, I/O errors (named after the entry `name`).
+    pub fn image(
+        inner: R,
+        ovf_capacity: Option<u64>,
+        limits: &Limits,
+        name: &str,
+    ) -> crate::Result<(Vec<u8>, Self)> {
+        let mut gz = GunzipCapped::new(inner, limits.max_disk_capacity_bytes, name);
+        let mut head = vec![0u8; 512];
+        let got = crate::digest::read_full(&mut gz, &mut head).map_err(|e| e.with_entry(name))?;
+        head.truncate(got);
+        gz.set_cap(image_bytes_cap(&head, ovf_capacity, limits));
+        Ok((head, gz))
+    }
+
+    /// The ceiling: the most inflated bytes handed out.
+    pub fn cap(&self) -> u64 {
+        self.cap
+    }
+
     /// Sets the ceiling (total inflated bytes, counting those already read).
     pub fn set_cap(&mut self, cap_bytes: u64) {
         self.cap = cap_bytes;

@@ -8,7 +8,10 @@
 //! The data diff walks both disks grain by grain (64 KiB) in one pass over each: grains
 //! missing on both sides (holes) are skipped, grains whose compressed bytes are identical are
 //! equal without being inflated, the others are compared after inflating. Differences are
-//! reported as guest byte ranges (merged, counted, the first few listed).
+//! reported as guest byte ranges (merged, counted, the first few listed). Two
+//! streamOptimized disks (the usual case in OVAs) are read in large sequential blocks, both at
+//! once (B on a thread of its own), the compressed grains compared where they lie in the block:
+//! nothing is allocated or copied per grain.
 
 use std::collections::BTreeMap;
 use std::fs::File;
@@ -23,6 +26,7 @@ use crate::limits::Limits;
 use crate::ova::names::{self, Role};
 use crate::ovf::{Envelope, ParseOptions};
 use crate::vmdk::codec::Inflater;
+use crate::vmdk::stream::{BatchGrain, GrainBatch, Origin, StreamFileSource};
 
 /// Options of [`diff`].
 #[derive(Debug, Clone)]
@@ -357,7 +361,7 @@ pub fn diff_descriptors(a: &Envelope, b: &Envelope) -> Vec<Change> {
     out
 }
 
-/// Positional reads of one archive member.
+/// Positional reads of one archive member (or of a whole file: `base` 0).
 struct Member {
     file: File,
     base: u64,
@@ -373,27 +377,312 @@ impl crate::vmdk::stream::ReadAt for Member {
     }
 }
 
+/// One side of a disk comparison.
+enum DiskInput {
+    /// A streamOptimized extent in a file or an archive member: read in large blocks, its
+    /// grains compared compressed ([`diff_streams`]).
+    Stream(Box<StreamFileSource<Member>>),
+    /// Any other disk, grain by grain ([`diff_disks`]).
+    Other(Box<dyn DiskSource>),
+}
+
+impl DiskInput {
+    /// A streamOptimized extent of `size` bytes at `base` in `file`.
+    fn stream(file: File, base: u64, size: u64, origin: Origin, limits: &Limits) -> Result<Self> {
+        // Read front to back: ask for aggressive readahead (advice only).
+        let _ = rustix::fs::fadvise(
+            &file,
+            base,
+            std::num::NonZeroU64::new(size),
+            rustix::fs::Advice::Sequential,
+        );
+        Ok(DiskInput::Stream(Box::new(StreamFileSource::new(
+            Member { file, base },
+            size,
+            origin,
+            limits,
+        )?)))
+    }
+
+    /// The disk in file `path`, whatever its format.
+    fn open(path: &Path, limits: &Limits) -> Result<Self> {
+        if crate::vmdk::kind::detect(path)? != crate::vmdk::kind::DiskKind::StreamOptimized {
+            return Ok(DiskInput::Other(crate::vmdk::open::open(path, limits)?));
+        }
+        let file =
+            File::open(path).map_err(|e| Error::io("cannot open disk", e).with_path(path))?;
+        let size = file
+            .metadata()
+            .map_err(|e| Error::io("cannot read file size", e).with_path(path))?
+            .len();
+        Self::stream(file, 0, size, Origin::path(path), limits)
+    }
+
+    fn into_source(self) -> Box<dyn DiskSource> {
+        match self {
+            DiskInput::Stream(s) => s,
+            DiskInput::Other(s) => s,
+        }
+    }
+}
+
 impl Package {
-    /// The disk stored in member `name` as a grain source: a streamOptimized member of an OVA
-    /// file, or any disk file of a folder.
-    fn disk_source(&self, name: &str, limits: &Limits) -> Result<Box<dyn DiskSource>> {
+    /// The disk stored in member `name`: a streamOptimized member of an OVA file, or any disk
+    /// file of a folder.
+    fn disk_input(&self, name: &str, limits: &Limits) -> Result<DiskInput> {
         match self.member_location(name) {
             Some(super::package::Location::Archive { file, offset, size }) => {
                 let file = file
                     .try_clone()
                     .map_err(|e| Error::io("cannot reopen", e))?;
-                let m = Member { file, base: offset };
-                Ok(Box::new(crate::vmdk::stream::StreamFileSource::new(
-                    m,
-                    size,
-                    crate::vmdk::stream::Origin::entry(name),
-                    limits,
-                )?))
+                DiskInput::stream(file, offset, size, Origin::entry(name), limits)
             }
-            Some(super::package::Location::Path(p)) => crate::vmdk::open::open(&p, limits),
+            Some(super::package::Location::Path(p)) => DiskInput::open(&p, limits),
             None => Err(Error::verification(format!("{name} is not in the package"))),
         }
     }
+}
+
+/// Compares two disks: two streamOptimized extents in large blocks ([`diff_streams`]), any
+/// other pair grain by grain ([`diff_disks`]).
+fn diff_inputs(label: &str, a: DiskInput, b: DiskInput, max_ranges: usize) -> Result<DiskDiff> {
+    match (a, b) {
+        (DiskInput::Stream(a), DiskInput::Stream(b)) => diff_streams(label, *a, *b, max_ranges),
+        (a, b) => diff_disks(
+            label,
+            a.into_source().as_mut(),
+            b.into_source().as_mut(),
+            max_ranges,
+        ),
+    }
+}
+
+/// The differing grains of a comparison, merged into ranges.
+struct Marks {
+    d: DiskDiff,
+    last_end: Option<u64>,
+    max_ranges: usize,
+}
+
+impl Marks {
+    fn new(label: &str, capacity_bytes: (u64, u64), max_ranges: usize) -> Marks {
+        Marks {
+            d: DiskDiff {
+                disk: label.to_string(),
+                capacity_bytes,
+                compared: true,
+                ..Default::default()
+            },
+            last_end: None,
+            max_ranges,
+        }
+    }
+
+    /// `len` bytes at `off` differ.
+    fn mark(&mut self, off: u64, len: u64) {
+        let d = &mut self.d;
+        d.differing_bytes += len;
+        if self.last_end == Some(off) {
+            if let Some(r) = d.first_ranges.last_mut().filter(|r| r.0 + r.1 == off) {
+                r.1 += len;
+            }
+        } else {
+            d.differing_ranges += 1;
+            if d.first_ranges.len() < self.max_ranges {
+                d.first_ranges.push((off, len));
+            }
+        }
+        self.last_end = Some(off + len);
+    }
+}
+
+/// Bytes of a streamOptimized file read at once by [`diff_streams`]: large enough that a
+/// read costs no more than its copy, small enough that a block is still in the cache when its
+/// grains are compared (256 KiB measured best among 128 KiB to 1 MiB, 0.15-0.17 s of CPU for
+/// two 367 MB OVAs against 0.14 s for `cat`).
+const BLOCK_BYTES: usize = 256 << 10;
+/// Blocks in flight per disk (read ahead, being compared).
+const BLOCKS: usize = 4;
+
+/// Where a [`Blocks`] gets its blocks.
+enum Feed {
+    /// From a reading thread; the blocks go round between it and the comparison, so nothing
+    /// is allocated after the start.
+    Thread {
+        full: crossbeam_channel::Receiver<Result<GrainBatch>>,
+        free: crossbeam_channel::Sender<GrainBatch>,
+    },
+    /// Read on the comparing thread itself, into one block.
+    Here(Box<StreamFileSource<Member>>),
+}
+
+/// The grains of a streamOptimized extent, read in blocks ([`StreamFileSource::next_batch`]).
+struct Blocks {
+    feed: Feed,
+    cur: Option<GrainBatch>,
+    next: usize,
+    origin: Origin,
+}
+
+impl Blocks {
+    /// Reads `src` on a thread of `scope`, [`BLOCKS`] blocks ahead at most.
+    fn spawn<'scope>(
+        scope: &'scope std::thread::Scope<'scope, '_>,
+        mut src: StreamFileSource<Member>,
+    ) -> Blocks {
+        let (full_tx, full) = crossbeam_channel::bounded(BLOCKS);
+        let (free, free_rx) = crossbeam_channel::bounded(BLOCKS);
+        for _ in 0..BLOCKS {
+            let _ = free.send(GrainBatch::new(BLOCK_BYTES));
+        }
+        let origin = src.origin().clone();
+        scope.spawn(move || {
+            // Ends at the end of the disk, on an error, or when the comparison stops (its ends
+            // of the channels dropped).
+            while let Ok(mut batch) = free_rx.recv() {
+                let sent = match src.next_batch(&mut batch) {
+                    Ok(true) => full_tx.send(Ok(batch)),
+                    Ok(false) => return,
+                    Err(e) => full_tx.send(Err(e)),
+                };
+                if sent.is_err() {
+                    return;
+                }
+            }
+        });
+        Blocks {
+            feed: Feed::Thread { full, free },
+            cur: None,
+            next: 0,
+            origin,
+        }
+    }
+
+    /// Reads `src` on the calling thread, as the comparison asks for blocks.
+    fn here(src: StreamFileSource<Member>) -> Blocks {
+        Blocks {
+            origin: src.origin().clone(),
+            feed: Feed::Here(Box::new(src)),
+            cur: Some(GrainBatch::new(BLOCK_BYTES)),
+            next: 0,
+        }
+    }
+
+    /// Makes the next grain current; `false` at the end of the disk.
+    fn ready(&mut self) -> Result<bool> {
+        loop {
+            if let Some(b) = &self.cur {
+                if self.next < b.grains().len() {
+                    return Ok(true);
+                }
+            }
+            self.next = 0;
+            match &mut self.feed {
+                Feed::Here(src) => {
+                    let Some(b) = self.cur.as_mut() else {
+                        return Ok(false);
+                    };
+                    if !src.next_batch(b)? {
+                        return Ok(false);
+                    }
+                }
+                Feed::Thread { full, free } => {
+                    if let Some(done) = self.cur.take() {
+                        // Back to the reading thread (which may have finished).
+                        let _ = free.send(done);
+                    }
+                    match full.recv() {
+                        Ok(Ok(b)) => self.cur = Some(b),
+                        Ok(Err(e)) => return Err(e),
+                        Err(_) => return Ok(false),
+                    }
+                }
+            }
+        }
+    }
+
+    /// The current grain and its compressed bytes (`None` at the end).
+    fn current(&self) -> Option<(&BatchGrain, &[u8])> {
+        let b = self.cur.as_ref()?;
+        let g = b.grains().get(self.next)?;
+        Some((g, b.data(g)))
+    }
+
+    fn advance(&mut self) {
+        self.next += 1;
+    }
+}
+
+/// Compares two streamOptimized extents (see the module documentation): each is read front
+/// to back in blocks of [`BLOCK_BYTES`], B on a thread of its own, A on this one, which
+/// compares each block of A as soon as it is read (still in the cache); grains whose
+/// compressed bytes are the same are equal, the others are inflated (into two buffers reused
+/// from grain to grain) and compared.
+fn diff_streams(
+    label: &str,
+    a: StreamFileSource<Member>,
+    b: StreamFileSource<Member>,
+    max_ranges: usize,
+) -> Result<DiskDiff> {
+    use std::cmp::Ordering;
+    let mut m = Marks::new(label, (a.capacity_bytes(), b.capacity_bytes()), max_ranges);
+    let mut inflater = Inflater::new();
+    let (mut pa, mut pb) = (Vec::new(), Vec::new());
+    let mut inflate = |origin: &Origin, g: &BatchGrain, data: &[u8], out: &mut Vec<u8>| {
+        inflater
+            .inflate_grain_into(data, g.len as usize, out)
+            .map_err(|e| origin.apply(e.with_offset(g.file_offset)))
+    };
+    std::thread::scope(|s| {
+        let mut a = Blocks::here(a);
+        let mut b = Blocks::spawn(s, b);
+        loop {
+            a.ready()?;
+            b.ready()?;
+            let (ga, gb) = (a.current(), b.current());
+            let order = match (&ga, &gb) {
+                (None, None) => break,
+                (Some(_), None) => Ordering::Less,
+                (None, Some(_)) => Ordering::Greater,
+                (Some((x, _)), Some((y, _))) => x.offset.cmp(&y.offset),
+            };
+            match (order, ga, gb) {
+                (Ordering::Equal, Some((x, p)), Some((y, q))) => {
+                    if p == q && x.len == y.len {
+                        m.d.grains_same_compressed += 1;
+                    } else {
+                        m.d.grains_inflated += 1;
+                        inflate(&a.origin, x, p, &mut pa)?;
+                        inflate(&b.origin, y, q, &mut pb)?;
+                        if pa != pb {
+                            m.mark(x.offset, u64::from(x.len.max(y.len)));
+                        }
+                    }
+                    a.advance();
+                    b.advance();
+                }
+                (Ordering::Less, Some((x, p)), _) => {
+                    // Only A has data here: it differs unless it is zeros.
+                    m.d.grains_inflated += 1;
+                    inflate(&a.origin, x, p, &mut pa)?;
+                    if !crate::disk::is_zero(&pa) {
+                        m.mark(x.offset, u64::from(x.len));
+                    }
+                    a.advance();
+                }
+                (_, _, Some((y, q))) => {
+                    m.d.grains_inflated += 1;
+                    inflate(&b.origin, y, q, &mut pb)?;
+                    if !crate::disk::is_zero(&pb) {
+                        m.mark(y.offset, u64::from(y.len));
+                    }
+                    b.advance();
+                }
+                _ => unreachable!("the order follows from which grains exist"),
+            }
+        }
+        Ok(m.d)
+    })
 }
 
 /// Grains read ahead on the second disk's thread, in batches.
@@ -470,44 +759,29 @@ pub fn diff_disks(
     })
 }
 
+/// A grain's bytes: raw data as it is, compressed data inflated into `buf`.
+fn plain<'g>(g: &'g Grain, inf: &mut Inflater, buf: &'g mut Vec<u8>) -> Result<&'g [u8]> {
+    match &g.data {
+        GrainData::Raw(v) => Ok(v),
+        GrainData::Zlib { data, file_offset } => {
+            inf.inflate_grain_into(data, g.len as usize, buf)
+                .map_err(|e| e.with_offset(*file_offset))?;
+            Ok(buf)
+        }
+    }
+}
+
 fn compare_grains(
     label: &str,
     a: &mut dyn DiskSource,
     (b, capacity_b): (&mut Prefetched, u64),
     max_ranges: usize,
 ) -> Result<DiskDiff> {
-    let mut d = DiskDiff {
-        disk: label.to_string(),
-        capacity_bytes: (a.capacity_bytes(), capacity_b),
-        compared: true,
-        ..Default::default()
-    };
+    let mut m = Marks::new(label, (a.capacity_bytes(), capacity_b), max_ranges);
     let mut inflater = Inflater::new();
-    let plain = |g: &Grain, inf: &mut Inflater| -> Result<Vec<u8>> {
-        match &g.data {
-            GrainData::Raw(v) => Ok(v.clone()),
-            GrainData::Zlib { data, file_offset } => inf
-                .inflate_grain(data, g.len as usize)
-                .map_err(|e| e.with_offset(*file_offset)),
-        }
-    };
+    let (mut pa, mut pb) = (Vec::new(), Vec::new());
     let mut ga = a.next_grain()?;
     let mut gb = b.next_grain()?;
-    let mut last_end: Option<u64> = None;
-    let mut mark = |d: &mut DiskDiff, off: u64, len: u64| {
-        d.differing_bytes += len;
-        if last_end == Some(off) {
-            if let Some(r) = d.first_ranges.last_mut().filter(|r| r.0 + r.1 == off) {
-                r.1 += len;
-            }
-        } else {
-            d.differing_ranges += 1;
-            if d.first_ranges.len() < max_ranges {
-                d.first_ranges.push((off, len));
-            }
-        }
-        last_end = Some(off + len);
-    };
     loop {
         use std::cmp::Ordering;
         let order = match (&ga, &gb) {
@@ -522,33 +796,33 @@ fn compare_grains(
                     (GrainData::Zlib { data: p, .. }, GrainData::Zlib { data: q, .. })
                         if p == q && x.len == y.len =>
                     {
-                        d.grains_same_compressed += 1;
+                        m.d.grains_same_compressed += 1;
                         true
                     }
                     _ => {
-                        d.grains_inflated += 1;
-                        plain(&x, &mut inflater)? == plain(&y, &mut inflater)?
+                        m.d.grains_inflated += 1;
+                        plain(&x, &mut inflater, &mut pa)? == plain(&y, &mut inflater, &mut pb)?
                     }
                 };
                 if !same {
-                    mark(&mut d, x.offset, u64::from(x.len.max(y.len)));
+                    m.mark(x.offset, u64::from(x.len.max(y.len)));
                 }
                 ga = a.next_grain()?;
                 gb = b.next_grain()?;
             }
             (Ordering::Less, Some(x), y) => {
                 // Only A has data here: it differs unless it is zeros.
-                d.grains_inflated += 1;
-                if !crate::disk::is_zero(&plain(&x, &mut inflater)?) {
-                    mark(&mut d, x.offset, u64::from(x.len));
+                m.d.grains_inflated += 1;
+                if !crate::disk::is_zero(plain(&x, &mut inflater, &mut pa)?) {
+                    m.mark(x.offset, u64::from(x.len));
                 }
                 gb = y;
                 ga = a.next_grain()?;
             }
             (_, x, Some(y)) => {
-                d.grains_inflated += 1;
-                if !crate::disk::is_zero(&plain(&y, &mut inflater)?) {
-                    mark(&mut d, y.offset, u64::from(y.len));
+                m.d.grains_inflated += 1;
+                if !crate::disk::is_zero(plain(&y, &mut inflater, &mut pb)?) {
+                    m.mark(y.offset, u64::from(y.len));
                 }
                 ga = x;
                 gb = b.next_grain()?;
@@ -558,7 +832,7 @@ fn compare_grains(
             }
         }
     }
-    Ok(d)
+    Ok(m.d)
 }
 
 /// Whether `path` is a package (OVA, folder, `.ovf`) rather than a single disk.
@@ -584,18 +858,15 @@ pub fn diff(a: &Path, b: &Path, opts: &DiffOptions) -> Result<DiffReport> {
         ..Default::default()
     };
     if !is_package(a) && !is_package(b) {
-        let mut da = crate::vmdk::open::open(a, &opts.limits).map_err(|e| e.with_path(a))?;
-        let mut db = crate::vmdk::open::open(b, &opts.limits).map_err(|e| e.with_path(b))?;
+        let da = DiskInput::open(a, &opts.limits).map_err(|e| e.with_path(a))?;
+        let db = DiskInput::open(b, &opts.limits).map_err(|e| e.with_path(b))?;
         let label = a
             .file_name()
             .map(|n| n.to_string_lossy().into_owned())
             .unwrap_or_default();
-        report.disks.push(diff_disks(
-            &label,
-            da.as_mut(),
-            db.as_mut(),
-            opts.max_ranges,
-        )?);
+        report
+            .disks
+            .push(diff_inputs(&label, da, db, opts.max_ranges)?);
         return Ok(report);
     }
     if a == Path::new("-") || b == Path::new("-") {
@@ -635,12 +906,12 @@ pub fn diff(a: &Path, b: &Path, opts: &DiffOptions) -> Result<DiffReport> {
             report.disks.push(dd);
             continue;
         }
-        let sa = pa.disk_source(&fa.href, &opts.limits);
-        let sb = pb.disk_source(&fb.href, &opts.limits);
+        let sa = pa.disk_input(&fa.href, &opts.limits);
+        let sb = pb.disk_input(&fb.href, &opts.limits);
         match (sa, sb) {
-            (Ok(mut sa), Ok(mut sb)) => {
+            (Ok(sa), Ok(sb)) => {
                 report.disks.push(
-                    diff_disks(&da.disk_id, sa.as_mut(), sb.as_mut(), opts.max_ranges)
+                    diff_inputs(&da.disk_id, sa, sb, opts.max_ranges)
                         .map_err(|e| e.with_entry(&fa.href))?,
                 );
             }

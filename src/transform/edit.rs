@@ -65,6 +65,9 @@ pub struct ConfigEdit {
     pub label: Option<String>,
     /// `Description` (a new option without one gets its label).
     pub description: Option<String>,
+    /// Create the option when the descriptor has none with this id (`--add-config`); without,
+    /// an unknown id is an error that names the known ones.
+    pub create: bool,
 }
 
 /// Options of [`edit`]. Every field left at its default changes nothing.
@@ -958,6 +961,19 @@ fn drop_configuration(names: &Names, el: &mut Element, id: &str) -> usize {
     removed
 }
 
+/// "no deployment option has this id" for `doing ID`, naming the ids there are.
+fn unknown_config(env: &Envelope, doing: &str, id: &str) -> Error {
+    let known: Vec<String> = env.deployment_options().into_iter().map(|d| d.id).collect();
+    Error::usage(if known.is_empty() {
+        format!("{doing} {id}: the package has no deployment options")
+    } else {
+        format!(
+            "{doing} {id}: no deployment option has this id (known: {})",
+            known.join(", ")
+        )
+    })
+}
+
 fn edit_configs(env: &mut Envelope, o: &EditOptions, changes: &mut Vec<String>) -> Result<()> {
     if o.configs.is_empty() && o.remove_configs.is_empty() && o.default_config.is_none() {
         return Ok(());
@@ -965,9 +981,7 @@ fn edit_configs(env: &mut Envelope, o: &EditOptions, changes: &mut Vec<String>) 
     let names = Names::of(env);
     for id in &o.remove_configs {
         if !env.deployment_options().iter().any(|d| &d.id == id) {
-            return Err(Error::usage(format!(
-                "removing deployment option {id}: no deployment option has this id"
-            )));
+            return Err(unknown_config(env, "removing deployment option", id));
         }
         let root = &mut env.document_mut().root;
         for sec in root
@@ -998,6 +1012,9 @@ fn edit_configs(env: &mut Envelope, o: &EditOptions, changes: &mut Vec<String>) 
             )));
         }
         let exists = env.deployment_options().iter().any(|d| d.id == c.id);
+        if !exists && !c.create {
+            return Err(unknown_config(env, "describing deployment option", &c.id));
+        }
         let root = &mut env.document_mut().root;
         if !exists {
             if !root
@@ -1069,9 +1086,7 @@ fn edit_configs(env: &mut Envelope, o: &EditOptions, changes: &mut Vec<String>) 
     if let Some(id) = &o.default_config {
         let opts = env.deployment_options();
         if !opts.iter().any(|d| &d.id == id) {
-            return Err(Error::usage(format!(
-                "setting default deployment option {id}: no deployment option has this id"
-            )));
+            return Err(unknown_config(env, "setting default deployment option", id));
         }
         let old = env.default_deployment_option();
         let marked = opts.iter().any(|d| &d.id == id && d.default);

@@ -20,7 +20,7 @@ use std::path::{Path, PathBuf};
 use crate::cert::Signer;
 use crate::digest::{copy_hashing, Algorithm, CopyOptions, CopyResult};
 use crate::error::{Error, ErrorKind, Result};
-use crate::inflate::{image_bytes_cap, GunzipCapped};
+use crate::inflate::GunzipCapped;
 use crate::limits::Limits;
 use crate::manifest::Manifest;
 use crate::output::{PendingDir, PendingFile};
@@ -724,9 +724,7 @@ impl Package {
         limits: &Limits,
     ) -> Result<Box<dyn Read + '_>> {
         let (chain, _) = self.members_chain(ms)?;
-        let mut gz = GunzipCapped::new(chain, limits.max_disk_capacity_bytes, name);
-        let mut head = vec![0u8; 512];
-        let got = crate::digest::read_full(&mut gz, &mut head).map_err(|e| {
+        let (head, gz) = GunzipCapped::image(chain, ovf_capacity, limits, name).map_err(|e| {
             if e.kind() == ErrorKind::Io {
                 Error::corrupt(format!("cannot decompress {name}: {}", e.message()))
                     .with_entry(name)
@@ -734,8 +732,6 @@ impl Package {
                 e.with_entry(name)
             }
         })?;
-        head.truncate(got);
-        gz.set_cap(image_bytes_cap(&head, ovf_capacity, limits));
         Ok(Box::new(std::io::Cursor::new(head).chain(gz)))
     }
 

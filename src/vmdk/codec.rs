@@ -142,19 +142,30 @@ impl Inflater {
     /// # Security
     /// The output buffer is one grain whatever the input claims.
     pub fn inflate_grain(&mut self, data: &[u8], len: usize) -> Result<Vec<u8>> {
+        let mut out = Vec::new();
+        self.inflate_grain_into(data, len, &mut out)?;
+        Ok(out)
+    }
+
+    /// As [`Inflater::inflate_grain`], into `out` (resized to `len`; its allocation is reused
+    /// from grain to grain).
+    ///
+    /// # Errors
+    /// As [`Inflater::inflate_grain`].
+    pub fn inflate_grain_into(&mut self, data: &[u8], len: usize, out: &mut Vec<u8>) -> Result<()> {
         let cap = GRAIN_BYTES as usize;
         if len > cap {
             return Err(Error::corrupt(format!(
                 "grain of {len} bytes is larger than {cap}"
             )));
         }
-        let mut out = vec![0u8; cap];
-        let n = match self.inner.zlib_decompress(data, &mut out) {
+        out.resize(cap, 0);
+        let n = match self.inner.zlib_decompress(data, out) {
             Ok(n) => n,
             Err(DecompressionError::InsufficientSpace) => return Err(bomb(cap)),
             Err(DecompressionError::BadData) => {
                 // Some writers follow the spec's "RFC 1951" literally.
-                match self.inner.deflate_decompress(data, &mut out) {
+                match self.inner.deflate_decompress(data, out) {
                     Ok(n) => n,
                     Err(DecompressionError::InsufficientSpace) => return Err(bomb(cap)),
                     Err(DecompressionError::BadData) => {
@@ -171,7 +182,7 @@ impl Inflater {
             )));
         }
         out.truncate(len);
-        Ok(out)
+        Ok(())
     }
 }
 

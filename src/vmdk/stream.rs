@@ -64,7 +64,8 @@ impl Origin {
         }
     }
 
-    fn apply(&self, mut e: Error) -> Error {
+    /// Adds the file or entry name to `e`.
+    pub(crate) fn apply(&self, mut e: Error) -> Error {
         if let Some(p) = &self.path {
             e = e.with_path(p);
         }
@@ -142,6 +143,10 @@ pub struct StreamFileSource<R: ReadAt = File> {
     grains: u64,
     /// File offset up to which reading ahead has been requested.
     prefetched: u64,
+    /// The grain that did not fit in the last [`GrainBatch`].
+    pending: Option<GrainAt>,
+    /// The file range the last [`GrainBatch`] read.
+    last_block: (u64, u64),
 }
 
 impl<R: ReadAt> std::fmt::Debug for StreamFileSource<R> {
@@ -197,6 +202,8 @@ impl<R: ReadAt> StreamFileSource<R> {
             gt_index: 0,
             grains: 0,
             prefetched: 0,
+            pending: None,
+            last_block: (0, 0),
         };
         s.init(limits).map_err(|e| s.origin.apply(e))?;
         Ok(s)
@@ -205,12 +212,7 @@ impl<R: ReadAt> StreamFileSource<R> {
     fn read_at(&mut self, offset: u64, buf: &mut [u8]) -> Result<()> {
         let end = offset.checked_add(buf.len() as u64);
         if end.is_none_or(|end| end > self.file_size) {
-            return Err(Error::corrupt(format!(
-                "truncated: {} bytes at offset {offset:#x} reach past the end of the file ({} bytes)",
-                buf.len(),
-                self.file_size
-            ))
-            .with_offset(offset));
+            return Err(truncated(offset, buf.len() as u64, self.file_size));
         }
         match self.reader.read_exact_at(buf, offset) {
             Ok(()) => Ok(()),
@@ -346,6 +348,11 @@ impl<R: ReadAt> StreamFileSource<R> {
         self.descriptor.as_deref()
     }
 
+    /// Where the extent comes from (for error messages).
+    pub fn origin(&self) -> &Origin {
+        &self.origin
+    }
+
     fn load_next_gt(&mut self) -> Result<bool> {
         loop {
             let Some(&gde) = self.gd.get(self.gd_index) else {
@@ -374,7 +381,9 @@ impl<R: ReadAt> StreamFileSource<R> {
         }
     }
 
-    fn next_grain_inner(&mut self) -> Result<Option<Grain>> {
+    /// The next allocated grain's place: its guest offset and length, its sector and where its
+    /// marker lies in the file (every check on the tables done, the marker not read yet).
+    fn next_location(&mut self) -> Result<Option<GrainAt>> {
         loop {
             if self.gt_index >= self.gt.len() && !self.load_next_gt()? {
                 return Ok(None);
@@ -415,33 +424,192 @@ impl<R: ReadAt> StreamFileSource<R> {
                     "compressed sparse extent without grain markers",
                 ));
             }
-            let mut m = [0u8; 12];
-            self.read_at(file_off, &mut m)?;
-            let (mlba, size) = (u64_le(&m, 0), u64::from(u32_le(&m, 8)));
-            if mlba != lba {
-                return Err(Error::corrupt(format!(
-                    "grain marker says sector {mlba}, but the grain table maps sector {lba} here"
-                ))
-                .with_offset(file_off));
-            }
-            if size == 0 || size > MAX_COMPRESSED_GRAIN {
-                return Err(Error::corrupt(format!(
-                    "bad grain marker: compressed size {size} is not between 1 and {MAX_COMPRESSED_GRAIN} (2 grains)"
-                ))
-                .with_offset(file_off));
-            }
-            let mut data = vec![0u8; size as usize];
-            self.read_at(file_off + 12, &mut data)?;
-            return Ok(Some(Grain {
+            return Ok(Some(GrainAt {
                 offset,
                 len: grain_len(self.capacity_bytes, offset),
-                data: GrainData::Zlib {
-                    data,
-                    file_offset: file_off,
-                },
+                lba,
+                file_off,
             }));
         }
     }
+
+    fn next_grain_inner(&mut self) -> Result<Option<Grain>> {
+        let next = match self.pending.take() {
+            Some(g) => Some(g),
+            None => self.next_location()?,
+        };
+        let Some(g) = next else {
+            return Ok(None);
+        };
+        let mut m = [0u8; 12];
+        self.read_at(g.file_off, &mut m)?;
+        let size = marker_size(&m, g.lba, g.file_off)?;
+        let mut data = vec![0u8; size];
+        self.read_at(g.file_off + 12, &mut data)?;
+        Ok(Some(Grain {
+            offset: g.offset,
+            len: g.len,
+            data: GrainData::Zlib {
+                data,
+                file_offset: g.file_off,
+            },
+        }))
+    }
+
+    /// Fills `batch` with the next grains, read in one block of the file (at most
+    /// `batch.buf.len()` bytes, which must be at least 12 + [`MAX_COMPRESSED_GRAIN`]) starting at
+    /// the next grain's marker; returns `false` at the end of the disk. The compressed bytes are
+    /// not copied: [`BatchGrain`] ranges point into the block. Nothing is allocated.
+    ///
+    /// The grains of a streamOptimized file lie in the order of their offsets in every known
+    /// layout, so consecutive blocks read the file front to back in large sequential reads. A
+    /// grain that is not where the previous block ended (tables that jump around) starts a
+    /// block of only one compressed grain's size, so that such a file costs at most twice its
+    /// grains' bytes, never a block a grain.
+    ///
+    /// # Errors
+    /// As [`DiskSource::next_grain`].
+    pub fn next_batch(&mut self, batch: &mut GrainBatch) -> Result<bool> {
+        self.next_batch_inner(batch)
+            .map_err(|e| self.origin.apply(e))
+    }
+
+    fn next_batch_inner(&mut self, batch: &mut GrainBatch) -> Result<bool> {
+        batch.grains.clear();
+        batch.file_offset = 0;
+        batch.filled = 0;
+        let most = batch.buf.len() as u64;
+        let least = 12 + MAX_COMPRESSED_GRAIN;
+        if most < least {
+            return Err(Error::usage(format!(
+                "grain batch of {most} bytes is smaller than one compressed grain ({least})"
+            )));
+        }
+        loop {
+            let g = match self.pending.take() {
+                Some(g) => g,
+                None => match self.next_location()? {
+                    Some(g) => g,
+                    None => return Ok(!batch.grains.is_empty()),
+                },
+            };
+            let end = batch.file_offset + batch.filled as u64;
+            if batch.filled == 0 {
+                // Sequential (the grain lies at or a little past where the last block ended):
+                // a whole block; anywhere else: one grain's worth.
+                let sequential = g.file_off >= self.last_block.0
+                    && g.file_off <= self.last_block.1.saturating_add(most / 2);
+                let want = if sequential { most } else { least };
+                let len = want.min(self.file_size.saturating_sub(g.file_off)).max(12);
+                self.read_at(g.file_off, &mut batch.buf[..len as usize])?;
+                batch.file_offset = g.file_off;
+                batch.filled = len as usize;
+                self.last_block = (g.file_off, g.file_off + len);
+            } else if g.file_off < batch.file_offset || g.file_off.saturating_add(12) > end {
+                self.pending = Some(g);
+                return Ok(true);
+            }
+            let rel = (g.file_off - batch.file_offset) as usize;
+            let size = marker_size(&batch.buf[rel..rel + 12], g.lba, g.file_off)?;
+            let data_end = rel + 12 + size;
+            if data_end > batch.filled {
+                if batch.grains.is_empty() {
+                    // The block reached the end of the file: the grain is cut off.
+                    return Err(truncated(g.file_off + 12, size as u64, self.file_size));
+                }
+                self.pending = Some(g);
+                return Ok(true);
+            }
+            batch.grains.push(BatchGrain {
+                offset: g.offset,
+                len: g.len,
+                data: rel + 12..data_end,
+                file_offset: g.file_off,
+            });
+        }
+    }
+}
+
+/// Where an allocated grain lies (see [`StreamFileSource::next_location`]).
+#[derive(Debug, Clone, Copy)]
+struct GrainAt {
+    offset: u64,
+    len: u32,
+    lba: u64,
+    file_off: u64,
+}
+
+/// A block of a streamOptimized file and the grains whose marker and data lie wholly in it
+/// ([`StreamFileSource::next_batch`]). Reused from batch to batch: nothing is allocated per
+/// grain.
+#[derive(Debug)]
+pub struct GrainBatch {
+    buf: Vec<u8>,
+    filled: usize,
+    file_offset: u64,
+    grains: Vec<BatchGrain>,
+}
+
+impl GrainBatch {
+    /// A batch reading blocks of `block_bytes` (raised to one compressed grain and its marker).
+    pub fn new(block_bytes: usize) -> GrainBatch {
+        let least = 12 + MAX_COMPRESSED_GRAIN as usize;
+        GrainBatch {
+            buf: vec![0u8; block_bytes.max(least)],
+            filled: 0,
+            file_offset: 0,
+            grains: Vec::new(),
+        }
+    }
+
+    /// The grains, in ascending guest offset.
+    pub fn grains(&self) -> &[BatchGrain] {
+        &self.grains
+    }
+
+    /// The compressed bytes of `g` (one of [`GrainBatch::grains`]).
+    pub fn data(&self, g: &BatchGrain) -> &[u8] {
+        &self.buf[g.data.clone()]
+    }
+}
+
+/// One grain of a [`GrainBatch`].
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct BatchGrain {
+    /// Offset in the virtual disk, in bytes.
+    pub offset: u64,
+    /// Length in bytes: [`GRAIN_BYTES`], or less for the last grain of the disk.
+    pub len: u32,
+    /// Where the compressed bytes lie in the batch's block.
+    data: std::ops::Range<usize>,
+    /// Where the grain marker starts in the file (for error messages).
+    pub file_offset: u64,
+}
+
+/// The compressed size a grain marker gives, checked: the marker must name sector `lba` (the
+/// one the grain table maps here) and a size between 1 and [`MAX_COMPRESSED_GRAIN`].
+fn marker_size(m: &[u8], lba: u64, file_off: u64) -> Result<usize> {
+    let (mlba, size) = (u64_le(m, 0), u64::from(u32_le(m, 8)));
+    if mlba != lba {
+        return Err(Error::corrupt(format!(
+            "grain marker says sector {mlba}, but the grain table maps sector {lba} here"
+        ))
+        .with_offset(file_off));
+    }
+    if size == 0 || size > MAX_COMPRESSED_GRAIN {
+        return Err(Error::corrupt(format!(
+            "bad grain marker: compressed size {size} is not between 1 and {MAX_COMPRESSED_GRAIN} (2 grains)"
+        ))
+        .with_offset(file_off));
+    }
+    Ok(size as usize)
+}
+
+fn truncated(offset: u64, len: u64, file_size: u64) -> Error {
+    Error::corrupt(format!(
+        "truncated: {len} bytes at offset {offset:#x} reach past the end of the file ({file_size} bytes)"
+    ))
+    .with_offset(offset)
 }
 
 fn placeholder() -> SparseHeader {
@@ -851,5 +1019,90 @@ impl<R: Read + Send> DiskSource for StreamReader<R> {
 
     fn annotate(&self, error: Error) -> Error {
         self.origin.apply(error)
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+    use crate::disk::{DataGrain, GrainEncoder, SinkOptions};
+    use crate::vmdk::stream_writer::{StreamGrainEncoder, StreamOptimizedWriter};
+
+    /// A streamOptimized image of 64 grains: incompressible grains (stored, ~64 KiB each, so
+    /// that a batch holds few), every third grain a hole.
+    fn image() -> Vec<u8> {
+        let opts = SinkOptions {
+            compression_level: 0,
+            ..Default::default()
+        };
+        let mut w =
+            StreamOptimizedWriter::new(Vec::new(), 64 * GRAIN_BYTES, "t.vmdk", &opts).unwrap();
+        let mut enc = StreamGrainEncoder::new(0).unwrap();
+        let mut x = 7u32;
+        for g in (0..64u64).filter(|g| g % 3 != 1) {
+            let bytes = (0..GRAIN_BYTES)
+                .map(|_| {
+                    x = x.wrapping_mul(1_103_515_245).wrapping_add(12345);
+                    (x >> 16) as u8
+                })
+                .collect();
+            let e = enc
+                .encode(DataGrain {
+                    offset: g * GRAIN_BYTES,
+                    bytes,
+                })
+                .unwrap();
+            w.write_grain(e).unwrap();
+        }
+        w.finish_into_inner().unwrap().0
+    }
+
+    fn source(img: Vec<u8>) -> StreamFileSource<Vec<u8>> {
+        let len = img.len() as u64;
+        StreamFileSource::new(img, len, Origin::entry("t.vmdk"), &Limits::default()).unwrap()
+    }
+
+    #[test]
+    fn batches_hand_out_the_grains_next_grain_does() {
+        let img = image();
+        let mut one = source(img.clone());
+        let mut want = Vec::new();
+        while let Some(g) = one.next_grain().unwrap() {
+            let GrainData::Zlib { data, file_offset } = g.data else {
+                panic!("raw grain")
+            };
+            want.push((g.offset, g.len, data, file_offset));
+        }
+        assert_eq!(want.len(), 43);
+        let mut many = source(img);
+        let mut batch = GrainBatch::new(0); // the least: one compressed grain and its marker
+        let (mut got, mut batches) = (Vec::new(), 0);
+        while many.next_batch(&mut batch).unwrap() {
+            batches += 1;
+            for g in batch.grains() {
+                got.push((g.offset, g.len, batch.data(g).to_vec(), g.file_offset));
+            }
+        }
+        assert_eq!(got, want);
+        assert!(batches > 1, "one block held every grain");
+        assert!(!many.next_batch(&mut batch).unwrap());
+    }
+
+    #[test]
+    fn a_batch_checks_grain_markers() {
+        let mut img = image();
+        let mut probe = source(img.clone());
+        let Some(Grain {
+            data: GrainData::Zlib { file_offset, .. },
+            ..
+        }) = probe.next_grain().unwrap()
+        else {
+            panic!("no grain")
+        };
+        // The first grain's marker names another sector.
+        img[file_offset as usize] ^= 0x80;
+        let mut s = source(img);
+        let e = s.next_batch(&mut GrainBatch::new(1 << 20)).unwrap_err();
+        assert!(e.to_string().contains("grain marker says sector"), "{e}");
     }
 }

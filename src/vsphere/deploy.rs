@@ -24,7 +24,7 @@ use super::locator::Locator;
 use super::xml::El;
 use crate::digest::{copy_hashing, Algorithm, CopyOptions};
 use crate::error::{Error, ErrorKind, Result};
-use crate::inflate::{image_bytes_cap, GunzipCapped};
+use crate::inflate::GunzipCapped;
 use crate::limits::Limits;
 use crate::manifest::Manifest;
 use crate::net::{HttpClient, TlsPolicy};
@@ -968,9 +968,7 @@ fn upload_file(
 ) -> Result<UploadReport> {
     let name = job.file.as_str();
     let (mut plain, first): (Box<dyn Read + Send>, Vec<u8>) = if job.gzip {
-        let mut gz = GunzipCapped::new(rx, opts.limits.max_disk_capacity_bytes, name);
-        let first = head(&mut gz, 512).map_err(|e| Error::from(e).with_entry(name))?;
-        gz.set_cap(image_bytes_cap(&first, None, &opts.limits));
+        let (first, gz) = GunzipCapped::image(rx, None, &opts.limits, name)?;
         (Box::new(gz), first)
     } else {
         let mut rx = rx;

@@ -337,6 +337,58 @@ fn edit_folder_to_folder() {
     assert_eq!(rc(&v), 0, "{}", stdout(&v));
 }
 
+#[test]
+fn edit_of_a_folder_refuses_a_file_outside_it() {
+    let t = tempfile::tempdir().unwrap();
+    let pkg = t.path().join("pkg");
+    let o = ovftool(&[
+        "unpack",
+        appliance().to_str().unwrap(),
+        pkg.to_str().unwrap(),
+    ]);
+    assert_eq!(rc(&o), 0, "{}", stderr(&o));
+    // The disk's File now names a file beside the folder: ../x.
+    let ovf = std::fs::read_dir(&pkg)
+        .unwrap()
+        .map(|e| e.unwrap().path())
+        .find(|p| p.extension().is_some_and(|e| e == "ovf"))
+        .unwrap();
+    let text = std::fs::read_to_string(&ovf).unwrap();
+    let disk = std::fs::read_dir(&pkg)
+        .unwrap()
+        .map(|e| e.unwrap().file_name().to_string_lossy().into_owned())
+        .find(|n| n.ends_with(".vmdk"))
+        .unwrap();
+    assert!(text.contains(&format!("ovf:href=\"{disk}\"")));
+    std::fs::write(
+        &ovf,
+        text.replace(&format!("ovf:href=\"{disk}\""), "ovf:href=\"../x\""),
+    )
+    .unwrap();
+    for e in std::fs::read_dir(&pkg).unwrap() {
+        let p = e.unwrap().path();
+        if p.extension().is_some_and(|e| e == "mf" || e == "cert") {
+            std::fs::remove_file(p).unwrap();
+        }
+    }
+    let outside = t.path().join("x");
+    std::fs::copy(pkg.join(&disk), &outside).unwrap();
+    let before = std::fs::metadata(&outside).unwrap();
+    for out in [t.path().join("edited"), t.path().join("edited.ova")] {
+        let o = cmd("edit", &pkg, &out, &["--product", "Outside"]);
+        // An unsafe name fails the package's checks (exit 1, as verify reports it).
+        assert_eq!(rc(&o), 1, "{}: {}", out.display(), stderr(&o));
+        assert!(stderr(&o).contains("../x"), "{}", stderr(&o));
+        assert!(!out.exists(), "{} written", out.display());
+    }
+    let after = std::fs::metadata(&outside).unwrap();
+    assert_eq!(before.len(), after.len());
+    assert_eq!(before.modified().unwrap(), after.modified().unwrap());
+    let mut names = leftovers(t.path());
+    names.sort();
+    assert_eq!(names, ["pkg", "x"]);
+}
+
 fn make_key(dir: &Path) -> Option<(PathBuf, PathBuf)> {
     if !have_tool("openssl") {
         return None;
@@ -689,6 +741,22 @@ fn edit_deployment_options_add_set_default_and_remove() {
         ]);
         assert_eq!(rc(&o), 2, "{}", stderr(&o));
     }
+    // A description for an option that does not exist is an error naming those that do; it
+    // never creates one.
+    let o = ovftool(&[
+        "edit",
+        out.to_str().unwrap(),
+        t.path().join("y.ova").to_str().unwrap(),
+        "--config-description",
+        "medium=Mid-size",
+    ]);
+    assert_eq!(rc(&o), 2, "{}", stderr(&o));
+    let e = stderr(&o);
+    assert!(
+        e.contains("medium") && e.contains("small") && e.contains("large"),
+        "{e}"
+    );
+    assert!(!t.path().join("y.ova").exists());
 }
 
 #[test]

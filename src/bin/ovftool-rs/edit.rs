@@ -238,6 +238,7 @@ pub fn run(args: Args, ui: &Ui) -> ovftool::Result<Outcome> {
             id,
             label,
             description: None,
+            create: true,
         });
     }
     for v in &args.config_description {
@@ -248,6 +249,7 @@ pub fn run(args: Args, ui: &Ui) -> ovftool::Result<Outcome> {
                 id,
                 label: None,
                 description: Some(text),
+                create: false,
             }),
         }
     }
