@@ -603,6 +603,40 @@ mod tests {
     }
 
     #[test]
+    fn buffers_handed_to_a_channel_arrive_whole_and_a_gone_reader_fails() {
+        let data: Vec<u8> = (0..(11u32 << 20) + 777)
+            .map(|i| (i * 13 + i / 509) as u8)
+            .collect();
+        let algs = vec![Algorithm::Sha256];
+        let opts = HashOptions {
+            algorithms: algs.clone(),
+            prefix_bytes: 10,
+            size_hint: Some(data.len() as u64),
+        };
+        let (mut w, mut r) = crate::channel::channel(2);
+        let reader = std::thread::spawn(move || {
+            let mut got = Vec::new();
+            r.read_to_end(&mut got).unwrap();
+            got
+        });
+        // Two members into one channel, as chunks of one file feed one upload.
+        let half = data.len() / 2;
+        let a = copy_hashing_to_channel(&mut &data[..half], &mut w, &opts, &NoProgress).unwrap();
+        let b = copy_hashing_to_channel(&mut &data[half..], &mut w, &opts, &NoProgress).unwrap();
+        w.finish().unwrap();
+        assert_eq!(reader.join().unwrap(), data);
+        assert_eq!(a.digests, Digests::of(&data[..half], &algs));
+        assert_eq!(b.digests, Digests::of(&data[half..], &algs));
+        assert_eq!(a.bytes + b.bytes, data.len() as u64);
+        assert_eq!(a.prefix, data[..10]);
+
+        let (mut w, r) = crate::channel::channel(2);
+        drop(r);
+        let e = copy_hashing_to_channel(&mut &data[..], &mut w, &opts, &NoProgress).unwrap_err();
+        assert!(e.to_string().contains("cannot write"), "{e}");
+    }
+
+    #[test]
     fn read_error_is_reported_not_hung() {
         struct Failing(u32);
         impl Read for Failing {
