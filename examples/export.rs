@@ -4,8 +4,7 @@
 
 use std::path::PathBuf;
 
-use ovftool::export::{export, ExportOptions};
-use ovftool::progress::NoProgress;
+use ovftool::ExportOptions;
 
 fn main() -> ovftool::Result<()> {
     let mut args = std::env::args_os().skip(1).map(PathBuf::from);
@@ -13,13 +12,14 @@ fn main() -> ovftool::Result<()> {
         eprintln!("usage: export VMX_OR_FOLDER OUTPUT.ova");
         std::process::exit(2);
     };
-    let report = export(&vm, &output, &ExportOptions::default(), &NoProgress)?;
+    let report = ovftool::export(&vm, &output, &ExportOptions::default())?;
     println!(
-        "{} -> {} ({}, OVF {})",
+        "{} -> {} ({}, OVF {}, manifest {:?})",
         report.source.display(),
         report.output.display(),
         report.format,
-        report.ovf_version
+        report.ovf_version_text(),
+        report.manifest_algorithm
     );
     Ok(())
 }

@@ -4,8 +4,7 @@
 
 use std::path::PathBuf;
 
-use ovftool::import::{import_path, ImportOptions};
-use ovftool::progress::NoProgress;
+use ovftool::ImportOptions;
 
 fn main() -> ovftool::Result<()> {
     let mut args = std::env::args_os().skip(1).map(PathBuf::from);
@@ -14,10 +13,13 @@ fn main() -> ovftool::Result<()> {
         std::process::exit(2);
     };
     // Defaults: thin disks, the descriptor's default deployment option, strict verification.
-    let report = import_path(&package, &target, &ImportOptions::default(), &NoProgress)?;
+    let report = ovftool::import(&package, &target, &ImportOptions::default())?;
     println!("{} -> {}", report.name, report.vmx.display());
     for d in &report.disks {
-        println!("  disk {} ({} bytes of data)", d.file, d.data_bytes);
+        println!(
+            "  disk {} ({}, {} bytes of data)",
+            d.file, d.mode, d.data_bytes
+        );
     }
     for w in &report.warnings {
         println!("  warning: {w}");

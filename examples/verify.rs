@@ -5,15 +5,14 @@
 
 use std::path::PathBuf;
 
-use ovftool::progress::NoProgress;
-use ovftool::verify::{verify_path, VerifyOptions};
+use ovftool::VerifyOptions;
 
 fn main() -> ovftool::Result<()> {
     let Some(package) = std::env::args_os().nth(1).map(PathBuf::from) else {
         eprintln!("usage: verify PACKAGE");
         std::process::exit(2);
     };
-    let report = verify_path(&package, &VerifyOptions::default(), &NoProgress)?;
+    let report = ovftool::verify(&package, &VerifyOptions::default())?;
     for f in &report.findings {
         println!("{:?} [{}] {}", f.severity, f.code, f.message);
     }

@@ -24,6 +24,13 @@ pub enum Algorithm {
     Sha512,
 }
 
+impl serde::Serialize for Algorithm {
+    /// As its manifest spelling (`SHA256`).
+    fn serialize<S: serde::Serializer>(&self, s: S) -> std::result::Result<S::Ok, S::Error> {
+        s.serialize_str(self.name())
+    }
+}
+
 impl Algorithm {
     /// The manifest spelling: `SHA1`, `SHA256`, `SHA512`.
     pub fn name(self) -> &'static str {

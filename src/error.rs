@@ -119,6 +119,23 @@ impl fmt::Display for Location {
     }
 }
 
+/// An option of the operation that would make it proceed, attached to the error it would
+/// avoid. The library names its own options here, never a front end's spelling: the CLI turns
+/// a hint into the flag to use.
+#[derive(Debug, Clone, PartialEq, Eq)]
+#[non_exhaustive]
+pub enum Hint {
+    /// Replacing existing outputs (`force`).
+    Force,
+    /// Exporting a VM that looks powered on or locked
+    /// ([`crate::export::ExportOptions::allow_locked`]).
+    AllowLocked,
+    /// Pinning the server certificate with this SHA-1 thumbprint, or not checking it
+    /// ([`crate::net::TlsPolicy`]), if it is the host's own certificate.
+    #[cfg(feature = "vsphere")]
+    PinThumbprint(String),
+}
+
 /// The error type of every fallible operation in this crate.
 pub struct Error(Box<Inner>);
 
@@ -126,6 +143,7 @@ struct Inner {
     kind: ErrorKind,
     message: String,
     location: Location,
+    hint: Option<Hint>,
     source: Option<Box<dyn std::error::Error + Send + Sync + 'static>>,
 }
 
@@ -136,6 +154,7 @@ impl Error {
             kind,
             message: message.into(),
             location: Location::default(),
+            hint: None,
             source: None,
         }))
     }
@@ -224,6 +243,20 @@ impl Error {
         self
     }
 
+    /// Names the option that would avoid this error (keeps an earlier one).
+    pub fn with_hint(mut self, hint: Hint) -> Self {
+        if self.0.hint.is_none() {
+            self.0.hint = Some(hint);
+        }
+        self
+    }
+
+    /// The option that would avoid this error, if the operation has one. Errors of kind
+    /// [`ErrorKind::AlreadyExists`] are always avoided by `force` and carry no hint.
+    pub fn hint(&self) -> Option<&Hint> {
+        self.0.hint.as_ref()
+    }
+
     /// The class of failure.
     pub fn kind(&self) -> ErrorKind {
         self.0.kind
@@ -247,6 +280,9 @@ impl fmt::Debug for Error {
             .field("message", &self.0.message);
         if !self.0.location.is_empty() {
             d.field("location", &self.0.location);
+        }
+        if let Some(hint) = &self.0.hint {
+            d.field("hint", hint);
         }
         if let Some(source) = &self.0.source {
             d.field("source", source);

@@ -23,9 +23,11 @@
 //! looks powered on or locked (`*.lck`, `*.vswp`) is refused unless
 //! [`ExportOptions::allow_locked`].
 
+use std::fmt;
 use std::fs::File;
 use std::io::{BufWriter, Seek, Write};
 use std::path::{Path, PathBuf};
+use std::sync::Arc;
 
 use serde::Serialize;
 
@@ -131,7 +133,7 @@ impl std::str::FromStr for Target {
 }
 
 /// Settings of [`export`].
-#[derive(Debug, Clone)]
+#[derive(Clone)]
 pub struct ExportOptions {
     /// The VM name written in the descriptor (default: the `.vmx` `displayName`, else the
     /// output's file stem).
@@ -170,6 +172,33 @@ pub struct ExportOptions {
     pub mtime: Option<u64>,
     /// Caps for everything read.
     pub limits: Limits,
+    /// Receives progress of the disk copies (`None`: none reported).
+    pub progress: Option<Arc<dyn Progress>>,
+}
+
+impl fmt::Debug for ExportOptions {
+    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
+        f.debug_struct("ExportOptions")
+            .field("name", &self.name)
+            .field("ovf_version", &self.ovf_version)
+            .field("manifest", &self.manifest)
+            .field("signer", &self.signer.is_some())
+            .field("max_hw_version", &self.max_hw_version)
+            .field("product", &self.product)
+            .field("properties", &self.properties)
+            .field("annotation", &self.annotation)
+            .field("eulas", &self.eulas.len())
+            .field("include_nvram", &self.include_nvram)
+            .field("include_images", &self.include_images)
+            .field("threads", &self.threads)
+            .field("compression_level", &self.compression_level)
+            .field("force", &self.force)
+            .field("allow_locked", &self.allow_locked)
+            .field("mtime", &self.mtime)
+            .field("limits", &self.limits)
+            .field("progress", &self.progress.is_some())
+            .finish()
+    }
 }
 
 impl Default for ExportOptions {
@@ -192,7 +221,82 @@ impl Default for ExportOptions {
             allow_locked: false,
             mtime: None,
             limits: Limits::DEFAULT,
+            progress: None,
         }
+    }
+}
+
+/// What a file of an exported package is.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Hash, Serialize)]
+#[serde(rename_all = "lowercase")]
+pub enum FileRole {
+    /// The `.ovf` descriptor.
+    Descriptor,
+    /// The `.mf` manifest.
+    Manifest,
+    /// The `.cert` signature.
+    Certificate,
+    /// A streamOptimized disk.
+    Disk,
+    /// The VM's NVRAM (EFI variables).
+    Nvram,
+    /// An attached CD/floppy image.
+    Image,
+}
+
+impl FileRole {
+    /// The lower-case name used in reports (`descriptor`, `disk`...).
+    pub fn name(self) -> &'static str {
+        match self {
+            FileRole::Descriptor => "descriptor",
+            FileRole::Manifest => "manifest",
+            FileRole::Certificate => "certificate",
+            FileRole::Disk => "disk",
+            FileRole::Nvram => "nvram",
+            FileRole::Image => "image",
+        }
+    }
+}
+
+impl fmt::Display for FileRole {
+    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
+        f.pad(self.name())
+    }
+}
+
+/// The container an export wrote.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Hash, Serialize)]
+#[serde(rename_all = "lowercase")]
+pub enum PackageFormat {
+    /// One `.ova` tar file.
+    Ova,
+    /// An `.ovf` descriptor with its files beside it.
+    Ovf,
+}
+
+impl fmt::Display for PackageFormat {
+    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
+        f.pad(match self {
+            PackageFormat::Ova => "ova",
+            PackageFormat::Ovf => "ovf",
+        })
+    }
+}
+
+/// The OVF version as an export writes it in reports: `1.0` or `2.0` (the version written,
+/// not the namespace family `1.x`).
+fn serialize_written_version<S: serde::Serializer>(
+    v: &OvfVersion,
+    s: S,
+) -> std::result::Result<S::Ok, S::Error> {
+    s.serialize_str(written_version(*v))
+}
+
+/// `1.0` or `2.0`: what [`export`] writes for `v`.
+fn written_version(v: OvfVersion) -> &'static str {
+    match v {
+        OvfVersion::V2 => "2.0",
+        _ => "1.0",
     }
 }
 
@@ -201,8 +305,8 @@ impl Default for ExportOptions {
 pub struct ExportedFile {
     /// Name in the package (tar entry or file beside the descriptor).
     pub name: String,
-    /// `descriptor`, `manifest`, `certificate`, `disk`, `nvram` or `image`.
-    pub role: &'static str,
+    /// What the file is.
+    pub role: FileRole,
     /// Stored size in bytes (for the descriptor: with its padding).
     pub size: u64,
     /// Lower-case hex digest with the manifest algorithm (absent without a manifest, and for
@@ -237,11 +341,12 @@ pub struct ExportReport {
     #[serde(serialize_with = "crate::json_path::serialize")]
     pub output: PathBuf,
     /// `ova` or `ovf`.
-    pub format: &'static str,
-    /// OVF version written (`1.0`, `2.0`).
-    pub ovf_version: &'static str,
+    pub format: PackageFormat,
+    /// OVF version written (reported as `1.0`, `2.0`).
+    #[serde(serialize_with = "serialize_written_version")]
+    pub ovf_version: OvfVersion,
     /// Manifest algorithm (`SHA256`...), if a manifest was written.
-    pub manifest_algorithm: Option<&'static str>,
+    pub manifest_algorithm: Option<Algorithm>,
     /// Whether a `.cert` signature was written.
     pub signed: bool,
     /// The VM name in the descriptor.
@@ -254,6 +359,13 @@ pub struct ExportReport {
     pub disks: Vec<ExportedDisk>,
     /// Everything approximated or left out.
     pub warnings: Vec<Warning>,
+}
+
+impl ExportReport {
+    /// The OVF version written as it is reported: `1.0` or `2.0`.
+    pub fn ovf_version_text(&self) -> &'static str {
+        written_version(self.ovf_version)
+    }
 }
 
 /// Files of a VM folder that mean the VM is running or locked by a host.
@@ -344,7 +456,7 @@ fn disk_adapter_type(m: &Machine, family: BusFamily, bus: u32) -> AdapterType {
 struct PlainFile {
     name: String,
     path: PathBuf,
-    role: &'static str,
+    role: FileRole,
 }
 
 /// A disk to export.
@@ -423,10 +535,11 @@ fn plan(input: &Path, stem: &str, opts: &ExportOptions) -> Result<Plan> {
         let locks = lock_markers(&dir)?;
         if !locks.is_empty() {
             return Err(Error::usage(format!(
-                "the VM looks powered on or locked ({}): power it off, or use --force",
+                "the VM looks powered on or locked ({}): power it off first",
                 locks.join(", ")
             ))
-            .with_path(&dir));
+            .with_path(&dir)
+            .with_hint(crate::error::Hint::AllowLocked));
         }
     }
     let vmx = Vmx::read_file(&config, &opts.limits)?;
@@ -536,7 +649,7 @@ fn plan(input: &Path, stem: &str, opts: &ExportOptions) -> Result<Plan> {
             plain.push(PlainFile {
                 name: href.clone(),
                 path,
-                role: "nvram",
+                role: FileRole::Nvram,
             });
             nvram_href = Some(href);
         }
@@ -556,7 +669,7 @@ fn plan(input: &Path, stem: &str, opts: &ExportOptions) -> Result<Plan> {
                         plain.push(PlainFile {
                             name: href,
                             path: p,
-                            role: "image",
+                            role: FileRole::Image,
                         });
                     }
                     _ => warnings.push(Warning::new(
@@ -673,7 +786,7 @@ fn attach_floppy_images(
         plain.push(PlainFile {
             name: href,
             path,
-            role: "image",
+            role: FileRole::Image,
         });
     }
 }
@@ -849,12 +962,11 @@ fn stem_hint(input: &Path, opts: &ExportOptions) -> String {
 /// Files the `.vmx` names are opened through [`crate::gate::resolve_in_dir`] (absolute paths
 /// only by base name inside the VM folder); VMDK extents and parents through the hosted
 /// reader's gate; every size read is bounded by [`ExportOptions::limits`].
-pub fn export(
-    input: &Path,
-    output: &Path,
-    opts: &ExportOptions,
-    progress: &dyn Progress,
-) -> Result<ExportReport> {
+pub fn export(input: &Path, output: &Path, opts: &ExportOptions) -> Result<ExportReport> {
+    let progress: &dyn Progress = match &opts.progress {
+        Some(p) => p.as_ref(),
+        None => &NoProgress,
+    };
     tracing::info!(input = %input.display(), output = %output.display(), "export: open VM");
     if opts.signer.is_some() && opts.manifest.is_none() {
         return Err(Error::usage(
@@ -906,14 +1018,14 @@ pub fn export(
         source: plan.config.clone(),
         output: final_path,
         format: match kind {
-            OutputKind::Ova(_) => "ova",
-            OutputKind::Ovf(_) => "ovf",
+            OutputKind::Ova(_) => PackageFormat::Ova,
+            OutputKind::Ovf(_) => PackageFormat::Ovf,
         },
         ovf_version: match opts.ovf_version {
-            OvfVersion::V2 => "2.0",
-            _ => "1.0",
+            OvfVersion::V2 => OvfVersion::V2,
+            _ => OvfVersion::V1,
         },
-        manifest_algorithm: opts.manifest.map(|a| a.name()),
+        manifest_algorithm: opts.manifest,
         signed: opts.signer.is_some(),
         name: plan.name.clone(),
         hardware_family: plan.family.clone(),
@@ -937,10 +1049,7 @@ fn write_ova(
     let alg = opts.manifest;
     let algs: Vec<Algorithm> = alg.into_iter().collect();
     let mut pending = PendingFile::create(path, opts.force)?;
-    let file = pending
-        .file()
-        .try_clone()
-        .map_err(|e| Error::io("cannot open output", e).with_path(path))?;
+    let file = pending.file_handle()?;
     let mut w = ova::Writer::new(BufWriter::with_capacity(1 << 20, file), resolve_mtime(opts));
 
     // Reserve the descriptor with every size at its widest, then manifest and certificate.
@@ -981,7 +1090,7 @@ fn write_ova(
             disk_stats.push((r.populated, r.bytes));
             out_files.push(ExportedFile {
                 name: href.clone(),
-                role: "disk",
+                role: FileRole::Disk,
                 size: r.bytes,
                 digest: hex_digest(&r.digests, alg),
             });
@@ -1033,7 +1142,7 @@ fn write_ova(
     let ovf_digest = alg.map(|a| hex::encode(a.digest(&ovf)));
     let mut head = vec![ExportedFile {
         name: ovf_name.to_string(),
-        role: "descriptor",
+        role: FileRole::Descriptor,
         size: ovf.len() as u64,
         digest: ovf_digest.clone(),
     }];
@@ -1044,7 +1153,7 @@ fn write_ova(
         w.fill(res, &mf, b'\n')?;
         head.push(ExportedFile {
             name: mf_name.to_string(),
-            role: "manifest",
+            role: FileRole::Manifest,
             size: res.size,
             digest: None,
         });
@@ -1053,7 +1162,7 @@ fn write_ova(
             w.fill(cres, &cert, b'\n')?;
             head.push(ExportedFile {
                 name: cert_name.to_string(),
-                role: "certificate",
+                role: FileRole::Certificate,
                 size: cres.size,
                 digest: None,
             });
@@ -1100,10 +1209,7 @@ fn write_ovf(
         let target = dir.join(crate::gate::plain_file_name(href)?);
         crate::output::refuse_overlap(&target, &plan.input_files())?;
         let mut pending = PendingFile::create(&target, opts.force)?;
-        let file = pending
-            .file()
-            .try_clone()
-            .map_err(|e| Error::io("cannot open output", e).with_path(&target))?;
+        let file = pending.file_handle()?;
         let (bytes, d, role) = if let Some(job) = plan.disks.iter_mut().find(|j| &j.name == href) {
             let hw = HashingWriter::new(BufWriter::with_capacity(1 << 20, file), &algs);
             let (hw, populated) =
@@ -1112,7 +1218,7 @@ fn write_ovf(
             buf.into_inner()
                 .map_err(|e| Error::io("cannot write", e.into_error()).with_path(&target))?;
             disk_stats.push((populated, bytes));
-            (bytes, d, "disk")
+            (bytes, d, FileRole::Disk)
         } else if let Some(pf) = plan.plain.iter().find(|p| &p.name == href) {
             let src = File::open(&pf.path)
                 .map_err(|e| Error::io("cannot open", e).with_path(&pf.path))?;
@@ -1152,7 +1258,7 @@ fn write_ovf(
     let ovf_digest = alg.map(|a| hex::encode(a.digest(&ovf)));
     let mut head = vec![ExportedFile {
         name: ovf_name.to_string(),
-        role: "descriptor",
+        role: FileRole::Descriptor,
         size: ovf.len() as u64,
         digest: ovf_digest.clone(),
     }];
@@ -1163,9 +1269,9 @@ fn write_ovf(
         let mf = manifest_bytes(a, &entries)?;
         if let Some(s) = &opts.signer {
             let cert = s.cert_file(a, mf_name, &mf)?;
-            extra.push((cert_name.to_string(), cert, "certificate"));
+            extra.push((cert_name.to_string(), cert, FileRole::Certificate));
         }
-        extra.insert(0, (mf_name.to_string(), mf, "manifest"));
+        extra.insert(0, (mf_name.to_string(), mf, FileRole::Manifest));
     }
     for (n, data, role) in &extra {
         let target = dir.join(n);
@@ -1176,7 +1282,7 @@ fn write_ovf(
         pendings.push(p);
         head.push(ExportedFile {
             name: n.clone(),
-            role,
+            role: *role,
             size: data.len() as u64,
             digest: None,
         });

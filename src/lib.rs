@@ -21,14 +21,11 @@
 //! ```no_run
 //! use std::path::Path;
 //!
-//! use ovftool::export::{export, ExportOptions};
-//! use ovftool::import::{import_path, ImportOptions};
-//! use ovftool::progress::NoProgress;
-//! use ovftool::verify::{verify_path, VerifyOptions};
+//! use ovftool::{ExportOptions, ImportOptions, VerifyOptions};
 //!
 //! # fn main() -> ovftool::Result<()> {
 //! // Digests, sizes, descriptor and signature, without writing anything.
-//! let report = verify_path(Path::new("appliance.ova"), &VerifyOptions::default(), &NoProgress)?;
+//! let report = ovftool::verify(Path::new("appliance.ova"), &VerifyOptions::default())?;
 //! if !report.passed() {
 //!     for f in report.errors() {
 //!         eprintln!("[{}] {}", f.code, f.message);
@@ -37,23 +34,24 @@
 //! }
 //!
 //! // Import: a VM folder with a .vmx and thin disks, in deployment option "small".
-//! let imported = import_path(
+//! let imported = ovftool::import(
 //!     Path::new("appliance.ova"),
 //!     Path::new("vms"),
 //!     &ImportOptions {
 //!         deployment_option: Some("small".into()),
 //!         ..ImportOptions::default()
 //!     },
-//!     &NoProgress,
 //! )?;
 //! println!("wrote {}", imported.vmx.display());
 //!
 //! // Export: OVF 1.0 + SHA-256 manifest + streamOptimized disks in one OVA.
-//! let exported = export(&imported.vmx, Path::new("copy.ova"), &ExportOptions::default(), &NoProgress)?;
-//! println!("wrote {}", exported.output.display());
+//! let exported = ovftool::export(&imported.vmx, Path::new("copy.ova"), &ExportOptions::default())?;
+//! println!("wrote {} ({}, {:?})", exported.output.display(), exported.format, exported.manifest_algorithm);
 //! # Ok(())
 //! # }
 //! ```
+//!
+//! Progress is optional: set `progress` in the options to a [`progress::Progress`] receiver.
 //!
 //! Smaller programs per job are in `examples/` (`import`, `export`, `verify`, `convert`).
 #![forbid(unsafe_code)]
@@ -88,6 +86,7 @@ pub mod package_files;
 pub mod pio;
 pub mod progress;
 pub(crate) mod range_copy;
+pub(crate) mod scan;
 pub mod sniff;
 pub mod transform;
 pub mod verify;
@@ -97,6 +96,9 @@ pub mod vmx;
 #[cfg(feature = "vsphere")]
 pub mod vsphere;
 
-pub use convert::convert;
-pub use error::{Error, ErrorKind, Location, Result};
+pub use convert::{convert, ConvertOptions, ConvertReport};
+pub use error::{Error, ErrorKind, Hint, Location, Result};
+pub use export::{export, ExportOptions, ExportReport};
+pub use import::{import, ImportOptions, ImportReport};
 pub use limits::Limits;
+pub use verify::{verify, Report as VerifyReport, VerifyOptions};

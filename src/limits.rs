@@ -79,6 +79,10 @@ impl Default for Limits {
     }
 }
 
+/// VMs of a vApp imported from one stream at once (one importer thread and a few MiB of
+/// buffers each); a larger vApp from a stream is imported one VM at a time with `--vm`.
+pub const MAX_STREAMED_VMS: usize = 64;
+
 /// Bytes in a disk sector. VMDK sizes and offsets are counted in these.
 pub const SECTOR_SIZE: u64 = 512;
 

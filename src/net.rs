@@ -170,7 +170,9 @@ impl ServerCertVerifier for Verifier {
                 } else {
                     Err(self.refuse(
                         tp,
-                        format!("the server's certificate does not match --thumbprint {want}"),
+                        format!(
+                            "the server's certificate does not match the pinned thumbprint {want}"
+                        ),
                     ))
                 }
             }
@@ -330,7 +332,7 @@ impl HttpClient {
         if let TlsPolicy::Thumbprint(t) = &policy {
             if normalize_thumbprint(t).is_none() {
                 return Err(Error::usage(format!(
-                    "--thumbprint: expected a SHA-1 thumbprint (40 hex digits, AA:BB:...), found {t:?}"
+                    "certificate thumbprint: expected SHA-1 (40 hex digits, AA:BB:...), found {t:?}"
                 )));
             }
         }
@@ -382,20 +384,15 @@ impl HttpClient {
     pub(crate) fn error(&self, what: &str, e: ureq::Error) -> Error {
         let refused = self.refused.lock().ok().and_then(|mut r| r.take());
         if let Some(r) = refused {
-            let hint = match self.policy {
-                TlsPolicy::Thumbprint(_) => String::new(),
-                _ => format!(
-                    "; if this is the host's certificate, pin it with --thumbprint {} (or skip the check with --no-ssl-verify)",
-                    r.thumbprint
-                ),
-            };
-            return Error::new(
+            let e = Error::new(
                 ErrorKind::Io,
-                format!(
-                    "{what}: {}: SHA-1 thumbprint {}{hint}",
-                    r.reason, r.thumbprint
-                ),
+                format!("{what}: {}: SHA-1 thumbprint {}", r.reason, r.thumbprint),
             );
+            // Pinning is the way out unless a pin is what refused it.
+            return match self.policy {
+                TlsPolicy::Thumbprint(_) => e,
+                _ => e.with_hint(crate::error::Hint::PinThumbprint(r.thumbprint)),
+            };
         }
         Error::new(ErrorKind::Io, format!("{what}: {e}")).with_source(e)
     }

@@ -560,6 +560,17 @@ impl PendingFile {
             .unwrap_or_else(|| unreachable_file())
     }
 
+    /// A second handle on the open temporary file, for a writer that owns its file while this
+    /// `PendingFile` waits to publish it.
+    ///
+    /// # Errors
+    /// [`ErrorKind::Io`] when the handle cannot be duplicated.
+    pub fn file_handle(&mut self) -> Result<File> {
+        self.file()
+            .try_clone()
+            .map_err(|e| Error::io("cannot open output", e).with_path(&self.final_path))
+    }
+
     /// The temporary path (for tools that reopen it).
     pub fn temp_path(&self) -> Option<&Path> {
         self.temp.as_ref().map(|t| t.path())

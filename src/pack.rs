@@ -21,7 +21,8 @@ use crate::output::{PendingDir, PendingFile};
 use crate::ova::names::{self, Role};
 use crate::ova::writer::{source_date_epoch, Writer};
 use crate::progress::Progress;
-use crate::verify::{self, Code, Extract, Policy, Report, Severity};
+use crate::scan::{self, Extract};
+use crate::verify::{self, Code, Policy, Report, Severity};
 
 /// Which manifest `pack` writes.
 #[derive(Debug, Clone, Copy, PartialEq, Eq, Default)]
@@ -469,27 +470,34 @@ pub fn unpack(
     tracing::info!(input = %input.display(), output = %out_dir.display(), "unpack: open archive");
     if input != Path::new("-") {
         crate::output::refuse_overlap(out_dir, &[input])?;
+        // By content: a gzip-compressed tar, a disk image or a descriptor is named, not read as
+        // a broken tar header.
+        if input.is_file() {
+            let content = crate::sniff::sniff_path(input)?.content;
+            if let Some(e) = content.not_a_package_error() {
+                return Err(e.with_path(input));
+            }
+            if content == crate::sniff::Content::Ovf {
+                return Err(Error::usage(
+                    "this is an OVF descriptor, not an OVA: there is nothing to unpack",
+                )
+                .with_path(input));
+            }
+        }
     }
     let pending = PendingDir::create(out_dir, opts.force)?;
     let mut report = Report {
         path: input.to_path_buf(),
-        kind: "ova".into(),
+        kind: crate::verify::PackageKind::Ova,
         ..Default::default()
     };
-    let extract = Extract {
+    let mut extract = Extract {
         dir: pending.path(),
     };
-    let collected = if input == Path::new("-") {
+    let (collected, status) = if input == Path::new("-") {
         let stdin = std::io::stdin();
         let mut lock = stdin.lock();
-        verify::scan_ova(
-            &mut lock,
-            None,
-            &opts.limits,
-            Some(&extract),
-            progress,
-            &mut report,
-        )
+        scan::scan_ova(&mut lock, None, &opts.limits, &mut extract, progress)
     } else {
         let f = File::open(input).map_err(|e| Error::io("cannot open", e).with_path(input))?;
         let meta = f
@@ -500,21 +508,23 @@ pub fn unpack(
         // A regular file is read in place: members are copied out of it by the kernel.
         let archive = meta.is_file().then_some(&f);
         let tally = crate::progress::Tally::new(progress);
-        let c = verify::scan_ova(
+        let r = scan::scan_ova(
             &mut cursor as &mut dyn Read,
             archive,
             &opts.limits,
-            Some(&extract),
+            &mut extract,
             &tally,
-            &mut report,
         );
-        if report.passed() && meta.is_file() {
+        if r.1.is_ok() && meta.is_file() {
             // The archive was read to its end: headers and padding count as done too.
             tally.complete(meta.len());
         }
         progress.finish();
-        c
+        r
     };
+    if let Err(e) = status {
+        report.push_error(&e);
+    }
     // An I/O failure (a full or read-only target, a read error) is an operational error (exit
     // 2), not a finding about the package (exit 1); the pending folder goes with it.
     if let Some(f) = report

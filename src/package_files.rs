@@ -240,6 +240,23 @@ fn stored_size(
         );
         return None;
     }
+    // Chunks are numbered from 0 without gaps (§7.1): a later chunk after a missing one means
+    // the file is cut short, not that it ends there.
+    let next = sizes.len() as u64;
+    if let Some(later) = (next + 1..=next + 16)
+        .map(|i| crate::ova::names::chunk_name(&f.href, i))
+        .find(|n| dir.join(n).is_file())
+    {
+        out.push(
+            absent(opts),
+            "chunk-missing",
+            path.to_string(),
+            format!(
+                "{} is not beside the descriptor, but {later} is: the chunks are not contiguous",
+                crate::ova::names::chunk_name(&f.href, next)
+            ),
+        );
+    }
     for (i, s) in sizes.iter().enumerate() {
         let last = i + 1 == sizes.len();
         if (!last && *s != chunk) || (last && (*s > chunk || *s == 0)) {
@@ -299,7 +316,7 @@ fn check_disk_file(
         .format
         .as_deref()
         .and_then(|f| f.rsplit_once('#'))
-        .map(|(_, frag)| frag.trim().to_ascii_lowercase());
+        .map(|(_, frag)| frag.trim().to_string());
     let is_vmdk_format = d
         .format
         .as_deref()
@@ -343,7 +360,7 @@ fn check_disk_file(
         .or_else(|| (kind == VmdkKind::StreamOptimized).then(|| "streamOptimized".to_string()));
     if let (Some(frag), Some(ct)) = (&fragment, &create_type) {
         // OVF 0.9's generic `#sparse` names any sparse VMDK; the 1.x fragments name a createType.
-        let ok = match frag.as_str() {
+        let ok = match frag.to_ascii_lowercase().as_str() {
             "sparse" => {
                 ct.to_ascii_lowercase().contains("sparse")
                     || ct.eq_ignore_ascii_case("streamOptimized")
@@ -397,6 +414,40 @@ mod tests {
 
     fn codes(d: &[Diagnostic]) -> Vec<(&'static str, Severity)> {
         d.iter().map(|d| (d.code, d.severity)).collect()
+    }
+
+    #[test]
+    fn a_gap_in_the_chunks_is_named() {
+        let dir = tempfile::tempdir().unwrap();
+        for (i, len) in [(0u64, 10usize), (2, 4)] {
+            std::fs::write(
+                dir.path().join(crate::ova::names::chunk_name("d.vmdk", i)),
+                vec![1u8; len],
+            )
+            .unwrap();
+        }
+        let e = env(
+            r#"<File ovf:href="d.vmdk" ovf:id="f" ovf:size="24" ovf:chunkSize="10"/>"#,
+            "",
+        );
+        let d = check_files(&e, dir.path(), "x.ovf", &FileCheckOptions::default());
+        assert!(
+            codes(&d).contains(&("chunk-missing", Severity::Warning)),
+            "{d:?}"
+        );
+        assert!(
+            d.iter().any(|x| x.message.contains("d.vmdk.000000001")),
+            "{d:?}"
+        );
+        let strict = FileCheckOptions {
+            absent_is_error: true,
+            ..Default::default()
+        };
+        let d = check_files(&e, dir.path(), "x.ovf", &strict);
+        assert!(
+            codes(&d).contains(&("chunk-missing", Severity::Error)),
+            "{d:?}"
+        );
     }
 
     #[test]

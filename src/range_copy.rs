@@ -224,13 +224,27 @@ pub fn copy_range_hashing(
         )
         .with_offset(src_off));
     }
+    copy_result(hashers, dst, dst_off, len, opts, "cannot read back output")
+}
+
+/// What copying or hashing the `len` bytes at `off` of `file` gives: the digests of `hashers`
+/// and the first `opts.prefix_bytes` of those bytes, read back from `file` (`read_error` is the
+/// message should that read fail).
+fn copy_result(
+    hashers: Vec<Hasher>,
+    file: &File,
+    off: u64,
+    len: u64,
+    opts: &HashOptions,
+    read_error: &str,
+) -> Result<CopyResult> {
     let mut prefix = vec![
         0u8;
         opts.prefix_bytes
             .min(usize::try_from(len).unwrap_or(usize::MAX))
     ];
-    dst.read_exact_at(&mut prefix, dst_off)
-        .map_err(|e| Error::io("cannot read back output", e))?;
+    file.read_exact_at(&mut prefix, off)
+        .map_err(|e| Error::io(read_error, e).with_offset(off))?;
     Ok(CopyResult {
         bytes: len,
         digests: Digests {
@@ -377,23 +391,7 @@ pub fn hash_range(
     for r in results {
         r?;
     }
-    let mut prefix = vec![
-        0u8;
-        opts.prefix_bytes
-            .min(usize::try_from(len).unwrap_or(usize::MAX))
-    ];
-    file.read_exact_at(&mut prefix, off)
-        .map_err(|e| Error::io("cannot read", e).with_offset(off))?;
-    Ok(CopyResult {
-        bytes: len,
-        digests: Digests {
-            values: hashers
-                .into_iter()
-                .map(|h| (h.algorithm(), h.finalize()))
-                .collect(),
-        },
-        prefix,
-    })
+    copy_result(hashers, file, off, len, opts, "cannot read")
 }
 
 /// One hashing pass over `file[off..off + len]` (see [`hash_range`]).

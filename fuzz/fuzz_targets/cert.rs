@@ -2,10 +2,7 @@
 //! Run: `RUSTC_BOOTSTRAP=1 cargo fuzz run cert`.
 #![no_main]
 
-use libfuzzer_sys::fuzz_target;
-use ovftool::cert::CertFile;
-use ovftool::Limits;
+#[path = "../checks/cert.rs"]
+mod checks;
 
-fuzz_target!(|data: &[u8]| {
-    let _ = CertFile::parse(data, &Limits::DEFAULT);
-});
+libfuzzer_sys::fuzz_target!(|data: &[u8]| checks::check(data));

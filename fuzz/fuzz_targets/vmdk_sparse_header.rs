@@ -3,15 +3,7 @@
 //! Run: `cargo +nightly fuzz run vmdk_sparse_header`.
 #![no_main]
 
-use libfuzzer_sys::fuzz_target;
-use ovftool::vmdk::header::SparseHeader;
+#[path = "../checks/vmdk_sparse_header.rs"]
+mod checks;
 
-fuzz_target!(|data: &[u8]| {
-    let mut b = [0u8; 512];
-    let n = data.len().min(512);
-    b[..n].copy_from_slice(&data[..n]);
-    if let Ok(h) = SparseHeader::parse(&b) {
-        assert_eq!(SparseHeader::parse(&h.to_bytes()).ok(), Some(h));
-        let _ = (h.gd_entries(), h.capacity_bytes(), h.gt_coverage_sectors());
-    }
-});
+libfuzzer_sys::fuzz_target!(|data: &[u8]| checks::check(data));

@@ -3,20 +3,20 @@
 //!
 //! `Envelope → Machine → Vmx` (docs/ARCHITECTURE.md): the descriptor is read into the neutral
 //! [`Machine`], adjusted (disk file names, networks, hardware version, extra-config policy, OVF
-//! environment) and written as a `.vmx`. The package is read once, in order: each member is
-//! hashed as it goes by ([`crate::digest::copy_hashing`]); a disk member's bytes are forwarded
+//! environment) and written as a `.vmx`. The package is read once, in order, by the scan every
+//! command shares (`crate::scan`), which parses the descriptor once for the plan and the verdict
+//! and hashes each member as it goes by; a disk member's bytes are forwarded
 //! through a bounded channel to a converter thread (gunzip when `ovf:compression="gzip"`, the
 //! marker-following streamOptimized reader, [`crate::disk::copy`] into the chosen layout);
 //! consecutive chunk members (`href.000000000`...) feed the same converter. At the end, every
-//! check of `verify` ([`crate::verify`]: entry order, References ↔ members, sizes, manifest,
+//! check of `verify` ([`crate::verify()`]: entry order, References ↔ members, sizes, manifest,
 //! signature, disk headers) runs on what the pass collected. Everything is written into a
 //! temporary folder inside the target folder ([`PendingDir`]), renamed into place only when the
 //! whole import succeeded: on any failure nothing is left behind.
 //!
 //! ```no_run
 //! use std::path::Path;
-//! use ovftool::import::{import_path, ImportOptions};
-//! use ovftool::progress::NoProgress;
+//! use ovftool::import::{import, ImportOptions};
 //! use ovftool::vmdk::layout::Layout;
 //!
 //! let opts = ImportOptions {
@@ -26,7 +26,7 @@
 //!     accept_all_eulas: true,
 //!     ..Default::default()
 //! };
-//! let report = import_path(Path::new("appliance.ova"), Path::new("/vms"), &opts, &NoProgress)?;
+//! let report = import(Path::new("appliance.ova"), Path::new("/vms"), &opts)?;
 //! println!("{} ({} disks)", report.vmx.display(), report.disks.len());
 //! # Ok::<(), ovftool::Error>(())
 //! ```
@@ -34,42 +34,39 @@
 pub(crate) mod pipe;
 mod vapp;
 
-pub use vapp::{import_package, PackageImport};
+pub use vapp::{import_package, import_package_reader, PackageImport};
 
 use std::collections::HashMap;
 use std::fs::{self, File};
 use std::io::{Read, Write};
 use std::path::{Path, PathBuf};
+use std::sync::Arc;
 
 use serde::Serialize;
 
-use crate::digest::{copy_hashing, Algorithm, Digests, HashOptions};
+use crate::digest::{copy_hashing, CopyResult, HashOptions};
 use crate::disk::{CopyOptions, SinkOptions};
 use crate::error::{Error, ErrorKind, Result};
 use crate::limits::Limits;
-use crate::manifest::Manifest;
 use crate::output::PendingDir;
 use crate::ova::names::{self, Role};
-use crate::ova::Reader;
 use crate::ovf::env::Environment;
-use crate::ovf::{props, Envelope, ParseOptions};
+use crate::ovf::{props, Envelope};
 use crate::progress::{NoProgress, Progress};
-use crate::verify::{self, Collected, Finding, Member, Policy, Report, Severity};
+use crate::scan::{self, DataMember, MemberSink, Package};
+use crate::verify::{self, Finding, Policy, Report, Severity};
 use crate::vm::{BusFamily, CdBacking, FloppyBacking, Machine};
 use crate::vmdk::geometry::AdapterType;
 use crate::vmdk::layout::Layout;
 
 use pipe::{BlankSource, ChannelWriter, DiskDone, DiskTarget};
 
-/// Leading bytes of each member kept for the disk header check of the verdict.
-const PREFIX_BYTES: usize = 64 << 10;
-
 /// Hardware version used when the descriptor names no VMware hardware family (VirtualBox's
 /// `virtualbox-2.2`, OVF 2.0 exports): ESXi 6.7 / Workstation 14, widely supported.
 pub const DEFAULT_HW_VERSION: u32 = 14;
 
-/// Options of [`import_path`] and [`import_reader`].
-#[derive(Debug, Clone)]
+/// Options of [`import()`], [`import_stream`] and [`import_package`].
+#[derive(Clone)]
 pub struct ImportOptions {
     /// VM name (folder and file names); default: the VirtualSystem's name, made safe.
     pub name: Option<String>,
@@ -80,7 +77,7 @@ pub struct ImportOptions {
     pub disk_mode: Layout,
     /// Deployment option (`ovf:configuration`) id; default: the descriptor's default.
     pub deployment_option: Option<String>,
-    /// The VirtualSystem (`ovf:id`) to import from a multi-VM vApp; required by [`import_path`]
+    /// The VirtualSystem (`ovf:id`) to import from a multi-VM vApp; required by [`import()`]
     /// when the package holds several ([`import_package`] then imports every VM).
     pub vm: Option<String>,
     /// `OVF network name → target network` (sets `ethernetN.networkName`).
@@ -103,6 +100,30 @@ pub struct ImportOptions {
     pub limits: Limits,
     /// Disk pipeline settings.
     pub copy: CopyOptions,
+    /// Receives progress of the pass over the package (`None`: none reported).
+    pub progress: Option<Arc<dyn Progress>>,
+}
+
+impl std::fmt::Debug for ImportOptions {
+    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+        f.debug_struct("ImportOptions")
+            .field("name", &self.name)
+            .field("disk_mode", &self.disk_mode)
+            .field("deployment_option", &self.deployment_option)
+            .field("vm", &self.vm)
+            .field("networks", &self.networks)
+            .field("properties", &self.properties)
+            .field("accept_all_eulas", &self.accept_all_eulas)
+            .field("lax", &self.lax)
+            .field("max_hw_version", &self.max_hw_version)
+            .field("skip_manifest_check", &self.skip_manifest_check)
+            .field("force", &self.force)
+            .field("allow_extra_config", &self.allow_extra_config)
+            .field("limits", &self.limits)
+            .field("copy", &self.copy)
+            .field("progress", &self.progress.is_some())
+            .finish()
+    }
 }
 
 impl ImportOptions {
@@ -134,6 +155,7 @@ impl Default for ImportOptions {
             allow_extra_config: false,
             limits: Limits::default(),
             copy: CopyOptions::default(),
+            progress: None,
         }
     }
 }
@@ -158,7 +180,7 @@ pub struct DiskReport {
     /// The `.vmx` device (`scsi0:0`).
     pub device: String,
     /// Output layout.
-    pub mode: String,
+    pub mode: Layout,
     /// The descriptor written (relative to the VM folder).
     pub file: String,
     /// Virtual capacity in bytes.
@@ -191,7 +213,8 @@ pub struct ImportReport {
 }
 
 /// Imports `source` (an `.ova`, an `.ovf` with its files beside it, or `-` for an OVA on
-/// standard input) into `target_dir/<name>/`. `target_dir` is created when missing.
+/// standard input) into `target_dir/<name>/`. `target_dir` is created when missing. Progress
+/// goes to `opts.progress`.
 ///
 /// # Errors
 /// [`ErrorKind::Verification`] when the package fails verification (digests, signature,
@@ -202,7 +225,37 @@ pub struct ImportReport {
 /// # Security
 /// Every name from the package passes [`crate::gate`] / [`crate::ova::names`]; everything is
 /// written inside a temporary folder in `target_dir` and renamed into place only on success.
-pub fn import_path(
+pub fn import(source: &Path, target_dir: &Path, opts: &ImportOptions) -> Result<ImportReport> {
+    import_path(source, target_dir, opts, progress_of(opts))
+}
+
+/// Imports an OVA read from any stream (a pipe, an http body) into `target_dir/<name>/`.
+/// `label` names the source in reports. Progress goes to `opts.progress`.
+///
+/// # Errors
+/// As [`import()`].
+///
+/// # Security
+/// As [`import()`].
+pub fn import_stream(
+    src: &mut dyn Read,
+    label: &Path,
+    target_dir: &Path,
+    opts: &ImportOptions,
+) -> Result<ImportReport> {
+    import_reader(src, label, None, target_dir, opts, progress_of(opts))
+}
+
+/// Where `opts` wants progress reported.
+fn progress_of(opts: &ImportOptions) -> &dyn Progress {
+    match &opts.progress {
+        Some(p) => p.as_ref(),
+        None => &NoProgress,
+    }
+}
+
+/// [`import()`] with an explicit progress receiver.
+pub(crate) fn import_path(
     source: &Path,
     target_dir: &Path,
     opts: &ImportOptions,
@@ -238,16 +291,10 @@ pub fn import_path(
     import_reader(&mut f, source, Some(source), target_dir, opts, progress)
 }
 
-/// Imports an OVA read from any stream (a pipe). `label` names it in reports; `reopen`, when the
-/// stream is a file, lets digests that a single pass could not compute (a manifest at the end
-/// using an algorithm not computed on the way) be computed by re-reading.
-///
-/// # Errors
-/// As [`import_path`].
-///
-/// # Security
-/// As [`import_path`].
-pub fn import_reader(
+/// [`import_stream`] with an explicit progress receiver. `reopen`, when the stream is a file,
+/// lets digests that a single pass could not compute (a manifest at the end using an algorithm
+/// not computed on the way) be computed by re-reading.
+pub(crate) fn import_reader(
     src: &mut dyn Read,
     label: &Path,
     reopen: Option<&Path>,
@@ -277,14 +324,14 @@ fn with_target<T>(target_dir: &Path, f: impl FnOnce(&Path) -> Result<T>) -> Resu
 fn check_options(opts: &ImportOptions) -> Result<()> {
     match opts.disk_mode {
         Layout::StreamOptimized | Layout::Raw => Err(Error::usage(format!(
-            "--disk-mode {} is not a VM folder layout: expected thin, thick, eager-zeroed-thick, monolithic-sparse, monolithic-flat, two-gb-sparse or two-gb-flat",
+            "disk mode {} is not a VM folder layout: expected thin, thick, eager-zeroed-thick, monolithic-sparse, monolithic-flat, two-gb-sparse or two-gb-flat",
             opts.disk_mode
         ))),
         _ => Ok(()),
     }?;
     if let Some(n) = &opts.name {
         crate::gate::plain_file_name(n)
-            .map_err(|e| Error::usage(format!("--name {n:?}: {}", e.message())))?;
+            .map_err(|e| Error::usage(format!("VM name {n:?}: {}", e.message())))?;
     }
     Ok(())
 }
@@ -367,16 +414,6 @@ struct DiskPlan {
     out_name: String,
     target: DiskTarget,
     done: Option<DiskDone>,
-}
-
-fn parse_envelope(bytes: &[u8], opts: &ImportOptions, name: &str) -> Result<Envelope> {
-    Envelope::parse_with(
-        bytes,
-        &ParseOptions {
-            limits: opts.limits,
-        },
-    )
-    .map_err(|e| e.with_entry(name))
 }
 
 /// Reads the descriptor into a plan: machine, name, output names, what to do with each file.
@@ -649,11 +686,16 @@ fn plan(env: &Envelope, opts: &ImportOptions, vm_dir_stage: Option<&Path>) -> Re
             }
         }
     }
+    // In a vApp, the files the other VMs attach are theirs, not unused.
+    let others = match (&opts.vm, systems.len()) {
+        (Some(vm), 2..) => vapp::files_other_vms_use(env, vm),
+        _ => Default::default(),
+    };
     for f in &refs {
         let first = ref_by_id
             .get(f.id.as_str())
             .is_some_and(|r| std::ptr::eq(*r, f));
-        if first && matches!(files.get(&f.id), Some(FilePlan::Skip)) {
+        if first && !others.contains(&f.id) && matches!(files.get(&f.id), Some(FilePlan::Skip)) {
             warnings.push(format!("{}: referenced but not used by the VM", f.href));
         }
     }
@@ -743,13 +785,12 @@ pub fn is_safe_extra_config(key: &str) -> bool {
     false
 }
 
-/// The state of one pass: what was collected for the verdict, and the disk converters.
-struct Pass<'p> {
+/// What the import made of the descriptor: the plan, and the pending folder it is written into.
+struct Staged<'p> {
     opts: &'p ImportOptions,
     stage: PathBuf,
     plan: Plan,
-    members: Vec<Member>,
-    algs: Option<Vec<Algorithm>>,
+    pending: PendingDir,
     progress: &'p dyn Progress,
     copied: Vec<WrittenFile>,
     /// The first input failure of a disk converter, reported after the verdict.
@@ -765,119 +806,141 @@ struct Active<'s> {
     handle: std::thread::ScopedJoinHandle<'s, Result<DiskDone>>,
 }
 
-impl<'p> Pass<'p> {
-    fn hash_algorithms(&self) -> Vec<Algorithm> {
-        self.algs
-            .clone()
-            .unwrap_or_else(|| vec![Algorithm::Sha1, Algorithm::Sha256])
+/// Import's [`MemberSink`]: the descriptor (parsed once, by the scan) becomes the plan and the
+/// pending folder; each data member is then converted (disks: its bytes go through a bounded
+/// channel to a converter thread; consecutive chunks feed the same one), copied (images) or
+/// only hashed, as the plan says.
+struct Convert<'s, 'e> {
+    opts: &'e ImportOptions,
+    /// The package, in messages (and refused as the output folder).
+    input: &'e Path,
+    target_dir: &'e Path,
+    progress: &'e dyn Progress,
+    scope: &'s std::thread::Scope<'s, 'e>,
+    staged: Option<Staged<'e>>,
+    active: Option<Active<'s>>,
+    /// What ends the import before any verdict (options the descriptor refuses, a package in
+    /// the wrong order without --lax); the scan is stopped with a stand-in error.
+    fatal: Option<Error>,
+    desc_name: Option<String>,
+    /// The first member, when it came before the descriptor (an order ovftool refuses; --lax
+    /// accepts it).
+    early: Option<String>,
+    /// Under --lax, data members before the descriptor are kept in a scratch folder inside the
+    /// target and converted once the descriptor is known.
+    spill: Option<PendingDir>,
+    spilled: Vec<(String, u64, PathBuf)>,
+}
+
+/// What is left of a [`Convert`] once the scan is over.
+struct Outcome<'e> {
+    staged: Option<Staged<'e>>,
+    fatal: Option<Error>,
+    desc_name: Option<String>,
+    early: Option<String>,
+}
+
+impl<'s, 'e> Convert<'s, 'e> {
+    fn new(
+        opts: &'e ImportOptions,
+        input: &'e Path,
+        target_dir: &'e Path,
+        progress: &'e dyn Progress,
+        scope: &'s std::thread::Scope<'s, 'e>,
+    ) -> Self {
+        Convert {
+            opts,
+            input,
+            target_dir,
+            progress,
+            scope,
+            staged: None,
+            active: None,
+            fatal: None,
+            desc_name: None,
+            early: None,
+            spill: None,
+            spilled: Vec::new(),
+        }
     }
 
-    /// Reads a small member (descriptor, manifest, certificate) whole.
-    fn small(&mut self, name: &str, size: u64, r: &mut dyn Read) -> Result<Vec<u8>> {
-        let limit = if names::role(name) == Role::Descriptor {
-            self.opts.limits.max_descriptor_bytes
-        } else {
-            self.opts.limits.max_manifest_bytes
-        };
-        if size > limit {
-            return Err(Error::limit(&format!("size of {name}"), size, limit).with_entry(name));
-        }
-        let mut data = Vec::with_capacity(size as usize);
-        r.take(size)
-            .read_to_end(&mut data)
-            .map_err(|e| Error::from(e).with_entry(name))?;
-        if data.len() as u64 != size {
-            return Err(
-                Error::corrupt(format!("expected {size} bytes, found {}", data.len()))
-                    .with_entry(name),
-            );
-        }
-        if names::role(name) == Role::Manifest && self.algs.is_none() {
-            if let Ok(m) = Manifest::parse(&data, &self.opts.limits) {
-                if !m.entries.is_empty() {
-                    self.algs = Some(m.algorithms());
-                }
-            }
-        }
-        self.members.push(Member {
-            name: name.to_string(),
-            size,
-            digests: Digests::of(
-                &data,
-                &[Algorithm::Sha1, Algorithm::Sha256, Algorithm::Sha512],
-            ),
-            prefix: Vec::new(),
-            data_offset: None,
-            content: Some(data.clone()),
-        });
-        Ok(data)
+    /// Ends the scan with `e` as the import's error.
+    fn stop(&mut self, e: Error) -> Error {
+        self.fatal = Some(e);
+        Error::usage("import stopped")
+    }
+
+    /// Finishes the converter in flight (its input ends here), then gives up the rest.
+    fn into_outcome(mut self) -> (Outcome<'e>, Result<()>) {
+        let fin = self.finish_active();
+        // The scratch folder of spilled members goes now.
+        drop(self.spill.take());
+        (
+            Outcome {
+                staged: self.staged,
+                fatal: self.fatal,
+                desc_name: self.desc_name,
+                early: self.early,
+            },
+            fin,
+        )
     }
 
     /// Finishes the converter in flight, if any (its input ends here).
-    fn finish_active(&mut self, active: &mut Option<Active<'_>>) -> Result<()> {
-        if let Some(a) = active.take() {
-            drop(a.writer);
-            let r = a
-                .handle
-                .join()
-                .map_err(|_| Error::new(ErrorKind::Io, "disk conversion thread panicked"))?;
-            match r {
-                Ok(done) => self.plan.disks[a.disk].done = Some(done),
-                // Bad input: keep reading, so that the verdict (a digest mismatch) can explain
-                // it; the error is reported after the pass.
-                Err(e) if e.kind().is_input_failure() => {
-                    if self.deferred.is_none() {
-                        self.deferred =
-                            Some(e.with_entry(self.plan.disks[a.disk].target.entry.clone()));
-                    }
-                }
-                Err(e) => {
-                    return Err(e.with_entry(self.plan.disks[a.disk].target.entry.clone()));
+    fn finish_active(&mut self) -> Result<()> {
+        let Some(a) = self.active.take() else {
+            return Ok(());
+        };
+        drop(a.writer);
+        let r = a
+            .handle
+            .join()
+            .map_err(|_| Error::new(ErrorKind::Io, "disk conversion thread panicked"))?;
+        let Some(st) = self.staged.as_mut() else {
+            return Ok(());
+        };
+        let entry = st.plan.disks[a.disk].target.entry.clone();
+        match r {
+            Ok(done) => st.plan.disks[a.disk].done = Some(done),
+            // Bad input: keep reading, so that the verdict (a digest mismatch) can explain it;
+            // the error is reported after the pass.
+            Err(e) if e.kind().is_input_failure() => {
+                if st.deferred.is_none() {
+                    st.deferred = Some(e.with_entry(entry));
                 }
             }
-            let _ = a.file_id;
+            Err(e) => return Err(e.with_entry(entry)),
         }
         Ok(())
     }
 
-    /// Handles one member of the package: hash it, and convert / copy / skip it.
-    fn member<'s, 'e>(
+    /// Converts, copies or only hashes one data member, as the plan says.
+    fn member(
         &mut self,
-        scope: &'s std::thread::Scope<'s, 'e>,
-        active: &mut Option<Active<'s>>,
         name: &str,
         size: u64,
-        data_offset: Option<u64>,
         r: &mut dyn Read,
-    ) -> Result<()>
-    where
-        'p: 'e,
-    {
-        let role = names::role(name);
-        if role != Role::File {
-            // A converter's input ends at the first member that is not its next chunk.
-            self.finish_active(active)?;
-            self.small(name, size, r)?;
-            return Ok(());
-        }
-        let target = self.plan.by_member.get(name);
-        let continues = match (&*active, &target) {
+        hash_opts: &HashOptions,
+    ) -> Result<CopyResult> {
+        let target = match &self.staged {
+            Some(st) => st.plan.by_member.get(name),
+            None => return Err(Error::usage("no import plan")),
+        };
+        let continues = match (&self.active, &target) {
             (Some(a), Some((fid, idx))) => &a.file_id == fid && a.next_chunk == *idx,
             _ => false,
         };
         if !continues {
-            self.finish_active(active)?;
+            self.finish_active()?;
         }
-        let hash_opts = HashOptions {
-            algorithms: self.hash_algorithms(),
-            prefix_bytes: PREFIX_BYTES,
-            size_hint: Some(size),
+        let Some(st) = self.staged.as_mut() else {
+            return Err(Error::usage("no import plan"));
         };
         let fplan = target
             .as_ref()
-            .and_then(|(fid, _)| self.plan.files.get(fid).cloned())
+            .and_then(|(fid, _)| st.plan.files.get(fid).cloned())
             .unwrap_or(FilePlan::Skip);
-        let result = match fplan {
+        match fplan {
             FilePlan::Disk(di) => {
                 let (fid, idx) = target.clone().unwrap_or_default();
                 if !continues {
@@ -887,22 +950,22 @@ impl<'p> Pass<'p> {
                         ))
                         .with_entry(name));
                     }
-                    if self.plan.disks[di].done.is_some() {
+                    if st.plan.disks[di].done.is_some() {
                         return Err(
                             Error::corrupt(format!("{name} appears twice")).with_entry(name)
                         );
                     }
                     let (tx, rx) = pipe::channel();
-                    let mut t = self.plan.disks[di].target.clone();
-                    t.path = self.stage.join(&self.plan.disks[di].out_name);
-                    let stage = self.stage.clone();
+                    let mut t = st.plan.disks[di].target.clone();
+                    t.path = st.stage.join(&st.plan.disks[di].out_name);
+                    let stage = st.stage.clone();
                     let limits = self.opts.limits;
                     let copy_opts = self.opts.copy.clone();
                     let progress: &'e dyn Progress = self.progress;
-                    let handle = scope.spawn(move || {
+                    let handle = self.scope.spawn(move || {
                         pipe::convert(Box::new(rx), &t, &stage, &limits, &copy_opts, progress)
                     });
-                    *active = Some(Active {
+                    self.active = Some(Active {
                         disk: di,
                         file_id: fid,
                         next_chunk: 0,
@@ -910,22 +973,23 @@ impl<'p> Pass<'p> {
                         handle,
                     });
                 }
-                let a = active
+                let a = self
+                    .active
                     .as_mut()
                     .ok_or_else(|| Error::new(ErrorKind::Io, "no converter"))?;
                 a.next_chunk += 1;
-                copy_hashing(r, Some(&mut a.writer), &hash_opts, &NoProgress)
+                copy_hashing(r, Some(&mut a.writer), hash_opts, &NoProgress)
             }
             FilePlan::Copy(out) => {
-                let mut f = crate::output::create_in(&self.stage, &out)?;
+                let mut f = crate::output::create_in(&st.stage, &out)?;
                 tracing::info!(entry = name, file = %out, size, "import: copy file");
                 self.progress.start(&out, Some(size));
-                let r = copy_hashing(r, Some(&mut f), &hash_opts, self.progress);
+                let r = copy_hashing(r, Some(&mut f), hash_opts, self.progress);
                 self.progress.finish();
                 if let Ok(res) = &r {
                     f.sync_all()
                         .map_err(|e| Error::io("cannot write", e).with_entry(&out))?;
-                    self.copied.push(WrittenFile {
+                    st.copied.push(WrittenFile {
                         path: PathBuf::from(&out),
                         size: res.bytes,
                     });
@@ -935,21 +999,102 @@ impl<'p> Pass<'p> {
             FilePlan::Skip => {
                 tracing::debug!(entry = name, size, "import: hash unused file");
                 self.progress.start(name, Some(size));
-                let r = copy_hashing(r, None, &hash_opts, self.progress);
+                let r = copy_hashing(r, None, hash_opts, self.progress);
                 self.progress.finish();
                 r
             }
-        };
-        let res = result.map_err(|e| e.with_entry(name))?;
-        self.members.push(Member {
-            name: name.to_string(),
-            size: res.bytes,
-            digests: res.digests,
-            prefix: res.prefix,
-            data_offset,
-            content: None,
-        });
+        }
+    }
+}
+
+impl MemberSink for Convert<'_, '_> {
+    fn small(&mut self, name: &str, _data: &[u8]) -> Result<()> {
+        // A converter's input ends at the first member that is not its next chunk.
+        self.finish_active()?;
+        if self.staged.is_none() && names::role(name) != Role::Descriptor {
+            self.early.get_or_insert_with(|| name.to_string());
+        }
         Ok(())
+    }
+
+    fn descriptor(
+        &mut self,
+        name: &str,
+        parsed: std::result::Result<&Envelope, &Error>,
+    ) -> Result<()> {
+        self.desc_name = Some(name.to_string());
+        if let (false, Some(first)) = (self.opts.lax, &self.early) {
+            let e = Error::verification(format!(
+                "the first entry is {first}; the descriptor must come first (ovftool and Workstation insist; --lax accepts it)"
+            ))
+            .with_entry(first)
+            .with_path(self.input);
+            return Err(self.stop(e));
+        }
+        // A descriptor that does not parse: the import returns the parse error itself.
+        let Ok(env) = parsed else {
+            return Err(Error::usage("the descriptor cannot be read"));
+        };
+        match prepare(env, self.input, self.target_dir, self.opts) {
+            Ok((plan, pending)) => {
+                self.staged = Some(Staged {
+                    opts: self.opts,
+                    stage: pending.path().to_path_buf(),
+                    plan,
+                    pending,
+                    progress: self.progress,
+                    copied: Vec::new(),
+                    deferred: None,
+                });
+            }
+            Err(e) => return Err(self.stop(e)),
+        }
+        // Members that came before the descriptor (--lax), in their order; they were hashed
+        // as they were spilled.
+        for (name, size, path) in std::mem::take(&mut self.spilled) {
+            let mut f = File::open(&path)
+                .map_err(|e| Error::io("cannot read temporary file", e).with_path(&path))?;
+            let opts = HashOptions {
+                algorithms: Vec::new(),
+                prefix_bytes: 0,
+                size_hint: Some(size),
+            };
+            self.member(&name, size, &mut f, &opts)
+                .map_err(|e| e.with_entry(&name))?;
+        }
+        Ok(())
+    }
+
+    fn data(
+        &mut self,
+        m: &mut DataMember<'_>,
+        opts: &HashOptions,
+        _progress: &dyn Progress,
+    ) -> Result<CopyResult> {
+        let name = m.name;
+        let size = m.size;
+        if self.staged.is_some() {
+            return self.member(name, size, m.reader(), opts);
+        }
+        self.early.get_or_insert_with(|| name.to_string());
+        if !self.opts.lax {
+            // Not read: the import fails once the descriptor (or the end) says which fault.
+            return Ok(CopyResult::default());
+        }
+        if self.spill.is_none() {
+            self.spill = Some(PendingDir::scratch(self.target_dir, "import-spill")?);
+        }
+        let dir = self
+            .spill
+            .as_ref()
+            .map(|d| d.path().to_path_buf())
+            .unwrap_or_default();
+        let path = dir.join(format!("{}", self.spilled.len()));
+        let mut f = File::create(&path)
+            .map_err(|e| Error::io("cannot create temporary file", e).with_path(&path))?;
+        let r = copy_hashing(m.reader(), Some(&mut f), opts, &NoProgress)?;
+        self.spilled.push((name.to_string(), size, path));
+        Ok(r)
     }
 }
 
@@ -999,18 +1144,16 @@ fn vm_dir_of(target_dir: &Path, plan: &Plan) -> PathBuf {
     target_dir.join(&plan.name)
 }
 
-/// Prepares the plan and the pending folder from the descriptor bytes.
+/// Prepares the plan and the pending folder from the parsed descriptor.
 fn prepare(
-    desc: &[u8],
-    desc_name: &str,
+    env: &Envelope,
     input: &Path,
     target_dir: &Path,
     opts: &ImportOptions,
 ) -> Result<(Plan, PendingDir)> {
     check_options(opts)?;
-    let env = parse_envelope(desc, opts, desc_name)?;
-    let mut plan = plan(&env, opts, None)?;
-    let (doc, warnings) = ovf_environment(&env, opts)?;
+    let mut plan = plan(env, opts, None)?;
+    let (doc, warnings) = ovf_environment(env, opts)?;
     plan.ovf_env = doc;
     plan.warnings.extend(warnings);
     let vm_dir = vm_dir_of(target_dir, &plan);
@@ -1028,122 +1171,13 @@ fn import_ova(
     progress: &dyn Progress,
 ) -> Result<ImportReport> {
     check_options(opts)?;
-    let mut reader = Reader::new(src, opts.limits);
-    // Members before the descriptor (an order ovftool refuses; --lax accepts it) are spilled to a
-    // temporary folder inside the target and fed to the pass once the descriptor is known.
-    let mut spill: Option<PendingDir> = None;
-    let mut spilled: Vec<(String, u64, u64, PathBuf)> = Vec::new();
-    let first = loop {
-        let mut entry = reader.next_entry()?.ok_or_else(|| {
-            Error::invalid_ovf("no .ovf descriptor in the package").with_path(label)
-        })?;
-        let h = entry.header().clone();
-        if names::role(&h.name) == Role::Descriptor {
-            break entry;
-        }
-        if !opts.lax {
-            drop(entry);
-            // Name the fault: a package without any descriptor is not one in the wrong order.
-            let mut later = false;
-            while let Ok(Some(e)) = reader.next_entry() {
-                if names::role(&e.header().name) == Role::Descriptor {
-                    later = true;
-                    break;
-                }
-            }
-            if !later {
-                return Err(
-                    Error::invalid_ovf("no .ovf descriptor in the package").with_path(label)
-                );
-            }
-            return Err(Error::verification(format!(
-                "the first entry is {}; the descriptor must come first (ovftool and Workstation insist; --lax accepts it)",
-                h.name
-            ))
-            .with_entry(&h.name)
-            .with_path(label));
-        }
-        if spill.is_none() {
-            spill = Some(PendingDir::scratch(target_dir, "import-spill")?);
-        }
-        let dir = spill
-            .as_ref()
-            .map(|d| d.path().to_path_buf())
-            .unwrap_or_default();
-        let path = dir.join(format!("{}", spilled.len()));
-        let mut f = File::create(&path)
-            .map_err(|e| Error::io("cannot create temporary file", e).with_path(&path))?;
-        std::io::copy(&mut entry, &mut f).map_err(|e| Error::from(e).with_entry(&h.name))?;
-        spilled.push((h.name.clone(), h.size, h.data_offset, path));
-    };
-    let h = first.header().clone();
-    let mut first = first;
-    let mut desc = Vec::new();
-    if h.size > opts.limits.max_descriptor_bytes {
-        return Err(
-            Error::limit("descriptor size", h.size, opts.limits.max_descriptor_bytes)
-                .with_entry(&h.name),
-        );
-    }
-    (&mut first)
-        .take(h.size)
-        .read_to_end(&mut desc)
-        .map_err(|e| Error::from(e).with_entry(&h.name))?;
-    let (plan, pending) = prepare(&desc, &h.name, label, target_dir, opts)?;
-    let mut pass = Pass {
-        opts,
-        stage: pending.path().to_path_buf(),
-        plan,
-        members: vec![Member {
-            name: h.name.clone(),
-            size: h.size,
-            digests: Digests::of(
-                &desc,
-                &[Algorithm::Sha1, Algorithm::Sha256, Algorithm::Sha512],
-            ),
-            prefix: Vec::new(),
-            data_offset: Some(h.data_offset),
-            content: Some(desc.clone()),
-        }],
-        algs: None,
-        progress,
-        copied: Vec::new(),
-        deferred: None,
-    };
-    let pass_result: Result<()> = std::thread::scope(|scope| {
-        let mut active: Option<Active<'_>> = None;
-        let r = (|| -> Result<()> {
-            for (name, size, offset, path) in &spilled {
-                let mut f = File::open(path)
-                    .map_err(|e| Error::io("cannot read temporary file", e).with_path(path))?;
-                pass.member(scope, &mut active, name, *size, Some(*offset), &mut f)?;
-            }
-            while let Some(mut entry) = reader.next_entry()? {
-                let h = entry.header().clone();
-                pass.member(
-                    scope,
-                    &mut active,
-                    &h.name,
-                    h.size,
-                    Some(h.data_offset),
-                    &mut entry,
-                )?;
-            }
-            Ok(())
-        })();
-        let fin = pass.finish_active(&mut active);
-        r.and(fin)
+    let (pkg, status, outcome) = std::thread::scope(|scope| {
+        let mut sink = Convert::new(opts, label, target_dir, progress, scope);
+        let (pkg, status) = scan::scan_ova(src, None, &opts.limits, &mut sink, &NoProgress);
+        let (outcome, fin) = sink.into_outcome();
+        (pkg, status.and(fin), outcome)
     });
-    drop(spill);
-    // The verdict sees the members in archive order (the spilled ones came first).
-    if !spilled.is_empty() {
-        let (mut early, late): (Vec<Member>, Vec<Member>) = std::mem::take(&mut pass.members)
-            .into_iter()
-            .partition(|m| spilled.iter().any(|(n, ..)| n == &m.name));
-        early.extend(late);
-        pass.members = early;
-    }
-    finish(pass, pending, pass_result, label, reopen, true, None)
+    conclude(pkg, status, outcome, label, reopen, opts)
 }
 
 fn import_ovf(
@@ -1157,101 +1191,55 @@ fn import_ovf(
         Some(p) if !p.as_os_str().is_empty() => p.to_path_buf(),
         _ => PathBuf::from("."),
     };
-    let desc_name = desc_path
-        .file_name()
-        .map(|n| n.to_string_lossy().into_owned())
-        .unwrap_or_default();
-    let read_small = |path: &Path, limit: u64| -> Result<Vec<u8>> {
-        let meta = fs::metadata(path).map_err(|e| Error::io("cannot open", e).with_path(path))?;
-        if meta.len() > limit {
-            return Err(Error::limit("file size", meta.len(), limit).with_path(path));
-        }
-        fs::read(path).map_err(|e| Error::io("cannot read", e).with_path(path))
-    };
-    let desc = read_small(desc_path, opts.limits.max_descriptor_bytes)?;
-    let (plan, pending) = prepare(&desc, &desc_name, desc_path, target_dir, opts)?;
-    let mut pass = Pass {
-        opts,
-        stage: pending.path().to_path_buf(),
-        plan,
-        members: Vec::new(),
-        algs: None,
-        progress,
-        copied: Vec::new(),
-        deferred: None,
-    };
-    pass.small(&desc_name, desc.len() as u64, &mut desc.as_slice())?;
-    let stem = desc_name
-        .rsplit_once('.')
-        .map(|(s, _)| s.to_string())
-        .unwrap_or_else(|| desc_name.clone());
-    for ext in ["mf", "cert"] {
-        let name = format!("{stem}.{ext}");
-        let path = dir.join(&name);
-        if path.is_file() {
-            let data = read_small(&path, opts.limits.max_manifest_bytes)?;
-            pass.small(&name, data.len() as u64, &mut data.as_slice())?;
-        }
-    }
-    let env = parse_envelope(&desc, opts, &desc_name)?;
-    let refs = env.references();
-    let pass_result: Result<()> = std::thread::scope(|scope| {
-        let mut active: Option<Active<'_>> = None;
-        let r = (|| -> Result<()> {
-            for f in &refs {
-                let member_names = crate::file_reader::parts_in_dir(
-                    &dir,
-                    &f.href,
-                    f.chunk_size.is_some(),
-                    &opts.limits,
-                );
-                for n in member_names {
-                    let path = match crate::gate::resolve_in_dir(&dir, &n) {
-                        Ok(p) => p,
-                        Err(e) => return Err(e.with_entry(&n)),
-                    };
-                    let Ok(mut file) = File::open(&path) else {
-                        // Missing: the verdict reports it.
-                        continue;
-                    };
-                    let size = file
-                        .metadata()
-                        .map_err(|e| Error::io("cannot read", e).with_path(&path))?
-                        .len();
-                    pass.member(scope, &mut active, &n, size, None, &mut file)?;
-                }
-            }
-            Ok(())
-        })();
-        let fin = pass.finish_active(&mut active);
-        r.and(fin)
+    let (pkg, status, outcome) = std::thread::scope(|scope| {
+        let mut sink = Convert::new(opts, desc_path, target_dir, progress, scope);
+        let (pkg, status) = scan::scan_dir(&dir, desc_path, &opts.limits, &mut sink, &NoProgress);
+        let (outcome, fin) = sink.into_outcome();
+        (pkg, status.and(fin), outcome)
     });
-    finish(
-        pass,
-        pending,
-        pass_result,
-        desc_path,
-        None,
-        false,
-        Some(dir),
-    )
+    conclude(pkg, status, outcome, desc_path, None, opts)
+}
+
+/// After the scan: the import's own error when it stopped before a plan, else the verdict and
+/// the VM folder ([`finish`]).
+fn conclude(
+    mut pkg: Package,
+    status: Result<()>,
+    outcome: Outcome<'_>,
+    label: &Path,
+    reopen: Option<&Path>,
+    opts: &ImportOptions,
+) -> Result<ImportReport> {
+    if let Some(e) = outcome.fatal {
+        return Err(e);
+    }
+    let Some(staged) = outcome.staged else {
+        if let Some(Err(e)) = pkg.envelope.take() {
+            return Err(e.with_entry(outcome.desc_name.unwrap_or_default()));
+        }
+        // Without --lax the members before a missing descriptor were not read: the fault is
+        // the missing descriptor, not what reading them found.
+        if outcome.early.is_none() || opts.lax {
+            status?;
+        }
+        return Err(Error::invalid_ovf("no .ovf descriptor in the package").with_path(label));
+    };
+    finish(staged, pkg, status, label, reopen)
 }
 
 /// The verdict, the blank disks, the `.vmx`, the rename into place.
 fn finish(
-    mut pass: Pass<'_>,
-    pending: PendingDir,
+    mut st: Staged<'_>,
+    pkg: Package,
     pass_result: Result<()>,
     label: &Path,
     reopen: Option<&Path>,
-    ova: bool,
-    dir: Option<PathBuf>,
 ) -> Result<ImportReport> {
-    let opts = pass.opts;
+    let opts = st.opts;
     // Operational failures (no space, permissions) say what went wrong themselves.
     let pass_result = match pass_result {
         Err(e) if !e.kind().is_input_failure() => return Err(e),
-        Ok(()) => match pass.deferred.take() {
+        Ok(()) => match st.deferred.take() {
             Some(e) => Err(e),
             None => Ok(()),
         },
@@ -1260,19 +1248,18 @@ fn finish(
     // The verdict runs even when a disk failed: a digest mismatch explains a corrupt disk.
     let mut report = Report {
         path: label.to_path_buf(),
-        kind: if ova { "ova" } else { "directory" }.into(),
+        kind: if pkg.is_ova() {
+            verify::PackageKind::Ova
+        } else {
+            verify::PackageKind::Directory
+        },
         ..Default::default()
-    };
-    let collected = Collected {
-        members: std::mem::take(&mut pass.members),
-        ova,
-        dir,
     };
     // (An ovf:capacity that differs from the image's is a warning, for import too: ovftool sizes
     // the imported disk from ovf:capacity when it exceeds the image's, the converter grows it
     // and says so, and a smaller ovf:capacity cannot lose data.)
     verify::check_package(
-        &collected,
+        &pkg,
         reopen,
         &opts.policy(),
         false,
@@ -1292,14 +1279,14 @@ fn finish(
         return Err(e);
     }
     pass_result?;
-    let mut warnings = std::mem::take(&mut pass.plan.warnings);
+    let mut warnings = std::mem::take(&mut st.plan.warnings);
     for f in &report.findings {
         if f.severity == Severity::Warning {
             warnings.push(finding_text(f));
         }
     }
     // Blank disks and disks whose file never came.
-    for d in &mut pass.plan.disks {
+    for d in &mut st.plan.disks {
         if d.done.is_some() {
             continue;
         }
@@ -1317,23 +1304,23 @@ fn finish(
             )));
         };
         let mut t = d.target.clone();
-        t.path = pass.stage.join(&d.out_name);
+        t.path = st.stage.join(&d.out_name);
         t.entry = format!("blank disk {}", d.disk_id);
         let mut src = BlankSource {
             capacity_bytes: cap,
         };
-        d.done = Some(pipe::run(&mut src, &t, &opts.copy, pass.progress)?);
+        d.done = Some(pipe::run(&mut src, &t, &opts.copy, st.progress)?);
     }
     // The .vmx.
-    let vmx_name = format!("{}.vmx", pass.plan.name);
-    let mut vmx = pass.plan.machine.to_vmx();
-    if let Some(env) = &pass.plan.ovf_env {
+    let vmx_name = format!("{}.vmx", st.plan.name);
+    let mut vmx = st.plan.machine.to_vmx();
+    if let Some(env) = &st.plan.ovf_env {
         vmx.set("guestinfo.ovfEnv", env);
     }
     let bytes = vmx.to_bytes();
-    let vmx_path = pass.stage.join(&vmx_name);
+    let vmx_path = st.stage.join(&vmx_name);
     {
-        let mut f = crate::output::create_in(&pass.stage, &vmx_name)?;
+        let mut f = crate::output::create_in(&st.stage, &vmx_name)?;
         f.write_all(&bytes)
             .and_then(|()| f.sync_all())
             .map_err(|e| Error::io("cannot write", e).with_path(&vmx_path))?;
@@ -1343,7 +1330,7 @@ fn finish(
         path: PathBuf::from(&vmx_name),
         size: bytes.len() as u64,
     }];
-    for d in &pass.plan.disks {
+    for d in &st.plan.disks {
         let Some(done) = &d.done else { continue };
         for w in &done.warnings {
             warnings.push(w.clone());
@@ -1361,22 +1348,22 @@ fn finish(
             disk_id: d.disk_id.clone(),
             source: d.file_id.as_ref().map(|_| d.target.entry.clone()),
             device: d.device.clone(),
-            mode: opts.disk_mode.name().to_string(),
+            mode: opts.disk_mode,
             file: d.out_name.clone(),
             capacity_bytes: done.capacity_bytes,
             data_bytes: done.report.data_bytes,
         });
     }
-    files.extend(pass.copied.iter().cloned());
-    let vm_dir = pending.commit()?;
+    files.extend(st.copied.iter().cloned());
+    let vm_dir = st.pending.commit()?;
     for f in &mut files {
         f.path = vm_dir.join(&f.path);
     }
     Ok(ImportReport {
-        name: pass.plan.name.clone(),
+        name: st.plan.name.clone(),
         vmx: vm_dir.join(&vmx_name),
         vm_dir,
-        hardware_version: pass.plan.hw_version,
+        hardware_version: st.plan.hw_version,
         files,
         disks,
         warnings,

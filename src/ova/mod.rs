@@ -7,7 +7,7 @@
 //!   seekable outputs).
 //!
 //! The checks that need the whole package (entry order, manifest, signature, References) live
-//! in [`crate::verify`].
+//! in [`crate::verify()`].
 
 pub mod folder_stream;
 pub mod header;

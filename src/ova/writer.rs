@@ -198,22 +198,7 @@ impl<W: FileBacked> Writer<W> {
         opts: &HashOptions,
         progress: &dyn Progress,
     ) -> Result<CopyResult> {
-        self.header(name, size)?;
-        self.inner.flush().map_err(|e| self.io(e))?;
-        let r = crate::range_copy::copy_range_hashing(
-            src,
-            0,
-            self.inner.backing_file(),
-            self.pos,
-            size,
-            opts,
-            progress,
-        )
-        .map_err(|e| e.with_entry(name))?;
-        self.pos += size;
-        self.inner
-            .seek(SeekFrom::Start(self.pos))
-            .map_err(|e| self.io(e))?;
+        let r = self.copy_member(name, src, 0, size, opts, progress)?;
         let now = src
             .metadata()
             .map_err(|e| Error::io("cannot inspect input", e).with_entry(name))?
@@ -245,6 +230,22 @@ impl<W: FileBacked> Writer<W> {
         opts: &HashOptions,
         progress: &dyn Progress,
     ) -> Result<CopyResult> {
+        let r = self.copy_member(name, src, offset, size, opts, progress)?;
+        self.pad(size)?;
+        Ok(r)
+    }
+
+    /// The header of member `name` and its `size` bytes copied by the kernel from `src` at
+    /// `offset`, hashed from what landed in the archive; the padding is left to the caller.
+    fn copy_member(
+        &mut self,
+        name: &str,
+        src: &std::fs::File,
+        offset: u64,
+        size: u64,
+        opts: &HashOptions,
+        progress: &dyn Progress,
+    ) -> Result<CopyResult> {
         self.header(name, size)?;
         self.inner.flush().map_err(|e| self.io(e))?;
         let r = crate::range_copy::copy_range_hashing(
@@ -261,7 +262,6 @@ impl<W: FileBacked> Writer<W> {
         self.inner
             .seek(SeekFrom::Start(self.pos))
             .map_err(|e| self.io(e))?;
-        self.pad(size)?;
         Ok(r)
     }
 }

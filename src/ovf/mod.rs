@@ -121,6 +121,13 @@ pub struct ParseOptions {
     pub limits: Limits,
 }
 
+#[cfg(test)]
+thread_local! {
+    /// Descriptors parsed ([`Envelope::parse_with`]) on this thread: what tests count to show
+    /// that a command parses its package's descriptor once.
+    pub(crate) static DESCRIPTOR_PARSES: std::cell::Cell<usize> = const { std::cell::Cell::new(0) };
+}
+
 /// An OVF descriptor: the lossless element tree plus typed views and edits.
 #[derive(Debug, Clone, PartialEq, Eq)]
 pub struct Envelope {
@@ -155,6 +162,8 @@ impl Envelope {
     /// # Security
     /// No entity expansion, no network or file access, bounded allocation.
     pub fn parse_with(bytes: &[u8], opts: &ParseOptions) -> Result<Envelope> {
+        #[cfg(test)]
+        DESCRIPTOR_PARSES.with(|c| c.set(c.get() + 1));
         let doc = tree::parse_document(bytes, &opts.limits)?;
         let root = &doc.root;
         let pos = root.pos;
@@ -403,21 +412,7 @@ impl Envelope {
     /// # Errors
     /// [`crate::ErrorKind::InvalidOvf`] when no File has that id.
     pub fn set_file_size(&mut self, file_id: &str, size: u64) -> Result<()> {
-        let (name, uri) = self.ovf_attr_name("size");
-        let f = self.file_el_mut(file_id).ok_or_else(|| {
-            Error::invalid_ovf(format!("no File with ovf:id \"{file_id}\" in References"))
-        })?;
-        // Keep the prefix the file already uses for its attributes.
-        let existing = f
-            .attrs
-            .iter()
-            .find(|a| a.local_name() == "size" && a.ns.as_deref().is_none_or(model::is_envelope_ns))
-            .map(|a| a.name.clone());
-        match existing {
-            Some(n) => f.set_attr(&n, uri, size.to_string()),
-            None => f.set_attr(&name, uri, size.to_string()),
-        }
-        Ok(())
+        self.set_file_attr(file_id, "size", size.to_string())
     }
 
     /// Sets `ovf:href` of File `file_id`.
@@ -425,16 +420,22 @@ impl Envelope {
     /// # Errors
     /// [`crate::ErrorKind::InvalidOvf`] when no File has that id.
     pub fn set_file_href(&mut self, file_id: &str, href: &str) -> Result<()> {
-        let (name, uri) = self.ovf_attr_name("href");
+        self.set_file_attr(file_id, "href", href.to_string())
+    }
+
+    /// Sets the OVF attribute `local` of File `file_id` to `value`.
+    fn set_file_attr(&mut self, file_id: &str, local: &str, value: String) -> Result<()> {
+        let (name, uri) = self.ovf_attr_name(local);
         let f = self.file_el_mut(file_id).ok_or_else(|| {
             Error::invalid_ovf(format!("no File with ovf:id \"{file_id}\" in References"))
         })?;
+        // Keep the prefix the file already uses for its attributes.
         let existing = f
             .attrs
             .iter()
-            .find(|a| a.local_name() == "href" && a.ns.as_deref().is_none_or(model::is_envelope_ns))
+            .find(|a| a.local_name() == local && a.ns.as_deref().is_none_or(model::is_envelope_ns))
             .map(|a| a.name.clone());
-        f.set_attr(existing.as_deref().unwrap_or(&name), uri, href);
+        f.set_attr(existing.as_deref().unwrap_or(&name), uri, value);
         Ok(())
     }
 

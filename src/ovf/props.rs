@@ -203,7 +203,7 @@ pub fn resolve(
         let Some(i) = idx else {
             let known: Vec<&str> = out.iter().map(|p| p.key.as_str()).collect();
             return Err(Error::usage(format!(
-                "--prop {k}: no such property (known: {})",
+                "property {k}: no such property (known: {})",
                 if known.is_empty() {
                     "none".to_string()
                 } else {
@@ -214,7 +214,7 @@ pub fn resolve(
         let p = &props[i].1;
         if !p.user_configurable {
             return Err(Error::usage(format!(
-                "--prop {k}: the property is not user-configurable"
+                "property {k}: the property is not user-configurable"
             )));
         }
         check_value(p, v)?;
@@ -225,7 +225,7 @@ pub fn resolve(
         if !pv.given && p.user_configurable {
             if let Err(e) = check_value(p, &pv.value) {
                 warnings.push(format!(
-                    "{} (default kept; set it with --prop {}=...)",
+                    "{} (default kept; give {} a value to replace it)",
                     e.message(),
                     pv.key
                 ));

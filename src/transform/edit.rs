@@ -356,7 +356,7 @@ fn edit_props(env: &mut Envelope, o: &EditOptions, changes: &mut Vec<String>) ->
         }
         if n == 0 {
             return Err(Error::usage(format!(
-                "--remove-prop {key}: no such property"
+                "removing property {key}: no such property"
             )));
         }
         changes.push(format!("property {key} removed"));
@@ -519,7 +519,7 @@ fn edit_hardware(env: &mut Envelope, o: &EditOptions, changes: &mut Vec<String>)
         let sys = xml::only_system(env)?;
         if let Some(n) = o.cpus {
             if n == 0 {
-                return Err(Error::usage("--cpus must be at least 1"));
+                return Err(Error::usage("the CPU count must be at least 1"));
             }
             let mut hit = false;
             for it in xml::items_mut(sys) {
@@ -538,12 +538,14 @@ fn edit_hardware(env: &mut Envelope, o: &EditOptions, changes: &mut Vec<String>)
                 }
             }
             if !hit {
-                return Err(Error::usage("--cpus: the hardware has no processor item"));
+                return Err(Error::usage(
+                    "setting the CPU count: the hardware has no processor item",
+                ));
             }
         }
         if let Some(mib) = o.memory_mib {
             if mib == 0 {
-                return Err(Error::usage("--memory must be at least 1 MiB"));
+                return Err(Error::usage("the memory size must be at least 1 MiB"));
             }
             let mut hit = false;
             for it in xml::items_mut(sys) {
@@ -560,7 +562,9 @@ fn edit_hardware(env: &mut Envelope, o: &EditOptions, changes: &mut Vec<String>)
                 }
             }
             if !hit {
-                return Err(Error::usage("--memory: the hardware has no memory item"));
+                return Err(Error::usage(
+                    "setting the memory size: the hardware has no memory item",
+                ));
             }
         }
         if let Some(a) = o.nic_type {
@@ -610,7 +614,7 @@ fn edit_hardware(env: &mut Envelope, o: &EditOptions, changes: &mut Vec<String>)
                 .collect();
             if !children.is_empty() {
                 return Err(Error::usage(format!(
-                    "--remove-device {id}: it is the controller of {}; remove those first",
+                    "removing device {id}: it is the controller of {}; remove those first",
                     children.join(", ")
                 )));
             }
@@ -643,7 +647,7 @@ fn edit_hardware(env: &mut Envelope, o: &EditOptions, changes: &mut Vec<String>)
             }
             if n == 0 {
                 return Err(Error::usage(format!(
-                    "--remove-device {id}: no hardware item has this InstanceID"
+                    "removing device {id}: no hardware item has this InstanceID"
                 )));
             }
             changes.push(format!("device {id} removed"));
@@ -801,12 +805,12 @@ fn rename_nets(env: &mut Envelope, o: &EditOptions, changes: &mut Vec<String>) -
         let nets = env.networks();
         if !nets.iter().any(|n| &n.name == old) {
             return Err(Error::usage(format!(
-                "--rename-net {old}={new}: no network {old:?}"
+                "renaming network {old} to {new}: no network {old:?}"
             )));
         }
         if nets.iter().any(|n| &n.name == new) {
             return Err(Error::usage(format!(
-                "--rename-net {old}={new}: a network {new:?} exists already"
+                "renaming network {old} to {new}: a network {new:?} exists already"
             )));
         }
         let names = Names::of(env);
@@ -851,7 +855,7 @@ fn edit_files(
             .find(|d| d.file_ref.as_deref() == Some(id))
         {
             return Err(Error::usage(format!(
-                "--remove-file {id}: it holds disk {}; remove the disk's device (--remove-device) instead",
+                "removing file {id}: it holds disk {}; remove the disk's device instead",
                 d.disk_id
             )));
         }
@@ -866,12 +870,12 @@ fn edit_files(
         });
         if used {
             return Err(Error::usage(format!(
-                "--remove-file {id}: a device uses it (ovf:/file/{id}); remove the device first"
+                "removing file {id}: a device uses it (ovf:/file/{id}); remove the device first"
             )));
         }
         if !env.remove_file(id) {
             return Err(Error::usage(format!(
-                "--remove-file {id}: no File with this id"
+                "removing file {id}: no File with this id"
             )));
         }
         changes.push(format!("file {id} removed"));
@@ -886,16 +890,16 @@ fn edit_files(
     for p in &o.add_files {
         let meta = std::fs::metadata(p).map_err(|e| Error::io("cannot open", e).with_path(p))?;
         if !meta.is_file() {
-            return Err(Error::usage("--add-file: not a regular file").with_path(p));
+            return Err(Error::usage("adding a file: not a regular file").with_path(p));
         }
         let name = p
             .file_name()
             .map(|n| n.to_string_lossy().into_owned())
-            .ok_or_else(|| Error::usage("--add-file: no file name").with_path(p))?;
+            .ok_or_else(|| Error::usage("adding a file: no file name").with_path(p))?;
         names::check_writable_name(&name).map_err(|e| e.with_path(p))?;
         if hrefs.contains(&name) || added.iter().any(|(n, _)| n == &name) {
             return Err(Error::usage(format!(
-                "--add-file: the package already has a file named {name}"
+                "adding a file: the package already has a file named {name}"
             )));
         }
         let mut i = ids.len() + 1;
@@ -962,7 +966,7 @@ fn edit_configs(env: &mut Envelope, o: &EditOptions, changes: &mut Vec<String>) 
     for id in &o.remove_configs {
         if !env.deployment_options().iter().any(|d| &d.id == id) {
             return Err(Error::usage(format!(
-                "--remove-config {id}: no deployment option has this id"
+                "removing deployment option {id}: no deployment option has this id"
             )));
         }
         let root = &mut env.document_mut().root;
@@ -989,7 +993,7 @@ fn edit_configs(env: &mut Envelope, o: &EditOptions, changes: &mut Vec<String>) 
     for c in &o.configs {
         if c.id.trim().is_empty() || c.id.chars().any(char::is_whitespace) {
             return Err(Error::usage(format!(
-                "--add-config {:?}: an id is one word (it is listed in ovf:configuration                  attributes)",
+                "adding deployment option {:?}: an id is one word (it is listed in ovf:configuration                  attributes)",
                 c.id
             )));
         }
@@ -1066,7 +1070,7 @@ fn edit_configs(env: &mut Envelope, o: &EditOptions, changes: &mut Vec<String>) 
         let opts = env.deployment_options();
         if !opts.iter().any(|d| &d.id == id) {
             return Err(Error::usage(format!(
-                "--default-config {id}: no deployment option has this id"
+                "setting default deployment option {id}: no deployment option has this id"
             )));
         }
         let old = env.default_deployment_option();

@@ -28,6 +28,7 @@ use crate::ova::names::{self, Role};
 use crate::ova::reader::Reader;
 use crate::ova::writer::{source_date_epoch, Writer};
 use crate::progress::Progress;
+use crate::scan::read_small;
 
 /// Member name → (data offset, size) in an OVA file.
 type MemberIndex = HashMap<String, (u64, u64)>;
@@ -64,22 +65,6 @@ pub(crate) struct Package {
     origin: Origin,
     /// What the package is called in messages.
     pub path: PathBuf,
-}
-
-fn read_small(src: &mut dyn Read, size: u64, limit: u64, name: &str) -> Result<Vec<u8>> {
-    if size > limit {
-        return Err(Error::limit(&format!("size of {name}"), size, limit).with_entry(name));
-    }
-    let mut data = Vec::with_capacity(size as usize);
-    src.take(size)
-        .read_to_end(&mut data)
-        .map_err(|e| Error::from(e).with_entry(name))?;
-    if data.len() as u64 != size {
-        return Err(
-            Error::corrupt(format!("expected {size} bytes, found {}", data.len())).with_entry(name),
-        );
-    }
-    Ok(data)
 }
 
 fn read_capped(path: &Path, limit: u64) -> Result<Vec<u8>> {

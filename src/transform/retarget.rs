@@ -437,7 +437,7 @@ fn retarget_sections(
                 if req {
                     "a required section of another vendor: the target would refuse it"
                 } else {
-                    "--strip-vendor-sections"
+                    "other vendors' sections stripped as asked"
                 }
             ));
         }
@@ -605,7 +605,7 @@ pub fn retarget(
         None => {
             if pkg.cert.is_some() {
                 changes.push(
-                    "signature removed: it cannot hold for the new manifest (use --sign)".into(),
+                    "signature removed: it cannot hold for the new manifest (give a signer to sign it again)".into(),
                 );
             }
             CertPlan::None
@@ -636,7 +636,7 @@ pub fn retarget(
         return Ok(summary);
     }
     let Some(output) = output else {
-        return Err(Error::usage("an output is needed (or --dry-run)"));
+        return Err(Error::usage("an output is needed (or a dry run)"));
     };
     let plan = WritePlan {
         desc_name: pkg.desc_name.clone(),

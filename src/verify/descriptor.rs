@@ -54,7 +54,20 @@ pub(crate) struct Descriptor {
 /// # Errors
 /// The descriptor library's error for a descriptor that cannot be parsed at all.
 pub(crate) fn parse(bytes: &[u8], lax: bool, limits: &Limits) -> Result<Descriptor> {
-    let env = Envelope::parse_with(bytes, &ParseOptions { limits: *limits })?;
+    Ok(from_envelope(&parse_envelope(bytes, limits)?, lax))
+}
+
+/// Parses the descriptor bytes of a package.
+///
+/// # Errors
+/// The descriptor library's error for a descriptor that cannot be parsed at all.
+pub(crate) fn parse_envelope(bytes: &[u8], limits: &Limits) -> Result<Envelope> {
+    Envelope::parse_with(bytes, &ParseOptions { limits: *limits })
+}
+
+/// The References, disks and validation findings of a parsed descriptor (`lax` downgrades
+/// what ovftool's `--lax` accepts).
+pub(crate) fn from_envelope(env: &Envelope, lax: bool) -> Descriptor {
     let files = env
         .references()
         .into_iter()
@@ -70,7 +83,7 @@ pub(crate) fn parse(bytes: &[u8], lax: bool, limits: &Limits) -> Result<Descript
         .disks()
         .into_iter()
         .map(|d| DiskRef {
-            capacity_bytes: d.capacity_bytes(&env).map_err(|e| e.message().to_string()),
+            capacity_bytes: d.capacity_bytes(env).map_err(|e| e.message().to_string()),
             disk_id: d.disk_id,
             file_ref: d.file_ref,
             format: d.format,
@@ -92,11 +105,11 @@ pub(crate) fn parse(bytes: &[u8], lax: bool, limits: &Limits) -> Result<Descript
             line: d.line,
         })
         .collect();
-    Ok(Descriptor {
+    Descriptor {
         files,
         disks,
         diagnostics,
-    })
+    }
 }
 
 /// Rewrites `ovf:size` of the given files (by File id), keeping everything else.

@@ -13,7 +13,11 @@ use crate::progress::Progress;
 ///
 /// # Errors
 /// I/O errors opening the file. Problems with the disk's content are findings in the report.
-pub fn verify_disk(path: &Path, opts: &VerifyOptions, progress: &dyn Progress) -> Result<Report> {
+pub(crate) fn verify_disk(
+    path: &Path,
+    opts: &VerifyOptions,
+    progress: &dyn Progress,
+) -> Result<Report> {
     let meta = std::fs::metadata(path)
         .map_err(|e| crate::error::Error::io("cannot open", e).with_path(path))?;
     let name = path
@@ -22,7 +26,7 @@ pub fn verify_disk(path: &Path, opts: &VerifyOptions, progress: &dyn Progress) -
         .unwrap_or_default();
     let mut report = Report {
         path: path.to_path_buf(),
-        kind: "disk".into(),
+        kind: super::PackageKind::Disk,
         ..Default::default()
     };
     report.files.push(FileReport {

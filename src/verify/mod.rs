@@ -1,9 +1,11 @@
 //! `verify`: prove that an OVA, an `.ovf` with its files, or a package folder is intact.
 //!
-//! One streaming pass over an OVA ([`crate::ova::Reader`]) hashes every member while reading it
-//! (the manifest's algorithms once the manifest is seen, SHA-1 + SHA-256 before that), keeps
-//! the descriptor, manifest and certificate, and the first bytes of each member for the disk
-//! header check. Then every cross-check runs on what was collected:
+//! The package is read by the one scan every command shares (`crate::scan`, with a hash-only
+//! sink): every member hashed while it is read (the manifest's algorithms once the manifest is
+//! seen, SHA-1 + SHA-256 before that), the descriptor and manifest parsed once, the first bytes
+//! of each member kept for the disk header check. Then every cross-check runs on that
+//! package; `unpack` and `import` run the same checks on the same scan, judged by the same
+//! [`Policy`]:
 //!
 //! * structure: member names and types (in the reader), entry order (descriptor first; manifest
 //!   and certificate right after it or both at the end), duplicates;
@@ -18,34 +20,32 @@
 mod descriptor;
 mod disk;
 
-pub use disk::verify_disk;
+pub(crate) use disk::verify_disk;
 
 use std::collections::{BTreeMap, HashMap, HashSet};
 use std::fs::File;
-use std::io::{Read, Write};
+use std::io::Read;
 use std::path::{Path, PathBuf};
+use std::sync::Arc;
 
 use serde::Serialize;
 
 use crate::cert::{self, CertFile, CertInfo};
-use crate::digest::{copy_hashing, Algorithm, CopyOptions, Digests};
+use crate::digest::{Algorithm, CopyOptions, Digests};
 use crate::error::{Error, ErrorKind, Result};
 use crate::file_reader::{FileReader, Part};
 use crate::limits::{Limits, SECTOR_SIZE};
 use crate::manifest::Manifest;
 use crate::ova::names::{self, Role};
-use crate::ova::Reader;
-use crate::progress::Progress;
+use crate::progress::{NoProgress, Progress};
+use crate::scan::{self, Member, Package};
 use crate::sniff::Content;
 use crate::vmdk::header::SparseHeader;
 
 pub(crate) use descriptor::FileRef;
 
-/// Leading bytes of each member kept for the disk header check.
-const PREFIX_BYTES: usize = 256 << 10;
-
-/// Options of [`verify_path`] and [`verify_ova`].
-#[derive(Debug, Clone, Default)]
+/// Options of [`verify()`] and [`verify_stream`].
+#[derive(Clone, Default)]
 pub struct VerifyOptions {
     /// Downgrade what ovftool's `--lax` tolerates (entry order, descriptor missing from the
     /// manifest, descriptor warnings) to warnings.
@@ -65,6 +65,57 @@ pub struct VerifyOptions {
     pub at: Option<u64>,
     /// Size caps.
     pub limits: Limits,
+    /// Receives progress of the pass over the package (`None`: none reported).
+    pub progress: Option<Arc<dyn Progress>>,
+}
+
+impl std::fmt::Debug for VerifyOptions {
+    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+        f.debug_struct("VerifyOptions")
+            .field("lax", &self.lax)
+            .field("skip_manifest_check", &self.skip_manifest_check)
+            .field("deep", &self.deep)
+            .field("trust", &self.trust)
+            .field("require_signature", &self.require_signature)
+            .field("at", &self.at)
+            .field("limits", &self.limits)
+            .field("progress", &self.progress.is_some())
+            .finish()
+    }
+}
+
+/// Where `opts` wants progress reported.
+fn progress_of(opts: &VerifyOptions) -> &dyn Progress {
+    match &opts.progress {
+        Some(p) => p.as_ref(),
+        None => &NoProgress,
+    }
+}
+
+/// Verifies `path`: an `.ova` file, an `.ovf` descriptor with its files beside it, a package
+/// folder holding one descriptor, or a standalone disk. `-` reads an OVA from standard input.
+/// Progress goes to `opts.progress`.
+///
+/// Problems with the package are findings in the report ([`Report::passed`]), not errors.
+///
+/// # Errors
+/// [`ErrorKind::Io`] when `path` cannot be opened, [`ErrorKind::Usage`] for bad options or an
+/// input that is no package.
+///
+/// # Security
+/// Names from the package pass [`crate::gate`]; nothing is written.
+pub fn verify(path: &Path, opts: &VerifyOptions) -> Result<Report> {
+    verify_path(path, opts, progress_of(opts))
+}
+
+/// Verifies an OVA read from any stream (a pipe, an http body); `name` labels it in the
+/// report. Progress goes to `opts.progress`.
+///
+/// # Errors
+/// Only usage errors (such as `deep`, which needs a file); every problem with the input is a
+/// finding in the report.
+pub fn verify_stream(src: &mut dyn Read, name: &Path, opts: &VerifyOptions) -> Result<Report> {
+    verify_ova(src, name, opts, progress_of(opts))
 }
 
 pub use crate::finding::{Code, Policy, Severity};
@@ -113,7 +164,7 @@ pub struct FileReport {
 #[derive(Debug, Clone, PartialEq, Eq, Serialize)]
 pub struct SignatureReport {
     /// Digest algorithm of the signature.
-    pub algorithm: String,
+    pub algorithm: Algorithm,
     /// The manifest it signs.
     pub manifest: String,
     /// Whether the signature verified against the manifest bytes.
@@ -127,18 +178,41 @@ pub struct SignatureReport {
     pub trust_path: Vec<String>,
 }
 
+/// The kind of input a [`Report`] is about.
+#[derive(Debug, Clone, Copy, Default, PartialEq, Eq, Hash, Serialize)]
+#[serde(rename_all = "lowercase")]
+pub enum PackageKind {
+    /// An OVA (tar) file or stream.
+    #[default]
+    Ova,
+    /// An `.ovf` descriptor with its files beside it, or a package folder.
+    Directory,
+    /// A standalone virtual disk.
+    Disk,
+}
+
+impl std::fmt::Display for PackageKind {
+    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+        f.pad(match self {
+            PackageKind::Ova => "ova",
+            PackageKind::Directory => "directory",
+            PackageKind::Disk => "disk",
+        })
+    }
+}
+
 /// The outcome of a verification.
 #[derive(Debug, Clone, Default, PartialEq, Eq, Serialize)]
 pub struct Report {
     /// What was verified.
     #[serde(serialize_with = "crate::json_path::serialize")]
     pub path: PathBuf,
-    /// `ova` or `directory`.
-    pub kind: String,
+    /// What was verified: an OVA, a folder package (or lone `.ovf`), a disk.
+    pub kind: PackageKind,
     /// The descriptor's name.
     pub descriptor: Option<String>,
     /// The manifest's algorithm(s).
-    pub manifest_algorithms: Vec<String>,
+    pub manifest_algorithms: Vec<Algorithm>,
     /// Files in package order.
     pub files: Vec<FileReport>,
     /// The signature, if signed.
@@ -184,7 +258,7 @@ impl Report {
         }
     }
 
-    fn push_error(&mut self, e: &Error) {
+    pub(crate) fn push_error(&mut self, e: &Error) {
         let entry = e.location().entry.clone();
         self.findings.push(Finding {
             severity: Severity::Error,
@@ -199,208 +273,8 @@ impl Report {
     }
 }
 
-/// A member as collected by a pass.
-#[derive(Debug, Clone)]
-pub(crate) struct Member {
-    pub name: String,
-    pub size: u64,
-    pub digests: Digests,
-    pub prefix: Vec<u8>,
-    /// Offset of the data in the archive (OVA) for re-reading.
-    pub data_offset: Option<u64>,
-    /// Full content for descriptor, manifest and certificate.
-    pub content: Option<Vec<u8>>,
-}
-
-/// What a pass over a package collected.
-#[derive(Debug, Default)]
-pub(crate) struct Collected {
-    pub members: Vec<Member>,
-    pub ova: bool,
-    /// The folder of a folder package (members are files in it).
-    pub dir: Option<PathBuf>,
-}
-
-impl Collected {
-    fn get(&self, name: &str) -> Option<&Member> {
-        self.members.iter().find(|m| m.name == name)
-    }
-}
-
-/// Where extracted members go during `unpack` (a folder the caller owns, e.g. a
-/// [`crate::output::PendingDir`]).
-pub(crate) struct Extract<'a> {
-    pub dir: &'a Path,
-}
-
-fn read_small(src: &mut dyn Read, size: u64, limit: u64, name: &str) -> Result<Vec<u8>> {
-    if size > limit {
-        return Err(Error::limit(&format!("size of {name}"), size, limit).with_entry(name));
-    }
-    let mut data = Vec::with_capacity(size as usize);
-    src.take(size)
-        .read_to_end(&mut data)
-        .map_err(|e| Error::from(e).with_entry(name))?;
-    if data.len() as u64 != size {
-        return Err(
-            Error::corrupt(format!("expected {size} bytes, found {}", data.len())).with_entry(name),
-        );
-    }
-    Ok(data)
-}
-
-/// Members at least this large are hashed in place ([`crate::range_copy::hash_range`]) or
-/// extracted by a kernel copy out of the archive file.
-const DIRECT_EXTRACT_MIN: u64 = 1 << 20;
-
-/// One streaming pass over an OVA: collects members, hashing each; extracts when asked.
-/// Structural errors (bad headers, unsafe names, truncation) end the pass as a finding.
-///
-/// `archive`, when given, is the regular file `src` reads (from offset 0, through the same file
-/// cursor, no buffering in between): large members are then hashed in place or extracted with
-/// [`crate::range_copy`] (a kernel copy, digests read back from the extracted file) and skipped
-/// over with a seek.
-pub(crate) fn scan_ova(
-    src: &mut dyn Read,
-    archive: Option<&std::fs::File>,
-    limits: &Limits,
-    extract: Option<&Extract<'_>>,
-    progress: &dyn Progress,
-    report: &mut Report,
-) -> Collected {
-    let archive_len = archive.and_then(|f| f.metadata().ok()).map(|m| m.len());
-    let mut collected = Collected {
-        members: Vec::new(),
-        ova: true,
-        dir: None,
-    };
-    let mut reader = Reader::new(src, *limits);
-    let mut algs: Option<Vec<Algorithm>> = None;
-    loop {
-        let mut entry = match reader.next_entry() {
-            Ok(Some(e)) => e,
-            Ok(None) => break,
-            Err(e) => {
-                report.push_error(&e);
-                break;
-            }
-        };
-        let h = entry.header().clone();
-        let role = names::role(&h.name);
-        let result: Result<Member> = (|| {
-            let mut out = match extract {
-                Some(x) => Some(crate::output::create_in(x.dir, &h.name)?),
-                None => None,
-            };
-            if role != Role::File {
-                let limit = if role == Role::Descriptor {
-                    limits.max_descriptor_bytes
-                } else {
-                    limits.max_manifest_bytes
-                };
-                let data = read_small(&mut entry, h.size, limit, &h.name)?;
-                progress.advance(h.size);
-                if let Some(f) = out.as_mut() {
-                    f.write_all(&data)
-                        .map_err(|e| Error::io("cannot write", e).with_entry(&h.name))?;
-                }
-                if role == Role::Manifest && algs.is_none() {
-                    if let Ok(m) = Manifest::parse(&data, limits) {
-                        if !m.entries.is_empty() {
-                            algs = Some(m.algorithms());
-                        }
-                    }
-                }
-                return Ok(Member {
-                    name: h.name.clone(),
-                    size: h.size,
-                    digests: Digests::of(
-                        &data,
-                        &[Algorithm::Sha1, Algorithm::Sha256, Algorithm::Sha512],
-                    ),
-                    prefix: Vec::new(),
-                    data_offset: Some(h.data_offset),
-                    content: Some(data),
-                });
-            }
-            let opts = CopyOptions {
-                algorithms: algs
-                    .clone()
-                    .unwrap_or_else(|| vec![Algorithm::Sha1, Algorithm::Sha256]),
-                prefix_bytes: PREFIX_BYTES,
-                size_hint: Some(h.size),
-            };
-            let in_file = archive_len.is_some_and(|len| {
-                h.data_offset
-                    .checked_add(h.size)
-                    .is_some_and(|end| end <= len)
-            });
-            let in_place = archive.filter(|_| in_file && h.size >= DIRECT_EXTRACT_MIN);
-            let r = match (in_place, out.as_ref()) {
-                (Some(arch), out_file) => {
-                    // Positional: hash the member where it lies, or have the kernel copy it
-                    // out; then move the shared file offset (which hole lookups moved too)
-                    // past the member and tell the reader.
-                    let r = match out_file {
-                        None => crate::range_copy::hash_range(
-                            arch,
-                            h.data_offset,
-                            h.size,
-                            &opts,
-                            progress,
-                        ),
-                        Some(o) => crate::range_copy::copy_range_hashing(
-                            arch,
-                            h.data_offset,
-                            o,
-                            0,
-                            h.size,
-                            &opts,
-                            progress,
-                        ),
-                    }
-                    .map_err(|e| e.with_entry(&h.name))?;
-                    let mut cursor = arch;
-                    std::io::Seek::seek(
-                        &mut cursor,
-                        std::io::SeekFrom::Start(h.data_offset + h.size),
-                    )
-                    .map_err(|e| Error::io("cannot seek", e).with_entry(&h.name))?;
-                    entry.skip_consumed(h.size)?;
-                    r
-                }
-                (None, _) => {
-                    let sink = out.as_mut().map(|f| f as &mut (dyn Write + Send));
-                    copy_hashing(&mut entry, sink, &opts, progress)
-                        .map_err(|e| e.with_entry(&h.name))?
-                }
-            };
-            Ok(Member {
-                name: h.name.clone(),
-                size: r.bytes,
-                digests: r.digests,
-                prefix: r.prefix,
-                data_offset: Some(h.data_offset),
-                content: None,
-            })
-        })();
-        match result {
-            Ok(m) => collected.members.push(m),
-            Err(e) => {
-                report.push_error(&e.with_entry(&h.name));
-                break;
-            }
-        }
-    }
-    collected
-}
-
-/// Verifies an OVA read from any stream (a pipe, stdin). With `reopen`, digests the pass did
-/// not compute (manifest at the end using another algorithm) are computed by re-reading.
-///
-/// # Errors
-/// Only usage errors; every problem with the input is a finding in the report.
-pub fn verify_ova(
+/// [`verify_stream`] with an explicit progress receiver.
+pub(crate) fn verify_ova(
     src: &mut dyn Read,
     name: &Path,
     opts: &VerifyOptions,
@@ -425,10 +299,14 @@ fn verify_ova_inner(
     }
     let mut report = Report {
         path: name.to_path_buf(),
-        kind: "ova".into(),
+        kind: PackageKind::Ova,
         ..Default::default()
     };
-    let collected = scan_ova(src, archive, &opts.limits, None, progress, &mut report);
+    let (collected, status) =
+        scan::scan_ova(src, archive, &opts.limits, &mut scan::HashOnly, progress);
+    if let Err(e) = status {
+        report.push_error(&e);
+    }
     if report.passed() {
         check_package(
             &collected,
@@ -447,15 +325,12 @@ fn check_options(opts: &VerifyOptions) -> Result<()> {
     Ok(())
 }
 
-/// Verifies `path`: an `.ova` file, an `.ovf` descriptor with its files beside it, or a folder
-/// holding one descriptor. `-` reads an OVA from standard input.
-///
-/// # Errors
-/// [`ErrorKind::Io`] when `path` cannot be opened, [`ErrorKind::Usage`] for bad options.
-///
-/// # Security
-/// Names from the package pass [`crate::gate`]; nothing is written.
-pub fn verify_path(path: &Path, opts: &VerifyOptions, progress: &dyn Progress) -> Result<Report> {
+/// [`verify()`] with an explicit progress receiver.
+pub(crate) fn verify_path(
+    path: &Path,
+    opts: &VerifyOptions,
+    progress: &dyn Progress,
+) -> Result<Report> {
     tracing::info!(path = %path.display(), deep = opts.deep, "verify: open package");
     if path == Path::new("-") {
         let stdin = std::io::stdin();
@@ -483,6 +358,19 @@ pub fn verify_path(path: &Path, opts: &VerifyOptions, progress: &dyn Progress) -
         _ if names::role(&path.to_string_lossy()) == Role::Descriptor => {
             let dir = parent(path);
             return verify_dir(&dir, Some(path), opts, progress);
+        }
+        // Nothing else matched: a raw disk image, unless the name says it is a package (an
+        // `.ova` whose tar header is broken is a broken package, not a disk).
+        Content::Raw
+            if !path.extension().is_some_and(|e| {
+                e.eq_ignore_ascii_case("ova") || e.eq_ignore_ascii_case("tar")
+            }) =>
+        {
+            let mut report = verify_disk(path, opts, progress)?;
+            if let Some(note) = sniffed.note {
+                report.warn(Code::DiskHeader, None, note);
+            }
+            return Ok(report);
         }
         other => {
             if let Some(e) = other.not_a_disk_error() {
@@ -525,10 +413,26 @@ fn verify_dir(
     check_options(opts)?;
     let mut report = Report {
         path: ovf.unwrap_or(dir).to_path_buf(),
-        kind: "directory".into(),
+        kind: PackageKind::Directory,
         ..Default::default()
     };
-    let collected = scan_dir(dir, ovf, &opts.limits, progress, &mut report)?;
+    let ovf_path = match ovf {
+        Some(p) => p.to_path_buf(),
+        None => match scan::find_descriptor(dir)? {
+            Some(p) => p,
+            None => {
+                report.error(
+                    Code::NoDescriptor,
+                    None,
+                    format!("no .ovf descriptor in {}", dir.display()),
+                );
+                return Ok(report);
+            }
+        },
+    };
+    let (collected, status) =
+        scan::scan_dir(dir, &ovf_path, &opts.limits, &mut scan::HashOnly, progress);
+    status?;
     if report.passed() {
         check_package(
             &collected,
@@ -540,150 +444,6 @@ fn verify_dir(
         );
     }
     Ok(report)
-}
-
-/// Reads a package folder: the descriptor, `<base>.mf`, `<base>.cert` and every referenced or
-/// listed file, hashed with the manifest's algorithms.
-pub(crate) fn scan_dir(
-    dir: &Path,
-    ovf: Option<&Path>,
-    limits: &Limits,
-    progress: &dyn Progress,
-    report: &mut Report,
-) -> Result<Collected> {
-    let ovf_path = match ovf {
-        Some(p) => p.to_path_buf(),
-        None => {
-            let mut found = Vec::new();
-            for e in
-                std::fs::read_dir(dir).map_err(|e| Error::io("cannot list", e).with_path(dir))?
-            {
-                let e = e.map_err(|e| Error::io("cannot list", e).with_path(dir))?;
-                let n = e.file_name().to_string_lossy().into_owned();
-                if names::role(&n) == Role::Descriptor && e.path().is_file() {
-                    found.push(e.path());
-                }
-            }
-            found.sort();
-            match found.len() {
-                1 => found.remove(0),
-                0 => {
-                    report.error(
-                        Code::NoDescriptor,
-                        None,
-                        format!("no .ovf descriptor in {}", dir.display()),
-                    );
-                    return Ok(Collected::default());
-                }
-                _ => {
-                    return Err(Error::usage(format!(
-                        "{} descriptors in {}; name the .ovf to verify",
-                        found.len(),
-                        dir.display()
-                    )))
-                }
-            }
-        }
-    };
-    let ovf_name = ovf_path
-        .file_name()
-        .map(|n| n.to_string_lossy().into_owned())
-        .unwrap_or_default();
-    let base = ovf_name
-        .rsplit_once('.')
-        .map(|(b, _)| b.to_string())
-        .unwrap_or_else(|| ovf_name.clone());
-    let mut collected = Collected {
-        dir: Some(dir.to_path_buf()),
-        ..Default::default()
-    };
-    let read = |p: &Path, limit: u64, name: &str| -> Result<Vec<u8>> {
-        let size = std::fs::metadata(p)
-            .map_err(|e| Error::io("cannot open", e).with_path(p))?
-            .len();
-        let mut f = File::open(p).map_err(|e| Error::io("cannot open", e).with_path(p))?;
-        read_small(&mut f, size, limit, name)
-    };
-    let small = |name: &str, data: Vec<u8>| Member {
-        name: name.to_string(),
-        size: data.len() as u64,
-        digests: Digests::of(
-            &data,
-            &[Algorithm::Sha1, Algorithm::Sha256, Algorithm::Sha512],
-        ),
-        prefix: Vec::new(),
-        data_offset: None,
-        content: Some(data),
-    };
-    let desc = read(&ovf_path, limits.max_descriptor_bytes, &ovf_name)?;
-    collected.members.push(small(&ovf_name, desc.clone()));
-    let mut algs = vec![Algorithm::Sha256];
-    let mut listed: Vec<String> = Vec::new();
-    for ext in ["mf", "cert"] {
-        let name = format!("{base}.{ext}");
-        let p = dir.join(&name);
-        if p.is_file() {
-            let data = read(&p, limits.max_manifest_bytes, &name)?;
-            if ext == "mf" {
-                if let Ok(m) = Manifest::parse(&data, limits) {
-                    if !m.entries.is_empty() {
-                        algs = m.algorithms();
-                    }
-                    listed = m.entries.iter().map(|e| e.name.clone()).collect();
-                }
-            }
-            collected.members.push(small(&name, data));
-        }
-    }
-    let mut wanted: Vec<String> = Vec::new();
-    if let Ok(d) = descriptor::parse(&desc, true, limits) {
-        for f in &d.files {
-            wanted.extend(crate::file_reader::parts_in_dir(
-                dir,
-                &f.href,
-                f.chunk_size.is_some(),
-                limits,
-            ));
-        }
-    }
-    wanted.extend(listed);
-    let mut seen = HashSet::new();
-    seen.insert(ovf_name.clone());
-    for name in wanted {
-        if collected.get(&name).is_some() || !seen.insert(name.clone()) {
-            continue;
-        }
-        let Ok(p) = crate::gate::resolve_in_dir(dir, &name) else {
-            continue; // reported by the References check
-        };
-        let Ok(mut f) = File::open(&p) else { continue };
-        let meta = f.metadata().ok();
-        let size = meta.as_ref().map_or(0, |m| m.len());
-        tracing::info!(file = %name, size, "verify: hash file");
-        progress.start(&name, Some(size));
-        let opts = CopyOptions {
-            algorithms: algs.clone(),
-            prefix_bytes: PREFIX_BYTES,
-            size_hint: Some(size),
-        };
-        let r = if meta.is_some_and(|m| m.is_file()) {
-            // In place, like openssl dgst: pread + hash, holes without reading.
-            crate::range_copy::hash_range(&f, 0, size, &opts, progress)
-        } else {
-            copy_hashing(&mut f, None, &opts, progress)
-        }
-        .map_err(|e| e.with_path(&p))?;
-        progress.finish();
-        collected.members.push(Member {
-            name,
-            size: r.bytes,
-            digests: r.digests,
-            prefix: r.prefix,
-            data_offset: None,
-            content: None,
-        });
-    }
-    Ok(collected)
 }
 
 fn hex_digests(d: &Digests) -> BTreeMap<String, String> {
@@ -698,7 +458,7 @@ fn hex_digests(d: &Digests) -> BTreeMap<String, String> {
 /// Findings get the severity `policy` gives them ([`Policy::severity`]), the same for every
 /// command that judges a package.
 pub(crate) fn check_package(
-    c: &Collected,
+    c: &Package,
     reopen: Option<&Path>,
     policy: &Policy,
     deep: bool,
@@ -710,7 +470,7 @@ pub(crate) fn check_package(
 }
 
 fn check_collected(
-    c: &Collected,
+    c: &Package,
     reopen: Option<&Path>,
     policy: &Policy,
     deep: bool,
@@ -779,12 +539,21 @@ fn check_collected(
             "more than one .cert file".into(),
         );
     }
-    if c.ova {
+    if c.is_ova() {
         check_order(c, report);
     }
     // --- Descriptor.
-    let desc_bytes = desc.content.clone().unwrap_or_default();
-    let d = match descriptor::parse(&desc_bytes, policy.lax, limits) {
+    // Parsed once, by the scan; a package put together otherwise is parsed here.
+    let parsed_here;
+    let envelope = match &c.envelope {
+        Some(parsed) => parsed.as_ref(),
+        None => {
+            let bytes = desc.content.as_deref().unwrap_or_default();
+            parsed_here = descriptor::parse_envelope(bytes, limits);
+            parsed_here.as_ref()
+        }
+    };
+    let d = match envelope.map(|env| descriptor::from_envelope(env, policy.lax)) {
         Ok(d) => d,
         Err(e) => {
             report.error(
@@ -899,18 +668,28 @@ fn check_collected(
         }
     }
     // --- Manifest.
-    let manifest = mfs.first().and_then(|mf| {
-        let bytes = mf.content.as_deref().unwrap_or_default();
-        match Manifest::parse(bytes, limits) {
-            Ok(m) => Some((mf, m)),
-            Err(e) => {
-                report.error(
-                    Code::ManifestInvalid,
-                    Some(&mf.name),
-                    format!("manifest cannot be read: {e}"),
-                );
-                None
+    // Parsed once, by the scan; a package put together otherwise is parsed here.
+    let mf_parsed_here;
+    let mf_parsed = match mfs.first() {
+        None => None,
+        Some(mf) => match c.manifest(&mf.name) {
+            Some(parsed) => Some((mf, parsed.as_ref())),
+            None => {
+                let bytes = mf.content.as_deref().unwrap_or_default();
+                mf_parsed_here = Manifest::parse(bytes, limits);
+                Some((mf, mf_parsed_here.as_ref()))
             }
+        },
+    };
+    let manifest = mf_parsed.and_then(|(mf, parsed)| match parsed {
+        Ok(m) => Some((mf, m)),
+        Err(e) => {
+            report.error(
+                Code::ManifestInvalid,
+                Some(&mf.name),
+                format!("manifest cannot be read: {e}"),
+            );
+            None
         }
     });
     match &manifest {
@@ -930,11 +709,7 @@ fn check_collected(
         }
         None => {}
         Some((mf, m)) => {
-            report.manifest_algorithms = m
-                .algorithms()
-                .iter()
-                .map(|a| a.name().to_string())
-                .collect();
+            report.manifest_algorithms = m.algorithms();
             if m.get(&desc.name).is_none() {
                 report.error(
                     Code::ManifestMissingDescriptor,
@@ -1073,7 +848,7 @@ fn rehash(reopen: Option<&Path>, m: &Member, alg: Algorithm) -> Option<Vec<u8>> 
         .flatten()
 }
 
-fn check_order(c: &Collected, report: &mut Report) {
+fn check_order(c: &Package, report: &mut Report) {
     let roles: Vec<Role> = c.members.iter().map(|m| names::role(&m.name)).collect();
     // Without any descriptor the fault is `no-descriptor`, not the order.
     if roles.first() != Some(&Role::Descriptor) && roles.contains(&Role::Descriptor) {
@@ -1124,7 +899,7 @@ fn check_order(c: &Collected, report: &mut Report) {
 }
 
 fn check_signature(
-    _c: &Collected,
+    _c: &Package,
     mf: Option<&Member>,
     cert_member: Option<&Member>,
     policy: &Policy,
@@ -1161,7 +936,7 @@ fn check_signature(
     };
     let signer = cf.signer().map(cert::info);
     let mut sig = SignatureReport {
-        algorithm: cf.algorithm.name().to_string(),
+        algorithm: cf.algorithm,
         manifest: cf.manifest_name.clone(),
         valid: false,
         signer: signer.clone(),
@@ -1410,7 +1185,7 @@ impl crate::disk::DiskSink for NullSink {
 /// `--deep`: decodes a streamOptimized disk completely (every marker, every grain inflated,
 /// footer cross-checked) in a second read of the package.
 fn deep_check(
-    c: &Collected,
+    c: &Package,
     reopen: Option<&Path>,
     disk: &descriptor::DiskRef,
     file: &FileRef,

@@ -48,7 +48,7 @@ pub fn open_chain(path: &Path, limits: &Limits) -> Result<Box<dyn DiskSource>> {
     Ok(Box::new(ChainSource::open(path, limits)?))
 }
 
-/// The layouts [`create_sink`] writes.
+/// The layouts [`crate::vmdk::layout::create_sink`] writes.
 #[derive(Debug, Clone, Copy, PartialEq, Eq)]
 pub enum HostedLayout {
     /// One growable sparse file with the descriptor embedded (Workstation "single file").

@@ -158,10 +158,7 @@ impl RawSink {
     /// [`crate::ErrorKind::AlreadyExists`] without `opts.force`; I/O errors.
     pub fn create(path: &Path, capacity_bytes: u64, opts: &SinkOptions) -> Result<Self> {
         let mut pending = PendingFile::create(path, opts.force)?;
-        let file = pending
-            .file()
-            .try_clone()
-            .map_err(|e| Error::io("cannot open output", e).with_path(path))?;
+        let file = pending.file_handle()?;
         file.set_len(capacity_bytes)
             .map_err(|e| Error::io("cannot size output", e).with_path(path))?;
         Ok(RawSink {

@@ -333,12 +333,7 @@ impl SparseSink {
             };
             let layout = SparseLayout::new(cap_sectors, desc_sectors)?;
             let mut pending = PendingFile::create(&path, force)?;
-            let shared = Arc::new(
-                pending
-                    .file()
-                    .try_clone()
-                    .map_err(|e| Error::io("cannot open the extent", e).with_path(&path))?,
-            );
+            let shared = Arc::new(pending.file_handle()?);
             outs.push(SparseOut {
                 shared,
                 io: Arc::clone(&io),

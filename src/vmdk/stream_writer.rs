@@ -370,10 +370,7 @@ impl StreamFileSink {
     /// [`crate::ErrorKind::AlreadyExists`] without `opts.force`; usage and I/O errors.
     pub fn create(path: &Path, capacity_bytes: u64, opts: &SinkOptions) -> Result<Self> {
         let mut pending = PendingFile::create(path, opts.force)?;
-        let file = pending
-            .file()
-            .try_clone()
-            .map_err(|e| Error::io("cannot open output", e).with_path(path))?;
+        let file = pending.file_handle()?;
         let name = path
             .file_name()
             .map(|n| n.to_string_lossy().into_owned())

@@ -154,7 +154,7 @@ impl Session {
     /// methods).
     ///
     /// # Errors
-    /// [`Session::fault_error`] for a SOAP fault; I/O errors.
+    /// [`fault_error`] for a SOAP fault; I/O errors.
     pub fn call(&self, method: &str, this: &MoRef, args: &str) -> Result<El> {
         match self.call_raw(method, this, args)? {
             Ok(r) => Ok(r),

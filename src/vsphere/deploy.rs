@@ -22,7 +22,7 @@ use serde::Serialize;
 use super::client::{el, MoRef, Session};
 use super::locator::Locator;
 use super::xml::El;
-use crate::digest::{copy_hashing, copy_hashing_to_channel, Algorithm, CopyOptions, Digests};
+use crate::digest::{copy_hashing, copy_hashing_to_channel, Algorithm, CopyOptions};
 use crate::error::{Error, ErrorKind, Result};
 use crate::inflate::{image_bytes_cap, GunzipCapped};
 use crate::limits::Limits;
@@ -32,11 +32,9 @@ use crate::ova::names::{self, Role};
 use crate::ova::Reader;
 use crate::ovf::{Envelope, FileRef, ParseOptions};
 use crate::progress::Progress;
-use crate::verify::{self, Collected, Member, Policy, Report, Severity};
+use crate::scan::{self, read_small, Member, Package};
+use crate::verify::{self, Policy, Report, Severity};
 use crate::vmdk::layout::Layout;
-
-/// Leading bytes of each member kept for the disk header check of the verdict.
-const PREFIX_BYTES: usize = 64 << 10;
 
 /// How often the lease hears of the upload's progress (vSphere's lease timeout is minutes).
 const LEASE_PROGRESS_EVERY: Duration = Duration::from_secs(5);
@@ -74,7 +72,7 @@ impl Provisioning {
             Layout::Thick => Ok(Provisioning::Thick),
             Layout::EagerZeroedThick => Ok(Provisioning::EagerZeroedThick),
             other => Err(Error::usage(format!(
-                "--disk-mode {other} does not exist on a datastore: expected thin, thick or eager-zeroed-thick"
+                "disk mode {other} does not exist on a datastore: expected thin, thick or eager-zeroed-thick"
             ))),
         }
     }
@@ -345,7 +343,7 @@ fn resolve(s: &Session, loc: &Locator, opts: &DeployOptions) -> Result<Placement
                         .filter(|(_, r)| r.kind == "Folder")
                         .collect();
                     return Err(Error::usage(format!(
-                        "--vm-folder {f:?}: no such folder in {dc_path}/vm; folders there: {}",
+                        "VM folder {f:?}: no such folder in {dc_path}/vm; folders there: {}",
                         listing(&kids)
                     )));
                 }
@@ -386,37 +384,6 @@ fn pick(s: &Session, list: &[MoRef], want: &str, what: &str) -> Result<MoRef> {
                 }
             ))
         })
-}
-
-/// Reads a whole small member (descriptor, manifest, certificate).
-fn small(r: &mut dyn Read, name: &str, size: u64, limit: u64) -> Result<Vec<u8>> {
-    if size > limit {
-        return Err(Error::limit(&format!("size of {name}"), size, limit).with_entry(name));
-    }
-    let mut data = Vec::with_capacity(size as usize);
-    r.take(size)
-        .read_to_end(&mut data)
-        .map_err(|e| Error::from(e).with_entry(name))?;
-    if data.len() as u64 != size {
-        return Err(
-            Error::corrupt(format!("expected {size} bytes, found {}", data.len())).with_entry(name),
-        );
-    }
-    Ok(data)
-}
-
-fn member_of(name: &str, data: Vec<u8>, offset: u64) -> Member {
-    Member {
-        name: name.to_string(),
-        size: data.len() as u64,
-        digests: Digests::of(
-            &data,
-            &[Algorithm::Sha1, Algorithm::Sha256, Algorithm::Sha512],
-        ),
-        prefix: Vec::new(),
-        data_offset: Some(offset),
-        content: Some(data),
-    }
 }
 
 /// Sends a disk that is not streamOptimized (hosted sparse, flat, raw): spilled to a temporary
@@ -642,13 +609,13 @@ fn deploy_session(
             .with_entry(&h.name)
             .with_path(label));
         }
-        let d = small(
+        let d = read_small(
             &mut entry,
-            &h.name,
             h.size,
             opts.limits.max_descriptor_bytes,
+            &h.name,
         )?;
-        members.push(member_of(&h.name, d.clone(), h.data_offset));
+        members.push(Member::small(&h.name, d.clone(), Some(h.data_offset)));
         (h.name, d)
     };
     let env = Envelope::parse_with(
@@ -664,7 +631,7 @@ fn deploy_session(
         let ids: Vec<String> = env.deployment_options().into_iter().map(|o| o.id).collect();
         if !ids.contains(want) {
             return Err(Error::usage(format!(
-                "--deployment-option {want:?}: the package offers {}",
+                "deployment option {want:?}: the package offers {}",
                 if ids.is_empty() {
                     "none".to_string()
                 } else {
@@ -708,7 +675,7 @@ fn deploy_session(
         None if ds_list.len() == 1 => ds_list[0].clone(),
         None => {
             return Err(Error::usage(format!(
-                "--datastore is needed: the target sees {}",
+                "a datastore must be chosen: the target sees {}",
                 names_of(s, &ds_list)?.join(", ")
             )))
         }
@@ -720,7 +687,7 @@ fn deploy_session(
     for (from, to) in &opts.networks {
         if !ovf_nets.iter().any(|n| n == from) {
             return Err(Error::usage(format!(
-                "--net {from}={to}: the package has no network {from:?}; its networks: {}",
+                "network mapping {from}={to}: the package has no network {from:?}; its networks: {}",
                 ovf_nets.join(", ")
             )));
         }
@@ -807,13 +774,15 @@ fn deploy_session(
         // --- The verdict, before the lease is completed.
         let mut report = Report {
             path: label.into(),
-            kind: "ova".into(),
+            kind: crate::verify::PackageKind::Ova,
             ..Default::default()
         };
-        let collected = Collected {
+        // The descriptor parsed once, at the start, judged here.
+        let collected = Package {
+            kind: scan::Kind::OvaStream,
             members: std::mem::take(&mut members),
-            ova: true,
-            dir: None,
+            envelope: Some(Ok(env)),
+            ..Package::default()
         };
         let policy = Policy {
             lax: opts.lax,
@@ -1091,7 +1060,7 @@ fn upload_members<R: Read>(
                         uploads.push(a.finish()?);
                     }
                     let limit = opts.limits.max_manifest_bytes;
-                    let data = small(&mut entry, &h.name, h.size, limit)?;
+                    let data = read_small(&mut entry, h.size, limit, &h.name)?;
                     if role == Role::Manifest {
                         if let Ok(m) = Manifest::parse(&data, &opts.limits) {
                             if !m.entries.is_empty() {
@@ -1099,7 +1068,7 @@ fn upload_members<R: Read>(
                             }
                         }
                     }
-                    members.push(member_of(&h.name, data, h.data_offset));
+                    members.push(Member::small(&h.name, data, Some(h.data_offset)));
                     continue;
                 }
                 let target = member_target(&refs, &h.name);
@@ -1157,7 +1126,7 @@ fn upload_members<R: Read>(
                 }
                 let hash_opts = CopyOptions {
                     algorithms: algs.clone(),
-                    prefix_bytes: PREFIX_BYTES,
+                    prefix_bytes: scan::PREFIX_BYTES,
                     size_hint: Some(h.size),
                 };
                 counting.start(&h.name, Some(h.size));

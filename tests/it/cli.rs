@@ -93,6 +93,28 @@ fn every_command_prints_the_shared_json_envelope() {
                 p(&d.join("i")),
             ],
         ),
+        (
+            "edit",
+            vec![
+                s("edit"),
+                s("--product"),
+                s("Edited"),
+                p(&ova),
+                p(&d.join("e1.ova")),
+            ],
+        ),
+        (
+            "retarget",
+            vec![
+                s("retarget"),
+                s("--for"),
+                s("esxi-8.0"),
+                p(&ova),
+                p(&d.join("r1.ova")),
+            ],
+        ),
+        ("diff", vec![s("diff"), p(&ova), p(&ova)]),
+        ("diff", vec![s("diff"), p(&raw), p(&d.join("d.vmdk"))]),
     ];
     for (command, args) in &cases {
         let mut all = vec![OsStr::new("--json")];
@@ -103,8 +125,17 @@ fn every_command_prints_the_shared_json_envelope() {
         if *command == "verify" {
             assert!(v["files"].is_array() && v["path"].is_string(), "{v}");
         }
+        if *command == "edit" || *command == "retarget" {
+            assert!(v["entries"].is_array() && v["changes"].is_array(), "{v}");
+        }
+        if *command == "diff" {
+            assert!(v["same"].is_boolean(), "{v}");
+        }
         if *command == "import" {
             let vmx = v["vmx"].as_str().unwrap().to_string();
+            let out = run(&[OsStr::new("--json"), OsStr::new("info"), OsStr::new(&vmx)]);
+            assert!(out.status.success(), "info vmx: {out:?}");
+            envelope(&out, "info");
             let out = run(&[
                 OsStr::new("--json"),
                 OsStr::new("export"),
@@ -115,6 +146,16 @@ fn every_command_prints_the_shared_json_envelope() {
             envelope(&out, "export");
         }
     }
+    // Packages that differ: exit 1 as diff(1), ok false, still the shared envelope.
+    let out = run(&[
+        OsStr::new("--json"),
+        OsStr::new("diff"),
+        ova.as_os_str(),
+        d.join("e1.ova").as_os_str(),
+    ]);
+    assert_eq!(out.status.code(), Some(1), "{out:?}");
+    let v = envelope(&out, "diff");
+    assert_eq!(v["same"], false, "{v}");
     // A failed verification: ok false, exit 1, findings in the shared shape.
     let mut bad = std::fs::read(&ova).unwrap();
     let n = bad.len();

@@ -10,13 +10,12 @@ use std::process::Command;
 use ovftool::digest::Algorithm;
 use ovftool::export::{export, ExportOptions, ExportReport};
 use ovftool::ovf::{Envelope, OvfVersion};
-use ovftool::progress::NoProgress;
-use ovftool::verify::{verify_path, VerifyOptions};
+use ovftool::verify::{verify, VerifyOptions};
 use ovftool::vm::{Firmware, Machine};
 use ovftool::vmx::Vmx;
 use ovftool::ErrorKind;
 
-use crate::support::{self, have_tool};
+use crate::support::{self, have_tool, qemu_vmdk};
 
 fn qemu() -> bool {
     let ok = have_tool("qemu-img");
@@ -62,19 +61,6 @@ fn raw_image(path: &Path, mib: u64, seed: u8) {
     std::fs::write(path, data).unwrap();
 }
 
-fn qemu_vmdk(raw: &Path, out: &Path, subformat: &str) {
-    sh(Command::new("qemu-img").args([
-        "convert",
-        "-q",
-        "-O",
-        "vmdk",
-        "-o",
-        &format!("subformat={subformat}"),
-        raw.to_str().unwrap(),
-        out.to_str().unwrap(),
-    ]));
-}
-
 fn opts() -> ExportOptions {
     ExportOptions {
         mtime: Some(1_700_000_000),
@@ -102,7 +88,7 @@ fn xmllint_ok(ovf: &Path, version: OvfVersion) {
 }
 
 fn verify_ok(path: &Path) {
-    let r = verify_path(path, &VerifyOptions::default(), &NoProgress).unwrap();
+    let r = verify(path, &VerifyOptions::default()).unwrap();
     let errors: Vec<_> = r.errors().collect();
     assert!(r.passed(), "{}: {errors:?}", path.display());
 }
@@ -324,7 +310,7 @@ fn vm_with_every_layout_exports_valid_verified_equal_ova() {
     let t = tempfile::tempdir().unwrap();
     let (vm, sources) = build_vm(t.path());
     let ova = t.path().join("out.ova");
-    let report = export(&vm.join("test.vmx"), &ova, &opts(), &NoProgress).unwrap();
+    let report = export(&vm.join("test.vmx"), &ova, &opts()).unwrap();
 
     // Entry order: descriptor, manifest, disks in References order, NVRAM; nothing else.
     let names = tar_list(&ova);
@@ -385,13 +371,13 @@ fn exports_are_reproducible_and_templates_export_alike() {
     let (vm, _) = build_vm(t.path());
     let a = t.path().join("a.ova");
     let b = t.path().join("b.ova");
-    export(&vm.join("test.vmx"), &a, &opts(), &NoProgress).unwrap();
-    export(&vm.join("test.vmx"), &b, &opts(), &NoProgress).unwrap();
+    export(&vm.join("test.vmx"), &a, &opts()).unwrap();
+    export(&vm.join("test.vmx"), &b, &opts()).unwrap();
     assert_eq!(std::fs::read(&a).unwrap(), std::fs::read(&b).unwrap());
     // The same configuration as a template gives the same package.
     std::fs::rename(vm.join("test.vmx"), vm.join("test.vmtx")).unwrap();
     let c = t.path().join("c.ova");
-    export(&vm, &c, &opts(), &NoProgress).unwrap();
+    export(&vm, &c, &opts()).unwrap();
     assert_eq!(std::fs::read(&a).unwrap(), std::fs::read(&c).unwrap());
 }
 
@@ -413,20 +399,20 @@ fn locked_vm_is_refused_unless_forced() {
     )
     .unwrap();
     let out = t.path().join("o.ova");
-    let e = export(&vm, &out, &opts(), &NoProgress).unwrap_err();
+    let e = export(&vm, &out, &opts()).unwrap_err();
     assert_eq!(e.kind(), ErrorKind::Usage);
     assert!(e.to_string().contains("disk.vmdk.lck"), "{e}");
     assert!(!out.exists());
     std::fs::remove_dir(vm.join("disk.vmdk.lck")).unwrap();
     std::fs::write(vm.join("vm.vswp"), b"").unwrap();
-    assert!(export(&vm, &out, &opts(), &NoProgress).is_err());
+    assert!(export(&vm, &out, &opts()).is_err());
     let forced = ExportOptions {
         allow_locked: true,
         ..opts()
     };
-    export(&vm, &out, &forced, &NoProgress).unwrap();
+    export(&vm, &out, &forced).unwrap();
     // An existing output is not replaced without force.
-    let e = export(&vm, &out, &forced, &NoProgress).unwrap_err();
+    let e = export(&vm, &out, &forced).unwrap_err();
     assert_eq!(e.kind(), ErrorKind::AlreadyExists);
 }
 
@@ -442,7 +428,7 @@ fn missing_disk_fails_and_leaves_nothing() {
     )
     .unwrap();
     let out = t.path().join("o.ova");
-    let e = export(&vm, &out, &opts(), &NoProgress).unwrap_err();
+    let e = export(&vm, &out, &opts()).unwrap_err();
     assert_eq!(e.kind(), ErrorKind::UnsafePath, "{e}");
     assert!(!out.exists());
     assert_eq!(std::fs::read_dir(t.path()).unwrap().count(), 1);
@@ -455,24 +441,7 @@ fn ovf_and_folder_outputs_with_options_verify() {
     }
     let t = tempfile::tempdir().unwrap();
     let (vm, sources) = build_vm(t.path());
-    let key = t.path().join("k.pem");
-    let cert = t.path().join("c.pem");
-    sh(Command::new("openssl")
-        .args([
-            "req",
-            "-x509",
-            "-newkey",
-            "rsa:2048",
-            "-nodes",
-            "-days",
-            "2",
-            "-subj",
-            "/CN=export-test",
-        ])
-        .arg("-keyout")
-        .arg(&key)
-        .arg("-out")
-        .arg(&cert));
+    let (key, cert) = support::self_signed(t.path(), "signer", "export-test");
     let signer = ovftool::cert::Signer::from_pem(
         &std::fs::read(&key).unwrap(),
         Some(&std::fs::read(&cert).unwrap()),
@@ -495,7 +464,7 @@ fn ovf_and_folder_outputs_with_options_verify() {
     o.product.vendor = Some("ovftool-rs".into());
     o.product.version = Some("1.0".into());
     let ovf = t.path().join("pkg").join("appliance.ovf");
-    let report = export(&vm, &ovf, &o, &NoProgress).unwrap();
+    let report = export(&vm, &ovf, &o).unwrap();
     assert!(t.path().join("pkg/appliance.mf").exists());
     assert!(t.path().join("pkg/appliance.cert").exists());
     xmllint_ok(&ovf, OvfVersion::V2);
@@ -510,7 +479,11 @@ fn ovf_and_folder_outputs_with_options_verify() {
     assert!(text.contains("An annotated appliance"));
     assert!(text.contains("com.vmware.guestInfo"));
     assert!(text.contains("vmware.cdrom.iso"));
-    let iso = report.files.iter().find(|f| f.role == "image").unwrap();
+    let iso = report
+        .files
+        .iter()
+        .find(|f| f.role == ovftool::export::FileRole::Image)
+        .unwrap();
     assert_eq!(iso.size, 6 << 20);
     assert!(
         std::fs::read(t.path().join("pkg").join(&iso.name)).unwrap()
@@ -527,7 +500,7 @@ fn ovf_and_folder_outputs_with_options_verify() {
         .parse::<ovftool::export::Target>()
         .unwrap()
         .apply(&mut o);
-    let report = export(&vm, &t.path().join("folder/"), &o, &NoProgress).unwrap();
+    let report = export(&vm, &t.path().join("folder/"), &o).unwrap();
     let ovf = t.path().join("folder/Export_Test.ovf");
     assert_eq!(report.output, ovf);
     xmllint_ok(&ovf, OvfVersion::V1);
@@ -550,9 +523,13 @@ fn ovf_and_folder_outputs_with_options_verify() {
         ..opts()
     };
     let ova = t.path().join("nomf.ova");
-    let report = export(&vm, &ova, &o, &NoProgress).unwrap();
+    let report = export(&vm, &ova, &o).unwrap();
     assert!(tar_list(&ova).iter().all(|n| !n.ends_with(".mf")));
-    let iso = report.files.iter().find(|f| f.role == "image").unwrap();
+    let iso = report
+        .files
+        .iter()
+        .find(|f| f.role == ovftool::export::FileRole::Image)
+        .unwrap();
     let out = Command::new("tar")
         .arg("-xOf")
         .arg(&ova)
@@ -604,13 +581,13 @@ fn corpus_vmx_files_export_with_synthetic_disks() {
         let ova = t.path().join(format!("vm{i}.ova"));
         if m.memory_mib == 0 {
             // No memsize: nothing to put in the Memory item; refused with a clear message.
-            let e = export(&vm, &ova, &opts(), &NoProgress).unwrap_err();
+            let e = export(&vm, &ova, &opts()).unwrap_err();
             assert_eq!(e.kind(), ErrorKind::Usage, "{f}: {e}");
             assert!(e.to_string().contains("memsize"), "{f}: {e}");
             assert!(!ova.exists());
             continue;
         }
-        let report = export(&vm, &ova, &opts(), &NoProgress).unwrap_or_else(|e| panic!("{f}: {e}"));
+        let report = export(&vm, &ova, &opts()).unwrap_or_else(|e| panic!("{f}: {e}"));
         assert_eq!(report.disks.len(), m.disks.len(), "{f}");
         let x = t.path().join(format!("x{i}"));
         extract(&ova, &x);
@@ -720,13 +697,12 @@ fn export_then_import_gives_back_the_machine_and_disks() {
     let t = tempfile::tempdir().unwrap();
     let (vm, sources) = build_vm(t.path());
     let ova = t.path().join("rt.ova");
-    let report = export(&vm.join("test.vmx"), &ova, &opts(), &NoProgress).unwrap();
+    let report = export(&vm.join("test.vmx"), &ova, &opts()).unwrap();
     let iopts = ovftool::import::ImportOptions {
         disk_mode: "monolithic-flat".parse().unwrap(),
         ..Default::default()
     };
-    let back =
-        ovftool::import::import_path(&ova, &t.path().join("back"), &iopts, &NoProgress).unwrap();
+    let back = ovftool::import::import(&ova, &t.path().join("back"), &iopts).unwrap();
     let vmx = Vmx::read_file(&back.vmx, &ovftool::Limits::DEFAULT).unwrap();
     let (m, _) = Machine::from_vmx(&vmx);
     let (src, _) = Machine::from_vmx(&Vmx::parse(VMX.as_bytes()).unwrap());

@@ -8,7 +8,7 @@ use std::path::{Path, PathBuf};
 use std::process::Command;
 
 use ovftool::disk::{copy, CopyOptions, SinkOptions};
-use ovftool::import::{import_path, import_reader, ImportOptions};
+use ovftool::import::{import, import_stream, ImportOptions};
 use ovftool::progress::NoProgress;
 use ovftool::vmdk::layout::{create_sink, Layout};
 use ovftool::vmdk::raw::RawSource;
@@ -138,6 +138,26 @@ fn sha256_hex(b: &[u8]) -> String {
     hex::encode(Sha256::digest(b))
 }
 
+/// The manifest of a one-disk package: SHA256 lines for the descriptor `desc` and for the disk
+/// bytes `disk` (other bytes than the disk packed make a stale manifest).
+fn one_disk_mf(desc: &str, disk: &[u8]) -> Vec<u8> {
+    format!(
+        "SHA256(t.ovf)= {}\nSHA256(t-disk1.vmdk)= {}\n",
+        sha256_hex(desc.as_bytes()),
+        sha256_hex(disk)
+    )
+    .into_bytes()
+}
+
+/// The members of a one-disk package in the usual order: `t.ovf`, `t.mf`, `t-disk1.vmdk`.
+fn one_disk_members(desc: &str, mf: Vec<u8>, disk: Vec<u8>) -> Vec<(String, Vec<u8>)> {
+    vec![
+        ("t.ovf".into(), desc.as_bytes().to_vec()),
+        ("t.mf".into(), mf),
+        ("t-disk1.vmdk".into(), disk),
+    ]
+}
+
 /// Writes an OVA with `members` in order (ustar).
 fn write_tar(path: &Path, members: &[(String, Vec<u8>)]) {
     let f = fs::File::create(path).unwrap();
@@ -192,6 +212,24 @@ fn key<'a>(vmx: &'a str, k: &str) -> Option<&'a str> {
     })
 }
 
+/// Runs `ovftool-rs import OPTIONS PACKAGE TARGET` and asserts it succeeded.
+#[track_caller]
+fn cli_import(options: &[&str], package: &Path, target: &Path) -> std::process::Output {
+    let out = Command::new(support::bin())
+        .arg("import")
+        .args(options)
+        .arg(package)
+        .arg(target)
+        .output()
+        .unwrap();
+    assert!(
+        out.status.success(),
+        "{}",
+        String::from_utf8_lossy(&out.stderr)
+    );
+    out
+}
+
 fn is_empty_dir(p: &Path) -> bool {
     fs::read_dir(p)
         .map(|mut d| d.next().is_none())
@@ -203,7 +241,7 @@ fn crafted_ova_imports_as_thin_with_the_expected_vmx() {
     let dir = tempfile::tempdir().unwrap();
     let (path, raw) = simple_ova(dir.path(), &Pkg::default());
     let target = dir.path().join("out");
-    let r = import_path(&path, &target, &thin(), &NoProgress).unwrap();
+    let r = import(&path, &target, &thin()).unwrap();
     assert_eq!(r.name, "t vm_1");
     assert!(r.verification.passed());
     let vmx = vmx_of(&r.vm_dir);
@@ -261,7 +299,7 @@ fn every_disk_mode_equals_the_source_image() {
             disk_mode: mode,
             ..Default::default()
         };
-        let r = import_path(&path, &target, &opts, &NoProgress).unwrap();
+        let r = import(&path, &target, &opts).unwrap();
         let vmdk = r.vm_dir.join(&r.disks[0].file);
         let out = Command::new("qemu-img")
             .args(["compare", "-q", "-f", "raw", "-F", "vmdk"])
@@ -302,7 +340,7 @@ fn gzip_and_chunked_disks_import() {
     assert!(parts.len() > 1);
     let path = dir.path().join("t.ova");
     ova(&path, &desc, &parts);
-    let r = import_path(&path, &dir.path().join("out"), &thin(), &NoProgress).unwrap();
+    let r = import(&path, &dir.path().join("out"), &thin()).unwrap();
     let flat = r
         .vm_dir
         .join(r.disks[0].file.replace(".vmdk", "-flat.vmdk"));
@@ -322,17 +360,9 @@ impl<R: Read> Read for Trickle<R> {
 fn stream_import_equals_file_import() {
     let dir = tempfile::tempdir().unwrap();
     let (path, _) = simple_ova(dir.path(), &Pkg::default());
-    let a = import_path(&path, &dir.path().join("a"), &thin(), &NoProgress).unwrap();
+    let a = import(&path, &dir.path().join("a"), &thin()).unwrap();
     let mut src = Trickle(fs::File::open(&path).unwrap());
-    let b = import_reader(
-        &mut src,
-        Path::new("-"),
-        None,
-        &dir.path().join("b"),
-        &thin(),
-        &NoProgress,
-    )
-    .unwrap();
+    let b = import_stream(&mut src, Path::new("-"), &dir.path().join("b"), &thin()).unwrap();
     for f in ["t vm_1.vmx", "t vm_1-disk1.vmdk", "t vm_1-disk1-flat.vmdk"] {
         assert_eq!(
             fs::read(a.vm_dir.join(f)).unwrap(),
@@ -365,7 +395,7 @@ fn stdin_import_through_the_cli_equals_file_import() {
 fn assert_fails_leaving_nothing(path: &Path, dir: &Path, what: &str) -> ovftool::Error {
     let target = dir.join(format!("out-{what}"));
     fs::create_dir(&target).unwrap();
-    let e = import_path(path, &target, &ImportOptions::default(), &NoProgress).expect_err(what);
+    let e = import(path, &target, &ImportOptions::default()).expect_err(what);
     assert!(is_empty_dir(&target), "{what}: left files behind");
     // Nothing beside the target either.
     assert!(!dir.join("escape.txt").exists());
@@ -378,22 +408,14 @@ fn tampered_disk_fails_and_leaves_nothing() {
     let raw = image();
     let vmdk = stream_vmdk(dir.path(), &raw);
     let desc = descriptor(&Pkg::default(), vmdk.len(), raw.len());
-    let mut mf = format!("SHA256(t.ovf)= {}\n", sha256_hex(desc.as_bytes()));
-    mf.push_str(&format!("SHA256(t-disk1.vmdk)= {}\n", sha256_hex(&vmdk)));
+    let mf = one_disk_mf(&desc, &vmdk);
     // A flipped byte in the middle of a compressed grain, and one in the embedded descriptor
     // area (decodes fine, only the digest tells).
     for (i, at) in [vmdk.len() / 2, 600].into_iter().enumerate() {
         let mut bad = vmdk.clone();
         bad[at] ^= 0xff;
         let path = dir.path().join(format!("bad{i}.ova"));
-        write_tar(
-            &path,
-            &[
-                ("t.ovf".into(), desc.clone().into_bytes()),
-                ("t.mf".into(), mf.clone().into_bytes()),
-                ("t-disk1.vmdk".into(), bad),
-            ],
-        );
+        write_tar(&path, &one_disk_members(&desc, mf.clone(), bad));
         let e = assert_fails_leaving_nothing(&path, dir.path(), &format!("disk{i}"));
         assert_eq!(e.kind(), ErrorKind::Verification, "{e}");
         assert!(e.message().contains("digest"), "{e}");
@@ -406,39 +428,15 @@ fn tampered_descriptor_fails_and_leaves_nothing() {
     let raw = image();
     let vmdk = stream_vmdk(dir.path(), &raw);
     let desc = descriptor(&Pkg::default(), vmdk.len(), raw.len());
-    let mf = format!(
-        "SHA256(t.ovf)= {}\nSHA256(t-disk1.vmdk)= {}\n",
-        sha256_hex(desc.as_bytes()),
-        sha256_hex(&vmdk)
-    );
+    let mf = one_disk_mf(&desc, &vmdk);
     let path = dir.path().join("bad.ova");
-    write_tar(
-        &path,
-        &[
-            (
-                "t.ovf".into(),
-                desc.replace("1024MB", "2048MB").into_bytes(),
-            ),
-            ("t.mf".into(), mf.into_bytes()),
-            ("t-disk1.vmdk".into(), vmdk.clone()),
-        ],
-    );
+    let tampered = desc.replace("1024MB", "2048MB");
+    write_tar(&path, &one_disk_members(&tampered, mf, vmdk.clone()));
     let e = assert_fails_leaving_nothing(&path, dir.path(), "ovf");
     assert_eq!(e.kind(), ErrorKind::Verification);
     // A changed manifest.
-    let mf = format!(
-        "SHA256(t.ovf)= {}\nSHA256(t-disk1.vmdk)= {}\n",
-        sha256_hex(desc.as_bytes()),
-        sha256_hex(b"other")
-    );
-    write_tar(
-        &path,
-        &[
-            ("t.ovf".into(), desc.into_bytes()),
-            ("t.mf".into(), mf.into_bytes()),
-            ("t-disk1.vmdk".into(), vmdk),
-        ],
-    );
+    let mf = one_disk_mf(&desc, b"other");
+    write_tar(&path, &one_disk_members(&desc, mf, vmdk));
     assert_fails_leaving_nothing(&path, dir.path(), "mf");
 }
 
@@ -476,22 +474,8 @@ fn ovf_with_files_beside_it_imports() {
     fs::create_dir(&pkg).unwrap();
     fs::write(pkg.join("t.ovf"), &desc).unwrap();
     fs::write(pkg.join("t-disk1.vmdk"), &vmdk).unwrap();
-    fs::write(
-        pkg.join("t.mf"),
-        format!(
-            "SHA256(t.ovf)= {}\nSHA256(t-disk1.vmdk)= {}\n",
-            sha256_hex(desc.as_bytes()),
-            sha256_hex(&vmdk)
-        ),
-    )
-    .unwrap();
-    let r = import_path(
-        &pkg.join("t.ovf"),
-        &dir.path().join("out"),
-        &thin(),
-        &NoProgress,
-    )
-    .unwrap();
+    fs::write(pkg.join("t.mf"), one_disk_mf(&desc, &vmdk)).unwrap();
+    let r = import(&pkg.join("t.ovf"), &dir.path().join("out"), &thin()).unwrap();
     let flat = r
         .vm_dir
         .join(r.disks[0].file.replace(".vmdk", "-flat.vmdk"));
@@ -501,13 +485,7 @@ fn ovf_with_files_beside_it_imports() {
     bad[600] ^= 1;
     fs::write(pkg.join("t-disk1.vmdk"), &bad).unwrap();
     let target = dir.path().join("out2");
-    assert!(import_path(
-        &pkg.join("t.ovf"),
-        &target,
-        &ImportOptions::default(),
-        &NoProgress
-    )
-    .is_err());
+    assert!(import(&pkg.join("t.ovf"), &target, &ImportOptions::default()).is_err());
     assert!(!target.exists() || is_empty_dir(&target));
 }
 
@@ -522,14 +500,14 @@ fn eula_is_refused_unless_accepted() {
     };
     let (path, _) = simple_ova(dir.path(), &p);
     let target = dir.path().join("out");
-    let e = import_path(&path, &target, &ImportOptions::default(), &NoProgress).unwrap_err();
+    let e = import(&path, &target, &ImportOptions::default()).unwrap_err();
     assert!(e.message().contains("Be nice to penguins."), "{e}");
     assert!(!target.exists() || is_empty_dir(&target));
     let opts = ImportOptions {
         accept_all_eulas: true,
         ..Default::default()
     };
-    import_path(&path, &target, &opts, &NoProgress).unwrap();
+    import(&path, &target, &opts).unwrap();
 }
 
 #[test]
@@ -553,7 +531,7 @@ fn properties_are_checked_and_written_as_ovf_environment() {
             ..Default::default()
         };
         let target = dir.path().join("bad");
-        let e = import_path(&path, &target, &opts, &NoProgress).unwrap_err();
+        let e = import(&path, &target, &opts).unwrap_err();
         assert_eq!(e.kind(), ErrorKind::Usage, "{k}={v}: {e}");
         assert!(!target.exists() || is_empty_dir(&target));
     };
@@ -570,7 +548,7 @@ fn properties_are_checked_and_written_as_ovf_environment() {
         networks: vec![("VM Network".into(), "prod".into())],
         ..Default::default()
     };
-    let r = import_path(&path, &dir.path().join("ok"), &opts, &NoProgress).unwrap();
+    let r = import(&path, &dir.path().join("ok"), &opts).unwrap();
     let vmx = vmx_of(&r.vm_dir);
     assert_eq!(key(&vmx, "ethernet0.networkName"), Some("prod"));
     let parsed = ovftool::vmx::Vmx::parse(vmx.as_bytes()).unwrap();
@@ -589,15 +567,15 @@ fn existing_vm_folder_needs_force() {
     let dir = tempfile::tempdir().unwrap();
     let (path, _) = simple_ova(dir.path(), &Pkg::default());
     let target = dir.path().join("out");
-    import_path(&path, &target, &ImportOptions::default(), &NoProgress).unwrap();
-    let e = import_path(&path, &target, &ImportOptions::default(), &NoProgress).unwrap_err();
+    import(&path, &target, &ImportOptions::default()).unwrap();
+    let e = import(&path, &target, &ImportOptions::default()).unwrap_err();
     assert_eq!(e.kind(), ErrorKind::AlreadyExists);
     let opts = ImportOptions {
         force: true,
         max_hw_version: Some(11),
         ..Default::default()
     };
-    let r = import_path(&path, &target, &opts, &NoProgress).unwrap();
+    let r = import(&path, &target, &opts).unwrap();
     assert_eq!(key(&vmx_of(&r.vm_dir), "virtualHW.version"), Some("10"));
 }
 
@@ -652,13 +630,7 @@ fn corpus_ovftool_ova_imports_in_every_mode() {
                 disk_mode: mode,
                 ..Default::default()
             };
-            let r = import_path(
-                &ova,
-                &dir.path().join(format!("{t}-{mode}")),
-                &opts,
-                &NoProgress,
-            )
-            .unwrap();
+            let r = import(&ova, &dir.path().join(format!("{t}-{mode}")), &opts).unwrap();
             if t == "t4" {
                 // Signed by ovftool (self-signed certificate): the signature is checked.
                 assert!(r.verification.signature.as_ref().is_some_and(|s| s.valid));
@@ -688,15 +660,14 @@ fn corpus_virtualbox_packages_import_with_lax() {
             lax: true,
             ..Default::default()
         };
-        let r = import_path(&api.join(name), &dir.path().join(name), &opts, &NoProgress)
+        let r = import(&api.join(name), &dir.path().join(name), &opts)
             .unwrap_or_else(|e| panic!("{name}: {e}"));
         assert!(r.vmx.is_file());
         // Without --lax the non-VMware hardware family is refused.
-        let strict = import_path(
+        let strict = import(
             &api.join(name),
             &dir.path().join(format!("{name}-strict")),
             &ImportOptions::default(),
-            &NoProgress,
         );
         assert!(strict.is_err(), "{name}");
     }
@@ -706,7 +677,7 @@ fn corpus_virtualbox_packages_import_with_lax() {
         lax: true,
         ..Default::default()
     };
-    let r = import_path(&cot, &dir.path().join("cot"), &opts, &NoProgress).unwrap();
+    let r = import(&cot, &dir.path().join("cot"), &opts).unwrap();
     assert!(!r.disks.is_empty());
 }
 
@@ -726,7 +697,7 @@ fn corpus_glance_ova_imports_or_fails_cleanly() {
             lax: true,
             ..Default::default()
         };
-        match import_path(&var.join(name), &target, &opts, &NoProgress) {
+        match import(&var.join(name), &target, &opts) {
             Ok(r) => assert!(r.vmx.is_file()),
             Err(_) => assert!(is_empty_dir(&target), "{name}"),
         }
@@ -765,13 +736,7 @@ fn deployment_option_and_packaged_iso() {
             ("tools.iso".into(), iso.clone()),
         ],
     );
-    let small = import_path(
-        &path,
-        &dir.path().join("s"),
-        &ImportOptions::default(),
-        &NoProgress,
-    )
-    .unwrap();
+    let small = import(&path, &dir.path().join("s"), &ImportOptions::default()).unwrap();
     let vmx = vmx_of(&small.vm_dir);
     assert_eq!(key(&vmx, "ethernet1.present"), None);
     assert_eq!(key(&vmx, "ide0:0.deviceType"), Some("cdrom-image"));
@@ -781,7 +746,7 @@ fn deployment_option_and_packaged_iso() {
         deployment_option: Some("large".into()),
         ..Default::default()
     };
-    let large = import_path(&path, &dir.path().join("l"), &opts, &NoProgress).unwrap();
+    let large = import(&path, &dir.path().join("l"), &opts).unwrap();
     let vmx = vmx_of(&large.vm_dir);
     assert_eq!(key(&vmx, "ethernet1.virtualDev"), Some("e1000"));
     assert_eq!(key(&vmx, "ethernet1.startConnected"), Some("FALSE"));
@@ -789,7 +754,7 @@ fn deployment_option_and_packaged_iso() {
         deployment_option: Some("huge".into()),
         ..Default::default()
     };
-    assert!(import_path(&path, &dir.path().join("h"), &opts, &NoProgress).is_err());
+    assert!(import(&path, &dir.path().join("h"), &opts).is_err());
 }
 
 #[test]
@@ -798,20 +763,11 @@ fn descriptor_not_first_needs_lax() {
     let raw = image();
     let vmdk = stream_vmdk(dir.path(), &raw);
     let desc = descriptor(&Pkg::default(), vmdk.len(), raw.len());
-    let mf = format!(
-        "SHA256(t.ovf)= {}\nSHA256(t-disk1.vmdk)= {}\n",
-        sha256_hex(desc.as_bytes()),
-        sha256_hex(&vmdk)
-    );
+    let mf = one_disk_mf(&desc, &vmdk);
     let path = dir.path().join("late.ova");
-    write_tar(
-        &path,
-        &[
-            ("t-disk1.vmdk".into(), vmdk),
-            ("t.ovf".into(), desc.into_bytes()),
-            ("t.mf".into(), mf.into_bytes()),
-        ],
-    );
+    let mut members = one_disk_members(&desc, mf, vmdk);
+    members.rotate_right(1); // the disk first
+    write_tar(&path, &members);
     let e = assert_fails_leaving_nothing(&path, dir.path(), "late");
     assert_eq!(e.kind(), ErrorKind::Verification);
     let target = dir.path().join("lax");
@@ -819,7 +775,7 @@ fn descriptor_not_first_needs_lax() {
         lax: true,
         ..thin()
     };
-    let r = import_path(&path, &target, &opts, &NoProgress).unwrap();
+    let r = import(&path, &target, &opts).unwrap();
     let flat = r
         .vm_dir
         .join(r.disks[0].file.replace(".vmdk", "-flat.vmdk"));
@@ -840,23 +796,16 @@ fn cli_json_report_and_exit_codes() {
     let dir = tempfile::tempdir().unwrap();
     let (path, raw) = simple_ova(dir.path(), &Pkg::default());
     let target = dir.path().join("j");
-    let out = Command::new(support::bin())
-        .args([
-            "import",
+    let out = cli_import(
+        &[
             "--json",
             "--disk-mode",
             "eagerZeroedThick",
             "--net",
             "VM Network=lab",
-        ])
-        .arg(&path)
-        .arg(&target)
-        .output()
-        .unwrap();
-    assert!(
-        out.status.success(),
-        "{}",
-        String::from_utf8_lossy(&out.stderr)
+        ],
+        &path,
+        &target,
     );
     let v: serde_json::Value = serde_json::from_slice(&out.stdout).unwrap();
     assert_eq!(v["ok"], true);
@@ -916,18 +865,12 @@ fn blank_disk_sized_by_a_property() {
         properties: vec![("data_mib".into(), "3".into())],
         ..Default::default()
     };
-    let r = import_path(&path, &dir.path().join("o"), &opts, &NoProgress).unwrap();
+    let r = import(&path, &dir.path().join("o"), &opts).unwrap();
     let blank = r.disks.iter().find(|d| d.disk_id == "data").unwrap();
     assert_eq!(blank.capacity_bytes, 3 << 20);
     assert_eq!(blank.source, None);
     assert_eq!(blank.device, "scsi0:1");
-    let r = import_path(
-        &path,
-        &dir.path().join("d"),
-        &ImportOptions::default(),
-        &NoProgress,
-    )
-    .unwrap();
+    let r = import(&path, &dir.path().join("d"), &ImportOptions::default()).unwrap();
     let blank = r.disks.iter().find(|d| d.disk_id == "data").unwrap();
     assert_eq!(blank.capacity_bytes, 1 << 20);
 }
@@ -938,26 +881,15 @@ fn skip_manifest_check_downgrades_digest_findings() {
     let raw = image();
     let vmdk = stream_vmdk(dir.path(), &raw);
     let desc = descriptor(&Pkg::default(), vmdk.len(), raw.len());
-    let mf = format!(
-        "SHA256(t.ovf)= {}\nSHA256(t-disk1.vmdk)= {}\n",
-        sha256_hex(desc.as_bytes()),
-        sha256_hex(b"stale")
-    );
+    let mf = one_disk_mf(&desc, b"stale");
     let path = dir.path().join("stale.ova");
-    write_tar(
-        &path,
-        &[
-            ("t.ovf".into(), desc.into_bytes()),
-            ("t.mf".into(), mf.into_bytes()),
-            ("t-disk1.vmdk".into(), vmdk),
-        ],
-    );
+    write_tar(&path, &one_disk_members(&desc, mf, vmdk));
     assert_fails_leaving_nothing(&path, dir.path(), "stale");
     let opts = ImportOptions {
         skip_manifest_check: true,
         ..Default::default()
     };
-    let r = import_path(&path, &dir.path().join("skip"), &opts, &NoProgress).unwrap();
+    let r = import(&path, &dir.path().join("skip"), &opts).unwrap();
     assert!(
         r.warnings.iter().any(|w| w.contains("digest-mismatch")),
         "{:?}",
@@ -971,23 +903,16 @@ fn cli_accepts_ovftool_spellings() {
     let dir = tempfile::tempdir().unwrap();
     let (path, _) = simple_ova(dir.path(), &Pkg::default());
     let target = dir.path().join("o");
-    let out = Command::new(support::bin())
-        .args([
-            "import",
+    cli_import(
+        &[
             "--quiet",
             "--acceptAllEulas",
             "--diskMode=thin",
             "--net:VM Network=lab net",
             "--name=web01",
-        ])
-        .arg(&path)
-        .arg(&target)
-        .output()
-        .unwrap();
-    assert!(
-        out.status.success(),
-        "{}",
-        String::from_utf8_lossy(&out.stderr)
+        ],
+        &path,
+        &target,
     );
     let vmx = vmx_of(&target.join("web01"));
     assert_eq!(key(&vmx, "ethernet0.networkName"), Some("lab net"));
@@ -1012,7 +937,7 @@ fn nic_subtype_list_picks_the_first_vmware_adapter() {
             "<rasd:ResourceSubType>virtio VMXNET3 e1000</rasd:ResourceSubType>",
         )
     });
-    let r = import_path(&path, &dir.path().join("o"), &thin(), &NoProgress).unwrap();
+    let r = import(&path, &dir.path().join("o"), &thin()).unwrap();
     let vmx = vmx_of(&r.vm_dir);
     assert!(vmx.contains("ethernet0.virtualDev = \"vmxnet3\""), "{vmx}");
 }
@@ -1029,7 +954,7 @@ fn hosted_network_names_become_connection_types() {
             networks: vec![("VM Network".into(), to.into())],
             ..thin()
         };
-        let r = import_path(&path, &dir.path().join(to), &opts, &NoProgress).unwrap();
+        let r = import(&path, &dir.path().join(to), &opts).unwrap();
         let vmx = vmx_of(&r.vm_dir);
         assert!(vmx.contains(want), "{vmx}");
         assert!(!vmx.contains(&format!("ethernet0.{unwanted}")), "{vmx}");
@@ -1040,17 +965,16 @@ fn hosted_network_names_become_connection_types() {
 fn monolithic_sparse_disks_are_hosted_sparse_extents() {
     let dir = tempfile::tempdir().unwrap();
     let (path, raw) = simple_ova(dir.path(), &Pkg::default());
-    let r = import_path(
+    let r = import(
         &path,
         &dir.path().join("o"),
         &ImportOptions {
             disk_mode: Layout::MonolithicSparse,
             ..ImportOptions::default()
         },
-        &NoProgress,
     )
     .unwrap();
-    assert_eq!(r.disks[0].mode, "monolithic-sparse");
+    assert_eq!(r.disks[0].mode, Layout::MonolithicSparse);
     let disk = r.vm_dir.join(&r.disks[0].file);
     assert_eq!(&fs::read(&disk).unwrap()[..4], b"KDMV");
     if support::have_tool("qemu-img") {
@@ -1078,7 +1002,7 @@ fn one_disk_attached_twice_is_named_as_such() {
         <rasd:ResourceType>17</rasd:ResourceType></Item></VirtualHardwareSection>"#,
         )
     });
-    let e = import_path(&path, &dir.path().join("o"), &thin(), &NoProgress).unwrap_err();
+    let e = import(&path, &dir.path().join("o"), &thin()).unwrap_err();
     assert!(
         e.message().contains("vmdisk1 is attached more than once"),
         "{e}"
@@ -1092,7 +1016,7 @@ fn a_package_without_descriptor_says_so() {
     let vmdk = stream_vmdk(dir.path(), &raw);
     let path = dir.path().join("x.ova");
     write_tar(&path, &[("t-disk1.vmdk".to_string(), vmdk)]);
-    let e = import_path(&path, &dir.path().join("o"), &thin(), &NoProgress).unwrap_err();
+    let e = import(&path, &dir.path().join("o"), &thin()).unwrap_err();
     assert!(
         e.message().contains("no .ovf descriptor in the package"),
         "{e}"
@@ -1121,13 +1045,13 @@ fn vm_picks_one_system_of_a_multi_vm_vapp() {
     let dir = tempfile::tempdir().unwrap();
     let path = dir.path().join("t.ovf");
     fs::write(&path, desc).unwrap();
-    let e = import_path(&path, &dir.path().join("none"), &thin(), &NoProgress).unwrap_err();
+    let e = import(&path, &dir.path().join("none"), &thin()).unwrap_err();
     assert!(e.message().contains("--vm"), "{e}");
     let opts = ImportOptions {
         vm: Some("db".into()),
         ..thin()
     };
-    let r = import_path(&path, &dir.path().join("o"), &opts, &NoProgress).unwrap();
+    let r = import(&path, &dir.path().join("o"), &opts).unwrap();
     assert_eq!(r.name, "db");
     assert!(vmx_of(&r.vm_dir).contains("numvcpus = \"4\""));
 }
@@ -1138,20 +1062,13 @@ fn vm_picks_one_system_of_a_multi_vm_vapp() {
 #[test]
 fn same_policy_same_verdict_in_verify_import_and_unpack() {
     use ovftool::pack::{unpack, UnpackOptions};
-    use ovftool::verify::{verify_path, VerifyOptions};
+    use ovftool::verify::{verify, VerifyOptions};
     let dir = tempfile::tempdir().unwrap();
     let raw = image();
     let vmdk = stream_vmdk(dir.path(), &raw);
     let desc = descriptor(&Pkg::default(), vmdk.len(), raw.len());
-    let mf = |disk_digest: &str| {
-        format!(
-            "SHA256(t.ovf)= {}\nSHA256(t-disk1.vmdk)= {disk_digest}\n",
-            sha256_hex(desc.as_bytes())
-        )
-        .into_bytes()
-    };
-    let good_mf = mf(&sha256_hex(&vmdk));
-    let stale_mf = mf(&sha256_hex(b"stale"));
+    let good_mf = one_disk_mf(&desc, &vmdk);
+    let stale_mf = one_disk_mf(&desc, b"stale");
     let m = |n: &str, d: &[u8]| (n.to_string(), d.to_vec());
     type Members = Vec<(String, Vec<u8>)>;
     let cases: Vec<(&str, Members)> = vec![
@@ -1196,14 +1113,13 @@ fn same_policy_same_verdict_in_verify_import_and_unpack() {
                 v.sort();
                 v
             };
-            let verified = verify_path(
+            let verified = verify(
                 &path,
                 &VerifyOptions {
                     lax,
                     skip_manifest_check: skip,
                     ..Default::default()
                 },
-                &NoProgress,
             )
             .unwrap();
             let out = dir.path().join(format!("unpack-{name}-{lax}-{skip}"));
@@ -1220,7 +1136,7 @@ fn same_policy_same_verdict_in_verify_import_and_unpack() {
             .unwrap();
             let target = dir.path().join(format!("import-{name}-{lax}-{skip}"));
             fs::create_dir(&target).unwrap();
-            let imported = import_path(
+            let imported = import(
                 &path,
                 &target,
                 &ImportOptions {
@@ -1228,7 +1144,6 @@ fn same_policy_same_verdict_in_verify_import_and_unpack() {
                     skip_manifest_check: skip,
                     ..thin()
                 },
-                &NoProgress,
             );
             assert_eq!(verified.passed(), unpacked.passed(), "{what}: unpack");
             assert_eq!(sev(&verified), sev(&unpacked), "{what}: unpack");
@@ -1254,6 +1169,11 @@ fn same_policy_same_verdict_in_verify_import_and_unpack() {
 /// A vApp of three VMs, each with its own streamOptimized disk, as an OVA (descriptor written
 /// here; vCloud Director exports have this shape).
 fn three_vm_vapp(dir: &Path) -> (PathBuf, Vec<Vec<u8>>) {
+    vapp_of_three(dir, false)
+}
+
+/// [`three_vm_vapp`]; with `db_shares_web`, `db` also attaches web's disk (scsi0:1).
+fn vapp_of_three(dir: &Path, db_shares_web: bool) -> (PathBuf, Vec<Vec<u8>>) {
     let names = ["web", "app", "db"];
     let raws: Vec<Vec<u8>> = (0..3u8)
         .map(|i| {
@@ -1281,9 +1201,14 @@ fn three_vm_vapp(dir: &Path) -> (PathBuf, Vec<Vec<u8>>) {
 <Item><rasd:ElementName>cpu</rasd:ElementName><rasd:InstanceID>1</rasd:InstanceID><rasd:ResourceType>3</rasd:ResourceType><rasd:VirtualQuantity>{cpus}</rasd:VirtualQuantity></Item>
 <Item><rasd:AllocationUnits>byte * 2^20</rasd:AllocationUnits><rasd:ElementName>mem</rasd:ElementName><rasd:InstanceID>2</rasd:InstanceID><rasd:ResourceType>4</rasd:ResourceType><rasd:VirtualQuantity>256</rasd:VirtualQuantity></Item>
 <Item><rasd:Address>0</rasd:Address><rasd:ElementName>scsi</rasd:ElementName><rasd:InstanceID>3</rasd:InstanceID><rasd:ResourceSubType>lsilogic</rasd:ResourceSubType><rasd:ResourceType>6</rasd:ResourceType></Item>
-<Item><rasd:AddressOnParent>0</rasd:AddressOnParent><rasd:ElementName>disk</rasd:ElementName><rasd:HostResource>ovf:/disk/disk-{n}</rasd:HostResource><rasd:InstanceID>4</rasd:InstanceID><rasd:Parent>3</rasd:Parent><rasd:ResourceType>17</rasd:ResourceType></Item>
+<Item><rasd:AddressOnParent>0</rasd:AddressOnParent><rasd:ElementName>disk</rasd:ElementName><rasd:HostResource>ovf:/disk/disk-{n}</rasd:HostResource><rasd:InstanceID>4</rasd:InstanceID><rasd:Parent>3</rasd:Parent><rasd:ResourceType>17</rasd:ResourceType></Item>{shared}
 </VirtualHardwareSection></VirtualSystem>"#,
-            cpus = i + 1
+            cpus = i + 1,
+            shared = if db_shares_web && *n == "db" {
+                r#"<Item><rasd:AddressOnParent>1</rasd:AddressOnParent><rasd:ElementName>disk2</rasd:ElementName><rasd:HostResource>ovf:/disk/disk-web</rasd:HostResource><rasd:InstanceID>5</rasd:InstanceID><rasd:Parent>3</rasd:Parent><rasd:ResourceType>17</rasd:ResourceType></Item>"#
+            } else {
+                ""
+            }
         ));
     }
     let desc = format!(
@@ -1307,7 +1232,7 @@ fn a_multi_vm_vapp_without_vm_imports_every_vm_into_its_own_folder() {
     let dir = tempfile::tempdir().unwrap();
     let (path, raws) = three_vm_vapp(dir.path());
     let target = dir.path().join("out");
-    let p = ovftool::import::import_package(&path, &target, &thin(), &NoProgress).unwrap();
+    let p = ovftool::import::import_package(&path, &target, &thin()).unwrap();
     let vapp = target.join("shop vApp");
     assert_eq!(p.vapp_dir.as_deref(), Some(vapp.as_path()));
     let names: Vec<&str> = p.vms.iter().map(|r| r.name.as_str()).collect();
@@ -1331,15 +1256,154 @@ fn a_multi_vm_vapp_without_vm_imports_every_vm_into_its_own_folder() {
         vm: Some("vm-app".into()),
         ..thin()
     };
-    let p =
-        ovftool::import::import_package(&path, &dir.path().join("one"), &one, &NoProgress).unwrap();
+    let p = ovftool::import::import_package(&path, &dir.path().join("one"), &one).unwrap();
     assert!(p.vapp_dir.is_none());
     assert_eq!(p.vms.len(), 1);
     assert_eq!(p.vms[0].vm_dir, dir.path().join("one").join("app"));
     // A second import without --force fails and leaves the first intact.
-    let e = ovftool::import::import_package(&path, &target, &thin(), &NoProgress).unwrap_err();
+    let e = ovftool::import::import_package(&path, &target, &thin()).unwrap_err();
     assert_eq!(e.kind(), ErrorKind::AlreadyExists, "{e}");
     assert!(vapp.join("db").is_dir());
+}
+
+/// The flat extent of disk `i` of an imported VM (thin layout).
+fn flat_of(r: &ovftool::import::ImportReport, i: usize) -> Vec<u8> {
+    fs::read(
+        r.vm_dir
+            .join(r.disks[i].file.replace(".vmdk", "-flat.vmdk")),
+    )
+    .unwrap()
+}
+
+#[test]
+fn a_multi_vm_vapp_from_a_stream_imports_every_vm_in_one_pass_and_shares_a_disk() {
+    let dir = tempfile::tempdir().unwrap();
+    let (path, raws) = vapp_of_three(dir.path(), true);
+    let target = dir.path().join("out");
+    // A stream that cannot be re-read or sought (a pipe, an HTTP body).
+    let mut stream: &mut dyn Read = &mut fs::File::open(&path).unwrap().take(u64::MAX);
+    let p = ovftool::import::import_package_reader(&mut stream, Path::new("-"), &target, &thin())
+        .unwrap();
+    let vapp = target.join("shop vApp");
+    assert_eq!(p.vapp_dir.as_deref(), Some(vapp.as_path()));
+    let names: Vec<&str> = p.vms.iter().map(|r| r.name.as_str()).collect();
+    assert_eq!(names, ["web", "app", "db"]);
+    for (i, r) in p.vms.iter().enumerate() {
+        assert_eq!(r.vm_dir, vapp.join(names[i]));
+        assert!(r.verification.passed(), "{:?}", r.verification.findings);
+        assert_eq!(flat_of(r, 0), raws[i], "{}", names[i]);
+        // The other VMs' disks are theirs, not files this VM leaves unused.
+        assert!(
+            r.warnings.iter().all(|w| !w.contains("not used")),
+            "{:?}",
+            r.warnings
+        );
+    }
+    // The member web-disk1.vmdk arrived once and went to both VMs that attach it.
+    let db = &p.vms[2];
+    assert_eq!(db.disks.len(), 2);
+    assert_eq!(db.disks[1].disk_id, "disk-web");
+    assert_eq!(flat_of(db, 1), raws[0]);
+    // --vm from a stream: the one VM, into TARGET/<vm>.
+    let one = ImportOptions {
+        vm: Some("vm-app".into()),
+        ..thin()
+    };
+    let mut stream: &mut dyn Read = &mut fs::File::open(&path).unwrap().take(u64::MAX);
+    let p = ovftool::import::import_package_reader(
+        &mut stream,
+        Path::new("-"),
+        &dir.path().join("one"),
+        &one,
+    )
+    .unwrap();
+    assert!(p.vapp_dir.is_none());
+    assert_eq!(p.vms[0].vm_dir, dir.path().join("one").join("app"));
+}
+
+#[test]
+fn a_vapp_stream_whose_one_vm_fails_leaves_no_vm_folder_behind() {
+    let dir = tempfile::tempdir().unwrap();
+    let (path, _) = three_vm_vapp(dir.path());
+    let target = dir.path().join("out");
+    // db's folder exists already: db fails, web and app are stopped and removed.
+    fs::create_dir_all(target.join("shop vApp").join("db")).unwrap();
+    let mut stream: &mut dyn Read = &mut fs::File::open(&path).unwrap().take(u64::MAX);
+    let e = ovftool::import::import_package_reader(&mut stream, Path::new("-"), &target, &thin())
+        .unwrap_err();
+    assert_eq!(e.kind(), ErrorKind::AlreadyExists, "{e}");
+    let left: Vec<String> = fs::read_dir(target.join("shop vApp"))
+        .unwrap()
+        .map(|e| e.unwrap().file_name().to_string_lossy().into_owned())
+        .collect();
+    assert_eq!(left, ["db"]);
+    // A damaged member fails the whole vApp the same way, from the verdict of each VM.
+    let mut bytes = fs::read(&path).unwrap();
+    let at = bytes.len() - 4096;
+    bytes[at - 600..at - 500].fill(0x55);
+    let e = ovftool::import::import_package_reader(
+        &mut bytes.as_slice(),
+        Path::new("-"),
+        &dir.path().join("bad"),
+        &thin(),
+    )
+    .unwrap_err();
+    assert!(
+        !dir.path()
+            .join("bad")
+            .join("shop vApp")
+            .join("web")
+            .exists(),
+        "{e}"
+    );
+}
+
+#[test]
+fn a_vapp_stream_with_too_many_vms_is_refused_naming_vm() {
+    let dir = tempfile::tempdir().unwrap();
+    let n = ovftool::limits::MAX_STREAMED_VMS + 1;
+    let systems: String = (0..n)
+        .map(|i| format!(r#"<VirtualSystem ovf:id="vm{i}"><Info>vm</Info></VirtualSystem>"#))
+        .collect();
+    let desc = format!(
+        r#"<?xml version="1.0"?>
+<Envelope xmlns="http://schemas.dmtf.org/ovf/envelope/1" xmlns:ovf="http://schemas.dmtf.org/ovf/envelope/1"><References/><VirtualSystemCollection ovf:id="big"><Info>vApp</Info>{systems}</VirtualSystemCollection></Envelope>"#
+    );
+    let path = dir.path().join("big.ova");
+    ova(&path, &desc, &[]);
+    let mut stream: &mut dyn Read = &mut fs::File::open(&path).unwrap().take(u64::MAX);
+    let e = ovftool::import::import_package_reader(
+        &mut stream,
+        Path::new("-"),
+        &dir.path().join("out"),
+        &thin(),
+    )
+    .unwrap_err();
+    assert_eq!(e.kind(), ErrorKind::LimitExceeded, "{e}");
+    assert!(e.message().contains("--vm"), "{e}");
+    assert!(e.message().contains("vm0"), "{e}");
+    assert!(!dir.path().join("out").exists());
+}
+
+#[test]
+fn cli_imports_a_whole_vapp_from_standard_input() {
+    let dir = tempfile::tempdir().unwrap();
+    let (path, raws) = three_vm_vapp(dir.path());
+    let target = dir.path().join("out");
+    let out = Command::new(env!("CARGO_BIN_EXE_ovftool-rs"))
+        .args(["import", "-", target.to_str().unwrap()])
+        .stdin(fs::File::open(&path).unwrap())
+        .output()
+        .unwrap();
+    assert_eq!(out.status.code(), Some(0), "{out:?}");
+    let text = String::from_utf8_lossy(&out.stdout);
+    assert!(text.contains("imported vApp"), "{text}");
+    assert!(text.contains("3 VMs"), "{text}");
+    for (i, n) in ["web", "app", "db"].iter().enumerate() {
+        let vm = target.join("shop vApp").join(n);
+        let flat = fs::read(vm.join(format!("{n}-disk1-flat.vmdk"))).unwrap();
+        assert_eq!(flat, raws[i], "{n}");
+    }
 }
 
 #[test]

@@ -24,15 +24,24 @@ fn raw_image(path: &Path) {
     std::fs::write(path, data).unwrap();
 }
 
-#[test]
-fn foreign_images_from_qemu_img_are_named_and_refused() {
+/// A temporary folder holding `d.raw` (see [`raw_image`]), for a test that needs qemu-img;
+/// `None` (a skip) without qemu-img.
+fn raw_image_for_qemu() -> Option<(tempfile::TempDir, PathBuf)> {
     if !support::have_tool("qemu-img") {
         eprintln!("skipped: no qemu-img");
-        return;
+        return None;
     }
     let dir = tempfile::tempdir().unwrap();
     let raw = dir.path().join("d.raw");
     raw_image(&raw);
+    Some((dir, raw))
+}
+
+#[test]
+fn foreign_images_from_qemu_img_are_named_and_refused() {
+    let Some((dir, raw)) = raw_image_for_qemu() else {
+        return;
+    };
     for (fmt, opts, want) in [
         ("vpc", "subformat=dynamic", Foreign::VhdDynamic),
         ("vpc", "subformat=fixed", Foreign::VhdFixed),
@@ -91,8 +100,13 @@ fn a_gzip_compressed_ova_is_named() {
     e.write_all(&ova).unwrap();
     std::fs::write(&gz, e.finish().unwrap()).unwrap();
     assert_eq!(sniff_path(&gz).unwrap().content, Content::GzipTar);
-    for cmd in ["verify", "info", "validate"] {
-        let out = ovftool(&[cmd, gz.to_str().unwrap()]);
+    let target = dir.path().join("t");
+    for cmd in ["verify", "info", "validate", "unpack", "import"] {
+        let mut args = vec![cmd, gz.to_str().unwrap()];
+        if cmd == "unpack" || cmd == "import" {
+            args.push(target.to_str().unwrap());
+        }
+        let out = ovftool(&args);
         assert_eq!(out.status.code(), Some(2), "{cmd}: {out:?}");
         assert!(
             String::from_utf8_lossy(&out.stderr).contains("gzip-compressed"),
@@ -103,25 +117,12 @@ fn a_gzip_compressed_ova_is_named() {
 
 #[test]
 fn a_standalone_vmdk_verifies_and_a_damaged_one_fails() {
-    if !support::have_tool("qemu-img") {
-        eprintln!("skipped: no qemu-img");
+    let Some((dir, raw)) = raw_image_for_qemu() else {
         return;
-    }
-    let dir = tempfile::tempdir().unwrap();
-    let raw = dir.path().join("d.raw");
-    raw_image(&raw);
+    };
     for sub in ["streamOptimized", "monolithicSparse"] {
         let vmdk = dir.path().join(format!("{sub}.vmdk"));
-        assert!(qemu_img(&[
-            "convert",
-            "-q",
-            "-O",
-            "vmdk",
-            "-o",
-            &format!("subformat={sub}"),
-            raw.to_str().unwrap(),
-            vmdk.to_str().unwrap()
-        ]));
+        support::qemu_vmdk(&raw, &vmdk, sub);
         for deep in [false, true] {
             let mut args = vec!["verify", vmdk.to_str().unwrap()];
             if deep {
@@ -168,6 +169,75 @@ fn a_raw_file_named_vmdk_converts_with_a_warning() {
         std::fs::read(&out_path).unwrap(),
         std::fs::read(&fake).unwrap()
     );
+}
+
+#[test]
+fn a_raw_file_named_vmdk_verifies_as_raw_with_a_warning_and_is_no_descriptor() {
+    let dir = tempfile::tempdir().unwrap();
+    let fake = dir.path().join("fake.vmdk");
+    raw_image(&fake);
+    let out = ovftool(&["verify", fake.to_str().unwrap()]);
+    assert_eq!(out.status.code(), Some(0), "{out:?}");
+    let text = format!(
+        "{}{}",
+        String::from_utf8_lossy(&out.stdout),
+        String::from_utf8_lossy(&out.stderr)
+    );
+    assert!(text.contains("no vmdk signature"), "{text}");
+    assert!(!text.contains("tar header"), "{text}");
+    // validate wants a descriptor or a package: it says what the file is not, not where its
+    // bytes stop being UTF-8.
+    let out = ovftool(&["validate", fake.to_str().unwrap()]);
+    assert_eq!(out.status.code(), Some(2), "{out:?}");
+    let err = String::from_utf8_lossy(&out.stderr);
+    assert!(
+        err.contains("not an OVF descriptor or OVA package"),
+        "{err}"
+    );
+    // An .ova whose header is broken is still read as a (broken) package.
+    let broken = dir.path().join("broken.ova");
+    std::fs::copy(&fake, &broken).unwrap();
+    let out = ovftool(&["verify", broken.to_str().unwrap()]);
+    assert_eq!(out.status.code(), Some(1), "{out:?}");
+}
+
+#[test]
+fn a_package_without_a_descriptor_says_so_in_every_command() {
+    let dir = tempfile::tempdir().unwrap();
+    let ova = dir.path().join("nodesc.ova");
+    let f = std::fs::File::create(&ova).unwrap();
+    let mut b = tar::Builder::new(f);
+    for (name, data) in [
+        ("disk1.vmdk", vec![7u8; 4096]),
+        ("disk1.mf", b"x\n".to_vec()),
+    ] {
+        let mut h = tar::Header::new_ustar();
+        h.set_path(name).unwrap();
+        h.set_size(data.len() as u64);
+        h.set_mode(0o644);
+        h.set_cksum();
+        b.append(&h, data.as_slice()).unwrap();
+    }
+    b.into_inner().unwrap();
+    let target = dir.path().join("t");
+    for cmd in ["info", "validate", "verify", "import", "unpack"] {
+        let mut args = vec![cmd, ova.to_str().unwrap()];
+        if cmd == "unpack" || cmd == "import" {
+            args.push(target.to_str().unwrap());
+        }
+        let out = ovftool(&args);
+        assert_ne!(out.status.code(), Some(0), "{cmd}: {out:?}");
+        let text = format!(
+            "{}{}",
+            String::from_utf8_lossy(&out.stdout),
+            String::from_utf8_lossy(&out.stderr)
+        );
+        assert!(
+            text.contains("no .ovf descriptor in the package"),
+            "{cmd}: {text}"
+        );
+        assert!(!text.contains("first entry"), "{cmd}: {text}");
+    }
 }
 
 #[test]
@@ -263,18 +333,7 @@ fn every_raw_output_is_what_qemu_reads_from_the_input() {
         let sd = d.join(sub);
         std::fs::create_dir(&sd).unwrap();
         let p = sd.join("disk.vmdk");
-        let opt = format!("subformat={sub}");
-        assert!(qemu_img(&[
-            "convert",
-            "-f",
-            "raw",
-            "-O",
-            "vmdk",
-            "-o",
-            &opt,
-            src.to_str().unwrap(),
-            p.to_str().unwrap(),
-        ]));
+        support::qemu_vmdk(&src, &p, sub);
         inputs.push(p);
     }
     if let Some(c) = crate::support::corpus() {

@@ -79,6 +79,61 @@ pub fn assert_schema_valid(ovf: &Path, major: u32) {
     );
 }
 
+/// Runs `qemu-img ARGS` and asserts it succeeded (its stderr in the message).
+#[track_caller]
+pub fn qemu_img(args: &[&str]) {
+    let out = Command::new("qemu-img").args(args).output().unwrap();
+    assert!(
+        out.status.success(),
+        "qemu-img {args:?}: {}",
+        String::from_utf8_lossy(&out.stderr)
+    );
+}
+
+/// qemu-img's conversion of the raw image `raw` to the VMDK `vmdk` of `subformat`
+/// (`streamOptimized`, `monolithicSparse`, `twoGbMaxExtentFlat`...), asserted to succeed.
+#[track_caller]
+pub fn qemu_vmdk(raw: &Path, vmdk: &Path, subformat: &str) {
+    qemu_img(&[
+        "convert",
+        "-q",
+        "-f",
+        "raw",
+        "-O",
+        "vmdk",
+        "-o",
+        &format!("subformat={subformat}"),
+        raw.to_str().unwrap(),
+        vmdk.to_str().unwrap(),
+    ]);
+}
+
+/// A fresh RSA key and a self-signed certificate for it (`openssl req -x509`, subject `/CN=cn`),
+/// written to `dir/NAME.key` and `dir/NAME.pem`; returns their paths (key, certificate).
+#[track_caller]
+pub fn self_signed(dir: &Path, name: &str, cn: &str) -> (PathBuf, PathBuf) {
+    let key = dir.join(format!("{name}.key"));
+    let cert = dir.join(format!("{name}.pem"));
+    let out = Command::new("openssl")
+        .args([
+            "req", "-x509", "-newkey", "rsa:2048", "-nodes", "-days", "2",
+        ])
+        .arg("-subj")
+        .arg(format!("/CN={cn}"))
+        .arg("-keyout")
+        .arg(&key)
+        .arg("-out")
+        .arg(&cert)
+        .output()
+        .unwrap();
+    assert!(
+        out.status.success(),
+        "openssl req: {}",
+        String::from_utf8_lossy(&out.stderr)
+    );
+    (key, cert)
+}
+
 /// The path of the built CLI binary.
 pub fn bin() -> PathBuf {
     PathBuf::from(env!("CARGO_BIN_EXE_ovftool-rs"))
@@ -125,6 +180,32 @@ impl Rng {
             c.copy_from_slice(&v[..c.len()]);
         }
     }
+}
+
+/// `count` damaged copies of `good`, for "never panics" tests: in each, 1 to 4 bytes changed
+/// at random places inside `regions` (where the structure is: headers, tables, the tail), one
+/// region picked at random per byte; one copy in five also cut short somewhere.
+pub fn damaged_copies(
+    good: &[u8],
+    rng: &mut Rng,
+    count: usize,
+    regions: &[std::ops::Range<usize>],
+) -> Vec<Vec<u8>> {
+    let mut inputs = Vec::with_capacity(count);
+    for _ in 0..count {
+        let mut b = good.to_vec();
+        for _ in 0..(1 + rng.next() % 4) {
+            let region = &regions[(rng.next() % regions.len() as u64) as usize];
+            let at = region.start + (rng.next() as usize % (region.end - region.start));
+            b[at] = rng.next() as u8;
+        }
+        if rng.next() % 5 == 0 {
+            let cut = rng.next() as usize % b.len();
+            b.truncate(cut);
+        }
+        inputs.push(b);
+    }
+    inputs
 }
 
 /// For "never panics" tests: `r` is either a success or the error of a bad input (corrupt,

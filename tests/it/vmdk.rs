@@ -61,6 +61,20 @@ fn mixed_regions(size: u64, seed: u64) -> Regions {
     out
 }
 
+/// `qemu-img compare` of the raw image `raw` with `other` (format `other_format`): whether they
+/// hold the same bytes, and what qemu-img said.
+fn qemu_compare(raw: &Path, other: &Path, other_format: &str) -> (bool, String) {
+    qemu(&[
+        "compare",
+        "-f",
+        "raw",
+        "-F",
+        other_format,
+        raw.to_str().unwrap(),
+        other.to_str().unwrap(),
+    ])
+}
+
 fn qemu(args: &[&str]) -> (bool, String) {
     let o = Command::new("qemu-img").args(args).output().unwrap();
     (
@@ -147,27 +161,11 @@ fn check_reads_like_qemu(vmdk: &Path, dir: &Path) {
     let a = dir.join("seekable.raw");
     let src = StreamFileSource::open(vmdk, &Limits::default()).unwrap();
     source_to_raw(Box::new(src), &a).unwrap();
-    let (same, msg) = qemu(&[
-        "compare",
-        "-f",
-        "raw",
-        "-F",
-        "raw",
-        q.to_str().unwrap(),
-        a.to_str().unwrap(),
-    ]);
+    let (same, msg) = qemu_compare(&q, &a, "raw");
     assert!(same, "seekable read of {} differs: {msg}", vmdk.display());
     let b = dir.join("streaming.raw");
     source_to_raw(Box::new(streaming(vmdk, 7).unwrap()), &b).unwrap();
-    let (same, msg) = qemu(&[
-        "compare",
-        "-f",
-        "raw",
-        "-F",
-        "raw",
-        q.to_str().unwrap(),
-        b.to_str().unwrap(),
-    ]);
+    let (same, msg) = qemu_compare(&q, &b, "raw");
     assert!(same, "streaming read of {} differs: {msg}", vmdk.display());
 }
 
@@ -205,13 +203,7 @@ fn stream_optimized_output_is_qemu_clean_and_equal() {
         lib_convert(&raw, &vmdk, Layout::StreamOptimized, &stream_opts());
         let (ok, msg) = qemu(&["check", vmdk.to_str().unwrap()]);
         assert!(ok, "{name}: qemu-img check: {msg}");
-        let (same, msg) = qemu(&[
-            "compare",
-            "-f",
-            "raw",
-            raw.to_str().unwrap(),
-            vmdk.to_str().unwrap(),
-        ]);
+        let (same, msg) = qemu_compare(&raw, &vmdk, "vmdk");
         assert!(same, "{name}: qemu-img compare: {msg}");
         // and we read our own output back in both modes
         check_reads_like_qemu(&vmdk, dir.path());
@@ -234,13 +226,7 @@ fn every_compression_level_is_read_by_qemu() {
             ..stream_opts()
         };
         lib_convert(&raw, &vmdk, Layout::StreamOptimized, &opts);
-        let (same, msg) = qemu(&[
-            "compare",
-            "-f",
-            "raw",
-            raw.to_str().unwrap(),
-            vmdk.to_str().unwrap(),
-        ]);
+        let (same, msg) = qemu_compare(&raw, &vmdk, "vmdk");
         assert!(same, "level {level}: {msg}");
         sizes.push(fs::metadata(&vmdk).unwrap().len());
     }
@@ -283,25 +269,11 @@ fn stream_optimized_beyond_4_gib_mostly_empty() {
     assert!(fs::metadata(&vmdk).unwrap().len() < 1 << 20);
     let (ok, msg) = qemu(&["check", vmdk.to_str().unwrap()]);
     assert!(ok, "qemu-img check: {msg}");
-    let (same, msg) = qemu(&[
-        "compare",
-        "-f",
-        "raw",
-        raw.to_str().unwrap(),
-        vmdk.to_str().unwrap(),
-    ]);
+    let (same, msg) = qemu_compare(&raw, &vmdk, "vmdk");
     assert!(same, "qemu-img compare: {msg}");
     let back = dir.path().join("back.raw");
     source_to_raw(Box::new(streaming(&vmdk, 3).unwrap()), &back).unwrap();
-    let (same, msg) = qemu(&[
-        "compare",
-        "-f",
-        "raw",
-        "-F",
-        "raw",
-        raw.to_str().unwrap(),
-        back.to_str().unwrap(),
-    ]);
+    let (same, msg) = qemu_compare(&raw, &back, "raw");
     assert!(same, "{msg}");
 }
 
@@ -364,18 +336,7 @@ fn qemu_made_streams_read_back_equal_in_both_modes() {
         let raw = dir.path().join(format!("{name}.raw"));
         make_raw(&raw, size, &mixed_regions(size, 11), 11);
         let vmdk = dir.path().join(format!("{name}-qemu.vmdk"));
-        let (ok, msg) = qemu(&[
-            "convert",
-            "-f",
-            "raw",
-            "-O",
-            "vmdk",
-            "-o",
-            "subformat=streamOptimized",
-            raw.to_str().unwrap(),
-            vmdk.to_str().unwrap(),
-        ]);
-        assert!(ok, "{msg}");
+        support::qemu_vmdk(&raw, &vmdk, "streamOptimized");
         check_reads_like_qemu(&vmdk, dir.path());
     }
     // qemu writes no end-of-stream marker: a stream cut exactly between two grains is still
@@ -730,25 +691,13 @@ fn damaged_streams_never_panic() {
     let dir = tempfile::tempdir().unwrap();
     let (_, good) = sample_stream(dir.path());
     let mut rng = Rng(0xDEC0DE);
-    let mut inputs: Vec<Vec<u8>> = Vec::new();
-    for _ in 0..150 {
-        let mut b = good.clone();
-        for _ in 0..(1 + rng.next() % 4) {
-            // Mostly hit the structure: header, first markers, the tail (GT/GD/footer/EOS).
-            let region = match rng.next() % 3 {
-                0 => 0..512,
-                1 => 128 * 512..128 * 512 + 1024,
-                _ => b.len() - 4096..b.len(),
-            };
-            let at = region.start + (rng.next() as usize % (region.end - region.start));
-            b[at] = rng.next() as u8;
-        }
-        if rng.next() % 5 == 0 {
-            let cut = rng.next() as usize % b.len();
-            b.truncate(cut);
-        }
-        inputs.push(b);
-    }
+    // Hit the structure: header, first markers, the tail (GT/GD/footer/EOS).
+    let regions = [
+        0..512,
+        128 * 512..128 * 512 + 1024,
+        good.len() - 4096..good.len(),
+    ];
+    let inputs = crate::support::damaged_copies(&good, &mut rng, 150, &regions);
     for (i, b) in inputs.iter().enumerate() {
         let p = dir.path().join(format!("d{i}.vmdk"));
         fs::write(&p, b).unwrap();

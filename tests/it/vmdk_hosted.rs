@@ -11,7 +11,7 @@ use ovftool::disk::{DataGrain, DiskSink, DiskSource, Grain, GrainData, SinkRepor
 use ovftool::vmdk::hosted::{self, HostedLayout, SinkOptions};
 use ovftool::{ErrorKind, Limits};
 
-use crate::support::have_tool;
+use crate::support::{have_tool, qemu_vmdk};
 
 trait ErrOf {
     fn err_of(self) -> ovftool::Error;
@@ -154,12 +154,18 @@ fn make_image(p: &Path, len: u64, seed: u64, extra: &[u64]) {
     }
 }
 
-fn qemu(args: &[&str]) {
-    let out = Command::new("qemu-img").args(args).output().unwrap();
+/// Runs `cmd ARGS` in the folder `dir` and asserts it succeeded.
+#[track_caller]
+fn run_in(dir: &Path, cmd: &str, args: &[&str]) {
+    let o = Command::new(cmd)
+        .args(args)
+        .current_dir(dir)
+        .output()
+        .unwrap();
     assert!(
-        out.status.success(),
-        "qemu-img {args:?}: {}",
-        String::from_utf8_lossy(&out.stderr)
+        o.status.success(),
+        "{cmd} {args:?}: {}",
+        String::from_utf8_lossy(&o.stderr)
     );
 }
 
@@ -192,6 +198,19 @@ fn opts() -> SinkOptions {
     }
 }
 
+/// qemu-img's `sub` conversion of the raw image `raw` (written into `dir`) opens through
+/// `open_chain` with the raw image's capacity and reads back to the same bytes.
+fn reads_back_what_qemu_wrote(dir: &Path, raw: &Path, sub: &str) {
+    let vmdk = dir.join(format!("{sub}.vmdk"));
+    qemu_vmdk(raw, &vmdk, sub);
+    let mut src = hosted::open_chain(&vmdk, &Limits::DEFAULT).unwrap();
+    let len = fs::metadata(raw).unwrap().len();
+    assert_eq!(src.capacity_bytes(), len, "{sub}");
+    let out = dir.join(format!("{sub}.out"));
+    to_raw(&mut *src, &out).unwrap();
+    same_bytes(raw, &out);
+}
+
 #[test]
 fn reads_every_layout_qemu_writes() {
     if !have_tool("qemu-img") {
@@ -207,23 +226,7 @@ fn reads_every_layout_qemu_writes() {
         "twoGbMaxExtentSparse",
         "twoGbMaxExtentFlat",
     ] {
-        let vmdk = dir.path().join(format!("{sub}.vmdk"));
-        qemu(&[
-            "convert",
-            "-f",
-            "raw",
-            "-O",
-            "vmdk",
-            "-o",
-            &format!("subformat={sub}"),
-            s(&raw),
-            s(&vmdk),
-        ]);
-        let mut src = hosted::open_chain(&vmdk, &Limits::DEFAULT).unwrap();
-        assert_eq!(src.capacity_bytes(), (9 << 20) + 3 * 512, "{sub}");
-        let out = dir.path().join(format!("{sub}.out"));
-        to_raw(&mut *src, &out).unwrap();
-        same_bytes(&raw, &out);
+        reads_back_what_qemu_wrote(dir.path(), &raw, sub);
     }
 }
 
@@ -237,22 +240,7 @@ fn reads_qemu_split_layouts_across_extents() {
     let len = (4u64 << 30) + (5 << 20) + 512;
     make_image(&raw, len, 11, &[(2 << 30) - 2000, 3 << 30, len - 70_000]);
     for sub in ["twoGbMaxExtentSparse", "twoGbMaxExtentFlat"] {
-        let vmdk = dir.path().join(format!("{sub}.vmdk"));
-        qemu(&[
-            "convert",
-            "-f",
-            "raw",
-            "-O",
-            "vmdk",
-            "-o",
-            &format!("subformat={sub}"),
-            s(&raw),
-            s(&vmdk),
-        ]);
-        let mut src = hosted::open_chain(&vmdk, &Limits::DEFAULT).unwrap();
-        let out = dir.path().join(format!("{sub}.out"));
-        to_raw(&mut *src, &out).unwrap();
-        same_bytes(&raw, &out);
+        reads_back_what_qemu_wrote(dir.path(), &raw, sub);
         for e in fs::read_dir(dir.path()).unwrap() {
             let p = e.unwrap().path();
             if p.to_string_lossy().contains(&format!("{sub}-")) {
@@ -265,6 +253,19 @@ fn reads_qemu_split_layouts_across_extents() {
 fn write_layout(src_raw: &Path, out: &Path, layout: HostedLayout) -> SinkReport {
     let mut src = RawFile::open(src_raw);
     let sink = hosted::create_hosted_sink(out, layout, src.capacity_bytes(), &opts()).unwrap();
+    pump(&mut src, sink).unwrap()
+}
+
+/// Our streamOptimized conversion of the raw image `src_raw` (ovftool's layout: GD_AT_END, footer).
+fn write_stream_optimized(src_raw: &Path, out: &Path) -> SinkReport {
+    let mut src = RawFile::open(src_raw);
+    let sink = ovftool::vmdk::layout::create_sink(
+        out,
+        ovftool::vmdk::layout::Layout::StreamOptimized,
+        src.capacity_bytes(),
+        &opts(),
+    )
+    .unwrap();
     pump(&mut src, sink).unwrap()
 }
 
@@ -435,18 +436,7 @@ fn snapshot_chain_made_by_qemu() {
     let d = dir.path();
     let raw = d.join("base.raw");
     make_image(&raw, 6 << 20, 21, &[]);
-    let run = |cmd: &str, args: &[&str]| {
-        let o = Command::new(cmd)
-            .args(args)
-            .current_dir(d)
-            .output()
-            .unwrap();
-        assert!(
-            o.status.success(),
-            "{cmd} {args:?}: {}",
-            String::from_utf8_lossy(&o.stderr)
-        );
-    };
+    let run = |cmd: &str, args: &[&str]| run_in(d, cmd, args);
     run(
         "qemu-img",
         &[
@@ -842,17 +832,7 @@ fn copy_pipeline_end_to_end() {
     let raw = dir.path().join("e.raw");
     make_image(&raw, (7 << 20) + 4096, 13, &[]);
     let so = dir.path().join("q.vmdk");
-    qemu(&[
-        "convert",
-        "-f",
-        "raw",
-        "-O",
-        "vmdk",
-        "-o",
-        "subformat=twoGbMaxExtentSparse",
-        s(&raw),
-        s(&so),
-    ]);
+    qemu_vmdk(&raw, &so, "twoGbMaxExtentSparse");
     for layout in ALL_LAYOUTS {
         let sub = dir.path().join(format!("{layout}"));
         fs::create_dir(&sub).unwrap();
@@ -944,15 +924,7 @@ fn mutated_sparse_metadata_never_panics() {
     write_layout(&raw, &good, HostedLayout::MonolithicSparse);
     // A streamOptimized file too (read through its tables and grain markers).
     let so = dir.path().join("so.vmdk");
-    let mut rawsrc = RawFile::open(&raw);
-    let sink = ovftool::vmdk::layout::create_sink(
-        &so,
-        ovftool::vmdk::layout::Layout::StreamOptimized,
-        rawsrc.capacity_bytes(),
-        &opts(),
-    )
-    .unwrap();
-    pump(&mut rawsrc, sink).unwrap();
+    write_stream_optimized(&raw, &so);
     for good in [good, so] {
         let bytes = fs::read(&good).unwrap();
         // Everything before the first grain: header, descriptor, directories, tables; for the
@@ -1069,33 +1041,9 @@ fn delta_over_a_stream_optimized_base() {
     let dir = tempfile::tempdir().unwrap();
     let d = dir.path();
     make_image(&d.join("b.raw"), (5 << 20) + 1536, 41, &[]);
-    let run = |cmd: &str, args: &[&str]| {
-        let o = Command::new(cmd)
-            .args(args)
-            .current_dir(d)
-            .output()
-            .unwrap();
-        assert!(
-            o.status.success(),
-            "{cmd} {args:?}: {}",
-            String::from_utf8_lossy(&o.stderr)
-        );
-    };
+    let run = |cmd: &str, args: &[&str]| run_in(d, cmd, args);
     // QEMU's layout: real gdOffset in the header.
-    run(
-        "qemu-img",
-        &[
-            "convert",
-            "-f",
-            "raw",
-            "-O",
-            "vmdk",
-            "-o",
-            "subformat=streamOptimized",
-            "b.raw",
-            "so.vmdk",
-        ],
-    );
+    qemu_vmdk(&d.join("b.raw"), &d.join("so.vmdk"), "streamOptimized");
     run(
         "qemu-img",
         &[
@@ -1119,15 +1067,7 @@ fn delta_over_a_stream_optimized_base() {
     same_bytes(&d.join("want.raw"), &d.join("got.raw"));
     // Our own streamOptimized (ovftool layout: GD_AT_END, footer) read through its tables.
     let ours = d.join("ours-so.vmdk");
-    let mut raw = RawFile::open(&d.join("b.raw"));
-    let sink = ovftool::vmdk::layout::create_sink(
-        &ours,
-        ovftool::vmdk::layout::Layout::StreamOptimized,
-        raw.capacity_bytes(),
-        &opts(),
-    )
-    .unwrap();
-    pump(&mut raw, sink).unwrap();
+    write_stream_optimized(&d.join("b.raw"), &ours);
     let mut src = hosted::open_chain(&ours, &Limits::DEFAULT).unwrap();
     to_raw(&mut *src, &d.join("ours.raw")).unwrap();
     same_bytes(&d.join("b.raw"), &d.join("ours.raw"));
@@ -1167,17 +1107,7 @@ fn qemu_descriptor_with_leftovers_after_its_terminator_is_a_descriptor() {
         "twoGbMaxExtentSparse",
     ] {
         let vmdk = dir.path().join(format!("{sub}.vmdk"));
-        qemu(&[
-            "convert",
-            "-f",
-            "raw",
-            "-O",
-            "vmdk",
-            "-o",
-            &format!("subformat={sub}"),
-            s(&raw),
-            s(&vmdk),
-        ]);
+        qemu_vmdk(&raw, &vmdk, sub);
         let mut text = std::fs::read(&vmdk).unwrap();
         let nul = text.iter().position(|&b| b == 0).unwrap();
         text[nul + 1] = b'\n';

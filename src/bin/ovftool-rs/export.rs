@@ -114,19 +114,7 @@ fn options(args: &Args) -> ovftool::Result<ExportOptions> {
         o.manifest = m.algorithm();
     }
     if let Some(key) = &args.sign {
-        let key_pem = std::fs::read(key)
-            .map_err(|e| Error::io("cannot read signing key", e).with_path(key))?;
-        let cert_pem = match &args.cert {
-            Some(c) => Some(
-                std::fs::read(c)
-                    .map_err(|e| Error::io("cannot read certificate", e).with_path(c))?,
-            ),
-            None => None,
-        };
-        o.signer = Some(ovftool::cert::Signer::from_pem(
-            &key_pem,
-            cert_pem.as_deref(),
-        )?);
+        o.signer = Some(crate::edit::signer(key, args.cert.as_ref())?);
     }
     if args.max_hw_version.is_some() {
         o.max_hw_version = args.max_hw_version;
@@ -161,9 +149,9 @@ fn options(args: &Args) -> ovftool::Result<ExportOptions> {
 }
 
 pub fn run(args: Args, ui: &Ui) -> ovftool::Result<Outcome> {
-    let opts = options(&args)?;
-    let progress = ui.progress();
-    let report = export::export(&args.input, &args.output, &opts, &*progress)?;
+    let mut opts = options(&args)?;
+    opts.progress = Some(std::sync::Arc::from(ui.progress()));
+    let report = export::export(&args.input, &args.output, &opts)?;
     if ui.json {
         let warnings = report
             .warnings
@@ -184,7 +172,7 @@ pub fn run(args: Args, ui: &Ui) -> ovftool::Result<Outcome> {
             report.source.display(),
             report.output.display(),
             report.format,
-            report.ovf_version,
+            report.ovf_version_text(),
             report
                 .hardware_family
                 .as_deref()

@@ -190,24 +190,14 @@ pub fn run(args: Args, ui: &Ui) -> ovftool::Result<Outcome> {
     if crate::deploy::is_vi(target_dir) {
         return crate::deploy::run(&args, target_dir, ui);
     }
-    let opts = options(&args)?;
-    let progress = ui.progress();
+    let mut opts = options(&args)?;
+    opts.progress = Some(std::sync::Arc::from(ui.progress()));
     let tls = crate::deploy::tls_policy(args.thumbprint.as_deref(), args.no_ssl_verify, ui)?;
     let package = match crate::deploy::open_url(&args.source, &tls, false)? {
-        crate::deploy::Source::Url(mut body) => import::PackageImport {
-            vapp_dir: None,
-            vms: vec![import::import_reader(
-                &mut body,
-                &args.source,
-                None,
-                target_dir,
-                &opts,
-                progress.as_ref(),
-            )?],
-        },
-        crate::deploy::Source::Local => {
-            import::import_package(&args.source, target_dir, &opts, progress.as_ref())?
+        crate::deploy::Source::Url(mut body) => {
+            import::import_package_reader(&mut body, &args.source, target_dir, &opts)?
         }
+        crate::deploy::Source::Local => import::import_package(&args.source, target_dir, &opts)?,
     };
     if ui.json {
         let mut findings = Vec::new();

@@ -116,6 +116,18 @@ pub fn load_ova(file: impl Read, path: &Path, limits: &Limits) -> Result<Loaded>
     };
     let name = entry.header().name.clone();
     if !name.to_ascii_lowercase().ends_with(".ovf") {
+        drop(entry);
+        // Name the fault: a package without any descriptor is not one in the wrong order.
+        let mut later = false;
+        while let Ok(Some(e)) = ar.next_entry() {
+            if e.header().name.to_ascii_lowercase().ends_with(".ovf") {
+                later = true;
+                break;
+            }
+        }
+        if !later {
+            return Err(Error::invalid_ovf("no .ovf descriptor in the package").with_path(path));
+        }
         return Err(Error::invalid_ovf(format!(
             "expected the OVF descriptor as the first entry of the OVA, found {name:?}"
         ))
@@ -155,6 +167,20 @@ pub fn open(path: &Path) -> Result<(Loaded, Envelope)> {
         let sniffed = ovftool::sniff::sniff_path(path)?;
         if let Some(e) = sniffed.content.not_a_package_error() {
             return Err(e.with_path(path));
+        }
+        // Neither XML nor tar nor any disk format: a raw image, unless the name says it is a
+        // descriptor or a package (then the parser's error, with its position, says more).
+        let named_package = path.extension().is_some_and(|x| {
+            ["ovf", "ova", "xml", "tar"]
+                .iter()
+                .any(|k| x.eq_ignore_ascii_case(k))
+        });
+        if sniffed.content == ovftool::sniff::Content::Raw && !named_package {
+            return Err(Error::usage(format!(
+                "this is not an OVF descriptor or OVA package: no XML and no tar header (read as: {})",
+                sniffed.content.name()
+            ))
+            .with_path(path));
         }
     }
     let opts = ParseOptions::default();

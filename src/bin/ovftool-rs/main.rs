@@ -313,6 +313,14 @@ mod tests {
     }
 
     #[test]
+    fn command_names_are_clap_subcommands() {
+        use clap::CommandFactory;
+        let cli = Cli::command();
+        let clap_names: Vec<&str> = cli.get_subcommands().map(|c| c.get_name()).collect();
+        assert_eq!(clap_names, COMMANDS);
+    }
+
+    #[test]
     fn colon_options_become_key_value_pairs() {
         assert_eq!(
             rewrite(&[

@@ -3,9 +3,7 @@
 
 use std::path::PathBuf;
 
-use ovftool::cert::Signer;
 use ovftool::pack::{self, ManifestMode, PackOptions};
-use ovftool::Error;
 
 use crate::ui::{path_json, Note, Outcome, Ui};
 use crate::values::ManifestChoice;
@@ -46,16 +44,7 @@ pub fn run(args: Args, ui: &Ui) -> ovftool::Result<Outcome> {
         Some(Some(alg)) => ManifestMode::Algorithm(alg),
     };
     let signer = match &args.sign {
-        Some(key) => {
-            let k = std::fs::read(key).map_err(|e| Error::io("cannot read", e).with_path(key))?;
-            let c = match &args.cert {
-                Some(c) => {
-                    Some(std::fs::read(c).map_err(|e| Error::io("cannot read", e).with_path(c))?)
-                }
-                None => None,
-            };
-            Some(Signer::from_pem(&k, c.as_deref()).map_err(|e| e.with_path(key))?)
-        }
+        Some(key) => Some(crate::edit::signer(key, args.cert.as_ref())?),
         None => None,
     };
     let opts = PackOptions {

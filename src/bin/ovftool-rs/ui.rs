@@ -123,7 +123,7 @@ impl Ui {
         }
     }
 
-    /// Prints an error and its cause chain once, on stderr; with `--json` also as the command's
+    /// Prints an error, its cause chain and the flag that avoids it once, on stderr; with `--json` also as the command's
     /// JSON document on stdout (`{"schema", "command", "ok": false, "error": {...}, ...}`).
     pub fn report_error(&self, e: &ovftool::Error) {
         let mut chain = Vec::new();
@@ -139,8 +139,8 @@ impl Ui {
                 let _ = writeln!(err, "  caused by: {c}");
             }
             // The library names what is wrong; the flag that changes it is the CLI's to say.
-            if e.kind() == ovftool::ErrorKind::AlreadyExists {
-                let _ = writeln!(err, "  hint: --force replaces it");
+            if let Some(hint) = hint(e) {
+                let _ = writeln!(err, "  hint: {hint}");
             }
         }
         if self.json {
@@ -260,4 +260,19 @@ impl Progress for Bars {
             }
         }
     }
+}
+
+/// The flag that avoids `e`, in the CLI's spelling of the library's [`ovftool::Hint`].
+fn hint(e: &ovftool::Error) -> Option<String> {
+    if e.kind() == ovftool::ErrorKind::AlreadyExists {
+        return Some("--force replaces it".into());
+    }
+    Some(match e.hint()? {
+        ovftool::Hint::Force => "--force replaces it".into(),
+        ovftool::Hint::AllowLocked => "--force exports it anyway".into(),
+        ovftool::Hint::PinThumbprint(t) => format!(
+            "if this is the host's certificate, pin it with --thumbprint {t} (or skip the check with --no-ssl-verify)"
+        ),
+        _ => return None,
+    })
 }

@@ -74,14 +74,14 @@ pub fn run(args: Args, ui: &Ui) -> ovftool::Result<Outcome> {
         trust,
         require_signature: args.require_signature,
         at: args.at,
+        progress: Some(std::sync::Arc::from(ui.progress())),
         ..Default::default()
     };
-    let progress = ui.progress();
     let report = match crate::deploy::open_url(&args.path, &Default::default(), false)? {
         crate::deploy::Source::Url(mut body) => {
-            verify::verify_ova(&mut body, &args.path, &opts, progress.as_ref())?
+            verify::verify_stream(&mut body, &args.path, &opts)?
         }
-        crate::deploy::Source::Local => verify::verify_path(&args.path, &opts, progress.as_ref())?,
+        crate::deploy::Source::Local => verify::verify(&args.path, &opts)?,
     };
     if ui.json {
         let (v, findings) = report_json(&report)?;
@@ -150,7 +150,12 @@ pub fn print_report(report: &verify::Report, ui: &Ui) {
             } else {
                 format!(
                     ", {} manifest verified",
-                    report.manifest_algorithms.join("+")
+                    report
+                        .manifest_algorithms
+                        .iter()
+                        .map(|a| a.name())
+                        .collect::<Vec<_>>()
+                        .join("+")
                 )
             }
         ));

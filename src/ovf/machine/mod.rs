@@ -18,6 +18,8 @@
 //! [`Machine::to_envelope_builder`]: crate::vm::Machine::to_envelope_builder
 
 mod read;
+
+pub(crate) use read::host_ref;
 mod write;
 
 pub use write::{cdrom_file_id, disk_file_id, DescriptorOptions, STREAM_OPTIMIZED_FORMAT};

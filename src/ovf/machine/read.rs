@@ -184,7 +184,7 @@ fn describe(item: &Item) -> String {
 }
 
 /// A `ovf:/disk/ID` or `ovf:/file/ID` host resource (also `/disk/ID`, OVF 0.9 spellings).
-fn host_ref<'a>(item: &'a Item, what: &str) -> Option<&'a str> {
+pub(crate) fn host_ref<'a>(item: &'a Item, what: &str) -> Option<&'a str> {
     item.host_resources.iter().find_map(|h| {
         let h = h.trim();
         let rest = h

@@ -4,7 +4,7 @@ use std::path::{Path, PathBuf};
 
 use ovftool::pack::{unpack, UnpackOptions};
 use ovftool::progress::NoProgress;
-use ovftool::verify::{load_trust, verify_path, Report, Severity, VerifyOptions};
+use ovftool::verify::{load_trust, verify, Report, Severity, VerifyOptions};
 
 fn vbox() -> Option<PathBuf> {
     crate::support::corpus()
@@ -16,7 +16,7 @@ fn glance() -> Option<PathBuf> {
 }
 
 fn run(path: &Path, opts: &VerifyOptions) -> Report {
-    verify_path(path, opts, &NoProgress).unwrap()
+    verify(path, opts).unwrap()
 }
 
 fn error_codes(r: &Report) -> Vec<&str> {
@@ -47,7 +47,7 @@ fn signed_package_reports_its_signer() {
     let r = run(&p, &VerifyOptions::default());
     let sig = r.signature.as_ref().expect("signature");
     assert!(sig.valid);
-    assert_eq!(sig.algorithm, "SHA1");
+    assert_eq!(sig.algorithm, ovftool::digest::Algorithm::Sha1);
     let signer = sig.signer.as_ref().unwrap();
     assert!(
         signer.subject.contains("CN=beispiel.example.org"),
@@ -110,7 +110,7 @@ fn extracted_folder_verifies_like_the_ova() {
     let dir = v.join("_extracted/tdAppliance1-t4-ovftool-4.1.0");
     let r = run(&dir, &VerifyOptions::default());
     assert!(r.passed(), "{:#?}", r.findings);
-    assert_eq!(r.kind, "directory");
+    assert_eq!(r.kind, ovftool::verify::PackageKind::Directory);
     let r = run(
         &dir.join("tdAppliance1-t4-ovftool-4.1.0.ovf"),
         &VerifyOptions::default(),
@@ -153,19 +153,25 @@ fn glance_negative_packages_fail_with_the_right_finding() {
         .any(|f| f.code == "no-manifest" && f.severity == Severity::Warning));
 }
 
+/// Unpacks VirtualBox's `tdAppliance1-t4-ovftool-4.1.0.ova` (from the corpus folder `v`) into
+/// `out` with `opts`, asserting that it passes.
+fn unpack_t4(v: &Path, out: &Path, opts: &UnpackOptions) {
+    let r = unpack(
+        &v.join("tdAppliance1-t4-ovftool-4.1.0.ova"),
+        out,
+        opts,
+        &NoProgress,
+    )
+    .unwrap();
+    assert!(r.passed(), "{:#?}", r.findings);
+}
+
 #[test]
 fn corpus_unpack_reproduces_the_members() {
     let Some(v) = vbox() else { return };
     let dir = tempfile::tempdir().unwrap();
     let out = dir.path().join("t4");
-    let r = unpack(
-        &v.join("tdAppliance1-t4-ovftool-4.1.0.ova"),
-        &out,
-        &UnpackOptions::default(),
-        &NoProgress,
-    )
-    .unwrap();
-    assert!(r.passed(), "{:#?}", r.findings);
+    unpack_t4(&v, &out, &UnpackOptions::default());
     let ext = v.join("_extracted/tdAppliance1-t4-ovftool-4.1.0");
     for e in std::fs::read_dir(&ext).unwrap() {
         let e = e.unwrap();
@@ -183,17 +189,11 @@ fn unpack_expand_decompresses_gzip_disks_and_stays_verifiable() {
     let Some(v) = vbox() else { return };
     let dir = tempfile::tempdir().unwrap();
     let out = dir.path().join("t4");
-    let r = unpack(
-        &v.join("tdAppliance1-t4-ovftool-4.1.0.ova"),
-        &out,
-        &UnpackOptions {
-            expand: true,
-            ..Default::default()
-        },
-        &NoProgress,
-    )
-    .unwrap();
-    assert!(r.passed(), "{:#?}", r.findings);
+    let expand = UnpackOptions {
+        expand: true,
+        ..Default::default()
+    };
+    unpack_t4(&v, &out, &expand);
     let disk = std::fs::read(out.join("tdAppliance1-t4-ovftool-4.1.0-disk1.vmdk")).unwrap();
     assert_eq!(&disk[..4], b"KDMV");
     assert!(!out
@@ -234,7 +234,6 @@ fn deep_verify_decodes_every_disk() {
     let r = run(&ova, &deep);
     assert_eq!(error_codes(&r), ["disk-decode"], "{:#?}", r.findings);
     // From a stream --deep is refused up front.
-    let e = ovftool::verify::verify_ova(&mut std::io::empty(), "-".as_ref(), &deep, &NoProgress)
-        .unwrap_err();
+    let e = ovftool::verify::verify_stream(&mut std::io::empty(), "-".as_ref(), &deep).unwrap_err();
     assert_eq!(e.kind(), ovftool::ErrorKind::Usage);
 }

@@ -248,13 +248,13 @@ fn unpack_from_a_pipe_gives_the_same_folder() {
 fn verify_in_place_finds_damage_in_data_and_in_holes() {
     let tmp = tempfile::tempdir().unwrap();
     let (ova, _) = packed(tmp.path());
-    let r = ovftool::verify::verify_path(&ova, &Default::default(), &NoProgress).unwrap();
+    let r = ovftool::verify::verify(&ova, &Default::default()).unwrap();
     assert!(r.passed(), "{:#?}", r.findings);
     let len = fs::metadata(&ova).unwrap().len();
     for (i, at) in [len - 1024 - (5 << 19), len / 2].into_iter().enumerate() {
         let bad = tmp.path().join(format!("v{i}.ova"));
         flipped(&ova, at, &bad);
-        let r = ovftool::verify::verify_path(&bad, &Default::default(), &NoProgress).unwrap();
+        let r = ovftool::verify::verify(&bad, &Default::default()).unwrap();
         assert!(
             r.findings
                 .iter()
@@ -283,7 +283,7 @@ fn verify_of_an_extracted_folder_hashes_large_files_in_place() {
         .unwrap()
         .passed());
     let opts = ovftool::verify::VerifyOptions::default();
-    let r = ovftool::verify::verify_path(&out, &opts, &NoProgress).unwrap();
+    let r = ovftool::verify::verify(&out, &opts).unwrap();
     assert!(r.passed(), "{:#?}", r.findings);
     // One byte changed in the data of the disk, then in one of its holes.
     use std::os::unix::fs::FileExt;
@@ -297,7 +297,7 @@ fn verify_of_an_extracted_folder_hashes_large_files_in_place() {
         let mut was = [0u8; 1];
         f.read_exact_at(&mut was, at).unwrap();
         f.write_all_at(&[was[0] ^ 0x21], at).unwrap();
-        let r = ovftool::verify::verify_path(&out, &opts, &NoProgress).unwrap();
+        let r = ovftool::verify::verify(&out, &opts).unwrap();
         assert!(
             r.findings
                 .iter()
@@ -306,7 +306,7 @@ fn verify_of_an_extracted_folder_hashes_large_files_in_place() {
             r.findings
         );
         f.write_all_at(&was, at).unwrap();
-        let r = ovftool::verify::verify_path(&out, &opts, &NoProgress).unwrap();
+        let r = ovftool::verify::verify(&out, &opts).unwrap();
         assert!(r.passed(), "{at}: {:#?}", r.findings);
     }
 }

@@ -9,7 +9,7 @@ use std::process::Command;
 use ovftool::cert::Signer;
 use ovftool::pack::{pack, PackOptions};
 use ovftool::progress::NoProgress;
-use ovftool::verify::{load_trust, verify_path, VerifyOptions};
+use ovftool::verify::{load_trust, verify, VerifyOptions};
 
 use super::craft;
 
@@ -79,7 +79,7 @@ fn verdicts(dir: &Path, leaf: &str, chain: &[&str], anchor: &str, at: Option<u64
         ..Default::default()
     };
     pack(&src, &ova, &opts, &NoProgress).unwrap();
-    let r = verify_path(
+    let r = verify(
         &ova,
         &VerifyOptions {
             trust: load_trust(&[dir.join(format!("{anchor}.pem"))]).unwrap(),
@@ -87,7 +87,6 @@ fn verdicts(dir: &Path, leaf: &str, chain: &[&str], anchor: &str, at: Option<u64
             at,
             ..Default::default()
         },
-        &NoProgress,
     )
     .unwrap();
     let sig = r.signature.as_ref().unwrap();

@@ -10,7 +10,7 @@ use ovftool::manifest::Manifest;
 use ovftool::ova::Writer;
 use ovftool::pack::{pack, unpack, ManifestMode, PackOptions, UnpackOptions};
 use ovftool::progress::NoProgress;
-use ovftool::verify::{load_trust, verify_path, VerifyOptions};
+use ovftool::verify::{load_trust, VerifyOptions};
 
 use super::craft;
 
@@ -22,7 +22,7 @@ fn opts() -> PackOptions {
 }
 
 fn verify(p: &Path) -> ovftool::verify::Report {
-    verify_path(p, &VerifyOptions::default(), &NoProgress).unwrap()
+    ovftool::verify(p, &VerifyOptions::default()).unwrap()
 }
 
 #[test]
@@ -95,7 +95,7 @@ fn pack_writes_requested_manifest_and_refuses_to_overwrite() {
     pack(&src, &ova, &o, &NoProgress).unwrap();
     let r = verify(&ova);
     assert!(r.passed(), "{:#?}", r.findings);
-    assert_eq!(r.manifest_algorithms, ["SHA512"]);
+    assert_eq!(r.manifest_algorithms, [Algorithm::Sha512]);
     let before = fs::read(&ova).unwrap();
     let e = pack(&src, &ova, &opts(), &NoProgress).unwrap_err();
     assert_eq!(e.kind(), ovftool::ErrorKind::AlreadyExists);
@@ -170,20 +170,19 @@ fn pack_sign_then_verify_signature_and_trust() {
     let s = pack(&src, &ova, &o, &NoProgress).unwrap();
     assert!(s.signed);
     let trust = load_trust(std::slice::from_ref(&pem_path)).unwrap();
-    let r = verify_path(
+    let r = ovftool::verify(
         &ova,
         &VerifyOptions {
             trust,
             require_signature: true,
             ..Default::default()
         },
-        &NoProgress,
     )
     .unwrap();
     assert!(r.passed(), "{:#?}", r.findings);
     let sig = r.signature.unwrap();
     assert!(sig.valid);
-    assert_eq!(sig.algorithm, "SHA256");
+    assert_eq!(sig.algorithm, Algorithm::Sha256);
     // Cross-check the signature with openssl.
     if crate::support::have_tool("openssl") {
         let out = tmp.path().join("u");
@@ -238,33 +237,13 @@ fn tampered_manifest_breaks_the_signature_and_untrusted_ca_fails() {
     };
     pack(&src, &ova, &o, &NoProgress).unwrap();
     // Another CA: a fresh self-signed certificate.
-    let ca = tmp.path().join("ca.pem");
-    let st = std::process::Command::new("openssl")
-        .args([
-            "req",
-            "-x509",
-            "-newkey",
-            "rsa:2048",
-            "-nodes",
-            "-days",
-            "1",
-            "-subj",
-            "/CN=other",
-        ])
-        .arg("-keyout")
-        .arg(tmp.path().join("ca.key"))
-        .arg("-out")
-        .arg(&ca)
-        .output()
-        .unwrap();
-    assert!(st.status.success());
-    let r = verify_path(
+    let (_, ca) = crate::support::self_signed(tmp.path(), "ca", "other");
+    let r = ovftool::verify(
         &ova,
         &VerifyOptions {
             trust: load_trust(&[ca]).unwrap(),
             ..Default::default()
         },
-        &NoProgress,
     )
     .unwrap();
     assert_eq!(

@@ -4,8 +4,7 @@
 use std::io::{self, Read};
 
 use ovftool::ova::Reader;
-use ovftool::progress::NoProgress;
-use ovftool::verify::{verify_ova, VerifyOptions};
+use ovftool::verify::{verify_stream, VerifyOptions};
 use ovftool::Limits;
 
 use super::craft;
@@ -64,31 +63,23 @@ fn streaming_reader_survives_short_reads() {
     }
 }
 
+/// Verifies `ova` read through [`ShortReads`] (`seed`, reads of at most `max` bytes).
+fn verify_short_reads(ova: &[u8], seed: u64, max: usize) -> ovftool::verify::Report {
+    let mut src = ShortReads::new(ova, seed, max);
+    verify_stream(&mut src, "-".as_ref(), &VerifyOptions::default()).unwrap()
+}
+
 #[test]
 fn verify_from_a_short_reading_stream_matches() {
     let ova = craft::package().ova();
     for seed in 1..10u64 {
-        let mut src = ShortReads::new(&ova[..], seed, 3000);
-        let r = verify_ova(
-            &mut src,
-            "-".as_ref(),
-            &VerifyOptions::default(),
-            &NoProgress,
-        )
-        .unwrap();
+        let r = verify_short_reads(&ova[..], seed, 3000);
         assert!(r.passed(), "{:#?}", r.findings);
     }
     // Truncated at every 97th byte through short reads: an error finding, never a panic. (A
     // lone end-of-archive block is accepted, as GNU tar does, so cuts stop before it.)
     for cut in (0..ova.len() - 512).step_by(97) {
-        let mut src = ShortReads::new(&ova[..cut], cut as u64, 700);
-        let r = verify_ova(
-            &mut src,
-            "-".as_ref(),
-            &VerifyOptions::default(),
-            &NoProgress,
-        )
-        .unwrap();
+        let r = verify_short_reads(&ova[..cut], cut as u64, 700);
         assert!(!r.passed(), "cut {cut} passed");
     }
 }
@@ -107,13 +98,7 @@ fn manifest_at_the_end_with_sha512_from_a_stream_is_not_silently_passed() {
     v.extend(craft::file("t.mf", mf.as_bytes()));
     v.extend(craft::end());
     // From a pipe the disk was hashed with SHA-1/SHA-256 only: reported, not passed.
-    let r = verify_ova(
-        &mut &v[..],
-        "-".as_ref(),
-        &VerifyOptions::default(),
-        &NoProgress,
-    )
-    .unwrap();
+    let r = verify_stream(&mut &v[..], "-".as_ref(), &VerifyOptions::default()).unwrap();
     assert!(
         r.findings.iter().any(|f| f.code == "digest-not-computed"),
         "{:#?}",
@@ -123,6 +108,6 @@ fn manifest_at_the_end_with_sha512_from_a_stream_is_not_silently_passed() {
     let dir = tempfile::tempdir().unwrap();
     let path = dir.path().join("x.ova");
     std::fs::write(&path, &v).unwrap();
-    let r = ovftool::verify::verify_path(&path, &VerifyOptions::default(), &NoProgress).unwrap();
+    let r = ovftool::verify::verify(&path, &VerifyOptions::default()).unwrap();
     assert!(r.passed(), "{:#?}", r.findings);
 }

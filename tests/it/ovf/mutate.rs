@@ -20,7 +20,9 @@ impl Lcg {
 }
 
 fn check(bytes: &[u8]) {
-    if let Ok(env) = Envelope::parse(bytes) {
+    let parsed = Envelope::parse(bytes);
+    support::assert_input_error("mutated descriptor", &parsed);
+    if let Ok(env) = parsed {
         let _ = env.validate(&ValidateOptions::default());
         let _ = env.validate(&ValidateOptions { lax: true });
         for d in env.disks() {

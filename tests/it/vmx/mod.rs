@@ -42,7 +42,8 @@ pub(crate) fn corpus_files(ext: &[&str]) -> Vec<PathBuf> {
     out
 }
 
-fn corpus_file(rel: &str) -> Option<Vmx> {
+/// The corpus file `rel` (relative to the corpus root), read; `None` (a skip) without a corpus.
+pub(crate) fn corpus_file(rel: &str) -> Option<Vmx> {
     let dir = support::corpus()?;
     let p = dir.join(rel);
     Some(Vmx::read_file(&p, &ovftool::Limits::DEFAULT).unwrap_or_else(|e| panic!("{e}")))
@@ -681,7 +682,9 @@ proptest! {
 
     #[test]
     fn arbitrary_bytes_never_panic(bytes in prop::collection::vec(any::<u8>(), 0..512)) {
-        if let Ok((v, _)) = Vmx::parse_lax(&bytes) {
+        let parsed = Vmx::parse_lax(&bytes);
+        crate::support::assert_input_error("arbitrary bytes", &parsed);
+        if let Ok((v, _)) = parsed {
             prop_assert_eq!(v.to_bytes(), bytes);
             let _ = Machine::from_vmx(&v);
         }

@@ -556,14 +556,9 @@ fn corpus_vmx_exports_and_imports_back_in(version: OvfVersion) {
 
 #[test]
 fn export_acceptance_vm_keeps_its_hardware() {
-    let Some(dir) = support::corpus() else {
+    let Some(vmx) = super::corpus_file("libguestfs__virt-v2v/tests/test-i-vmx-3.vmx") else {
         return;
     };
-    let vmx = Vmx::read_file(
-        &dir.join("libguestfs__virt-v2v/tests/test-i-vmx-3.vmx"),
-        &ovftool::Limits::DEFAULT,
-    )
-    .unwrap();
     let (mut m, _) = Machine::from_vmx(&vmx);
     m.disks[0].file_name = "rhel-disk1.vmdk".into();
     m.disks[0].capacity_bytes = Some(64 << 20);
@@ -636,14 +631,9 @@ fn export_acceptance_vm_keeps_its_hardware() {
 
 #[test]
 fn export_refuses_unknown_capacity_and_invalid_machines() {
-    let Some(dir) = support::corpus() else {
+    let Some(vmx) = super::corpus_file("libguestfs__virt-v2v/tests/test-i-vmx-3.vmx") else {
         return;
     };
-    let vmx = Vmx::read_file(
-        &dir.join("libguestfs__virt-v2v/tests/test-i-vmx-3.vmx"),
-        &ovftool::Limits::DEFAULT,
-    )
-    .unwrap();
     let (mut m, _) = Machine::from_vmx(&vmx);
     let e = m.to_envelope(&Default::default()).unwrap_err();
     assert_eq!(e.kind(), ErrorKind::Usage);

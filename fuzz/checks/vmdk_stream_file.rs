@@ -1,0 +1,29 @@
+//! The calls and checks of the fuzz target `vmdk_stream_file`, in one place:
+//! fuzz/fuzz_targets/vmdk_stream_file.rs runs them on what libFuzzer generates, tests/it/fuzz.rs
+//! (on the stable toolchain) on the inputs kept under fuzz/regressions/vmdk_stream_file/.
+
+use ovftool::disk::{DiskSource, GrainData};
+use ovftool::vmdk::codec::Inflater;
+use ovftool::vmdk::stream::{Origin, StreamFileSource};
+use ovftool::Limits;
+
+/// Runs the `vmdk_stream_file` target on one input; panics where a check fails.
+pub fn check(data: &[u8]) {
+    let Ok(mut r) = StreamFileSource::new(
+        data,
+        data.len() as u64,
+        Origin::entry("fuzz.vmdk"),
+        &Limits::default(),
+    ) else {
+        return;
+    };
+    let mut inflater = Inflater::new();
+    let mut last = None;
+    while let Ok(Some(g)) = r.next_grain() {
+        assert!(last.is_none_or(|l| g.offset > l), "grains must ascend");
+        last = Some(g.offset);
+        if let GrainData::Zlib { data, .. } = &g.data {
+            let _ = inflater.inflate_grain(data, g.len as usize);
+        }
+    }
+}
