@@ -14,26 +14,34 @@ use crossbeam_channel::{bounded, Receiver, Sender};
 pub(crate) const CHUNK_BYTES: usize = 1 << 20;
 
 /// A channel of at most `buffers` chunks in flight.
+///
+/// The reader hands each chunk it has used back to the writer (through a second channel of
+/// `buffers + 2`), so a long stream allocates only the buffers in flight, not one per chunk.
 pub(crate) fn channel(buffers: usize) -> (ChannelWriter, ChannelReader) {
     let (tx, rx) = bounded(buffers);
+    let (recycle_tx, recycle_rx) = bounded(buffers + 2);
     (
         ChannelWriter {
             tx: Some(tx),
             buf: Vec::new(),
+            recycled: recycle_rx,
         },
         ChannelReader {
             rx,
             cur: Vec::new(),
             pos: 0,
+            recycle: recycle_tx,
         },
     )
 }
 
 /// The sending half. [`Write::flush`] (or [`ChannelWriter::finish`]) hands over what is
 /// gathered; dropping the writer ends the stream after handing over what is still gathered.
+/// [`ChannelWriter::send_buffer`] hands over a whole buffer without copying it.
 pub(crate) struct ChannelWriter {
     tx: Option<Sender<Vec<u8>>>,
     buf: Vec<u8>,
+    recycled: Receiver<Vec<u8>>,
 }
 
 fn broken_pipe() -> io::Error {
@@ -59,6 +67,27 @@ impl ChannelWriter {
         Ok(())
     }
 
+    /// Hands over `full` as it is (after what is gathered), without copying it, and returns a
+    /// buffer for the caller to fill next: one the reader has finished with (its length and
+    /// bytes are what they were: the caller overwrites them, no need to zero them again), else
+    /// an empty new one. The number of buffers stays bounded by what can be in flight.
+    ///
+    /// # Errors
+    /// [`io::ErrorKind::BrokenPipe`] once the reader is gone.
+    pub(crate) fn send_buffer(&mut self, full: Vec<u8>) -> io::Result<Vec<u8>> {
+        self.send()?;
+        if !full.is_empty() {
+            let Some(tx) = &self.tx else {
+                return Err(broken_pipe());
+            };
+            if tx.send(full).is_err() {
+                self.tx = None;
+                return Err(broken_pipe());
+            }
+        }
+        Ok(self.recycled.try_recv().unwrap_or_default())
+    }
+
     /// Hands over what is gathered and ends the stream: the reader sees end of input.
     ///
     /// # Errors
@@ -76,6 +105,8 @@ impl Write for ChannelWriter {
             return Err(broken_pipe());
         }
         if self.buf.capacity() == 0 {
+            self.buf = self.recycled.try_recv().unwrap_or_default();
+            self.buf.clear();
             self.buf.reserve_exact(CHUNK_BYTES);
         }
         let n = (CHUNK_BYTES - self.buf.len()).min(data.len());
@@ -105,6 +136,7 @@ pub(crate) struct ChannelReader {
     rx: Receiver<Vec<u8>>,
     cur: Vec<u8>,
     pos: usize,
+    recycle: Sender<Vec<u8>>,
 }
 
 impl Read for ChannelReader {
@@ -112,8 +144,12 @@ impl Read for ChannelReader {
         while self.pos >= self.cur.len() {
             match self.rx.recv() {
                 Ok(c) => {
-                    self.cur = c;
+                    let used = std::mem::replace(&mut self.cur, c);
                     self.pos = 0;
+                    // Back to the writer for reuse; dropped when it has enough or is gone.
+                    if used.capacity() > 0 {
+                        let _ = self.recycle.try_send(used);
+                    }
                 }
                 Err(_) => return Ok(0),
             }
@@ -146,6 +182,31 @@ mod tests {
         r.read_to_end(&mut got).unwrap();
         t.join().unwrap();
         assert_eq!(got, data);
+    }
+
+    #[test]
+    fn whole_buffers_pass_in_order_and_come_back_for_reuse() {
+        let (mut w, mut r) = channel(2);
+        let t = std::thread::spawn(move || {
+            let mut got = Vec::new();
+            r.read_to_end(&mut got).unwrap();
+            got
+        });
+        let mut expect = Vec::new();
+        let mut reused = 0;
+        let mut buf = vec![0u8; 1000];
+        for i in 0..50u8 {
+            buf.clear();
+            buf.resize(1000, i);
+            expect.extend_from_slice(&buf);
+            w.write_all(&[i; 3]).unwrap();
+            expect.extend_from_slice(&[i; 3]);
+            buf = w.send_buffer(std::mem::take(&mut buf)).unwrap();
+            reused += usize::from(buf.capacity() >= 1000);
+        }
+        drop(w);
+        assert_eq!(t.join().unwrap(), expect);
+        assert!(reused > 0, "no buffer came back");
     }
 
     #[test]

@@ -271,7 +271,8 @@ pub struct HashOptions {
 #[doc(hidden)]
 pub type CopyOptions = HashOptions;
 
-type Stage<'a> = Box<dyn FnMut(&[u8]) -> io::Result<()> + Send + 'a>;
+/// One step of the chain; it sees each buffer in turn (and may swap it for another).
+type Stage<'a> = Box<dyn FnMut(&mut Msg) -> io::Result<()> + Send + 'a>;
 
 /// Reads `src` to its end, hashing with every requested algorithm and writing to `sink` if given,
 /// with reading, each hash and the write running on separate threads over a ring of
@@ -283,6 +284,33 @@ type Stage<'a> = Box<dyn FnMut(&[u8]) -> io::Result<()> + Send + 'a>;
 pub fn copy_hashing(
     src: &mut dyn Read,
     sink: Option<&mut (dyn Write + Send)>,
+    opts: &HashOptions,
+    progress: &dyn Progress,
+) -> Result<CopyResult> {
+    copy_to(src, sink.map(Sink::Write), opts, progress)
+}
+
+/// [`copy_hashing`] into a [`crate::channel`]: the ring's buffers themselves are handed to the
+/// channel's reader once hashed (the channel hands back buffers its reader has finished
+/// with), so the bytes are not copied on the way (a deploy's upload thread reads them).
+pub(crate) fn copy_hashing_to_channel(
+    src: &mut dyn Read,
+    sink: &mut crate::channel::ChannelWriter,
+    opts: &HashOptions,
+    progress: &dyn Progress,
+) -> Result<CopyResult> {
+    copy_to(src, Some(Sink::Channel(sink)), opts, progress)
+}
+
+/// Where [`copy_to`] writes.
+enum Sink<'a> {
+    Write(&'a mut (dyn Write + Send)),
+    Channel(&'a mut crate::channel::ChannelWriter),
+}
+
+fn copy_to(
+    src: &mut dyn Read,
+    sink: Option<Sink<'_>>,
     opts: &HashOptions,
     progress: &dyn Progress,
 ) -> Result<CopyResult> {
@@ -303,10 +331,12 @@ pub fn copy_hashing(
             for h in &mut hashers {
                 h.update(chunk);
             }
-            if let Some(w) = sink.as_deref_mut() {
-                w.write_all(chunk)
-                    .map_err(|e| io_error("cannot write", e))?;
-            }
+            let written = match sink.as_mut() {
+                Some(Sink::Write(w)) => w.write_all(chunk),
+                Some(Sink::Channel(w)) => w.write_all(chunk),
+                None => Ok(()),
+            };
+            written.map_err(|e| io_error("cannot write", e))?;
             bytes += n as u64;
             progress.advance(n as u64);
         }
@@ -324,7 +354,8 @@ pub fn copy_hashing(
         let slot = std::sync::Arc::new(std::sync::Mutex::new(None));
         results.push(slot.clone());
         let mut h = Some(h);
-        stages.push(Box::new(move |chunk: &[u8]| {
+        stages.push(Box::new(move |msg: &mut Msg| {
+            let chunk = &msg.buf[..msg.len];
             if chunk.is_empty() {
                 // End of stream: hand the state back.
                 if let (Some(h), Ok(mut s)) = (h.take(), slot.lock()) {
@@ -336,14 +367,38 @@ pub fn copy_hashing(
             Ok(())
         }));
     }
-    if let Some(w) = sink {
-        stages.push(Box::new(move |chunk: &[u8]| {
-            if chunk.is_empty() {
+    match sink {
+        Some(Sink::Write(w)) => stages.push(Box::new(move |msg: &mut Msg| {
+            if msg.len == 0 {
                 w.flush()
             } else {
-                w.write_all(chunk)
+                w.write_all(&msg.buf[..msg.len])
             }
-        }));
+        })),
+        Some(Sink::Channel(w)) => stages.push(Box::new(move |msg: &mut Msg| {
+            if msg.len == 0 {
+                return w.flush();
+            }
+            // The buffer itself goes; an empty one (the channel's reader is done with it, or
+            // a new one) takes its place in the ring.
+            let mut full = std::mem::take(&mut msg.buf);
+            full.truncate(msg.len);
+            msg.len = 0;
+            match w.send_buffer(full) {
+                Ok(mut next) => {
+                    // A reused buffer is normally full length already: nothing to zero.
+                    next.resize(PIPELINE_BUFFER_BYTES, 0);
+                    msg.buf = next;
+                    Ok(())
+                }
+                Err(e) => {
+                    // The chain keeps passing buffers round after a failure: one more for it.
+                    msg.buf = vec![0u8; PIPELINE_BUFFER_BYTES];
+                    Err(e)
+                }
+            }
+        })),
+        None => {}
     }
     let bytes = run_chain(src, stages, &mut prefix, opts.prefix_bytes, progress)?;
     let mut values = Vec::new();
@@ -442,9 +497,9 @@ fn run_chain(
             let tx = senders[i + 1].clone();
             handles.push(scope.spawn(move || -> io::Result<()> {
                 let mut failed: Option<io::Error> = None;
-                for msg in rx.iter() {
+                for mut msg in rx.iter() {
                     if failed.is_none() {
-                        if let Err(e) = stage(&msg.buf[..msg.len]) {
+                        if let Err(e) = stage(&mut msg) {
                             failed = Some(e);
                         }
                     }
@@ -552,6 +607,40 @@ mod tests {
             assert_eq!(out, data);
             assert_eq!(r.prefix, data[..1000]);
         }
+    }
+
+    #[test]
+    fn buffers_handed_to_a_channel_arrive_whole_and_a_gone_reader_fails() {
+        let data: Vec<u8> = (0..(11u32 << 20) + 777)
+            .map(|i| (i * 13 + i / 509) as u8)
+            .collect();
+        let algs = vec![Algorithm::Sha256];
+        let opts = HashOptions {
+            algorithms: algs.clone(),
+            prefix_bytes: 10,
+            size_hint: Some(data.len() as u64),
+        };
+        let (mut w, mut r) = crate::channel::channel(2);
+        let reader = std::thread::spawn(move || {
+            let mut got = Vec::new();
+            r.read_to_end(&mut got).unwrap();
+            got
+        });
+        // Two members into one channel, as chunks of one file feed one upload.
+        let half = data.len() / 2;
+        let a = copy_hashing_to_channel(&mut &data[..half], &mut w, &opts, &NoProgress).unwrap();
+        let b = copy_hashing_to_channel(&mut &data[half..], &mut w, &opts, &NoProgress).unwrap();
+        w.finish().unwrap();
+        assert_eq!(reader.join().unwrap(), data);
+        assert_eq!(a.digests, Digests::of(&data[..half], &algs));
+        assert_eq!(b.digests, Digests::of(&data[half..], &algs));
+        assert_eq!(a.bytes + b.bytes, data.len() as u64);
+        assert_eq!(a.prefix, data[..10]);
+
+        let (mut w, r) = crate::channel::channel(2);
+        drop(r);
+        let e = copy_hashing_to_channel(&mut &data[..], &mut w, &opts, &NoProgress).unwrap_err();
+        assert!(e.to_string().contains("cannot write"), "{e}");
     }
 
     #[test]

@@ -172,6 +172,8 @@ impl Session {
         this: &MoRef,
         args: &str,
     ) -> Result<std::result::Result<El, Fault>> {
+        // The method and object only: arguments can hold the password (Login).
+        tracing::debug!(method, object = %this.value, "vSphere call");
         let url = format!("{}/sdk", self.base);
         let mut req = self
             .http

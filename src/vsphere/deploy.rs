@@ -22,7 +22,7 @@ use serde::Serialize;
 use super::client::{el, MoRef, Session};
 use super::locator::Locator;
 use super::xml::El;
-use crate::digest::{copy_hashing, Algorithm, CopyOptions};
+use crate::digest::{copy_hashing, copy_hashing_to_channel, Algorithm, CopyOptions};
 use crate::error::{Error, ErrorKind, Result};
 use crate::inflate::GunzipCapped;
 use crate::limits::Limits;
@@ -1036,6 +1036,7 @@ fn upload_members<R: Read>(
             let sent = &sent;
             scope.spawn(move || loop {
                 let pct = (sent.load(Ordering::Relaxed).saturating_mul(100) / total).min(99);
+                tracing::debug!(percent = pct, "import lease progress");
                 let _ = s.call_raw(
                     "HttpNfcLeaseProgress",
                     &lease,
@@ -1126,12 +1127,15 @@ fn upload_members<R: Read>(
                     prefix_bytes: scan::PREFIX_BYTES,
                     size_hint: Some(h.size),
                 };
-                let sink = active.as_mut().map(|a| {
-                    a.next_chunk += 1;
-                    &mut a.writer as &mut (dyn Write + Send)
-                });
                 counting.start(&h.name, Some(h.size));
-                let res = copy_hashing(&mut entry, sink, &hash_opts, &counting);
+                // The ring's buffers go to the upload thread as they are (no copy).
+                let res = match active.as_mut() {
+                    Some(a) => {
+                        a.next_chunk += 1;
+                        copy_hashing_to_channel(&mut entry, &mut a.writer, &hash_opts, &counting)
+                    }
+                    None => copy_hashing(&mut entry, None, &hash_opts, &counting),
+                };
                 counting.finish();
                 let res = match res {
                     Ok(r) => r,

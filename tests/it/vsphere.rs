@@ -1081,3 +1081,101 @@ fn the_password_is_never_printed_logged_or_in_json() {
     assert!(!all.contains("user:pass@"), "leaked: {all}");
     assert!(!all.contains("<password>pass"), "leaked: {all}");
 }
+
+#[test]
+fn unsupported_device_fails_without_lax_and_is_a_warning_with_it() {
+    let Some(sim) = start(false) else { return };
+    // The appliance has a SATA controller, which this simulator reports as OvfUnsupportedType.
+    let strict = Command::new(bin())
+        .args(["import", "--accept-all-eulas", "--name", "strict"])
+        .args(["--thumbprint", &sim.thumbprint])
+        .arg(appliance())
+        .arg(sim.locator("DC0/host/DC0_C0"))
+        .env("OVFTOOL_PASSWORD", "pass")
+        .output()
+        .unwrap();
+    assert!(!strict.status.success(), "{}", text(&strict));
+    assert!(
+        text(&strict).contains("OvfUnsupportedType"),
+        "{}",
+        text(&strict)
+    );
+    assert!(text(&strict).contains("--lax"), "{}", text(&strict));
+    let s = sim.session();
+    assert!(sim.vm(&s, "strict").is_none(), "a refused import left a VM");
+    let lax = sim.deploy(
+        &["--json", "--name", "laxvm"],
+        &appliance(),
+        "DC0/host/DC0_C0",
+    );
+    assert!(lax.status.success(), "{}", text(&lax));
+    let v: serde_json::Value = serde_json::from_slice(&lax.stdout).unwrap();
+    assert!(
+        v["warnings"].to_string().contains("OvfUnsupportedType"),
+        "{v}"
+    );
+    assert!(sim.vm(&s, "laxvm").is_some());
+}
+
+#[test]
+fn vm_folder_places_the_vm_and_ovftool_spellings_are_accepted() {
+    let Some(sim) = start(false) else { return };
+    let s = sim.session();
+    let vmf = s.find_by_path("DC0/vm").unwrap().unwrap();
+    s.call(
+        "CreateFolder",
+        &vmf,
+        &ovftool::vsphere::client::el("name", "Prod"),
+    )
+    .unwrap();
+    let out = sim.deploy(
+        &[
+            "--json",
+            "--vmFolder",
+            "Prod",
+            "-ds=LocalDS_0",
+            "--name",
+            "infolder",
+        ],
+        &appliance(),
+        "DC0/host/DC0_C0",
+    );
+    assert!(out.status.success(), "{}", text(&out));
+    let v: serde_json::Value = serde_json::from_slice(&out.stdout).unwrap();
+    assert_eq!(v["inventory_path"], "DC0/vm/Prod/infolder", "{v}");
+    let vm = s
+        .find_by_path("DC0/vm/Prod/infolder")
+        .unwrap()
+        .expect("the VM is in the folder");
+    assert_eq!(vm.value, v["vm"]["value"].as_str().unwrap());
+    assert!(sim.vm(&s, "infolder").is_none(), "not in the top vm folder");
+}
+
+#[test]
+fn lease_progress_is_reported_before_the_lease_is_completed() {
+    let Some(sim) = start(false) else { return };
+    let dir = tempfile::tempdir().unwrap();
+    let log = dir.path().join("deploy.log");
+    let out = Command::new(bin())
+        .args(["-vv", "--log-file"])
+        .arg(&log)
+        .args(["import", "--accept-all-eulas", "--lax", "--name", "prog"])
+        .args(["--thumbprint", &sim.thumbprint])
+        .arg(appliance())
+        .arg(sim.locator("DC0/host/DC0_C0"))
+        .env("OVFTOOL_PASSWORD", "pass")
+        .output()
+        .unwrap();
+    assert!(out.status.success(), "{}", text(&out));
+    let logged = std::fs::read_to_string(&log).unwrap();
+    let at = |what: &str| {
+        logged
+            .find(what)
+            .unwrap_or_else(|| panic!("{what} not in the log: {logged}"))
+    };
+    let import = at("ImportVApp");
+    let progress = at("HttpNfcLeaseProgress");
+    let complete = at("HttpNfcLeaseComplete");
+    assert!(import < progress && progress < complete, "{logged}");
+    assert!(logged.contains("import lease progress"), "{logged}");
+}
