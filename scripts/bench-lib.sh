@@ -31,7 +31,11 @@ all() { printf '%s' "${RUNS[$1]}" | cut -d' ' -f1 | paste -sd' '; }
 sec() { echo "$1" | cut -d' ' -f1; }
 rss() { echo "$(( $(echo "$1" | cut -d' ' -f2) / 1024 ))"; }
 cpu() { echo "$1" | awk '{printf "%.2f", $3 + $4}'; }
-ratio() { echo "scale=2; $(sec "$1") / $(sec "$2")" | bc; }
+# ratio A B: A's seconds over B's; "n/a" when B took no measurable time (bc would divide by 0).
+ratio() {
+  local d; d=$(sec "$2")
+  if [ "$(echo "$d == 0" | bc)" = 1 ]; then echo "n/a"; else echo "scale=2; $(sec "$1") / $d" | bc; fi
+}
 warm() { cat "$@" >/dev/null; }
 
 # bench_ovf OVF HREF BYTES [CAPACITY]: the benchmark package's descriptor: one VM (1 CPU,
