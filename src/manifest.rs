@@ -55,6 +55,46 @@ pub(crate) fn split_line(line: &str) -> Option<(&str, &str, &str)> {
     Some((alg, name, value))
 }
 
+/// When `name` is a `.mf` that is not the manifest of the descriptor `descriptor_name`, why not.
+///
+/// DSP0243 §5.1: the package manifest is named after the descriptor (`vm.ovf` → `vm.mf`); another
+/// `.mf` (`disk1.mf` beside `fake.ovf`) is not taken as it. The one message `validate`, `verify`
+/// and `import` give for it.
+pub(crate) fn not_the_package_manifest(name: &str, descriptor_name: &str) -> Option<String> {
+    let (stem, ext) = name.rsplit_once('.')?;
+    let base = descriptor_name
+        .rsplit_once('.')
+        .map_or(descriptor_name, |(b, _)| b);
+    (ext.eq_ignore_ascii_case("mf") && stem != base).then(|| {
+        format!("{name} is not this package's manifest (expected {base}.mf); it is not used")
+    })
+}
+
+/// The `.mf` files of the folder `dir` that are not the manifest of `descriptor_name`, each with
+/// [`not_the_package_manifest`]'s message; at most `limits.max_ova_entries` entries are looked
+/// at. A folder that cannot be listed has none.
+pub(crate) fn stray_manifests_in_dir(
+    dir: &std::path::Path,
+    descriptor_name: &str,
+    limits: &Limits,
+) -> Vec<(String, String)> {
+    let Ok(rd) = std::fs::read_dir(dir) else {
+        return Vec::new();
+    };
+    let mut out: Vec<(String, String)> = rd
+        .take(limits.max_ova_entries)
+        .filter_map(|e| e.ok())
+        .filter(|e| e.file_type().is_ok_and(|t| t.is_file()))
+        .filter_map(|e| {
+            let n = e.file_name().to_str()?.to_string();
+            let msg = not_the_package_manifest(&n, descriptor_name)?;
+            Some((n, msg))
+        })
+        .collect();
+    out.sort();
+    out
+}
+
 impl Manifest {
     /// Parses manifest bytes tolerantly.
     ///

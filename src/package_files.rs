@@ -134,14 +134,15 @@ pub fn check_files(
                 },
             );
         }
-        if is_gzip || f.chunk_size.is_some() {
-            continue;
-        }
         for d in disks
             .iter()
             .filter(|d| d.file_ref.as_deref() == Some(&f.id))
         {
-            check_disk_file(env, d, &dir.join(&f.href), &f.href, &mut out, opts);
+            if is_gzip || f.chunk_size.is_some() {
+                check_packed_disk(env, d, dir, f, is_gzip, &mut out, opts);
+            } else {
+                check_disk_file(env, d, &dir.join(&f.href), &f.href, &mut out, opts);
+            }
         }
     }
     // Delta disks: the parent Disk's file must be there too.
@@ -167,6 +168,15 @@ pub fn check_files(
                 );
             }
         }
+    }
+    // Another `.mf` beside the descriptor is not its manifest (and is not read as one).
+    for (name, msg) in crate::manifest::stray_manifests_in_dir(dir, descriptor_name, &opts.limits) {
+        out.push(
+            Severity::Warning,
+            "manifest-not-the-package-manifest",
+            name,
+            msg,
+        );
     }
     // Signature over the manifest.
     if let Some(cert_bytes) = read_small(&dir.join(format!("{base}.cert")), &opts.limits) {
@@ -312,11 +322,6 @@ fn check_disk_file(
     opts: &FileCheckOptions,
 ) {
     let path = format!("/Envelope/DiskSection/Disk[{}]", d.disk_id);
-    let fragment = d
-        .format
-        .as_deref()
-        .and_then(|f| f.rsplit_once('#'))
-        .map(|(_, frag)| frag.trim().to_string());
     let is_vmdk_format = d
         .format
         .as_deref()
@@ -358,7 +363,32 @@ fn check_disk_file(
         .create_type
         .clone()
         .or_else(|| (kind == VmdkKind::StreamOptimized).then(|| "streamOptimized".to_string()));
-    if let (Some(frag), Some(ct)) = (&fragment, &create_type) {
+    compare_vmdk(
+        env,
+        d,
+        href,
+        create_type.as_deref(),
+        info.capacity_bytes,
+        out,
+    );
+}
+
+/// A Disk's `ovf:format` fragment vs the VMDK's createType, `ovf:capacity` vs its capacity.
+fn compare_vmdk(
+    env: &Envelope,
+    d: &crate::ovf::Disk,
+    href: &str,
+    create_type: Option<&str>,
+    capacity_bytes: u64,
+    out: &mut Out,
+) {
+    let path = format!("/Envelope/DiskSection/Disk[{}]", d.disk_id);
+    let fragment = d
+        .format
+        .as_deref()
+        .and_then(|f| f.rsplit_once('#'))
+        .map(|(_, frag)| frag.trim().to_string());
+    if let (Some(frag), Some(ct)) = (&fragment, create_type) {
         // OVF 0.9's generic `#sparse` names any sparse VMDK; the 1.x fragments name a createType.
         let ok = match frag.to_ascii_lowercase().as_str() {
             "sparse" => {
@@ -378,18 +408,156 @@ fn check_disk_file(
         }
     }
     if let Ok(cap) = d.capacity_bytes(env) {
-        if info.capacity_bytes != cap {
+        if capacity_bytes != cap {
             out.push(
                 Severity::Error,
                 "disk-capacity-mismatch",
                 path,
                 format!(
-                    "{href}: expected a capacity of {cap} bytes (ovf:capacity), the VMDK holds {}",
-                    info.capacity_bytes
+                    "{href}: expected a capacity of {cap} bytes (ovf:capacity), the VMDK holds {capacity_bytes}"
                 ),
             );
         }
     }
+}
+
+/// The disk of a chunked and/or gzip-compressed File: its content read through the one file
+/// reader ([`crate::file_reader::FileReader`]: chunks joined, gzip undone), only as far as the
+/// VMDK header and its embedded descriptor (or a text descriptor), never the whole disk; then
+/// the same checks as for a stored file ([`compare_vmdk`]).
+fn check_packed_disk(
+    env: &Envelope,
+    d: &crate::ovf::Disk,
+    dir: &Path,
+    f: &FileRef,
+    gzip: bool,
+    out: &mut Out,
+    opts: &FileCheckOptions,
+) {
+    use crate::file_reader::{parts_in_dir, FileReader, Part};
+    let path = format!("/Envelope/DiskSection/Disk[{}]", d.disk_id);
+    let is_vmdk_format = d
+        .format
+        .as_deref()
+        .is_some_and(|f| f.to_ascii_lowercase().contains("vmdk"));
+    if !is_vmdk_format {
+        return;
+    }
+    let parts: Vec<Part> = parts_in_dir(dir, &f.href, f.chunk_size.is_some(), &opts.limits)
+        .into_iter()
+        .map(|n| Part::Whole(dir.join(n)))
+        .collect();
+    let facts = FileReader::open(
+        parts,
+        gzip,
+        d.capacity_bytes(env).ok(),
+        &opts.limits,
+        &f.href,
+    )
+    .and_then(|mut r| packed_vmdk_facts(&mut r, &opts.limits));
+    match facts {
+        Ok(PackedFacts::Vmdk {
+            create_type,
+            capacity_bytes,
+        }) => compare_vmdk(env, d, &f.href, create_type.as_deref(), capacity_bytes, out),
+        Ok(PackedFacts::Other(content)) => out.push(
+            Severity::Error,
+            "disk-format-mismatch",
+            path,
+            format!(
+                "{}: ovf:format names a VMDK, found a {}",
+                f.href,
+                content.name()
+            ),
+        ),
+        Ok(PackedFacts::Unknown) => {}
+        Err(e) => out.push(
+            Severity::Error,
+            "disk-unreadable",
+            path,
+            format!("{}: {e}", f.href),
+        ),
+    }
+}
+
+/// What the start of a packed disk says.
+enum PackedFacts {
+    /// A VMDK: its createType (when it says) and capacity.
+    Vmdk {
+        create_type: Option<String>,
+        capacity_bytes: u64,
+    },
+    /// Something else.
+    Other(Content),
+    /// A VMDK whose capacity the first bytes do not give (a COWD extent).
+    Unknown,
+}
+
+/// Reads the sparse header and embedded descriptor (or a text descriptor) from the start of
+/// `r`: at most `limits.max_vmdk_descriptor_bytes` beyond the header, never the grains.
+fn packed_vmdk_facts(
+    r: &mut crate::file_reader::FileReader,
+    limits: &Limits,
+) -> crate::Result<PackedFacts> {
+    use crate::vmdk::descriptor::Descriptor;
+    use crate::vmdk::header::SparseHeader;
+    const SECTOR: u64 = 512;
+    let head = r.head().to_vec();
+    if let Ok(h) = <&[u8; 512]>::try_from(head.as_slice()) {
+        if &h[..4] == b"KDMV" {
+            let header = SparseHeader::parse(h)?;
+            let capacity_bytes = header.check_limits(limits)?;
+            let from_flags = (header.is_compressed() && header.has_markers())
+                .then(|| "streamOptimized".to_string());
+            // The embedded descriptor, when it lies within reach of the header (it follows it
+            // in every writer); reading to it skips at most one descriptor's worth of bytes.
+            let off = header.descriptor_offset_sectors.saturating_mul(SECTOR);
+            let len = header.descriptor_size_sectors.saturating_mul(SECTOR);
+            let reach = SECTOR.saturating_add(limits.max_vmdk_descriptor_bytes);
+            let mut create_type = from_flags;
+            if off >= SECTOR && len > 0 && len <= limits.max_vmdk_descriptor_bytes && off <= reach {
+                // The reader has handed out nothing yet: skip the header and up to `off`.
+                let mut sink = Vec::new();
+                (&mut *r)
+                    .take(off)
+                    .read_to_end(&mut sink)
+                    .map_err(crate::Error::from)?;
+                let mut text = Vec::new();
+                (&mut *r)
+                    .take(len)
+                    .read_to_end(&mut text)
+                    .map_err(crate::Error::from)?;
+                if sink.len() as u64 == off {
+                    let desc = Descriptor::parse(&text, limits)?;
+                    create_type = Some(desc.create_type.to_string());
+                }
+            }
+            return Ok(PackedFacts::Vmdk {
+                create_type,
+                capacity_bytes,
+            });
+        }
+    }
+    if head.starts_with(b"COWD") {
+        return Ok(PackedFacts::Unknown);
+    }
+    // A text descriptor is small: read up to the descriptor limit and see whether it ends.
+    let mut all = Vec::new();
+    (&mut *r)
+        .take(limits.max_vmdk_descriptor_bytes.saturating_add(1))
+        .read_to_end(&mut all)
+        .map_err(crate::Error::from)?;
+    let ended = all.len() as u64 <= limits.max_vmdk_descriptor_bytes;
+    let len = if ended { all.len() as u64 } else { u64::MAX };
+    let content = crate::sniff::classify_bytes(&all[..all.len().min(4096)], &[], len);
+    if content == Content::Vmdk(VmdkKind::Hosted) {
+        let desc = Descriptor::parse(&all, limits)?;
+        return Ok(PackedFacts::Vmdk {
+            create_type: Some(desc.create_type.to_string()),
+            capacity_bytes: desc.capacity_bytes(),
+        });
+    }
+    Ok(PackedFacts::Other(content))
 }
 
 fn read_small(path: &Path, limits: &Limits) -> Option<Vec<u8>> {

@@ -593,19 +593,18 @@ fn plan(env: &Envelope, opts: &ImportOptions, vm_dir_stage: Option<&Path>) -> Re
                 .get(&f.id)
                 .is_some_and(|p| matches!(p, FilePlan::Disk(_)))
             {
-                // Say which fault it is: one Disk attached twice, or one File behind two Disks.
-                let twice = machine_ro.disks[..i]
+                // One Disk attached twice is refused when the machine is read
+                // (`model::disk_attached_twice`); here two Disks name one File (§9.1).
+                let other = disks
                     .iter()
-                    .find(|o| o.disk_id.is_some() && o.disk_id == d.disk_id);
-                return Err(Error::invalid_ovf(match twice {
-                    Some(o) => format!(
-                        "disk {} is attached more than once (at {} and at {}); a VM cannot use one disk file twice",
-                        d.disk_id.as_deref().unwrap_or(""),
-                        o.attachment,
-                        d.attachment
-                    ),
-                    None => format!("File {} backs more than one disk", f.id),
-                }));
+                    .find(|p: &&DiskPlan| p.file_id.as_deref() == Some(f.id.as_str()))
+                    .map(|p| p.disk_id.as_str());
+                return Err(Error::invalid_ovf(format!(
+                    "File {} backs more than one disk ({} and {}); each Disk needs its own file",
+                    f.id,
+                    other.unwrap_or("?"),
+                    d.disk_id.as_deref().unwrap_or("?")
+                )));
             }
             files.insert(f.id.clone(), FilePlan::Disk(disks.len()));
         } else if d.disk_id.is_some() && ovf_capacity.is_none() {

@@ -424,6 +424,50 @@ impl Item {
     }
 }
 
+/// One Disk attached by two items of the hardware one configuration gets (`effective`, from
+/// [`effective_by`]): the first such pair, with the disk's id.
+///
+/// The fault: DSP0243 §9.1 makes a Disk one virtual disk and an item with `HostResource
+/// ovf:/disk/ID` its attachment; two attachments of one disk give a VM two devices over one
+/// image (ovftool refuses to deploy it; ESXi cannot open one VMDK twice). This is the one rule:
+/// `validate` reports it (`disk-attached-twice`), `import` refuses it.
+pub(crate) fn disk_attached_twice<'a, T>(
+    effective: &[&'a T],
+    item: impl Fn(&T) -> &Item,
+) -> Option<(String, &'a T, &'a T)> {
+    let mut seen: HashMap<&str, &'a T> = HashMap::new();
+    for t in effective {
+        let Some(id) = super::machine::host_ref(item(t), "disk") else {
+            continue;
+        };
+        if let Some(first) = seen.get(id) {
+            return Some((id.to_string(), first, t));
+        }
+        seen.insert(id, t);
+    }
+    None
+}
+
+/// The message for [`disk_attached_twice`]: names the disk and both items.
+pub(crate) fn disk_attached_twice_message(disk_id: &str, first: &Item, second: &Item) -> String {
+    let name = |i: &Item| {
+        let n = i
+            .element_name
+            .as_deref()
+            .map(|n| format!("\"{}\" ", n.trim()))
+            .unwrap_or_default();
+        format!(
+            "{n}(InstanceID {})",
+            i.instance_id.as_deref().unwrap_or("?").trim()
+        )
+    };
+    format!(
+        "disk {disk_id} is attached more than once (items {} and {}); a VM cannot use one disk twice",
+        name(first),
+        name(second)
+    )
+}
+
 /// [`VirtualHardware::effective_items`] over any list that carries items (validation keeps each
 /// item's element beside it for positions).
 pub(crate) fn effective_by<'a, T>(

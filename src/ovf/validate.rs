@@ -1463,6 +1463,22 @@ fn check_hardware(v: &mut V<'_>, s: &Element, path: &str, ctx: &Ctx) {
             }
         }
     }
+    // One Disk attached twice in the hardware a configuration gets (the one rule, shared with
+    // import: `model::disk_attached_twice`); reported once per disk.
+    let mut reported = HashSet::new();
+    for cfg in &configs {
+        let effective = model::effective_by(&items, |(_, i)| i, *cfg);
+        if let Some((id, (_, a), (el, b))) = model::disk_attached_twice(&effective, |(_, i)| i) {
+            if reported.insert(id.clone()) {
+                v.err(
+                    "disk-attached-twice",
+                    el,
+                    &format!("{path}/Item[{}]", b.instance_id.as_deref().unwrap_or("?")),
+                    model::disk_attached_twice_message(&id, a, b),
+                );
+            }
+        }
+    }
     // Bounds: min/max items need a normal item with the same InstanceID; values are integers.
     let normal_iids: HashSet<&str> = items
         .iter()

@@ -510,15 +510,23 @@ fn check_collected(
         .iter()
         .filter(|m| names::role(&m.name) == Role::Manifest)
         .partition(|m| m.name.rsplit_once('.').map(|(b, _)| b) == Some(base));
-    for m in stray {
-        report.warn(
-                Code::ManifestNotThePackageManifest,
-            Some(&m.name),
-            format!(
-                "{} is not named after the descriptor ({base}.mf): it is not taken as the package manifest",
-                m.name
-            ),
-        );
+    let mut strays: Vec<(String, String)> = stray
+        .iter()
+        .filter_map(|m| {
+            crate::manifest::not_the_package_manifest(&m.name, &desc.name)
+                .map(|msg| (m.name.clone(), msg))
+        })
+        .collect();
+    // A folder's scan reads only the package's own files: the other `.mf` files are listed.
+    if let Some(dir) = &c.dir {
+        strays.extend(crate::manifest::stray_manifests_in_dir(
+            dir, &desc.name, limits,
+        ));
+    }
+    strays.sort();
+    strays.dedup();
+    for (name, msg) in strays {
+        report.warn(Code::ManifestNotThePackageManifest, Some(&name), msg);
     }
     let certs: Vec<&Member> = c
         .members

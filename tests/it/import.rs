@@ -1010,6 +1010,38 @@ fn one_disk_attached_twice_is_named_as_such() {
 }
 
 #[test]
+fn one_file_behind_two_disks_is_named_as_such() {
+    let dir = tempfile::tempdir().unwrap();
+    let path = edited_ova(dir.path(), |d| {
+        let cap = d
+            .split("ovf:capacity=\"")
+            .nth(1)
+            .unwrap()
+            .split('"')
+            .next()
+            .unwrap()
+            .to_string();
+        d.replace(
+            "</DiskSection>",
+            &format!(r#"<Disk ovf:capacity="{cap}" ovf:capacityAllocationUnits="byte" ovf:diskId="vmdisk2" ovf:fileRef="file1" ovf:format="http://www.vmware.com/interfaces/specifications/vmdk.html#streamOptimized"/></DiskSection>"#),
+        )
+        .replace(
+            "</VirtualHardwareSection>",
+            r#"<Item><rasd:AddressOnParent>1</rasd:AddressOnParent><rasd:ElementName>Hard Disk 2</rasd:ElementName>
+        <rasd:HostResource>ovf:/disk/vmdisk2</rasd:HostResource><rasd:InstanceID>9</rasd:InstanceID><rasd:Parent>3</rasd:Parent>
+        <rasd:ResourceType>17</rasd:ResourceType></Item></VirtualHardwareSection>"#,
+        )
+    });
+    let e = import(&path, &dir.path().join("o"), &thin()).unwrap_err();
+    assert!(
+        e.message()
+            .contains("File file1 backs more than one disk (vmdisk1 and vmdisk2)"),
+        "{e}"
+    );
+    assert!(!e.message().contains("attached more than once"), "{e}");
+}
+
+#[test]
 fn a_package_without_descriptor_says_so() {
     let dir = tempfile::tempdir().unwrap();
     let raw = image();

@@ -217,13 +217,174 @@ fn a_manifest_named_after_another_file_is_not_the_package_manifest() {
         lax: true,
         ..Default::default()
     };
+    let got = check_files(&env, d, "vm.ovf", &lax);
     assert_eq!(
-        check(&env, d, &lax),
-        vec![("file-size-mismatch", Severity::Error)]
+        codes(&got),
+        vec![
+            ("file-size-mismatch", Severity::Error),
+            ("manifest-not-the-package-manifest", Severity::Warning)
+        ]
+    );
+    assert_eq!(
+        got[1].message,
+        "disk1.mf is not this package's manifest (expected vm.mf); it is not used"
     );
     std::fs::rename(d.join("disk1.mf"), d.join("vm.mf")).unwrap();
     assert_eq!(
         check(&env, d, &lax),
         vec![("file-size-mismatch", Severity::Warning)]
     );
+}
+
+fn gzip(data: &[u8]) -> Vec<u8> {
+    use std::io::Write;
+    let mut e = flate2::write::GzEncoder::new(Vec::new(), flate2::Compression::fast());
+    e.write_all(data).unwrap();
+    e.finish().unwrap()
+}
+
+/// Writes `data` as `name.000000000`, `name.000000001`... of `chunk` bytes; their total size.
+fn write_chunks(dir: &Path, name: &str, data: &[u8], chunk: usize) -> u64 {
+    for (i, c) in data.chunks(chunk).enumerate() {
+        std::fs::write(dir.join(format!("{name}.{i:09}")), c).unwrap();
+    }
+    data.len() as u64
+}
+
+#[test]
+fn gzip_and_chunked_disks_are_checked_through_the_file_reader() {
+    if !support::have_tool("qemu-img") {
+        return;
+    }
+    let t = tempfile::tempdir().unwrap();
+    let d = t.path();
+    qemu_create(
+        d,
+        "mono.vmdk",
+        &["-f", "vmdk", "-o", "subformat=monolithicSparse"],
+        MIB,
+    );
+    qemu_create(
+        d,
+        "stream.vmdk",
+        &["-f", "vmdk", "-o", "subformat=streamOptimized"],
+        2 * MIB,
+    );
+    let mono = std::fs::read(d.join("mono.vmdk")).unwrap();
+    let stream = std::fs::read(d.join("stream.vmdk")).unwrap();
+    // mono.vmdk gzip-compressed; stream.vmdk in chunks; mono.vmdk gzip-compressed in chunks.
+    let gz = gzip(&mono);
+    std::fs::write(d.join("g.vmdk"), &gz).unwrap();
+    let chunk = stream.len().div_ceil(3);
+    let stream_size = write_chunks(d, "c.vmdk", &stream, chunk);
+    let gz_chunk = gz.len().div_ceil(2);
+    let gc_size = write_chunks(d, "gc.vmdk", &gz, gz_chunk);
+    let files = format!(
+        r#"<File ovf:id="g" ovf:href="g.vmdk" ovf:size="{}" ovf:compression="gzip"/><File ovf:id="c" ovf:href="c.vmdk" ovf:size="{stream_size}" ovf:chunkSize="{chunk}"/><File ovf:id="gc" ovf:href="gc.vmdk" ovf:size="{gc_size}" ovf:chunkSize="{gz_chunk}" ovf:compression="gzip"/>"#,
+        gz.len()
+    );
+    let disks = |g: (&str, u64), c: (&str, u64), gc: (&str, u64)| {
+        format!(
+            r#"<Disk ovf:diskId="g" ovf:fileRef="g" ovf:capacity="{}" ovf:format="{}"/><Disk ovf:diskId="c" ovf:fileRef="c" ovf:capacity="{}" ovf:format="{}"/><Disk ovf:diskId="gc" ovf:fileRef="gc" ovf:capacity="{}" ovf:format="{}"/>"#,
+            g.1, g.0, c.1, c.0, gc.1, gc.0
+        )
+    };
+    let opts = FileCheckOptions::default();
+    let ok = envelope(&files, &disks((MONO, MIB), (STREAM, 2 * MIB), (MONO, MIB)));
+    assert_eq!(check(&ok, d, &opts), vec![]);
+    // Each disk with the other format, then with another capacity: one finding per disk,
+    // naming its file.
+    let wrong_format = envelope(
+        &files,
+        &disks((STREAM, MIB), (MONO, 2 * MIB), (STREAM, MIB)),
+    );
+    let got = check_files(&wrong_format, d, "vm.ovf", &opts);
+    assert_eq!(
+        codes(&got),
+        vec![("disk-format-mismatch", Severity::Error); 3],
+        "{got:?}"
+    );
+    assert!(
+        got[1].message.contains(
+            "c.vmdk: ovf:format says monolithicSparse, the VMDK's createType is streamOptimized"
+        ),
+        "{got:?}"
+    );
+    let wrong_cap = envelope(
+        &files,
+        &disks((MONO, 2 * MIB), (STREAM, MIB), (MONO, 3 * MIB)),
+    );
+    let got = check_files(&wrong_cap, d, "vm.ovf", &opts);
+    assert_eq!(
+        codes(&got),
+        vec![("disk-capacity-mismatch", Severity::Error); 3],
+        "{got:?}"
+    );
+    assert!(
+        got[0].message.contains(&format!("the VMDK holds {MIB}")),
+        "{got:?}"
+    );
+    // A gzip-compressed file that is no VMDK, under a VMDK format.
+    std::fs::write(d.join("raw.gz"), gzip(&vec![0u8; 4 << 20])).unwrap();
+    let raw = format!(
+        r#"<File ovf:id="r" ovf:href="raw.gz" ovf:size="{}" ovf:compression="gzip"/>"#,
+        size_of(&d.join("raw.gz"))
+    );
+    let env = envelope(
+        &raw,
+        &format!(
+            r#"<Disk ovf:diskId="r" ovf:fileRef="r" ovf:capacity="{}" ovf:format="{STREAM}"/>"#,
+            4 << 20
+        ),
+    );
+    let got = check_files(&env, d, "vm.ovf", &opts);
+    assert_eq!(codes(&got), vec![("disk-format-mismatch", Severity::Error)]);
+    assert!(got[0].message.contains("found a raw image"), "{got:?}");
+}
+
+#[test]
+fn a_stray_manifest_in_a_folder_is_named_by_validate_verify_and_import() {
+    let t = tempfile::tempdir().unwrap();
+    let pkg = t.path().join("pkg");
+    std::fs::create_dir(&pkg).unwrap();
+    let st = std::process::Command::new("tar")
+        .arg("xf")
+        .arg(support::samples().join("appliance.ova"))
+        .arg("-C")
+        .arg(&pkg)
+        .status()
+        .unwrap();
+    assert!(st.success());
+    // The manifest under another base name: not this package's manifest.
+    std::fs::rename(
+        pkg.join("sample-appliance.mf"),
+        pkg.join("sample-appliance-disk1.mf"),
+    )
+    .unwrap();
+    let want =
+        "sample-appliance-disk1.mf is not this package's manifest (expected sample-appliance.mf)";
+    let ovf = pkg.join("sample-appliance.ovf");
+    let target = t.path().join("vm");
+    for args in [
+        vec!["validate", ovf.to_str().unwrap()],
+        vec!["validate", pkg.to_str().unwrap()],
+        vec!["verify", pkg.to_str().unwrap()],
+        vec!["verify", ovf.to_str().unwrap()],
+        vec![
+            "import",
+            "--accept-all-eulas",
+            ovf.to_str().unwrap(),
+            target.to_str().unwrap(),
+        ],
+    ] {
+        let out = support::ovftool(&args);
+        let text = format!(
+            "{}{}",
+            String::from_utf8_lossy(&out.stdout),
+            String::from_utf8_lossy(&out.stderr)
+        );
+        assert!(text.contains(want), "{args:?}: {text}");
+        // A warning: the package itself is fine.
+        assert_eq!(out.status.code(), Some(0), "{args:?}: {text}");
+    }
 }

@@ -50,6 +50,11 @@ impl Machine {
         // Range items (`ovf:bound="min"`/`"max"`) describe limits; the `normal` (or unbounded)
         // item is the value (DSP0243 §9.8).
         let items: Vec<&Item> = hw.effective_items(config.as_deref());
+        if let Some((id, a, b)) = crate::ovf::model::disk_attached_twice(&items, |i| i) {
+            return Err(Error::invalid_ovf(
+                crate::ovf::model::disk_attached_twice_message(&id, a, b),
+            ));
+        }
         // Controllers first, so that children find their parents whatever the item order.
         for item in &items {
             if let Some(rt) = item.resource().filter(|t| t.is_storage_controller()) {

@@ -256,3 +256,111 @@ fn an_unknown_scsi_subtype_is_an_error_lax_a_warning_an_unknown_nic_a_warning() 
         Severity::Warning
     ));
 }
+
+const STREAM_FMT: &str =
+    "http://www.vmware.com/interfaces/specifications/vmdk.html#streamOptimized";
+
+/// A second disk item at unit 1 naming `disk`, with `attrs` on the Item element.
+fn second_disk_item(disk: &str, attrs: &str) -> String {
+    format!(
+        r#"<Item{attrs}><rasd:AddressOnParent>1</rasd:AddressOnParent><rasd:ElementName>disk 2</rasd:ElementName><rasd:HostResource>ovf:/disk/{disk}</rasd:HostResource><rasd:InstanceID>5</rasd:InstanceID><rasd:Parent>3</rasd:Parent><rasd:ResourceType>17</rasd:ResourceType></Item>"#
+    )
+}
+
+#[test]
+fn one_disk_attached_twice_is_an_error_that_says_so() {
+    let disks = format!(
+        r#"<DiskSection><Info>d</Info><Disk ovf:diskId="d1" ovf:fileRef="f1" ovf:capacity="1048576" ovf:format="{STREAM_FMT}"/><Disk ovf:diskId="d2" ovf:capacity="1048576" ovf:format="{STREAM_FMT}"/></DiskSection>"#
+    );
+    let refs = r#"<File ovf:id="f1" ovf:href="d.vmdk"/>"#;
+    let ok = doc(
+        refs,
+        &disks,
+        SYSTEM,
+        &format!("{DISK_ITEMS}{}", second_disk_item("d2", "")),
+    );
+    assert!(errors(&ok, false).is_empty(), "{:?}", findings(&ok, false));
+    let twice = doc(
+        refs,
+        &disks,
+        SYSTEM,
+        &format!("{DISK_ITEMS}{}", second_disk_item("d1", "")),
+    );
+    // Not only an error: the error of this fault (d2 is then unused: a warning).
+    assert_eq!(errors(&twice, false), vec!["disk-attached-twice"]);
+    assert_eq!(errors(&twice, true), vec!["disk-attached-twice"]);
+    let env = Envelope::parse(twice.as_bytes()).unwrap();
+    let d = env.validate(&ValidateOptions::default());
+    let m = d
+        .iter()
+        .find(|d| d.code == "disk-attached-twice")
+        .map(|d| d.message.clone())
+        .unwrap();
+    assert!(m.contains("disk d1 is attached more than once"), "{m}");
+    assert!(
+        m.contains("InstanceID 4") && m.contains("InstanceID 5"),
+        "{m}"
+    );
+    // Two deployment options, each attaching d1 at its own unit: one attachment per option.
+    let options = r#"<DeploymentOptionSection><Info>o</Info><Configuration ovf:id="a" ovf:default="true"><Label>a</Label><Description>a</Description></Configuration><Configuration ovf:id="b"><Label>b</Label><Description>b</Description></Configuration></DeploymentOptionSection>"#;
+    let per_option = doc(
+        refs,
+        &format!("{disks}{options}"),
+        SYSTEM,
+        &format!(
+            "{}{}",
+            DISK_ITEMS.replace(
+                "<Item><rasd:AddressOnParent>0",
+                r#"<Item ovf:configuration="a"><rasd:AddressOnParent>0"#
+            ),
+            second_disk_item("d1", r#" ovf:configuration="b""#)
+        ),
+    );
+    assert!(
+        errors(&per_option, false).is_empty(),
+        "{:?}",
+        findings(&per_option, false)
+    );
+    // The same item in one option and both attachments in the other: the fault again.
+    let in_b = per_option.replace(
+        r#"<Item ovf:configuration="a">"#,
+        r#"<Item ovf:configuration="a b">"#,
+    );
+    assert_eq!(errors(&in_b, false), vec!["disk-attached-twice"]);
+}
+
+#[test]
+fn one_file_behind_two_disks_is_an_error() {
+    let x = doc(
+        r#"<File ovf:id="f1" ovf:href="d.vmdk"/>"#,
+        &format!(
+            r#"<DiskSection><Info>d</Info><Disk ovf:diskId="d1" ovf:fileRef="f1" ovf:capacity="1048576" ovf:format="{STREAM_FMT}"/><Disk ovf:diskId="d2" ovf:fileRef="f1" ovf:capacity="1048576" ovf:format="{STREAM_FMT}"/></DiskSection>"#
+        ),
+        SYSTEM,
+        &format!("{DISK_ITEMS}{}", second_disk_item("d2", "")),
+    );
+    assert_eq!(errors(&x, false), vec!["duplicate-disk-file"]);
+}
+
+#[test]
+fn corpus_one_disk_attached_twice_is_told_from_two_disks() {
+    let Some(c) = crate::support::corpus() else {
+        return;
+    };
+    let dir = c.join("vmware__govmomi/ovf/fixtures/external/ImportOvf2014");
+    let codes = |name: &str| {
+        let env = Envelope::parse(&std::fs::read(dir.join(name)).unwrap()).unwrap();
+        env.validate(&ValidateOptions::default())
+            .into_iter()
+            .filter(|d| d.severity == Severity::Error)
+            .map(|d| (d.code, d.message))
+            .collect::<Vec<_>>()
+    };
+    let same = codes("nostalgia-two-disks-same.ovf");
+    assert_eq!(same.len(), 1, "{same:?}");
+    assert_eq!(same[0].0, "disk-attached-twice");
+    assert!(same[0]
+        .1
+        .contains("disk vmdisk1 is attached more than once"));
+    assert!(codes("nostalgia-two-disks.ovf").is_empty());
+}
