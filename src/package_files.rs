@@ -373,6 +373,21 @@ fn check_disk_file(
     );
 }
 
+/// Whether the fragment of a VMDK `ovf:format` URI (`...vmdk.html#streamOptimized`) names the
+/// createType `create_type`: the one rule `validate` and `verify` apply. DSP0243 §9.1: the
+/// format URI names the disk's format; VMware's 1.x fragments are createTypes, OVF 0.9's generic
+/// `#sparse` names any sparse VMDK and `#compressed` a streamOptimized one.
+pub(crate) fn format_fragment_matches(fragment: &str, create_type: &str) -> bool {
+    match fragment.trim().to_ascii_lowercase().as_str() {
+        "sparse" => {
+            create_type.to_ascii_lowercase().contains("sparse")
+                || create_type.eq_ignore_ascii_case("streamOptimized")
+        }
+        "compressed" => create_type.eq_ignore_ascii_case("streamOptimized"),
+        f => f.eq_ignore_ascii_case(create_type.trim()),
+    }
+}
+
 /// A Disk's `ovf:format` fragment vs the VMDK's createType, `ovf:capacity` vs its capacity.
 fn compare_vmdk(
     env: &Envelope,
@@ -389,16 +404,7 @@ fn compare_vmdk(
         .and_then(|f| f.rsplit_once('#'))
         .map(|(_, frag)| frag.trim().to_string());
     if let (Some(frag), Some(ct)) = (&fragment, create_type) {
-        // OVF 0.9's generic `#sparse` names any sparse VMDK; the 1.x fragments name a createType.
-        let ok = match frag.to_ascii_lowercase().as_str() {
-            "sparse" => {
-                ct.to_ascii_lowercase().contains("sparse")
-                    || ct.eq_ignore_ascii_case("streamOptimized")
-            }
-            "compressed" => ct.eq_ignore_ascii_case("streamOptimized"),
-            f => f.eq_ignore_ascii_case(ct),
-        };
-        if !ok {
+        if !format_fragment_matches(frag, ct) {
             out.push(
                 Severity::Error,
                 "disk-format-mismatch",

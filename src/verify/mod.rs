@@ -1119,12 +1119,15 @@ fn check_disk_header(
                     .to_string()
             })
         {
-            if stream_opt && ct != "streamOptimized" {
+            let fragment = format.rsplit_once('#').map(|(_, f)| f.trim());
+            if let Some(frag) =
+                fragment.filter(|f| !crate::package_files::format_fragment_matches(f, &ct))
+            {
                 report.error(
                     Code::DiskFormatMismatch,
                     entry,
                     format!(
-                        "Disk {} is declared streamOptimized but the VMDK's createType is {ct:?}",
+                        "Disk {} is declared {frag} but the VMDK's createType is {ct:?}",
                         disk.disk_id
                     ),
                 );

@@ -388,3 +388,41 @@ fn a_stray_manifest_in_a_folder_is_named_by_validate_verify_and_import() {
         assert_eq!(out.status.code(), Some(0), "{args:?}: {text}");
     }
 }
+
+#[test]
+fn validate_and_verify_apply_one_format_rule() {
+    // A streamOptimized VMDK declared monolithicSparse: both commands refuse it, by the one
+    // rule (`format_fragment_matches`); declared streamOptimized or OVF 0.9's `#sparse`, both
+    // take it.
+    let t = tempfile::tempdir().unwrap();
+    let pkg = t.path();
+    let st = std::process::Command::new("tar")
+        .arg("xf")
+        .arg(support::samples().join("appliance.ova"))
+        .arg("-C")
+        .arg(pkg)
+        .status()
+        .unwrap();
+    assert!(st.success());
+    std::fs::remove_file(pkg.join("sample-appliance.mf")).unwrap();
+    let ovf = pkg.join("sample-appliance.ovf");
+    let original = std::fs::read_to_string(&ovf).unwrap();
+    for (fragment, rc) in [
+        ("#streamOptimized", 0),
+        ("#monolithicSparse", 1),
+        ("#sparse", 0),
+        ("#monolithicFlat", 1),
+    ] {
+        std::fs::write(&ovf, original.replace("#streamOptimized", fragment)).unwrap();
+        for cmd in ["validate", "verify"] {
+            let out = support::ovftool(&[cmd, ovf.to_str().unwrap()]);
+            let text = String::from_utf8_lossy(&out.stdout).into_owned()
+                + &String::from_utf8_lossy(&out.stderr);
+            assert_eq!(out.status.code(), Some(rc), "{cmd} {fragment}: {text}");
+            if rc == 1 {
+                assert!(text.contains("disk-format-mismatch"), "{cmd}: {text}");
+                assert!(text.contains("streamOptimized"), "{cmd}: {text}");
+            }
+        }
+    }
+}
