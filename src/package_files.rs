@@ -154,7 +154,13 @@ pub fn check_files(
                 .as_ref()
                 .and_then(|fr| files.iter().find(|f| &f.id == fr))
                 .is_some_and(|f| {
-                    crate::gate::plain_file_name(&f.href).is_ok() && dir.join(&f.href).is_file()
+                    // A chunked parent is there when its first chunk is.
+                    let first = if f.chunk_size.is_some() {
+                        crate::ova::names::chunk_name(&f.href, 0)
+                    } else {
+                        f.href.clone()
+                    };
+                    crate::gate::plain_file_name(&f.href).is_ok() && dir.join(first).is_file()
                 });
             if p.file_ref.is_some() && !present {
                 out.push(
@@ -656,6 +662,25 @@ mod tests {
         };
         let d = check_files(&e, dir.path(), "x.ovf", &strict);
         assert!(codes(&d).contains(&("file-absent", Severity::Error)));
+    }
+
+    #[test]
+    fn a_chunked_delta_parent_is_present_when_its_chunks_are() {
+        let dir = tempfile::tempdir().unwrap();
+        std::fs::write(dir.path().join("p.bin.000000000"), b"pp").unwrap();
+        std::fs::write(dir.path().join("c.bin"), b"c").unwrap();
+        let e = env(
+            r#"<File ovf:id="p" ovf:href="p.bin" ovf:chunkSize="4"/><File ovf:id="c" ovf:href="c.bin"/>"#,
+            r#"<Disk ovf:diskId="p" ovf:fileRef="p" ovf:capacity="1"/><Disk ovf:diskId="c" ovf:fileRef="c" ovf:parentRef="p" ovf:capacity="1"/>"#,
+        );
+        let d = check_files(&e, dir.path(), "x.ovf", &FileCheckOptions::default());
+        assert_eq!(codes(&d), vec![], "{d:?}");
+        std::fs::remove_file(dir.path().join("p.bin.000000000")).unwrap();
+        let d = check_files(&e, dir.path(), "x.ovf", &FileCheckOptions::default());
+        assert!(
+            codes(&d).contains(&("delta-parent-absent", Severity::Warning)),
+            "{d:?}"
+        );
     }
 
     #[test]
