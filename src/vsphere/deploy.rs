@@ -1202,12 +1202,7 @@ impl<'s, 'e> Upload<'s, 'e> {
 
     /// `HttpNfcLeaseProgress` every few seconds while uploading: the lease expires without it.
     fn report_lease_progress(&mut self, lease: MoRef) {
-        let total: u64 = self
-            .refs
-            .iter()
-            .filter_map(|r| r.size)
-            .sum::<u64>()
-            .max(1);
+        let total: u64 = self.refs.iter().filter_map(|r| r.size).sum::<u64>().max(1);
         let (stop_tx, stop_rx) = crossbeam_channel::bounded::<()>(0);
         self.stop = Some(stop_tx);
         let (s, sent) = (self.s, self.sent);
@@ -1300,7 +1295,11 @@ impl MemberSink for Upload<'_, '_> {
         let Ok(env) = parsed else {
             return Err(Error::usage("the descriptor cannot be read"));
         };
-        let desc = self.desc.as_ref().map(|(_, d)| d.as_slice()).unwrap_or_default();
+        let desc = self
+            .desc
+            .as_ref()
+            .map(|(_, d)| d.as_slice())
+            .unwrap_or_default();
         match create(self.s, self.place, env, desc, name, self.opts) {
             Ok(c) => {
                 self.refs = env.references();
