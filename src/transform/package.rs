@@ -198,21 +198,21 @@ impl Package {
         })
     }
 
-    /// The descriptor member (there is one: [`Package::open`] checks).
-    fn desc_member(&self) -> &scan::Member {
-        self.head
-            .first(Role::Descriptor)
-            .expect("opened packages hold a descriptor")
+    /// The descriptor member ([`Package::open`] makes sure there is one).
+    fn desc_member(&self) -> Option<&scan::Member> {
+        self.head.first(Role::Descriptor)
     }
 
     /// The descriptor's name (`x.ovf`).
     pub fn desc_name(&self) -> &str {
-        &self.desc_member().name
+        self.desc_member().map_or("", |m| m.name.as_str())
     }
 
     /// The descriptor's bytes.
     pub fn desc(&self) -> &[u8] {
-        self.desc_member().content.as_deref().unwrap_or_default()
+        self.desc_member()
+            .and_then(|m| m.content.as_deref())
+            .unwrap_or_default()
     }
 
     /// The manifest's name and bytes.

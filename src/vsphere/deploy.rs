@@ -2,8 +2,8 @@
 //!
 //! 1. Connect (TLS per [`TlsPolicy`]), `Login`, resolve the locator's inventory path (an
 //!    incomplete one lists what can follow), the datastore, networks and VM folder.
-//! 2. Read the package through the one scan ([`crate::scan`], as `verify`, `unpack` and
-//!    `import` read it) with the [`Upload`] sink. Its descriptor (the first member, parsed once
+//! 2. Read the package through the one scan (the `scan` module, as `verify`, `unpack` and
+//!    `import` read it) with the `Upload` sink. Its descriptor (the first member, parsed once
 //!    by the scan) goes to `OvfManager.CreateImportSpec` (its errors and warnings become
 //!    findings; an `OvfUnsupportedType` is an error unless `--lax`).
 //! 3. `ResourcePool.ImportVApp` creates the VM and returns an `HttpNfcLease`; once it is
@@ -599,7 +599,7 @@ pub fn deploy_reader(
 }
 
 /// Deploys the package folder whose descriptor is `ovf` (its files beside it) to `target`: the
-/// folder is read as `verify` and `import` read it ([`crate::scan`]), each file in turn, no
+/// folder is read as `verify` and `import` read it (the one scan), each file in turn, no
 /// temporary copy.
 ///
 /// # Errors
