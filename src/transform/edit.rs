@@ -22,7 +22,7 @@ use crate::ova::names;
 use crate::ovf::model::{is_core, is_kind, kind, ovf_attr};
 use crate::ovf::tree::Element;
 use crate::ovf::ResourceType;
-use crate::ovf::{ns, Envelope, ParseOptions, Severity, ValidateOptions};
+use crate::ovf::{ns, Envelope, Severity, ValidateOptions};
 use crate::progress::Progress;
 use crate::vm::controller::ControllerKind;
 use crate::vm::NicAdapter;
@@ -1262,8 +1262,8 @@ fn pkg_limit() -> u64 {
 }
 
 /// The manifest algorithm of the output: the input's (one algorithm), else SHA-256.
-pub(crate) fn manifest_algorithm(pkg: &Package, limits: &Limits) -> Algorithm {
-    pkg.parsed_manifest(limits)
+pub(crate) fn manifest_algorithm(pkg: &Package) -> Algorithm {
+    pkg.parsed_manifest()
         .map(|m| m.algorithms())
         .filter(|a| a.len() == 1)
         .map(|a| a[0])
@@ -1305,23 +1305,20 @@ pub fn edit(
     }
     let mut pkg = Package::open(input, &opts.limits)?;
     package::check_not_input(&pkg, output)?;
-    let parse = ParseOptions {
-        limits: opts.limits,
-    };
-    let original = Envelope::parse_with(&pkg.desc, &parse).map_err(|e| e.with_path(input))?;
+    let original = pkg.take_envelope()?;
     let mut env = original.clone();
     let (changes, added) = apply(&mut env, opts)?;
     let files = file_plan(&env, &pkg, &added, |_| false)?;
     let mut changes = changes;
     fix_sizes(&mut env, &files, &pkg, &mut changes)?;
     let desc = if env == original {
-        pkg.desc.clone()
+        pkg.desc().to_vec()
     } else {
         env.to_bytes()?
     };
-    let alg = manifest_algorithm(&pkg, &opts.limits);
-    let unchanged = desc == pkg.desc && added.is_empty();
-    let signed_in = pkg.cert.is_some();
+    let alg = manifest_algorithm(&pkg);
+    let unchanged = desc == pkg.desc() && added.is_empty();
+    let signed_in = pkg.cert().is_some();
     let bad = new_errors(&original, &env);
     if !bad.is_empty() {
         return Err(Error::usage(format!(
@@ -1332,9 +1329,9 @@ pub fn edit(
     let (cert, verbatim) = match &opts.signing {
         Signing::Sign(s) => (CertPlan::Sign(s.clone()), None),
         Signing::Unsign => (CertPlan::None, None),
-        Signing::Keep if signed_in && unchanged && pkg.manifest.is_some() => (
-            CertPlan::Keep(pkg.cert.as_ref().map(|c| c.1.clone()).unwrap_or_default()),
-            pkg.manifest.as_ref().map(|m| m.1.clone()),
+        Signing::Keep if signed_in && unchanged && pkg.manifest().is_some() => (
+            CertPlan::Keep(pkg.cert().map(|c| c.1.to_vec()).unwrap_or_default()),
+            pkg.manifest().map(|m| m.1.to_vec()),
         ),
         Signing::Keep if signed_in => {
             return Err(Error::usage(
@@ -1352,7 +1349,7 @@ pub fn edit(
         _ => {}
     }
     let plan = WritePlan {
-        desc_name: pkg.desc_name.clone(),
+        desc_name: pkg.desc_name().to_string(),
         desc,
         manifest: Some(alg),
         verbatim_manifest: verbatim,

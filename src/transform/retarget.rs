@@ -504,7 +504,7 @@ pub fn retarget(
     let parse = ParseOptions {
         limits: opts.limits,
     };
-    let original = Envelope::parse_with(&pkg.desc, &parse).map_err(|e| e.with_path(input))?;
+    let original = pkg.take_envelope()?;
     // Every target's importer reads DMTF OVF 1.x; VMware's 0.9 drafts only some.
     let (mut env, mut changes) = super::ovf09::to_ovf1(&original, &parse)?;
     changes.extend(apply(&mut env, opts.target, opts.strip_vendor_sections)?);
@@ -582,7 +582,7 @@ pub fn retarget(
     }
     super::edit::fix_sizes(&mut env, &plan, &pkg, &mut changes)?;
     // Manifest: the input's algorithm when the target reads it, else SHA-256.
-    let alg = match super::edit::manifest_algorithm(&pkg, &opts.limits) {
+    let alg = match super::edit::manifest_algorithm(&pkg) {
         Algorithm::Sha512 if opts.target == Target::Esxi67 => {
             changes.push("manifest SHA512 -> SHA256".into());
             Algorithm::Sha256
@@ -590,9 +590,9 @@ pub fn retarget(
         a => a,
     };
     let old_mf_lists_desc = pkg
-        .parsed_manifest(&opts.limits)
-        .is_some_and(|m| m.get(&pkg.desc_name).is_some());
-    if pkg.manifest.is_none() {
+        .parsed_manifest()
+        .is_some_and(|m| m.get(pkg.desc_name()).is_some());
+    if pkg.manifest().is_none() {
         changes.push(format!("manifest ({alg}) added"));
     } else if !old_mf_lists_desc {
         changes.push("manifest now lists the descriptor".into());
@@ -603,7 +603,7 @@ pub fn retarget(
             CertPlan::Sign(s.clone())
         }
         None => {
-            if pkg.cert.is_some() {
+            if pkg.cert().is_some() {
                 changes.push(
                     "signature removed: it cannot hold for the new manifest (give a signer to sign it again)".into(),
                 );
@@ -621,7 +621,7 @@ pub fn retarget(
             .collect()
     };
     let desc = if env == original {
-        pkg.desc.clone()
+        pkg.desc().to_vec()
     } else {
         env.to_bytes()?
     };
@@ -639,7 +639,7 @@ pub fn retarget(
         return Err(Error::usage("an output is needed (or a dry run)"));
     };
     let plan = WritePlan {
-        desc_name: pkg.desc_name.clone(),
+        desc_name: pkg.desc_name().to_string(),
         desc,
         manifest: Some(alg),
         verbatim_manifest: None,
