@@ -206,12 +206,13 @@ pub fn import_package_reader(
         return Err(Error::new(
             crate::ErrorKind::LimitExceeded,
             format!(
-                "the vApp has {} VMs, more than the {} imported at once from a stream: import them one at a time with --vm ID ({}, ...)",
+                "the vApp has {} VMs, more than the {} imported at once from a stream: import them one at a time ({}, ...)",
                 members.len(),
                 crate::limits::MAX_STREAMED_VMS,
                 ids.join(", ")
             ),
         )
+        .with_hint(crate::Hint::ChooseVm)
         .with_path(label));
     }
     let vapp_dir = target_dir.join(&vapp);

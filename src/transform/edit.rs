@@ -1338,9 +1338,10 @@ pub fn edit(
         ),
         Signing::Keep if signed_in => {
             return Err(Error::usage(
-                "the package is signed and this edit invalidates its signature: add --sign \
-                 KEY --cert CERT to sign it again, or --unsign to drop the signature",
+                "the package is signed and this edit invalidates its signature: sign it again \
+                 or drop the signature",
             )
+            .with_hint(crate::Hint::Resign)
             .with_path(input))
         }
         Signing::Keep => (CertPlan::None, None),
