@@ -131,6 +131,8 @@ pub struct EditOptions {
     pub force: bool,
     /// Size caps.
     pub limits: Limits,
+    /// Receives progress of the copy (`None`: none reported).
+    pub progress: Option<std::sync::Arc<dyn Progress>>,
 }
 
 /// What [`edit`] did.
@@ -143,7 +145,7 @@ pub struct EditSummary {
     /// Members written with their sizes.
     pub entries: Vec<(String, u64)>,
     /// The manifest's algorithm.
-    pub manifest: Option<&'static str>,
+    pub manifest: Option<Algorithm>,
     /// Whether the output is signed.
     pub signed: bool,
 }
@@ -1294,12 +1296,8 @@ pub(crate) fn manifest_algorithm(pkg: &Package, limits: &Limits) -> Algorithm {
 /// # Security
 /// Member names and added file names pass the OVA name policy; sizes are capped by
 /// `opts.limits`.
-pub fn edit(
-    input: &Path,
-    output: &Path,
-    opts: &EditOptions,
-    progress: &dyn Progress,
-) -> Result<EditSummary> {
+pub fn edit(input: &Path, output: &Path, opts: &EditOptions) -> Result<EditSummary> {
+    let progress = crate::progress::of(&opts.progress);
     if output != Path::new("-") {
         crate::output::check_overwrite(output, opts.force)?;
     }
@@ -1369,7 +1367,7 @@ pub fn edit(
         output: w.output,
         changes,
         entries: w.entries,
-        manifest: Some(alg.name()),
+        manifest: Some(alg),
         signed,
     })
 }

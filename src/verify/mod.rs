@@ -154,8 +154,8 @@ pub struct FileReport {
     pub name: String,
     /// Stored size in bytes.
     pub size: u64,
-    /// Computed digests, hex, by algorithm name.
-    pub digests: BTreeMap<String, String>,
+    /// Computed digests, hex, by algorithm (serialised by its manifest spelling, `SHA256`).
+    pub digests: BTreeMap<Algorithm, String>,
     /// Whether a manifest digest was compared and matched.
     pub digest_verified: bool,
 }
@@ -446,11 +446,8 @@ fn verify_dir(
     Ok(report)
 }
 
-fn hex_digests(d: &Digests) -> BTreeMap<String, String> {
-    d.values
-        .iter()
-        .map(|(a, v)| (a.name().to_string(), hex::encode(v)))
-        .collect()
+fn hex_digests(d: &Digests) -> BTreeMap<Algorithm, String> {
+    d.values.iter().map(|(a, v)| (*a, hex::encode(v))).collect()
 }
 
 /// Every cross-check on a collected package.

@@ -1131,7 +1131,6 @@ fn same_policy_same_verdict_in_verify_import_and_unpack() {
                     skip_manifest_check: skip,
                     ..Default::default()
                 },
-                &NoProgress,
             )
             .unwrap();
             let target = dir.path().join(format!("import-{name}-{lax}-{skip}"));
