@@ -64,6 +64,7 @@
 pub mod cert;
 pub(crate) mod channel;
 pub mod convert;
+pub mod descriptor_source;
 pub mod digest;
 pub mod disk;
 pub mod error;

@@ -162,7 +162,7 @@ pub(crate) fn options(args: &Args) -> ovftool::Result<ImportOptions> {
 
 /// `--spec-out`: the package's options file, nothing imported.
 fn spec_out(args: &Args, out: &Path, ui: &Ui) -> ovftool::Result<Outcome> {
-    let (_, env) = crate::info_ovf::open(&args.source)?;
+    let (_, env) = ovftool::descriptor_source::open(&args.source)?;
     let spec = Spec::of(&env);
     spec.write(out, args.force)?;
     if out == Path::new("-") {
