@@ -158,7 +158,7 @@ const FAN_OUT_CHUNK: usize = 1 << 20;
 const FAN_OUT_DEPTH: usize = 8;
 
 /// Imports an OVA read from a stream (standard input, an HTTP body) like [`import_package`], in
-/// one pass: a single VM as [`import_reader`] does; a multi-VM vApp without
+/// one pass: a single VM as [`super::import_stream`] does; a multi-VM vApp without
 /// [`ImportOptions::vm`] into `target_dir/<vapp>/<vm>/`, one importer per VM fed with every byte
 /// of the stream (each converts its own disks and hashes the rest, so a disk two VMs attach is
 /// written for both). If one VM fails, the others stop and the folders written are removed.
