@@ -110,7 +110,6 @@ fn every_command_parses_the_descriptor_once() {
             &ova,
             &dir.path().join("unpacked"),
             &UnpackOptions::default(),
-            &NoProgress,
         )
         .unwrap()
     });
@@ -160,7 +159,7 @@ fn verify_unpack_and_import_reach_the_same_verdict_through_the_one_scan() {
         }
         // unpack: the same findings, and nothing extracted.
         let out = dir.path().join("unpacked");
-        let unpacked = unpack(&ova, &out, &UnpackOptions::default(), &NoProgress).unwrap();
+        let unpacked = unpack(&ova, &out, &UnpackOptions::default()).unwrap();
         assert_eq!(unpacked.findings, verified.findings, "{damage:?}");
         assert!(!out.exists());
         // import (OVA and folder): refused, naming every error verify found.

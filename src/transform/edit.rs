@@ -131,6 +131,8 @@ pub struct EditOptions {
     pub force: bool,
     /// Size caps.
     pub limits: Limits,
+    /// Receives progress of the copy (`None`: none reported).
+    pub progress: Option<std::sync::Arc<dyn Progress>>,
 }
 
 /// What [`edit`] did.
@@ -143,7 +145,7 @@ pub struct EditSummary {
     /// Members written with their sizes.
     pub entries: Vec<(String, u64)>,
     /// The manifest's algorithm.
-    pub manifest: Option<&'static str>,
+    pub manifest: Option<Algorithm>,
     /// Whether the output is signed.
     pub signed: bool,
 }
@@ -1294,12 +1296,8 @@ pub(crate) fn manifest_algorithm(pkg: &Package) -> Algorithm {
 /// # Security
 /// Member names and added file names pass the OVA name policy; sizes are capped by
 /// `opts.limits`.
-pub fn edit(
-    input: &Path,
-    output: &Path,
-    opts: &EditOptions,
-    progress: &dyn Progress,
-) -> Result<EditSummary> {
+pub fn edit(input: &Path, output: &Path, opts: &EditOptions) -> Result<EditSummary> {
+    let progress = crate::progress::of(&opts.progress);
     if output != Path::new("-") {
         crate::output::check_overwrite(output, opts.force)?;
     }
@@ -1335,9 +1333,10 @@ pub fn edit(
         ),
         Signing::Keep if signed_in => {
             return Err(Error::usage(
-                "the package is signed and this edit invalidates its signature: add --sign \
-                 KEY --cert CERT to sign it again, or --unsign to drop the signature",
+                "the package is signed and this edit invalidates its signature: sign it again \
+                 or drop the signature",
             )
+            .with_hint(crate::Hint::Resign)
             .with_path(input))
         }
         Signing::Keep => (CertPlan::None, None),
@@ -1365,7 +1364,7 @@ pub fn edit(
         output: w.output,
         changes,
         entries: w.entries,
-        manifest: Some(alg.name()),
+        manifest: Some(alg),
         signed,
     })
 }

@@ -38,7 +38,7 @@ use crate::progress::Progress;
 use crate::vm::controller::ControllerKind;
 
 /// A hypervisor to retarget for.
-#[derive(Debug, Clone, Copy, PartialEq, Eq, Serialize)]
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
 pub enum Target {
     /// VMware ESXi 6.7 (hardware up to vmx-14).
     Esxi67,
@@ -50,6 +50,19 @@ pub enum Target {
     Workstation17,
     /// Oracle VirtualBox 7.
     VirtualBox7,
+}
+
+impl Serialize for Target {
+    /// As its command-line name (`esxi-7.0`).
+    fn serialize<S: serde::Serializer>(&self, s: S) -> std::result::Result<S::Ok, S::Error> {
+        s.serialize_str(self.name())
+    }
+}
+
+impl std::fmt::Display for Target {
+    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+        f.write_str(self.name())
+    }
 }
 
 impl Target {
@@ -73,7 +86,7 @@ impl Target {
         }
     }
 
-    /// The target named `s`.
+    /// The target named `s` (as [`Target::name`], case-insensitively).
     pub fn from_name(s: &str) -> Option<Target> {
         Target::ALL
             .into_iter()
@@ -117,13 +130,15 @@ pub struct RetargetOptions {
     pub force: bool,
     /// Size caps.
     pub limits: Limits,
+    /// Receives progress of the copy (`None`: none reported).
+    pub progress: Option<std::sync::Arc<dyn Progress>>,
 }
 
 /// What [`retarget`] did (or would do).
 #[derive(Debug, Clone, Serialize)]
 pub struct RetargetSummary {
     /// The target.
-    pub target: &'static str,
+    pub target: Target,
     /// The output written (`None` for a dry run).
     pub output: Option<PathBuf>,
     /// Every change, in words.
@@ -490,8 +505,8 @@ pub fn retarget(
     input: &Path,
     output: Option<&Path>,
     opts: &RetargetOptions,
-    progress: &dyn Progress,
 ) -> Result<RetargetSummary> {
+    let progress = crate::progress::of(&opts.progress);
     if let (Some(o), false) = (output, opts.dry_run) {
         if o != Path::new("-") {
             crate::output::check_overwrite(o, opts.force)?;
@@ -626,7 +641,7 @@ pub fn retarget(
         env.to_bytes()?
     };
     let mut summary = RetargetSummary {
-        target: opts.target.name(),
+        target: opts.target,
         output: None,
         changes,
         remaining_errors: remaining,

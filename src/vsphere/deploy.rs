@@ -27,7 +27,7 @@ use super::client::{el, MoRef, Session};
 use super::locator::Locator;
 use super::xml::El;
 use crate::digest::{copy_hashing, copy_hashing_to_channel, CopyResult, HashOptions};
-use crate::error::{Error, ErrorKind, Result};
+use crate::error::{Error, ErrorKind, Hint, Result};
 use crate::inflate::GunzipCapped;
 use crate::limits::Limits;
 use crate::net::{HttpClient, TlsPolicy};
@@ -881,21 +881,18 @@ fn create(
     for e in spec_result.all("error") {
         let kind = e.child("fault").and_then(|f| f.xsi_type()).unwrap_or("");
         if opts.lax && kind == "OvfUnsupportedType" {
-            warnings.push(format!("{} (--lax: deployed without it)", fault_text(e)));
+            warnings.push(format!("{} (lax: deployed without it)", fault_text(e)));
         } else {
             spec_errors.push(fault_text(e));
         }
     }
     if !spec_errors.is_empty() {
-        return Err(Error::invalid_ovf(format!(
-            "the server refuses the descriptor: {}{}",
-            spec_errors.join("; "),
-            if opts.lax {
-                ""
-            } else {
-                " (--lax deploys without unsupported devices)"
-            }
-        )));
+        let e = Error::invalid_ovf(format!(
+            "the server refuses the descriptor: {}",
+            spec_errors.join("; ")
+        ));
+        // Lax mode deploys without the devices the server does not support.
+        return Err(if opts.lax { e } else { e.with_hint(Hint::Lax) });
     }
     let spec = spec_result
         .child("importSpec")
