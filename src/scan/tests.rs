@@ -196,7 +196,7 @@ fn transforms_read_the_head_through_the_scan_and_parse_each_descriptor_once() {
     };
     for (i, input) in [&ova, &ovf].into_iter().enumerate() {
         let out = dir.path().join(format!("edited{i}.ova"));
-        let (r, n) = parses(|| edit(input, &out, &opts, &NoProgress));
+        let (r, n) = parses(|| edit(input, &out, &opts));
         r.unwrap();
         assert_eq!(n, 1, "edit {}", input.display());
         let v = verify_path(&out, &VerifyOptions::default(), &NoProgress).unwrap();
@@ -213,7 +213,7 @@ fn transforms_read_the_head_through_the_scan_and_parse_each_descriptor_once() {
     w.append_bytes("one.ovf", desc.as_bytes()).unwrap();
     w.append_bytes("two.ovf", desc.as_bytes()).unwrap();
     w.finish().unwrap();
-    let e = edit(&two, &dir.path().join("x.ova"), &opts, &NoProgress).unwrap_err();
+    let e = edit(&two, &dir.path().join("x.ova"), &opts).unwrap_err();
     assert!(e.message().contains("a second descriptor two.ovf"), "{e}");
 }
 
