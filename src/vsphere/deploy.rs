@@ -20,6 +20,7 @@ use std::time::Duration;
 use serde::Serialize;
 
 use super::client::{el, MoRef, Session};
+use super::import_spec::{self, SpecNote};
 use super::locator::Locator;
 use super::xml::El;
 use crate::digest::{copy_hashing, copy_hashing_to_channel, Algorithm, CopyOptions};
@@ -157,8 +158,8 @@ pub struct DeployReport {
     pub disks: Vec<UploadReport>,
     /// Whether it was powered on.
     pub powered_on: bool,
-    /// Warnings (import spec warnings, verification warnings).
-    pub warnings: Vec<String>,
+    /// Warnings: the import spec's (by fault type, [`import_spec`]) and the verification's.
+    pub warnings: Vec<SpecNote>,
     /// The verification of the package.
     pub verification: Report,
 }
@@ -529,20 +530,6 @@ fn import_params(
     p
 }
 
-fn fault_text(f: &El) -> String {
-    let kind = f
-        .child("fault")
-        .and_then(|x| x.xsi_type())
-        .unwrap_or("fault")
-        .to_string();
-    let msg = f.text_of("localizedMessage").unwrap_or("").to_string();
-    if msg.is_empty() {
-        kind
-    } else {
-        format!("{kind}: {msg}")
-    }
-}
-
 /// Connects and logs in.
 ///
 /// # Errors
@@ -713,26 +700,9 @@ fn deploy_session(
         import_params(&name, place.host.as_ref(), &mapping, opts)
     );
     let spec_result = s.call("CreateImportSpec", &ovf_manager, &args)?;
-    let mut warnings: Vec<String> = spec_result.all("warning").map(fault_text).collect();
-    let mut spec_errors = Vec::new();
-    for e in spec_result.all("error") {
-        let kind = e.child("fault").and_then(|f| f.xsi_type()).unwrap_or("");
-        if opts.lax && kind == "OvfUnsupportedType" {
-            warnings.push(format!("{} (--lax: deployed without it)", fault_text(e)));
-        } else {
-            spec_errors.push(fault_text(e));
-        }
-    }
+    let (mut warnings, spec_errors) = import_spec::judge(&spec_result, opts.lax);
     if !spec_errors.is_empty() {
-        return Err(Error::invalid_ovf(format!(
-            "the server refuses the descriptor: {}{}",
-            spec_errors.join("; "),
-            if opts.lax {
-                ""
-            } else {
-                " (--lax deploys without unsupported devices)"
-            }
-        )));
+        return Err(import_spec::refusal(&spec_errors, opts.lax));
     }
     let spec = spec_result
         .child("importSpec")
@@ -820,9 +790,11 @@ fn deploy_session(
     };
     for f in &report.findings {
         if f.severity == Severity::Warning {
-            warnings.push(match &f.entry {
-                Some(e) => format!("{e}: {} [{}]", f.message, f.code),
-                None => format!("{} [{}]", f.message, f.code),
+            warnings.push(SpecNote {
+                code: f.code.to_string(),
+                severity: f.severity,
+                subject: f.entry.clone(),
+                message: f.message.clone(),
             });
         }
     }

@@ -1094,13 +1094,30 @@ fn unsupported_device_fails_without_lax_and_is_a_warning_with_it() {
         .env("OVFTOOL_PASSWORD", "pass")
         .output()
         .unwrap();
-    assert!(!strict.status.success(), "{}", text(&strict));
+    // Refused like an unknown device in validate and import: the input fails (exit 1).
+    assert_eq!(strict.status.code(), Some(1), "{}", text(&strict));
     assert!(
         text(&strict).contains("OvfUnsupportedType"),
         "{}",
         text(&strict)
     );
+    assert!(
+        text(&strict).contains("[ovf-unsupported-type]"),
+        "{}",
+        text(&strict)
+    );
     assert!(text(&strict).contains("--lax"), "{}", text(&strict));
+    let strict_json = Command::new(bin())
+        .args(["import", "--json", "--accept-all-eulas", "--name", "strict"])
+        .args(["--thumbprint", &sim.thumbprint])
+        .arg(appliance())
+        .arg(sim.locator("DC0/host/DC0_C0"))
+        .env("OVFTOOL_PASSWORD", "pass")
+        .output()
+        .unwrap();
+    assert_eq!(strict_json.status.code(), Some(1), "{}", text(&strict_json));
+    let v: serde_json::Value = serde_json::from_slice(&strict_json.stdout).unwrap();
+    assert_eq!(v["error"]["kind"], "unsupported", "{v}");
     let s = sim.session();
     assert!(sim.vm(&s, "strict").is_none(), "a refused import left a VM");
     let lax = sim.deploy(
@@ -1110,9 +1127,27 @@ fn unsupported_device_fails_without_lax_and_is_a_warning_with_it() {
     );
     assert!(lax.status.success(), "{}", text(&lax));
     let v: serde_json::Value = serde_json::from_slice(&lax.stdout).unwrap();
+    let unsupported: Vec<&serde_json::Value> = v["warnings"]
+        .as_array()
+        .unwrap()
+        .iter()
+        .filter(|w| w["code"] == "ovf-unsupported-type")
+        .collect();
+    assert_eq!(unsupported.len(), 1, "{v}");
+    let w = unsupported[0];
+    assert_eq!(w["severity"], "warning", "{v}");
     assert!(
-        v["warnings"].to_string().contains("OvfUnsupportedType"),
+        w["message"]
+            .as_str()
+            .unwrap()
+            .contains("OvfUnsupportedType"),
         "{v}"
+    );
+    // The simulator names the SATA controller's item.
+    assert!(w["subject"].as_str().unwrap().contains("InstanceID"), "{v}");
+    assert!(
+        !v["warnings"].to_string().contains("deploy-note"),
+        "every warning has its own code: {v}"
     );
     assert!(sim.vm(&s, "laxvm").is_some());
 }
