@@ -1,8 +1,9 @@
 //! `import SRC vi://...`: deploy to vSphere (see `ovftool::vsphere::deploy`), and packages read
 //! from `http(s)://` URLs.
 //!
-//! `--json` prints `{"ok": true, "deploy": {name, vm: {type, value}, inventory_path, server,
-//! disks: [{file, device, bytes_sent}], powered_on, warnings, verification}}` (docs/VSPHERE.md).
+//! `--json` prints the envelope with `name, vm: {type, value}, inventory_path, server,
+//! disks: [{file, device, bytes_sent}], powered_on, verification`, the verification's findings,
+//! and the warnings each with its own code (docs/JSON.md "import to vSphere").
 
 use std::io::{IsTerminal, Read};
 use std::path::Path;
