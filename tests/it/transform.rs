@@ -3,7 +3,7 @@
 use std::path::{Path, PathBuf};
 use std::process::{Command, Stdio};
 
-use crate::support::{self, assert_schema_valid, corpus, have_tool, ovftool, samples};
+use crate::support::{self, assert_schema_valid, corpus, have_tool, ovftool, samples, tar_members};
 
 fn appliance() -> PathBuf {
     samples().join("appliance.ova")
@@ -21,23 +21,8 @@ fn stderr(o: &std::process::Output) -> String {
     String::from_utf8_lossy(&o.stderr).into_owned()
 }
 
-/// The members of a tar archive, with their bytes.
-fn members(ova: &Path) -> Vec<(String, Vec<u8>)> {
-    let mut a = tar::Archive::new(std::fs::File::open(ova).unwrap());
-    a.entries()
-        .unwrap()
-        .map(|e| {
-            let mut e = e.unwrap();
-            let name = e.path().unwrap().to_string_lossy().into_owned();
-            let mut v = Vec::new();
-            std::io::Read::read_to_end(&mut e, &mut v).unwrap();
-            (name, v)
-        })
-        .collect()
-}
-
 fn member(ova: &Path, suffix: &str) -> Vec<u8> {
-    members(ova)
+    tar_members(ova)
         .into_iter()
         .find(|(n, _)| n.ends_with(suffix))
         .map(|(_, d)| d)
@@ -201,7 +186,7 @@ fn edit_hardware_networks_eula_and_files_validate() {
         &["--remove-file", &id, "--remove-eula"],
     );
     assert_eq!(rc(&o), 0, "{}", stderr(&o));
-    assert!(!members(&out2).iter().any(|(n, _)| n == "tools.iso"));
+    assert!(!tar_members(&out2).iter().any(|(n, _)| n == "tools.iso"));
     assert_eq!(rc(&ovftool(&["verify", out2.to_str().unwrap()])), 0);
 }
 
@@ -451,7 +436,7 @@ fn signed_package_edit_needs_sign_or_unsign() {
     std::fs::remove_file(&out).unwrap();
     let o = cmd("edit", &signed, &out, &["--cpus", "3", "--unsign"]);
     assert_eq!(rc(&o), 0, "{}", stderr(&o));
-    assert!(!members(&out).iter().any(|(n, _)| n.ends_with(".cert")));
+    assert!(!tar_members(&out).iter().any(|(n, _)| n.ends_with(".cert")));
     assert_eq!(rc(&ovftool(&["verify", out.to_str().unwrap()])), 0);
 }
 
@@ -485,7 +470,7 @@ fn retarget_corpus_virtualbox_ovas_for_esxi_validate_import_and_keep_disk_data()
         assert_eq!(rc(&o), 0, "{}: {}", ova.display(), stderr(&o));
         let r = t.path().join("r");
         std::fs::create_dir(&r).unwrap();
-        for (n, d) in members(&out) {
+        for (n, d) in tar_members(&out) {
             std::fs::write(r.join(&n), d).unwrap();
         }
         let ovf = leftovers(&r)
@@ -501,7 +486,7 @@ fn retarget_corpus_virtualbox_ovas_for_esxi_validate_import_and_keep_disk_data()
         ]);
         assert_eq!(rc(&i), 0, "{}: {}", ova.display(), stderr(&i));
         // Every original disk (gunzipped if need be) equals its retargeted copy.
-        for (n, d) in members(&ova) {
+        for (n, d) in tar_members(&ova) {
             let (name, data) = if let Some(base) = n.strip_suffix(".gz") {
                 let mut v = Vec::new();
                 std::io::Read::read_to_end(&mut flate2::read::GzDecoder::new(&d[..]), &mut v)
@@ -603,7 +588,7 @@ fn retarget_virtualbox_made_descriptor_gets_vmware_devices_and_family() {
     assert!(stdout(&o).contains("hardware family"), "{}", stdout(&o));
     let r = t.path().join("r");
     std::fs::create_dir(&r).unwrap();
-    for (n, d) in members(&out) {
+    for (n, d) in tar_members(&out) {
         std::fs::write(r.join(&n), d).unwrap();
     }
     let v = ovftool(&["validate", r.join("vbox6.ovf").to_str().unwrap()]);
@@ -688,7 +673,7 @@ fn diff_compares_gzip_and_chunked_disks_through_the_file_reader() {
         &support::appliance_stored(Some(b_disk.clone()), true, Some(50_000)),
     );
     let a_gz_folder = t.path().join("a-gz-folder");
-    support::write_folder(&a_gz_folder, &support::tar_members(&a_gz));
+    support::write_folder(&a_gz_folder, &tar_members(&a_gz));
     let diff = |a: &Path, b: &Path| {
         let o = ovftool(&["--json", "diff", a.to_str().unwrap(), b.to_str().unwrap()]);
         let v: serde_json::Value = serde_json::from_slice(&o.stdout).unwrap();
@@ -735,7 +720,7 @@ fn diff_compares_gzip_and_chunked_disks_through_the_file_reader() {
 
 /// The descriptor of `ova`, written to `dir` for `validate` and xmllint.
 fn descriptor_file(ova: &Path, dir: &Path) -> PathBuf {
-    let (name, data) = members(ova)
+    let (name, data) = tar_members(ova)
         .into_iter()
         .find(|(n, _)| n.ends_with(".ovf"))
         .unwrap();
