@@ -42,6 +42,15 @@
 //! Every writing command creates the missing folders above its output (like `mkdir -p`), and
 //! removes the ones it created (when empty) on failure or interruption ([`create_dirs`]).
 //!
+//! # Durability
+//! The rename protects against a failed, interrupted or killed command. Against a crash of the
+//! whole machine soon after the command returned (before the kernel wrote the data back), an
+//! output also needs `fsync` before its rename; [`Durability`] says when that is paid:
+//! by default only when an output replaces an existing file or folder (then a crash leaves the old
+//! or the new version, never neither), and for every output with [`Durability::Always`] (the CLI's
+//! `--sync`). A new name is published without a flush by default, as `cp` and `tar` do: the input
+//! is still there, and the manifest or `verify` tells a damaged copy.
+//!
 //! # Remote targets
 //! `vi://`, `http://`, `https://` and `ftp://` locators are never local paths:
 //! [`RemoteLocator::detect`] is the one place that recognises them, and [`local_target`] refuses
@@ -52,9 +61,74 @@ use std::ffi::OsStr;
 use std::fs::{self, File};
 use std::io::Write;
 use std::path::{Path, PathBuf};
+use std::sync::atomic::{AtomicBool, Ordering};
 use std::sync::{Mutex, MutexGuard};
 
 use crate::error::{Error, ErrorKind, Result};
+
+// ---------------------------------------------------------------------------------------------
+// Durability
+
+/// When outputs are flushed to stable storage before they are published (module docs,
+/// "Durability").
+#[derive(Clone, Copy, Debug, Default, PartialEq, Eq)]
+pub enum Durability {
+    /// Flush an output only when it replaces an existing file or folder (`--force`). The
+    /// default.
+    #[default]
+    Replacing,
+    /// Flush every output file, and the folder that receives it, before the command reports
+    /// success (the CLI's `--sync`).
+    Always,
+}
+
+static SYNC_ALWAYS: AtomicBool = AtomicBool::new(false);
+
+/// Sets the [`Durability`] of every output written afterwards by this process.
+pub fn set_durability(durability: Durability) {
+    SYNC_ALWAYS.store(durability == Durability::Always, Ordering::Relaxed);
+}
+
+/// The [`Durability`] outputs are written with.
+pub fn durability() -> Durability {
+    if SYNC_ALWAYS.load(Ordering::Relaxed) {
+        Durability::Always
+    } else {
+        Durability::Replacing
+    }
+}
+
+/// Whether an output published at `final_path` must be flushed first.
+fn must_flush(final_path: &Path) -> bool {
+    durability() == Durability::Always || fs::symlink_metadata(final_path).is_ok()
+}
+
+/// Flushes a folder's entry list (after a rename into it). Errors are ignored: not every file
+/// system can sync a folder, and the data itself is already flushed.
+fn flush_dir(dir: &Path) {
+    if let Ok(d) = File::open(dir) {
+        let _ = d.sync_all();
+    }
+}
+
+/// Flushes every regular file below `dir` (at most `depth` folders down).
+fn flush_tree(dir: &Path, depth: u32) -> Result<()> {
+    let entries = fs::read_dir(dir).map_err(|e| Error::io("cannot list output", e).with_path(dir))?;
+    for entry in entries.flatten() {
+        let path = entry.path();
+        match entry.file_type() {
+            Ok(t) if t.is_file() => File::open(&path)
+                .and_then(|f| f.sync_all())
+                .map_err(|e| Error::io("cannot flush output", e).with_path(&path))?,
+            Ok(t) if t.is_dir() && depth > 0 => {
+                flush_tree(&path, depth - 1)?;
+                flush_dir(&path);
+            }
+            _ => {}
+        }
+    }
+    Ok(())
+}
 
 // ---------------------------------------------------------------------------------------------
 // Remote locators
@@ -581,7 +655,8 @@ impl PendingFile {
         &self.final_path
     }
 
-    /// Flushes to stable storage, sets mode 0644 and renames to the final name.
+    /// Flushes to stable storage when [`Durability`] asks for it, sets mode 0644 and renames to
+    /// the final name.
     ///
     /// # Errors
     /// [`ErrorKind::Io`] on sync/rename failure; [`ErrorKind::AlreadyExists`] if the final name
@@ -597,9 +672,11 @@ impl PendingFile {
             .temp
             .as_ref()
             .ok_or_else(|| Error::new(ErrorKind::Io, "output already committed"))?;
-        temp.as_file()
-            .sync_all()
-            .map_err(|e| Error::io("cannot flush output", e).with_path(&self.final_path))?;
+        if must_flush(&self.final_path) {
+            temp.as_file()
+                .sync_all()
+                .map_err(|e| Error::io("cannot flush output", e).with_path(&self.final_path))?;
+        }
         set_mode_0644(temp.path());
         Ok(())
     }
@@ -668,7 +745,10 @@ pub fn commit_group(mut files: Vec<PendingFile>) -> Result<Vec<PathBuf>> {
             let path = dir.join(prefix);
             let written = File::create(&path).and_then(|mut j| {
                 j.write_all(text.as_bytes())?;
-                j.sync_all()
+                if durability() == Durability::Always {
+                    j.sync_all()?;
+                }
+                Ok(())
             });
             if let Err(e) = written {
                 let _ = fs::remove_file(&path);
@@ -693,6 +773,13 @@ pub fn commit_group(mut files: Vec<PendingFile>) -> Result<Vec<PathBuf>> {
     if failure.is_some() {
         for p in &done {
             let _ = fs::remove_file(p);
+        }
+    }
+    if failure.is_none() && durability() == Durability::Always {
+        let mut dirs: Vec<&Path> = files.iter().map(|f| parent_of(&f.final_path)).collect();
+        dirs.dedup();
+        for d in dirs {
+            flush_dir(d);
         }
     }
     if let Some(j) = journal {
@@ -820,6 +907,11 @@ impl PendingDir {
             use std::os::unix::fs::PermissionsExt;
             let _ = fs::set_permissions(&temp, fs::Permissions::from_mode(0o755));
         }
+        if must_flush(&self.final_path) {
+            // Import writes at most <vapp>/<vm>/ below the output.
+            flush_tree(&temp, 2)?;
+            flush_dir(&temp);
+        }
         let mut reg = registry();
         let mut aside = None;
         if let Ok(meta) = fs::symlink_metadata(&self.final_path) {
@@ -865,6 +957,9 @@ impl PendingDir {
             reg.remove(id);
         }
         drop(reg);
+        if durability() == Durability::Always {
+            flush_dir(parent_of(&self.final_path));
+        }
         if let Some(d) = self.dirs.take() {
             d.keep();
         }
@@ -907,6 +1002,38 @@ pub fn create_in(dir: &Path, name: &str) -> Result<File> {
 mod tests {
     use super::*;
     use std::io::Write;
+
+    #[test]
+    fn flushed_outputs_commit_like_the_others() {
+        // Every mode publishes the same bytes; Always also flushes files, nested folders and
+        // the folders they land in. (The setting is process-wide: other tests running meanwhile
+        // only get slower.)
+        assert_eq!(durability(), Durability::Replacing);
+        let dir = tempfile::tempdir().unwrap();
+        let replaced = dir.path().join("old.ova");
+        fs::write(&replaced, b"old").unwrap();
+        assert!(must_flush(&replaced));
+        assert!(!must_flush(&dir.path().join("new.ova")));
+        let mut p = PendingFile::create(&replaced, true).unwrap();
+        p.file().write_all(b"new").unwrap();
+        p.commit().unwrap();
+        assert_eq!(fs::read(&replaced).unwrap(), b"new");
+        set_durability(Durability::Always);
+        let target = dir.path().join("vm");
+        let p = PendingDir::create(&target, false).unwrap();
+        fs::create_dir_all(p.path().join("app/vm1")).unwrap();
+        fs::write(p.path().join("app/vm1/vm1.vmx"), b"x").unwrap();
+        let written = p.commit();
+        let file = dir.path().join("a.ova");
+        let mut f = PendingFile::create(&file, false).unwrap();
+        f.file().write_all(b"a").unwrap();
+        let committed = f.commit();
+        set_durability(Durability::Replacing);
+        written.unwrap();
+        committed.unwrap();
+        assert_eq!(fs::read(target.join("app/vm1/vm1.vmx")).unwrap(), b"x");
+        assert_eq!(fs::read(&file).unwrap(), b"a");
+    }
 
     #[test]
     fn file_appears_only_on_commit() {

@@ -65,7 +65,8 @@ impl Shared {
     fn publish(&self, settled: u64, hole: Option<(u64, u64)>, done: bool) {
         if let Ok(mut s) = self.state.lock() {
             s.settled = settled;
-            if let Some(h) = hole {
+            // Holes are kept for the followers to pass; with none there is nobody to drop them.
+            if let Some(h) = hole.filter(|_| !s.passed.is_empty()) {
                 s.holes.push_back(h);
             }
             s.done = done;
@@ -159,9 +160,11 @@ pub fn copy_range_hashing(
         .ok_or_else(|| Error::usage("range overflows"))?;
     let before = stamp(src)?;
     let mut hashers: Vec<Hasher> = opts.algorithms.iter().map(|&a| Hasher::new(a)).collect();
-    // One follower per digest, and one that only hands the output to write-back (off the
-    // hashers' path: the slowest hasher sets the pace of the whole copy).
-    let followers = hashers.len() + 1;
+    // One follower per digest, and, when every output is flushed before it is published, one
+    // that only hands the output to write-back as the copy goes (off the hashers' path: the
+    // slowest hasher sets the pace of the whole copy), so the final fsync has little left.
+    let writeback = crate::output::durability() == crate::output::Durability::Always;
+    let followers = hashers.len() + usize::from(writeback);
     let shared = Shared {
         state: Mutex::new(Progressed {
             passed: vec![0; followers],
@@ -179,7 +182,9 @@ pub fn copy_range_hashing(
     } else {
         let copied = std::thread::scope(|s| -> Result<()> {
             let mut slots: Vec<Option<&mut Hasher>> = hashers.iter_mut().map(Some).collect();
-            slots.push(None);
+            if writeback {
+                slots.push(None);
+            }
             let workers: Vec<_> = slots
                 .into_iter()
                 .enumerate()

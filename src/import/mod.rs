@@ -987,8 +987,6 @@ impl<'s, 'e> Convert<'s, 'e> {
                 let r = copy_hashing(r, Some(&mut f), hash_opts, self.progress);
                 self.progress.finish();
                 if let Ok(res) = &r {
-                    f.sync_all()
-                        .map_err(|e| Error::io("cannot write", e).with_entry(&out))?;
                     st.copied.push(WrittenFile {
                         path: PathBuf::from(&out),
                         size: res.bytes,
@@ -1322,7 +1320,6 @@ fn finish(
     {
         let mut f = crate::output::create_in(&st.stage, &vmx_name)?;
         f.write_all(&bytes)
-            .and_then(|()| f.sync_all())
             .map_err(|e| Error::io("cannot write", e).with_path(&vmx_path))?;
     }
     let mut disks = Vec::new();

@@ -399,3 +399,48 @@ fn logs_go_to_stderr_or_the_log_file_never_stdout() {
     assert!(!text(&o.stderr).contains("verify: open package"));
     assert!(!text(&o.stdout).contains("verify: open package"));
 }
+
+/// `--sync` flushes the output before its rename; without it a new output is published
+/// without a flush, as `cp` does (see `output::Durability`). Counted with strace.
+#[test]
+fn sync_flag_decides_whether_a_new_output_is_flushed() {
+    if !support::have_tool("strace") {
+        return;
+    }
+    let dir = tempfile::tempdir().unwrap();
+    let probe = std::process::Command::new("strace")
+        .args(["-f", "-o"])
+        .arg(dir.path().join("probe"))
+        .arg("true")
+        .status();
+    if !probe.is_ok_and(|s| s.success()) {
+        eprintln!("SKIP: strace cannot trace here (ptrace not permitted)");
+        return;
+    }
+    let sample = support::samples().join("appliance.ova");
+    let fsyncs = |sync: bool, out: &std::path::Path| -> usize {
+        let log = dir.path().join(format!("trace-{sync}"));
+        let mut args = vec!["-f", "-e", "trace=fsync,fdatasync", "-o", log.to_str().unwrap()];
+        let bin = support::bin();
+        args.push(bin.to_str().unwrap());
+        if sync {
+            args.push("--sync");
+        }
+        args.extend(["edit", sample.to_str().unwrap(), out.to_str().unwrap()]);
+        args.extend(["--product-version", "9.9"]);
+        let o = std::process::Command::new("strace").args(&args).output().unwrap();
+        ok(&o);
+        std::fs::read_to_string(&log)
+            .unwrap()
+            .lines()
+            .filter(|l| l.contains("fsync(") || l.contains("fdatasync("))
+            .count()
+    };
+    let plain = dir.path().join("plain.ova");
+    let synced = dir.path().join("synced.ova");
+    assert_eq!(fsyncs(false, &plain), 0, "a new output is not flushed by default");
+    assert!(fsyncs(true, &synced) >= 2, "--sync flushes the output and its folder");
+    for out in [&plain, &synced] {
+        ok(&support::ovftool(&["verify", out.to_str().unwrap()]));
+    }
+}

@@ -72,6 +72,12 @@ struct Cli {
         alias = "machineOutput"
     )]
     json_progress: bool,
+    /// Flush every output to stable storage before reporting success, so it survives a power
+    /// loss right after the command (slower: the data is written to the disk, not only to the
+    /// page cache). Without it, only an output that replaces an existing one is flushed, and
+    /// outputs appear by rename only when complete either way.
+    #[arg(long, global = true)]
+    sync: bool,
     #[command(subcommand)]
     command: Command,
 }
@@ -254,6 +260,9 @@ fn main() -> ExitCode {
     }
     if cli.json_progress {
         progress_json::enable(cli.command.name());
+    }
+    if cli.sync {
+        ovftool::output::set_durability(ovftool::output::Durability::Always);
     }
     remove_partials_on_signal();
     match run(cli.command, &ui) {
