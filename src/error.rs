@@ -130,6 +130,20 @@ pub enum Hint {
     /// Exporting a VM that looks powered on or locked
     /// ([`crate::export::ExportOptions::allow_locked`]).
     AllowLocked,
+    /// ovftool's lax mode: accepting a package that is not strictly conforming
+    /// ([`crate::ImportOptions::lax`], [`crate::finding::Policy::lax`]).
+    Lax,
+    /// Choosing one virtual system of several ([`crate::ImportOptions::vm`]).
+    ChooseVm,
+    /// Accepting the package's license agreements
+    /// ([`crate::ImportOptions::accept_all_eulas`]).
+    AcceptEulas,
+    /// Writing extra configuration that is not on the safe list
+    /// ([`crate::ImportOptions::allow_extra_config`]).
+    AllowExtraConfig,
+    /// Deciding what happens to the signature of a signed package an edit changes: sign it
+    /// again or drop it ([`crate::transform::edit::Signing`]).
+    Resign,
     /// Pinning the server certificate with this SHA-1 thumbprint, or not checking it
     /// ([`crate::net::TlsPolicy`]), if it is the host's own certificate.
     #[cfg(feature = "vsphere")]

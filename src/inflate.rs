@@ -67,11 +67,6 @@ impl<R: Read> GunzipCapped<R> {
         self.cap = cap_bytes;
     }
 
-    /// Bytes inflated so far.
-    pub fn inflated_bytes(&self) -> u64 {
-        self.out
-    }
-
     fn over(&self) -> io::Error {
         Error::limit(
             &format!("inflated size of {} in bytes", self.name),

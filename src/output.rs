@@ -113,7 +113,8 @@ fn flush_dir(dir: &Path) {
 
 /// Flushes every regular file below `dir` (at most `depth` folders down).
 fn flush_tree(dir: &Path, depth: u32) -> Result<()> {
-    let entries = fs::read_dir(dir).map_err(|e| Error::io("cannot list output", e).with_path(dir))?;
+    let entries =
+        fs::read_dir(dir).map_err(|e| Error::io("cannot list output", e).with_path(dir))?;
     for entry in entries.flatten() {
         let path = entry.path();
         match entry.file_type() {

@@ -11,6 +11,7 @@
 use std::fs::File;
 use std::io::Read;
 use std::path::{Path, PathBuf};
+use std::sync::Arc;
 
 use crate::cert::Signer;
 use crate::digest::{copy_hashing, Algorithm, HashOptions};
@@ -49,6 +50,8 @@ pub struct PackOptions {
     pub mtime: Option<u64>,
     /// Size caps.
     pub limits: Limits,
+    /// Receives progress of the copy (`None`: none reported).
+    pub progress: Option<Arc<dyn Progress>>,
 }
 
 /// What [`pack`] did.
@@ -161,12 +164,8 @@ fn package_file(dir: &Path, name: &str) -> Result<PathBuf> {
 /// # Security
 /// Every `href` passes the OVA name policy before a file is opened; the output appears only when
 /// complete.
-pub fn pack(
-    input: &Path,
-    output: &Path,
-    opts: &PackOptions,
-    progress: &dyn Progress,
-) -> Result<PackSummary> {
+pub fn pack(input: &Path, output: &Path, opts: &PackOptions) -> Result<PackSummary> {
+    let progress = crate::progress::of(&opts.progress);
     tracing::info!(input = %input.display(), output = %output.display(), "pack: open package");
     let inp = locate(input)?;
     let mut notes = Vec::new();
@@ -436,6 +435,8 @@ pub struct UnpackOptions {
     pub expand: bool,
     /// Size caps.
     pub limits: Limits,
+    /// Receives progress of the extraction (`None`: none reported).
+    pub progress: Option<Arc<dyn Progress>>,
 }
 
 impl UnpackOptions {
@@ -461,12 +462,8 @@ impl UnpackOptions {
 /// # Security
 /// Member names pass the OVA name policy and are created exclusively inside a fresh temporary
 /// folder; links, devices and duplicates are refused before anything is written for them.
-pub fn unpack(
-    input: &Path,
-    out_dir: &Path,
-    opts: &UnpackOptions,
-    progress: &dyn Progress,
-) -> Result<Report> {
+pub fn unpack(input: &Path, out_dir: &Path, opts: &UnpackOptions) -> Result<Report> {
+    let progress = crate::progress::of(&opts.progress);
     tracing::info!(input = %input.display(), output = %out_dir.display(), "unpack: open archive");
     if input != Path::new("-") {
         crate::output::refuse_overlap(out_dir, &[input])?;

@@ -14,6 +14,21 @@ pub trait Progress: Send + Sync {
     fn finish(&self);
 }
 
+/// Options hold their receiver as `Option<Arc<dyn Progress>>`; this lets them derive `Debug`.
+impl std::fmt::Debug for dyn Progress {
+    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+        f.write_str("dyn Progress")
+    }
+}
+
+/// Where an options struct's `progress` field wants progress reported: there, or nowhere.
+pub(crate) fn of(progress: &Option<std::sync::Arc<dyn Progress>>) -> &dyn Progress {
+    match progress {
+        Some(p) => p.as_ref(),
+        None => &NoProgress,
+    }
+}
+
 /// A [`Progress`] that ignores everything.
 #[derive(Debug, Default, Clone, Copy)]
 pub struct NoProgress;

@@ -46,7 +46,7 @@ use serde::Serialize;
 
 use crate::digest::{copy_hashing, CopyResult, HashOptions};
 use crate::disk::{CopyOptions, SinkOptions};
-use crate::error::{Error, ErrorKind, Result};
+use crate::error::{Error, ErrorKind, Hint, Result};
 use crate::limits::Limits;
 use crate::output::PendingDir;
 use crate::ova::names::{self, Role};
@@ -208,6 +208,10 @@ pub struct ImportReport {
     pub disks: Vec<DiskReport>,
     /// What was approximated or left out.
     pub warnings: Vec<String>,
+    /// Options that would have imported what `warnings` says was left out, for a front end to
+    /// suggest in its own spelling (not in the JSON of the report).
+    #[serde(skip)]
+    pub hints: Vec<Hint>,
     /// The verification of the package (findings, manifest, signature).
     pub verification: Report,
 }
@@ -365,6 +369,8 @@ struct Plan {
     machine: Machine,
     hw_version: u32,
     warnings: Vec<String>,
+    /// Options that would have imported more.
+    hints: Vec<Hint>,
     /// File id → what to do with it.
     files: HashMap<String, FilePlan>,
     /// Package member name → (file id, chunk index).
@@ -423,12 +429,13 @@ fn plan(env: &Envelope, opts: &ImportOptions, vm_dir_stage: Option<&Path>) -> Re
         Machine::from_envelope(env, opts.vm.as_deref(), opts.deployment_option.as_deref())
             .map_err(|e| {
                 if e.kind() == crate::ErrorKind::Usage {
-                    Error::usage(format!("{}: pick one with --vm ID", e.message()))
+                    e.with_hint(Hint::ChooseVm)
                 } else {
                     e
                 }
             })?;
     let mut warnings: Vec<String> = mwarn.iter().map(ToString::to_string).collect();
+    let mut hints = Vec::new();
     for u in &machine.unmapped {
         warnings.push(format!("{}: not imported: {}", u.item, u.reason));
     }
@@ -453,11 +460,12 @@ fn plan(env: &Envelope, opts: &ImportOptions, vm_dir_stage: Option<&Path>) -> Re
         Some(v) => v,
         None if listed.is_empty() => {
             // No family named at all (an empty <System/>) is ovftool's default family; a
-            // family named that is not VMware's needs --lax.
+            // family named that is not VMware's needs `lax`.
             if !opts.lax && !families.is_empty() {
                 return Err(Error::invalid_ovf(
-                    "the descriptor names no VMware hardware family (vmx-NN) in VirtualSystemType: use --lax to import it anyway",
-                ));
+                    "the descriptor names no VMware hardware family (vmx-NN) in VirtualSystemType",
+                )
+                .with_hint(Hint::Lax));
             }
             let v = DEFAULT_HW_VERSION.min(cap);
             warnings.push(format!(
@@ -468,7 +476,7 @@ fn plan(env: &Envelope, opts: &ImportOptions, vm_dir_stage: Option<&Path>) -> Re
         None => {
             let lowest = listed.iter().copied().min().unwrap_or(cap);
             warnings.push(format!(
-                "the descriptor's hardware family vmx-{lowest:02} is above --max-hw-version {cap}: writing {cap}"
+                "the descriptor's hardware family vmx-{lowest:02} is above the highest version allowed, {cap}: writing {cap}"
             ));
             cap
         }
@@ -491,7 +499,7 @@ fn plan(env: &Envelope, opts: &ImportOptions, vm_dir_stage: Option<&Path>) -> Re
         }
         if !hit {
             return Err(Error::usage(format!(
-                "--net {from}={to}: no network adapter is connected to OVF network {from:?}"
+                "network mapping {from}={to}: no network adapter is connected to OVF network {from:?}"
             )));
         }
     }
@@ -509,8 +517,11 @@ fn plan(env: &Envelope, opts: &ImportOptions, vm_dir_stage: Option<&Path>) -> Re
             machine.extra_config.push((k, v));
         } else {
             warnings.push(format!(
-                "extra configuration {k} = {v:?} not imported (not on the safe list; --allow-extra-config writes it)"
+                "extra configuration {k} = {v:?} not imported (not on the safe list)"
             ));
+            if !hints.contains(&Hint::AllowExtraConfig) {
+                hints.push(Hint::AllowExtraConfig);
+            }
         }
     }
     // --- Files: disks, images.
@@ -704,6 +715,7 @@ fn plan(env: &Envelope, opts: &ImportOptions, vm_dir_stage: Option<&Path>) -> Re
         machine,
         hw_version,
         warnings,
+        hints,
         files,
         by_member,
         disks,
@@ -1023,8 +1035,9 @@ impl MemberSink for Convert<'_, '_> {
         self.desc_name = Some(name.to_string());
         if let (false, Some(first)) = (self.opts.lax, &self.early) {
             let e = Error::verification(format!(
-                "the first entry is {first}; the descriptor must come first (ovftool and Workstation insist; --lax accepts it)"
+                "the first entry is {first}; the descriptor must come first (ovftool and Workstation insist)"
             ))
+            .with_hint(Hint::Lax)
             .with_entry(first)
             .with_path(self.input);
             return Err(self.stop(e));
@@ -1364,6 +1377,7 @@ fn finish(
         files,
         disks,
         warnings,
+        hints: std::mem::take(&mut st.plan.hints),
         verification: report,
     })
 }
@@ -1389,9 +1403,10 @@ pub(crate) fn require_eula_acceptance(
         .collect();
     if !eulas.is_empty() && !accepted {
         return Err(Error::usage(format!(
-            "the package has a license agreement; read it and accept it with --accept-all-eulas:\n\n{}",
+            "the package has a license agreement; read it and accept it to import:\n\n{}",
             eulas.join("\n\n----\n\n")
-        )));
+        ))
+        .with_hint(Hint::AcceptEulas));
     }
     Ok(())
 }

@@ -158,7 +158,7 @@ const FAN_OUT_CHUNK: usize = 1 << 20;
 const FAN_OUT_DEPTH: usize = 8;
 
 /// Imports an OVA read from a stream (standard input, an HTTP body) like [`import_package`], in
-/// one pass: a single VM as [`import_reader`] does; a multi-VM vApp without
+/// one pass: a single VM as [`super::import_stream`] does; a multi-VM vApp without
 /// [`ImportOptions::vm`] into `target_dir/<vapp>/<vm>/`, one importer per VM fed with every byte
 /// of the stream (each converts its own disks and hashes the rest, so a disk two VMs attach is
 /// written for both). If one VM fails, the others stop and the folders written are removed.
@@ -206,12 +206,13 @@ pub fn import_package_reader(
         return Err(Error::new(
             crate::ErrorKind::LimitExceeded,
             format!(
-                "the vApp has {} VMs, more than the {} imported at once from a stream: import them one at a time with --vm ID ({}, ...)",
+                "the vApp has {} VMs, more than the {} imported at once from a stream: import them one at a time ({}, ...)",
                 members.len(),
                 crate::limits::MAX_STREAMED_VMS,
                 ids.join(", ")
             ),
         )
+        .with_hint(crate::Hint::ChooseVm)
         .with_path(label));
     }
     let vapp_dir = target_dir.join(&vapp);

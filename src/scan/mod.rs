@@ -1,12 +1,15 @@
 //! The one scan over a package: an OVA stream, an OVA file read in place, or a package folder.
 //!
-//! Every command that reads a package's members (`verify`, `unpack`, `import`) goes through
-//! [`scan_ova`] or [`scan_dir`]: members are named and bounded the same way, hashed with the same
-//! algorithms (the manifest's once it is known, SHA-1 + SHA-256 in a stream before that), keep
-//! the same leading bytes for the disk header check ([`PREFIX_BYTES`]), and the descriptor and
-//! each manifest are parsed exactly once, into the [`Package`] the verdict
-//! ([`crate::verify`]) and the import planner then read. What a command does with a member's
-//! bytes is its [`MemberSink`]: hash only (verify), extract (unpack), convert (import).
+//! Every command that reads a package's members (`verify`, `unpack`, `import`, the vSphere
+//! deploy) goes through [`scan_ova`] or [`scan_dir`]: members are named and bounded the same way,
+//! hashed with the same algorithms (the manifest's once it is known, SHA-1 + SHA-256 in a stream
+//! before that), keep the same leading bytes for the disk header check ([`PREFIX_BYTES`]), and
+//! the descriptor and each manifest are parsed exactly once, into the [`Package`] the verdict
+//! ([`crate::verify`]), the import planner and the deploy then read. What a command does with a
+//! member's bytes is its [`MemberSink`]: hash only (verify), extract (unpack), convert (import),
+//! upload (`vsphere::deploy`), index and leave unread (`transform`, which then copies members in
+//! its output's order; its head comes from [`scan_ova_head`] or [`scan_dir_head`] when the rest
+//! is read later).
 
 use std::fs::File;
 use std::io::{Read, Seek, Write};
@@ -136,6 +139,11 @@ impl Package {
         self.members.iter().find(|m| m.name == name)
     }
 
+    /// The first member with `role`.
+    pub(crate) fn first(&self, role: Role) -> Option<&Member> {
+        self.members.iter().find(|m| names::role(&m.name) == role)
+    }
+
     /// The manifest member `name`, parsed.
     pub(crate) fn manifest(&self, name: &str) -> Option<&Result<Manifest>> {
         self.manifests
@@ -183,6 +191,9 @@ pub(crate) struct DataMember<'a> {
     /// Its size in bytes.
     pub size: u64,
     reader: &'a mut dyn Read,
+    /// Where the bytes lie in the regular file the scan reads, whatever their size.
+    location: Option<(&'a File, u64)>,
+    /// The same, for members large enough to be read in place.
     in_place: Option<(&'a File, u64)>,
     used_in_place: bool,
 }
@@ -199,6 +210,28 @@ impl DataMember<'_> {
         let place = self.in_place;
         self.used_in_place |= place.is_some();
         place
+    }
+
+    /// Leaves the member unread (a sink that only indexes members: `transform`): when its bytes
+    /// lie in the regular file the scan reads, the scan moves past them with a seek; otherwise
+    /// they are read and dropped. Nothing is hashed.
+    pub(crate) fn skip(&mut self) -> Result<CopyResult> {
+        if self.location.is_some() {
+            self.used_in_place = true;
+        } else {
+            let n = std::io::copy(self.reader, &mut std::io::sink())
+                .map_err(|e| Error::from(e).with_entry(self.name))?;
+            if n != self.size {
+                return Err(
+                    Error::corrupt(format!("expected {} bytes, found {n}", self.size))
+                        .with_entry(self.name),
+                );
+            }
+        }
+        Ok(CopyResult {
+            bytes: self.size,
+            ..CopyResult::default()
+        })
     }
 
     /// Hashes the member: in place (holes without reading) when it can, else by reading it.
@@ -287,6 +320,21 @@ impl MemberSink for HashOnly {
     }
 }
 
+/// `transform`'s sink: members are indexed (name, offset, size, in [`Package::members`]) and
+/// left unread, to be copied later in the output's order (by the kernel, out of an OVA file).
+pub(crate) struct Index;
+
+impl MemberSink for Index {
+    fn data(
+        &mut self,
+        member: &mut DataMember<'_>,
+        _opts: &HashOptions,
+        _progress: &dyn Progress,
+    ) -> Result<CopyResult> {
+        member.skip()
+    }
+}
+
 /// `unpack`'s sink: every member becomes a file in `dir` (a folder the caller owns, e.g. a
 /// [`crate::output::PendingDir`]).
 pub(crate) struct Extract<'a> {
@@ -353,13 +401,13 @@ pub(crate) fn scan_ova(
                     .checked_add(h.size)
                     .is_some_and(|end| end <= len)
             });
-            let in_place = archive
-                .filter(|_| in_file && h.size >= DIRECT_MIN)
-                .map(|f| (f, h.data_offset));
+            let location = archive.filter(|_| in_file).map(|f| (f, h.data_offset));
+            let in_place = location.filter(|_| h.size >= DIRECT_MIN);
             let mut member = DataMember {
                 name: &h.name,
                 size: h.size,
                 reader: &mut entry,
+                location,
                 in_place,
                 used_in_place: false,
             };
@@ -389,6 +437,30 @@ pub(crate) fn scan_ova(
             return (pkg, Err(e.with_entry(&h.name)));
         }
     }
+}
+
+/// Reads the leading small members of an OVA stream (descriptor, manifest, certificate) into
+/// `pkg` as [`scan_ova`] reads them (bounded, the first descriptor and each manifest parsed
+/// once), up to the first data member, whose header is returned with nothing of it read (a
+/// caller then reads the rest of the stream in its own order: `transform`), or the end.
+///
+/// # Errors
+/// Archive structure errors, small members over `limits`.
+pub(crate) fn scan_ova_head<R: Read>(
+    reader: &mut Reader<R>,
+    pkg: &mut Package,
+    limits: &Limits,
+) -> Result<Option<crate::ova::reader::EntryHeader>> {
+    while let Some(mut entry) = reader.next_entry()? {
+        let h = entry.header().clone();
+        let role = names::role(&h.name);
+        if role == Role::File {
+            return Ok(Some(h));
+        }
+        let data = read_small(&mut entry, h.size, small_limit(role, limits), &h.name)?;
+        pkg.add_small(&h.name, data, Some(h.data_offset), limits);
+    }
+    Ok(None)
 }
 
 /// Records a small member and hands it to the sink (and the parsed descriptor, when it is the
@@ -462,8 +534,24 @@ pub(crate) fn scan_dir(
 ) -> (Package, Result<()>) {
     let mut pkg = Package::new(Kind::Folder);
     pkg.dir = Some(dir.to_path_buf());
-    let r = scan_dir_into(&mut pkg, dir, ovf_path, limits, sink, progress);
+    let r = scan_dir_into(&mut pkg, dir, ovf_path, limits, sink, progress, true);
     (pkg, r)
+}
+
+/// The head of a package folder as [`scan_dir`] reads it: the descriptor `ovf_path`,
+/// `<base>.mf` and `<base>.cert` read whole, descriptor and manifest parsed once; the files
+/// are left for the caller to read in its own order (`transform`).
+///
+/// # Errors
+/// I/O errors reading them, sizes over `limits`.
+pub(crate) fn scan_dir_head(dir: &Path, ovf_path: &Path, limits: &Limits) -> Result<Package> {
+    let mut pkg = Package::new(Kind::Folder);
+    pkg.dir = Some(dir.to_path_buf());
+    let progress = crate::progress::NoProgress;
+    scan_dir_into(
+        &mut pkg, dir, ovf_path, limits, &mut Index, &progress, false,
+    )?;
+    Ok(pkg)
 }
 
 fn scan_dir_into(
@@ -473,6 +561,7 @@ fn scan_dir_into(
     limits: &Limits,
     sink: &mut dyn MemberSink,
     progress: &dyn Progress,
+    with_files: bool,
 ) -> Result<()> {
     let ovf_name = ovf_path
         .file_name()
@@ -499,6 +588,9 @@ fn scan_dir_into(
             let data = read(&p, limits.max_manifest_bytes, &name)?;
             small_member(pkg, sink, &name, data, None, limits)?;
         }
+    }
+    if !with_files {
+        return Ok(());
     }
     let mut wanted: Vec<String> = Vec::new();
     if let Some(Ok(env)) = &pkg.envelope {
@@ -535,6 +627,7 @@ fn scan_dir_into(
             name: &name,
             size,
             reader: &mut cursor,
+            location: regular.then_some((&f, 0)),
             // In place, like openssl dgst: pread, holes without reading.
             in_place: regular.then_some((&f, 0)),
             used_in_place: false,

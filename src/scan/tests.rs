@@ -110,7 +110,6 @@ fn every_command_parses_the_descriptor_once() {
             &ova,
             &dir.path().join("unpacked"),
             &UnpackOptions::default(),
-            &NoProgress,
         )
         .unwrap()
     });
@@ -160,7 +159,7 @@ fn verify_unpack_and_import_reach_the_same_verdict_through_the_one_scan() {
         }
         // unpack: the same findings, and nothing extracted.
         let out = dir.path().join("unpacked");
-        let unpacked = unpack(&ova, &out, &UnpackOptions::default(), &NoProgress).unwrap();
+        let unpacked = unpack(&ova, &out, &UnpackOptions::default()).unwrap();
         assert_eq!(unpacked.findings, verified.findings, "{damage:?}");
         assert!(!out.exists());
         // import (OVA and folder): refused, naming every error verify found.
@@ -181,6 +180,160 @@ fn verify_unpack_and_import_reach_the_same_verdict_through_the_one_scan() {
                 );
             }
             assert!(!target.join("one").exists());
+        }
+    }
+}
+
+#[test]
+fn transforms_read_the_head_through_the_scan_and_parse_each_descriptor_once() {
+    use crate::transform::diff::{diff, DiffOptions};
+    use crate::transform::edit::{edit, EditOptions};
+    let dir = tempfile::tempdir().unwrap();
+    let (ova, ovf) = package(dir.path(), Damage::None);
+    let opts = EditOptions {
+        annotation: Some("edited".into()),
+        ..Default::default()
+    };
+    for (i, input) in [&ova, &ovf].into_iter().enumerate() {
+        let out = dir.path().join(format!("edited{i}.ova"));
+        let (r, n) = parses(|| edit(input, &out, &opts));
+        r.unwrap();
+        assert_eq!(n, 1, "edit {}", input.display());
+        let v = verify_path(&out, &VerifyOptions::default(), &NoProgress).unwrap();
+        assert!(v.passed(), "{:?}", v.findings);
+    }
+    // diff: one parse per package.
+    let (r, n) = parses(|| diff(&ova, &ovf, &DiffOptions::default()));
+    assert!(r.unwrap().same());
+    assert_eq!(n, 2, "diff");
+    // A damaged head is refused as before: a second descriptor in an OVA.
+    let two = dir.path().join("two.ova");
+    let mut w = crate::ova::writer::Writer::new(std::fs::File::create(&two).unwrap(), 0);
+    let desc = descriptor(3000);
+    w.append_bytes("one.ovf", desc.as_bytes()).unwrap();
+    w.append_bytes("two.ovf", desc.as_bytes()).unwrap();
+    w.finish().unwrap();
+    let e = edit(&two, &dir.path().join("x.ova"), &opts).unwrap_err();
+    assert!(e.message().contains("a second descriptor two.ovf"), "{e}");
+}
+
+/// The vSphere deploy stands on the same scan: against the API simulator (`$VCSIM` or
+/// `target/vcsim`, skipped without it unless `CI` is set), it parses the descriptor once and
+/// refuses the damaged packages `verify` fails, naming the same errors and leaving no VM.
+#[cfg(feature = "vsphere")]
+mod deploy {
+    use std::io::{BufRead, BufReader};
+    use std::path::{Path, PathBuf};
+    use std::process::{Child, Command, Stdio};
+
+    use super::*;
+    use crate::net::{HttpClient, TlsPolicy};
+    use crate::vsphere::deploy::{deploy_folder, deploy_reader, DeployOptions, Target};
+    use crate::vsphere::{Locator, Session};
+
+    struct Sim(Child, String);
+
+    impl Drop for Sim {
+        fn drop(&mut self) {
+            let _ = self.0.kill();
+            let _ = self.0.wait();
+        }
+    }
+
+    /// The simulator on plain HTTP: its child process and `host:port`.
+    fn start() -> Option<Sim> {
+        let exe = std::env::var_os("VCSIM")
+            .map(PathBuf::from)
+            .unwrap_or_else(|| Path::new(env!("CARGO_MANIFEST_DIR")).join("target/vcsim"));
+        if !exe.is_file() {
+            assert!(
+                std::env::var_os("CI").is_none(),
+                "the vSphere simulator is required in CI: {} is missing",
+                exe.display()
+            );
+            eprintln!("SKIP: no vSphere simulator at {}", exe.display());
+            return None;
+        }
+        let mut child = Command::new(exe)
+            .stdout(Stdio::piped())
+            .stderr(Stdio::null())
+            .spawn()
+            .expect("start the simulator");
+        let mut line = String::new();
+        BufReader::new(child.stdout.take().unwrap())
+            .read_line(&mut line)
+            .unwrap();
+        let v: serde_json::Value = serde_json::from_str(&line).expect("simulator JSON line");
+        let url = v["url"].as_str().unwrap();
+        let host_port = url.split('@').nth(1).unwrap().split('/').next().unwrap();
+        Some(Sim(child, host_port.to_string()))
+    }
+
+    #[test]
+    fn deploy_parses_the_descriptor_once_and_reaches_verifys_verdict() {
+        let Some(sim) = start() else { return };
+        let target = Target {
+            locator: Locator::parse(&format!("vi://user@{}/DC0/host/DC0_C0", sim.1)).unwrap(),
+            password: "pass".into(),
+            tls: TlsPolicy::System,
+            https: false,
+        };
+        let s =
+            Session::connect(HttpClient::new(TlsPolicy::System).unwrap(), &sim.1, false).unwrap();
+        s.login("user", "pass").unwrap();
+        let vm = |name: &str| s.find_by_path(&format!("DC0/vm/{name}")).unwrap();
+        let deploy = |path: &Path, name: &str| {
+            let opts = DeployOptions {
+                name: Some(name.to_string()),
+                ..Default::default()
+            };
+            if path.extension().is_some_and(|e| e == "ova") {
+                let mut f = std::fs::File::open(path).unwrap();
+                deploy_reader(&mut f, "one.ova", &target, &opts, &NoProgress)
+            } else {
+                deploy_folder(path, &target, &opts, &NoProgress)
+            }
+        };
+        let dir = tempfile::tempdir().unwrap();
+        let (ova, ovf) = package(dir.path(), Damage::None);
+        for (i, path) in [&ova, &ovf].into_iter().enumerate() {
+            let name = format!("good{i}");
+            let (r, n) = parses(|| deploy(path, &name));
+            let r = r.unwrap();
+            assert!(r.verification.passed(), "{:?}", r.verification.findings);
+            assert_eq!(n, 1, "deploy {}", path.display());
+            assert!(vm(&name).is_some(), "{name} was not deployed");
+        }
+        for damage in [
+            Damage::DataDigest,
+            Damage::DescriptorDigest,
+            Damage::SizeMismatch,
+            Damage::MissingData,
+            Damage::ExtraMember,
+        ] {
+            let dir = tempfile::tempdir().unwrap();
+            let (ova, ovf) = package(dir.path(), damage);
+            let paths = if damage == Damage::ExtraMember {
+                vec![&ova]
+            } else {
+                vec![&ova, &ovf]
+            };
+            for (i, path) in paths.into_iter().enumerate() {
+                let verified = verify_path(path, &VerifyOptions::default(), &NoProgress).unwrap();
+                let expected = errors(&verified.findings);
+                assert!(!expected.is_empty(), "{damage:?} passes verify");
+                let name = format!("bad{i}");
+                let e = deploy(path, &name).unwrap_err();
+                assert_eq!(e.kind(), crate::ErrorKind::Verification, "{damage:?}: {e}");
+                for f in &expected {
+                    assert!(
+                        e.message().contains(&f.message),
+                        "{damage:?}: {e} lacks {}",
+                        f.message
+                    );
+                }
+                assert!(vm(&name).is_none(), "{damage:?}: a VM is left");
+            }
         }
     }
 }

@@ -27,7 +27,7 @@ use crate::error::{Error, Result};
 use crate::file_reader::{FileReader, Part};
 use crate::limits::Limits;
 use crate::ova::names::{self, Role};
-use crate::ovf::{Envelope, ParseOptions};
+use crate::ovf::Envelope;
 use crate::vmdk::codec::Inflater;
 use crate::vmdk::header::SparseHeader;
 use crate::vmdk::stream::{BatchGrain, GrainBatch, Origin, StreamFileSource, StreamReader};
@@ -962,13 +962,10 @@ pub fn diff(a: &Path, b: &Path, opts: &DiffOptions) -> Result<DiffReport> {
             "diff reads packages from files, not standard input",
         ));
     }
-    let pa = Package::open(a, &opts.limits).map_err(|e| e.with_path(a))?;
-    let pb = Package::open(b, &opts.limits).map_err(|e| e.with_path(b))?;
-    let parse = ParseOptions {
-        limits: opts.limits,
-    };
-    let ea = Envelope::parse_with(&pa.desc, &parse).map_err(|e| e.with_path(a))?;
-    let eb = Envelope::parse_with(&pb.desc, &parse).map_err(|e| e.with_path(b))?;
+    let mut pa = Package::open(a, &opts.limits).map_err(|e| e.with_path(a))?;
+    let mut pb = Package::open(b, &opts.limits).map_err(|e| e.with_path(b))?;
+    let ea = pa.take_envelope()?;
+    let eb = pb.take_envelope()?;
     report.descriptor = diff_descriptors(&ea, &eb);
     if !opts.data {
         return Ok(report);

@@ -22,7 +22,7 @@ use crate::ova::names;
 use crate::ovf::model::{is_core, is_kind, kind, ovf_attr};
 use crate::ovf::tree::Element;
 use crate::ovf::ResourceType;
-use crate::ovf::{ns, Envelope, ParseOptions, Severity, ValidateOptions};
+use crate::ovf::{ns, Envelope, Severity, ValidateOptions};
 use crate::progress::Progress;
 use crate::vm::controller::ControllerKind;
 use crate::vm::NicAdapter;
@@ -131,6 +131,8 @@ pub struct EditOptions {
     pub force: bool,
     /// Size caps.
     pub limits: Limits,
+    /// Receives progress of the copy (`None`: none reported).
+    pub progress: Option<std::sync::Arc<dyn Progress>>,
 }
 
 /// What [`edit`] did.
@@ -143,7 +145,7 @@ pub struct EditSummary {
     /// Members written with their sizes.
     pub entries: Vec<(String, u64)>,
     /// The manifest's algorithm.
-    pub manifest: Option<&'static str>,
+    pub manifest: Option<Algorithm>,
     /// Whether the output is signed.
     pub signed: bool,
 }
@@ -1262,8 +1264,8 @@ fn pkg_limit() -> u64 {
 }
 
 /// The manifest algorithm of the output: the input's (one algorithm), else SHA-256.
-pub(crate) fn manifest_algorithm(pkg: &Package, limits: &Limits) -> Algorithm {
-    pkg.parsed_manifest(limits)
+pub(crate) fn manifest_algorithm(pkg: &Package) -> Algorithm {
+    pkg.parsed_manifest()
         .map(|m| m.algorithms())
         .filter(|a| a.len() == 1)
         .map(|a| a[0])
@@ -1294,34 +1296,27 @@ pub(crate) fn manifest_algorithm(pkg: &Package, limits: &Limits) -> Algorithm {
 /// # Security
 /// Member names and added file names pass the OVA name policy; sizes are capped by
 /// `opts.limits`.
-pub fn edit(
-    input: &Path,
-    output: &Path,
-    opts: &EditOptions,
-    progress: &dyn Progress,
-) -> Result<EditSummary> {
+pub fn edit(input: &Path, output: &Path, opts: &EditOptions) -> Result<EditSummary> {
+    let progress = crate::progress::of(&opts.progress);
     if output != Path::new("-") {
         crate::output::check_overwrite(output, opts.force)?;
     }
     let mut pkg = Package::open(input, &opts.limits)?;
     package::check_not_input(&pkg, output)?;
-    let parse = ParseOptions {
-        limits: opts.limits,
-    };
-    let original = Envelope::parse_with(&pkg.desc, &parse).map_err(|e| e.with_path(input))?;
+    let original = pkg.take_envelope()?;
     let mut env = original.clone();
     let (changes, added) = apply(&mut env, opts)?;
     let files = file_plan(&env, &pkg, &added, |_| false)?;
     let mut changes = changes;
     fix_sizes(&mut env, &files, &pkg, &mut changes)?;
     let desc = if env == original {
-        pkg.desc.clone()
+        pkg.desc().to_vec()
     } else {
         env.to_bytes()?
     };
-    let alg = manifest_algorithm(&pkg, &opts.limits);
-    let unchanged = desc == pkg.desc && added.is_empty();
-    let signed_in = pkg.cert.is_some();
+    let alg = manifest_algorithm(&pkg);
+    let unchanged = desc == pkg.desc() && added.is_empty();
+    let signed_in = pkg.cert().is_some();
     let bad = new_errors(&original, &env);
     if !bad.is_empty() {
         return Err(Error::usage(format!(
@@ -1332,15 +1327,16 @@ pub fn edit(
     let (cert, verbatim) = match &opts.signing {
         Signing::Sign(s) => (CertPlan::Sign(s.clone()), None),
         Signing::Unsign => (CertPlan::None, None),
-        Signing::Keep if signed_in && unchanged && pkg.manifest.is_some() => (
-            CertPlan::Keep(pkg.cert.as_ref().map(|c| c.1.clone()).unwrap_or_default()),
-            pkg.manifest.as_ref().map(|m| m.1.clone()),
+        Signing::Keep if signed_in && unchanged && pkg.manifest().is_some() => (
+            CertPlan::Keep(pkg.cert().map(|c| c.1.to_vec()).unwrap_or_default()),
+            pkg.manifest().map(|m| m.1.to_vec()),
         ),
         Signing::Keep if signed_in => {
             return Err(Error::usage(
-                "the package is signed and this edit invalidates its signature: add --sign \
-                 KEY --cert CERT to sign it again, or --unsign to drop the signature",
+                "the package is signed and this edit invalidates its signature: sign it again \
+                 or drop the signature",
             )
+            .with_hint(crate::Hint::Resign)
             .with_path(input))
         }
         Signing::Keep => (CertPlan::None, None),
@@ -1352,7 +1348,7 @@ pub fn edit(
         _ => {}
     }
     let plan = WritePlan {
-        desc_name: pkg.desc_name.clone(),
+        desc_name: pkg.desc_name().to_string(),
         desc,
         manifest: Some(alg),
         verbatim_manifest: verbatim,
@@ -1368,7 +1364,7 @@ pub fn edit(
         output: w.output,
         changes,
         entries: w.entries,
-        manifest: Some(alg.name()),
+        manifest: Some(alg),
         signed,
     })
 }

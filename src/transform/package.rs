@@ -27,13 +27,14 @@ use crate::output::{PendingDir, PendingFile};
 use crate::ova::names::{self, Role};
 use crate::ova::reader::Reader;
 use crate::ova::writer::{source_date_epoch, Writer};
+use crate::ovf::Envelope;
 use crate::progress::Progress;
-use crate::scan::read_small;
+use crate::scan;
 
 /// Member name → (data offset, size) in an OVA file.
 type MemberIndex = HashMap<String, (u64, u64)>;
 
-/// Where a package comes from.
+/// Where a package's other members come from.
 #[derive(Debug)]
 enum Origin {
     /// An OVA in a regular file: members are `(data offset, size)` in it.
@@ -48,18 +49,23 @@ enum Origin {
     Dir { dir: PathBuf },
 }
 
-/// A package opened for a transform: its descriptor, manifest and certificate in memory, the
-/// other members reachable by name.
+/// A package opened for a transform: the package as the one scan reads it ([`scan::Package`]:
+/// descriptor, manifest and certificate in memory, the descriptor and manifest parsed once),
+/// and the other members reachable by name.
+///
+/// Why not the whole [`scan::scan_ova`]/[`scan::scan_dir`] pass: that pass reads and hashes
+/// every member once, in the package's order, before anyone knows what the output needs. A
+/// transform writes members in the *output's* order, adds, drops and renames files, and copies
+/// an unchanged member of an OVA file by the kernel (`copy_file_range`) without reading it in
+/// user space; its digests are carried over from the input's manifest or computed while
+/// copying. Scanning first would read every disk twice. So the scan reads the head (small
+/// members through the same bounded reader and the same one parse; for an OVA file, the
+/// member index with the [`scan::Index`] sink, which seeks past data) and the write pass reads
+/// the data members once, as the plan orders them.
 #[derive(Debug)]
 pub(crate) struct Package {
-    /// The descriptor's name (`x.ovf`).
-    pub desc_name: String,
-    /// The descriptor's bytes.
-    pub desc: Vec<u8>,
-    /// The manifest's name and bytes.
-    pub manifest: Option<(String, Vec<u8>)>,
-    /// The certificate's name and bytes.
-    pub cert: Option<(String, Vec<u8>)>,
+    /// The head, as the one scan read it.
+    head: scan::Package,
     /// The first data member of a stream, already announced by the reader.
     pending_stream_member: Option<crate::ova::reader::EntryHeader>,
     origin: Origin,
@@ -67,19 +73,30 @@ pub(crate) struct Package {
     pub path: PathBuf,
 }
 
-fn read_capped(path: &Path, limit: u64) -> Result<Vec<u8>> {
-    let f = File::open(path).map_err(|e| Error::io("cannot open", e).with_path(path))?;
-    let size = f
-        .metadata()
-        .map_err(|e| Error::io("cannot inspect", e).with_path(path))?
-        .len();
-    read_small(&mut &f, size, limit, &path.display().to_string()).map_err(|e| e.with_path(path))
-}
-
 /// Whether `path` names an OVA (by its content: a tar archive), as opposed to a folder or
 /// an `.ovf`.
 fn is_dir_package(path: &Path) -> bool {
     path.is_dir() || names::role(&path.to_string_lossy()) == Role::Descriptor
+}
+
+/// The package a head scan read, refused without a descriptor or with a second one (an OVA
+/// holds one; a transform would not know which to write).
+fn checked_head(head: &scan::Package) -> Result<()> {
+    let mut descs = head
+        .members
+        .iter()
+        .filter(|m| names::role(&m.name) == Role::Descriptor);
+    if descs.next().is_none() {
+        return Err(Error::invalid_ovf("no .ovf descriptor in the archive"));
+    }
+    if let Some(second) = descs.next() {
+        return Err(Error::corrupt(format!(
+            "a second descriptor {} in the archive",
+            second.name
+        ))
+        .with_entry(&second.name));
+    }
+    Ok(())
 }
 
 impl Package {
@@ -92,12 +109,16 @@ impl Package {
     pub fn open(path: &Path, limits: &Limits) -> Result<Package> {
         if path == Path::new("-") {
             let mut reader = Reader::new(std::io::stdin(), *limits);
-            return Self::from_ova_head(path, &mut reader, limits, None).map(|(mut p, first)| {
-                p.pending_stream_member = first;
-                p.origin = Origin::OvaStream {
+            let mut head = scan::Package::new(scan::Kind::OvaStream);
+            let first = scan::scan_ova_head(&mut reader, &mut head, limits)?;
+            checked_head(&head)?;
+            return Ok(Package {
+                head,
+                pending_stream_member: first,
+                origin: Origin::OvaStream {
                     reader: Box::new(reader),
-                };
-                p
+                },
+                path: path.to_path_buf(),
             });
         }
         if is_dir_package(path) {
@@ -105,95 +126,32 @@ impl Package {
         }
         let file = File::open(path).map_err(|e| Error::io("cannot open", e).with_path(path))?;
         let mut cursor = &file;
-        let mut reader = Reader::new(&mut cursor as &mut dyn Read, *limits);
-        let mut index = HashMap::new();
-        let (mut p, _) = Self::from_ova_head(path, &mut reader, limits, Some((&file, &mut index)))
-            .map_err(|e| e.with_path(path))?;
-        drop(reader);
-        p.origin = Origin::OvaFile { file, index };
-        Ok(p)
-    }
-
-    /// Reads members up to (for a stream) the first data member, or (for a file) the end,
-    /// keeping descriptor, manifest and certificate and indexing the rest.
-    fn from_ova_head<R: Read>(
-        path: &Path,
-        reader: &mut Reader<R>,
-        limits: &Limits,
-        mut file: Option<(&File, &mut MemberIndex)>,
-    ) -> Result<(Package, Option<crate::ova::reader::EntryHeader>)> {
-        let mut desc = None;
-        let mut manifest = None;
-        let mut cert = None;
-        let mut first = None;
-        while let Some(mut entry) = reader.next_entry()? {
-            let h = entry.header().clone();
-            match names::role(&h.name) {
-                Role::Descriptor if desc.is_none() => {
-                    let d = read_small(&mut entry, h.size, limits.max_descriptor_bytes, &h.name)?;
-                    desc = Some((h.name, d));
-                }
-                Role::Descriptor => {
-                    return Err(Error::corrupt(format!(
-                        "a second descriptor {} in the archive",
-                        h.name
-                    ))
-                    .with_entry(&h.name))
-                }
-                Role::Manifest if manifest.is_none() => {
-                    let d = read_small(&mut entry, h.size, limits.max_manifest_bytes, &h.name)?;
-                    manifest = Some((h.name, d));
-                }
-                Role::Certificate if cert.is_none() => {
-                    let d = read_small(&mut entry, h.size, limits.max_manifest_bytes, &h.name)?;
-                    cert = Some((h.name, d));
-                }
-                _ => match file.as_mut() {
-                    Some((f, index)) => {
-                        // Skip the data with a seek: it is copied later, positionally.
-                        let end = h.data_offset.checked_add(h.size).ok_or_else(|| {
-                            Error::corrupt("member size overflows").with_entry(&h.name)
-                        })?;
-                        let mut c: &File = f;
-                        std::io::Seek::seek(&mut c, std::io::SeekFrom::Start(end))
-                            .map_err(|e| Error::io("cannot seek", e).with_entry(&h.name))?;
-                        entry.skip_consumed(h.size)?;
-                        index.insert(h.name, (h.data_offset, h.size));
-                    }
-                    None => {
-                        first = Some(h);
-                        break;
-                    }
-                },
+        let (head, status) = scan::scan_ova(
+            &mut cursor,
+            Some(&file),
+            limits,
+            &mut scan::Index,
+            &crate::progress::NoProgress,
+        );
+        status.map_err(|e| e.with_path(path))?;
+        checked_head(&head).map_err(|e| e.with_path(path))?;
+        let len = file_size(&file, path)?;
+        let mut index = MemberIndex::new();
+        for m in head.members.iter().filter(|m| m.content.is_none()) {
+            let offset = m.data_offset.unwrap_or_default();
+            if offset.saturating_add(m.size) > len {
+                return Err(
+                    Error::corrupt("a member extends past the end of the archive").with_path(path),
+                );
             }
+            index.insert(m.name.clone(), (offset, m.size));
         }
-        let (desc_name, desc) =
-            desc.ok_or_else(|| Error::invalid_ovf("no .ovf descriptor in the archive"))?;
-        if let Some((f, index)) = file {
-            let len = f
-                .metadata()
-                .map_err(|e| Error::io("cannot inspect", e))?
-                .len();
-            if index.values().any(|(o, s)| o.saturating_add(*s) > len) {
-                return Err(Error::corrupt(
-                    "a member extends past the end of the archive",
-                ));
-            }
-        }
-        Ok((
-            Package {
-                desc_name,
-                desc,
-                manifest,
-                cert,
-                pending_stream_member: None,
-                origin: Origin::Dir {
-                    dir: PathBuf::new(),
-                },
-                path: path.to_path_buf(),
-            },
-            first,
-        ))
+        Ok(Package {
+            head,
+            pending_stream_member: None,
+            origin: Origin::OvaFile { file, index },
+            path: path.to_path_buf(),
+        })
     }
 
     fn open_dir(path: &Path, limits: &Limits) -> Result<Package> {
@@ -231,33 +189,63 @@ impl Package {
             (dir, name)
         };
         names::check_name(&desc_name)?;
-        let desc = read_capped(&dir.join(&desc_name), limits.max_descriptor_bytes)?;
-        let base = base_of(&desc_name);
-        let side = |ext: &str| -> Result<Option<(String, Vec<u8>)>> {
-            let n = format!("{base}.{ext}");
-            let p = dir.join(&n);
-            if p.is_file() {
-                Ok(Some((n, read_capped(&p, limits.max_manifest_bytes)?)))
-            } else {
-                Ok(None)
-            }
-        };
+        let head = scan::scan_dir_head(&dir, &dir.join(&desc_name), limits)?;
         Ok(Package {
-            desc_name: desc_name.clone(),
-            desc,
-            manifest: side("mf")?,
-            cert: side("cert")?,
+            head,
             pending_stream_member: None,
             origin: Origin::Dir { dir },
             path: path.to_path_buf(),
         })
     }
 
-    /// The input's manifest, parsed (an unreadable manifest counts as none).
-    pub fn parsed_manifest(&self, limits: &Limits) -> Option<Manifest> {
-        self.manifest
-            .as_ref()
-            .and_then(|(_, b)| Manifest::parse(b, limits).ok())
+    /// The descriptor member ([`Package::open`] makes sure there is one).
+    fn desc_member(&self) -> Option<&scan::Member> {
+        self.head.first(Role::Descriptor)
+    }
+
+    /// The descriptor's name (`x.ovf`).
+    pub fn desc_name(&self) -> &str {
+        self.desc_member().map_or("", |m| m.name.as_str())
+    }
+
+    /// The descriptor's bytes.
+    pub fn desc(&self) -> &[u8] {
+        self.desc_member()
+            .and_then(|m| m.content.as_deref())
+            .unwrap_or_default()
+    }
+
+    /// The manifest's name and bytes.
+    pub fn manifest(&self) -> Option<(&str, &[u8])> {
+        self.head
+            .first(Role::Manifest)
+            .map(|m| (m.name.as_str(), m.content.as_deref().unwrap_or_default()))
+    }
+
+    /// The certificate's name and bytes.
+    pub fn cert(&self) -> Option<(&str, &[u8])> {
+        self.head
+            .first(Role::Certificate)
+            .map(|m| (m.name.as_str(), m.content.as_deref().unwrap_or_default()))
+    }
+
+    /// The descriptor, parsed (once, by the scan); taken out of the package.
+    ///
+    /// # Errors
+    /// The descriptor's parse error, naming the package.
+    pub fn take_envelope(&mut self) -> Result<Envelope> {
+        match self.head.envelope.take() {
+            Some(parsed) => parsed.map_err(|e| e.with_path(&self.path)),
+            None => {
+                Err(Error::invalid_ovf("the descriptor was already taken").with_path(&self.path))
+            }
+        }
+    }
+
+    /// The input's manifest, parsed (once, by the scan; an unreadable manifest counts as none).
+    pub fn parsed_manifest(&self) -> Option<&Manifest> {
+        let (name, _) = self.manifest()?;
+        self.head.manifest(name).and_then(|m| m.as_ref().ok())
     }
 
     /// Checks what the pass reads whole against the input's own integrity data: the descriptor
@@ -269,22 +257,23 @@ impl Package {
     /// # Errors
     /// [`ErrorKind::Verification`] on a mismatch; a certificate file that does not parse.
     pub fn check_integrity(&self, signature: bool, limits: &Limits) -> Result<()> {
-        let Some((mf_name, mf)) = &self.manifest else {
+        let Some((mf_name, mf)) = self.manifest() else {
             return Ok(());
         };
-        if let Some(m) = self.parsed_manifest(limits) {
-            for e in m.entries.iter().filter(|e| e.name == self.desc_name) {
-                if e.algorithm.digest(&self.desc) != e.digest {
+        let desc_name = self.desc_name();
+        if let Some(m) = self.parsed_manifest() {
+            for e in m.entries.iter().filter(|e| e.name == desc_name) {
+                if e.algorithm.digest(self.desc()) != e.digest {
                     return Err(Error::verification(format!(
-                        "{}: its {} digest does not match the input's manifest (the input is \
+                        "{desc_name}: its {} digest does not match the input's manifest (the input is \
                          damaged); nothing written",
-                        self.desc_name, e.algorithm
+                        e.algorithm
                     ))
-                    .with_entry(&self.desc_name));
+                    .with_entry(desc_name));
                 }
             }
         }
-        if let (true, Some((cert_name, cert))) = (signature, &self.cert) {
+        if let (true, Some((cert_name, cert))) = (signature, self.cert()) {
             crate::cert::CertFile::parse(cert, limits)
                 .and_then(|c| c.verify_manifest(mf))
                 .map_err(|e| {
@@ -890,7 +879,7 @@ pub(crate) fn write(
     limits: &Limits,
     progress: &dyn Progress,
 ) -> Result<Written> {
-    let old = pkg.parsed_manifest(limits);
+    let old = pkg.parsed_manifest().cloned();
     let kind = out_kind(output);
     let mf_name = format!("{}.mf", base_of(&plan.desc_name));
     let cert_name = format!("{}.cert", base_of(&plan.desc_name));

@@ -38,7 +38,7 @@ use crate::progress::Progress;
 use crate::vm::controller::ControllerKind;
 
 /// A hypervisor to retarget for.
-#[derive(Debug, Clone, Copy, PartialEq, Eq, Serialize)]
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
 pub enum Target {
     /// VMware ESXi 6.7 (hardware up to vmx-14).
     Esxi67,
@@ -50,6 +50,19 @@ pub enum Target {
     Workstation17,
     /// Oracle VirtualBox 7.
     VirtualBox7,
+}
+
+impl Serialize for Target {
+    /// As its command-line name (`esxi-7.0`).
+    fn serialize<S: serde::Serializer>(&self, s: S) -> std::result::Result<S::Ok, S::Error> {
+        s.serialize_str(self.name())
+    }
+}
+
+impl std::fmt::Display for Target {
+    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+        f.write_str(self.name())
+    }
 }
 
 impl Target {
@@ -73,7 +86,7 @@ impl Target {
         }
     }
 
-    /// The target named `s`.
+    /// The target named `s` (as [`Target::name`], case-insensitively).
     pub fn from_name(s: &str) -> Option<Target> {
         Target::ALL
             .into_iter()
@@ -117,13 +130,15 @@ pub struct RetargetOptions {
     pub force: bool,
     /// Size caps.
     pub limits: Limits,
+    /// Receives progress of the copy (`None`: none reported).
+    pub progress: Option<std::sync::Arc<dyn Progress>>,
 }
 
 /// What [`retarget`] did (or would do).
 #[derive(Debug, Clone, Serialize)]
 pub struct RetargetSummary {
     /// The target.
-    pub target: &'static str,
+    pub target: Target,
     /// The output written (`None` for a dry run).
     pub output: Option<PathBuf>,
     /// Every change, in words.
@@ -490,8 +505,8 @@ pub fn retarget(
     input: &Path,
     output: Option<&Path>,
     opts: &RetargetOptions,
-    progress: &dyn Progress,
 ) -> Result<RetargetSummary> {
+    let progress = crate::progress::of(&opts.progress);
     if let (Some(o), false) = (output, opts.dry_run) {
         if o != Path::new("-") {
             crate::output::check_overwrite(o, opts.force)?;
@@ -504,7 +519,7 @@ pub fn retarget(
     let parse = ParseOptions {
         limits: opts.limits,
     };
-    let original = Envelope::parse_with(&pkg.desc, &parse).map_err(|e| e.with_path(input))?;
+    let original = pkg.take_envelope()?;
     // Every target's importer reads DMTF OVF 1.x; VMware's 0.9 drafts only some.
     let (mut env, mut changes) = super::ovf09::to_ovf1(&original, &parse)?;
     changes.extend(apply(&mut env, opts.target, opts.strip_vendor_sections)?);
@@ -582,7 +597,7 @@ pub fn retarget(
     }
     super::edit::fix_sizes(&mut env, &plan, &pkg, &mut changes)?;
     // Manifest: the input's algorithm when the target reads it, else SHA-256.
-    let alg = match super::edit::manifest_algorithm(&pkg, &opts.limits) {
+    let alg = match super::edit::manifest_algorithm(&pkg) {
         Algorithm::Sha512 if opts.target == Target::Esxi67 => {
             changes.push("manifest SHA512 -> SHA256".into());
             Algorithm::Sha256
@@ -590,9 +605,9 @@ pub fn retarget(
         a => a,
     };
     let old_mf_lists_desc = pkg
-        .parsed_manifest(&opts.limits)
-        .is_some_and(|m| m.get(&pkg.desc_name).is_some());
-    if pkg.manifest.is_none() {
+        .parsed_manifest()
+        .is_some_and(|m| m.get(pkg.desc_name()).is_some());
+    if pkg.manifest().is_none() {
         changes.push(format!("manifest ({alg}) added"));
     } else if !old_mf_lists_desc {
         changes.push("manifest now lists the descriptor".into());
@@ -603,7 +618,7 @@ pub fn retarget(
             CertPlan::Sign(s.clone())
         }
         None => {
-            if pkg.cert.is_some() {
+            if pkg.cert().is_some() {
                 changes.push(
                     "signature removed: it cannot hold for the new manifest (give a signer to sign it again)".into(),
                 );
@@ -621,12 +636,12 @@ pub fn retarget(
             .collect()
     };
     let desc = if env == original {
-        pkg.desc.clone()
+        pkg.desc().to_vec()
     } else {
         env.to_bytes()?
     };
     let mut summary = RetargetSummary {
-        target: opts.target.name(),
+        target: opts.target,
         output: None,
         changes,
         remaining_errors: remaining,
@@ -639,7 +654,7 @@ pub fn retarget(
         return Err(Error::usage("an output is needed (or a dry run)"));
     };
     let plan = WritePlan {
-        desc_name: pkg.desc_name.clone(),
+        desc_name: pkg.desc_name().to_string(),
         desc,
         manifest: Some(alg),
         verbatim_manifest: None,

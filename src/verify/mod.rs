@@ -154,8 +154,8 @@ pub struct FileReport {
     pub name: String,
     /// Stored size in bytes.
     pub size: u64,
-    /// Computed digests, hex, by algorithm name.
-    pub digests: BTreeMap<String, String>,
+    /// Computed digests, hex, by algorithm (serialised by its manifest spelling, `SHA256`).
+    pub digests: BTreeMap<Algorithm, String>,
     /// Whether a manifest digest was compared and matched.
     pub digest_verified: bool,
 }
@@ -294,7 +294,7 @@ fn verify_ova_inner(
     check_options(opts)?;
     if opts.deep && reopen.is_none() {
         return Err(Error::usage(
-            "--deep decodes disks in a second pass and needs a file, not a stream",
+            "a deep check decodes disks in a second pass and needs a file, not a stream",
         ));
     }
     let mut report = Report {
@@ -446,11 +446,8 @@ fn verify_dir(
     Ok(report)
 }
 
-fn hex_digests(d: &Digests) -> BTreeMap<String, String> {
-    d.values
-        .iter()
-        .map(|(a, v)| (a.name().to_string(), hex::encode(v)))
-        .collect()
+fn hex_digests(d: &Digests) -> BTreeMap<Algorithm, String> {
+    d.values.iter().map(|(a, v)| (*a, hex::encode(v))).collect()
 }
 
 /// Every cross-check on a collected package.
@@ -911,13 +908,13 @@ fn check_signature(
             report.error(
                 Code::Unsigned,
                 None,
-                "the package is not signed (--require-signature)".into(),
+                "the package is not signed, but a signature is required".into(),
             );
         } else if !policy.trust.is_empty() {
             report.error(
                 Code::Unsigned,
                 None,
-                "the package is not signed, but a trusted signer was asked for (--trust, --trust-system)".into(),
+                "the package is not signed, but a trusted signer is required".into(),
             );
         }
         return;
@@ -1013,7 +1010,7 @@ fn check_signature(
         report.error(
             Code::Unsigned,
             Some(&cm.name),
-            "no valid signature (--require-signature)".into(),
+            "no valid signature, but a signature is required".into(),
         );
     }
     report.signature = Some(sig);
@@ -1203,7 +1200,7 @@ fn deep_check(
             Code::DeepSkipped,
             Some(&entry),
             format!(
-                "Disk {}: --deep decodes streamOptimized VMDKs only",
+                "Disk {}: a deep check decodes streamOptimized VMDKs only",
                 disk.disk_id
             ),
         );
@@ -1219,7 +1216,7 @@ fn deep_check(
                 len: p.size,
             }),
             _ => {
-                report.push_error(&Error::usage("--deep needs a file"));
+                report.push_error(&Error::usage("a deep check needs a file"));
                 return;
             }
         }

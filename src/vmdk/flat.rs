@@ -5,8 +5,8 @@
 //! * [`Allocation::Sparse`] (thin): the extent is a sparse file; only data is written.
 //! * [`Allocation::Preallocate`] (lazy-zeroed thick, hosted flat): `fallocate` reserves the whole
 //!   extent up front (unwritten extents that read as zeros); data is written, zeros are not.
-//! * [`Allocation::EagerZero`] (eager-zeroed thick): every byte is written, zeros included,
-//!   before [`DiskSink::finish`] returns.
+//! * [`Allocation::EagerZero`] (eager-zeroed thick): every byte is written, zeros included, and
+//!   written back to the device (`fdatasync`) before [`DiskSink::finish`] returns.
 //!
 //! Data is written with positioned writes by the pipeline's worker threads, in parallel; the
 //! ordered writer only checks order and, for eager zeroing, fills the gaps with zeros.
@@ -254,7 +254,17 @@ impl DiskSink for FlatSink {
             .map_err(|e| Error::io("cannot write", e).with_path(&dpath))?;
         let mut pendings = Vec::with_capacity(self.extents.len() + 1);
         let mut sizes = vec![(dpath.clone(), text.len() as u64)];
-        for e in self.extents {
+        for mut e in self.extents {
+            if self.alloc == Allocation::EagerZero {
+                // Eager zeroing means the zeros are on the device when the disk is handed over
+                // (that is what tells it from lazy-zeroed thick), whatever `output::Durability`
+                // says: write every block back now.
+                let path = e.pending.final_path().to_path_buf();
+                e.pending
+                    .file()
+                    .sync_data()
+                    .map_err(|err| Error::io("cannot write zeros back", err).with_path(&path))?;
+            }
             sizes.push((e.pending.final_path().to_path_buf(), e.len));
             report.stored_bytes += match self.alloc {
                 Allocation::Sparse => 0,

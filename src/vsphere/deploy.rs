@@ -2,18 +2,22 @@
 //!
 //! 1. Connect (TLS per [`TlsPolicy`]), `Login`, resolve the locator's inventory path (an
 //!    incomplete one lists what can follow), the datastore, networks and VM folder.
-//! 2. Read the package's descriptor (the first member), `OvfManager.CreateImportSpec` (its errors
-//!    and warnings become findings; an `OvfUnsupportedType` is an error unless `--lax`).
+//! 2. Read the package through the one scan (the `scan` module, as `verify`, `unpack` and
+//!    `import` read it) with the `Upload` sink. Its descriptor (the first member, parsed once
+//!    by the scan) goes to `OvfManager.CreateImportSpec` (its errors and warnings become
+//!    findings; an `OvfUnsupportedType` is an error unless `--lax`).
 //! 3. `ResourcePool.ImportVApp` creates the VM and returns an `HttpNfcLease`; once it is
 //!    `ready`, each disk member is sent to its device URL *as it streams by*: streamOptimized
 //!    members pass through unchanged, gzip members are inflated on the way; every member is
 //!    hashed while it is sent. `HttpNfcLeaseProgress` is reported every few seconds meanwhile
 //!    (a lease times out otherwise).
-//! 4. After the last member, every check of `verify` runs on what the pass collected (manifest,
-//!    signature, References ↔ members, disk headers). Only then `HttpNfcLeaseComplete`; any
-//!    failure aborts the lease **and destroys the half-created VM**, so nothing is left.
+//! 4. After the last member, every check of `verify` runs on the scan's package, under the same
+//!    [`Policy`] (manifest, signature, References ↔ members, disk headers). Only then
+//!    `HttpNfcLeaseComplete`; any failure aborts the lease **and destroys the half-created
+//!    VM**, so nothing is left.
 
 use std::io::{self, Read, Write};
+use std::path::Path;
 use std::sync::atomic::{AtomicU64, Ordering};
 use std::time::Duration;
 
@@ -23,17 +27,15 @@ use super::client::{el, MoRef, Session};
 use super::import_spec::{self, SpecNote};
 use super::locator::Locator;
 use super::xml::El;
-use crate::digest::{copy_hashing, copy_hashing_to_channel, Algorithm, CopyOptions};
+use crate::digest::{copy_hashing, copy_hashing_to_channel, CopyResult, HashOptions};
 use crate::error::{Error, ErrorKind, Result};
 use crate::inflate::GunzipCapped;
 use crate::limits::Limits;
-use crate::manifest::Manifest;
 use crate::net::{HttpClient, TlsPolicy};
 use crate::ova::names::{self, Role};
-use crate::ova::Reader;
-use crate::ovf::{Envelope, FileRef, ParseOptions};
+use crate::ovf::{Envelope, FileRef};
 use crate::progress::Progress;
-use crate::scan::{self, read_small, Member, Package};
+use crate::scan::{self, DataMember, MemberSink};
 use crate::verify::{self, Policy, Report, Severity};
 use crate::vmdk::layout::Layout;
 
@@ -130,6 +132,18 @@ pub struct DeployOptions {
     pub skip_manifest_check: bool,
     /// Size caps.
     pub limits: Limits,
+}
+
+impl DeployOptions {
+    /// The policy the package's verdict is judged by (the same as `verify`, `unpack` and
+    /// `import` with the same options).
+    pub fn policy(&self) -> Policy {
+        Policy {
+            lax: self.lax,
+            skip_manifest_check: self.skip_manifest_check,
+            ..Policy::default()
+        }
+    }
 }
 
 /// One uploaded disk.
@@ -566,52 +580,203 @@ pub fn deploy_reader(
     progress: &dyn Progress,
 ) -> Result<DeployReport> {
     let s = login(target)?;
-    let r = deploy_session(&s, src, label, target, opts, progress);
+    let r = deploy_session(&s, Source::Stream(src), label, target, opts, progress);
     s.logout();
     r
 }
 
+/// Deploys the package folder whose descriptor is `ovf` (its files beside it) to `target`: the
+/// folder is read as `verify` and `import` read it (the one scan), each file in turn, no
+/// temporary copy.
+///
+/// # Errors
+/// As [`deploy_reader`]; [`ErrorKind::Io`] when the descriptor cannot be read.
+///
+/// # Security
+/// As [`deploy_reader`]; file names pass [`crate::gate::resolve_in_dir`], nothing outside the
+/// folder is read.
+pub fn deploy_folder(
+    ovf: &Path,
+    target: &Target,
+    opts: &DeployOptions,
+    progress: &dyn Progress,
+) -> Result<DeployReport> {
+    let dir = match ovf.parent() {
+        Some(p) if !p.as_os_str().is_empty() => p.to_path_buf(),
+        _ => std::path::PathBuf::from("."),
+    };
+    let label = ovf.display().to_string();
+    // Before logging in: a descriptor that cannot be opened needs no server.
+    std::fs::File::open(ovf).map_err(|e| Error::io("cannot open", e).with_path(ovf))?;
+    let s = login(target)?;
+    let src = Source::Folder { dir: &dir, ovf };
+    let r = deploy_session(&s, src, &label, target, opts, progress);
+    s.logout();
+    r
+}
+
+/// Where a deploy reads its package from: both go through the one scan ([`crate::scan`]).
+enum Source<'a> {
+    /// An OVA (or a package streamed as one), read once, in order.
+    Stream(&'a mut dyn Read),
+    /// A local package folder and its descriptor.
+    Folder { dir: &'a Path, ovf: &'a Path },
+}
+
 fn deploy_session(
     s: &Session,
-    src: &mut dyn Read,
+    src: Source<'_>,
     label: &str,
     target: &Target,
     opts: &DeployOptions,
     progress: &dyn Progress,
 ) -> Result<DeployReport> {
     let place = resolve(s, &target.locator, opts)?;
-    // --- The descriptor (first member).
-    let mut reader = Reader::new(src, opts.limits);
-    let mut members: Vec<Member> = Vec::new();
-    let (desc_name, desc) = {
-        let mut entry = reader.next_entry()?.ok_or_else(|| {
-            Error::corrupt("the archive holds no OVF descriptor").with_path(label)
-        })?;
-        let h = entry.header().clone();
-        if names::role(&h.name) != Role::Descriptor {
+    let sent = AtomicU64::new(0);
+    let counting = Counting {
+        inner: progress,
+        sent: &sent,
+    };
+    let announce = matches!(src, Source::Stream(_));
+    // --- One scan: the descriptor (parsed once) creates the VM and its lease, each disk member
+    // is sent as it streams by.
+    let (pkg, status, done) = std::thread::scope(|scope| {
+        let mut sink = Upload::new(s, &place, label, opts, &sent, announce, scope);
+        let (pkg, status) = match src {
+            Source::Stream(r) => scan::scan_ova(r, None, &opts.limits, &mut sink, &counting),
+            Source::Folder { dir, ovf } => {
+                scan::scan_dir(dir, ovf, &opts.limits, &mut sink, &counting)
+            }
+        };
+        let (done, fin) = sink.into_outcome();
+        (pkg, status.and(fin), done)
+    });
+    let UploadOutcome {
+        created,
+        uploads,
+        fatal,
+        desc_name,
+    } = done;
+    let Some(created) = created else {
+        // Nothing was created: the scan stopped before (or at) the descriptor.
+        if let Some(e) = fatal {
+            return Err(e);
+        }
+        if let Some(Err(e)) = pkg.envelope {
+            return Err(e.with_entry(desc_name.unwrap_or_default()));
+        }
+        status?;
+        return Err(Error::corrupt("the archive holds no OVF descriptor").with_path(label));
+    };
+    let Created {
+        lease,
+        vm,
+        name,
+        inventory_path,
+        mut warnings,
+        items,
+        urls: _,
+    } = created;
+    let run = (|| {
+        if let Some(e) = fatal {
+            return Err(e);
+        }
+        status?;
+        // --- The verdict, before the lease is completed: the scan's package (descriptor and
+        // manifest parsed once) judged by the same checks and policy as `verify` and `import`.
+        let mut report = Report {
+            path: label.into(),
+            kind: if pkg.is_ova() {
+                crate::verify::PackageKind::Ova
+            } else {
+                crate::verify::PackageKind::Directory
+            },
+            ..Default::default()
+        };
+        verify::check_package(&pkg, None, &opts.policy(), false, &opts.limits, &mut report);
+        if !report.passed() {
+            let msgs: Vec<String> = report.errors().map(|f| f.message.clone()).collect();
             return Err(Error::verification(format!(
-                "the first entry is {}; the descriptor must come first (a deploy streams the package once)",
-                h.name
+                "the package failed verification; the VM was removed: {}",
+                msgs.join("; ")
             ))
-            .with_entry(&h.name)
             .with_path(label));
         }
-        let d = read_small(
-            &mut entry,
-            h.size,
-            opts.limits.max_descriptor_bytes,
-            &h.name,
-        )?;
-        members.push(Member::small(&h.name, d.clone(), Some(h.data_offset)));
-        (h.name, d)
+        for it in &items {
+            if !uploads.iter().any(|u| u.file == it.path) {
+                return Err(Error::verification(format!(
+                    "{}: the import spec needs this file, the package does not hold it; the VM was removed",
+                    it.path
+                ))
+                .with_path(label));
+            }
+        }
+        lease_call(s, "HttpNfcLeaseProgress", &lease, &el("percent", "100"))?;
+        lease_call(s, "HttpNfcLeaseComplete", &lease, "")?;
+        Ok(report)
+    })();
+    let report = match run {
+        Ok(r) => r,
+        Err(e) => {
+            cleanup(s, &lease, Some(&vm));
+            return Err(e);
+        }
     };
-    let env = Envelope::parse_with(
-        &desc,
-        &ParseOptions {
-            limits: opts.limits,
-        },
-    )
-    .map_err(|e| e.with_entry(&desc_name))?;
+    for f in &report.findings {
+        if f.severity == Severity::Warning {
+            warnings.push(SpecNote {
+                code: f.code.to_string(),
+                severity: f.severity,
+                subject: f.entry.clone(),
+                message: f.message.clone(),
+            });
+        }
+    }
+    let mut powered_on = false;
+    if opts.power_on {
+        let task = MoRef::from_el(&s.call("PowerOnVM_Task", &vm, "")?)
+            .ok_or_else(|| Error::new(ErrorKind::Io, "PowerOnVM_Task returned no task"))?;
+        s.wait_task(&task, "power on")?;
+        powered_on = true;
+    }
+    let _ = &place.dc_path;
+    Ok(DeployReport {
+        name,
+        vm,
+        inventory_path,
+        server: target.locator.host_port(),
+        disks: uploads,
+        powered_on,
+        warnings,
+        verification: report,
+    })
+}
+
+/// What the descriptor made on the server: the VM, its import lease (ready), and which package
+/// file goes to which lease device.
+struct Created {
+    lease: MoRef,
+    vm: MoRef,
+    name: String,
+    inventory_path: String,
+    /// Import spec warnings.
+    warnings: Vec<SpecNote>,
+    items: Vec<FileItem>,
+    /// The lease's device URLs, `(importKey, url)`.
+    urls: Vec<(String, String)>,
+}
+
+/// From the parsed descriptor to a ready lease: the options checked against it, the name
+/// free, the datastore and networks picked, `CreateImportSpec`, `ImportVApp`. A lease that
+/// never becomes ready is aborted here.
+fn create(
+    s: &Session,
+    place: &Placement,
+    env: &Envelope,
+    desc: &[u8],
+    desc_name: &str,
+    opts: &DeployOptions,
+) -> Result<Created> {
     let systems = env.virtual_systems();
     crate::import::require_eula_acceptance(&systems, opts.accept_all_eulas)?;
     if let Some(want) = &opts.deployment_option {
@@ -689,18 +854,18 @@ fn deploy_session(
         }
     }
     // --- CreateImportSpec.
-    let desc_text = String::from_utf8(desc.clone())
-        .map_err(|_| Error::invalid_ovf("the descriptor is not UTF-8").with_entry(&desc_name))?;
+    let desc_text = std::str::from_utf8(desc)
+        .map_err(|_| Error::invalid_ovf("the descriptor is not UTF-8").with_entry(desc_name))?;
     let ovf_manager = s.service("ovfManager")?;
     let args = format!(
         "{}{}{}{}",
-        el("ovfDescriptor", &desc_text),
+        el("ovfDescriptor", desc_text),
         place.pool.xml("resourcePool"),
         datastore.xml("datastore"),
         import_params(&name, place.host.as_ref(), &mapping, opts)
     );
     let spec_result = s.call("CreateImportSpec", &ovf_manager, &args)?;
-    let (mut warnings, spec_errors) = import_spec::judge(&spec_result, opts.lax);
+    let (warnings, spec_errors) = import_spec::judge(&spec_result, opts.lax);
     if !spec_errors.is_empty() {
         return Err(import_spec::refusal(&spec_errors, opts.lax));
     }
@@ -726,95 +891,27 @@ fn deploy_session(
             return Err(e);
         }
     };
-    let vm = info.child("entity").and_then(MoRef::from_el);
-    let run = (|| {
-        let vm = vm
-            .clone()
-            .ok_or_else(|| Error::new(ErrorKind::Io, "the lease names no VM"))?;
-        let uploads = upload_members(
-            s,
-            &env,
-            &mut reader,
-            &info,
-            &items,
-            &mut members,
-            opts,
-            progress,
-        )?;
-        // --- The verdict, before the lease is completed.
-        let mut report = Report {
-            path: label.into(),
-            kind: crate::verify::PackageKind::Ova,
-            ..Default::default()
-        };
-        // The descriptor parsed once, at the start, judged here.
-        let collected = Package {
-            kind: scan::Kind::OvaStream,
-            members: std::mem::take(&mut members),
-            envelope: Some(Ok(env)),
-            ..Package::default()
-        };
-        let policy = Policy {
-            lax: opts.lax,
-            skip_manifest_check: opts.skip_manifest_check,
-            ..Policy::default()
-        };
-        verify::check_package(&collected, None, &policy, false, &opts.limits, &mut report);
-        if !report.passed() {
-            let msgs: Vec<String> = report.errors().map(|f| f.message.clone()).collect();
-            return Err(Error::verification(format!(
-                "the package failed verification; the VM was removed: {}",
-                msgs.join("; ")
-            ))
-            .with_path(label));
-        }
-        for it in &items {
-            if !uploads.iter().any(|u| u.file == it.path) {
-                return Err(Error::verification(format!(
-                    "{}: the import spec needs this file, the package does not hold it; the VM was removed",
-                    it.path
-                ))
-                .with_path(label));
-            }
-        }
-        lease_call(s, "HttpNfcLeaseProgress", &lease, &el("percent", "100"))?;
-        lease_call(s, "HttpNfcLeaseComplete", &lease, "")?;
-        Ok((vm, uploads, report))
-    })();
-    let (vm, uploads, report) = match run {
-        Ok(v) => v,
-        Err(e) => {
-            cleanup(s, &lease, vm.as_ref());
-            return Err(e);
-        }
+    let Some(vm) = info.child("entity").and_then(MoRef::from_el) else {
+        cleanup(s, &lease, None);
+        return Err(Error::new(ErrorKind::Io, "the lease names no VM"));
     };
-    for f in &report.findings {
-        if f.severity == Severity::Warning {
-            warnings.push(SpecNote {
-                code: f.code.to_string(),
-                severity: f.severity,
-                subject: f.entry.clone(),
-                message: f.message.clone(),
-            });
-        }
-    }
-    let mut powered_on = false;
-    if opts.power_on {
-        let task = MoRef::from_el(&s.call("PowerOnVM_Task", &vm, "")?)
-            .ok_or_else(|| Error::new(ErrorKind::Io, "PowerOnVM_Task returned no task"))?;
-        s.wait_task(&task, "power on")?;
-        powered_on = true;
-    }
-    let _ = &place.dc_path;
-    Ok(DeployReport {
-        name,
+    let urls = info
+        .all("deviceUrl")
+        .map(|d| {
+            (
+                d.text_of("importKey").unwrap_or_default().to_string(),
+                d.text_of("url").unwrap_or_default().to_string(),
+            )
+        })
+        .collect();
+    Ok(Created {
+        lease,
         vm,
+        name,
         inventory_path,
-        server: target.locator.host_port(),
-        disks: uploads,
-        powered_on,
         warnings,
-        verification: report,
+        items,
+        urls,
     })
 }
 
@@ -967,176 +1064,269 @@ fn upload_file(
     })
 }
 
-/// Reads the rest of the package: small members are kept for the verdict; the members of each
-/// file the import spec asks for are hashed on this thread while an upload thread sends them to
-/// the file's device URL (chunks joined, gzip undone).
-#[allow(clippy::too_many_arguments)]
-fn upload_members<R: Read>(
-    s: &Session,
-    env: &Envelope,
-    reader: &mut Reader<R>,
-    info: &El,
-    items: &[FileItem],
-    members: &mut Vec<Member>,
-    opts: &DeployOptions,
-    progress: &dyn Progress,
-) -> Result<Vec<UploadReport>> {
-    let refs = env.references();
-    let disk_files: Vec<String> = env.disks().into_iter().filter_map(|d| d.file_ref).collect();
-    let urls: Vec<(String, String)> = info
-        .all("deviceUrl")
-        .map(|d| {
-            (
-                d.text_of("importKey").unwrap_or_default().to_string(),
-                d.text_of("url").unwrap_or_default().to_string(),
-            )
-        })
-        .collect();
-    let total: u64 = refs.iter().filter_map(|r| r.size).sum::<u64>().max(1);
-    let sent = AtomicU64::new(0);
-    let counting = Counting {
-        inner: progress,
-        sent: &sent,
-    };
-    let mut algs: Vec<Algorithm> = vec![Algorithm::Sha1, Algorithm::Sha256];
-    let mut uploads = Vec::new();
-    let (stop_tx, stop_rx) = crossbeam_channel::bounded::<()>(0);
-    let lease = info.child("lease").and_then(MoRef::from_el);
-    std::thread::scope(|scope| {
-        // HttpNfcLeaseProgress while uploading: the lease expires without it.
-        if let Some(lease) = lease.clone() {
-            let sent = &sent;
-            scope.spawn(move || loop {
-                let pct = (sent.load(Ordering::Relaxed).saturating_mul(100) / total).min(99);
-                tracing::debug!(percent = pct, "import lease progress");
-                let _ = s.call_raw(
-                    "HttpNfcLeaseProgress",
-                    &lease,
-                    &el("percent", &pct.to_string()),
-                );
-                match stop_rx.recv_timeout(LEASE_PROGRESS_EVERY) {
-                    Err(crossbeam_channel::RecvTimeoutError::Timeout) => {}
-                    _ => break,
-                }
-            });
+/// Deploy's [`MemberSink`] ("upload", the remote target of the one scan): the descriptor, parsed
+/// once by the scan, creates the VM and its import lease ([`create`]); then each member of a
+/// file the import spec asks for is hashed on the scan's thread while an upload thread sends it
+/// to the file's device URL (the ring's buffers handed over as they are, chunks joined, gzip
+/// undone); other members are only hashed. The scan's [`Package`] is then judged as `verify`
+/// judges it.
+struct Upload<'s, 'e> {
+    s: &'e Session,
+    place: &'e Placement,
+    label: &'e str,
+    opts: &'e DeployOptions,
+    /// Bytes read so far, for `HttpNfcLeaseProgress`.
+    sent: &'e AtomicU64,
+    /// Start and finish a progress bar per member (the folder scan does it itself).
+    announce: bool,
+    scope: &'s std::thread::Scope<'s, 'e>,
+    /// The first descriptor's bytes (the import spec is made of them).
+    desc: Option<(String, Vec<u8>)>,
+    created: Option<Created>,
+    /// The package's References and which of them are disks (from the parsed descriptor).
+    refs: Vec<FileRef>,
+    disk_files: Vec<String>,
+    active: Option<InFlight<'s>>,
+    uploads: Vec<UploadReport>,
+    /// Stops the lease-progress thread when dropped.
+    stop: Option<crossbeam_channel::Sender<()>>,
+    /// What ends the deploy before any verdict (options the descriptor refuses, a server
+    /// failure, a member before the descriptor); the scan is stopped with a stand-in error.
+    fatal: Option<Error>,
+}
+
+/// What is left of an [`Upload`] once the scan is over.
+struct UploadOutcome {
+    created: Option<Created>,
+    uploads: Vec<UploadReport>,
+    fatal: Option<Error>,
+    desc_name: Option<String>,
+}
+
+impl<'s, 'e> Upload<'s, 'e> {
+    fn new(
+        s: &'e Session,
+        place: &'e Placement,
+        label: &'e str,
+        opts: &'e DeployOptions,
+        sent: &'e AtomicU64,
+        announce: bool,
+        scope: &'s std::thread::Scope<'s, 'e>,
+    ) -> Self {
+        Upload {
+            s,
+            place,
+            label,
+            opts,
+            sent,
+            announce,
+            scope,
+            desc: None,
+            created: None,
+            refs: Vec::new(),
+            disk_files: Vec::new(),
+            active: None,
+            uploads: Vec::new(),
+            stop: None,
+            fatal: None,
         }
-        let mut active: Option<InFlight<'_>> = None;
-        let r = (|| -> Result<()> {
-            while let Some(mut entry) = reader.next_entry()? {
-                let h = entry.header().clone();
-                let role = names::role(&h.name);
-                if role != Role::File {
-                    if let Some(a) = active.take() {
-                        uploads.push(a.finish()?);
-                    }
-                    let limit = opts.limits.max_manifest_bytes;
-                    let data = read_small(&mut entry, h.size, limit, &h.name)?;
-                    if role == Role::Manifest {
-                        if let Ok(m) = Manifest::parse(&data, &opts.limits) {
-                            if !m.entries.is_empty() {
-                                algs = m.algorithms();
-                            }
-                        }
-                    }
-                    members.push(Member::small(&h.name, data, Some(h.data_offset)));
-                    continue;
-                }
-                let target = member_target(&refs, &h.name);
-                let continues = matches!((&active, target),
-                    (Some(a), Some((fi, ci))) if a.file == fi && a.next_chunk == ci);
-                if !continues {
-                    if let Some(a) = active.take() {
-                        uploads.push(a.finish()?);
-                    }
-                    if let Some((fi, ci)) = target {
-                        let f = &refs[fi];
-                        let item = items.iter().find(|i| i.path == f.href);
-                        let url = item.and_then(|i| {
-                            urls.iter()
-                                .find(|(k, _)| *k == i.device_id)
-                                .map(|(_, u)| u.clone())
-                        });
-                        if let (Some(item), Some(url)) = (item, url) {
-                            if ci != 0 {
-                                return Err(Error::corrupt(format!(
-                                    "chunk {} comes without the chunks before it",
-                                    h.name
-                                ))
-                                .with_entry(&h.name));
-                            }
-                            if uploads.iter().any(|u: &UploadReport| u.file == f.href) {
-                                return Err(Error::corrupt(format!("{} appears twice", h.name))
-                                    .with_entry(&h.name));
-                            }
-                            let job = UploadJob {
-                                url,
-                                file: f.href.clone(),
-                                device: item.device_id.clone(),
-                                is_disk: disk_files.contains(&f.id),
-                                gzip: f
-                                    .compression
-                                    .as_deref()
-                                    .is_some_and(|c| c.eq_ignore_ascii_case("gzip")),
-                                len: None,
-                            };
-                            let job = UploadJob {
-                                len: (!job.gzip && f.chunk_size.is_none()).then_some(h.size),
-                                ..job
-                            };
-                            let (tx, rx) = crate::import::pipe::channel();
-                            let handle = scope.spawn(move || upload_file(s, &job, rx, opts));
-                            active = Some(InFlight {
-                                file: fi,
-                                next_chunk: 0,
-                                writer: tx,
-                                handle,
-                            });
-                        }
-                    }
-                }
-                let hash_opts = CopyOptions {
-                    algorithms: algs.clone(),
-                    prefix_bytes: scan::PREFIX_BYTES,
-                    size_hint: Some(h.size),
-                };
-                counting.start(&h.name, Some(h.size));
-                // The ring's buffers go to the upload thread as they are (no copy).
-                let res = match active.as_mut() {
-                    Some(a) => {
-                        a.next_chunk += 1;
-                        copy_hashing_to_channel(&mut entry, &mut a.writer, &hash_opts, &counting)
-                    }
-                    None => copy_hashing(&mut entry, None, &hash_opts, &counting),
-                };
-                counting.finish();
-                let res = match res {
-                    Ok(r) => r,
-                    Err(e) => {
-                        // The upload's own failure explains a broken channel best.
-                        if let Some(a) = active.take() {
-                            a.finish()?;
-                        }
-                        return Err(e.with_entry(&h.name));
-                    }
-                };
-                members.push(Member {
-                    name: h.name.clone(),
-                    size: res.bytes,
-                    digests: res.digests,
-                    prefix: res.prefix,
-                    data_offset: Some(h.data_offset),
-                    content: None,
-                });
+    }
+
+    /// Ends the scan with `e` as the deploy's error.
+    fn stop(&mut self, e: Error) -> Error {
+        self.fatal = Some(e);
+        Error::usage("deploy stopped")
+    }
+
+    /// A member before the descriptor: a deploy streams the package once, so the descriptor
+    /// must come first (as ovftool insists).
+    fn refuse_early(&mut self, name: &str) -> Error {
+        let e = Error::verification(format!(
+            "the first entry is {name}; the descriptor must come first (a deploy streams the package once)"
+        ))
+        .with_entry(name)
+        .with_path(self.label);
+        self.stop(e)
+    }
+
+    /// Ends the upload in flight, if any, and records what the server took.
+    fn finish_active(&mut self) -> Result<()> {
+        if let Some(a) = self.active.take() {
+            self.uploads.push(a.finish()?);
+        }
+        Ok(())
+    }
+
+    /// Finishes the upload in flight and stops the lease-progress thread.
+    fn into_outcome(mut self) -> (UploadOutcome, Result<()>) {
+        let fin = self.finish_active();
+        drop(self.stop.take());
+        (
+            UploadOutcome {
+                created: self.created,
+                uploads: self.uploads,
+                fatal: self.fatal,
+                desc_name: self.desc.map(|(n, _)| n),
+            },
+            fin,
+        )
+    }
+
+    /// `HttpNfcLeaseProgress` every few seconds while uploading: the lease expires without it.
+    fn report_lease_progress(&mut self, lease: MoRef) {
+        let total: u64 = self.refs.iter().filter_map(|r| r.size).sum::<u64>().max(1);
+        let (stop_tx, stop_rx) = crossbeam_channel::bounded::<()>(0);
+        self.stop = Some(stop_tx);
+        let (s, sent) = (self.s, self.sent);
+        self.scope.spawn(move || loop {
+            let pct = (sent.load(Ordering::Relaxed).saturating_mul(100) / total).min(99);
+            tracing::debug!(percent = pct, "import lease progress");
+            let _ = s.call_raw(
+                "HttpNfcLeaseProgress",
+                &lease,
+                &el("percent", &pct.to_string()),
+            );
+            match stop_rx.recv_timeout(LEASE_PROGRESS_EVERY) {
+                Err(crossbeam_channel::RecvTimeoutError::Timeout) => {}
+                _ => break,
             }
-            if let Some(a) = active.take() {
-                uploads.push(a.finish()?);
+        });
+    }
+
+    /// Starts the upload of the file `name` is the first member of, when the import spec asks
+    /// for it.
+    fn start_upload(&mut self, name: &str, size: u64, target: Option<(usize, u64)>) -> Result<()> {
+        let (Some(created), Some((fi, ci))) = (&self.created, target) else {
+            return Ok(());
+        };
+        let f = &self.refs[fi];
+        let Some(item) = created.items.iter().find(|i| i.path == f.href) else {
+            return Ok(());
+        };
+        let Some(url) = created
+            .urls
+            .iter()
+            .find(|(k, _)| *k == item.device_id)
+            .map(|(_, u)| u.clone())
+        else {
+            return Ok(());
+        };
+        if ci != 0 {
+            return Err(
+                Error::corrupt(format!("chunk {name} comes without the chunks before it"))
+                    .with_entry(name),
+            );
+        }
+        if self.uploads.iter().any(|u| u.file == f.href) {
+            return Err(Error::corrupt(format!("{name} appears twice")).with_entry(name));
+        }
+        let gzip = f
+            .compression
+            .as_deref()
+            .is_some_and(|c| c.eq_ignore_ascii_case("gzip"));
+        let job = UploadJob {
+            url,
+            file: f.href.clone(),
+            device: item.device_id.clone(),
+            is_disk: self.disk_files.contains(&f.id),
+            gzip,
+            len: (!gzip && f.chunk_size.is_none()).then_some(size),
+        };
+        let (tx, rx) = crate::import::pipe::channel();
+        let (s, opts) = (self.s, self.opts);
+        let handle = self.scope.spawn(move || upload_file(s, &job, rx, opts));
+        self.active = Some(InFlight {
+            file: fi,
+            next_chunk: 0,
+            writer: tx,
+            handle,
+        });
+        Ok(())
+    }
+}
+
+impl MemberSink for Upload<'_, '_> {
+    fn small(&mut self, name: &str, data: &[u8]) -> Result<()> {
+        // An upload's input ends at the first member that is not its next chunk.
+        self.finish_active()?;
+        if self.desc.is_none() {
+            if names::role(name) != Role::Descriptor {
+                return Err(self.refuse_early(name));
             }
-            Ok(())
-        })();
-        let _ = stop_tx.send(());
-        r
-    })?;
-    Ok(uploads)
+            self.desc = Some((name.to_string(), data.to_vec()));
+        }
+        Ok(())
+    }
+
+    fn descriptor(
+        &mut self,
+        name: &str,
+        parsed: std::result::Result<&Envelope, &Error>,
+    ) -> Result<()> {
+        // A descriptor that does not parse: the deploy returns the parse error itself.
+        let Ok(env) = parsed else {
+            return Err(Error::usage("the descriptor cannot be read"));
+        };
+        let desc = self
+            .desc
+            .as_ref()
+            .map(|(_, d)| d.as_slice())
+            .unwrap_or_default();
+        match create(self.s, self.place, env, desc, name, self.opts) {
+            Ok(c) => {
+                self.refs = env.references();
+                self.disk_files = env.disks().into_iter().filter_map(|d| d.file_ref).collect();
+                let lease = c.lease.clone();
+                self.created = Some(c);
+                self.report_lease_progress(lease);
+                Ok(())
+            }
+            Err(e) => Err(self.stop(e)),
+        }
+    }
+
+    fn data(
+        &mut self,
+        member: &mut DataMember<'_>,
+        opts: &HashOptions,
+        progress: &dyn Progress,
+    ) -> Result<CopyResult> {
+        let (name, size) = (member.name, member.size);
+        if self.created.is_none() {
+            return Err(self.refuse_early(name));
+        }
+        let target = member_target(&self.refs, name);
+        let continues = matches!((&self.active, target),
+            (Some(a), Some((fi, ci))) if a.file == fi && a.next_chunk == ci);
+        if !continues {
+            self.finish_active()?;
+            self.start_upload(name, size, target)?;
+        }
+        if self.announce {
+            progress.start(name, Some(size));
+        }
+        // The ring's buffers go to the upload thread as they are (no copy).
+        let res = match self.active.as_mut() {
+            Some(a) => {
+                a.next_chunk += 1;
+                copy_hashing_to_channel(member.reader(), &mut a.writer, opts, progress)
+            }
+            None => copy_hashing(member.reader(), None, opts, progress),
+        };
+        if self.announce {
+            progress.finish();
+        }
+        match res {
+            Ok(r) => Ok(r),
+            Err(e) => {
+                // The upload's own failure explains a broken channel best.
+                if let Some(a) = self.active.take() {
+                    a.finish()?;
+                }
+                Err(e)
+            }
+        }
+    }
 }
 
 #[cfg(test)]

@@ -16,7 +16,7 @@
 use serde::Serialize;
 
 use super::xml::El;
-use crate::error::{Error, ErrorKind};
+use crate::error::{Error, ErrorKind, Hint};
 use crate::finding::Severity;
 
 /// The code of a fault without a usable type.
@@ -142,7 +142,7 @@ pub fn judge(result: &El, lax: bool) -> (Vec<SpecNote>, Vec<SpecNote>) {
         let mut n = note_of(e, Severity::Error);
         if lax && n.code == "ovf-unsupported-type" {
             n.severity = Severity::Warning;
-            n.message.push_str(" (--lax: deployed without it)");
+            n.message.push_str(" (lax: deployed without it)");
             warnings.push(n);
         } else {
             errors.push(n);
@@ -165,22 +165,23 @@ pub fn refusal(errors: &[SpecNote], lax: bool) -> Error {
     } else {
         ErrorKind::Io
     };
-    let hint = if !lax && errors.iter().any(|n| n.code == "ovf-unsupported-type") {
-        " (--lax deploys without unsupported devices)"
-    } else {
-        ""
-    };
-    Error::new(
+    let e = Error::new(
         kind,
         format!(
-            "the server refuses the descriptor: {}{hint}",
+            "the server refuses the descriptor: {}",
             errors
                 .iter()
                 .map(ToString::to_string)
                 .collect::<Vec<_>>()
                 .join("; ")
         ),
-    )
+    );
+    // Lax mode deploys without the devices the server does not support.
+    if !lax && errors.iter().any(|n| n.code == "ovf-unsupported-type") {
+        e.with_hint(Hint::Lax)
+    } else {
+        e
+    }
 }
 
 #[cfg(test)]
@@ -262,7 +263,7 @@ mod tests {
         assert!(err.kind().is_input_failure(), "exit 1, as validate/import");
         let msg = err.to_string();
         assert!(msg.contains("[ovf-unsupported-type]"), "{msg}");
-        assert!(msg.contains("--lax"), "{msg}");
+        assert_eq!(err.hint(), Some(&Hint::Lax));
     }
 
     #[test]
@@ -272,7 +273,7 @@ mod tests {
         let last = w.last().unwrap();
         assert_eq!(last.code, "ovf-unsupported-type");
         assert_eq!(last.severity, Severity::Warning);
-        assert!(last.message.ends_with("(--lax: deployed without it)"));
+        assert!(last.message.ends_with("(lax: deployed without it)"));
     }
 
     #[test]
@@ -297,6 +298,6 @@ mod tests {
         );
         let server = refusal(&[n("no-permission")], false);
         assert_eq!(server.kind(), ErrorKind::Io);
-        assert!(!server.to_string().contains("--lax"));
+        assert_eq!(server.hint(), None);
     }
 }

@@ -132,6 +132,7 @@ fn every_command_prints_the_shared_json_envelope() {
             assert!(v["same"].is_boolean(), "{v}");
         }
         if *command == "import" {
+            assert!(v["hints"].is_array(), "{v}");
             let vmx = v["vmx"].as_str().unwrap().to_string();
             let out = run(&[OsStr::new("--json"), OsStr::new("info"), OsStr::new(&vmx)]);
             assert!(out.status.success(), "info vmx: {out:?}");
@@ -190,6 +191,40 @@ fn every_command_prints_the_shared_json_envelope() {
         v["error"]["path"].as_str().unwrap().ends_with("nope"),
         "{v}"
     );
+    assert!(v["error"]["hint"].is_null(), "{v}");
+    // An error an option avoids: the hint names the flag, in text and in JSON.
+    let out = run(&[
+        OsStr::new("--json"),
+        OsStr::new("import"),
+        ova.as_os_str(),
+        d.join("eula").as_os_str(),
+    ]);
+    assert_eq!(out.status.code(), Some(2));
+    let v = envelope(&out, "import");
+    assert_eq!(v["error"]["hint"]["flag"], "--accept-all-eulas", "{v}");
+    assert!(
+        v["error"]["hint"]["text"]
+            .as_str()
+            .unwrap()
+            .contains("--accept-all-eulas"),
+        "{v}"
+    );
+    assert!(!v["error"]["message"]
+        .as_str()
+        .unwrap()
+        .contains("--accept-all-eulas"));
+    let stderr = String::from_utf8_lossy(&out.stderr);
+    assert!(stderr.contains("hint: --accept-all-eulas"), "{stderr}");
+    let out = run(&[
+        OsStr::new("--json"),
+        OsStr::new("pack"),
+        d.join("u").as_os_str(),
+        d.join("p.ova").as_os_str(),
+    ]);
+    assert_eq!(out.status.code(), Some(2));
+    let v = envelope(&out, "pack");
+    assert_eq!(v["error"]["kind"], "already-exists", "{v}");
+    assert_eq!(v["error"]["hint"]["flag"], "--force", "{v}");
 }
 
 #[test]

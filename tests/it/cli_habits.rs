@@ -420,7 +420,13 @@ fn sync_flag_decides_whether_a_new_output_is_flushed() {
     let sample = support::samples().join("appliance.ova");
     let fsyncs = |sync: bool, out: &std::path::Path| -> usize {
         let log = dir.path().join(format!("trace-{sync}"));
-        let mut args = vec!["-f", "-e", "trace=fsync,fdatasync", "-o", log.to_str().unwrap()];
+        let mut args = vec![
+            "-f",
+            "-e",
+            "trace=fsync,fdatasync",
+            "-o",
+            log.to_str().unwrap(),
+        ];
         let bin = support::bin();
         args.push(bin.to_str().unwrap());
         if sync {
@@ -428,7 +434,10 @@ fn sync_flag_decides_whether_a_new_output_is_flushed() {
         }
         args.extend(["edit", sample.to_str().unwrap(), out.to_str().unwrap()]);
         args.extend(["--product-version", "9.9"]);
-        let o = std::process::Command::new("strace").args(&args).output().unwrap();
+        let o = std::process::Command::new("strace")
+            .args(&args)
+            .output()
+            .unwrap();
         ok(&o);
         std::fs::read_to_string(&log)
             .unwrap()
@@ -438,8 +447,15 @@ fn sync_flag_decides_whether_a_new_output_is_flushed() {
     };
     let plain = dir.path().join("plain.ova");
     let synced = dir.path().join("synced.ova");
-    assert_eq!(fsyncs(false, &plain), 0, "a new output is not flushed by default");
-    assert!(fsyncs(true, &synced) >= 2, "--sync flushes the output and its folder");
+    assert_eq!(
+        fsyncs(false, &plain),
+        0,
+        "a new output is not flushed by default"
+    );
+    assert!(
+        fsyncs(true, &synced) >= 2,
+        "--sync flushes the output and its folder"
+    );
     for out in [&plain, &synced] {
         ok(&support::ovftool(&["verify", out.to_str().unwrap()]));
     }

@@ -8,7 +8,6 @@ use std::path::{Path, PathBuf};
 use std::process::Command;
 
 use ovftool::import::{import, import_stream, ImportOptions};
-use ovftool::progress::NoProgress;
 use ovftool::vmdk::layout::Layout;
 use ovftool::ErrorKind;
 
@@ -989,7 +988,7 @@ fn vm_picks_one_system_of_a_multi_vm_vapp() {
     let path = dir.path().join("t.ovf");
     fs::write(&path, desc).unwrap();
     let e = import(&path, &dir.path().join("none"), &thin()).unwrap_err();
-    assert!(e.message().contains("--vm"), "{e}");
+    assert_eq!(e.hint(), Some(&ovftool::Hint::ChooseVm), "{e}");
     let opts = ImportOptions {
         vm: Some("db".into()),
         ..thin()
@@ -1074,7 +1073,6 @@ fn same_policy_same_verdict_in_verify_import_and_unpack() {
                     skip_manifest_check: skip,
                     ..Default::default()
                 },
-                &NoProgress,
             )
             .unwrap();
             let target = dir.path().join(format!("import-{name}-{lax}-{skip}"));
@@ -1323,7 +1321,7 @@ fn a_vapp_stream_with_too_many_vms_is_refused_naming_vm() {
     )
     .unwrap_err();
     assert_eq!(e.kind(), ErrorKind::LimitExceeded, "{e}");
-    assert!(e.message().contains("--vm"), "{e}");
+    assert_eq!(e.hint(), Some(&ovftool::Hint::ChooseVm), "{e}");
     assert!(e.message().contains("vm0"), "{e}");
     assert!(!dir.path().join("out").exists());
 }

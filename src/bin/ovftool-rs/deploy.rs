@@ -9,7 +9,7 @@ use std::io::{IsTerminal, Read};
 use std::path::Path;
 
 use ovftool::net::{self, HttpClient, TlsPolicy};
-use ovftool::ova::folder_stream::{FolderStream, LocalFetch};
+use ovftool::ova::folder_stream::FolderStream;
 use ovftool::vsphere::deploy::{self, DeployOptions, Provisioning, Target};
 use ovftool::vsphere::Locator;
 use ovftool::Error;
@@ -66,10 +66,9 @@ pub fn open_url(src: &Path, tls: &TlsPolicy, descriptor_only: bool) -> ovftool::
     Ok(Source::Url(client.get(s)?))
 }
 
-/// A local package folder (or its `.ovf`) streamed as the OVA it would make: the descriptor, its
-/// manifest and certificate, then the files beside it, each opened in turn.
-pub fn open_folder(src: &Path) -> ovftool::Result<FolderStream> {
-    let desc = if src.is_dir() {
+/// The descriptor of a local package folder (or the `.ovf` itself).
+fn folder_descriptor(src: &Path) -> ovftool::Result<std::path::PathBuf> {
+    Ok(if src.is_dir() {
         let mut found = Vec::new();
         for e in std::fs::read_dir(src).map_err(|e| Error::io("cannot list", e).with_path(src))? {
             let p = e
@@ -91,16 +90,7 @@ pub fn open_folder(src: &Path) -> ovftool::Result<FolderStream> {
         }
     } else {
         src.to_path_buf()
-    };
-    let dir = match desc.parent() {
-        Some(p) if !p.as_os_str().is_empty() => p.to_path_buf(),
-        _ => std::path::PathBuf::from("."),
-    };
-    let name = desc
-        .file_name()
-        .map(|n| n.to_string_lossy().into_owned())
-        .unwrap_or_default();
-    FolderStream::new(Box::new(LocalFetch { dir }), &name, &Default::default())
+    })
 }
 
 fn password(loc: &Locator) -> ovftool::Result<String> {
@@ -166,8 +156,8 @@ pub fn run(args: &Args, target: &Path, ui: &Ui) -> ovftool::Result<Outcome> {
                     .extension()
                     .is_some_and(|e| e.eq_ignore_ascii_case("ovf"))
             {
-                let mut folder = open_folder(&args.source)?;
-                deploy::deploy_reader(&mut folder, &label, &target, &opts, progress.as_ref())?
+                let ovf = folder_descriptor(&args.source)?;
+                deploy::deploy_folder(&ovf, &target, &opts, progress.as_ref())?
             } else {
                 let mut f = std::fs::File::open(&args.source)
                     .map_err(|e| Error::io("cannot open", e).with_path(&args.source))?;

@@ -289,10 +289,10 @@ pub fn run(args: Args, ui: &Ui) -> ovftool::Result<Outcome> {
         default_config: args.default_config,
         verify: args.verify,
         force: args.force,
+        progress: Some(std::sync::Arc::from(ui.progress())),
         ..Default::default()
     };
-    let progress = ui.progress();
-    let s = edit::edit(&args.input, &args.output, &opts, progress.as_ref())?;
+    let s = edit::edit(&args.input, &args.output, &opts)?;
     if ui.json {
         ui.print_envelope(
             true,

@@ -162,7 +162,7 @@ pub(crate) fn options(args: &Args) -> ovftool::Result<ImportOptions> {
 
 /// `--spec-out`: the package's options file, nothing imported.
 fn spec_out(args: &Args, out: &Path, ui: &Ui) -> ovftool::Result<Outcome> {
-    let (_, env) = crate::info_ovf::open(&args.source)?;
+    let (_, env) = ovftool::descriptor_source::open(&args.source)?;
     let spec = Spec::of(&env);
     spec.write(out, args.force)?;
     if out == Path::new("-") {
@@ -212,10 +212,13 @@ pub fn run(args: Args, ui: &Ui) -> ovftool::Result<Outcome> {
             );
         }
         // One VM: the report itself, as always; a whole vApp: its folder and one report per VM.
-        let body = match (&package.vapp_dir, package.vms.as_slice()) {
+        let mut body = match (&package.vapp_dir, package.vms.as_slice()) {
             (None, [one]) => to_json(one)?,
             _ => to_json(&package)?,
         };
+        if let serde_json::Value::Object(fields) = &mut body {
+            fields.insert("hints".into(), to_json(&hints(&package))?);
+        }
         ui.print_envelope(true, body, findings, warnings);
         return Ok(Outcome::Ok);
     }
@@ -223,6 +226,11 @@ pub fn run(args: Args, ui: &Ui) -> ovftool::Result<Outcome> {
         for w in &report.warnings {
             ui.warn(w);
         }
+    }
+    for h in hints(&package) {
+        ui.hint(&h.text);
+    }
+    for report in &package.vms {
         for d in &report.disks {
             ui.note(&format!(
                 "{}: {} ({}, {} bytes, {} bytes of data)",
@@ -248,4 +256,17 @@ pub fn run(args: Args, ui: &Ui) -> ovftool::Result<Outcome> {
         ));
     }
     Ok(Outcome::Ok)
+}
+
+/// The flags that would have imported what the warnings say was left out, once each.
+fn hints(package: &import::PackageImport) -> Vec<crate::ui::FlagHint> {
+    let mut out: Vec<crate::ui::FlagHint> = Vec::new();
+    for h in package.vms.iter().flat_map(|r| &r.hints) {
+        if let Some(f) = crate::ui::flag_hint(h) {
+            if !out.contains(&f) {
+                out.push(f);
+            }
+        }
+    }
+    out
 }

@@ -4,6 +4,9 @@
 //! 2 usage, I/O or other operational error. The library does the work; this binary only parses
 //! arguments, prints, and adapts progress reporting to indicatif.
 #![cfg_attr(not(test), deny(clippy::unwrap_used, clippy::expect_used))]
+// Doc comments of the clap arguments are --help text (`vi://[USER[:PASSWORD]@]HOST`,
+// `TARGET_DIR/<vapp>/`), not rustdoc markup.
+#![allow(rustdoc::broken_intra_doc_links, rustdoc::invalid_html_tags)]
 
 mod convert;
 mod deploy;

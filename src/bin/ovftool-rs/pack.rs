@@ -51,10 +51,10 @@ pub fn run(args: Args, ui: &Ui) -> ovftool::Result<Outcome> {
         manifest,
         signer,
         force: args.force,
+        progress: Some(std::sync::Arc::from(ui.progress())),
         ..Default::default()
     };
-    let progress = ui.progress();
-    let s = pack::pack(&args.input, &args.output, &opts, progress.as_ref())?;
+    let s = pack::pack(&args.input, &args.output, &opts)?;
     if ui.json {
         let warnings = s
             .notes

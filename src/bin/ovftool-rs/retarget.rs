@@ -47,14 +47,9 @@ pub fn run(args: Args, ui: &Ui) -> ovftool::Result<Outcome> {
         },
         force: args.force,
         limits: Default::default(),
+        progress: Some(std::sync::Arc::from(ui.progress())),
     };
-    let progress = ui.progress();
-    let s = retarget::retarget(
-        &args.input,
-        args.output.as_deref(),
-        &opts,
-        progress.as_ref(),
-    )?;
+    let s = retarget::retarget(&args.input, args.output.as_deref(), &opts)?;
     if ui.json {
         ui.print_envelope(
             true,

@@ -123,6 +123,13 @@ impl Ui {
         }
     }
 
+    /// The flag that would change what a warning said, on stderr (always, unless `--quiet`).
+    pub fn hint(&self, text: &str) {
+        if !self.quiet {
+            let _ = writeln!(io::stderr().lock(), "hint: {text}");
+        }
+    }
+
     /// Prints an error, its cause chain and the flag that avoids it once, on stderr; with `--json` also as the command's
     /// JSON document on stdout (`{"schema", "command", "ok": false, "error": {...}, ...}`).
     pub fn report_error(&self, e: &ovftool::Error) {
@@ -139,8 +146,8 @@ impl Ui {
                 let _ = writeln!(err, "  caused by: {c}");
             }
             // The library names what is wrong; the flag that changes it is the CLI's to say.
-            if let Some(hint) = hint(e) {
-                let _ = writeln!(err, "  hint: {hint}");
+            if let Some(hint) = error_hint(e) {
+                let _ = writeln!(err, "  hint: {}", hint.text);
             }
         }
         if self.json {
@@ -154,6 +161,7 @@ impl Ui {
                 "line": loc.line_col.map(|l| l.0),
                 "column": loc.line_col.map(|l| l.1),
                 "causes": chain,
+                "hint": error_hint(e),
             });
             self.print_envelope(
                 false,
@@ -262,17 +270,52 @@ impl Progress for Bars {
     }
 }
 
-/// The flag that avoids `e`, in the CLI's spelling of the library's [`ovftool::Hint`].
-fn hint(e: &ovftool::Error) -> Option<String> {
+/// The flag that changes an outcome: the CLI's spelling of a library [`ovftool::Hint`]
+/// (`"hint"` in `--json` output, docs/JSON.md §Errors).
+#[derive(Debug, Clone, PartialEq, Eq, serde::Serialize)]
+pub struct FlagHint {
+    /// The flag, as typed (`--force`).
+    pub flag: &'static str,
+    /// What to do, in words that name the flag.
+    pub text: String,
+}
+
+/// The flag that avoids `e`, if any.
+pub fn error_hint(e: &ovftool::Error) -> Option<FlagHint> {
     if e.kind() == ovftool::ErrorKind::AlreadyExists {
-        return Some("--force replaces it".into());
+        return flag_hint(&ovftool::Hint::Force);
     }
-    Some(match e.hint()? {
-        ovftool::Hint::Force => "--force replaces it".into(),
-        ovftool::Hint::AllowLocked => "--force exports it anyway".into(),
-        ovftool::Hint::PinThumbprint(t) => format!(
-            "if this is the host's certificate, pin it with --thumbprint {t} (or skip the check with --no-ssl-verify)"
+    flag_hint(e.hint()?)
+}
+
+/// The CLI's spelling of the library's [`ovftool::Hint`].
+pub fn flag_hint(hint: &ovftool::Hint) -> Option<FlagHint> {
+    use ovftool::Hint;
+    let (flag, text) = match hint {
+        Hint::Force => ("--force", "--force replaces it".to_string()),
+        Hint::AllowLocked => ("--force", "--force exports it anyway".to_string()),
+        Hint::Lax => ("--lax", "--lax accepts it".to_string()),
+        Hint::ChooseVm => ("--vm", "choose one with --vm ID".to_string()),
+        Hint::AcceptEulas => (
+            "--accept-all-eulas",
+            "--accept-all-eulas accepts the license agreements".to_string(),
+        ),
+        Hint::AllowExtraConfig => (
+            "--allow-extra-config",
+            "--allow-extra-config writes extra configuration that is not on the safe list"
+                .to_string(),
+        ),
+        Hint::Resign => (
+            "--sign",
+            "--sign KEY --cert CERT signs it again; --unsign drops the signature".to_string(),
+        ),
+        Hint::PinThumbprint(t) => (
+            "--thumbprint",
+            format!(
+                "if this is the host's certificate, pin it with --thumbprint {t} (or skip the check with --no-ssl-verify)"
+            ),
         ),
         _ => return None,
-    })
+    };
+    Some(FlagHint { flag, text })
 }

@@ -34,10 +34,10 @@ pub fn run(args: Args, ui: &Ui) -> ovftool::Result<Outcome> {
         skip_manifest_check: args.skip_manifest_check,
         lax: args.lax,
         expand: args.expand,
+        progress: Some(std::sync::Arc::from(ui.progress())),
         ..Default::default()
     };
-    let progress = ui.progress();
-    let report = pack::unpack(&args.input, &args.output, &opts, progress.as_ref())?;
+    let report = pack::unpack(&args.input, &args.output, &opts)?;
     if ui.json {
         let (mut v, findings) = crate::verify::report_json(&report)?;
         if let Some(obj) = v.as_object_mut() {

@@ -10,8 +10,9 @@ use ovftool::ovf::{Severity, ValidateOptions};
 use ovftool::package_files::{check_files, FileCheckOptions};
 use serde_json::json;
 
-use crate::info_ovf::{diagnostic_json, diagnostic_note, open};
+use crate::info_ovf::{diagnostic_json, diagnostic_note};
 use crate::ui::{path_json, Outcome, Ui};
+use ovftool::descriptor_source::open;
 
 /// Arguments of `validate`.
 #[derive(Debug, clap::Args)]

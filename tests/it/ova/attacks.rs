@@ -5,7 +5,6 @@ use std::path::{Path, PathBuf};
 
 use ovftool::digest::Algorithm;
 use ovftool::pack::{unpack, UnpackOptions};
-use ovftool::progress::NoProgress;
 use ovftool::verify::{Report, VerifyOptions};
 
 use super::craft::{self, end, file, member};
@@ -63,7 +62,7 @@ fn assert_unpack_leaves_nothing(c: &Case) {
     let parent = c.root.join("in");
     std::fs::create_dir(&parent).unwrap();
     let target = parent.join("t");
-    let r = unpack(&c.ova, &target, &UnpackOptions::default(), &NoProgress).unwrap();
+    let r = unpack(&c.ova, &target, &UnpackOptions::default()).unwrap();
     assert!(!r.passed());
     assert!(!target.exists(), "target left behind");
     assert_eq!(
@@ -98,7 +97,7 @@ fn good_package_passes_and_unpacks() {
         .filter(|f| !f.name.ends_with(".mf"))
         .all(|f| f.digest_verified));
     let target = c.root.join("out");
-    let r = unpack(&c.ova, &target, &UnpackOptions::default(), &NoProgress).unwrap();
+    let r = unpack(&c.ova, &target, &UnpackOptions::default()).unwrap();
     assert!(r.passed());
     assert_eq!(std::fs::read(target.join("t-disk1.vmdk")).unwrap(), p.disk);
 }
@@ -395,7 +394,7 @@ fn unpack_refuses_existing_target_without_force() {
     let target = c.root.join("out");
     std::fs::create_dir(&target).unwrap();
     std::fs::write(target.join("keep.txt"), b"mine").unwrap();
-    let e = unpack(&c.ova, &target, &UnpackOptions::default(), &NoProgress).unwrap_err();
+    let e = unpack(&c.ova, &target, &UnpackOptions::default()).unwrap_err();
     assert_eq!(e.kind(), ovftool::ErrorKind::AlreadyExists);
     assert_eq!(std::fs::read(target.join("keep.txt")).unwrap(), b"mine");
     let force = UnpackOptions {
@@ -404,11 +403,11 @@ fn unpack_refuses_existing_target_without_force() {
     };
     // --force replaces only a previous output: a folder holding a file unpack does not write
     // is refused and keeps its file.
-    let e = unpack(&c.ova, &target, &force, &NoProgress).unwrap_err();
+    let e = unpack(&c.ova, &target, &force).unwrap_err();
     assert_eq!(e.kind(), ovftool::ErrorKind::Usage);
     assert_eq!(std::fs::read(target.join("keep.txt")).unwrap(), b"mine");
     std::fs::remove_file(target.join("keep.txt")).unwrap();
-    let r = unpack(&c.ova, &target, &force, &NoProgress).unwrap();
+    let r = unpack(&c.ova, &target, &force).unwrap();
     assert!(r.passed());
     assert!(target.join("t.ovf").exists());
 }
@@ -427,7 +426,6 @@ fn unpack_skip_manifest_check_extracts_damaged_disk() {
             skip_manifest_check: true,
             ..Default::default()
         },
-        &NoProgress,
     )
     .unwrap();
     assert!(r.passed());

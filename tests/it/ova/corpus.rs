@@ -3,7 +3,6 @@
 use std::path::{Path, PathBuf};
 
 use ovftool::pack::{unpack, UnpackOptions};
-use ovftool::progress::NoProgress;
 use ovftool::verify::{load_trust, verify, Report, Severity, VerifyOptions};
 
 fn vbox() -> Option<PathBuf> {
@@ -156,13 +155,7 @@ fn glance_negative_packages_fail_with_the_right_finding() {
 /// Unpacks VirtualBox's `tdAppliance1-t4-ovftool-4.1.0.ova` (from the corpus folder `v`) into
 /// `out` with `opts`, asserting that it passes.
 fn unpack_t4(v: &Path, out: &Path, opts: &UnpackOptions) {
-    let r = unpack(
-        &v.join("tdAppliance1-t4-ovftool-4.1.0.ova"),
-        out,
-        opts,
-        &NoProgress,
-    )
-    .unwrap();
+    let r = unpack(&v.join("tdAppliance1-t4-ovftool-4.1.0.ova"), out, opts).unwrap();
     assert!(r.passed(), "{:#?}", r.findings);
 }
 

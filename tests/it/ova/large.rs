@@ -11,7 +11,6 @@ use std::path::{Path, PathBuf};
 use ovftool::digest::Algorithm;
 use ovftool::manifest::Manifest;
 use ovftool::pack::{pack, unpack, ManifestMode, PackOptions, UnpackOptions};
-use ovftool::progress::NoProgress;
 use ovftool::Limits;
 
 use super::craft;
@@ -54,11 +53,11 @@ fn sparse_large_member_round_trips_with_holes_kept() {
     let src = tmp.path().join("src");
     let disk = sparse_package(&src);
     let ova = tmp.path().join("x.ova");
-    pack(&src, &ova, &opts(ManifestMode::Auto), &NoProgress).unwrap();
+    pack(&src, &ova, &opts(ManifestMode::Auto)).unwrap();
 
     // The manifest holds the digests of the real bytes, computed independently here.
     let out = tmp.path().join("out");
-    let r = unpack(&ova, &out, &UnpackOptions::default(), &NoProgress).unwrap();
+    let r = unpack(&ova, &out, &UnpackOptions::default()).unwrap();
     assert!(r.passed(), "{:#?}", r.findings);
     assert!(fs::read(out.join(DISK)).unwrap() == disk);
     let mf = Manifest::parse(&fs::read(out.join("t.mf")).unwrap(), &Limits::default()).unwrap();
@@ -89,7 +88,7 @@ fn sparse_large_member_round_trips_with_holes_kept() {
 
     // Deterministic: packing again (here from the extracted copy) gives the same bytes.
     let ova2 = tmp.path().join("y.ova");
-    pack(&out, &ova2, &opts(ManifestMode::Auto), &NoProgress).unwrap();
+    pack(&out, &ova2, &opts(ManifestMode::Auto)).unwrap();
     assert!(fs::read(&ova).unwrap() == fs::read(&ova2).unwrap());
 
     // System tar reads the sparse archive to the same member.
@@ -111,24 +110,18 @@ fn unsigned_none_and_sha1_manifests_with_large_members() {
     let src = tmp.path().join("src");
     let disk = sparse_package(&src);
     let none = tmp.path().join("none.ova");
-    let s = pack(&src, &none, &opts(ManifestMode::None), &NoProgress).unwrap();
+    let s = pack(&src, &none, &opts(ManifestMode::None)).unwrap();
     assert_eq!(s.manifest, None);
     let sha1 = tmp.path().join("sha1.ova");
-    pack(
-        &src,
-        &sha1,
-        &opts(ManifestMode::Algorithm(Algorithm::Sha1)),
-        &NoProgress,
-    )
-    .unwrap();
+    pack(&src, &sha1, &opts(ManifestMode::Algorithm(Algorithm::Sha1))).unwrap();
     let out = tmp.path().join("out");
-    assert!(unpack(&sha1, &out, &UnpackOptions::default(), &NoProgress)
+    assert!(unpack(&sha1, &out, &UnpackOptions::default())
         .unwrap()
         .passed());
     let mf = Manifest::parse(&fs::read(out.join("t.mf")).unwrap(), &Limits::default()).unwrap();
     assert_eq!(mf.get(DISK).unwrap().digest, Algorithm::Sha1.digest(&disk));
     let out2 = tmp.path().join("out2");
-    assert!(unpack(&none, &out2, &UnpackOptions::default(), &NoProgress)
+    assert!(unpack(&none, &out2, &UnpackOptions::default())
         .unwrap()
         .passed());
     assert!(fs::read(out2.join(DISK)).unwrap() == disk);
@@ -145,7 +138,7 @@ fn packed(tmp: &Path) -> (PathBuf, Vec<u8>) {
     let src = tmp.join("src");
     let disk = sparse_package(&src);
     let ova = tmp.join("x.ova");
-    pack(&src, &ova, &opts(ManifestMode::Auto), &NoProgress).unwrap();
+    pack(&src, &ova, &opts(ManifestMode::Auto)).unwrap();
     (ova, disk)
 }
 
@@ -159,7 +152,7 @@ fn damage_inside_a_large_member_fails_unpack_and_leaves_nothing() {
         let bad = tmp.path().join(format!("bad{i}.ova"));
         flipped(&ova, at, &bad);
         let out = tmp.path().join(format!("out{i}"));
-        let r = unpack(&bad, &out, &UnpackOptions::default(), &NoProgress).unwrap();
+        let r = unpack(&bad, &out, &UnpackOptions::default()).unwrap();
         assert!(!r.passed());
         assert!(
             r.findings
@@ -190,7 +183,7 @@ fn truncation_inside_a_large_member_fails_unpack_cleanly() {
         b.truncate(cut as usize);
         fs::write(&bad, b).unwrap();
         let out = tmp.path().join("out");
-        let r = unpack(&bad, &out, &UnpackOptions::default(), &NoProgress).unwrap();
+        let r = unpack(&bad, &out, &UnpackOptions::default()).unwrap();
         assert!(!r.passed());
         assert!(
             r.findings.iter().any(|f| f.message.contains("truncated")),
@@ -222,7 +215,7 @@ fn manifest_at_the_end_hashes_large_members_twice_over() {
         let ova = tmp.path().join("end.ova");
         fs::write(&ova, &v).unwrap();
         let out = tmp.path().join(format!("out-{}", alg.name()));
-        let r = unpack(&ova, &out, &UnpackOptions::default(), &NoProgress).unwrap();
+        let r = unpack(&ova, &out, &UnpackOptions::default()).unwrap();
         assert!(r.passed(), "{:#?}", r.findings);
         assert!(fs::read(out.join(DISK)).unwrap() == disk);
     }
@@ -279,7 +272,7 @@ fn verify_of_an_extracted_folder_hashes_large_files_in_place() {
     let tmp = tempfile::tempdir().unwrap();
     let (ova, _) = packed(tmp.path());
     let out = tmp.path().join("out");
-    assert!(unpack(&ova, &out, &UnpackOptions::default(), &NoProgress)
+    assert!(unpack(&ova, &out, &UnpackOptions::default())
         .unwrap()
         .passed());
     let opts = ovftool::verify::VerifyOptions::default();

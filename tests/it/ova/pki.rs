@@ -8,7 +8,6 @@ use std::process::Command;
 
 use ovftool::cert::Signer;
 use ovftool::pack::{pack, PackOptions};
-use ovftool::progress::NoProgress;
 use ovftool::verify::{load_trust, verify, VerifyOptions};
 
 use super::craft;
@@ -78,7 +77,7 @@ fn verdicts(dir: &Path, leaf: &str, chain: &[&str], anchor: &str, at: Option<u64
         signer: Some(Signer::from_pem(&key, Some(&pem)).unwrap()),
         ..Default::default()
     };
-    pack(&src, &ova, &opts, &NoProgress).unwrap();
+    pack(&src, &ova, &opts).unwrap();
     let r = verify(
         &ova,
         &VerifyOptions {

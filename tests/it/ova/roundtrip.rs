@@ -31,7 +31,7 @@ fn pack_verify_unpack_round_trip_is_byte_exact() {
     let src = tmp.path().join("src");
     craft::package().write_dir(&src);
     let ova = tmp.path().join("x.ova");
-    let s = pack(&src, &ova, &opts(), &NoProgress).unwrap();
+    let s = pack(&src, &ova, &opts()).unwrap();
     assert_eq!(
         s.entries
             .iter()
@@ -42,7 +42,7 @@ fn pack_verify_unpack_round_trip_is_byte_exact() {
     let r = verify(&ova);
     assert!(r.passed(), "{:#?}", r.findings);
     let out = tmp.path().join("out");
-    assert!(unpack(&ova, &out, &UnpackOptions::default(), &NoProgress)
+    assert!(unpack(&ova, &out, &UnpackOptions::default())
         .unwrap()
         .passed());
     for n in ["t.ovf", "t.mf", "t-disk1.vmdk"] {
@@ -54,7 +54,7 @@ fn pack_verify_unpack_round_trip_is_byte_exact() {
     }
     // Packing the unpacked folder again gives the identical archive.
     let ova2 = tmp.path().join("y.ova");
-    pack(&out, &ova2, &opts(), &NoProgress).unwrap();
+    pack(&out, &ova2, &opts()).unwrap();
     assert_eq!(fs::read(&ova).unwrap(), fs::read(&ova2).unwrap());
 }
 
@@ -67,7 +67,7 @@ fn pack_output_is_read_by_system_tar() {
     let src = tmp.path().join("src");
     craft::package().write_dir(&src);
     let ova = tmp.path().join("x.ova");
-    pack(&src, &ova, &opts(), &NoProgress).unwrap();
+    pack(&src, &ova, &opts()).unwrap();
     let out = std::process::Command::new("tar")
         .arg("tvf")
         .arg(&ova)
@@ -92,12 +92,12 @@ fn pack_writes_requested_manifest_and_refuses_to_overwrite() {
         manifest: ManifestMode::Algorithm(Algorithm::Sha512),
         ..opts()
     };
-    pack(&src, &ova, &o, &NoProgress).unwrap();
+    pack(&src, &ova, &o).unwrap();
     let r = verify(&ova);
     assert!(r.passed(), "{:#?}", r.findings);
     assert_eq!(r.manifest_algorithms, [Algorithm::Sha512]);
     let before = fs::read(&ova).unwrap();
-    let e = pack(&src, &ova, &opts(), &NoProgress).unwrap_err();
+    let e = pack(&src, &ova, &opts()).unwrap_err();
     assert_eq!(e.kind(), ovftool::ErrorKind::AlreadyExists);
     assert_eq!(fs::read(&ova).unwrap(), before);
     let o = PackOptions {
@@ -105,7 +105,7 @@ fn pack_writes_requested_manifest_and_refuses_to_overwrite() {
         force: true,
         ..opts()
     };
-    pack(&src, &ova, &o, &NoProgress).unwrap();
+    pack(&src, &ova, &o).unwrap();
     let r = verify(&ova);
     assert!(r.passed());
     assert!(r.findings.iter().any(|f| f.code == "no-manifest"));
@@ -119,7 +119,7 @@ fn pack_fixes_a_wrong_ovf_size() {
     p.ovf = craft::descriptor("t-disk1.vmdk", 12345, "");
     p.write_dir(&src);
     let ova = tmp.path().join("x.ova");
-    let s = pack(&src, &ova, &opts(), &NoProgress).unwrap();
+    let s = pack(&src, &ova, &opts()).unwrap();
     assert!(
         s.notes.iter().any(|n| n.contains("corrected")),
         "{:?}",
@@ -137,10 +137,10 @@ fn pack_refuses_missing_file_and_unsafe_href_leaving_nothing() {
     p.write_dir(&src);
     fs::remove_file(src.join("t-disk1.vmdk")).unwrap();
     let ova = tmp.path().join("x.ova");
-    let e = pack(&src, &ova, &opts(), &NoProgress).unwrap_err();
+    let e = pack(&src, &ova, &opts()).unwrap_err();
     assert_eq!(e.kind(), ovftool::ErrorKind::Verification);
     fs::write(src.join("t.ovf"), craft::descriptor("../etc/passwd", 1, "")).unwrap();
-    let e = pack(&src, &ova, &opts(), &NoProgress).unwrap_err();
+    let e = pack(&src, &ova, &opts()).unwrap_err();
     assert_eq!(e.kind(), ovftool::ErrorKind::UnsafePath);
     assert_eq!(
         fs::read_dir(tmp.path()).unwrap().count(),
@@ -167,7 +167,7 @@ fn pack_sign_then_verify_signature_and_trust() {
         signer: Some(Signer::from_pem(&pem, None).unwrap()),
         ..opts()
     };
-    let s = pack(&src, &ova, &o, &NoProgress).unwrap();
+    let s = pack(&src, &ova, &o).unwrap();
     assert!(s.signed);
     let trust = load_trust(std::slice::from_ref(&pem_path)).unwrap();
     let r = ovftool::verify(
@@ -186,7 +186,7 @@ fn pack_sign_then_verify_signature_and_trust() {
     // Cross-check the signature with openssl.
     if crate::support::have_tool("openssl") {
         let out = tmp.path().join("u");
-        assert!(unpack(&ova, &out, &UnpackOptions::default(), &NoProgress)
+        assert!(unpack(&ova, &out, &UnpackOptions::default())
             .unwrap()
             .passed());
         let cert = fs::read_to_string(out.join("t.cert")).unwrap();
@@ -213,7 +213,7 @@ fn pack_sign_then_verify_signature_and_trust() {
         );
         // Repacking the unpacked signed folder keeps the (still valid) certificate.
         let again = tmp.path().join("again.ova");
-        let s = pack(&out, &again, &opts(), &NoProgress).unwrap();
+        let s = pack(&out, &again, &opts()).unwrap();
         assert!(s.signed);
         assert_eq!(fs::read(&ova).unwrap(), fs::read(&again).unwrap());
     }
@@ -235,7 +235,7 @@ fn tampered_manifest_breaks_the_signature_and_untrusted_ca_fails() {
         signer: Some(Signer::from_pem(&pem, None).unwrap()),
         ..opts()
     };
-    pack(&src, &ova, &o, &NoProgress).unwrap();
+    pack(&src, &ova, &o).unwrap();
     // Another CA: a fresh self-signed certificate.
     let (_, ca) = crate::support::self_signed(tmp.path(), "ca", "other");
     let r = ovftool::verify(
@@ -347,7 +347,6 @@ fn chunked_file_verifies_and_bad_chunk_size_is_named() {
             expand: true,
             ..Default::default()
         },
-        &NoProgress,
     )
     .unwrap();
     assert!(r.passed(), "{:#?}", r.findings);
