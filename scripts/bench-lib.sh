@@ -16,8 +16,9 @@ group() {
   for ((r = 0; r < ROUNDS; r++)); do
     i=0
     for cmd in "$@"; do
-      if ! /usr/bin/time -f "%e %M %U %S" -o "$WORK/time.txt" sh -c "$cmd" >/dev/null 2>&1; then
+      if ! /usr/bin/time -f "%e %M %U %S" -o "$WORK/time.txt" sh -c "$cmd" >/dev/null 2>"$WORK/cmd.err"; then
         echo "FAILED: $cmd" >&2
+        tail -3 "$WORK/cmd.err" >&2
         exit 1
       fi
       RUNS[$name.$i]+="$(tail -1 "$WORK/time.txt")"$'\n'
@@ -40,10 +41,16 @@ warm() { cat "$@" >/dev/null; }
 
 # bench_ovf OVF HREF BYTES [CAPACITY]: the benchmark package's descriptor: one VM (1 CPU,
 # 512 MiB) and one file HREF of BYTES bytes; with CAPACITY, the file is a streamOptimized disk
-# of CAPACITY bytes (DiskSection) and the VM has a ProductSection.
+# of CAPACITY bytes (DiskSection) attached to the VM (LSI Logic SCSI controller, hard disk
+# item: what an importer or a vSphere deploy creates), and the VM has a ProductSection.
 bench_ovf() {
-  local disks="" product=""
+  local disks="" product="" items=""
   if [ -n "${4:-}" ]; then
+    items="<Item><rasd:Address>0</rasd:Address><rasd:ElementName>SCSI Controller 0</rasd:ElementName>
+        <rasd:InstanceID>3</rasd:InstanceID><rasd:ResourceSubType>lsilogic</rasd:ResourceSubType><rasd:ResourceType>6</rasd:ResourceType></Item>
+      <Item><rasd:AddressOnParent>0</rasd:AddressOnParent><rasd:ElementName>Hard Disk 1</rasd:ElementName>
+        <rasd:HostResource>ovf:/disk/vmdisk1</rasd:HostResource><rasd:InstanceID>4</rasd:InstanceID>
+        <rasd:Parent>3</rasd:Parent><rasd:ResourceType>17</rasd:ResourceType></Item>"
     disks="<DiskSection><Info>Disks</Info><Disk ovf:capacity=\"$4\" ovf:diskId=\"vmdisk1\" ovf:fileRef=\"file1\"
     ovf:format=\"http://www.vmware.com/interfaces/specifications/vmdk.html#streamOptimized\"/></DiskSection>"
     product="<ProductSection><Info>Product</Info><Product>Bench</Product><Version>1.0</Version></ProductSection>"
@@ -64,6 +71,7 @@ bench_ovf() {
         <rasd:InstanceID>1</rasd:InstanceID><rasd:ResourceType>3</rasd:ResourceType><rasd:VirtualQuantity>1</rasd:VirtualQuantity></Item>
       <Item><rasd:AllocationUnits>byte * 2^20</rasd:AllocationUnits><rasd:ElementName>512MB of memory</rasd:ElementName>
         <rasd:InstanceID>2</rasd:InstanceID><rasd:ResourceType>4</rasd:ResourceType><rasd:VirtualQuantity>512</rasd:VirtualQuantity></Item>
+      $items
     </VirtualHardwareSection>
   </VirtualSystem>
 </Envelope>

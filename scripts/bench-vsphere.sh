@@ -23,14 +23,16 @@ KEEP=${2:+1}
 trap '[ -n "$SIM" ] && kill -TERM $SIM 2>/dev/null; rm -rf "$WORK/pkg"; [ -n "$KEEP" ] || rm -f "$WORK/bench-${SIZE}g.ova"' EXIT
 (cd "$ROOT" && cargo build --release --quiet)
 OVT=$ROOT/target/release/ovftool-rs
+ROUNDS=${ROUNDS:-3}
+MIXED=$ROOT/../shared/bench/make-mixed-image.sh; [ -x "$MIXED" ] && MAKE_MIXED=${MAKE_MIXED:-$MIXED}
+source "$BENCH/bench-lib.sh"
 VCSIM=${VCSIM:-$ROOT/target/vcsim}
 [ -x "$VCSIM" ] || "$ROOT/../shared/vcsim/build.sh" "$VCSIM" >/dev/null
 
 IMG=$WORK/disk-${SIZE}g.raw
 OVA=$WORK/bench-${SIZE}g.ova
 if [ ! -s "$OVA" ]; then
-MIXED=$ROOT/../shared/bench/make-mixed-image.sh; [ -x "$MIXED" ] || MIXED=$BENCH/make-mixed-image.sh
-[ -f "$IMG" ] || "$MIXED" "$WORK" "$SIZE" >/dev/null
+[ -f "$IMG" ] || "$MAKE_MIXED" "$WORK" "$SIZE" >/dev/null
 mkdir -p "$WORK/pkg"
 # The raw image through a monolithicFlat descriptor: the content sniffer cannot mistake a raw
 # image whose first bytes happen to be a gzip header (the mixed image's are) for a gzip file.
@@ -44,35 +46,7 @@ RW $(( $(stat -c %s "$IMG") / 512 )) FLAT "$(basename "$IMG")" 0
 ddb.adapterType = "lsilogic"
 VMDK
 "$OVT" convert --quiet --force --to stream-optimized "$WORK/flat.vmdk" "$WORK/pkg/bench-disk1.vmdk"
-BYTES=$(stat -c %s "$WORK/pkg/bench-disk1.vmdk")
-CAP=$(stat -c %s "$IMG")
-cat > "$WORK/pkg/bench.ovf" <<OVF
-<?xml version="1.0" encoding="UTF-8"?>
-<Envelope xmlns="http://schemas.dmtf.org/ovf/envelope/1" xmlns:ovf="http://schemas.dmtf.org/ovf/envelope/1"
-  xmlns:rasd="http://schemas.dmtf.org/wbem/wscim/1/cim-schema/2/CIM_ResourceAllocationSettingData"
-  xmlns:vssd="http://schemas.dmtf.org/wbem/wscim/1/cim-schema/2/CIM_VirtualSystemSettingData">
-  <References><File ovf:href="bench-disk1.vmdk" ovf:id="file1" ovf:size="$BYTES"/></References>
-  <DiskSection><Info>Disks</Info>
-    <Disk ovf:capacity="$CAP" ovf:diskId="vmdisk1" ovf:fileRef="file1"
-      ovf:format="http://www.vmware.com/interfaces/specifications/vmdk.html#streamOptimized"/>
-  </DiskSection>
-  <VirtualSystem ovf:id="bench"><Info>benchmark</Info>
-    <VirtualHardwareSection><Info>Hardware</Info>
-      <System><vssd:ElementName>Virtual Hardware Family</vssd:ElementName><vssd:InstanceID>0</vssd:InstanceID>
-        <vssd:VirtualSystemIdentifier>bench</vssd:VirtualSystemIdentifier><vssd:VirtualSystemType>vmx-13</vssd:VirtualSystemType></System>
-      <Item><rasd:AllocationUnits>hertz * 10^6</rasd:AllocationUnits><rasd:ElementName>1 virtual CPU</rasd:ElementName>
-        <rasd:InstanceID>1</rasd:InstanceID><rasd:ResourceType>3</rasd:ResourceType><rasd:VirtualQuantity>1</rasd:VirtualQuantity></Item>
-      <Item><rasd:AllocationUnits>byte * 2^20</rasd:AllocationUnits><rasd:ElementName>512MB of memory</rasd:ElementName>
-        <rasd:InstanceID>2</rasd:InstanceID><rasd:ResourceType>4</rasd:ResourceType><rasd:VirtualQuantity>512</rasd:VirtualQuantity></Item>
-      <Item><rasd:Address>0</rasd:Address><rasd:ElementName>SCSI Controller 0</rasd:ElementName>
-        <rasd:InstanceID>3</rasd:InstanceID><rasd:ResourceSubType>lsilogic</rasd:ResourceSubType><rasd:ResourceType>6</rasd:ResourceType></Item>
-      <Item><rasd:AddressOnParent>0</rasd:AddressOnParent><rasd:ElementName>Hard Disk 1</rasd:ElementName>
-        <rasd:HostResource>ovf:/disk/vmdisk1</rasd:HostResource><rasd:InstanceID>4</rasd:InstanceID>
-        <rasd:Parent>3</rasd:Parent><rasd:ResourceType>17</rasd:ResourceType></Item>
-    </VirtualHardwareSection>
-  </VirtualSystem>
-</Envelope>
-OVF
+bench_ovf "$WORK/pkg/bench.ovf" bench-disk1.vmdk "$(stat -c %s "$WORK/pkg/bench-disk1.vmdk")" "$(stat -c %s "$IMG")"
 "$OVT" pack --quiet --force "$WORK/pkg" "$OVA"
 rm -rf "$WORK/pkg"
 fi
@@ -85,34 +59,21 @@ HP=$(python3 -c 'import json,sys; u=json.load(open(sys.argv[1]))["url"]; print(u
 TP=$(python3 -c 'import json,sys; print(json.load(open(sys.argv[1]))["thumbprint"])' "$WORK/sim.json")
 export OVFTOOL_PASSWORD=pass
 
-ROUNDS=${ROUNDS:-3}
-declare -A RUNS
-N=0
-timed() { # timed NAME CMD
-  /usr/bin/time -f "%e %M %U %S" -o "$WORK/time.txt" sh -c "$2" >/dev/null 2>"$WORK/cmd.err" ||
-    { echo "FAILED: $2" >&2; tail -3 "$WORK/cmd.err" >&2; exit 1; }
-  RUNS[$1]+="$(tail -1 "$WORK/time.txt")"$'\n'
-}
-cat "$OVA" >/dev/null
-for ((r = 0; r < ROUNDS; r++)); do
-  timed verify "'$OVT' verify --quiet '$OVA'"
-  N=$((N + 1))
-  timed deploy "'$OVT' import --quiet --thumbprint '$TP' --name bench$N '$OVA' 'vi://user@$HP/DC0/host/DC0_C0'"
-done
+warm "$OVA"
+# Each deploy makes a VM of its own name (sh evaluates the $(date) at each run).
+group vs \
+  "'$OVT' verify --quiet '$OVA'" \
+  "'$OVT' import --quiet --thumbprint '$TP' --name bench\$(date +%s%N) '$OVA' 'vi://user@$HP/DC0/host/DC0_C0'"
 grep -q "transferred $BYTES bytes" "$WORK/sim.log" || { echo "FAILED: the simulator did not receive $BYTES bytes" >&2; exit 1; }
-med() { printf '%s' "${RUNS[$1]}" | sort -n | sed -n "$(( (ROUNDS + 1) / 2 ))p"; }
-sec() { echo "$1" | cut -d' ' -f1; }
-rss() { echo "$(( $(echo "$1" | cut -d' ' -f2) / 1024 ))"; }
-cpu() { echo "$1" | awk '{printf "%.2f", $3 + $4}'; }
 mbs() { echo "scale=0; $OVABYTES / $(sec "$1") / 1000000" | bc; }
-V=$(med verify) D=$(med deploy)
+V=$(med vs.0) D=$(med vs.1)
 echo "every run (seconds max-RSS-KiB user sys):"
-printf 'verify %s\n' ${RUNS[verify]// /_}
-printf 'deploy %s\n' ${RUNS[deploy]// /_}
+printf 'verify %s\n' ${RUNS[vs.0]// /_}
+printf 'deploy %s\n' ${RUNS[vs.1]// /_}
 echo
 echo "vSphere benchmark: ${SIZE} GiB mixed image as streamOptimized ($BYTES bytes), OVA $OVABYTES bytes, $(nproc) cores, load average $(cut -d' ' -f1-3 /proc/loadavg), $(date -u +%Y-%m-%dT%H:%MZ), medians of $ROUNDS interleaved runs"
 echo
 echo "| operation | command | seconds | CPU s (user+sys) | MB/s | max RSS MiB | ratio (wall) |"
 echo "|---|---|---|---|---|---|---|"
-echo "| deploy | \`ovftool-rs import --thumbprint … bench.ova vi://…/DC0_C0\` (simulator, TLS) | $(sec "$D") | $(cpu "$D") | $(mbs "$D") | $(rss "$D") | deploy/verify = $(echo "scale=2; $(sec "$D") / $(sec "$V")" | bc) |"
+echo "| deploy | \`ovftool-rs import --thumbprint … bench.ova vi://…/DC0_C0\` (simulator, TLS) | $(sec "$D") | $(cpu "$D") | $(mbs "$D") | $(rss "$D") | deploy/verify = $(ratio "$D" "$V") |"
 echo "| reference | \`ovftool-rs verify bench.ova\` | $(sec "$V") | $(cpu "$V") | $(mbs "$V") | $(rss "$V") | 1.00 |"

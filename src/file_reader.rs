@@ -28,6 +28,39 @@ pub(crate) enum Part {
         /// The member's size.
         len: u64,
     },
+    /// `len` bytes at `offset` of a file already open (an OVA opened once), read with
+    /// positional reads, so the handle may be shared.
+    At {
+        /// The open file.
+        file: std::sync::Arc<File>,
+        /// Where the member's data starts.
+        offset: u64,
+        /// The member's size.
+        len: u64,
+        /// The file's name, for messages.
+        path: PathBuf,
+    },
+}
+
+/// Positional reads of `left` bytes from `pos` of a shared file handle.
+struct ReadAt {
+    file: std::sync::Arc<File>,
+    pos: u64,
+    left: u64,
+}
+
+impl Read for ReadAt {
+    fn read(&mut self, buf: &mut [u8]) -> io::Result<usize> {
+        use std::os::unix::fs::FileExt;
+        let want = (buf.len() as u64).min(self.left) as usize;
+        if want == 0 {
+            return Ok(0);
+        }
+        let n = self.file.read_at(&mut buf[..want], self.pos)?;
+        self.pos += n as u64;
+        self.left -= n as u64;
+        Ok(n)
+    }
 }
 
 /// The parts of a file read one after the other, each opened when it is reached (a file of
@@ -54,12 +87,25 @@ impl Joined {
                 f.seek(SeekFrom::Start(*offset))?;
                 Ok((Box::new(f.take(*len)) as Box<dyn Read + Send>, *len, path))
             }),
+            Part::At {
+                file,
+                offset,
+                len,
+                path,
+            } => {
+                let r = ReadAt {
+                    file: file.clone(),
+                    pos: *offset,
+                    left: *len,
+                };
+                Ok((Box::new(r) as Box<dyn Read + Send>, *len, path))
+            }
         };
         match opened {
             Ok((r, len, p)) => Ok((r, len, p.clone())),
             Err(e) => {
                 let p = match part {
-                    Part::Whole(p) | Part::Range { path: p, .. } => p,
+                    Part::Whole(p) | Part::Range { path: p, .. } | Part::At { path: p, .. } => p,
                 };
                 Err(Error::io("cannot open", e).with_path(&p).into())
             }

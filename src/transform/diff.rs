@@ -11,7 +11,9 @@
 //! reported as guest byte ranges (merged, counted, the first few listed). Two
 //! streamOptimized disks (the usual case in OVAs) are read in large sequential blocks, both at
 //! once (B on a thread of its own), the compressed grains compared where they lie in the block:
-//! nothing is allocated or copied per grain.
+//! nothing is allocated or copied per grain. A gzip-compressed or chunked disk file is read
+//! through the one file reader ([`FileReader`]: chunks joined, gzip undone as the bytes stream
+//! by, bounded memory) and compared grain by grain the same way.
 
 use std::collections::BTreeMap;
 use std::fs::File;
@@ -22,11 +24,13 @@ use serde::Serialize;
 use super::package::Package;
 use crate::disk::{DiskSource, Grain, GrainData};
 use crate::error::{Error, Result};
+use crate::file_reader::{FileReader, Part};
 use crate::limits::Limits;
 use crate::ova::names::{self, Role};
 use crate::ovf::Envelope;
 use crate::vmdk::codec::Inflater;
-use crate::vmdk::stream::{BatchGrain, GrainBatch, Origin, StreamFileSource};
+use crate::vmdk::header::SparseHeader;
+use crate::vmdk::stream::{BatchGrain, GrainBatch, Origin, StreamFileSource, StreamReader};
 
 /// Options of [`diff`].
 #[derive(Debug, Clone)]
@@ -440,6 +444,90 @@ impl Package {
             Some(super::package::Location::Path(p)) => DiskInput::open(&p, limits),
             None => Err(Error::verification(format!("{name} is not in the package"))),
         }
+    }
+
+    /// The disk stored in the File `f`: a plain file as [`Package::disk_input`] opens it; a
+    /// gzip or chunked one through the one file reader ([`FileReader`]: chunks joined in
+    /// order, gzip undone as the bytes stream by, inflation capped by `ovf_capacity`), which
+    /// must hold a streamOptimized disk: it is then read grain by grain, front to back, never
+    /// whole, and its grains compared compressed like any other streamOptimized disk's.
+    fn file_input(
+        &self,
+        f: &crate::ovf::FileRef,
+        ovf_capacity: Option<u64>,
+        limits: &Limits,
+    ) -> Result<DiskInput> {
+        let gzip = f
+            .compression
+            .as_deref()
+            .is_some_and(|c| c.eq_ignore_ascii_case("gzip"));
+        if !gzip && f.chunk_size.is_none() {
+            return self.disk_input(&f.href, limits);
+        }
+        if let Some(c) = f.compression.as_deref().filter(|_| !gzip) {
+            if !c.eq_ignore_ascii_case("identity") {
+                return Err(Error::unsupported(format!(
+                    "ovf:compression {c:?} is not supported (gzip or identity)"
+                )));
+            }
+        }
+        let names: Box<dyn Iterator<Item = String>> = if f.chunk_size.is_some() {
+            Box::new((0..=limits.max_ova_entries as u64).map(|i| names::chunk_name(&f.href, i)))
+        } else {
+            Box::new(std::iter::once(f.href.clone()))
+        };
+        let mut parts = Vec::new();
+        // One handle of the archive, shared by its chunks (positional reads).
+        let mut shared: Option<std::sync::Arc<File>> = None;
+        for n in names {
+            match self.member_location(&n) {
+                Some(super::package::Location::Archive { file, offset, size }) => {
+                    let file = match &shared {
+                        Some(f) => f.clone(),
+                        None => {
+                            let f = std::sync::Arc::new(
+                                file.try_clone()
+                                    .map_err(|e| Error::io("cannot reopen", e))?,
+                            );
+                            shared = Some(f.clone());
+                            f
+                        }
+                    };
+                    parts.push(Part::At {
+                        file,
+                        offset,
+                        len: size,
+                        path: PathBuf::from(&n),
+                    });
+                }
+                Some(super::package::Location::Path(p)) if p.is_file() => {
+                    parts.push(Part::Whole(p));
+                }
+                _ => break,
+            }
+        }
+        if parts.is_empty() {
+            return Err(Error::verification(format!(
+                "{} is not in the package",
+                f.href
+            )));
+        }
+        let reader = FileReader::open(parts, gzip, ovf_capacity, limits, &f.href)?;
+        let stream_optimized = <&[u8; 512]>::try_from(reader.head())
+            .ok()
+            .and_then(|b| SparseHeader::parse(b).ok())
+            .is_some_and(|h| h.is_compressed() && h.has_markers());
+        if !stream_optimized {
+            return Err(Error::unsupported(
+                "a compressed or chunked disk that is not streamOptimized",
+            ));
+        }
+        let reader = std::io::BufReader::with_capacity(1 << 20, reader);
+        Ok(DiskInput::Other(Box::new(StreamReader::new(
+            reader,
+            Origin::entry(&f.href),
+            limits,
+        )?)))
     }
 }
 
@@ -897,14 +985,8 @@ pub fn diff(a: &Path, b: &Path, opts: &DiffOptions) -> Result<DiffReport> {
             disk: da.disk_id.clone(),
             ..Default::default()
         };
-        let plain = |f: &crate::ovf::FileRef| f.compression.is_none() && f.chunk_size.is_none();
-        if !plain(&fa) || !plain(&fb) {
-            dd.note = Some("compressed or chunked file: data not compared".into());
-            report.disks.push(dd);
-            continue;
-        }
-        let sa = pa.disk_input(&fa.href, &opts.limits);
-        let sb = pb.disk_input(&fb.href, &opts.limits);
+        let sa = pa.file_input(&fa, da.capacity_bytes(&ea).ok(), &opts.limits);
+        let sb = pb.file_input(&fb, db.capacity_bytes(&eb).ok(), &opts.limits);
         match (sa, sb) {
             (Ok(sa), Ok(sb)) => {
                 report.disks.push(

@@ -24,10 +24,11 @@ use std::time::Duration;
 use serde::Serialize;
 
 use super::client::{el, MoRef, Session};
+use super::import_spec::{self, SpecNote};
 use super::locator::Locator;
 use super::xml::El;
 use crate::digest::{copy_hashing, copy_hashing_to_channel, CopyResult, HashOptions};
-use crate::error::{Error, ErrorKind, Hint, Result};
+use crate::error::{Error, ErrorKind, Result};
 use crate::inflate::GunzipCapped;
 use crate::limits::Limits;
 use crate::net::{HttpClient, TlsPolicy};
@@ -171,8 +172,8 @@ pub struct DeployReport {
     pub disks: Vec<UploadReport>,
     /// Whether it was powered on.
     pub powered_on: bool,
-    /// Warnings (import spec warnings, verification warnings).
-    pub warnings: Vec<String>,
+    /// Warnings: the import spec's (by fault type, [`import_spec`]) and the verification's.
+    pub warnings: Vec<SpecNote>,
     /// The verification of the package.
     pub verification: Report,
 }
@@ -543,20 +544,6 @@ fn import_params(
     p
 }
 
-fn fault_text(f: &El) -> String {
-    let kind = f
-        .child("fault")
-        .and_then(|x| x.xsi_type())
-        .unwrap_or("fault")
-        .to_string();
-    let msg = f.text_of("localizedMessage").unwrap_or("").to_string();
-    if msg.is_empty() {
-        kind
-    } else {
-        format!("{kind}: {msg}")
-    }
-}
-
 /// Connects and logs in.
 ///
 /// # Errors
@@ -737,9 +724,11 @@ fn deploy_session(
     };
     for f in &report.findings {
         if f.severity == Severity::Warning {
-            warnings.push(match &f.entry {
-                Some(e) => format!("{e}: {} [{}]", f.message, f.code),
-                None => format!("{} [{}]", f.message, f.code),
+            warnings.push(SpecNote {
+                code: f.code.to_string(),
+                severity: f.severity,
+                subject: f.entry.clone(),
+                message: f.message.clone(),
             });
         }
     }
@@ -771,7 +760,7 @@ struct Created {
     name: String,
     inventory_path: String,
     /// Import spec warnings.
-    warnings: Vec<String>,
+    warnings: Vec<SpecNote>,
     items: Vec<FileItem>,
     /// The lease's device URLs, `(importKey, url)`.
     urls: Vec<(String, String)>,
@@ -876,23 +865,9 @@ fn create(
         import_params(&name, place.host.as_ref(), &mapping, opts)
     );
     let spec_result = s.call("CreateImportSpec", &ovf_manager, &args)?;
-    let mut warnings: Vec<String> = spec_result.all("warning").map(fault_text).collect();
-    let mut spec_errors = Vec::new();
-    for e in spec_result.all("error") {
-        let kind = e.child("fault").and_then(|f| f.xsi_type()).unwrap_or("");
-        if opts.lax && kind == "OvfUnsupportedType" {
-            warnings.push(format!("{} (lax: deployed without it)", fault_text(e)));
-        } else {
-            spec_errors.push(fault_text(e));
-        }
-    }
+    let (warnings, spec_errors) = import_spec::judge(&spec_result, opts.lax);
     if !spec_errors.is_empty() {
-        let e = Error::invalid_ovf(format!(
-            "the server refuses the descriptor: {}",
-            spec_errors.join("; ")
-        ));
-        // Lax mode deploys without the devices the server does not support.
-        return Err(if opts.lax { e } else { e.with_hint(Hint::Lax) });
+        return Err(import_spec::refusal(&spec_errors, opts.lax));
     }
     let spec = spec_result
         .child("importSpec")

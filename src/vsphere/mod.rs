@@ -3,6 +3,7 @@
 //!
 //! - [`locator`]: ovftool's `vi://USER@HOST/DC/host/CLUSTER` locators;
 //! - [`client`]: the SOAP calls (login, inventory, import spec, lease, tasks) and disk uploads;
+//! - [`import_spec`]: the import spec's errors and warnings, coded by fault type;
 //! - [`deploy`]: one pass from the package to the datastore, verified before the lease
 //!   completes, the half-created VM removed on any failure.
 //!
@@ -26,6 +27,7 @@
 
 pub mod client;
 pub mod deploy;
+pub mod import_spec;
 pub mod locator;
 pub mod xml;
 

@@ -7,15 +7,11 @@ use std::io::Read;
 use std::path::{Path, PathBuf};
 use std::process::Command;
 
-use ovftool::disk::{copy, CopyOptions, SinkOptions};
 use ovftool::import::{import, import_stream, ImportOptions};
-use ovftool::progress::NoProgress;
-use ovftool::vmdk::layout::{create_sink, Layout};
-use ovftool::vmdk::raw::RawSource;
+use ovftool::vmdk::layout::Layout;
 use ovftool::ErrorKind;
-use sha2::{Digest, Sha256};
 
-use crate::support;
+use crate::support::{self, sha256_hex, stream_vmdk, write_tar};
 
 /// Options for the vSphere thin layout (descriptor + sparse `-flat.vmdk`), whose extent the
 /// tests compare byte for byte with the source image.
@@ -43,32 +39,6 @@ fn image() -> Vec<u8> {
     }
     v[3 * MIB + 100] = 7;
     v
-}
-
-fn stream_vmdk(dir: &Path, raw: &[u8]) -> Vec<u8> {
-    let rp = dir.join("src.raw");
-    fs::write(&rp, raw).unwrap();
-    let vp = dir.join("src.vmdk");
-    let mut src = RawSource::open(&rp).unwrap();
-    let mut sink = create_sink(
-        &vp,
-        Layout::StreamOptimized,
-        raw.len() as u64,
-        &SinkOptions::default(),
-    )
-    .unwrap();
-    copy(
-        &mut src,
-        sink.as_mut(),
-        &CopyOptions::default(),
-        &NoProgress,
-    )
-    .unwrap();
-    sink.finish().unwrap();
-    let b = fs::read(&vp).unwrap();
-    fs::remove_file(&vp).unwrap();
-    fs::remove_file(&rp).unwrap();
-    b
 }
 
 #[derive(Default)]
@@ -134,10 +104,6 @@ fn descriptor(p: &Pkg, size: usize, cap: usize) -> String {
     )
 }
 
-fn sha256_hex(b: &[u8]) -> String {
-    hex::encode(Sha256::digest(b))
-}
-
 /// The manifest of a one-disk package: SHA256 lines for the descriptor `desc` and for the disk
 /// bytes `disk` (other bytes than the disk packed make a stale manifest).
 fn one_disk_mf(desc: &str, disk: &[u8]) -> Vec<u8> {
@@ -158,33 +124,9 @@ fn one_disk_members(desc: &str, mf: Vec<u8>, disk: Vec<u8>) -> Vec<(String, Vec<
     ]
 }
 
-/// Writes an OVA with `members` in order (ustar).
-fn write_tar(path: &Path, members: &[(String, Vec<u8>)]) {
-    let f = fs::File::create(path).unwrap();
-    let mut b = tar::Builder::new(f);
-    for (name, data) in members {
-        let mut h = tar::Header::new_ustar();
-        h.set_path(name).unwrap();
-        h.set_size(data.len() as u64);
-        h.set_mode(0o644);
-        h.set_cksum();
-        b.append(&h, data.as_slice()).unwrap();
-    }
-    b.into_inner().unwrap();
-}
-
 /// A package: descriptor, manifest, disk members (`files`: name → bytes as stored).
 fn ova(path: &Path, desc: &str, files: &[(String, Vec<u8>)]) {
-    let mut mf = format!("SHA256(t.ovf)= {}\n", sha256_hex(desc.as_bytes()));
-    for (n, d) in files {
-        mf.push_str(&format!("SHA256({n})= {}\n", sha256_hex(d)));
-    }
-    let mut members = vec![
-        ("t.ovf".to_string(), desc.as_bytes().to_vec()),
-        ("t.mf".to_string(), mf.into_bytes()),
-    ];
-    members.extend(files.iter().cloned());
-    write_tar(path, &members);
+    write_tar(path, &support::with_manifest("t.ovf", desc, files.to_vec()));
 }
 
 fn simple_ova(dir: &Path, p: &Pkg) -> (PathBuf, Vec<u8>) {

@@ -205,20 +205,13 @@ fn a_raw_file_named_vmdk_verifies_as_raw_with_a_warning_and_is_no_descriptor() {
 fn a_package_without_a_descriptor_says_so_in_every_command() {
     let dir = tempfile::tempdir().unwrap();
     let ova = dir.path().join("nodesc.ova");
-    let f = std::fs::File::create(&ova).unwrap();
-    let mut b = tar::Builder::new(f);
-    for (name, data) in [
-        ("disk1.vmdk", vec![7u8; 4096]),
-        ("disk1.mf", b"x\n".to_vec()),
-    ] {
-        let mut h = tar::Header::new_ustar();
-        h.set_path(name).unwrap();
-        h.set_size(data.len() as u64);
-        h.set_mode(0o644);
-        h.set_cksum();
-        b.append(&h, data.as_slice()).unwrap();
-    }
-    b.into_inner().unwrap();
+    crate::support::write_tar(
+        &ova,
+        &[
+            ("disk1.vmdk".to_string(), vec![7u8; 4096]),
+            ("disk1.mf".to_string(), b"x\n".to_vec()),
+        ],
+    );
     let target = dir.path().join("t");
     for cmd in ["info", "validate", "verify", "import", "unpack"] {
         let mut args = vec![cmd, ova.to_str().unwrap()];

@@ -221,3 +221,168 @@ pub fn assert_input_error<T>(what: &str, r: &ovftool::Result<T>) {
         );
     }
 }
+
+/// The members of a tar archive (an OVA), with their bytes, in archive order.
+pub fn tar_members(ova: &Path) -> Vec<(String, Vec<u8>)> {
+    let mut a = tar::Archive::new(std::fs::File::open(ova).unwrap());
+    a.entries()
+        .unwrap()
+        .map(|e| {
+            let mut e = e.unwrap();
+            let name = e.path().unwrap().to_string_lossy().into_owned();
+            let mut v = Vec::new();
+            std::io::Read::read_to_end(&mut e, &mut v).unwrap();
+            (name, v)
+        })
+        .collect()
+}
+
+/// An OVA (ustar) of `members`, in order.
+pub fn tar_bytes(members: &[(String, Vec<u8>)]) -> Vec<u8> {
+    let mut b = tar::Builder::new(Vec::new());
+    for (name, data) in members {
+        let mut h = tar::Header::new_ustar();
+        h.set_path(name).unwrap();
+        h.set_size(data.len() as u64);
+        h.set_mode(0o644);
+        h.set_cksum();
+        b.append(&h, data.as_slice()).unwrap();
+    }
+    b.into_inner().unwrap()
+}
+
+/// Writes an OVA of `members` to `path` (see [`tar_bytes`]).
+pub fn write_tar(path: &Path, members: &[(String, Vec<u8>)]) {
+    std::fs::write(path, tar_bytes(members)).unwrap();
+}
+
+/// Writes `members` as the files of the package folder `dir` (created).
+pub fn write_folder(dir: &Path, members: &[(String, Vec<u8>)]) {
+    std::fs::create_dir_all(dir).unwrap();
+    for (name, bytes) in members {
+        std::fs::write(dir.join(name), bytes).unwrap();
+    }
+}
+
+/// Lower-case hex of the SHA-256 of `b`.
+pub fn sha256_hex(b: &[u8]) -> String {
+    use sha2::Digest;
+    hex::encode(sha2::Sha256::digest(b))
+}
+
+/// The members of a package in OVA order: the descriptor `desc_name`, a SHA-256 manifest
+/// (`<base>.mf`) over the descriptor and every file, then `files` as stored.
+pub fn with_manifest(
+    desc_name: &str,
+    desc: &str,
+    files: Vec<(String, Vec<u8>)>,
+) -> Vec<(String, Vec<u8>)> {
+    let mut all = vec![(desc_name.to_string(), desc.as_bytes().to_vec())];
+    all.extend(files);
+    let mf: String = all
+        .iter()
+        .map(|(n, d)| format!("SHA256({n})= {}\n", sha256_hex(d)))
+        .collect();
+    let base = desc_name.strip_suffix(".ovf").unwrap_or(desc_name);
+    all.insert(1, (format!("{base}.mf"), mf.into_bytes()));
+    all
+}
+
+/// `data` gzip-compressed.
+pub fn gzip(data: &[u8], level: flate2::Compression) -> Vec<u8> {
+    let mut e = flate2::write::GzEncoder::new(Vec::new(), level);
+    std::io::Write::write_all(&mut e, data).unwrap();
+    e.finish().unwrap()
+}
+
+/// The file `href` holding `content`, stored as OVF allows: gzip-compressed
+/// (`ovf:compression="gzip"`) and/or split into chunks of `chunk` bytes (`ovf:chunkSize`,
+/// members `href.000000000`...). Returns the `References/File` attributes that say so
+/// (`ovf:size` of the stored bytes first) and the stored members.
+pub fn stored_file(
+    href: &str,
+    content: Vec<u8>,
+    gzip_level: Option<flate2::Compression>,
+    chunk: Option<usize>,
+) -> (String, Vec<(String, Vec<u8>)>) {
+    let stored = match gzip_level {
+        Some(level) => gzip(&content, level),
+        None => content,
+    };
+    let mut attrs = format!("ovf:size=\"{}\"", stored.len());
+    if gzip_level.is_some() {
+        attrs.push_str(" ovf:compression=\"gzip\"");
+    }
+    if let Some(c) = chunk {
+        attrs.push_str(&format!(" ovf:chunkSize=\"{c}\""));
+    }
+    let files = match chunk {
+        None => vec![(href.to_string(), stored)],
+        Some(c) => stored
+            .chunks(c)
+            .enumerate()
+            .map(|(i, d)| (format!("{href}.{i:09}"), d.to_vec()))
+            .collect(),
+    };
+    (attrs, files)
+}
+
+/// The sample appliance's disk member.
+pub const APPLIANCE_DISK: &str = "sample-appliance-disk1.vmdk";
+
+/// The sample appliance's members (descriptor, manifest, disk), in order.
+pub fn appliance_members() -> Vec<(String, Vec<u8>)> {
+    tar_members(&samples().join("appliance.ova"))
+}
+
+/// The sample appliance with `disk` (its own when `None`; a streamOptimized image of the same
+/// 16 MiB capacity) stored gzip-compressed and/or in chunks of `chunk` bytes, and a fresh
+/// manifest.
+pub fn appliance_stored(
+    disk: Option<Vec<u8>>,
+    gzip: bool,
+    chunk: Option<usize>,
+) -> Vec<(String, Vec<u8>)> {
+    let m = appliance_members();
+    let desc = String::from_utf8(m[0].1.clone()).unwrap();
+    let disk = disk.unwrap_or_else(|| {
+        m.iter()
+            .find(|(n, _)| n == APPLIANCE_DISK)
+            .unwrap()
+            .1
+            .clone()
+    });
+    let level = gzip.then(flate2::Compression::default);
+    let (attrs, files) = stored_file(APPLIANCE_DISK, disk, level, chunk);
+    let desc = desc.replace("ovf:size=\"77312\"", &attrs);
+    with_manifest("sample-appliance.ovf", &desc, files)
+}
+
+/// `raw` as a streamOptimized VMDK (the library's writer), through files in `dir`.
+pub fn stream_vmdk(dir: &Path, raw: &[u8]) -> Vec<u8> {
+    use ovftool::disk::{copy, CopyOptions, SinkOptions};
+    use ovftool::vmdk::layout::{create_sink, Layout};
+    let rp = dir.join("src.raw");
+    std::fs::write(&rp, raw).unwrap();
+    let vp = dir.join("src.vmdk");
+    let mut src = ovftool::vmdk::raw::RawSource::open(&rp).unwrap();
+    let mut sink = create_sink(
+        &vp,
+        Layout::StreamOptimized,
+        raw.len() as u64,
+        &SinkOptions::default(),
+    )
+    .unwrap();
+    copy(
+        &mut src,
+        sink.as_mut(),
+        &CopyOptions::default(),
+        &ovftool::progress::NoProgress,
+    )
+    .unwrap();
+    sink.finish().unwrap();
+    let b = std::fs::read(&vp).unwrap();
+    std::fs::remove_file(&vp).unwrap();
+    std::fs::remove_file(&rp).unwrap();
+    b
+}

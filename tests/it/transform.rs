@@ -3,7 +3,7 @@
 use std::path::{Path, PathBuf};
 use std::process::{Command, Stdio};
 
-use crate::support::{assert_schema_valid, corpus, have_tool, ovftool, samples};
+use crate::support::{self, assert_schema_valid, corpus, have_tool, ovftool, samples, tar_members};
 
 fn appliance() -> PathBuf {
     samples().join("appliance.ova")
@@ -21,23 +21,8 @@ fn stderr(o: &std::process::Output) -> String {
     String::from_utf8_lossy(&o.stderr).into_owned()
 }
 
-/// The members of a tar archive, with their bytes.
-fn members(ova: &Path) -> Vec<(String, Vec<u8>)> {
-    let mut a = tar::Archive::new(std::fs::File::open(ova).unwrap());
-    a.entries()
-        .unwrap()
-        .map(|e| {
-            let mut e = e.unwrap();
-            let name = e.path().unwrap().to_string_lossy().into_owned();
-            let mut v = Vec::new();
-            std::io::Read::read_to_end(&mut e, &mut v).unwrap();
-            (name, v)
-        })
-        .collect()
-}
-
 fn member(ova: &Path, suffix: &str) -> Vec<u8> {
-    members(ova)
+    tar_members(ova)
         .into_iter()
         .find(|(n, _)| n.ends_with(suffix))
         .map(|(_, d)| d)
@@ -201,7 +186,7 @@ fn edit_hardware_networks_eula_and_files_validate() {
         &["--remove-file", &id, "--remove-eula"],
     );
     assert_eq!(rc(&o), 0, "{}", stderr(&o));
-    assert!(!members(&out2).iter().any(|(n, _)| n == "tools.iso"));
+    assert!(!tar_members(&out2).iter().any(|(n, _)| n == "tools.iso"));
     assert_eq!(rc(&ovftool(&["verify", out2.to_str().unwrap()])), 0);
 }
 
@@ -451,7 +436,7 @@ fn signed_package_edit_needs_sign_or_unsign() {
     std::fs::remove_file(&out).unwrap();
     let o = cmd("edit", &signed, &out, &["--cpus", "3", "--unsign"]);
     assert_eq!(rc(&o), 0, "{}", stderr(&o));
-    assert!(!members(&out).iter().any(|(n, _)| n.ends_with(".cert")));
+    assert!(!tar_members(&out).iter().any(|(n, _)| n.ends_with(".cert")));
     assert_eq!(rc(&ovftool(&["verify", out.to_str().unwrap()])), 0);
 }
 
@@ -485,7 +470,7 @@ fn retarget_corpus_virtualbox_ovas_for_esxi_validate_import_and_keep_disk_data()
         assert_eq!(rc(&o), 0, "{}: {}", ova.display(), stderr(&o));
         let r = t.path().join("r");
         std::fs::create_dir(&r).unwrap();
-        for (n, d) in members(&out) {
+        for (n, d) in tar_members(&out) {
             std::fs::write(r.join(&n), d).unwrap();
         }
         let ovf = leftovers(&r)
@@ -501,7 +486,7 @@ fn retarget_corpus_virtualbox_ovas_for_esxi_validate_import_and_keep_disk_data()
         ]);
         assert_eq!(rc(&i), 0, "{}: {}", ova.display(), stderr(&i));
         // Every original disk (gunzipped if need be) equals its retargeted copy.
-        for (n, d) in members(&ova) {
+        for (n, d) in tar_members(&ova) {
             let (name, data) = if let Some(base) = n.strip_suffix(".gz") {
                 let mut v = Vec::new();
                 std::io::Read::read_to_end(&mut flate2::read::GzDecoder::new(&d[..]), &mut v)
@@ -603,7 +588,7 @@ fn retarget_virtualbox_made_descriptor_gets_vmware_devices_and_family() {
     assert!(stdout(&o).contains("hardware family"), "{}", stdout(&o));
     let r = t.path().join("r");
     std::fs::create_dir(&r).unwrap();
-    for (n, d) in members(&out) {
+    for (n, d) in tar_members(&out) {
         std::fs::write(r.join(&n), d).unwrap();
     }
     let v = ovftool(&["validate", r.join("vbox6.ovf").to_str().unwrap()]);
@@ -659,9 +644,83 @@ fn diff_of_two_disks_reports_the_differing_grain() {
     assert_eq!(rc(&missing), 2);
 }
 
+#[test]
+fn diff_compares_gzip_and_chunked_disks_through_the_file_reader() {
+    let t = tempfile::tempdir().unwrap();
+    // The appliance's 16 MiB disk with 4 MiB of data; B differs from A in one grain.
+    let mut raw = vec![0u8; 16 << 20];
+    for (i, b) in raw.iter_mut().enumerate().take(4 << 20) {
+        *b = (i % 251) as u8;
+    }
+    let a_disk = support::stream_vmdk(t.path(), &raw);
+    raw[(2 << 20) + 70_000] ^= 0xff; // in the grain at 0x210000
+    let b_disk = support::stream_vmdk(t.path(), &raw);
+    let ova = |name: &str, disk: &[u8], gzip: bool, chunk: Option<usize>| {
+        let p = t.path().join(format!("{name}.ova"));
+        support::write_tar(
+            &p,
+            &support::appliance_stored(Some(disk.to_vec()), gzip, chunk),
+        );
+        p
+    };
+    let a_gz = ova("a-gz", &a_disk, true, None);
+    let a_plain = ova("a-plain", &a_disk, false, None);
+    let a_chunked = ova("a-chunked", &a_disk, false, Some(100_000));
+    let b_gz = ova("b-gz", &b_disk, true, None);
+    let b_gz_chunked = t.path().join("b-gz-chunked");
+    support::write_folder(
+        &b_gz_chunked,
+        &support::appliance_stored(Some(b_disk.clone()), true, Some(50_000)),
+    );
+    let a_gz_folder = t.path().join("a-gz-folder");
+    support::write_folder(&a_gz_folder, &tar_members(&a_gz));
+    let diff = |a: &Path, b: &Path| {
+        let o = ovftool(&["--json", "diff", a.to_str().unwrap(), b.to_str().unwrap()]);
+        let v: serde_json::Value = serde_json::from_slice(&o.stdout).unwrap();
+        (rc(&o), v)
+    };
+    // Different in one grain, whichever way each side stores the disk.
+    for (a, b) in [
+        (&a_gz, &b_gz),
+        (&a_chunked, &b_gz_chunked),
+        (&a_plain, &b_gz),
+    ] {
+        let (code, v) = diff(a, b);
+        assert_eq!(code, 1, "{v}");
+        let d = &v["disks"][0];
+        assert_eq!(d["compared"], true, "{}: {v}", a.display());
+        assert_eq!(d["differing_ranges"], 1, "{v}");
+        assert_eq!(d["differing_bytes"], 65536, "{v}");
+        assert_eq!(d["first_ranges"][0][0], 0x210000, "{v}");
+        // The equal data grains were compared compressed, not inflated.
+        assert!(d["grains_same_compressed"].as_u64().unwrap() >= 60, "{v}");
+    }
+    // The same disk: an OVA and its folder are the same package; stored otherwise, only the
+    // File attributes differ, not the data.
+    let (code, v) = diff(&a_gz, &a_gz_folder);
+    assert_eq!(code, 0, "{v}");
+    assert_eq!(v["disks"][0]["compared"], true, "{v}");
+    for (a, b) in [(&a_gz, &a_chunked), (&a_plain, &b_gz_chunked)] {
+        let (code, v) = diff(a, b);
+        assert_eq!(code, 1, "{v}");
+        assert_eq!(v["disks"][0]["compared"], true, "{v}");
+        let data_differs = a == &a_plain;
+        assert_eq!(
+            v["disks"][0]["differing_bytes"].as_u64().unwrap() > 0,
+            data_differs,
+            "{v}"
+        );
+        assert!(
+            v["descriptor"].to_string().contains("compression")
+                || v["descriptor"].to_string().contains("chunkSize"),
+            "{v}"
+        );
+    }
+}
+
 /// The descriptor of `ova`, written to `dir` for `validate` and xmllint.
 fn descriptor_file(ova: &Path, dir: &Path) -> PathBuf {
-    let (name, data) = members(ova)
+    let (name, data) = tar_members(ova)
         .into_iter()
         .find(|(n, _)| n.ends_with(".ovf"))
         .unwrap();

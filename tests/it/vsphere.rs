@@ -13,9 +13,10 @@ use ovftool::net::{HttpClient, TlsPolicy};
 use ovftool::vsphere::xml::El;
 use ovftool::vsphere::{MoRef, Session};
 
-use crate::support::{bin, samples};
-
-const APPLIANCE_DISK: &str = "sample-appliance-disk1.vmdk";
+use crate::support::{
+    appliance_members, appliance_stored, bin, samples, tar_bytes, with_manifest, write_folder,
+    APPLIANCE_DISK,
+};
 
 struct Sim {
     child: Child,
@@ -94,22 +95,25 @@ impl Sim {
         format!("vi://user@{}/{path}", self.host_port)
     }
 
-    fn deploy(&self, extra: &[&str], src: &Path, path: &str) -> Output {
-        let mut args: Vec<String> = vec![
-            "import".into(),
-            "--accept-all-eulas".into(),
-            "--lax".into(),
-            "--thumbprint".into(),
-            self.thumbprint.clone(),
-        ];
-        args.extend(extra.iter().map(|s| s.to_string()));
-        args.push(src.to_string_lossy().into_owned());
-        args.push(self.locator(path));
+    /// `ovftool-rs import ARGS --thumbprint (the simulator's) SRC vi://user@HOST/PATH`, the
+    /// password in `OVFTOOL_PASSWORD`.
+    fn import(&self, args: &[&str], src: &Path, path: &str) -> Output {
         Command::new(bin())
-            .args(&args)
+            .arg("import")
+            .args(args)
+            .args(["--thumbprint", &self.thumbprint])
+            .arg(src)
+            .arg(self.locator(path))
             .env("OVFTOOL_PASSWORD", "pass")
             .output()
             .unwrap()
+    }
+
+    /// [`Sim::import`] with `--accept-all-eulas --lax` and `extra`.
+    fn deploy(&self, extra: &[&str], src: &Path, path: &str) -> Output {
+        let mut args = vec!["--accept-all-eulas", "--lax"];
+        args.extend_from_slice(extra);
+        self.import(&args, src, path)
     }
 
     fn session(&self) -> Session {
@@ -443,14 +447,7 @@ fn ova_with_disk(dir: &Path, layout: &str) -> Vec<u8> {
         .unwrap();
     assert!(out.status.success(), "{}", text(&out));
     let disk = std::fs::read(&vmdk).unwrap();
-    let mut desc = String::new();
-    let mut ar = tar::Archive::new(std::fs::File::open(appliance()).unwrap());
-    for e in ar.entries().unwrap() {
-        let mut e = e.unwrap();
-        if e.path().unwrap().to_string_lossy().ends_with(".ovf") {
-            e.read_to_string(&mut desc).unwrap();
-        }
-    }
+    let mut desc = String::from_utf8(appliance_members().remove(0).1).unwrap();
     if layout != "stream-optimized" {
         desc = desc.replace("vmdk.html#streamOptimized", "vmdk.html#sparse");
     }
@@ -458,18 +455,10 @@ fn ova_with_disk(dir: &Path, layout: &str) -> Vec<u8> {
         "ovf:size=\"77312\"",
         &format!("ovf:size=\"{}\"", disk.len()),
     );
-    let mut b = tar::Builder::new(Vec::new());
-    for (name, bytes) in [
-        ("sample-appliance.ovf", desc.as_bytes()),
-        (APPLIANCE_DISK, disk.as_slice()),
-    ] {
-        let mut h = tar::Header::new_ustar();
-        h.set_size(bytes.len() as u64);
-        h.set_mode(0o644);
-        h.set_cksum();
-        b.append_data(&mut h, name, bytes).unwrap();
-    }
-    b.into_inner().unwrap()
+    tar_bytes(&[
+        ("sample-appliance.ovf".to_string(), desc.into_bytes()),
+        (APPLIANCE_DISK.to_string(), disk),
+    ])
 }
 
 #[test]
@@ -644,94 +633,6 @@ fn disk_in_another_layout_is_converted_to_stream_optimized_on_the_way() {
     );
 }
 
-/// The appliance's members (descriptor, manifest, disk), in order.
-fn appliance_members() -> Vec<(String, Vec<u8>)> {
-    let mut ar = tar::Archive::new(std::fs::File::open(appliance()).unwrap());
-    ar.entries()
-        .unwrap()
-        .map(|e| {
-            let mut e = e.unwrap();
-            let name = e.path().unwrap().to_string_lossy().into_owned();
-            let mut data = Vec::new();
-            e.read_to_end(&mut data).unwrap();
-            (name, data)
-        })
-        .collect()
-}
-
-/// A package of `desc` (named `sample-appliance.ovf`) and `files`, with a SHA-256 manifest over
-/// all of them, as the list of its members in OVA order.
-fn package(desc: &str, files: Vec<(String, Vec<u8>)>) -> Vec<(String, Vec<u8>)> {
-    use sha2::{Digest, Sha256};
-    let mut all = vec![("sample-appliance.ovf".to_string(), desc.as_bytes().to_vec())];
-    all.extend(files);
-    let mf: String = all
-        .iter()
-        .map(|(n, d)| format!("SHA256({n})= {}\n", hex(&Sha256::digest(d))))
-        .collect();
-    all.insert(1, ("sample-appliance.mf".to_string(), mf.into_bytes()));
-    all
-}
-
-fn hex(b: &[u8]) -> String {
-    b.iter().map(|x| format!("{x:02x}")).collect()
-}
-
-fn ova_of(members: &[(String, Vec<u8>)]) -> Vec<u8> {
-    let mut b = tar::Builder::new(Vec::new());
-    for (name, bytes) in members {
-        let mut h = tar::Header::new_ustar();
-        h.set_size(bytes.len() as u64);
-        h.set_mode(0o644);
-        h.set_cksum();
-        b.append_data(&mut h, name, bytes.as_slice()).unwrap();
-    }
-    b.into_inner().unwrap()
-}
-
-fn folder_of(dir: &Path, members: &[(String, Vec<u8>)]) {
-    std::fs::create_dir_all(dir).unwrap();
-    for (name, bytes) in members {
-        std::fs::write(dir.join(name), bytes).unwrap();
-    }
-}
-
-/// The appliance with its disk stored gzip-compressed and/or in chunks of `chunk` bytes.
-fn appliance_stored(gzip: bool, chunk: Option<usize>) -> Vec<(String, Vec<u8>)> {
-    let m = appliance_members();
-    let desc = String::from_utf8(m[0].1.clone()).unwrap();
-    let disk = m
-        .iter()
-        .find(|(n, _)| n == APPLIANCE_DISK)
-        .unwrap()
-        .1
-        .clone();
-    let stored = if gzip {
-        let mut e = flate2::write::GzEncoder::new(Vec::new(), flate2::Compression::default());
-        e.write_all(&disk).unwrap();
-        e.finish().unwrap()
-    } else {
-        disk
-    };
-    let mut attrs = format!("ovf:size=\"{}\"", stored.len());
-    if gzip {
-        attrs.push_str(" ovf:compression=\"gzip\"");
-    }
-    if let Some(c) = chunk {
-        attrs.push_str(&format!(" ovf:chunkSize=\"{c}\""));
-    }
-    let desc = desc.replace("ovf:size=\"77312\"", &attrs);
-    let files = match chunk {
-        None => vec![(APPLIANCE_DISK.to_string(), stored)],
-        Some(c) => stored
-            .chunks(c)
-            .enumerate()
-            .map(|(i, d)| (format!("{APPLIANCE_DISK}.{i:09}"), d.to_vec()))
-            .collect(),
-    };
-    package(&desc, files)
-}
-
 #[test]
 fn chunked_and_gzip_members_are_joined_and_inflated_on_the_way() {
     let Some(sim) = start(false) else { return };
@@ -741,7 +642,7 @@ fn chunked_and_gzip_members_are_joined_and_inflated_on_the_way() {
         .into_iter()
         .enumerate()
     {
-        let members = appliance_stored(gzip, chunk);
+        let members = appliance_stored(None, gzip, chunk);
         if let Some(c) = chunk {
             assert!(
                 members.len() > 4,
@@ -749,7 +650,7 @@ fn chunked_and_gzip_members_are_joined_and_inflated_on_the_way() {
             );
         }
         let ova = dir.path().join(format!("s{i}.ova"));
-        std::fs::write(&ova, ova_of(&members)).unwrap();
+        std::fs::write(&ova, tar_bytes(&members)).unwrap();
         let name = format!("stored{i}");
         let out = sim.deploy(&["--json", "--name", &name], &ova, "DC0/host/DC0_C0");
         assert!(out.status.success(), "{gzip} {chunk:?}: {}", text(&out));
@@ -769,7 +670,7 @@ fn chunked_and_gzip_members_are_joined_and_inflated_on_the_way() {
         let len = bad[k].1.len();
         bad[k].1[len / 2] ^= 0x01;
         let ova = dir.path().join(format!("bad{i}.ova"));
-        std::fs::write(&ova, ova_of(&bad)).unwrap();
+        std::fs::write(&ova, tar_bytes(&bad)).unwrap();
         let out = sim.deploy(&["--name", "badstored"], &ova, "DC0/host/DC0_C0");
         assert!(
             matches!(out.status.code(), Some(1 | 2)),
@@ -790,9 +691,9 @@ fn package_folder_deploys_from_its_ovf_or_the_folder() {
     let Some(sim) = start(false) else { return };
     let dir = tempfile::tempdir().unwrap();
     let plain = dir.path().join("plain");
-    folder_of(&plain, &appliance_members());
+    write_folder(&plain, &appliance_members());
     let chunked = dir.path().join("chunked");
-    folder_of(&chunked, &appliance_stored(true, Some(700)));
+    write_folder(&chunked, &appliance_stored(None, true, Some(700)));
     let s = sim.session();
     for (src, name) in [
         (plain.join("sample-appliance.ovf"), "dir1"),
@@ -864,11 +765,14 @@ fn serve_dir(dir: PathBuf) -> String {
 fn ovf_at_an_http_url_is_read_with_its_files_beside_it() {
     let dir = tempfile::tempdir().unwrap();
     let root = dir.path().join("www");
-    folder_of(&root.join("plain"), &appliance_members());
-    folder_of(&root.join("stored"), &appliance_stored(true, Some(500)));
+    write_folder(&root.join("plain"), &appliance_members());
+    write_folder(
+        &root.join("stored"),
+        &appliance_stored(None, true, Some(500)),
+    );
     let mut missing = appliance_members();
     missing.retain(|(n, _)| n != APPLIANCE_DISK);
-    folder_of(&root.join("missing"), &missing);
+    write_folder(&root.join("missing"), &missing);
     let base = serve_dir(root);
     for kind in ["plain", "stored"] {
         let url = format!("{base}/{kind}/sample-appliance.ovf");
@@ -954,7 +858,11 @@ fn a_deployment_option_selects_its_hardware() {
     let files = m.into_iter().filter(|(n, _)| n == APPLIANCE_DISK).collect();
     let dir = tempfile::tempdir().unwrap();
     let ova = dir.path().join("options.ova");
-    std::fs::write(&ova, ova_of(&package(&desc, files))).unwrap();
+    std::fs::write(
+        &ova,
+        tar_bytes(&with_manifest("sample-appliance.ovf", &desc, files)),
+    )
+    .unwrap();
     let s = sim.session();
     for (option, name, cpus) in [(None, "optdefault", "2"), (Some("large"), "optlarge", "4")] {
         let mut args = vec!["--name", name];
@@ -1086,21 +994,32 @@ fn the_password_is_never_printed_logged_or_in_json() {
 fn unsupported_device_fails_without_lax_and_is_a_warning_with_it() {
     let Some(sim) = start(false) else { return };
     // The appliance has a SATA controller, which this simulator reports as OvfUnsupportedType.
-    let strict = Command::new(bin())
-        .args(["import", "--accept-all-eulas", "--name", "strict"])
-        .args(["--thumbprint", &sim.thumbprint])
-        .arg(appliance())
-        .arg(sim.locator("DC0/host/DC0_C0"))
-        .env("OVFTOOL_PASSWORD", "pass")
-        .output()
-        .unwrap();
-    assert!(!strict.status.success(), "{}", text(&strict));
+    let strict = sim.import(
+        &["--accept-all-eulas", "--name", "strict"],
+        &appliance(),
+        "DC0/host/DC0_C0",
+    );
+    // Refused like an unknown device in validate and import: the input fails (exit 1).
+    assert_eq!(strict.status.code(), Some(1), "{}", text(&strict));
     assert!(
         text(&strict).contains("OvfUnsupportedType"),
         "{}",
         text(&strict)
     );
+    assert!(
+        text(&strict).contains("[ovf-unsupported-type]"),
+        "{}",
+        text(&strict)
+    );
     assert!(text(&strict).contains("--lax"), "{}", text(&strict));
+    let strict_json = sim.import(
+        &["--json", "--accept-all-eulas", "--name", "strict"],
+        &appliance(),
+        "DC0/host/DC0_C0",
+    );
+    assert_eq!(strict_json.status.code(), Some(1), "{}", text(&strict_json));
+    let v: serde_json::Value = serde_json::from_slice(&strict_json.stdout).unwrap();
+    assert_eq!(v["error"]["kind"], "unsupported", "{v}");
     let s = sim.session();
     assert!(sim.vm(&s, "strict").is_none(), "a refused import left a VM");
     let lax = sim.deploy(
@@ -1110,9 +1029,27 @@ fn unsupported_device_fails_without_lax_and_is_a_warning_with_it() {
     );
     assert!(lax.status.success(), "{}", text(&lax));
     let v: serde_json::Value = serde_json::from_slice(&lax.stdout).unwrap();
+    let unsupported: Vec<&serde_json::Value> = v["warnings"]
+        .as_array()
+        .unwrap()
+        .iter()
+        .filter(|w| w["code"] == "ovf-unsupported-type")
+        .collect();
+    assert_eq!(unsupported.len(), 1, "{v}");
+    let w = unsupported[0];
+    assert_eq!(w["severity"], "warning", "{v}");
     assert!(
-        v["warnings"].to_string().contains("OvfUnsupportedType"),
+        w["message"]
+            .as_str()
+            .unwrap()
+            .contains("OvfUnsupportedType"),
         "{v}"
+    );
+    // The simulator names the SATA controller's item.
+    assert!(w["subject"].as_str().unwrap().contains("InstanceID"), "{v}");
+    assert!(
+        !v["warnings"].to_string().contains("deploy-note"),
+        "every warning has its own code: {v}"
     );
     assert!(sim.vm(&s, "laxvm").is_some());
 }

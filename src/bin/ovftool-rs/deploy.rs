@@ -1,8 +1,9 @@
 //! `import SRC vi://...`: deploy to vSphere (see `ovftool::vsphere::deploy`), and packages read
 //! from `http(s)://` URLs.
 //!
-//! `--json` prints `{"ok": true, "deploy": {name, vm: {type, value}, inventory_path, server,
-//! disks: [{file, device, bytes_sent}], powered_on, warnings, verification}}` (docs/VSPHERE.md).
+//! `--json` prints the envelope with `name, vm: {type, value}, inventory_path, server,
+//! disks: [{file, device, bytes_sent}], powered_on, verification`, the verification's findings,
+//! and the warnings each with its own code (docs/JSON.md "import to vSphere").
 
 use std::io::{IsTerminal, Read};
 use std::path::Path;
@@ -165,17 +166,20 @@ pub fn run(args: &Args, target: &Path, ui: &Ui) -> ovftool::Result<Outcome> {
         }
     };
     if ui.json {
+        // Each warning with its own code: the import spec's by fault type
+        // (`ovf-unsupported-type`...), the verification's as in `verify`.
         let warnings = report
             .warnings
             .iter()
-            .map(|w| crate::ui::Note::warning("deploy-note", None, w.clone()))
+            .map(|w| crate::ui::Note::warning(&w.code, w.subject.clone(), w.message.clone()))
             .collect();
+        let findings = crate::verify::notes(&report.verification.findings);
         let v = crate::ui::to_json(&report)?;
-        ui.print_envelope(true, v, Vec::new(), warnings);
+        ui.print_envelope(true, v, findings, warnings);
         return Ok(Outcome::Ok);
     }
     for w in &report.warnings {
-        ui.warn(w);
+        ui.warn(&w.to_string());
     }
     for d in &report.disks {
         ui.note(&format!(
