@@ -33,6 +33,11 @@ const COPY_STEP: u64 = 8 << 20;
 const HASH_BUFFER: usize = 256 << 10;
 /// Output handed to write-back in steps of this size, once hashed.
 const WRITEBACK_STEP: u64 = 64 << 20;
+/// Unless every output is flushed, write-back starts only this far behind the copy: an output
+/// that fits is left to the page cache as `cp` leaves it (no write-back in the copy's way), and
+/// a larger one never holds more dirty pages than this (the kernel's dirty-page throttle then
+/// stalled `cp` of a 1.5 GB OVA for 1.5-10 s where the write-back thread kept `edit` under 1 s).
+const DIRTY_WINDOW: u64 = 512 << 20;
 /// Ranges below this are copied and hashed on the calling thread.
 const INLINE_BELOW: u64 = 4 << 20;
 
@@ -43,6 +48,8 @@ struct Shared {
     moved: Condvar,
     /// Set by any thread that failed: everybody stops.
     failed: AtomicBool,
+    /// How far behind the slowest hasher write-back starts.
+    writeback_lag: u64,
 }
 
 /// The copy's progress as the hashers see it.
@@ -65,7 +72,8 @@ impl Shared {
     fn publish(&self, settled: u64, hole: Option<(u64, u64)>, done: bool) {
         if let Ok(mut s) = self.state.lock() {
             s.settled = settled;
-            // Holes are kept for the followers to pass; with none there is nobody to drop them.
+            // Holes are kept for the followers to pass; with none (a short range copied inline
+            // without digests) there is nobody to drop them.
             if let Some(h) = hole.filter(|_| !s.passed.is_empty()) {
                 s.holes.push_back(h);
             }
@@ -90,9 +98,10 @@ impl Shared {
         // Write-back starts behind the slowest hasher. (Starting it right behind the copy
         // slowed the copy down, to 2-5x on some runs: the pages it writes back compete with
         // the ones being copied.)
-        let flush = (flusher && low >= s.flushed + WRITEBACK_STEP).then(|| {
-            let r = (s.flushed, low);
-            s.flushed = low;
+        let behind = low.saturating_sub(self.writeback_lag);
+        let flush = (flusher && behind >= s.flushed + WRITEBACK_STEP).then(|| {
+            let r = (s.flushed, behind);
+            s.flushed = behind;
             r
         });
         loop {
@@ -160,11 +169,15 @@ pub fn copy_range_hashing(
         .ok_or_else(|| Error::usage("range overflows"))?;
     let before = stamp(src)?;
     let mut hashers: Vec<Hasher> = opts.algorithms.iter().map(|&a| Hasher::new(a)).collect();
-    // One follower per digest, and, when every output is flushed before it is published, one
-    // that only hands the output to write-back as the copy goes (off the hashers' path: the
-    // slowest hasher sets the pace of the whole copy), so the final fsync has little left.
-    let writeback = crate::output::durability() == crate::output::Durability::Always;
-    let followers = hashers.len() + usize::from(writeback);
+    // One follower per digest, and one that only hands the output to write-back as the copy
+    // goes (off the hashers' path: the slowest hasher sets the pace of the whole copy): right
+    // behind the hashers when every output is flushed before it is published (the final fsync
+    // then has little left), else `DIRTY_WINDOW` behind.
+    let writeback_lag = match crate::output::durability() {
+        crate::output::Durability::Always => 0,
+        crate::output::Durability::Replacing => DIRTY_WINDOW,
+    };
+    let followers = hashers.len() + 1;
     let shared = Shared {
         state: Mutex::new(Progressed {
             passed: vec![0; followers],
@@ -172,6 +185,7 @@ pub fn copy_range_hashing(
         }),
         moved: Condvar::new(),
         failed: AtomicBool::new(false),
+        writeback_lag,
     };
     if len < INLINE_BELOW {
         let mut copier = Copier::new(src, src_off, dst, dst_off, len);
@@ -182,9 +196,7 @@ pub fn copy_range_hashing(
     } else {
         let copied = std::thread::scope(|s| -> Result<()> {
             let mut slots: Vec<Option<&mut Hasher>> = hashers.iter_mut().map(Some).collect();
-            if writeback {
-                slots.push(None);
-            }
+            slots.push(None);
             let workers: Vec<_> = slots
                 .into_iter()
                 .enumerate()
