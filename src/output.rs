@@ -250,10 +250,59 @@ fn remove_any(path: &Path) {
     }
 }
 
+static INTERRUPTED: AtomicBool = AtomicBool::new(false);
+/// How many [`RemoteWork`]s are alive.
+static REMOTE_WORK: Mutex<usize> = Mutex::new(0);
+static REMOTE_DONE: std::sync::Condvar = std::sync::Condvar::new();
+
+/// Whether [`abandon_all`] was called: long-running work that changes something remote (a VM
+/// being deployed) checks it, stops, and undoes what it made.
+pub fn interrupted() -> bool {
+    INTERRUPTED.load(Ordering::Relaxed)
+}
+
+/// Held while a change outside this machine is in flight that must be undone when the command
+/// is interrupted (a deploy's import lease and half-created VM). [`wait_for_remote_work`] waits
+/// for every one to be dropped, after its owner saw [`interrupted`] and cleaned up.
+#[derive(Debug)]
+pub struct RemoteWork(());
+
+impl RemoteWork {
+    /// Registers remote work in flight until the returned value is dropped.
+    pub fn begin() -> RemoteWork {
+        if let Ok(mut n) = REMOTE_WORK.lock() {
+            *n += 1;
+        }
+        RemoteWork(())
+    }
+}
+
+impl Drop for RemoteWork {
+    fn drop(&mut self) {
+        if let Ok(mut n) = REMOTE_WORK.lock() {
+            *n = n.saturating_sub(1);
+        }
+        REMOTE_DONE.notify_all();
+    }
+}
+
+/// After [`abandon_all`]: waits up to `timeout` for every [`RemoteWork`] to end (its owner
+/// undoing what it made on the server); `false` when some is still running.
+pub fn wait_for_remote_work(timeout: std::time::Duration) -> bool {
+    let Ok(n) = REMOTE_WORK.lock() else {
+        return false;
+    };
+    REMOTE_DONE
+        .wait_timeout_while(n, timeout, |n| *n > 0)
+        .is_ok_and(|(n, _)| *n == 0)
+}
+
 /// Removes every temporary output of this process and every folder it created for an output
-/// (when empty), then blocks all further output creation and commits. Meant for a signal
-/// handler thread right before the process exits; outputs already committed stay.
+/// (when empty), then blocks all further output creation and commits, and marks the process
+/// [`interrupted`]. Meant for a signal handler thread right before the process exits (after
+/// [`wait_for_remote_work`]); outputs already committed stay.
 pub fn abandon_all() {
+    INTERRUPTED.store(true, Ordering::Relaxed);
     let guard = registry();
     for (_, l) in &guard.live {
         if let Live::Partial(p) = l {

@@ -461,6 +461,20 @@ fn convert_and_upload(
     })
 }
 
+/// Fails the upload it feeds once the process is interrupted, so that the deploy aborts its
+/// lease and removes the VM before the process exits.
+struct Interruptible<R>(R);
+
+impl<R: Read> Read for Interruptible<R> {
+    fn read(&mut self, buf: &mut [u8]) -> io::Result<usize> {
+        if crate::output::interrupted() {
+            // Not `ErrorKind::Interrupted`: readers retry that one.
+            return Err(io::Error::other("interrupted"));
+        }
+        self.0.read(buf)
+    }
+}
+
 /// Counts the bytes read through it (the bytes sent to the host).
 struct Counted<R> {
     inner: R,
@@ -623,6 +637,13 @@ enum Source<'a> {
     Folder { dir: &'a Path, ovf: &'a Path },
 }
 
+/// The lease and VM a deploy has made and not yet handed over (completed), for the watchdog.
+type Made = std::sync::Mutex<Option<(MoRef, MoRef)>>;
+
+/// [`deploy`] with a watchdog: when the process is interrupted (SIGINT...) while the deploy
+/// waits (on its source, the server, a full channel), the watchdog aborts the lease and removes
+/// the half-created VM itself; the signal handler waits for it ([`crate::output::RemoteWork`])
+/// before the process exits, so nothing is left in the inventory.
 fn deploy_session(
     s: &Session,
     src: Source<'_>,
@@ -630,6 +651,40 @@ fn deploy_session(
     target: &Target,
     opts: &DeployOptions,
     progress: &dyn Progress,
+) -> Result<DeployReport> {
+    let remote = crate::output::RemoteWork::begin();
+    let made: Made = std::sync::Mutex::new(None);
+    let (done_tx, done_rx) = crossbeam_channel::bounded::<()>(0);
+    std::thread::scope(|scope| {
+        let made = &made;
+        scope.spawn(move || {
+            let _remote = remote;
+            while let Err(crossbeam_channel::RecvTimeoutError::Timeout) =
+                done_rx.recv_timeout(Duration::from_millis(100))
+            {
+                if crate::output::interrupted() {
+                    let pending = made.lock().ok().and_then(|mut m| m.take());
+                    if let Some((lease, vm)) = pending {
+                        cleanup(s, &lease, Some(&vm));
+                    }
+                    return;
+                }
+            }
+        });
+        let r = deploy_watched(s, src, label, target, opts, progress, made);
+        drop(done_tx);
+        r
+    })
+}
+
+fn deploy_watched(
+    s: &Session,
+    src: Source<'_>,
+    label: &str,
+    target: &Target,
+    opts: &DeployOptions,
+    progress: &dyn Progress,
+    made: &Made,
 ) -> Result<DeployReport> {
     let place = resolve(s, &target.locator, opts)?;
     let sent = AtomicU64::new(0);
@@ -642,6 +697,7 @@ fn deploy_session(
     // is sent as it streams by.
     let (pkg, status, done) = std::thread::scope(|scope| {
         let mut sink = Upload::new(s, &place, label, opts, &sent, announce, scope);
+        sink.made = Some(made);
         let (pkg, status) = match src {
             Source::Stream(r) => scan::scan_ova(r, None, &opts.limits, &mut sink, &counting),
             Source::Folder { dir, ovf } => {
@@ -715,6 +771,10 @@ fn deploy_session(
         lease_call(s, "HttpNfcLeaseComplete", &lease, "")?;
         Ok(report)
     })();
+    // Handed over, or undone just below: the watchdog has nothing left to undo.
+    if let Ok(mut m) = made.lock() {
+        m.take();
+    }
     let report = match run {
         Ok(r) => r,
         Err(e) => {
@@ -923,6 +983,9 @@ fn lease_call(s: &Session, method: &str, lease: &MoRef, args: &str) -> Result<()
 fn wait_lease(s: &Session, lease: &MoRef) -> Result<El> {
     let mut delay = Duration::from_millis(50);
     for _ in 0..600 {
+        if crate::output::interrupted() {
+            return Err(Error::new(ErrorKind::Io, "interrupted"));
+        }
         let props = s.properties(lease, &["state", "info", "error"])?;
         let get = |n: &str| props.iter().find(|(k, _)| k == n).map(|(_, v)| v);
         match get("state").map(|v| v.text.trim()) {
@@ -1036,6 +1099,7 @@ fn upload_file(
     opts: &DeployOptions,
 ) -> Result<UploadReport> {
     let name = job.file.as_str();
+    let rx = Interruptible(rx);
     let (mut plain, first): (Box<dyn Read + Send>, Vec<u8>) = if job.gzip {
         let (first, gz) = GunzipCapped::image(rx, None, &opts.limits, name)?;
         (Box::new(gz), first)
@@ -1093,6 +1157,8 @@ struct Upload<'s, 'e> {
     /// What ends the deploy before any verdict (options the descriptor refuses, a server
     /// failure, a member before the descriptor); the scan is stopped with a stand-in error.
     fatal: Option<Error>,
+    /// Where the lease and VM are published for the interruption watchdog.
+    made: Option<&'e Made>,
 }
 
 /// What is left of an [`Upload`] once the scan is over.
@@ -1129,6 +1195,7 @@ impl<'s, 'e> Upload<'s, 'e> {
             uploads: Vec::new(),
             stop: None,
             fatal: None,
+            made: None,
         }
     }
 
@@ -1277,6 +1344,9 @@ impl MemberSink for Upload<'_, '_> {
                 self.refs = env.references();
                 self.disk_files = env.disks().into_iter().filter_map(|d| d.file_ref).collect();
                 let lease = c.lease.clone();
+                if let Some(Ok(mut m)) = self.made.map(|m| m.lock()) {
+                    *m = Some((c.lease.clone(), c.vm.clone()));
+                }
                 self.created = Some(c);
                 self.report_lease_progress(lease);
                 Ok(())

@@ -512,6 +512,57 @@ fn server_going_away_mid_upload_is_a_clear_error() {
     );
 }
 
+#[test]
+fn interrupted_deploy_aborts_the_lease_and_leaves_no_vm() {
+    let Some(sim) = start(false) else { return };
+    let dir = tempfile::tempdir().unwrap();
+    let ova = big_ova(dir.path());
+    let mut child = Command::new(bin())
+        .args([
+            "import",
+            "--lax",
+            "--accept-all-eulas",
+            "--name",
+            "stopped",
+            "--thumbprint",
+        ])
+        .arg(&sim.thumbprint)
+        .arg("-")
+        .arg(sim.locator("DC0/host/DC0_C0"))
+        .env("OVFTOOL_PASSWORD", "pass")
+        .stdin(Stdio::piped())
+        .stdout(Stdio::piped())
+        .stderr(Stdio::piped())
+        .spawn()
+        .unwrap();
+    let mut stdin = child.stdin.take().unwrap();
+    // Half the package: the VM exists, its lease is open, and the deploy waits on its source.
+    stdin.write_all(&ova[..ova.len() / 2]).unwrap();
+    let s = sim.session();
+    let t0 = Instant::now();
+    while sim.vm(&s, "stopped").is_none() {
+        assert!(
+            t0.elapsed() < Duration::from_secs(60),
+            "the deploy did not start"
+        );
+        std::thread::sleep(Duration::from_millis(100));
+    }
+    std::thread::sleep(Duration::from_millis(300));
+    let killed = Command::new("kill")
+        .args(["-INT", &child.id().to_string()])
+        .status()
+        .unwrap();
+    assert!(killed.success());
+    let out = child.wait_with_output().unwrap();
+    drop(stdin);
+    assert_eq!(out.status.code(), Some(130), "{}", text(&out));
+    assert!(
+        sim.vm(&s, "stopped").is_none(),
+        "an interrupted deploy left its VM: {}",
+        text(&out)
+    );
+}
+
 /// Serves `body` to every GET on 127.0.0.1 (a tiny HTTP/1.0 server thread).
 fn serve(body: Vec<u8>) -> String {
     let l = TcpListener::bind("127.0.0.1:0").unwrap();

@@ -289,6 +289,13 @@ fn remove_partials_on_signal() {
     std::thread::spawn(move || {
         if let Some(sig) = signals.forever().next() {
             ovftool::output::abandon_all();
+            // A deploy in flight aborts its lease and removes the VM it created.
+            let undone = ovftool::output::wait_for_remote_work(std::time::Duration::from_secs(60));
+            if !undone {
+                eprintln!(
+                    "ovftool-rs: the server did not answer in time; a half-deployed VM may be left"
+                );
+            }
             eprintln!("ovftool-rs: interrupted (signal {sig}); partial outputs removed");
             std::process::exit(128 + sig);
         }
