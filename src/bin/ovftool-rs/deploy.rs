@@ -139,7 +139,12 @@ pub fn run(args: &Args, target: &Path, ui: &Ui) -> ovftool::Result<Outcome> {
         https: true,
     };
     let label = net::redact(&args.source.to_string_lossy());
-    let progress = ui.progress();
+    // Per-disk bars and an overall one (over the package's size when it is a local file).
+    let total = std::fs::metadata(&args.source)
+        .ok()
+        .filter(|m| m.is_file())
+        .map(|m| m.len());
+    let progress = ui.progress_overall("total", total);
     let report = match open_url(&args.source, &tls, false)? {
         Source::Url(mut body) => {
             deploy::deploy_reader(&mut body, &label, &target, &opts, progress.as_ref())?

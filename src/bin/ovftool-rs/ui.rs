@@ -6,7 +6,7 @@ use std::io::{self, IsTerminal, Write};
 use std::sync::Mutex;
 use std::time::Duration;
 
-use indicatif::{ProgressBar, ProgressDrawTarget, ProgressStyle};
+use indicatif::{MultiProgress, ProgressBar, ProgressDrawTarget, ProgressStyle};
 use ovftool::progress::{NoProgress, Progress};
 
 /// How a subcommand ended when it did not fail with an error.
@@ -184,8 +184,45 @@ impl Ui {
         }
         Box::new(Bars {
             bar: Mutex::new(None),
+            overall: None,
         })
     }
+
+    /// Like [`Ui::progress`], with an overall bar under the per-file ones (`label`, `total`
+    /// bytes of the whole package when known) that every file's progress also advances.
+    pub fn progress_overall(&self, label: &str, total: Option<u64>) -> Box<dyn Progress> {
+        if crate::progress_json::sink().is_some()
+            || self.quiet
+            || self.json
+            || !io::stderr().is_terminal()
+        {
+            return self.progress();
+        }
+        let multi = MultiProgress::with_draw_target(ProgressDrawTarget::stderr());
+        let bar = multi.add(new_bar(label, total));
+        Box::new(Bars {
+            bar: Mutex::new(None),
+            overall: Some((multi, bar)),
+        })
+    }
+}
+
+/// A bar of `total` bytes (a spinner when unknown) named `label`.
+fn new_bar(label: &str, total: Option<u64>) -> ProgressBar {
+    let bar = ProgressBar::with_draw_target(total, ProgressDrawTarget::stderr());
+    let style = if total.is_some() {
+        ProgressStyle::with_template(
+            "{msg:24!} [{bar:30}] {bytes}/{total_bytes} {binary_bytes_per_sec} eta {eta}",
+        )
+    } else {
+        ProgressStyle::with_template("{msg:24!} {spinner} {bytes} {binary_bytes_per_sec}")
+    };
+    if let Ok(style) = style {
+        bar.set_style(style.progress_chars("=> "));
+    }
+    bar.set_message(label.to_string());
+    bar.enable_steady_tick(Duration::from_millis(200));
+    bar
 }
 
 /// The shared top level of every `--json` document (docs/JSON.md).
@@ -226,26 +263,24 @@ pub fn envelope(
 /// indicatif adapter for [`Progress`].
 struct Bars {
     bar: Mutex<Option<ProgressBar>>,
+    /// The overall bar, below the per-file bar, when asked for ([`Ui::progress_overall`]).
+    overall: Option<(MultiProgress, ProgressBar)>,
+}
+
+impl Drop for Bars {
+    fn drop(&mut self) {
+        if let Some((_, bar)) = &self.overall {
+            bar.finish_and_clear();
+        }
+    }
 }
 
 impl Progress for Bars {
     fn start(&self, label: &str, total: Option<u64>) {
-        let bar = match total {
-            Some(t) => ProgressBar::with_draw_target(Some(t), ProgressDrawTarget::stderr()),
-            None => ProgressBar::with_draw_target(None, ProgressDrawTarget::stderr()),
-        };
-        let style = if total.is_some() {
-            ProgressStyle::with_template(
-                "{msg:24!} [{bar:30}] {bytes}/{total_bytes} {binary_bytes_per_sec} eta {eta}",
-            )
-        } else {
-            ProgressStyle::with_template("{msg:24!} {spinner} {bytes} {binary_bytes_per_sec}")
-        };
-        if let Ok(style) = style {
-            bar.set_style(style.progress_chars("=> "));
+        let mut bar = new_bar(label, total);
+        if let Some((multi, overall)) = &self.overall {
+            bar = multi.insert_before(overall, bar);
         }
-        bar.set_message(label.to_string());
-        bar.enable_steady_tick(Duration::from_millis(200));
         if let Ok(mut slot) = self.bar.lock() {
             if let Some(old) = slot.replace(bar) {
                 old.finish_and_clear();
@@ -258,6 +293,9 @@ impl Progress for Bars {
             if let Some(bar) = slot.as_ref() {
                 bar.inc(delta);
             }
+        }
+        if let Some((_, overall)) = &self.overall {
+            overall.inc(delta);
         }
     }
 
