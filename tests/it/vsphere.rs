@@ -461,18 +461,21 @@ fn ova_with_disk(dir: &Path, layout: &str) -> Vec<u8> {
     ])
 }
 
-#[test]
-fn server_going_away_mid_upload_is_a_clear_error() {
-    let Some(mut sim) = start(false) else { return };
-    let dir = tempfile::tempdir().unwrap();
-    let ova = big_ova(dir.path());
+/// Starts a deploy of `ova` from standard input as VM `name`, sends the descriptor and half
+/// the disk, and returns once the VM exists: its lease is open and the upload waits for the
+/// rest of the package (on the returned stdin).
+fn deploy_half_sent(
+    sim: &Sim,
+    name: &str,
+    ova: &[u8],
+) -> (std::process::Child, std::process::ChildStdin) {
     let mut child = Command::new(bin())
         .args([
             "import",
             "--lax",
             "--accept-all-eulas",
             "--name",
-            "gone",
+            name,
             "--thumbprint",
         ])
         .arg(&sim.thumbprint)
@@ -485,13 +488,10 @@ fn server_going_away_mid_upload_is_a_clear_error() {
         .spawn()
         .unwrap();
     let mut stdin = child.stdin.take().unwrap();
-    // The descriptor and half the disk: the upload is under way and waits for more.
-    let half = ova.len() / 2;
-    stdin.write_all(&ova[..half]).unwrap();
-    // Once the VM exists, its lease is open and the upload waits for the rest of the package.
+    stdin.write_all(&ova[..ova.len() / 2]).unwrap();
     let s = sim.session();
     let t0 = Instant::now();
-    while sim.vm(&s, "gone").is_none() {
+    while sim.vm(&s, name).is_none() {
         assert!(
             t0.elapsed() < Duration::from_secs(60),
             "the deploy did not start"
@@ -499,6 +499,16 @@ fn server_going_away_mid_upload_is_a_clear_error() {
         std::thread::sleep(Duration::from_millis(100));
     }
     std::thread::sleep(Duration::from_millis(300));
+    (child, stdin)
+}
+
+#[test]
+fn server_going_away_mid_upload_is_a_clear_error() {
+    let Some(mut sim) = start(false) else { return };
+    let dir = tempfile::tempdir().unwrap();
+    let ova = big_ova(dir.path());
+    let half = ova.len() / 2;
+    let (child, mut stdin) = deploy_half_sent(&sim, "gone", &ova);
     let _ = sim.child.kill();
     let _ = sim.child.wait();
     let _ = stdin.write_all(&ova[half..]);
@@ -517,37 +527,8 @@ fn interrupted_deploy_aborts_the_lease_and_leaves_no_vm() {
     let Some(sim) = start(false) else { return };
     let dir = tempfile::tempdir().unwrap();
     let ova = big_ova(dir.path());
-    let mut child = Command::new(bin())
-        .args([
-            "import",
-            "--lax",
-            "--accept-all-eulas",
-            "--name",
-            "stopped",
-            "--thumbprint",
-        ])
-        .arg(&sim.thumbprint)
-        .arg("-")
-        .arg(sim.locator("DC0/host/DC0_C0"))
-        .env("OVFTOOL_PASSWORD", "pass")
-        .stdin(Stdio::piped())
-        .stdout(Stdio::piped())
-        .stderr(Stdio::piped())
-        .spawn()
-        .unwrap();
-    let mut stdin = child.stdin.take().unwrap();
-    // Half the package: the VM exists, its lease is open, and the deploy waits on its source.
-    stdin.write_all(&ova[..ova.len() / 2]).unwrap();
+    let (child, stdin) = deploy_half_sent(&sim, "stopped", &ova);
     let s = sim.session();
-    let t0 = Instant::now();
-    while sim.vm(&s, "stopped").is_none() {
-        assert!(
-            t0.elapsed() < Duration::from_secs(60),
-            "the deploy did not start"
-        );
-        std::thread::sleep(Duration::from_millis(100));
-    }
-    std::thread::sleep(Duration::from_millis(300));
     let killed = Command::new("kill")
         .args(["-INT", &child.id().to_string()])
         .status()
