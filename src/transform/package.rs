@@ -20,7 +20,7 @@ use std::path::{Path, PathBuf};
 use crate::cert::Signer;
 use crate::digest::{copy_hashing, Algorithm, CopyOptions, CopyResult};
 use crate::error::{Error, ErrorKind, Result};
-use crate::inflate::GunzipCapped;
+use crate::file_reader::{FileReader, Joined, Part};
 use crate::limits::Limits;
 use crate::manifest::Manifest;
 use crate::output::{PendingDir, PendingFile};
@@ -671,40 +671,59 @@ impl Package {
 }
 
 impl Package {
-    /// Members `ms` (of a file or folder package) concatenated, with their total size.
-    fn members_chain(&self, ms: &[String]) -> Result<(Box<dyn Read + '_>, u64)> {
-        let mut chain: Box<dyn Read + '_> = Box::new(std::io::empty());
+    /// The stored parts of members `ms` (of a file or folder package), in order, with their
+    /// total size: what the one file reader ([`FileReader`]) joins.
+    fn parts_of(&self, ms: &[String]) -> Result<(Vec<Part>, u64)> {
+        let mut parts = Vec::with_capacity(ms.len());
         let mut total = 0u64;
+        // One handle on the archive, shared by every part (positional reads).
+        let mut shared: Option<std::sync::Arc<File>> = None;
         for m in ms {
-            let (part, size): (Box<dyn Read + '_>, u64) = match self.member_location(m) {
-                Some(Location::Archive { file, offset, size }) => (
-                    Box::new(RangeReader {
+            let size = match self.member_location(m) {
+                Some(Location::Archive { file, offset, size }) => {
+                    let file = match &shared {
+                        Some(f) => f.clone(),
+                        None => {
+                            let f = std::sync::Arc::new(
+                                file.try_clone()
+                                    .map_err(|e| Error::io("cannot open the input again", e))?,
+                            );
+                            shared = Some(f.clone());
+                            f
+                        }
+                    };
+                    parts.push(Part::At {
                         file,
                         offset,
-                        left: size,
-                    }),
-                    size,
-                ),
+                        len: size,
+                        path: PathBuf::from(m),
+                    });
+                    size
+                }
                 Some(Location::Path(p)) => {
-                    let file = File::open(&p).map_err(|_| missing(m).with_path(&p))?;
-                    let size = file
-                        .metadata()
-                        .map_err(|e| Error::io("cannot inspect", e).with_path(&p))?
+                    let size = std::fs::metadata(&p)
+                        .map_err(|_| missing(m).with_path(&p))?
                         .len();
-                    (Box::new(file), size)
+                    parts.push(Part::Whole(p));
+                    size
                 }
                 None => return Err(missing(m)),
             };
             total = total.saturating_add(size);
-            chain = Box::new(chain.chain(part));
         }
-        Ok((chain, total))
+        Ok((parts, total))
     }
 
-    /// Members `ms` concatenated and inflated through the one capped gzip reader, the way
-    /// import and verify read them: at most what the disk inside can hold, judged from its
-    /// first sector and `ovf_capacity` ([`crate::inflate::image_bytes_cap`]); a gzip bomb
-    /// stops there with [`ErrorKind::LimitExceeded`].
+    /// Members `ms` (of a file or folder package) concatenated, with their total size.
+    fn members_chain(&self, ms: &[String]) -> Result<(Box<dyn Read + '_>, u64)> {
+        let (parts, total) = self.parts_of(ms)?;
+        Ok((Box::new(Joined::new(parts)), total))
+    }
+
+    /// Members `ms` concatenated and inflated through the one file reader, the way import and
+    /// verify read them: at most what the disk inside can hold, judged from its first sector
+    /// and `ovf_capacity` ([`crate::inflate::image_bytes_cap`]); a gzip bomb stops there with
+    /// [`ErrorKind::LimitExceeded`].
     fn gunzip_members(
         &self,
         ms: &[String],
@@ -712,8 +731,8 @@ impl Package {
         ovf_capacity: Option<u64>,
         limits: &Limits,
     ) -> Result<Box<dyn Read + '_>> {
-        let (chain, _) = self.members_chain(ms)?;
-        let (head, gz) = GunzipCapped::image(chain, ovf_capacity, limits, name).map_err(|e| {
+        let (parts, _) = self.parts_of(ms)?;
+        let r = FileReader::open(parts, true, ovf_capacity, limits, name).map_err(|e| {
             if e.kind() == ErrorKind::Io {
                 Error::corrupt(format!("cannot decompress {name}: {}", e.message()))
                     .with_entry(name)
@@ -721,7 +740,7 @@ impl Package {
                 e.with_entry(name)
             }
         })?;
-        Ok(Box::new(std::io::Cursor::new(head).chain(gz)))
+        Ok(Box::new(r))
     }
 
     /// The size of members `ms` concatenated and gunzipped (one decompressing read, capped as
