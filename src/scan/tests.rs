@@ -289,9 +289,9 @@ mod deploy {
             };
             if path.extension().is_some_and(|e| e == "ova") {
                 let mut f = std::fs::File::open(path).unwrap();
-                deploy_reader(&mut f, "one.ova", &target, &opts, &NoProgress)
+                deploy_reader(&mut f, "one.ova", &target, &opts)
             } else {
-                deploy_folder(path, &target, &opts, &NoProgress)
+                deploy_folder(path, &target, &opts)
             }
         };
         let dir = tempfile::tempdir().unwrap();

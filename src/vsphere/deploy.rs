@@ -106,7 +106,7 @@ impl std::fmt::Debug for Target {
 }
 
 /// Options of [`deploy_reader`].
-#[derive(Debug, Clone, Default)]
+#[derive(Clone, Default)]
 pub struct DeployOptions {
     /// VM name (default: the VirtualSystem's name, else its id).
     pub name: Option<String>,
@@ -132,6 +132,35 @@ pub struct DeployOptions {
     pub skip_manifest_check: bool,
     /// Size caps.
     pub limits: Limits,
+    /// Receives progress of the pass over the package (`None`: none reported).
+    pub progress: Option<std::sync::Arc<dyn Progress>>,
+}
+
+impl std::fmt::Debug for DeployOptions {
+    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+        // Property values are left out: they may hold secrets.
+        f.debug_struct("DeployOptions")
+            .field("name", &self.name)
+            .field("datastore", &self.datastore)
+            .field("networks", &self.networks)
+            .field("provisioning", &self.provisioning)
+            .field("vm_folder", &self.vm_folder)
+            .field("power_on", &self.power_on)
+            .field("deployment_option", &self.deployment_option)
+            .field("accept_all_eulas", &self.accept_all_eulas)
+            .field("lax", &self.lax)
+            .field("skip_manifest_check", &self.skip_manifest_check)
+            .field("progress", &self.progress.is_some())
+            .finish_non_exhaustive()
+    }
+}
+
+/// The progress receiver of `opts` (none: nothing reported).
+fn progress_of(opts: &DeployOptions) -> &dyn Progress {
+    match &opts.progress {
+        Some(p) => p.as_ref(),
+        None => &crate::progress::NoProgress,
+    }
 }
 
 impl DeployOptions {
@@ -591,10 +620,16 @@ pub fn deploy_reader(
     label: &str,
     target: &Target,
     opts: &DeployOptions,
-    progress: &dyn Progress,
 ) -> Result<DeployReport> {
     let s = login(target)?;
-    let r = deploy_session(&s, Source::Stream(src), label, target, opts, progress);
+    let r = deploy_session(
+        &s,
+        Source::Stream(src),
+        label,
+        target,
+        opts,
+        progress_of(opts),
+    );
     s.logout();
     r
 }
@@ -609,12 +644,7 @@ pub fn deploy_reader(
 /// # Security
 /// As [`deploy_reader`]; file names pass [`crate::gate::resolve_in_dir`], nothing outside the
 /// folder is read.
-pub fn deploy_folder(
-    ovf: &Path,
-    target: &Target,
-    opts: &DeployOptions,
-    progress: &dyn Progress,
-) -> Result<DeployReport> {
+pub fn deploy_folder(ovf: &Path, target: &Target, opts: &DeployOptions) -> Result<DeployReport> {
     let dir = match ovf.parent() {
         Some(p) if !p.as_os_str().is_empty() => p.to_path_buf(),
         _ => std::path::PathBuf::from("."),
@@ -624,7 +654,7 @@ pub fn deploy_folder(
     std::fs::File::open(ovf).map_err(|e| Error::io("cannot open", e).with_path(ovf))?;
     let s = login(target)?;
     let src = Source::Folder { dir: &dir, ovf };
-    let r = deploy_session(&s, src, &label, target, opts, progress);
+    let r = deploy_session(&s, src, &label, target, opts, progress_of(opts));
     s.logout();
     r
 }

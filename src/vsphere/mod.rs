@@ -9,7 +9,6 @@
 //!
 //! ```no_run
 //! use ovftool::net::TlsPolicy;
-//! use ovftool::progress::NoProgress;
 //! use ovftool::vsphere::{deploy, Locator};
 //!
 //! let target = deploy::Target {
@@ -20,7 +19,7 @@
 //! };
 //! let opts = deploy::DeployOptions { datastore: Some("ds1".into()), ..Default::default() };
 //! let mut ova = std::fs::File::open("appliance.ova")?;
-//! let report = deploy::deploy_reader(&mut ova, "appliance.ova", &target, &opts, &NoProgress)?;
+//! let report = deploy::deploy_reader(&mut ova, "appliance.ova", &target, &opts)?;
 //! println!("{} ({})", report.inventory_path, report.vm);
 //! # Ok::<(), Box<dyn std::error::Error>>(())
 //! ```

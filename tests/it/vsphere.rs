@@ -937,14 +937,7 @@ fn plain_http_api_endpoint_deploys_through_the_library() {
         ..Default::default()
     };
     let mut f = std::fs::File::open(appliance()).unwrap();
-    let r = deploy_reader(
-        &mut f,
-        "appliance.ova",
-        &target,
-        &opts,
-        &ovftool::progress::NoProgress,
-    )
-    .unwrap();
+    let r = deploy_reader(&mut f, "appliance.ova", &target, &opts).unwrap();
     assert_eq!(r.inventory_path, "DC0/vm/plainhttp");
     assert_eq!(r.disks[0].bytes_sent, 77312);
     assert!(r.verification.passed());

@@ -144,15 +144,16 @@ pub fn run(args: &Args, target: &Path, ui: &Ui) -> ovftool::Result<Outcome> {
         .ok()
         .filter(|m| m.is_file())
         .map(|m| m.len());
-    let progress = ui.progress_overall("total", total);
+    let opts = DeployOptions {
+        progress: Some(std::sync::Arc::from(ui.progress_overall("total", total))),
+        ..opts
+    };
     let report = match open_url(&args.source, &tls, false)? {
-        Source::Url(mut body) => {
-            deploy::deploy_reader(&mut body, &label, &target, &opts, progress.as_ref())?
-        }
+        Source::Url(mut body) => deploy::deploy_reader(&mut body, &label, &target, &opts)?,
         Source::Local if args.source == Path::new("-") => {
             let stdin = std::io::stdin();
             let mut lock = stdin.lock();
-            deploy::deploy_reader(&mut lock, &label, &target, &opts, progress.as_ref())?
+            deploy::deploy_reader(&mut lock, &label, &target, &opts)?
         }
         Source::Local => {
             if args.source.is_dir()
@@ -162,11 +163,11 @@ pub fn run(args: &Args, target: &Path, ui: &Ui) -> ovftool::Result<Outcome> {
                     .is_some_and(|e| e.eq_ignore_ascii_case("ovf"))
             {
                 let ovf = folder_descriptor(&args.source)?;
-                deploy::deploy_folder(&ovf, &target, &opts, progress.as_ref())?
+                deploy::deploy_folder(&ovf, &target, &opts)?
             } else {
                 let mut f = std::fs::File::open(&args.source)
                     .map_err(|e| Error::io("cannot open", e).with_path(&args.source))?;
-                deploy::deploy_reader(&mut f, &label, &target, &opts, progress.as_ref())?
+                deploy::deploy_reader(&mut f, &label, &target, &opts)?
             }
         }
     };
