@@ -12,7 +12,7 @@
 //! streamOptimized disks (the usual case in OVAs) are read in large sequential blocks, both at
 //! once (B on a thread of its own), the compressed grains compared where they lie in the block:
 //! nothing is allocated or copied per grain. A gzip-compressed or chunked disk file is read
-//! through the one file reader ([`FileReader`]: chunks joined, gzip undone as the bytes stream
+//! through the one file reader (`file_reader::FileReader`: chunks joined, gzip undone as the bytes stream
 //! by, bounded memory) and compared grain by grain the same way.
 
 use std::collections::BTreeMap;
