@@ -15,7 +15,7 @@ use serde::Serialize;
 use crate::disk::{copy, CopyOptions, SinkOptions};
 use crate::error::{Error, Result};
 use crate::limits::Limits;
-use crate::progress::{NoProgress, Progress};
+use crate::progress::Progress;
 use crate::vmdk::codec;
 use crate::vmdk::geometry::AdapterType;
 use crate::vmdk::layout::{create_sink, Layout};
@@ -163,10 +163,7 @@ pub fn convert(input: &Path, output: &Path, opts: &ConvertOptions) -> Result<Con
         ..SinkOptions::default()
     };
     let mut sink = create_sink(output, opts.layout, capacity, &sink_opts)?;
-    let progress: &dyn Progress = match &opts.progress {
-        Some(p) => p.as_ref(),
-        None => &NoProgress,
-    };
+    let progress = crate::progress::of(&opts.progress);
     progress.start(
         &output
             .file_name()

@@ -963,10 +963,7 @@ fn stem_hint(input: &Path, opts: &ExportOptions) -> String {
 /// only by base name inside the VM folder); VMDK extents and parents through the hosted
 /// reader's gate; every size read is bounded by [`ExportOptions::limits`].
 pub fn export(input: &Path, output: &Path, opts: &ExportOptions) -> Result<ExportReport> {
-    let progress: &dyn Progress = match &opts.progress {
-        Some(p) => p.as_ref(),
-        None => &NoProgress,
-    };
+    let progress = crate::progress::of(&opts.progress);
     tracing::info!(input = %input.display(), output = %output.display(), "export: open VM");
     if opts.signer.is_some() && opts.manifest.is_none() {
         return Err(Error::usage(

@@ -252,10 +252,7 @@ pub fn import_stream(
 
 /// Where `opts` wants progress reported.
 fn progress_of(opts: &ImportOptions) -> &dyn Progress {
-    match &opts.progress {
-        Some(p) => p.as_ref(),
-        None => &NoProgress,
-    }
+    crate::progress::of(&opts.progress)
 }
 
 /// [`import()`] with an explicit progress receiver.

@@ -37,7 +37,7 @@ use crate::file_reader::{FileReader, Part};
 use crate::limits::{Limits, SECTOR_SIZE};
 use crate::manifest::Manifest;
 use crate::ova::names::{self, Role};
-use crate::progress::{NoProgress, Progress};
+use crate::progress::Progress;
 use crate::scan::{self, Member, Package};
 use crate::sniff::Content;
 use crate::vmdk::header::SparseHeader;
@@ -86,10 +86,7 @@ impl std::fmt::Debug for VerifyOptions {
 
 /// Where `opts` wants progress reported.
 fn progress_of(opts: &VerifyOptions) -> &dyn Progress {
-    match &opts.progress {
-        Some(p) => p.as_ref(),
-        None => &NoProgress,
-    }
+    crate::progress::of(&opts.progress)
 }
 
 /// Verifies `path`: an `.ova` file, an `.ovf` descriptor with its files beside it, a package

@@ -157,10 +157,7 @@ impl std::fmt::Debug for DeployOptions {
 
 /// The progress receiver of `opts` (none: nothing reported).
 fn progress_of(opts: &DeployOptions) -> &dyn Progress {
-    match &opts.progress {
-        Some(p) => p.as_ref(),
-        None => &crate::progress::NoProgress,
-    }
+    crate::progress::of(&opts.progress)
 }
 
 impl DeployOptions {
