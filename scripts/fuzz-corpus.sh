@@ -67,6 +67,16 @@ put vmx "${vmxs[@]}"
 # The sniffer sees every kind of file the tools take.
 put sniff "${ovas[@]}" "${all_vmdks[@]}" "${desc[@]}" "${ovfs[@]}" "${mfs[@]}" "${certs[@]}" \
   "${vmxs[@]}"
+# qcow2 images made here by qemu-img (the corpus has none): plain, compressed, small clusters, v2.
+if command -v qemu-img >/dev/null; then
+  q=$TMP/q; mkdir -p "$q"; head -c 200000 /usr/share/common-licenses/GPL-3 >"$q/src.raw" 2>/dev/null ||
+    head -c 200000 /dev/urandom >"$q/src.raw"
+  truncate -s 1M "$q/src.raw"
+  qemu-img convert -q -O qcow2 "$q/src.raw" "$q/plain.qcow2"
+  qemu-img convert -q -c -O qcow2 -o cluster_size=4096 "$q/src.raw" "$q/packed.qcow2"
+  qemu-img convert -q -O qcow2 -o cluster_size=512,compat=0.10 "$q/src.raw" "$q/v2.qcow2"
+  put qcow2 "$q"/*.qcow2
+fi
 # No SOAP answers in the corpus: its XML documents (OVF descriptors with namespaces, prefixes
 # and xsi:type, and the other .xml files) seed the SOAP element-tree parser.
 mapfile -t xmls < <(files '*.xml')

@@ -86,6 +86,7 @@ pub mod pack;
 pub mod package_files;
 pub(crate) mod pio;
 pub mod progress;
+pub mod qcow2;
 pub(crate) mod range_copy;
 pub(crate) mod scan;
 pub mod sniff;

@@ -101,7 +101,8 @@ pub enum Content {
     Certificate,
     /// A `.vmx`/`.vmtx` VM configuration.
     Vmx,
-    /// A disk image format we do not decode.
+    /// A disk image format of another hypervisor; only qcow2 is decoded
+    /// ([`crate::qcow2`]), the others are refused by name.
     Foreign(Foreign),
     /// Nothing recognised: a raw disk image (or any other file).
     Raw,
@@ -145,7 +146,7 @@ impl Content {
     /// is a disk (VMDK or raw).
     pub fn not_a_disk_error(self) -> Option<Error> {
         Some(match self {
-            Content::Vmdk(_) | Content::Raw => return None,
+            Content::Vmdk(_) | Content::Raw | Content::Foreign(Foreign::Qcow2) => return None,
             Content::Foreign(f) => Error::usage(format!(
                 "{}: not supported; convert it with qemu-img first (qemu-img convert -O vmdk)",
                 f.name()

@@ -1,6 +1,7 @@
 //! Open any disk by its content, not its name: a streamOptimized extent goes to
 //! [`crate::vmdk::stream::StreamFileSource`], any other VMDK (text descriptor, hosted sparse,
-//! COWD) to the hosted reader, anything else is a raw image ([`crate::vmdk::kind`]).
+//! COWD) to the hosted reader, a qcow2 image to [`crate::qcow2`], anything else is a raw image
+//! ([`crate::vmdk::kind`]).
 
 use std::path::Path;
 
@@ -13,7 +14,7 @@ use crate::vmdk::kind::{detect, DiskKind};
 ///
 /// # Errors
 /// I/O errors; the errors of the chosen reader (corrupt headers, descriptors, tables);
-/// [`crate::ErrorKind::Usage`] naming the format for a foreign disk image (VHD, VHDX, qcow2, VDI,
+/// [`crate::ErrorKind::Usage`] naming the format for a foreign disk image (VHD, VHDX, VDI,
 /// Parallels, DMG, cloop, bochs), a package or another non-disk file ([`crate::sniff`]).
 ///
 /// # Security
@@ -27,6 +28,10 @@ pub fn open(path: &Path, limits: &Limits) -> Result<Box<dyn DiskSource>> {
         if !crate::sniff::gzip_read_as_raw(path, sniffed.content) {
             return Err(e.with_path(path));
         }
+    }
+    if sniffed.content == crate::sniff::Content::Foreign(crate::sniff::Foreign::Qcow2) {
+        tracing::info!(path = %path.display(), "disk: open qcow2");
+        return Ok(Box::new(crate::qcow2::Qcow2Source::open(path, limits)?));
     }
     let kind = detect(path)?;
     tracing::info!(path = %path.display(), kind = ?kind, "disk: open");

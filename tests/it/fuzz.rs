@@ -17,6 +17,8 @@ mod manifest;
 mod ova_stream;
 #[path = "../../fuzz/checks/ovf_descriptor.rs"]
 mod ovf_descriptor;
+#[path = "../../fuzz/checks/qcow2.rs"]
+mod qcow2;
 #[path = "../../fuzz/checks/sniff.rs"]
 mod sniff;
 #[path = "../../fuzz/checks/vmdk_descriptor.rs"]
@@ -46,6 +48,7 @@ fn replay_of(target: &str) -> Option<Replay> {
         "manifest" => manifest::check,
         "ova_stream" => ova_stream::check,
         "ovf_descriptor" => ovf_descriptor::check,
+        "qcow2" => qcow2::check,
         "vmdk_descriptor" => vmdk_descriptor::check,
         "vmdk_hosted_open" => vmdk_hosted_open::check,
         "vmdk_sparse_header" => vmdk_sparse_header::check,

@@ -10,6 +10,7 @@ mod import;
 mod ova;
 mod ovf;
 mod package_files;
+mod qcow2;
 mod reliability;
 mod sniff;
 mod support;
