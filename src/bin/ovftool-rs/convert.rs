@@ -14,7 +14,8 @@ use crate::values::{AdapterChoice, ConvertLayout};
 /// Arguments of `convert`.
 #[derive(Debug, clap::Args)]
 pub struct Args {
-    /// Input disk: any VMDK (streamOptimized, sparse, flat, split, vSphere) or a raw image.
+    /// Input disk: any VMDK (streamOptimized, sparse, flat, split, vSphere), a qcow2 image (no
+    /// backing file) or a raw image; other formats (VHD, VHDX, VDI...) are refused by name.
     pub input: PathBuf,
     /// Output path (the descriptor, for layouts with separate extents).
     pub output: PathBuf,

@@ -63,6 +63,7 @@ pub const CONVERT: &str = "\
 Examples:
   ovftool-rs convert disk.raw disk.vmdk --to stream-optimized
   ovftool-rs convert disk.vmdk disk.raw --to raw
+  ovftool-rs convert cloud.qcow2 disk.vmdk --to stream-optimized
   ovftool-rs convert --to eager-zeroed-thick --adapter-type ide in.vmdk out.vmdk";
 
 pub const EDIT: &str = "\

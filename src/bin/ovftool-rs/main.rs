@@ -108,7 +108,8 @@ enum Command {
     /// Unpack an OVA into a folder, verifying while extracting.
     #[command(after_help = help::UNPACK)]
     Unpack(unpack::Args),
-    /// Convert a virtual disk between layouts (streamOptimized, sparse, flat, thin, thick, raw).
+    /// Convert a virtual disk (VMDK, qcow2 or raw) between layouts (streamOptimized, sparse, flat,
+    /// thin, thick, raw).
     #[command(after_help = help::CONVERT)]
     Convert(convert::Args),
     /// Change a package's product fields, properties, EULA, hardware, networks or files.
