@@ -137,13 +137,16 @@ impl Content {
         }
     }
 
-    /// Whether the disk pipeline reads this content as a disk (VMDK or raw).
+    /// Whether the disk pipeline reads this content as a disk (VMDK, qcow2 or raw).
     pub fn is_disk(self) -> bool {
-        matches!(self, Content::Vmdk(_) | Content::Raw)
+        matches!(
+            self,
+            Content::Vmdk(_) | Content::Foreign(Foreign::Qcow2) | Content::Raw
+        )
     }
 
     /// The error for a command that needs a disk and was given this content, or `None` when it
-    /// is a disk (VMDK or raw).
+    /// is a disk (VMDK, qcow2 or raw).
     pub fn not_a_disk_error(self) -> Option<Error> {
         Some(match self {
             Content::Vmdk(_) | Content::Raw | Content::Foreign(Foreign::Qcow2) => return None,

@@ -39,7 +39,7 @@ use crate::manifest::Manifest;
 use crate::ova::names::{self, Role};
 use crate::progress::Progress;
 use crate::scan::{self, Member, Package};
-use crate::sniff::Content;
+use crate::sniff::{Content, Foreign};
 use crate::vmdk::header::SparseHeader;
 
 pub(crate) use descriptor::FileRef;
@@ -346,7 +346,9 @@ pub(crate) fn verify_path(
             let dir = parent(path);
             return verify_dir(&dir, Some(path), opts, progress);
         }
-        Content::Vmdk(_) => return verify_disk(path, opts, progress),
+        Content::Vmdk(_) | Content::Foreign(Foreign::Qcow2) => {
+            return verify_disk(path, opts, progress)
+        }
         Content::GzipTar => return Err(Error::usage(
             "an OVA must be an uncompressed tar; this file is gzip-compressed (gunzip it first)",
         )
