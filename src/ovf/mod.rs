@@ -172,10 +172,15 @@ impl Envelope {
             Some(ns::OVF_2) => OvfVersion::V2,
             Some(ns::OVF_0_9) => OvfVersion::V0_9,
             Some(other) => {
+                // One character off a DMTF namespace is easy to miss in the message: say so.
+                let slash = match other.strip_suffix('/') {
+                    Some(ns::OVF_1 | ns::OVF_2) => " (a DMTF OVF namespace with a trailing \"/\": another URI)",
+                    _ => "",
+                };
                 return Err(Error::invalid_ovf(format!(
-                    "expected an OVF envelope namespace (DMTF OVF 1/2 or VMware 0.9), found \"{other}\""
+                    "expected an OVF envelope namespace (DMTF OVF 1/2 or VMware 0.9), found \"{other}\"{slash}"
                 ))
-                .with_line_col(pos.line, pos.column))
+                .with_line_col(pos.line, pos.column));
             }
             None => {
                 return Err(Error::invalid_ovf(format!(

@@ -338,6 +338,27 @@ impl Item {
         self.resource_type.as_deref().and_then(|v| v.parse().ok())
     }
 
+    /// `Caption`, trimmed, when present and not empty (kept in [`Item::other`]).
+    pub fn caption(&self) -> Option<&str> {
+        self.other
+            .iter()
+            .find(|(k, _)| k == "Caption")
+            .map(|(_, v)| v.trim())
+            .filter(|v| !v.is_empty())
+    }
+
+    /// The item's name for people: `ElementName`, else `Caption`.
+    ///
+    /// VirtualBox's OVF 2.0 export writes only `Caption` (its OVF 1.0 export writes both), so
+    /// without the fallback every device of such a package would be nameless.
+    pub fn display_name(&self) -> Option<&str> {
+        self.element_name
+            .as_deref()
+            .map(str::trim)
+            .filter(|n| !n.is_empty())
+            .or_else(|| self.caption())
+    }
+
     /// Whether this item is present in the deployment option `config` (`None`: the default
     /// view where every unconditional item counts).
     pub fn applies_to(&self, config: Option<&str>) -> bool {

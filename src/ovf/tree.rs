@@ -476,7 +476,7 @@ pub fn parse_document(bytes: &[u8], limits: &Limits) -> Result<Document> {
             }
             Event::Text(t) => {
                 let s = t.xml10_content();
-                push_text(&mut stack, &s, here)?;
+                push_text(&mut stack, &s, here, root.is_none())?;
             }
             Event::GeneralRef(r) => {
                 let resolved: String = if r.is_char_ref() {
@@ -502,9 +502,9 @@ pub fn parse_document(bytes: &[u8], limits: &Limits) -> Result<Document> {
                     }
                 };
                 if stack.is_empty() {
-                    return Err(xml_error("character data outside the root element", here));
+                    return Err(xml_error(outside_root(root.is_none()), here));
                 }
-                push_text(&mut stack, &resolved, here)?;
+                push_text(&mut stack, &resolved, here, root.is_none())?;
             }
             Event::CData(c) => {
                 let Some(parent) = stack.last_mut() else {
@@ -555,7 +555,17 @@ pub fn parse_document(bytes: &[u8], limits: &Limits) -> Result<Document> {
     })
 }
 
-fn push_text(stack: &mut [Element], s: &str, here: Pos) -> Result<()> {
+/// The error for text outside any element: before the root, the input is not an XML document
+/// at all (a descriptor that is plain text, a wrong file in an OVA).
+fn outside_root(before_root: bool) -> &'static str {
+    if before_root {
+        "not an XML document: text before the root element"
+    } else {
+        "character data after the root element"
+    }
+}
+
+fn push_text(stack: &mut [Element], s: &str, here: Pos, before_root: bool) -> Result<()> {
     match stack.last_mut() {
         Some(parent) => {
             if let Some(Node::Text(prev)) = parent.children.last_mut() {
@@ -566,7 +576,7 @@ fn push_text(stack: &mut [Element], s: &str, here: Pos) -> Result<()> {
             Ok(())
         }
         None if s.trim().is_empty() => Ok(()),
-        None => Err(xml_error("character data outside the root element", here)),
+        None => Err(xml_error(outside_root(before_root), here)),
     }
 }
 

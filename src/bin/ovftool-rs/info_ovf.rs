@@ -69,6 +69,7 @@ fn item_json(it: &Item) -> Value {
         "resource_type": it.resource().map(ResourceType::code),
         "resource_sub_type": it.resource_sub_type,
         "element_name": it.element_name,
+        "caption": it.caption(),
         "address": it.address,
         "parent": it.parent,
         "address_on_parent": it.address_on_parent,
@@ -328,7 +329,12 @@ fn print_text(ui: &Ui, r: &Value) {
             ui.println(&format!(
                 "  Guest OS:   CIM {} {}",
                 s(&os["id"]),
-                os["vmw_os_type"].as_str().unwrap_or("")
+                // vmw:osType, else the section's Description (VirtualBox, Ganeti, hand-written
+                // descriptors name the OS only there).
+                os["vmw_os_type"]
+                    .as_str()
+                    .or_else(|| os["description"].as_str().map(str::trim))
+                    .unwrap_or("")
             ));
         }
         for hw in vs["hardware"].as_array().cloned().unwrap_or_default() {
@@ -390,7 +396,14 @@ fn print_text(ui: &Ui, r: &Value) {
                     })
                     .collect::<Vec<_>>()
                     .join(" ");
-                    ui.println(&format!("      {} {}", s(&it["element_name"]), extra));
+                    // ElementName, else Caption (VirtualBox's OVF 2.0 export writes only
+                    // Caption).
+                    let name = it["element_name"]
+                        .as_str()
+                        .filter(|n| !n.trim().is_empty())
+                        .or_else(|| it["caption"].as_str())
+                        .unwrap_or("-");
+                    ui.println(&format!("      {} {}", name.trim(), extra));
                 }
             }
         }

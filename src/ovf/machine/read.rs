@@ -170,8 +170,7 @@ fn sub_type(item: &Item) -> String {
 /// An item in words, for warnings: name, type, subtype and InstanceID.
 fn describe(item: &Item) -> String {
     let name = item
-        .element_name
-        .as_deref()
+        .display_name()
         .or(item.description.as_deref())
         .unwrap_or("item");
     let mut s = format!(

@@ -119,3 +119,44 @@ fn lax_downgrades_virtualbox_families() {
     let out = ovftool(&["validate", "--lax", f.to_str().unwrap()]);
     assert_eq!(out.status.code(), Some(0), "{out:?}");
 }
+
+/// VirtualBox's OVF 2.0 export names devices with `rasd:Caption` only (no `ElementName`) and the
+/// guest OS with the section's `Description` only (no `vmw:osType`): `info` shows those names
+/// instead of "-" and an empty OS, and `--json` carries the caption.
+#[test]
+fn info_names_caption_only_items_and_description_only_os() {
+    let dir = tempfile::tempdir().unwrap();
+    let f = dir.path().join("vbox2.ovf");
+    std::fs::write(
+        &f,
+        r#"<?xml version="1.0"?>
+<Envelope ovf:version="2.0" xmlns="http://schemas.dmtf.org/ovf/envelope/2" xmlns:ovf="http://schemas.dmtf.org/ovf/envelope/2" xmlns:rasd="http://schemas.dmtf.org/wbem/wscim/1/cim-schema/2/CIM_ResourceAllocationSettingData" xmlns:vssd="http://schemas.dmtf.org/wbem/wscim/1/cim-schema/2/CIM_VirtualSystemSettingData" xmlns:epasd="http://schemas.dmtf.org/wbem/wscim/1/cim-schema/2/CIM_EthernetPortAllocationSettingData.xsd">
+  <References/>
+  <NetworkSection><Info>n</Info><Network ovf:name="NAT"><Description>d</Description></Network></NetworkSection>
+  <VirtualSystem ovf:id="vm">
+    <Info>i</Info>
+    <OperatingSystemSection ovf:id="94"><Info>os</Info><Description>Ubuntu_64</Description></OperatingSystemSection>
+    <VirtualHardwareSection>
+      <Info>hw</Info>
+      <System><vssd:InstanceID>0</vssd:InstanceID><vssd:VirtualSystemType>vmx-14</vssd:VirtualSystemType></System>
+      <Item><rasd:Caption>1 virtual CPU</rasd:Caption><rasd:InstanceID>1</rasd:InstanceID><rasd:ResourceType>3</rasd:ResourceType><rasd:VirtualQuantity>1</rasd:VirtualQuantity></Item>
+      <Item><rasd:Address>0</rasd:Address><rasd:Caption>sataController7</rasd:Caption><rasd:InstanceID>2</rasd:InstanceID><rasd:ResourceSubType>AHCI</rasd:ResourceSubType><rasd:ResourceType>20</rasd:ResourceType></Item>
+      <EthernetPortItem><epasd:Caption>nic on NAT</epasd:Caption><epasd:Connection>NAT</epasd:Connection><epasd:InstanceID>3</epasd:InstanceID><epasd:ResourceType>10</epasd:ResourceType></EthernetPortItem>
+    </VirtualHardwareSection>
+  </VirtualSystem>
+</Envelope>
+"#,
+    )
+    .unwrap();
+    let out = ovftool(&["info", f.to_str().unwrap()]);
+    assert_eq!(out.status.code(), Some(0), "{out:?}");
+    let text = String::from_utf8_lossy(&out.stdout);
+    assert!(text.contains("      sataController7 AHCI"), "{text}");
+    assert!(text.contains("      nic on NAT NAT"), "{text}");
+    assert!(text.contains("Guest OS:   CIM 94 Ubuntu_64"), "{text}");
+    let out = ovftool(&["info", "--json", f.to_str().unwrap()]);
+    let v = json(&out);
+    let items = &v["virtual_systems"][0]["hardware"][0]["by_configuration"][0]["items"];
+    assert_eq!(items[1]["caption"], "sataController7");
+    assert_eq!(items[1]["element_name"], serde_json::Value::Null);
+}

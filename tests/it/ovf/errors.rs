@@ -125,3 +125,27 @@ fn many_attributes_are_capped_and_linear() {
         assert!(big / small < 24.0, "8x input took {:.1}x time", big / small);
     }
 }
+
+/// Inputs that are not OVF at all get a message that says what they are, not only where the
+/// parser stopped: plain text in the place of a descriptor (a fake or wrong entry in an OVA),
+/// text after the root, and an envelope namespace one trailing "/" off the DMTF one (older
+/// oVirt export-domain descriptors write `http://schemas.dmtf.org/ovf/envelope/1/`).
+#[test]
+fn not_ovf_inputs_are_named() {
+    let e = Envelope::parse(b"FakeOvfContent").unwrap_err();
+    assert_eq!(e.kind(), ErrorKind::Xml);
+    assert!(e.to_string().contains("not an XML document"), "{e}");
+    let e = Envelope::parse(b"<?xml version=\"1.0\"?>\n<a/>\ntrailing words").unwrap_err();
+    assert!(e.to_string().contains("after the root element"), "{e}");
+    for ns in ["1", "2"] {
+        let x = format!(
+            "<ovf:Envelope xmlns:ovf=\"http://schemas.dmtf.org/ovf/envelope/{ns}/\"><References/></ovf:Envelope>"
+        );
+        let e = Envelope::parse(x.as_bytes()).unwrap_err();
+        assert_eq!(e.kind(), ErrorKind::InvalidOvf);
+        assert!(e.to_string().contains("trailing \"/\""), "{e}");
+    }
+    let e = Envelope::parse(b"<Envelope xmlns=\"http://nosuchspec.com/ovf/envelope/1/\"/>")
+        .unwrap_err();
+    assert!(!e.to_string().contains("trailing"), "{e}");
+}
