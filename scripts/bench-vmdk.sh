@@ -12,6 +12,7 @@
 #   stream -> thick               vs ... -o subformat=monolithicFlat,preallocation=falloc
 #   stream -> eager-zeroed-thick  vs ... -o subformat=monolithicFlat -S 0 (every byte written)
 #   stream -> raw                 vs qemu-img convert -O raw
+#   qcow2 (plain, compressed) -> streamOptimized   vs qemu-img convert -O vmdk -o subformat=...
 # The stream input of the import jobs is qemu-img's own streamOptimized output.
 # Every job runs under /usr/bin/time -v: wall time and peak RSS; the page cache is warm.
 set -euo pipefail
@@ -79,5 +80,16 @@ for g in "${SIZES[@]}"; do
   q=$(measure qemu-img convert -O raw "$qso" "$WORK/out/q.img")
   o=$(measure "$OVT" convert "$qso" "$WORK/out/d.img" --to raw -q)
   row "streamOptimized → raw" "$g" "$o" "$q"
+  # qcow2 input (read through imago): the image as qemu-img writes it, plain and compressed.
+  for c in plain compressed; do
+    qc="$WORK/in-${g}g-$c.qcow2"
+    [ -f "$qc" ] || qemu-img convert -f raw -O qcow2 $([ $c = compressed ] && echo -c) "$img" "$qc"
+    cat "$qc" >/dev/null
+    q=$(measure qemu-img convert -O vmdk -o subformat=streamOptimized "$qc" "$WORK/out/q.vmdk")
+    o=$(measure "$OVT" convert "$qc" "$WORK/out/d.vmdk" --to stream-optimized -q)
+    "$OVT" convert "$qc" "$WORK/out/d.vmdk" --to stream-optimized -q --force
+    qemu-img compare -q "$img" "$WORK/out/d.vmdk" || { echo "qcow2 ($c) output differs" >&2; exit 1; }
+    row "qcow2 ($c) → streamOptimized" "$g" "$o" "$q"
+  done
 done
 rm -rf "$WORK/out"
