@@ -286,11 +286,11 @@ fn validate_checks_the_files_beside_the_descriptor() {
     assert_eq!(rc, Some(0), "{text}");
     let (rc, text) = run(ovf(999, "disk.vmdk"));
     assert_eq!(rc, Some(1), "{text}");
-    assert!(text.contains("file-size-mismatch"), "{text}");
+    assert!(text.contains("size-mismatch"), "{text}");
     // Absent: a warning in validate, an error in verify.
     let (rc, text) = run(ovf(10, "gone.vmdk"));
     assert_eq!(rc, Some(0), "{text}");
-    assert!(text.contains("file-absent"), "{text}");
+    assert!(text.contains("missing-file"), "{text}");
     let out = ovftool(&["verify", p.to_str().unwrap()]);
     assert_eq!(out.status.code(), Some(1), "{out:?}");
 }
