@@ -560,3 +560,67 @@ fn validate_and_verify_give_one_verdict_on_a_damaged_package() {
         );
     }
 }
+
+#[test]
+fn lax_takes_a_wrong_size_of_a_chunked_file_whose_chunk_digests_match() {
+    // ovf:size is the size of the whole file, the manifest lists each chunk: under --lax, a
+    // declared size that differs from the sum of the chunks is a warning when every chunk's
+    // digest matches, an error in strict mode; a chunk that does not match keeps it an error.
+    let members = support::appliance_stored(None, false, Some(30000));
+    assert!(members.iter().any(|(n, _)| n.ends_with(".000000002")));
+    let t = tempfile::tempdir().unwrap();
+    let write = |members: &[(String, Vec<u8>)]| {
+        let mut m = members.to_vec();
+        let desc = String::from_utf8(m[0].1.clone()).unwrap();
+        assert!(desc.contains(r#"ovf:size="77312""#));
+        m[0].1 = desc
+            .replace(r#"ovf:size="77312""#, r#"ovf:size="77313""#)
+            .into_bytes();
+        // The manifest's digest of the descriptor must hold: recompute that line.
+        let mf = String::from_utf8(m[1].1.clone()).unwrap();
+        let line = mf.lines().next().unwrap().to_string();
+        m[1].1 = mf
+            .replace(
+                &line,
+                &format!(
+                    "SHA256(sample-appliance.ovf)= {}",
+                    support::sha256_hex(&m[0].1)
+                ),
+            )
+            .into_bytes();
+        support::write_folder(t.path(), &m);
+    };
+    write(&members);
+    let ovf = t.path().join("sample-appliance.ovf");
+    let size = |f: &[(String, String)]| {
+        f.iter()
+            .filter(|(c, _)| c == "size-mismatch")
+            .map(|(_, s)| s.clone())
+            .collect::<Vec<_>>()
+    };
+    for cmd in ["validate", "verify"] {
+        assert_eq!(
+            size(&json_findings(cmd, &ovf, false)),
+            ["error"],
+            "{cmd} strict"
+        );
+        let lax = json_findings(cmd, &ovf, true);
+        assert_eq!(size(&lax), ["warning"], "{cmd} --lax: {lax:?}");
+        assert!(errors_of(&lax).is_empty(), "{cmd} --lax: {lax:?}");
+    }
+    // One chunk changed after the manifest was written: nothing vouches for the stored file.
+    let mut changed = members.clone();
+    let last = changed
+        .iter_mut()
+        .find(|(n, _)| n.ends_with(".000000002"))
+        .unwrap();
+    last.1[0] ^= 1;
+    write(&changed);
+    for cmd in ["validate", "verify"] {
+        assert_eq!(
+            size(&json_findings(cmd, &ovf, true)),
+            ["error"],
+            "{cmd} --lax"
+        );
+    }
+}
