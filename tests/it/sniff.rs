@@ -544,3 +544,46 @@ fn info_describes_a_manifest_and_a_certificate() {
     let out = ovftool(&["info", d.join("bad.cert").to_str().unwrap()]);
     assert_ne!(out.status.code(), Some(0), "{out:?}");
 }
+
+#[test]
+fn convert_refuses_a_package_and_every_foreign_image_by_name() {
+    // issue 12: an .ova given to convert became a 92 KiB "disk"; DMG, cloop and Bochs images
+    // were copied as raw. Each is refused by its name and nothing is written; info describes
+    // the foreign ones instead.
+    let dir = tempfile::tempdir().unwrap();
+    let d = dir.path();
+    let mut dmg = vec![0u8; 4096];
+    dmg.extend(b"koly");
+    dmg.extend([0u8; 508]);
+    let mut cloop = b"#!/bin/sh\n#V2.0 Format\n".to_vec();
+    cloop.resize(4096, 0);
+    let mut bochs = b"Bochs Virtual HD Image".to_vec();
+    bochs.resize(4096, 0);
+    let ova = std::fs::read(support::samples().join("appliance.ova")).unwrap();
+    for (name, bytes, want) in [
+        ("a.img", dmg, Foreign::Dmg.name()),
+        ("b.img", cloop, Foreign::Cloop.name()),
+        ("c.img", bochs, Foreign::Bochs.name()),
+        ("d.img", ova, "OVA package"),
+    ] {
+        let input = d.join(name);
+        std::fs::write(&input, bytes).unwrap();
+        let out_path = d.join(format!("{name}.vmdk"));
+        let out = ovftool(&[
+            "convert",
+            input.to_str().unwrap(),
+            out_path.to_str().unwrap(),
+            "--to",
+            "stream-optimized",
+        ]);
+        assert_eq!(out.status.code(), Some(2), "{name}: {out:?}");
+        let err = String::from_utf8_lossy(&out.stderr);
+        assert!(err.contains(want), "{name}: {err}");
+        assert!(!out_path.exists(), "{name}: output written");
+        if want != "OVA package" {
+            let v = json_envelope(&["info", input.to_str().unwrap()]);
+            assert_eq!(v["format_name"], want, "{name}: {v}");
+            assert!(v["virtual_size_bytes"].is_null(), "{name}: {v}");
+        }
+    }
+}
