@@ -88,8 +88,12 @@ codes! {
     UnsafeHref = "unsafe-href",
     /// A referenced file is not in the package.
     MissingFile = "missing-file",
-    /// A chunk of a chunked file has the wrong size.
+    /// A chunk of a chunked file has the wrong size (or `ovf:chunkSize` is 0).
     ChunkSize = "chunk-size",
+    /// A chunk is missing while a later one is there: the chunks are not contiguous.
+    ChunkMissing = "chunk-missing",
+    /// `ovf:compression="gzip"` without the gzip magic, or gzip data without it.
+    CompressionMismatch = "compression-mismatch",
     /// `ovf:size` differs from the stored size.
     SizeMismatch = "size-mismatch",
     /// A member the descriptor does not reference.
@@ -130,12 +134,15 @@ codes! {
     Unsigned = "unsigned",
     /// A disk refers to a File that References does not define.
     DiskFileMissing = "disk-file-missing",
-    /// A disk file's header is not what its format says.
+    /// A VMDK does not open: its header is bad or beyond the readers' limits, a delta disk's
+    /// parent (parentFileNameHint) is missing, or its extents are not in the package.
     DiskHeader = "disk-header",
     /// The disk format and the VMDK's kind disagree.
     DiskFormatMismatch = "disk-format-mismatch",
     /// `ovf:capacity` and the VMDK capacity differ.
     DiskCapacityMismatch = "disk-capacity-mismatch",
+    /// A delta disk whose parent Disk's file is not in the package (`ovf:parentRef`).
+    DeltaParentAbsent = "delta-parent-absent",
     /// A disk's capacity cannot be computed.
     DiskCapacity = "disk-capacity",
     /// A disk does not decode (`--deep`).

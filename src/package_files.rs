@@ -16,6 +16,7 @@ use std::io::Read;
 use std::path::Path;
 
 use crate::cert::CertFile;
+use crate::finding::Code;
 use crate::limits::Limits;
 use crate::manifest::Manifest;
 use crate::ovf::{Diagnostic, Envelope, FileRef, Severity};
@@ -36,16 +37,180 @@ pub struct FileCheckOptions {
 struct Out(Vec<Diagnostic>);
 
 impl Out {
-    fn push(&mut self, severity: Severity, code: &'static str, path: String, message: String) {
+    fn push(&mut self, severity: Severity, code: Code, path: String, message: String) {
         self.0.push(Diagnostic {
             severity,
-            code,
+            code: code.as_str(),
             message,
             line: None,
             column: None,
             path: Some(path),
         });
     }
+
+    fn add(&mut self, path: &str, v: Verdict) {
+        self.push(v.severity, v.code, path.to_string(), v.message);
+    }
+}
+
+/// One package-aware rule's verdict: its code, its severity (before any option downgrades it
+/// through [`crate::finding::Policy`]) and the message. `validate` (through [`check_files`],
+/// on the files beside a descriptor) and `verify` (on the scanned package) both take their
+/// findings about referenced files from the functions below, so the same fault gets the same
+/// code and severity from either command.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub(crate) struct Verdict {
+    pub code: Code,
+    pub severity: Severity,
+    pub message: String,
+}
+
+impl Verdict {
+    fn error(code: Code, message: String) -> Self {
+        Verdict {
+            code,
+            severity: Severity::Error,
+            message,
+        }
+    }
+}
+
+/// Declared `ovf:size` vs the stored size (the sum of the chunks of a chunked file; DSP0243
+/// §7.1: ovf:size is the size of the whole file). An error, a warning when `vouched`: under
+/// ovftool's `--lax`, when the manifest's digests match the stored file (every chunk of a
+/// chunked one), the bytes are what the producer meant and only the declaration is wrong.
+pub(crate) fn size_verdict(
+    href: &str,
+    declared: u64,
+    stored: u64,
+    vouched: bool,
+) -> Option<Verdict> {
+    (declared != stored).then(|| Verdict {
+        code: Code::SizeMismatch,
+        severity: if vouched {
+            Severity::Warning
+        } else {
+            Severity::Error
+        },
+        message: format!(
+            "{href}: expected {declared} bytes (ovf:size), found {stored}{}",
+            if vouched {
+                "; the manifest digest matches the stored file"
+            } else {
+                ""
+            }
+        ),
+    })
+}
+
+/// `ovf:chunkSize` vs the chunks' sizes (DSP0243 §7.1: every chunk but the last is exactly
+/// chunkSize, the last is at most chunkSize and not empty): the index of each bad chunk with
+/// its verdict.
+pub(crate) fn chunk_verdicts(href: &str, chunk: u64, sizes: &[u64]) -> Vec<(usize, Verdict)> {
+    if chunk == 0 {
+        return vec![(
+            0,
+            Verdict::error(Code::ChunkSize, format!("{href}: ovf:chunkSize is 0")),
+        )];
+    }
+    let mut out = Vec::new();
+    for (i, s) in sizes.iter().enumerate() {
+        let last = i + 1 == sizes.len();
+        if (!last && *s != chunk) || (last && (*s > chunk || *s == 0)) {
+            out.push((
+                i,
+                Verdict::error(
+                    Code::ChunkSize,
+                    format!(
+                        "{}: expected {} of at most {chunk} bytes (ovf:chunkSize), found {s}",
+                        crate::ova::names::chunk_name(href, i as u64),
+                        if last { "a last chunk" } else { "a chunk" },
+                    ),
+                ),
+            ));
+        }
+    }
+    out
+}
+
+/// A gap in the chunks: `missing` is not there but `later` is (DSP0243 §7.1: chunks are
+/// numbered from 0 without gaps), so the file is cut short.
+pub(crate) fn chunk_gap_verdict(missing: &str, later: &str, severity: Severity) -> Verdict {
+    Verdict {
+        code: Code::ChunkMissing,
+        severity,
+        message: format!(
+            "{missing} is not in the package, but {later} is: the chunks are not contiguous"
+        ),
+    }
+}
+
+/// `ovf:compression="gzip"` vs the gzip magic at the start of the stored file (DSP0243 §7.1).
+/// `head` is the file's (first chunk's) first bytes; an empty file says nothing.
+pub(crate) fn compression_verdict(
+    href: &str,
+    compression: Option<&str>,
+    head: &[u8],
+) -> Option<Verdict> {
+    if head.len() < 2 {
+        return None;
+    }
+    let is_gzip = head.starts_with(&[0x1f, 0x8b]);
+    let declared_gzip = compression.is_some_and(|c| c.trim().eq_ignore_ascii_case("gzip"));
+    (declared_gzip != is_gzip).then(|| {
+        Verdict::error(
+            Code::CompressionMismatch,
+            if declared_gzip {
+                format!("{href}: ovf:compression=\"gzip\" but the file has no gzip header")
+            } else {
+                format!("{href}: the file is gzip-compressed but ovf:compression does not say so")
+            },
+        )
+    })
+}
+
+/// A file that is no VMDK under a VMDK `ovf:format` (§9.1: the format URI names the disk's
+/// format).
+pub(crate) fn not_a_vmdk_verdict(href: &str, found: Content) -> Verdict {
+    Verdict::error(
+        Code::DiskFormatMismatch,
+        format!("{href}: ovf:format names a VMDK, found a {}", found.name()),
+    )
+}
+
+/// A Disk's `ovf:format` fragment vs the VMDK's createType ([`format_fragment_matches`]), and
+/// `ovf:capacity` vs the VMDK's capacity (§9.1; the VMDK spec's header capacity): both errors,
+/// since the descriptor then describes another disk than the one shipped.
+pub(crate) fn vmdk_verdicts(
+    href: &str,
+    format: Option<&str>,
+    create_type: Option<&str>,
+    ovf_capacity_bytes: Option<u64>,
+    vmdk_capacity_bytes: Option<u64>,
+) -> Vec<Verdict> {
+    let mut out = Vec::new();
+    let fragment = format
+        .and_then(|f| f.rsplit_once('#'))
+        .map(|(_, frag)| frag.trim());
+    if let (Some(frag), Some(ct)) = (fragment, create_type) {
+        if !format_fragment_matches(frag, ct) {
+            out.push(Verdict::error(
+                Code::DiskFormatMismatch,
+                format!("{href}: ovf:format says {frag}, the VMDK's createType is {ct}"),
+            ));
+        }
+    }
+    if let (Some(cap), Some(vmdk_capacity_bytes)) = (ovf_capacity_bytes, vmdk_capacity_bytes) {
+        if vmdk_capacity_bytes != cap {
+            out.push(Verdict::error(
+                Code::DiskCapacityMismatch,
+                format!(
+                    "{href}: expected a capacity of {cap} bytes (ovf:capacity), the VMDK holds {vmdk_capacity_bytes}"
+                ),
+            ));
+        }
+    }
+    out
 }
 
 /// Checks the files `env` references in `dir` (the descriptor's folder), and the manifest and
@@ -75,30 +240,13 @@ pub fn check_files(
             continue;
         };
         if let Some(declared) = f.size {
-            if declared != stored {
-                let digest_ok = opts.lax
-                    && f.chunk_size.is_none()
-                    && manifest
-                        .as_ref()
-                        .is_some_and(|m| digest_matches(m, dir, &f.href));
-                out.push(
-                    if digest_ok {
-                        Severity::Warning
-                    } else {
-                        Severity::Error
-                    },
-                    "file-size-mismatch",
-                    path.clone(),
-                    format!(
-                        "{}: expected {declared} bytes (ovf:size), found {stored}{}",
-                        f.href,
-                        if digest_ok {
-                            "; the manifest digest matches the stored file"
-                        } else {
-                            ""
-                        }
-                    ),
-                );
+            let vouched = declared != stored
+                && opts.lax
+                && manifest
+                    .as_ref()
+                    .is_some_and(|m| digest_matches(m, dir, f, &opts.limits));
+            if let Some(v) = size_verdict(&f.href, declared, stored, vouched) {
+                out.add(&path, v);
             }
         }
         // Headers: the first chunk (or the file).
@@ -112,27 +260,8 @@ pub fn check_files(
             .and_then(|mut h| h.read(&mut magic))
             .unwrap_or(0);
         let is_gzip = n == 2 && magic == [0x1f, 0x8b];
-        let declared_gzip = f
-            .compression
-            .as_deref()
-            .is_some_and(|c| c.trim().eq_ignore_ascii_case("gzip"));
-        if declared_gzip != is_gzip {
-            out.push(
-                Severity::Error,
-                "file-compression-mismatch",
-                path.clone(),
-                if declared_gzip {
-                    format!(
-                        "{}: ovf:compression=\"gzip\" but the file has no gzip header",
-                        f.href
-                    )
-                } else {
-                    format!(
-                        "{}: the file is gzip-compressed but ovf:compression does not say so",
-                        f.href
-                    )
-                },
-            );
+        if let Some(v) = compression_verdict(&f.href, f.compression.as_deref(), &magic[..n]) {
+            out.add(&path, v);
         }
         for d in disks
             .iter()
@@ -165,7 +294,7 @@ pub fn check_files(
             if p.file_ref.is_some() && !present {
                 out.push(
                     absent(opts),
-                    "delta-parent-absent",
+                    Code::DeltaParentAbsent,
                     format!("/Envelope/DiskSection/Disk[{}]", d.disk_id),
                     format!(
                         "delta disk {} needs its parent disk {parent}, whose file is not in the package",
@@ -179,7 +308,7 @@ pub fn check_files(
     for (name, msg) in crate::manifest::stray_manifests_in_dir(dir, descriptor_name, &opts.limits) {
         out.push(
             Severity::Warning,
-            "manifest-not-the-package-manifest",
+            Code::ManifestNotThePackageManifest,
             name,
             msg,
         );
@@ -188,16 +317,21 @@ pub fn check_files(
     if let Some(cert_bytes) = read_small(&dir.join(format!("{base}.cert")), &opts.limits) {
         let path = format!("{base}.cert");
         match (CertFile::parse(&cert_bytes, &opts.limits), &manifest_bytes) {
-            (Err(e), _) => out.push(Severity::Error, "certificate-invalid", path, e.to_string()),
+            (Err(e), _) => out.push(
+                Severity::Error,
+                Code::CertInvalid,
+                path,
+                format!("certificate file cannot be read: {e}"),
+            ),
             (Ok(_), None) => out.push(
                 Severity::Error,
-                "certificate-without-manifest",
+                Code::CertWithoutManifest,
                 path,
                 format!("{base}.cert signs {base}.mf, which is not there"),
             ),
             (Ok(c), Some(m)) => {
                 if let Err(e) = c.verify_manifest(m) {
-                    out.push(Severity::Error, "signature-invalid", path, e.to_string());
+                    out.push(Severity::Error, Code::SignatureInvalid, path, e.to_string());
                 }
             }
         }
@@ -227,7 +361,7 @@ fn stored_size(
             _ => {
                 out.push(
                     absent(opts),
-                    "file-absent",
+                    Code::MissingFile,
                     path.to_string(),
                     format!("{} is referenced but not beside the descriptor", f.href),
                 );
@@ -246,7 +380,7 @@ fn stored_size(
     if sizes.is_empty() {
         out.push(
             absent(opts),
-            "file-absent",
+            Code::MissingFile,
             path.to_string(),
             format!(
                 "{} is referenced in chunks of {chunk} bytes but {} is not beside the descriptor",
@@ -263,40 +397,40 @@ fn stored_size(
         .map(|i| crate::ova::names::chunk_name(&f.href, i))
         .find(|n| dir.join(n).is_file())
     {
-        out.push(
-            absent(opts),
-            "chunk-missing",
-            path.to_string(),
-            format!(
-                "{} is not beside the descriptor, but {later} is: the chunks are not contiguous",
-                crate::ova::names::chunk_name(&f.href, next)
+        out.add(
+            path,
+            chunk_gap_verdict(
+                &crate::ova::names::chunk_name(&f.href, next),
+                &later,
+                absent(opts),
             ),
         );
     }
-    for (i, s) in sizes.iter().enumerate() {
-        let last = i + 1 == sizes.len();
-        if (!last && *s != chunk) || (last && (*s > chunk || *s == 0)) {
-            out.push(
-                Severity::Error,
-                "chunk-size-mismatch",
-                path.to_string(),
-                format!(
-                    "{}: expected {} of at most {chunk} bytes (ovf:chunkSize), found {s}",
-                    crate::ova::names::chunk_name(&f.href, i as u64),
-                    if last { "a last chunk" } else { "a chunk" },
-                ),
-            );
-        }
+    for (_, v) in chunk_verdicts(&f.href, chunk, &sizes) {
+        out.add(path, v);
     }
     Some(sizes.iter().sum())
 }
 
-/// Whether the manifest's digest of `href` matches the stored file.
-fn digest_matches(m: &Manifest, dir: &Path, href: &str) -> bool {
-    let Some(e) = m.get(href) else {
+/// Whether the manifest vouches for the stored file `f`: its digest of the file matches, or,
+/// for a chunked file, it lists every chunk (`href.000000000`...) and each digest matches (an
+/// OVA's manifest lists the chunks, DSP0243 §5.1; a manifest listing the whole `href` of a
+/// chunked file is not how any producer writes it and vouches for nothing here).
+fn digest_matches(m: &Manifest, dir: &Path, f: &FileRef, limits: &Limits) -> bool {
+    let names: Vec<String> = if f.chunk_size.is_some() {
+        crate::file_reader::parts_in_dir(dir, &f.href, true, limits)
+    } else {
+        vec![f.href.clone()]
+    };
+    !names.is_empty() && names.iter().all(|n| stored_digest_matches(m, dir, n))
+}
+
+/// Whether the manifest's digest of `name` matches the stored file `dir/name`.
+fn stored_digest_matches(m: &Manifest, dir: &Path, name: &str) -> bool {
+    let Some(e) = m.get(name) else {
         return false;
     };
-    let Ok(file) = File::open(dir.join(href)) else {
+    let Ok(file) = File::open(dir.join(name)) else {
         return false;
     };
     let Ok(len) = file.metadata().map(|m| m.len()) else {
@@ -340,15 +474,7 @@ fn check_disk_file(
         return;
     }
     let Content::Vmdk(kind) = content else {
-        out.push(
-            Severity::Error,
-            "disk-format-mismatch",
-            path,
-            format!(
-                "{href}: ovf:format names a VMDK, found a {}",
-                content.name()
-            ),
-        );
+        out.add(&path, not_a_vmdk_verdict(href, content));
         return;
     };
     // Opening follows the whole chain: a delta VMDK whose parent is missing, or a descriptor
@@ -358,7 +484,7 @@ fn check_disk_file(
         Err(e) => {
             out.push(
                 Severity::Error,
-                "disk-unreadable",
+                Code::DiskHeader,
                 path.clone(),
                 format!("{href}: {e}"),
             );
@@ -394,7 +520,8 @@ pub(crate) fn format_fragment_matches(fragment: &str, create_type: &str) -> bool
     }
 }
 
-/// A Disk's `ovf:format` fragment vs the VMDK's createType, `ovf:capacity` vs its capacity.
+/// A Disk's `ovf:format` fragment vs the VMDK's createType, `ovf:capacity` vs its capacity
+/// ([`vmdk_verdicts`]).
 fn compare_vmdk(
     env: &Envelope,
     d: &crate::ovf::Disk,
@@ -404,32 +531,14 @@ fn compare_vmdk(
     out: &mut Out,
 ) {
     let path = format!("/Envelope/DiskSection/Disk[{}]", d.disk_id);
-    let fragment = d
-        .format
-        .as_deref()
-        .and_then(|f| f.rsplit_once('#'))
-        .map(|(_, frag)| frag.trim().to_string());
-    if let (Some(frag), Some(ct)) = (&fragment, create_type) {
-        if !format_fragment_matches(frag, ct) {
-            out.push(
-                Severity::Error,
-                "disk-format-mismatch",
-                path.clone(),
-                format!("{href}: ovf:format says {frag}, the VMDK's createType is {ct}"),
-            );
-        }
-    }
-    if let Ok(cap) = d.capacity_bytes(env) {
-        if capacity_bytes != cap {
-            out.push(
-                Severity::Error,
-                "disk-capacity-mismatch",
-                path,
-                format!(
-                    "{href}: expected a capacity of {cap} bytes (ovf:capacity), the VMDK holds {capacity_bytes}"
-                ),
-            );
-        }
+    for v in vmdk_verdicts(
+        href,
+        d.format.as_deref(),
+        create_type,
+        d.capacity_bytes(env).ok(),
+        Some(capacity_bytes),
+    ) {
+        out.add(&path, v);
     }
 }
 
@@ -472,20 +581,11 @@ fn check_packed_disk(
             create_type,
             capacity_bytes,
         }) => compare_vmdk(env, d, &f.href, create_type.as_deref(), capacity_bytes, out),
-        Ok(PackedFacts::Other(content)) => out.push(
-            Severity::Error,
-            "disk-format-mismatch",
-            path,
-            format!(
-                "{}: ovf:format names a VMDK, found a {}",
-                f.href,
-                content.name()
-            ),
-        ),
+        Ok(PackedFacts::Other(content)) => out.add(&path, not_a_vmdk_verdict(&f.href, content)),
         Ok(PackedFacts::Unknown) => {}
         Err(e) => out.push(
             Severity::Error,
-            "disk-unreadable",
+            Code::DiskHeader,
             path,
             format!("{}: {e}", f.href),
         ),
@@ -643,25 +743,19 @@ mod tests {
         );
         let d = check_files(&e, dir.path(), "x.ovf", &FileCheckOptions::default());
         let c = codes(&d);
+        assert!(c.contains(&("size-mismatch", Severity::Error)), "{d:?}");
         assert!(
-            c.contains(&("file-size-mismatch", Severity::Error)),
+            c.contains(&("compression-mismatch", Severity::Error)),
             "{d:?}"
         );
-        assert!(
-            c.contains(&("file-compression-mismatch", Severity::Error)),
-            "{d:?}"
-        );
-        assert!(c.contains(&("file-absent", Severity::Warning)), "{d:?}");
-        assert!(
-            c.contains(&("chunk-size-mismatch", Severity::Error)),
-            "{d:?}"
-        );
+        assert!(c.contains(&("missing-file", Severity::Warning)), "{d:?}");
+        assert!(c.contains(&("chunk-size", Severity::Error)), "{d:?}");
         let strict = FileCheckOptions {
             absent_is_error: true,
             ..Default::default()
         };
         let d = check_files(&e, dir.path(), "x.ovf", &strict);
-        assert!(codes(&d).contains(&("file-absent", Severity::Error)));
+        assert!(codes(&d).contains(&("missing-file", Severity::Error)));
     }
 
     #[test]
@@ -695,15 +789,12 @@ mod tests {
         .unwrap();
         let e = env(r#"<File ovf:id="a" ovf:href="a.bin" ovf:size="6"/>"#, "");
         let strict = check_files(&e, dir.path(), "x.ovf", &FileCheckOptions::default());
-        assert_eq!(
-            codes(&strict),
-            vec![("file-size-mismatch", Severity::Error)]
-        );
+        assert_eq!(codes(&strict), vec![("size-mismatch", Severity::Error)]);
         let lax = FileCheckOptions {
             lax: true,
             ..Default::default()
         };
         let d = check_files(&e, dir.path(), "x.ovf", &lax);
-        assert_eq!(codes(&d), vec![("file-size-mismatch", Severity::Warning)]);
+        assert_eq!(codes(&d), vec![("size-mismatch", Severity::Warning)]);
     }
 }

@@ -436,6 +436,77 @@ pub fn sniff_path(path: &Path) -> Result<Sniffed> {
     })
 }
 
+/// The virtual size in bytes that a foreign image's header states at a fixed place, for `info`:
+/// qcow and qcow2 `size` (big-endian u64 at offset 24, qemu docs/interop/qcow2.txt), the VHD
+/// footer's Current Size (big-endian u64 at footer offset 48, Microsoft VHD format spec §A; the
+/// footer is the last 512 bytes, copied at offset 0 for a dynamic or differencing image), the VDI
+/// 1.x header's disk size (little-endian u64 at 0x170, VirtualBox VDICore.h `VDIHEADER1`) and
+/// the Parallels header's sector count (little-endian u64 at 36, qemu block/parallels.c; 32 bits
+/// in the `WithoutFreeSpace` format). `None` for the formats whose size lies in structures
+/// further in (VHDX metadata, DMG, cloop, Bochs) and when the header does not hold it.
+///
+/// Only the first 4 KiB and last 512 bytes are read; the size is reported, never used to
+/// allocate or to read.
+///
+/// # Errors
+/// I/O errors opening or reading `path`.
+pub fn foreign_virtual_size(path: &Path, format: Foreign) -> Result<Option<u64>> {
+    let mut f = File::open(path).map_err(|e| Error::io("cannot open", e).with_path(path))?;
+    let len = f
+        .metadata()
+        .map_err(|e| Error::io("cannot inspect", e).with_path(path))?
+        .len();
+    let head = read_up_to(&mut f, HEAD_BYTES).map_err(|e| e.with_path(path))?;
+    let be = |b: &[u8], off: usize| {
+        b.get(off..off + 8)
+            .and_then(|s| <[u8; 8]>::try_from(s).ok())
+            .map(u64::from_be_bytes)
+    };
+    let le = |b: &[u8], off: usize| {
+        b.get(off..off + 8)
+            .and_then(|s| <[u8; 8]>::try_from(s).ok())
+            .map(u64::from_le_bytes)
+    };
+    Ok(match format {
+        Foreign::Qcow | Foreign::Qcow2 => be(&head, 24),
+        Foreign::VhdFixed | Foreign::VhdDynamic | Foreign::VhdDifferencing => {
+            if head.starts_with(b"conectix") {
+                be(&head, 48)
+            } else if len >= TAIL_BYTES as u64 {
+                f.seek(SeekFrom::Start(len - TAIL_BYTES as u64))
+                    .map_err(|e| Error::io("cannot seek", e).with_path(path))?;
+                let tail = read_up_to(&mut f, TAIL_BYTES).map_err(|e| e.with_path(path))?;
+                [0usize, 1]
+                    .into_iter()
+                    .find(|&o| tail.get(o..o + 8) == Some(b"conectix"))
+                    .and_then(|o| be(&tail, o + 48))
+            } else {
+                None
+            }
+        }
+        Foreign::Vdi => {
+            // Header version major 1 (u32 at 0x44: major in the high half).
+            let major = head
+                .get(0x44..0x48)
+                .map(|b| u32::from_le_bytes([b[0], b[1], b[2], b[3]]) >> 16);
+            if major == Some(1) {
+                le(&head, 0x170)
+            } else {
+                None
+            }
+        }
+        Foreign::Parallels => le(&head, 36).and_then(|sectors| {
+            let sectors = if head.starts_with(b"WithoutFreeSpace") {
+                sectors & 0xffff_ffff
+            } else {
+                sectors
+            };
+            sectors.checked_mul(512)
+        }),
+        Foreign::Vhdx | Foreign::Dmg | Foreign::Cloop | Foreign::Bochs => None,
+    })
+}
+
 fn read_up_to(f: &mut File, n: usize) -> Result<Vec<u8>> {
     let mut buf = vec![0u8; n];
     let mut got = 0;
@@ -492,6 +563,27 @@ mod tests {
 
     fn c(head: &[u8]) -> Content {
         classify_bytes(head, &[], head.len() as u64)
+    }
+
+    #[test]
+    fn a_cut_header_gives_no_virtual_size() {
+        let dir = tempfile::tempdir().unwrap();
+        let p = dir.path().join("x");
+        for (bytes, f) in [
+            (&b"QFI\xfb\0\0\0\x03\0\0"[..], Foreign::Qcow2),
+            (&b"conectix\0\0"[..], Foreign::VhdDynamic),
+            (&b"WithoutFreeSpace\0\0"[..], Foreign::Parallels),
+            (&[0u8; 0x50][..], Foreign::Vdi),
+        ] {
+            std::fs::write(&p, bytes).unwrap();
+            assert_eq!(foreign_virtual_size(&p, f).unwrap(), None, "{f:?}");
+        }
+        // A Parallels sector count whose size in bytes overflows is no size.
+        let mut h = b"WithouFreSpacExt".to_vec();
+        h.extend([0u8; 20]);
+        h.extend(u64::MAX.to_le_bytes());
+        std::fs::write(&p, &h).unwrap();
+        assert_eq!(foreign_virtual_size(&p, Foreign::Parallels).unwrap(), None);
     }
 
     #[test]

@@ -586,6 +586,8 @@ fn check_collected(
         referenced.insert(m.name.clone());
     }
     let mut file_members: HashMap<String, Vec<&Member>> = HashMap::new();
+    let mut size_mismatches: Vec<(&FileRef, u64, u64)> = Vec::new();
+    let mut compression_wrong: HashSet<String> = HashSet::new();
     let mut ids = HashSet::new();
     for f in &d.files {
         if !ids.insert(f.id.clone()) {
@@ -612,21 +614,24 @@ fn check_collected(
                         None => break,
                     }
                 }
-                if chunk == 0 {
-                    report.error(Code::ChunkSize, Some(&f.href), "ovf:chunkSize is 0".into());
+                let sizes: Vec<u64> = parts.iter().map(|p| p.size).collect();
+                for (i, v) in crate::package_files::chunk_verdicts(&f.href, chunk, &sizes) {
+                    let entry = parts.get(i).map_or(f.href.as_str(), |p| p.name.as_str());
+                    report.push(v.severity, v.code, Some(entry), v.message);
                 }
-                for (i, p) in parts.iter().enumerate() {
-                    let last = i + 1 == parts.len();
-                    if (!last && p.size != chunk) || (last && p.size > chunk) {
-                        report.error(
-                            Code::ChunkSize,
-                            Some(&p.name),
-                            format!(
-                                "chunk is {} bytes, expected {}{chunk}",
-                                p.size,
-                                if last { "at most " } else { "" }
-                            ),
+                // Chunks are numbered from 0 without gaps (§7.1).
+                let next = parts.len() as u64;
+                if !parts.is_empty() {
+                    if let Some(later) = (next + 1..=next + 16)
+                        .map(|i| names::chunk_name(&f.href, i))
+                        .find(|n| c.get(n).is_some())
+                    {
+                        let v = crate::package_files::chunk_gap_verdict(
+                            &names::chunk_name(&f.href, next),
+                            &later,
+                            Severity::Error,
                         );
+                        report.push(v.severity, v.code, Some(&f.href), v.message);
                     }
                 }
                 parts
@@ -647,11 +652,20 @@ fn check_collected(
         let total: u64 = parts.iter().map(|p| p.size).sum();
         if let Some(size) = f.size {
             if size != total {
-                report.error(
-                    Code::SizeMismatch,
-                    Some(&f.href),
-                    format!("ovf:size is {size}, the stored file is {total} bytes"),
-                );
+                // Judged once the manifest is read: under --lax, matching digests vouch for
+                // the stored file.
+                size_mismatches.push((f, size, total));
+            }
+        }
+        if let Some(first) = parts.first() {
+            if let Some(v) = crate::package_files::compression_verdict(
+                &f.href,
+                f.compression.as_deref(),
+                &first.prefix,
+            ) {
+                report.push(v.severity, v.code, Some(&first.name), v.message);
+                // Its header cannot be read as declared: the mismatch is the finding.
+                compression_wrong.insert(f.id.clone());
             }
         }
         for p in &parts {
@@ -776,6 +790,27 @@ fn check_collected(
             }
         }
     }
+    // --- Declared sizes (the one rule `validate` applies too).
+    for (f, declared, stored) in size_mismatches {
+        let vouched = policy.lax
+            && manifest.as_ref().is_some_and(|(_, m)| {
+                file_members.get(&f.id).is_some_and(|parts| {
+                    parts.iter().all(|p| {
+                        m.get(&p.name)
+                            .is_some_and(|e| match p.digests.get(e.algorithm) {
+                                Some(d) => d == e.digest.as_slice(),
+                                None => {
+                                    rehash(reopen, p, e.algorithm).as_deref()
+                                        == Some(e.digest.as_slice())
+                                }
+                            })
+                    })
+                })
+            });
+        if let Some(v) = crate::package_files::size_verdict(&f.href, declared, stored, vouched) {
+            report.push(v.severity, v.code, Some(&f.href), v.message);
+        }
+    }
     // --- Signature.
     check_signature(
         c,
@@ -804,7 +839,7 @@ fn check_collected(
         let Some(parts) = file_members.get(fref) else {
             continue;
         };
-        if let Some(first) = parts.first() {
+        if let Some(first) = parts.first().filter(|_| !compression_wrong.contains(fref)) {
             check_disk_header(disk, file, first, limits, report);
         }
         if deep && {
@@ -1048,6 +1083,15 @@ fn check_disk_header(
         first.prefix.clone()
     };
     let entry = Some(first.name.as_str());
+    // No VMDK at all is the format rule `validate` applies too; a VMDK whose header does not
+    // parse is a bad header.
+    let len = if file.is_gzip() { u64::MAX } else { first.size };
+    let content = crate::sniff::classify_bytes(&head, &[], len);
+    if !matches!(content, Content::Vmdk(_)) {
+        let v = crate::package_files::not_a_vmdk_verdict(&file.href, content);
+        report.push(v.severity, v.code, entry, v.message);
+        return;
+    }
     let Some(block) = head.get(..512).and_then(|b| <&[u8; 512]>::try_from(b).ok()) else {
         report.error(
             Code::DiskHeader,
@@ -1102,10 +1146,11 @@ fn check_disk_header(
     // The embedded descriptor's createType.
     let start = h.descriptor_offset_sectors.saturating_mul(SECTOR_SIZE);
     let len = h.descriptor_size_sectors.saturating_mul(SECTOR_SIZE);
+    let mut create_type = None;
     if start > 0 && start < head.len() as u64 {
         let end = start.saturating_add(len).min(head.len() as u64);
         let text = String::from_utf8_lossy(&head[start as usize..end as usize]);
-        if let Some(ct) = text
+        create_type = text
             .lines()
             .find_map(|l| l.trim().strip_prefix("createType"))
             .map(|v| {
@@ -1113,34 +1158,24 @@ fn check_disk_header(
                     .trim()
                     .trim_matches('"')
                     .to_string()
-            })
-        {
-            let fragment = format.rsplit_once('#').map(|(_, f)| f.trim());
-            if let Some(frag) =
-                fragment.filter(|f| !crate::package_files::format_fragment_matches(f, &ct))
-            {
-                report.error(
-                    Code::DiskFormatMismatch,
-                    entry,
-                    format!(
-                        "Disk {} is declared {frag} but the VMDK's createType is {ct:?}",
-                        disk.disk_id
-                    ),
-                );
-            }
-        }
+            });
     }
-    match (&disk.capacity_bytes, h.capacity_bytes()) {
-        // A warning, not an error: importers use the VMDK's own capacity (VirtualBox ignores
-        // ovf:capacity for a disk with a file), so the package still imports intact.
-        (Ok(ovf_cap), Some(vmdk_cap)) if *ovf_cap != vmdk_cap => report.warn(
-                Code::DiskCapacityMismatch,
-            entry,
-            format!("Disk {} has capacity {ovf_cap} bytes in the descriptor, {vmdk_cap} in the VMDK header", disk.disk_id),
-        ),
-        (Err(why), _) => report.error(
-                Code::DiskCapacity, Some(&disk.disk_id), format!("Disk {}: {why}", disk.disk_id)),
-        _ => {}
+    if let Err(why) = &disk.capacity_bytes {
+        report.error(
+            Code::DiskCapacity,
+            Some(&disk.disk_id),
+            format!("Disk {}: {why}", disk.disk_id),
+        );
+    }
+    // The same rules as `validate` on the files beside a descriptor.
+    for v in crate::package_files::vmdk_verdicts(
+        &file.href,
+        Some(format),
+        create_type.as_deref(),
+        disk.capacity_bytes.as_ref().ok().copied(),
+        h.capacity_bytes(),
+    ) {
+        report.push(v.severity, v.code, entry, v.message);
     }
 }
 

@@ -1417,3 +1417,17 @@ fn cli_reports_a_whole_vapp_in_text_and_json() {
     assert_eq!(v["name"], "db", "{v}");
     assert!(v.get("vms").is_none());
 }
+
+#[test]
+fn import_help_says_which_disk_modes_write_esxi_descriptors() {
+    // issue 12: thin / thick / eager-zeroed-thick write ESXi (vmfs) descriptors, the hosted
+    // layouts are for Workstation and Fusion; --help says so.
+    let out = crate::support::ovftool(&["import", "--help"]);
+    assert_eq!(out.status.code(), Some(0), "{out:?}");
+    let text = String::from_utf8_lossy(&out.stdout);
+    assert!(
+        text.contains("thin, thick and eager-zeroed-thick write ESXi (vmfs)"),
+        "{text}"
+    );
+    assert!(text.contains("Workstation and Fusion"), "{text}");
+}

@@ -74,7 +74,6 @@ fn foreign_images_from_qemu_img_are_named_and_refused() {
                 "--to",
                 "raw",
             ],
-            vec!["info", img.to_str().unwrap()],
             vec!["verify", img.to_str().unwrap()],
         ] {
             let out = ovftool(&cmd);
@@ -83,6 +82,15 @@ fn foreign_images_from_qemu_img_are_named_and_refused() {
             assert!(err.contains(want.name()), "{fmt}: {err}");
         }
         assert!(!out_path.exists(), "{fmt}: output written");
+        // info describes it instead: its name and what to do.
+        let out = ovftool(&["info", img.to_str().unwrap()]);
+        assert_eq!(out.status.code(), Some(0), "{fmt} info: {out:?}");
+        let text = String::from_utf8_lossy(&out.stdout);
+        assert!(text.contains(want.name()), "{fmt}: {text}");
+        assert!(
+            text.contains("convert it with qemu-img first"),
+            "{fmt}: {text}"
+        );
         let target = dir.path().join("imp");
         let out = ovftool(&["import", img.to_str().unwrap(), target.to_str().unwrap()]);
         assert_eq!(out.status.code(), Some(2), "{fmt} import: {out:?}");
@@ -100,7 +108,20 @@ fn a_gzip_compressed_ova_is_named() {
     std::fs::write(&gz, e.finish().unwrap()).unwrap();
     assert_eq!(sniff_path(&gz).unwrap().content, Content::GzipTar);
     let target = dir.path().join("t");
-    for cmd in ["verify", "info", "validate", "unpack", "import"] {
+    // info describes it (exit 0); the commands that need a package refuse it, naming it.
+    let out = ovftool(&["info", gz.to_str().unwrap()]);
+    assert_eq!(out.status.code(), Some(0), "info: {out:?}");
+    assert!(
+        String::from_utf8_lossy(&out.stdout).contains("gzip-compressed OVA"),
+        "info: {out:?}"
+    );
+    let v = json_envelope(&["info", gz.to_str().unwrap()]);
+    assert_eq!(v["kind"], "gzip-compressed-ova", "{v}");
+    assert!(v["warnings"][0]["message"]
+        .as_str()
+        .unwrap()
+        .contains("uncompressed tar"));
+    for cmd in ["verify", "validate", "unpack", "import"] {
         let mut args = vec![cmd, gz.to_str().unwrap()];
         if cmd == "unpack" || cmd == "import" {
             args.push(target.to_str().unwrap());
@@ -285,11 +306,11 @@ fn validate_checks_the_files_beside_the_descriptor() {
     assert_eq!(rc, Some(0), "{text}");
     let (rc, text) = run(ovf(999, "disk.vmdk"));
     assert_eq!(rc, Some(1), "{text}");
-    assert!(text.contains("file-size-mismatch"), "{text}");
+    assert!(text.contains("size-mismatch"), "{text}");
     // Absent: a warning in validate, an error in verify.
     let (rc, text) = run(ovf(10, "gone.vmdk"));
     assert_eq!(rc, Some(0), "{text}");
-    assert!(text.contains("file-absent"), "{text}");
+    assert!(text.contains("missing-file"), "{text}");
     let out = ovftool(&["verify", p.to_str().unwrap()]);
     assert_eq!(out.status.code(), Some(1), "{out:?}");
 }
@@ -389,5 +410,187 @@ fn every_raw_output_is_what_qemu_reads_from_the_input() {
         ]);
         assert_eq!(o.status.code(), Some(2), "{fmt}: {o:?}");
         assert!(!out.exists(), "{fmt}: no output for a refused input");
+    }
+}
+
+/// `info --json ARGS...`, checked for the shared envelope (docs/JSON.md) and exit 0.
+fn json_envelope(args: &[&str]) -> serde_json::Value {
+    let mut all = vec!["--json"];
+    all.extend_from_slice(args);
+    let out = ovftool(&all);
+    assert_eq!(out.status.code(), Some(0), "{args:?}: {out:?}");
+    let v: serde_json::Value = serde_json::from_slice(&out.stdout).unwrap();
+    assert_eq!(v["schema"], 1, "{v}");
+    assert_eq!(v["command"], args[0], "{v}");
+    assert_eq!(v["ok"], true, "{v}");
+    assert!(v["findings"].is_array(), "{v}");
+    assert!(v["warnings"].is_array(), "{v}");
+    v
+}
+
+#[test]
+fn info_gives_the_virtual_size_of_foreign_images_as_qemu_img_reads_it() {
+    let Some((dir, _raw)) = raw_image_for_qemu() else {
+        return;
+    };
+    // 16 MiB + 1 sector: VHD rounds to its CHS geometry, which the footer states.
+    let size = ((16u64 << 20) + 512).to_string();
+    for (fmt, opts, want, sized) in [
+        ("qcow2", "", Foreign::Qcow2, true),
+        ("vpc", "subformat=dynamic", Foreign::VhdDynamic, true),
+        ("vpc", "subformat=fixed", Foreign::VhdFixed, true),
+        ("vdi", "", Foreign::Vdi, true),
+        ("parallels", "", Foreign::Parallels, true),
+        // The VHDX size lies in its metadata region, past what info reads.
+        ("vhdx", "", Foreign::Vhdx, false),
+    ] {
+        let img = dir.path().join(format!("{fmt}-{}.bin", opts.len()));
+        let mut args = vec!["create", "-q", "-f", fmt];
+        if !opts.is_empty() {
+            args.extend(["-o", opts]);
+        }
+        args.extend([img.to_str().unwrap(), size.as_str()]);
+        if !qemu_img(&args) {
+            eprintln!("skipped {fmt}: qemu-img cannot write it");
+            continue;
+        }
+        let q = Command::new("qemu-img")
+            .args(["info", "--output=json", "-f", fmt])
+            .arg(&img)
+            .output()
+            .unwrap();
+        let q: serde_json::Value = serde_json::from_slice(&q.stdout).unwrap();
+        let v = json_envelope(&["info", img.to_str().unwrap()]);
+        assert_eq!(v["kind"], "foreign-disk", "{fmt}: {v}");
+        assert_eq!(v["format_name"], want.name(), "{fmt}: {v}");
+        assert_eq!(v["convertible"], false, "{fmt}: {v}");
+        assert_eq!(
+            v["file_size_bytes"],
+            std::fs::metadata(&img).unwrap().len(),
+            "{fmt}: {v}"
+        );
+        if sized {
+            assert_eq!(v["virtual_size_bytes"], q["virtual-size"], "{fmt}: {v}");
+        } else {
+            assert!(v["virtual_size_bytes"].is_null(), "{fmt}: {v}");
+        }
+        assert_eq!(v["warnings"][0]["code"], "foreign-disk", "{fmt}: {v}");
+    }
+}
+
+#[test]
+fn info_describes_a_manifest_and_a_certificate() {
+    use ovftool::digest::Algorithm;
+    let dir = tempfile::tempdir().unwrap();
+    let d = dir.path();
+    let mf = format!(
+        "SHA256(vm.ovf)= {}\nSHA1(vm-disk1.vmdk)= {}\n",
+        support::sha256_hex(b"ovf"),
+        hex::encode(Algorithm::Sha1.digest(b"disk"))
+    );
+    // No telling extension: the content decides.
+    std::fs::write(d.join("m.txt"), &mf).unwrap();
+    let out = ovftool(&["info", d.join("m.txt").to_str().unwrap()]);
+    assert_eq!(out.status.code(), Some(0), "{out:?}");
+    let text = String::from_utf8_lossy(&out.stdout);
+    assert!(text.contains("manifest, 2 entries"), "{text}");
+    assert!(text.contains("vm-disk1.vmdk"), "{text}");
+    let v = json_envelope(&["info", d.join("m.txt").to_str().unwrap()]);
+    assert_eq!(v["kind"], "manifest");
+    assert_eq!(
+        v["algorithms"],
+        serde_json::json!(["SHA1", "SHA256"]),
+        "{v}"
+    );
+    assert_eq!(v["entries"][1]["algorithm"], "SHA1", "{v}");
+    assert_eq!(v["entries"][1]["name"], "vm-disk1.vmdk", "{v}");
+    assert_eq!(
+        v["entries"][0]["digest"],
+        support::sha256_hex(b"ovf"),
+        "{v}"
+    );
+
+    if !support::have_tool("openssl") {
+        eprintln!("skipped the certificate: no openssl");
+        return;
+    }
+    let (key, cert) = support::self_signed(d, "signer", "info test signer");
+    let signer = ovftool::cert::Signer::from_pem(
+        &std::fs::read(key).unwrap(),
+        Some(&std::fs::read(cert).unwrap()),
+    )
+    .unwrap();
+    let cf = signer
+        .cert_file(Algorithm::Sha512, "vm.mf", mf.as_bytes())
+        .unwrap();
+    std::fs::write(d.join("c.bin"), &cf).unwrap();
+    let out = ovftool(&["info", d.join("c.bin").to_str().unwrap()]);
+    assert_eq!(out.status.code(), Some(0), "{out:?}");
+    let text = String::from_utf8_lossy(&out.stdout);
+    assert!(text.contains("a SHA512 signature"), "{text}");
+    assert!(text.contains("over vm.mf"), "{text}");
+    assert!(text.contains("CN=info test signer"), "{text}");
+    assert!(text.contains("self-signed"), "{text}");
+    let v = json_envelope(&["info", d.join("c.bin").to_str().unwrap()]);
+    assert_eq!(v["kind"], "certificate");
+    assert_eq!(v["algorithm"], "SHA512", "{v}");
+    assert_eq!(v["manifest"], "vm.mf", "{v}");
+    assert_eq!(v["signer"]["subject"], "CN=info test signer", "{v}");
+    assert_eq!(v["signer"]["self_signed"], true, "{v}");
+    assert!(
+        v["signer"]["not_after"].as_u64() > v["signer"]["not_before"].as_u64(),
+        "{v}"
+    );
+    assert_eq!(v["certificates"].as_array().unwrap().len(), 1, "{v}");
+    // A certificate file that does not parse is an error, not a description.
+    std::fs::write(
+        d.join("bad.cert"),
+        "SHA256(vm.mf)= zz\n-----BEGIN CERTIFICATE-----\nxx\n",
+    )
+    .unwrap();
+    let out = ovftool(&["info", d.join("bad.cert").to_str().unwrap()]);
+    assert_ne!(out.status.code(), Some(0), "{out:?}");
+}
+
+#[test]
+fn convert_refuses_a_package_and_every_foreign_image_by_name() {
+    // issue 12: an .ova given to convert became a 92 KiB "disk"; DMG, cloop and Bochs images
+    // were copied as raw. Each is refused by its name and nothing is written; info describes
+    // the foreign ones instead.
+    let dir = tempfile::tempdir().unwrap();
+    let d = dir.path();
+    let mut dmg = vec![0u8; 4096];
+    dmg.extend(b"koly");
+    dmg.extend([0u8; 508]);
+    let mut cloop = b"#!/bin/sh\n#V2.0 Format\n".to_vec();
+    cloop.resize(4096, 0);
+    let mut bochs = b"Bochs Virtual HD Image".to_vec();
+    bochs.resize(4096, 0);
+    let ova = std::fs::read(support::samples().join("appliance.ova")).unwrap();
+    for (name, bytes, want) in [
+        ("a.img", dmg, Foreign::Dmg.name()),
+        ("b.img", cloop, Foreign::Cloop.name()),
+        ("c.img", bochs, Foreign::Bochs.name()),
+        ("d.img", ova, "OVA package"),
+    ] {
+        let input = d.join(name);
+        std::fs::write(&input, bytes).unwrap();
+        let out_path = d.join(format!("{name}.vmdk"));
+        let out = ovftool(&[
+            "convert",
+            input.to_str().unwrap(),
+            out_path.to_str().unwrap(),
+            "--to",
+            "stream-optimized",
+        ]);
+        assert_eq!(out.status.code(), Some(2), "{name}: {out:?}");
+        let err = String::from_utf8_lossy(&out.stderr);
+        assert!(err.contains(want), "{name}: {err}");
+        assert!(!out_path.exists(), "{name}: output written");
+        if want != "OVA package" {
+            let v = json_envelope(&["info", input.to_str().unwrap()]);
+            assert_eq!(v["format_name"], want, "{name}: {v}");
+            assert!(v["virtual_size_bytes"].is_null(), "{name}: {v}");
+        }
     }
 }

@@ -1,6 +1,8 @@
 //! `info`: dispatches by content ([`ovftool::sniff`]), never by name: a descriptor or package
 //! ([`crate::info_ovf`]), a disk ([`crate::info_disk`]), a `.vmx` or VM folder
-//! ([`crate::info_vmx`]). A foreign disk image (VHD, qcow2...) is named and refused.
+//! ([`crate::info_vmx`]), a manifest, certificate, foreign disk image (VHD, qcow2...) or
+//! gzip-compressed OVA ([`crate::info_file`]: described, with what to do when no command
+//! takes it).
 
 use std::path::{Path, PathBuf};
 
@@ -12,8 +14,10 @@ use crate::ui::{Outcome, Ui};
 /// Arguments of `info`.
 #[derive(Debug, clap::Args)]
 pub struct Args {
-    /// An .ovf descriptor, an .ova package, a package folder, a .vmx or VM folder, or a
-    /// virtual disk (.vmdk or raw image); recognised by content, not by name.
+    /// An .ovf descriptor, an .ova package, a package folder, a .vmx or VM folder, a virtual
+    /// disk (.vmdk or raw image), a .mf manifest, a .cert certificate, or a foreign disk image
+    /// (qcow2, VHD, VHDX, VDI...: named, with its virtual size when the header gives it);
+    /// recognised by content, not by name.
     pub path: PathBuf,
     /// Accept what ovftool's --lax accepts (VirtualBox families, InstanceId casing...).
     #[arg(long)]
@@ -62,10 +66,10 @@ pub fn run(args: Args, ui: &Ui) -> ovftool::Result<Outcome> {
         {
             crate::info_disk::run(crate::info_disk::Args { path: args.path }, ui)
         }
-        Content::GzipTar => Err(Error::usage(
-            "an OVA must be an uncompressed tar; this file is gzip-compressed (gunzip it first)",
-        )
-        .with_path(&args.path)),
+        Content::GzipTar => crate::info_file::gzip_ova(&args.path, ui),
+        Content::Manifest => crate::info_file::manifest(&args.path, ui),
+        Content::Certificate => crate::info_file::certificate(&args.path, ui),
+        Content::Foreign(f) => crate::info_file::foreign(&args.path, f, ui),
         other => Err(other
             .not_a_disk_error()
             .unwrap_or_else(|| Error::usage(format!("this is a {}", other.name())))

@@ -17,6 +17,7 @@ mod help;
 mod import;
 mod info;
 mod info_disk;
+mod info_file;
 mod info_ovf;
 mod info_vmx;
 mod logging;

@@ -357,3 +357,17 @@ pub fn flag_hint(hint: &ovftool::Hint) -> Option<FlagHint> {
     };
     Some(FlagHint { flag, text })
 }
+
+/// `text` fit for a terminal: control characters (an escape sequence in a file name or a
+/// certificate subject) are shown escaped, never sent raw.
+pub fn printable(text: &str) -> String {
+    text.chars()
+        .map(|c| {
+            if c.is_control() {
+                c.escape_default().to_string()
+            } else {
+                c.to_string()
+            }
+        })
+        .collect()
+}

@@ -363,7 +363,7 @@ fn ova_disk_that_is_not_a_vmdk_is_rejected() {
         craft::mf_line(Algorithm::Sha256, "t-disk1.vmdk", &p.disk)
     )
     .into_bytes();
-    assert_refused(&p.ova(), "disk-header", Some("t-disk1.vmdk"));
+    assert_refused(&p.ova(), "disk-format-mismatch", Some("t-disk1.vmdk"));
 }
 
 #[test]

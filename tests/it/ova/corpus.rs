@@ -139,7 +139,7 @@ fn glance_negative_packages_fail_with_the_right_finding() {
     // ResourceAllocationSection fails the XSD, which the descriptor validator reports).
     let r = run(&g.join("testserver.ova"), &lax);
     assert!(
-        error_codes(&r).contains(&"disk-header"),
+        error_codes(&r).contains(&"disk-format-mismatch"),
         "{:#?}",
         r.findings
     );

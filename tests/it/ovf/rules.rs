@@ -364,3 +364,33 @@ fn corpus_one_disk_attached_twice_is_told_from_two_disks() {
         .contains("disk vmdisk1 is attached more than once"));
     assert!(codes("nostalgia-two-disks.ovf").is_empty());
 }
+
+#[test]
+fn several_hardware_sections_with_one_supported_family_are_accepted() {
+    // DSP0243 §8.3: a VirtualSystem may carry one VirtualHardwareSection per platform; ovftool
+    // deploys the one whose family it supports, so xen-3 beside vmx-07 is no error. Only
+    // unsupported families leave nothing to deploy. (Known gap: an unsupported family such as
+    // virtualbox-2.2 in one section beside vmx-07 in another is still an error, since each
+    // section's System is judged alone.)
+    let xen = SYSTEM.replace("vmx-13", "xen-3");
+    let vmx = SYSTEM.replace("vmx-13", "vmx-07");
+    let two = |a: &str, b: &str| {
+        format!(
+            r#"{HEAD}<References/>
+<VirtualSystem ovf:id="vm"><Info>vm</Info><VirtualHardwareSection><Info>xen</Info>{a}{CPU_MEM}</VirtualHardwareSection><VirtualHardwareSection><Info>vmware</Info>{b}{CPU_MEM}</VirtualHardwareSection></VirtualSystem></Envelope>"#
+        )
+    };
+    let mixed = two(&xen, &vmx);
+    assert!(
+        errors(&mixed, false).is_empty(),
+        "{:?}",
+        findings(&mixed, false)
+    );
+    let vbox = SYSTEM.replace("vmx-13", "virtualbox-2.2");
+    let only_vbox = two(&vbox, &vbox);
+    assert!(
+        errors(&only_vbox, false).contains(&"hardware-family-unknown"),
+        "{:?}",
+        findings(&only_vbox, false)
+    );
+}
