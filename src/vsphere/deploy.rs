@@ -451,7 +451,7 @@ fn convert_and_upload(
         .map_err(|e| Error::io("cannot write a temporary file", e))?;
     io::copy(rest, spill.as_file_mut()).map_err(|e| Error::from(e).with_entry(name))?;
     let mut source =
-        crate::vmdk::open::open(spill.path(), &opts.limits).map_err(|e| e.with_entry(name))?;
+        crate::open_disk(spill.path(), &opts.limits).map_err(|e| e.with_entry(name))?;
     let capacity = source.capacity_bytes();
     let (tx, rx) = channel();
     std::thread::scope(|scope| {

@@ -1,6 +1,9 @@
 //! Open any disk by its content, not its name: a streamOptimized extent goes to
 //! [`crate::vmdk::stream::StreamFileSource`], any other VMDK (text descriptor, hosted sparse,
 //! COWD) to the hosted reader, anything else is a raw image ([`crate::vmdk::kind`]).
+//!
+//! This sits above both [`crate::sniff`] (what a file is) and the [`crate::vmdk`] readers (how
+//! to read it), so neither has to know the other.
 
 use std::path::Path;
 
@@ -19,7 +22,7 @@ use crate::vmdk::kind::{detect, DiskKind};
 /// # Security
 /// Files named inside a descriptor are opened only through [`crate::gate`] (by the hosted
 /// reader); every reader bounds its allocations by `limits`.
-pub fn open(path: &Path, limits: &Limits) -> Result<Box<dyn DiskSource>> {
+pub fn open_disk(path: &Path, limits: &Limits) -> Result<Box<dyn DiskSource>> {
     // Foreign images (VHD, qcow2...) and packages are refused by name: read as raw they would
     // convert to garbage with exit 0.
     let sniffed = crate::sniff::sniff_path(path)?;
@@ -34,11 +37,7 @@ pub fn open(path: &Path, limits: &Limits) -> Result<Box<dyn DiskSource>> {
         DiskKind::StreamOptimized => Ok(Box::new(crate::vmdk::stream::StreamFileSource::open(
             path, limits,
         )?)),
-        DiskKind::HostedVmdk => open_hosted(path, limits),
+        DiskKind::HostedVmdk => crate::vmdk::hosted::open_chain(path, limits),
         DiskKind::Raw => Ok(Box::new(crate::vmdk::raw::RawSource::open(path)?)),
     }
-}
-
-fn open_hosted(path: &Path, limits: &Limits) -> Result<Box<dyn DiskSource>> {
-    crate::vmdk::hosted::open_chain(path, limits)
 }
