@@ -77,11 +77,10 @@ pub fn run(args: Args, ui: &Ui) -> ovftool::Result<Outcome> {
         progress: Some(std::sync::Arc::from(ui.progress())),
         ..Default::default()
     };
-    let report = match crate::deploy::open_url(&args.path, &Default::default(), false)? {
-        crate::deploy::Source::Url(mut body) => {
-            verify::verify_stream(&mut body, &args.path, &opts)?
-        }
-        crate::deploy::Source::Local => verify::verify(&args.path, &opts)?,
+    let url = ovftool::net::open_package_url(&args.path, &Default::default(), false, &opts.limits)?;
+    let report = match url {
+        Some(mut body) => verify::verify_stream(&mut body, &args.path, &opts)?,
+        None => verify::verify(&args.path, &opts)?,
     };
     if ui.json {
         let (v, findings) = report_json(&report)?;
