@@ -33,6 +33,7 @@ pub fn diagnostic_note(d: &Diagnostic) -> crate::ui::Note {
         },
         subject: d.path.clone(),
         message: d.message.clone(),
+        hint: None,
     }
 }
 
@@ -479,6 +480,7 @@ pub fn run(args: Args, ui: &Ui) -> Result<Outcome> {
                         },
                         subject: d["path"].as_str().map(str::to_string),
                         message: d["message"].as_str().unwrap_or_default().to_string(),
+                        hint: None,
                     })
                     .collect()
             })

@@ -109,6 +109,7 @@ pub fn notes(findings: &[verify::Finding]) -> Vec<Note> {
             severity: f.severity.as_str(),
             subject: f.entry.clone(),
             message: f.message.clone(),
+            hint: f.hint.as_ref().and_then(crate::ui::flag_hint),
         })
         .collect()
 }
@@ -119,6 +120,9 @@ pub fn print_report(report: &verify::Report, ui: &Ui) {
         let line = format!("{}[{}]: {}", f.severity, f.code, f.message);
         if f.severity == Severity::Error || !ui.quiet {
             ui.println(&line);
+            if let Some(hint) = f.hint.as_ref().and_then(crate::ui::flag_hint) {
+                ui.println(&format!("  hint: {}", hint.text));
+            }
         }
     }
     if let Some(sig) = &report.signature {
