@@ -12,12 +12,12 @@ use std::time::Instant;
 
 use serde::Serialize;
 
+use crate::codec;
 use crate::disk::{copy, CopyOptions, SinkOptions};
 use crate::error::{Error, Result};
 use crate::limits::Limits;
 use crate::progress::Progress;
-use crate::vmdk::codec;
-use crate::vmdk::geometry::AdapterType;
+use crate::vm::AdapterType;
 use crate::vmdk::layout::{create_sink, Layout};
 
 /// Settings of [`convert`].
@@ -143,7 +143,7 @@ pub fn convert(input: &Path, output: &Path, opts: &ConvertOptions) -> Result<Con
                 .to_string(),
         );
     }
-    let mut source = crate::vmdk::open::open(input, &opts.limits)?;
+    let mut source = crate::open_disk(input, &opts.limits)?;
     let capacity = source.capacity_bytes();
     let inputs = source.files();
     for out in opts.layout.output_files(output, capacity)? {

@@ -27,7 +27,7 @@ use std::sync::{Condvar, Mutex, MutexGuard};
 
 use crate::error::{Error, Result};
 use crate::progress::Progress;
-use crate::vmdk::geometry::AdapterType;
+use crate::vm::AdapterType;
 
 pub use crate::limits::GRAIN_BYTES;
 
@@ -354,7 +354,7 @@ pub fn is_zero(bytes: &[u8]) -> bool {
 fn decode_and_encode(
     grain: Grain,
     capacity_bytes: u64,
-    inflater: &mut crate::vmdk::codec::Inflater,
+    inflater: &mut crate::codec::Inflater,
     encoder: &mut dyn GrainEncoder,
 ) -> Result<Option<Encoded>> {
     let len = usize::try_from(grain.len).map_err(|_| Error::corrupt("grain too long"))?;
@@ -448,7 +448,7 @@ pub fn copy(
         for mut encoder in encoders {
             let (work, tokens, abort, order, writer) = (&work, &tokens, &abort, &order, &writer);
             scope.spawn(move || {
-                let mut inflater = crate::vmdk::codec::Inflater::new();
+                let mut inflater = crate::codec::Inflater::new();
                 while let Some((seq, grain)) = work.pop() {
                     let end = grain.offset.saturating_add(u64::from(grain.len));
                     let result = if abort.load(Ordering::Relaxed) {

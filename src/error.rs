@@ -133,6 +133,9 @@ pub enum Hint {
     /// ovftool's lax mode: accepting a package that is not strictly conforming
     /// ([`crate::ImportOptions::lax`], [`crate::finding::Policy::lax`]).
     Lax,
+    /// Skipping the manifest check: accepting a package whose manifest is unreadable,
+    /// incomplete or disagrees with its files ([`crate::finding::Policy::skip_manifest_check`]).
+    SkipManifestCheck,
     /// Choosing one virtual system of several ([`crate::ImportOptions::vm`]).
     ChooseVm,
     /// Accepting the package's license agreements

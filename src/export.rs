@@ -44,8 +44,7 @@ use crate::ovf::model::FileRef;
 use crate::ovf::write::{EnvelopeBuilder, ProductSpec, PropertySpec};
 use crate::ovf::{OvfVersion, ResourceType};
 use crate::progress::{NoProgress, Progress};
-use crate::vm::{BusFamily, CdBacking, Firmware, FloppyBacking, Machine, Warning};
-use crate::vmdk::geometry::AdapterType;
+use crate::vm::{AdapterType, BusFamily, CdBacking, Firmware, FloppyBacking, Machine, Warning};
 use crate::vmdk::stream_writer::StreamOptimizedWriter;
 use crate::vmx::Vmx;
 
@@ -585,7 +584,7 @@ fn plan(input: &Path, stem: &str, opts: &ExportOptions) -> Result<Plan> {
         }
         let path =
             resolve_vm_file(&dir, &d.file_name, &mut warnings).map_err(|e| e.with_path(&config))?;
-        let source = crate::vmdk::open::open(&path, &opts.limits)?;
+        let source = crate::open_disk(&path, &opts.limits)?;
         let capacity = source.capacity_bytes();
         let package_name = format!("{stem}-disk{}.vmdk", i + 1);
         let mut identity = Vec::with_capacity(48);

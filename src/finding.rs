@@ -9,7 +9,7 @@
 use serde::{Serialize, Serializer};
 
 use crate::cert::TrustStore;
-use crate::error::ErrorKind;
+use crate::error::{ErrorKind, Hint};
 
 /// How bad a finding is.
 #[derive(Debug, Clone, Copy, PartialEq, Eq, PartialOrd, Ord, Hash, Serialize)]
@@ -244,6 +244,22 @@ impl Policy {
             nominal
         }
     }
+
+    /// The option, not set in this policy, that would make an error finding of `code` a
+    /// warning ([`Policy::severity`]'s table read the other way); `None` for a warning or a
+    /// finding no option tolerates. Lax mode first when both would.
+    pub fn hint(&self, code: Code, severity: Severity) -> Option<Hint> {
+        if severity != Severity::Error {
+            return None;
+        }
+        if !self.lax && code.lax_tolerated() {
+            Some(Hint::Lax)
+        } else if !self.skip_manifest_check && code.manifest() {
+            Some(Hint::SkipManifestCheck)
+        } else {
+            None
+        }
+    }
 }
 
 #[cfg(test)]
@@ -299,5 +315,50 @@ mod tests {
         assert_eq!(skip.severity(Code::EntryOrder, e), e);
         assert_eq!(skip.severity(Code::MissingFile, e), e);
         assert_eq!(skip.severity(Code::Error(ErrorKind::Corrupt), e), e);
+    }
+
+    #[test]
+    fn a_finding_an_option_tolerates_names_that_option() {
+        let strict = Policy::default();
+        let e = Severity::Error;
+        let w = Severity::Warning;
+        assert_eq!(strict.hint(Code::EntryOrder, e), Some(Hint::Lax));
+        assert_eq!(
+            strict.hint(Code::ManifestMissingDescriptor, e),
+            Some(Hint::Lax)
+        );
+        assert_eq!(
+            strict.hint(Code::DigestMismatch, e),
+            Some(Hint::SkipManifestCheck)
+        );
+        assert_eq!(strict.hint(Code::EntryOrder, w), None);
+        assert_eq!(strict.hint(Code::SignatureInvalid, e), None);
+        assert_eq!(strict.hint(Code::Error(ErrorKind::Corrupt), e), None);
+        // The hint is exactly the option that downgrades: with it set, the finding is a
+        // warning.
+        let lax = Policy {
+            lax: true,
+            ..Policy::default()
+        };
+        let skip = Policy {
+            skip_manifest_check: true,
+            ..Policy::default()
+        };
+        for c in Code::ALL {
+            match strict.hint(*c, e) {
+                Some(Hint::Lax) => assert_eq!(lax.severity(*c, e), w, "{c}"),
+                Some(Hint::SkipManifestCheck) => assert_eq!(skip.severity(*c, e), w, "{c}"),
+                None => {
+                    assert_eq!(lax.severity(*c, e), e, "{c}");
+                    assert_eq!(skip.severity(*c, e), e, "{c}");
+                }
+                Some(h) => panic!("{c}: {h:?}"),
+            }
+            assert_eq!(
+                lax.hint(*c, lax.severity(*c, e))
+                    .filter(|h| *h == Hint::Lax),
+                None
+            );
+        }
     }
 }

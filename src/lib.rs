@@ -63,10 +63,12 @@
 
 pub mod cert;
 pub(crate) mod channel;
+pub mod codec;
 pub mod convert;
 pub mod descriptor_source;
 pub mod digest;
 pub mod disk;
+mod disk_open;
 pub mod error;
 pub mod export;
 pub(crate) mod file_reader;
@@ -99,6 +101,7 @@ pub mod vmx;
 pub mod vsphere;
 
 pub use convert::{convert, ConvertOptions, ConvertReport};
+pub use disk_open::open_disk;
 pub use error::{Error, ErrorKind, Hint, Location, Result};
 pub use export::{export, ExportOptions, ExportReport};
 pub use import::{import, ImportOptions, ImportReport};

@@ -539,6 +539,42 @@ pub fn is_http_url(s: &str) -> bool {
     l.starts_with("http://") || l.starts_with("https://")
 }
 
+/// Opens `src` as a package when it is an http(s) URL (`None` when it is not one: a local path
+/// or `-`), streamed, with no temporary copy. An `.ova` URL is its body; an `.ovf` URL is the
+/// descriptor with its files fetched relative to it, streamed as the OVA they would make
+/// ([`crate::ova::folder_stream`]), unless `descriptor_only` (the descriptor's body alone, for
+/// a reader of the descriptor only). The server's certificate is checked per `tls`.
+///
+/// The returned reader is what [`crate::verify::verify_stream`],
+/// [`crate::import::import_package_reader`] and [`crate::vsphere::deploy::deploy_reader`] read.
+///
+/// # Errors
+/// [`ErrorKind::Usage`] for an `.ovf` URL without a file name; [`ErrorKind::Io`] for
+/// connection, TLS and HTTP failures; the errors of parsing a remote `.ovf` (its References name
+/// the files to fetch).
+///
+/// # Security
+/// Names in a remote descriptor pass the OVA name checks before they are fetched; sizes are
+/// bounded by `limits`; messages show URLs without their `user:password@` part.
+pub fn open_package_url(
+    src: &std::path::Path,
+    tls: &TlsPolicy,
+    descriptor_only: bool,
+    limits: &crate::limits::Limits,
+) -> Result<Option<Box<dyn Read + Send>>> {
+    let Some(s) = src.to_str().filter(|s| is_http_url(s)) else {
+        return Ok(None);
+    };
+    let path = s.split(['?', '#']).next().unwrap_or(s).to_ascii_lowercase();
+    let client = HttpClient::new(tls.clone())?;
+    if path.ends_with(".ovf") && !descriptor_only {
+        let (fetch, name) = UrlFetch::new(client, s)?;
+        let stream = crate::ova::folder_stream::FolderStream::new(Box::new(fetch), &name, limits)?;
+        return Ok(Some(Box::new(stream)));
+    }
+    Ok(Some(client.get(s)?))
+}
+
 #[cfg(test)]
 mod tests {
     use super::*;

@@ -2,8 +2,8 @@
 //! fuzz/fuzz_targets/vmdk_stream_file.rs runs them on what libFuzzer generates, tests/it/fuzz.rs
 //! (on the stable toolchain) on the inputs kept under fuzz/regressions/vmdk_stream_file/.
 
+use ovftool::codec::Inflater;
 use ovftool::disk::{DiskSource, GrainData};
-use ovftool::vmdk::codec::Inflater;
 use ovftool::vmdk::stream::{Origin, StreamFileSource};
 use ovftool::Limits;
 

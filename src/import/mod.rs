@@ -55,8 +55,7 @@ use crate::ovf::{props, Envelope};
 use crate::progress::{NoProgress, Progress};
 use crate::scan::{self, DataMember, MemberSink, Package};
 use crate::verify::{self, Finding, Policy, Report, Severity};
-use crate::vm::{BusFamily, CdBacking, FloppyBacking, Machine};
-use crate::vmdk::geometry::AdapterType;
+use crate::vm::{AdapterType, BusFamily, CdBacking, FloppyBacking, Machine};
 use crate::vmdk::layout::Layout;
 
 use pipe::{BlankSource, ChannelWriter, DiskDone, DiskTarget};

@@ -113,7 +113,7 @@ pub(crate) struct DiskDone {
 
 /// Converts the disk image read from `input` (the bytes of the package member, in order) into
 /// `target`. Non-streamOptimized images are first spilled to a temporary file beside the output
-/// (they need random access), then read through [`crate::vmdk::open`].
+/// (they need random access), then read through [`crate::open_disk`].
 pub(crate) fn convert(
     input: Box<dyn Read + Send>,
     target: &DiskTarget,
@@ -157,7 +157,7 @@ pub(crate) fn convert(
         e.with_entry(&target.entry)
     })?;
     let mut source =
-        crate::vmdk::open::open(spill.path(), limits).map_err(|e| e.with_entry(&target.entry))?;
+        crate::open_disk(spill.path(), limits).map_err(|e| e.with_entry(&target.entry))?;
     let mut done = run(source.as_mut(), target, copy_opts, progress)?;
     done.warnings.push(format!(
         "{}: not streamOptimized; read through a temporary copy",

@@ -22,13 +22,13 @@ use std::path::{Path, PathBuf};
 use serde::Serialize;
 
 use super::package::Package;
+use crate::codec::Inflater;
 use crate::disk::{DiskSource, Grain, GrainData};
 use crate::error::{Error, Result};
 use crate::file_reader::{FileReader, Part};
 use crate::limits::Limits;
 use crate::ova::names::{self, Role};
 use crate::ovf::Envelope;
-use crate::vmdk::codec::Inflater;
 use crate::vmdk::header::SparseHeader;
 use crate::vmdk::stream::{BatchGrain, GrainBatch, Origin, StreamFileSource, StreamReader};
 
@@ -411,7 +411,7 @@ impl DiskInput {
     /// The disk in file `path`, whatever its format.
     fn open(path: &Path, limits: &Limits) -> Result<Self> {
         if crate::vmdk::kind::detect(path)? != crate::vmdk::kind::DiskKind::StreamOptimized {
-            return Ok(DiskInput::Other(crate::vmdk::open::open(path, limits)?));
+            return Ok(DiskInput::Other(crate::open_disk(path, limits)?));
         }
         let file =
             File::open(path).map_err(|e| Error::io("cannot open disk", e).with_path(path))?;

@@ -35,7 +35,7 @@ pub(crate) fn verify_disk(
         digests: Default::default(),
         digest_verified: false,
     });
-    let mut source = match crate::vmdk::open::open(path, &opts.limits) {
+    let mut source = match crate::open_disk(path, &opts.limits) {
         Ok(s) => s,
         Err(e) if e.kind() == crate::ErrorKind::Io || e.kind() == crate::ErrorKind::Usage => {
             return Err(e)

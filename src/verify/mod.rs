@@ -142,6 +142,10 @@ pub struct Finding {
     /// The package member concerned, if any.
     #[serde(skip_serializing_if = "Option::is_none")]
     pub entry: Option<String>,
+    /// The option that would make this error a warning, if any ([`Policy::hint`]). Front ends
+    /// spell it (the CLI: `"hint": {"flag", "text"}`); not part of the report's own fields.
+    #[serde(skip)]
+    pub hint: Option<crate::error::Hint>,
 }
 
 /// A file of the package as verified.
@@ -237,6 +241,7 @@ impl Report {
             code,
             message,
             entry: entry.map(str::to_string),
+            hint: None,
         });
     }
 
@@ -248,10 +253,12 @@ impl Report {
         self.push(Severity::Warning, code, entry, message);
     }
 
-    /// Gives every finding the severity `policy` assigns to it (idempotent).
+    /// Gives every finding the severity `policy` assigns to it and the option that would
+    /// tolerate it (idempotent).
     pub(crate) fn judge(&mut self, policy: &Policy) {
         for f in &mut self.findings {
             f.severity = policy.severity(f.code, f.severity);
+            f.hint = policy.hint(f.code, f.severity);
         }
     }
 
@@ -266,6 +273,7 @@ impl Report {
                 _ => e.to_string(),
             },
             entry,
+            hint: None,
         });
     }
 }

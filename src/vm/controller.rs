@@ -1,5 +1,6 @@
 //! Storage controller kinds and their unit limits: the one table used by the OVF validator, the
-//! neutral model's validation, import and export.
+//! neutral model's validation, import and export; and the [`AdapterType`] a disk records for the
+//! controller it was made for.
 //!
 //! Limits (vSphere configuration maximums, docs/FORMATS.md §6–7): LSI Logic, BusLogic and LSI Logic
 //! SAS have 16 SCSI targets with unit 7 taken by the controller itself (15 usable); PVSCSI has 64
@@ -7,6 +8,9 @@
 //! hardware versions, but 15 is the portable limit).
 
 use serde::Serialize;
+
+use crate::error::{Error, Result};
+use crate::vm::BusFamily;
 
 /// A kind of storage controller.
 #[derive(Debug, Clone, Copy, PartialEq, Eq, Hash, Serialize)]
@@ -102,9 +106,81 @@ impl ControllerKind {
     }
 }
 
+/// `ddb.adapterType`: the controller a disk was made for (only a hint for geometry).
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Default)]
+pub enum AdapterType {
+    /// `ide`
+    Ide,
+    /// `buslogic`
+    BusLogic,
+    /// `lsilogic` (also what ESXi writes for SAS/PVSCSI disks)
+    #[default]
+    LsiLogic,
+    /// `legacyESX`
+    LegacyEsx,
+}
+
+impl AdapterType {
+    /// The value as written in `ddb.adapterType`.
+    pub fn as_str(self) -> &'static str {
+        match self {
+            AdapterType::Ide => "ide",
+            AdapterType::BusLogic => "buslogic",
+            AdapterType::LsiLogic => "lsilogic",
+            AdapterType::LegacyEsx => "legacyESX",
+        }
+    }
+
+    /// The `ddb.adapterType` of a disk on a controller of `family` and `kind` (`None` when the
+    /// machine names no such controller): VMware writes `ide` for IDE disks, `buslogic` for
+    /// BusLogic and `lsilogic` for SCSI, SAS, PVSCSI, SATA and NVMe ones.
+    pub fn for_controller(family: BusFamily, kind: Option<ControllerKind>) -> Self {
+        match (family, kind) {
+            (BusFamily::Ide, _) | (_, Some(ControllerKind::Ide)) => AdapterType::Ide,
+            (_, Some(ControllerKind::BusLogic)) => AdapterType::BusLogic,
+            _ => AdapterType::LsiLogic,
+        }
+    }
+
+    /// Parses a `ddb.adapterType` value (case-insensitive). `pvscsi`, `lsisas1068` and
+    /// `lsilogicsas` map to `lsilogic`, which is what ESXi writes for such disks.
+    ///
+    /// # Errors
+    /// [`crate::ErrorKind::Usage`] for an unknown name.
+    pub fn parse(s: &str) -> Result<Self> {
+        match s.to_ascii_lowercase().as_str() {
+            "ide" | "ata" | "sata" => Ok(AdapterType::Ide),
+            "buslogic" => Ok(AdapterType::BusLogic),
+            "lsilogic" | "lsilogicsas" | "lsisas1068" | "pvscsi" | "scsi" | "nvme" => {
+                Ok(AdapterType::LsiLogic)
+            }
+            "legacyesx" => Ok(AdapterType::LegacyEsx),
+            _ => Err(Error::usage(format!(
+                "unknown adapter type {s:?}: expected ide, buslogic, lsilogic or legacyESX"
+            ))),
+        }
+    }
+}
+
+impl std::fmt::Display for AdapterType {
+    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+        f.write_str(self.as_str())
+    }
+}
+
 #[cfg(test)]
 mod tests {
     use super::*;
+
+    #[test]
+    fn adapter_names() {
+        assert_eq!(AdapterType::parse("IDE").unwrap(), AdapterType::Ide);
+        assert_eq!(
+            AdapterType::parse("legacyESX").unwrap(),
+            AdapterType::LegacyEsx
+        );
+        assert!(AdapterType::parse("floppy").is_err());
+    }
 
     #[test]
     fn scsi_unit_seven_is_reserved() {

@@ -33,7 +33,7 @@ pub mod vmware;
 
 use serde::Serialize;
 
-pub use controller::{ControllerKind, UnitLimits};
+pub use controller::{AdapterType, ControllerKind, UnitLimits};
 pub use guestos::GuestOs;
 pub use vmware::{
     NicSetting, PowerOp, SettingKind, SettingValue, ToolsUpgrade, VmwareSetting, VmwareSettings,

@@ -99,7 +99,7 @@ impl Link {
         let descriptor = Descriptor::parse(&text, limits).map_err(|e| e.with_path(path))?;
         if descriptor.create_type == crate::vmdk::descriptor::CreateType::StreamOptimized {
             return Err(
-                Error::unsupported("streamOptimized descriptor: read it with vmdk::open")
+                Error::unsupported("streamOptimized descriptor: read it with open_disk")
                     .with_path(path),
             );
         }

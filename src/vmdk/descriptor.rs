@@ -15,7 +15,8 @@ use std::fmt::{self, Write as _};
 
 use crate::error::{Error, Result};
 use crate::limits::{Limits, SECTOR_SIZE};
-use crate::vmdk::geometry::{AdapterType, Geometry};
+use crate::vm::AdapterType;
+use crate::vmdk::geometry::Geometry;
 
 /// `parentCID` value meaning "no parent" (VDF5).
 pub const CID_NO_PARENT: u32 = 0xffff_ffff;

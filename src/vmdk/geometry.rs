@@ -1,75 +1,10 @@
-//! Disk geometry (CHS) written into descriptors, and the adapter types that decide it
+//! Disk geometry (CHS) written into descriptors, decided by the disk's [`AdapterType`]
 //! (VDF5 §"The Disk Database"; docs/FORMATS.md §1.3).
 //!
 //! VMware-written descriptors and QEMU agree: 16 heads for IDE, 255 for every other adapter,
 //! 63 sectors per track, cylinders = floor(capacity / (heads * 63)), not clamped.
 
-use std::fmt;
-
-use crate::error::{Error, Result};
-use crate::vm::{BusFamily, ControllerKind};
-
-/// `ddb.adapterType`: the controller a disk was made for (only a hint for geometry).
-#[derive(Debug, Clone, Copy, PartialEq, Eq, Default)]
-pub enum AdapterType {
-    /// `ide`
-    Ide,
-    /// `buslogic`
-    BusLogic,
-    /// `lsilogic` (also what ESXi writes for SAS/PVSCSI disks)
-    #[default]
-    LsiLogic,
-    /// `legacyESX`
-    LegacyEsx,
-}
-
-impl AdapterType {
-    /// The value as written in `ddb.adapterType`.
-    pub fn as_str(self) -> &'static str {
-        match self {
-            AdapterType::Ide => "ide",
-            AdapterType::BusLogic => "buslogic",
-            AdapterType::LsiLogic => "lsilogic",
-            AdapterType::LegacyEsx => "legacyESX",
-        }
-    }
-
-    /// The `ddb.adapterType` of a disk on a controller of `family` and `kind` (`None` when the
-    /// machine names no such controller): VMware writes `ide` for IDE disks, `buslogic` for
-    /// BusLogic and `lsilogic` for SCSI, SAS, PVSCSI, SATA and NVMe ones.
-    pub fn for_controller(family: BusFamily, kind: Option<ControllerKind>) -> Self {
-        match (family, kind) {
-            (BusFamily::Ide, _) | (_, Some(ControllerKind::Ide)) => AdapterType::Ide,
-            (_, Some(ControllerKind::BusLogic)) => AdapterType::BusLogic,
-            _ => AdapterType::LsiLogic,
-        }
-    }
-
-    /// Parses a `ddb.adapterType` value (case-insensitive). `pvscsi`, `lsisas1068` and
-    /// `lsilogicsas` map to `lsilogic`, which is what ESXi writes for such disks.
-    ///
-    /// # Errors
-    /// [`crate::ErrorKind::Usage`] for an unknown name.
-    pub fn parse(s: &str) -> Result<Self> {
-        match s.to_ascii_lowercase().as_str() {
-            "ide" | "ata" | "sata" => Ok(AdapterType::Ide),
-            "buslogic" => Ok(AdapterType::BusLogic),
-            "lsilogic" | "lsilogicsas" | "lsisas1068" | "pvscsi" | "scsi" | "nvme" => {
-                Ok(AdapterType::LsiLogic)
-            }
-            "legacyesx" => Ok(AdapterType::LegacyEsx),
-            _ => Err(Error::usage(format!(
-                "unknown adapter type {s:?}: expected ide, buslogic, lsilogic or legacyESX"
-            ))),
-        }
-    }
-}
-
-impl fmt::Display for AdapterType {
-    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
-        f.write_str(self.as_str())
-    }
-}
+use crate::vm::AdapterType;
 
 /// Cylinders/heads/sectors as written in `ddb.geometry.*`.
 #[derive(Debug, Clone, Copy, PartialEq, Eq)]
@@ -116,15 +51,5 @@ mod tests {
             Geometry::for_capacity(268_435_456, AdapterType::BusLogic).cylinders,
             16709
         );
-    }
-
-    #[test]
-    fn adapter_names() {
-        assert_eq!(AdapterType::parse("IDE").unwrap(), AdapterType::Ide);
-        assert_eq!(
-            AdapterType::parse("legacyESX").unwrap(),
-            AdapterType::LegacyEsx
-        );
-        assert!(AdapterType::parse("floppy").is_err());
     }
 }

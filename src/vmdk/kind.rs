@@ -1,5 +1,5 @@
 //! What a disk file is, by its first bytes: a streamOptimized extent, another VMDK (text
-//! descriptor, hosted sparse, COWD) or a raw image. Used by [`crate::vmdk::open`] to choose a
+//! descriptor, hosted sparse, COWD) or a raw image. Used by [`crate::open_disk`] to choose a
 //! reader and by [`crate::sniff`] to name what a file is.
 
 use std::fs::File;

@@ -2,7 +2,6 @@
 //! sources and sinks of the [`crate::disk`] pipeline for every layout.
 
 pub mod chain;
-pub mod codec;
 pub mod descriptor;
 pub mod extent;
 pub mod flat;
@@ -11,7 +10,6 @@ pub mod header;
 pub mod hosted;
 pub mod kind;
 pub mod layout;
-pub mod open;
 pub mod raw;
 pub mod sparse;
 pub mod sparse_writer;

@@ -12,11 +12,11 @@
 use std::fs::File;
 use std::path::{Path, PathBuf};
 
+use crate::codec::Inflater;
 use crate::disk::GRAIN_BYTES;
 use crate::error::{Error, Result};
 use crate::limits::{Limits, SECTOR_SIZE};
 use crate::pio::read_exact_at;
-use crate::vmdk::codec::Inflater;
 use crate::vmdk::extent::{ExtentRead, Run};
 use crate::vmdk::header::{SparseHeader, FLAG_REDUNDANT_GD, GD_AT_END, MAX_GRAIN_SECTORS};
 

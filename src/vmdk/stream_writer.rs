@@ -19,13 +19,13 @@ use std::fs::File;
 use std::io::{BufWriter, Write};
 use std::path::Path;
 
+use crate::codec::{looks_incompressible, Deflater};
 use crate::disk::{
     DataGrain, DiskSink, Encoded, GrainEncoder, SinkOptions, SinkReport, GRAIN_BYTES,
 };
 use crate::error::{Error, Result};
 use crate::limits::SECTOR_SIZE;
 use crate::output::PendingFile;
-use crate::vmdk::codec::{looks_incompressible, Deflater};
 use crate::vmdk::descriptor::format_ddb_uuid;
 use crate::vmdk::geometry::Geometry;
 use crate::vmdk::header::{

@@ -451,7 +451,7 @@ fn convert_and_upload(
         .map_err(|e| Error::io("cannot write a temporary file", e))?;
     io::copy(rest, spill.as_file_mut()).map_err(|e| Error::from(e).with_entry(name))?;
     let mut source =
-        crate::vmdk::open::open(spill.path(), &opts.limits).map_err(|e| e.with_entry(name))?;
+        crate::open_disk(spill.path(), &opts.limits).map_err(|e| e.with_entry(name))?;
     let capacity = source.capacity_bytes();
     let (tx, rx) = channel();
     std::thread::scope(|scope| {
@@ -599,6 +599,66 @@ pub fn login(target: &Target) -> Result<Session> {
     })?;
     s.login(user, &target.password)?;
     Ok(s)
+}
+
+/// Deploys the package at `source` to `target`, choosing how to read it from what `source` is:
+/// an `http(s)://` URL is streamed ([`crate::net::open_package_url`], with the target's
+/// certificate policy); `-` is an OVA on standard input; a folder (its one `.ovf`) or an `.ovf`
+/// is read as a package folder ([`deploy_folder`]); anything else is an OVA file
+/// ([`deploy_reader`]).
+///
+/// # Errors
+/// As [`deploy_reader`] and [`deploy_folder`]; [`ErrorKind::Usage`] for a folder with no `.ovf`
+/// or with several; [`ErrorKind::Io`] when the source cannot be opened.
+///
+/// # Security
+/// As [`deploy_reader`] and [`deploy_folder`]; messages show a URL source without its
+/// `user:password@` part.
+pub fn deploy(source: &Path, target: &Target, opts: &DeployOptions) -> Result<DeployReport> {
+    let label = crate::net::redact(&source.to_string_lossy());
+    if let Some(mut body) = crate::net::open_package_url(source, &target.tls, false, &opts.limits)?
+    {
+        return deploy_reader(&mut body, &label, target, opts);
+    }
+    if source == Path::new("-") {
+        let stdin = io::stdin();
+        let mut lock = stdin.lock();
+        return deploy_reader(&mut lock, &label, target, opts);
+    }
+    if source.is_dir()
+        || source
+            .extension()
+            .is_some_and(|e| e.eq_ignore_ascii_case("ovf"))
+    {
+        return deploy_folder(&package_descriptor(source)?, target, opts);
+    }
+    let mut f =
+        std::fs::File::open(source).map_err(|e| Error::io("cannot open", e).with_path(source))?;
+    deploy_reader(&mut f, &label, target, opts)
+}
+
+/// The descriptor of a local package folder (its one `.ovf`), or `src` itself.
+fn package_descriptor(src: &Path) -> Result<std::path::PathBuf> {
+    if !src.is_dir() {
+        return Ok(src.to_path_buf());
+    }
+    let mut found = Vec::new();
+    for e in std::fs::read_dir(src).map_err(|e| Error::io("cannot list", e).with_path(src))? {
+        let p = e
+            .map_err(|e| Error::io("cannot list", e).with_path(src))?
+            .path();
+        if p.is_file() && p.extension().is_some_and(|x| x.eq_ignore_ascii_case("ovf")) {
+            found.push(p);
+        }
+    }
+    match found.len() {
+        1 => Ok(found.remove(0)),
+        0 => Err(Error::usage("no .ovf descriptor in this folder").with_path(src)),
+        n => Err(Error::usage(format!(
+            "{n} descriptors in this folder: name the .ovf to deploy"
+        ))
+        .with_path(src)),
+    }
 }
 
 /// Deploys the OVA read from `src` to `target`.
@@ -1429,6 +1489,33 @@ impl MemberSink for Upload<'_, '_> {
 #[cfg(test)]
 mod tests {
     use super::*;
+
+    #[test]
+    fn a_folder_deploys_its_one_descriptor() {
+        let dir = tempfile::tempdir().unwrap();
+        let e = package_descriptor(dir.path()).unwrap_err();
+        assert_eq!(e.kind(), ErrorKind::Usage);
+        assert!(
+            e.to_string().contains("no .ovf descriptor in this folder"),
+            "{e}"
+        );
+        std::fs::write(dir.path().join("a.OVF"), b"").unwrap();
+        std::fs::write(dir.path().join("a.mf"), b"").unwrap();
+        assert_eq!(
+            package_descriptor(dir.path()).unwrap(),
+            dir.path().join("a.OVF")
+        );
+        std::fs::write(dir.path().join("b.ovf"), b"").unwrap();
+        let e = package_descriptor(dir.path()).unwrap_err();
+        assert_eq!(e.kind(), ErrorKind::Usage);
+        assert!(
+            e.to_string()
+                .contains("2 descriptors in this folder: name the .ovf to deploy"),
+            "{e}"
+        );
+        let ovf = dir.path().join("b.ovf");
+        assert_eq!(package_descriptor(&ovf).unwrap(), ovf);
+    }
 
     #[test]
     fn stream_optimized_is_recognized_by_its_header_flags() {

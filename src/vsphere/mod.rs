@@ -8,6 +8,8 @@
 //!   completes, the half-created VM removed on any failure.
 //!
 //! ```no_run
+//! use std::path::Path;
+//!
 //! use ovftool::net::TlsPolicy;
 //! use ovftool::vsphere::{deploy, Locator};
 //!
@@ -18,8 +20,8 @@
 //!     https: true,
 //! };
 //! let opts = deploy::DeployOptions { datastore: Some("ds1".into()), ..Default::default() };
-//! let mut ova = std::fs::File::open("appliance.ova")?;
-//! let report = deploy::deploy_reader(&mut ova, "appliance.ova", &target, &opts)?;
+//! // An OVA file, a package folder, an `.ovf`, `-` (standard input) or an http(s) URL.
+//! let report = deploy::deploy(Path::new("appliance.ova"), &target, &opts)?;
 //! println!("{} ({})", report.inventory_path, report.vm);
 //! # Ok::<(), Box<dyn std::error::Error>>(())
 //! ```

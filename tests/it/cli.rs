@@ -33,11 +33,23 @@ fn envelope(out: &Output, command: &str) -> serde_json::Value {
             .unwrap_or_else(|| panic!("{command}: {list} {v}"))
         {
             let keys: Vec<&str> = f.as_object().unwrap().keys().map(|k| k.as_str()).collect();
-            assert_eq!(
-                keys,
-                ["code", "message", "severity", "subject"],
+            // `hint` only when an option would make the finding a warning.
+            let shared = ["code", "message", "severity", "subject"];
+            assert!(
+                keys == shared || keys == ["code", "hint", "message", "severity", "subject"],
                 "{command}: {f}"
             );
+            if let Some(hint) = f.get("hint") {
+                assert_eq!(f["severity"], "error", "{command}: {f}");
+                assert!(hint["flag"].as_str().unwrap().starts_with("--"), "{f}");
+                assert!(
+                    hint["text"]
+                        .as_str()
+                        .unwrap()
+                        .contains(hint["flag"].as_str().unwrap()),
+                    "{f}"
+                );
+            }
             assert!(f["code"].is_string() && f["message"].is_string(), "{f}");
             assert!(
                 f["severity"] == "error" || f["severity"] == "warning",
@@ -175,6 +187,39 @@ fn every_command_prints_the_shared_json_envelope() {
             .unwrap()
             .iter()
             .any(|f| f["severity"] == "error"),
+        "{v}"
+    );
+    // The digest mismatch names the flag that would tolerate it, as an error does; the text
+    // report prints it too.
+    let mismatch = v["findings"]
+        .as_array()
+        .unwrap()
+        .iter()
+        .find(|f| f["code"] == "digest-mismatch")
+        .unwrap_or_else(|| panic!("{v}"));
+    assert_eq!(mismatch["hint"]["flag"], "--skip-manifest-check", "{v}");
+    let out = run(&[OsStr::new("verify"), d.join("bad.ova").as_os_str()]);
+    assert_eq!(out.status.code(), Some(1));
+    let stdout = String::from_utf8_lossy(&out.stdout);
+    assert!(
+        stdout.contains("hint: --skip-manifest-check accepts it"),
+        "{stdout}"
+    );
+    // With the flag the finding is a warning and carries no hint.
+    let out = run(&[
+        OsStr::new("--json"),
+        OsStr::new("verify"),
+        OsStr::new("--skip-manifest-check"),
+        d.join("bad.ova").as_os_str(),
+    ]);
+    let v = envelope(&out, "verify");
+    assert!(
+        v["findings"]
+            .as_array()
+            .unwrap()
+            .iter()
+            .filter(|f| f["code"] == "digest-mismatch")
+            .all(|f| f["severity"] == "warning" && f.get("hint").is_none()),
         "{v}"
     );
     // An error that stops the command.

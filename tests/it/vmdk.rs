@@ -88,7 +88,7 @@ fn qemu(args: &[&str]) -> (bool, String) {
 }
 
 fn lib_convert(input: &Path, output: &Path, layout: Layout, opts: &SinkOptions) {
-    let mut src = ovftool::vmdk::open::open(input, &Limits::default()).unwrap();
+    let mut src = ovftool::open_disk(input, &Limits::default()).unwrap();
     let mut sink = create_sink(output, layout, src.capacity_bytes(), opts).unwrap();
     copy(
         src.as_mut(),
@@ -284,7 +284,7 @@ fn writer_is_reproducible_and_streams_to_a_non_seekable_sink() {
     make_raw(&raw, 4 << 20, &mixed_regions(4 << 20, 5), 5);
     let mut outputs = Vec::new();
     for _ in 0..2 {
-        let mut src = ovftool::vmdk::open::open(&raw, &Limits::default()).unwrap();
+        let mut src = ovftool::open_disk(&raw, &Limits::default()).unwrap();
         let mut w = StreamOptimizedWriter::new(
             Vec::<u8>::new(),
             src.capacity_bytes(),
@@ -530,7 +530,7 @@ fn oversized_grain_markers_and_bombs_are_rejected() {
     assert_bad(read_all_streaming(&p), "streaming big marker", "2 grains");
     // a grain that inflates past the grain size
     let mut z = Vec::new();
-    ovftool::vmdk::codec::Deflater::new(9)
+    ovftool::codec::Deflater::new(9)
         .unwrap()
         .compress_into(&vec![7u8; 4 * 65536], &mut z)
         .unwrap();

@@ -1118,7 +1118,7 @@ fn qemu_descriptor_with_leftovers_after_its_terminator_is_a_descriptor() {
             ovftool::vmdk::kind::DiskKind::HostedVmdk,
             "{sub}"
         );
-        let mut src = ovftool::vmdk::open::open(&vmdk, &Limits::DEFAULT).unwrap();
+        let mut src = ovftool::open_disk(&vmdk, &Limits::DEFAULT).unwrap();
         assert_eq!(src.capacity_bytes(), 3 << 20, "{sub}");
         let out = dir.path().join(format!("{sub}.out"));
         to_raw(&mut *src, &out).unwrap();

@@ -27,7 +27,7 @@ pub struct Args {
     #[arg(long, value_name = "N", default_value_t = 0)]
     pub threads: usize,
     /// Deflate level for stream-optimized output: 0-12, 6 = zlib's default.
-    #[arg(long, value_name = "N", default_value_t = ovftool::vmdk::codec::DEFAULT_LEVEL)]
+    #[arg(long, value_name = "N", default_value_t = ovftool::codec::DEFAULT_LEVEL)]
     pub compression_level: u32,
     /// `ddb.adapterType` of the output descriptor.
     #[arg(
@@ -45,10 +45,10 @@ pub struct Args {
 }
 
 pub fn run(args: Args, ui: &Ui) -> ovftool::Result<Outcome> {
-    if args.compression_level > ovftool::vmdk::codec::MAX_LEVEL {
+    if args.compression_level > ovftool::codec::MAX_LEVEL {
         return Err(ovftool::Error::usage(format!(
             "bad --compression-level: expected 0 to {}, found {}",
-            ovftool::vmdk::codec::MAX_LEVEL,
+            ovftool::codec::MAX_LEVEL,
             args.compression_level
         )));
     }

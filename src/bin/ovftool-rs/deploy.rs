@@ -1,15 +1,14 @@
-//! `import SRC vi://...`: deploy to vSphere (see `ovftool::vsphere::deploy`), and packages read
-//! from `http(s)://` URLs.
+//! `import SRC vi://...`: deploy to vSphere (see `ovftool::vsphere::deploy`), and the certificate
+//! policy of the flags for `http(s)://` package sources.
 //!
 //! `--json` prints the envelope with `name, vm: {type, value}, inventory_path, server,
 //! disks: [{file, device, bytes_sent}], powered_on, verification`, the verification's findings,
 //! and the warnings each with its own code (docs/JSON.md "import to vSphere").
 
-use std::io::{IsTerminal, Read};
+use std::io::IsTerminal;
 use std::path::Path;
 
-use ovftool::net::{self, HttpClient, TlsPolicy};
-use ovftool::ova::folder_stream::FolderStream;
+use ovftool::net::TlsPolicy;
 use ovftool::vsphere::deploy::{self, DeployOptions, Provisioning, Target};
 use ovftool::vsphere::Locator;
 use ovftool::Error;
@@ -39,58 +38,6 @@ pub fn tls_policy(
         }
         (None, false) => Ok(TlsPolicy::System),
     }
-}
-
-/// A package source: a path, `-`, or an http(s) URL (streamed, no temporary copy).
-pub enum Source {
-    /// A URL's body.
-    Url(Box<dyn Read + Send>),
-    /// Not a URL.
-    Local,
-}
-
-/// Opens `src` when it is an http(s) URL. An `.ova` URL is its body; an `.ovf` URL is the
-/// descriptor with its files fetched relative to it, streamed as the OVA they would make
-/// (`ovftool::ova::folder_stream`), unless `descriptor_only` (`info` reads only the descriptor).
-pub fn open_url(src: &Path, tls: &TlsPolicy, descriptor_only: bool) -> ovftool::Result<Source> {
-    let Some(s) = src.to_str().filter(|s| net::is_http_url(s)) else {
-        return Ok(Source::Local);
-    };
-    let path = s.split(['?', '#']).next().unwrap_or(s).to_ascii_lowercase();
-    let client = HttpClient::new(tls.clone())?;
-    if path.ends_with(".ovf") && !descriptor_only {
-        let (fetch, name) = net::UrlFetch::new(client, s)?;
-        let stream = FolderStream::new(Box::new(fetch), &name, &Default::default())?;
-        return Ok(Source::Url(Box::new(stream)));
-    }
-    Ok(Source::Url(client.get(s)?))
-}
-
-/// The descriptor of a local package folder (or the `.ovf` itself).
-fn folder_descriptor(src: &Path) -> ovftool::Result<std::path::PathBuf> {
-    Ok(if src.is_dir() {
-        let mut found = Vec::new();
-        for e in std::fs::read_dir(src).map_err(|e| Error::io("cannot list", e).with_path(src))? {
-            let p = e
-                .map_err(|e| Error::io("cannot list", e).with_path(src))?
-                .path();
-            if p.is_file() && p.extension().is_some_and(|x| x.eq_ignore_ascii_case("ovf")) {
-                found.push(p);
-            }
-        }
-        match found.len() {
-            1 => found.remove(0),
-            0 => return Err(Error::usage("no .ovf descriptor in this folder").with_path(src)),
-            n => {
-                return Err(Error::usage(format!(
-                    "{n} descriptors in this folder: name the .ovf to deploy"
-                ))
-                .with_path(src))
-            }
-        }
-    } else {
-        src.to_path_buf()
-    })
 }
 
 fn password(loc: &Locator) -> ovftool::Result<String> {
@@ -135,10 +82,9 @@ pub fn run(args: &Args, target: &Path, ui: &Ui) -> ovftool::Result<Outcome> {
     let target = Target {
         password: password(&locator)?,
         locator,
-        tls: tls.clone(),
+        tls,
         https: true,
     };
-    let label = net::redact(&args.source.to_string_lossy());
     // Per-disk bars and an overall one (over the package's size when it is a local file).
     let total = std::fs::metadata(&args.source)
         .ok()
@@ -148,29 +94,7 @@ pub fn run(args: &Args, target: &Path, ui: &Ui) -> ovftool::Result<Outcome> {
         progress: Some(std::sync::Arc::from(ui.progress_overall("total", total))),
         ..opts
     };
-    let report = match open_url(&args.source, &tls, false)? {
-        Source::Url(mut body) => deploy::deploy_reader(&mut body, &label, &target, &opts)?,
-        Source::Local if args.source == Path::new("-") => {
-            let stdin = std::io::stdin();
-            let mut lock = stdin.lock();
-            deploy::deploy_reader(&mut lock, &label, &target, &opts)?
-        }
-        Source::Local => {
-            if args.source.is_dir()
-                || args
-                    .source
-                    .extension()
-                    .is_some_and(|e| e.eq_ignore_ascii_case("ovf"))
-            {
-                let ovf = folder_descriptor(&args.source)?;
-                deploy::deploy_folder(&ovf, &target, &opts)?
-            } else {
-                let mut f = std::fs::File::open(&args.source)
-                    .map_err(|e| Error::io("cannot open", e).with_path(&args.source))?;
-                deploy::deploy_reader(&mut f, &label, &target, &opts)?
-            }
-        }
-    };
+    let report = deploy::deploy(&args.source, &target, &opts)?;
     if ui.json {
         // Each warning with its own code: the import spec's by fault type
         // (`ovf-unsupported-type`...), the verification's as in `verify`.

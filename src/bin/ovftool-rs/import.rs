@@ -193,11 +193,11 @@ pub fn run(args: Args, ui: &Ui) -> ovftool::Result<Outcome> {
     let mut opts = options(&args)?;
     opts.progress = Some(std::sync::Arc::from(ui.progress()));
     let tls = crate::deploy::tls_policy(args.thumbprint.as_deref(), args.no_ssl_verify, ui)?;
-    let package = match crate::deploy::open_url(&args.source, &tls, false)? {
-        crate::deploy::Source::Url(mut body) => {
+    let package = match ovftool::net::open_package_url(&args.source, &tls, false, &opts.limits)? {
+        Some(mut body) => {
             import::import_package_reader(&mut body, &args.source, target_dir, &opts)?
         }
-        crate::deploy::Source::Local => import::import_package(&args.source, target_dir, &opts)?,
+        None => import::import_package(&args.source, target_dir, &opts)?,
     };
     if ui.json {
         let mut findings = Vec::new();

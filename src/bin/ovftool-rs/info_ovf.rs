@@ -33,6 +33,7 @@ pub fn diagnostic_note(d: &Diagnostic) -> crate::ui::Note {
         },
         subject: d.path.clone(),
         message: d.message.clone(),
+        hint: None,
     }
 }
 
@@ -449,14 +450,16 @@ fn print_text(ui: &Ui, r: &Value) {
 }
 
 pub fn run(args: Args, ui: &Ui) -> Result<Outcome> {
-    let (loaded, env) = match crate::deploy::open_url(&args.path, &Default::default(), true)? {
-        crate::deploy::Source::Url(body) => {
+    let url =
+        ovftool::net::open_package_url(&args.path, &Default::default(), true, &Limits::default())?;
+    let (loaded, env) = match url {
+        Some(body) => {
             let loaded = load_url(body, &args.path)?;
             let env = Envelope::parse_with(&loaded.bytes, &ParseOptions::default())
                 .map_err(|e| e.with_path(&args.path).with_entry(loaded.name.clone()))?;
             (loaded, env)
         }
-        crate::deploy::Source::Local => open(&args.path)?,
+        None => open(&args.path)?,
     };
     // The report lists the hardware once per configuration: bound the product.
     let configs = env.deployment_options().len().max(1);
@@ -490,6 +493,7 @@ pub fn run(args: Args, ui: &Ui) -> Result<Outcome> {
                         },
                         subject: d["path"].as_str().map(str::to_string),
                         message: d["message"].as_str().unwrap_or_default().to_string(),
+                        hint: None,
                     })
                     .collect()
             })

@@ -33,6 +33,9 @@ pub struct Note {
     pub subject: Option<String>,
     /// What is wrong or what happened, in words.
     pub message: String,
+    /// The flag that would make this error a warning, if any (as on errors).
+    #[serde(skip_serializing_if = "Option::is_none")]
+    pub hint: Option<FlagHint>,
 }
 
 impl Note {
@@ -43,6 +46,7 @@ impl Note {
             severity: "warning",
             subject,
             message: message.into(),
+            hint: None,
         }
     }
 }
@@ -333,6 +337,10 @@ pub fn flag_hint(hint: &ovftool::Hint) -> Option<FlagHint> {
         Hint::Force => ("--force", "--force replaces it".to_string()),
         Hint::AllowLocked => ("--force", "--force exports it anyway".to_string()),
         Hint::Lax => ("--lax", "--lax accepts it".to_string()),
+        Hint::SkipManifestCheck => (
+            "--skip-manifest-check",
+            "--skip-manifest-check accepts it".to_string(),
+        ),
         Hint::ChooseVm => ("--vm", "choose one with --vm ID".to_string()),
         Hint::AcceptEulas => (
             "--accept-all-eulas",

@@ -12,8 +12,8 @@ use ovftool::digest::Algorithm;
 use ovftool::export::Target;
 use ovftool::ovf::OvfVersion;
 use ovftool::transform::retarget::Target as RetargetTarget;
+use ovftool::vm::AdapterType;
 use ovftool::vm::{ControllerKind, NicAdapter};
-use ovftool::vmdk::geometry::AdapterType;
 use ovftool::vmdk::layout::Layout;
 
 /// `import --disk-mode`: the hosted layouts a VM folder can hold.

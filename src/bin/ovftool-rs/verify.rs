@@ -77,11 +77,10 @@ pub fn run(args: Args, ui: &Ui) -> ovftool::Result<Outcome> {
         progress: Some(std::sync::Arc::from(ui.progress())),
         ..Default::default()
     };
-    let report = match crate::deploy::open_url(&args.path, &Default::default(), false)? {
-        crate::deploy::Source::Url(mut body) => {
-            verify::verify_stream(&mut body, &args.path, &opts)?
-        }
-        crate::deploy::Source::Local => verify::verify(&args.path, &opts)?,
+    let url = ovftool::net::open_package_url(&args.path, &Default::default(), false, &opts.limits)?;
+    let report = match url {
+        Some(mut body) => verify::verify_stream(&mut body, &args.path, &opts)?,
+        None => verify::verify(&args.path, &opts)?,
     };
     if ui.json {
         let (v, findings) = report_json(&report)?;
@@ -110,6 +109,7 @@ pub fn notes(findings: &[verify::Finding]) -> Vec<Note> {
             severity: f.severity.as_str(),
             subject: f.entry.clone(),
             message: f.message.clone(),
+            hint: f.hint.as_ref().and_then(crate::ui::flag_hint),
         })
         .collect()
 }
@@ -120,6 +120,9 @@ pub fn print_report(report: &verify::Report, ui: &Ui) {
         let line = format!("{}[{}]: {}", f.severity, f.code, f.message);
         if f.severity == Severity::Error || !ui.quiet {
             ui.println(&line);
+            if let Some(hint) = f.hint.as_ref().and_then(crate::ui::flag_hint) {
+                ui.println(&format!("  hint: {}", hint.text));
+            }
         }
     }
     if let Some(sig) = &report.signature {

@@ -277,11 +277,19 @@ fn ova_descriptor_not_first_is_rejected_and_lax_warns() {
     v.extend(file("t.ovf", &p.ovf));
     v.extend(file("t.mf", &p.mf));
     v.extend(end());
-    assert_refused(&v, "descriptor-not-first", Some("t-disk1.vmdk"));
+    let r = assert_refused(&v, "descriptor-not-first", Some("t-disk1.vmdk"));
+    // The error names the option that tolerates it; once tolerated, no hint.
+    let f = r.findings.iter().find(|f| f.code == "descriptor-not-first");
+    assert_eq!(
+        f.and_then(|f| f.hint.clone()),
+        Some(ovftool::Hint::Lax),
+        "{f:?}"
+    );
     let c = case(&v);
     let r = verify(&c, true);
     assert!(r.passed(), "{:#?}", r.findings);
-    assert!(r.findings.iter().any(|f| f.code == "descriptor-not-first"));
+    let f = r.findings.iter().find(|f| f.code == "descriptor-not-first");
+    assert!(f.is_some_and(|f| f.hint.is_none()), "{f:?}");
 }
 
 #[test]

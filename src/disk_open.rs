@@ -2,6 +2,9 @@
 //! [`crate::vmdk::stream::StreamFileSource`], any other VMDK (text descriptor, hosted sparse,
 //! COWD) to the hosted reader, a qcow2 image to [`crate::qcow2`], anything else is a raw image
 //! ([`crate::vmdk::kind`]).
+//!
+//! This sits above both [`crate::sniff`] (what a file is) and the [`crate::vmdk`] readers (how
+//! to read it), so neither has to know the other.
 
 use std::path::Path;
 
@@ -20,8 +23,8 @@ use crate::vmdk::kind::{detect, DiskKind};
 /// # Security
 /// Files named inside a descriptor are opened only through [`crate::gate`] (by the hosted
 /// reader); every reader bounds its allocations by `limits`.
-pub fn open(path: &Path, limits: &Limits) -> Result<Box<dyn DiskSource>> {
-    // Foreign images (VHD, qcow2...) and packages are refused by name: read as raw they would
+pub fn open_disk(path: &Path, limits: &Limits) -> Result<Box<dyn DiskSource>> {
+    // Foreign images (VHD, VHDX...) and packages are refused by name: read as raw they would
     // convert to garbage with exit 0.
     let sniffed = crate::sniff::sniff_path(path)?;
     if let Some(e) = sniffed.content.not_a_disk_error() {
@@ -39,11 +42,7 @@ pub fn open(path: &Path, limits: &Limits) -> Result<Box<dyn DiskSource>> {
         DiskKind::StreamOptimized => Ok(Box::new(crate::vmdk::stream::StreamFileSource::open(
             path, limits,
         )?)),
-        DiskKind::HostedVmdk => open_hosted(path, limits),
+        DiskKind::HostedVmdk => crate::vmdk::hosted::open_chain(path, limits),
         DiskKind::Raw => Ok(Box::new(crate::vmdk::raw::RawSource::open(path)?)),
     }
-}
-
-fn open_hosted(path: &Path, limits: &Limits) -> Result<Box<dyn DiskSource>> {
-    crate::vmdk::hosted::open_chain(path, limits)
 }
