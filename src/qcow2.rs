@@ -103,6 +103,29 @@ impl Qcow2Source {
         })
     }
 
+    /// Bytes of the virtual disk that hold data in the image: everything but unallocated and
+    /// zero clusters (compressed clusters count at their virtual size). Reads only the image's
+    /// tables.
+    ///
+    /// # Errors
+    /// As [`Qcow2Source::open`], for tables that cannot be read.
+    pub fn allocated_bytes(&self) -> Result<u64> {
+        let mut at = 0u64;
+        let mut total = 0u64;
+        while at < self.capacity_bytes {
+            let (mapping, len) = self
+                .image
+                .get_mapping(at, self.capacity_bytes - at)
+                .map_err(|e| image_error("map", e, &self.path).with_offset(at))?;
+            let len = len.clamp(1, self.capacity_bytes - at);
+            if !matches!(mapping, Mapping::Zero { .. }) {
+                total += len;
+            }
+            at += len;
+        }
+        Ok(total)
+    }
+
     /// The grain-aligned start of the next grain that holds anything but unallocated or zero
     /// clusters, at or after `self.next`.
     fn next_data(&mut self) -> Result<Option<u64>> {

@@ -6,7 +6,7 @@
 
 use std::path::{Path, PathBuf};
 
-use ovftool::sniff::{sniff_path, Content};
+use ovftool::sniff::{sniff_path, Content, Foreign};
 use ovftool::Error;
 
 use crate::ui::{Outcome, Ui};
@@ -69,6 +69,7 @@ pub fn run(args: Args, ui: &Ui) -> ovftool::Result<Outcome> {
         Content::GzipTar => crate::info_file::gzip_ova(&args.path, ui),
         Content::Manifest => crate::info_file::manifest(&args.path, ui),
         Content::Certificate => crate::info_file::certificate(&args.path, ui),
+        Content::Foreign(Foreign::Qcow2) => crate::info_disk::qcow2(&args.path, ui),
         Content::Foreign(f) => crate::info_file::foreign(&args.path, f, ui),
         other => Err(other
             .not_a_disk_error()

@@ -33,6 +33,28 @@ pub fn run(args: Args, ui: &Ui) -> ovftool::Result<Outcome> {
     Ok(Outcome::Ok)
 }
 
+/// `info` of a qcow2 image (read through [`ovftool::qcow2`]): capacity and allocated bytes.
+pub fn qcow2(path: &Path, ui: &Ui) -> ovftool::Result<Outcome> {
+    let src = ovftool::qcow2::Qcow2Source::open(path, &Limits::DEFAULT)?;
+    let info = DiskInfo {
+        path: path.to_path_buf(),
+        format: "qcow2".to_string(),
+        create_type: None,
+        layout: "qcow2".to_string(),
+        capacity_bytes: ovftool::disk::DiskSource::capacity_bytes(&src),
+        allocated_bytes: src.allocated_bytes()?,
+        grain_bytes: None,
+        header: None,
+        chain: Vec::new(),
+    };
+    if ui.json {
+        ui.print_envelope(true, crate::ui::to_json(&info)?, Vec::new(), Vec::new());
+    } else {
+        print_text(&info, ui);
+    }
+    Ok(Outcome::Ok)
+}
+
 fn raw_info(path: &Path) -> ovftool::Result<DiskInfo> {
     let m = std::fs::metadata(path).map_err(|e| Error::io("cannot stat", e).with_path(path))?;
     Ok(DiskInfo {
