@@ -211,7 +211,11 @@ fn retarget_descriptor(dir: &Path, xml: &str, extra: &[&str]) -> (String, String
 #[test]
 fn retarget_for_esxi_writes_virtualbox_efi_as_vmw_config() {
     let t = tempfile::tempdir().unwrap();
-    let efi = descriptor(VBOX_DECL, "", &machine("vbox", r#"<Firmware type="EFI64"/>"#));
+    let efi = descriptor(
+        VBOX_DECL,
+        "",
+        &machine("vbox", r#"<Firmware type="EFI64"/>"#),
+    );
     for extra in [&[][..], &["--strip-vendor-sections"][..]] {
         let (desc, changes) = retarget_descriptor(t.path(), &efi, extra);
         assert_eq!(vmw_firmware(&desc), vec!["efi"], "{extra:?}\n{desc}");
@@ -220,11 +224,19 @@ fn retarget_for_esxi_writes_virtualbox_efi_as_vmw_config() {
         assert_eq!(m.firmware, Firmware::Efi);
     }
     // BIOS, or VMware's own setting already there: nothing added.
-    let bios = descriptor(VBOX_DECL, "", &machine("vbox", r#"<Firmware type="BIOS"/>"#));
+    let bios = descriptor(
+        VBOX_DECL,
+        "",
+        &machine("vbox", r#"<Firmware type="BIOS"/>"#),
+    );
     let (desc, _) = retarget_descriptor(t.path(), &bios, &[]);
     assert!(vmw_firmware(&desc).is_empty(), "{desc}");
     let cfg = r#"<vmw:Config ovf:required="false" vmw:key="firmware" vmw:value="bios"/>"#;
-    let both = descriptor(VBOX_DECL, cfg, &machine("vbox", r#"<Firmware type="EFI"/>"#));
+    let both = descriptor(
+        VBOX_DECL,
+        cfg,
+        &machine("vbox", r#"<Firmware type="EFI"/>"#),
+    );
     let (desc, _) = retarget_descriptor(t.path(), &both, &[]);
     assert_eq!(vmw_firmware(&desc), vec!["bios"], "{desc}");
 }
