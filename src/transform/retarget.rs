@@ -9,6 +9,8 @@
 //!   (VirtualBox's one controller for 4) becomes SATA; SATA on a family older than vmx-10 becomes
 //!   SCSI; adapters the target lacks become the nearest it has (VirtualBox has no VMXNET3 or
 //!   PVSCSI: E1000 and LSI Logic).
+//! * Firmware: for a VMware target, VirtualBox's EFI (`vbox:Machine/Hardware/Firmware`) becomes
+//!   `vmw:Config firmware=efi` in each hardware section without a `vmw:Config firmware`.
 //! * Vendor sections: a required section of another vendor (that ESXi would refuse) is
 //!   dropped; optional ones are kept unless `strip_vendor_sections`.
 //! * Files: gzip-compressed and chunked files are expanded for ESXi (the vSphere Client reads
