@@ -228,6 +228,11 @@ pub struct VirtualSystem {
     pub install_boot_stop_delay: Option<Option<u64>>,
     /// Qualified names of sections not modelled here (vendor sections...), with `ovf:required`.
     pub other_sections: Vec<(String, bool)>,
+    /// The firmware VirtualBox's extension section names (`vbox:Machine/Hardware/Firmware/@type`,
+    /// as written: `EFI`, `BIOS`...): VirtualBox exports say EFI only there. The only fact of
+    /// `vbox:Machine` read.
+    #[serde(skip_serializing_if = "Option::is_none")]
+    pub vbox_firmware: Option<String>,
     /// Nested content of a collection.
     pub children: Vec<VirtualSystem>,
     /// Where the element starts.
@@ -817,6 +822,22 @@ pub struct StringsBundle {
     pub messages: Vec<(String, String)>,
 }
 
+/// `vbox:Machine/Hardware/Firmware/@type` of a `VirtualSystem` element, trimmed.
+///
+/// `vbox:Machine` is found by namespace URI, whatever its prefix; its descendants by local
+/// name only, because VirtualBox writes them unprefixed, so they fall in whatever default
+/// namespace is in scope (the OVF envelope namespace in its exports). Only direct children are
+/// looked at: the walk is bounded by the three levels, not by the depth of the section.
+pub(crate) fn vbox_firmware(system: &Element) -> Option<&str> {
+    system
+        .elements()
+        .filter(|m| m.is(ns::VBOX, "Machine"))
+        .flat_map(|m| m.elements().filter(|h| h.local_name() == "Hardware"))
+        .flat_map(|h| h.elements().filter(|f| f.local_name() == "Firmware"))
+        .find_map(|f| f.attrs.iter().find(|a| a.name == "type"))
+        .map(|a| a.value.trim())
+}
+
 pub(crate) fn virtual_system_from(el: &Element) -> VirtualSystem {
     let k = if kind(el) == "VirtualSystemCollection" {
         ContentKind::VirtualSystemCollection
@@ -836,6 +857,7 @@ pub(crate) fn virtual_system_from(el: &Element) -> VirtualSystem {
         startup: Vec::new(),
         install_boot_stop_delay: None,
         other_sections: Vec::new(),
+        vbox_firmware: vbox_firmware(el).map(str::to_string),
         children: Vec::new(),
         pos: el.pos,
     };

@@ -9,6 +9,8 @@
 //!   (VirtualBox's one controller for 4) becomes SATA; SATA on a family older than vmx-10 becomes
 //!   SCSI; adapters the target lacks become the nearest it has (VirtualBox has no VMXNET3 or
 //!   PVSCSI: E1000 and LSI Logic).
+//! * Firmware: for a VMware target, VirtualBox's EFI (`vbox:Machine/Hardware/Firmware`) becomes
+//!   `vmw:Config firmware=efi` in each hardware section without a `vmw:Config firmware`.
 //! * Vendor sections: a required section of another vendor (that ESXi would refuse) is
 //!   dropped; optional ones are kept unless `strip_vendor_sections`.
 //! * Files: gzip-compressed and chunked files are expanded for ESXi (the vSphere Client reads
@@ -420,6 +422,66 @@ fn retarget_family(sys: &mut Element, target: Target, changes: &mut Vec<String>)
     }
 }
 
+/// The hardware sections of `sys` that need `vmw:Config firmware=efi`: VirtualBox's
+/// `vbox:Machine` says EFI and the section has no `vmw:Config firmware` of its own (VMware's
+/// importers read firmware only from there, and would boot the VM with BIOS).
+fn efi_sections(sys: &Element) -> Vec<usize> {
+    let efi = crate::ovf::model::vbox_firmware(sys)
+        .and_then(crate::ovf::machine::vbox_firmware_type)
+        == Some(crate::vm::Firmware::Efi);
+    if !efi {
+        return vec![];
+    }
+    sys.children
+        .iter()
+        .enumerate()
+        .filter_map(|(i, n)| match n {
+            crate::ovf::tree::Node::Element(hw) if is_kind(hw, "VirtualHardwareSection") => {
+                let has = hw.elements().any(|c| {
+                    c.is(ns::VMW, "Config") && c.attr_ns(ns::VMW, "key") == Some("firmware")
+                });
+                (!has).then_some(i)
+            }
+            _ => None,
+        })
+        .collect()
+}
+
+/// VirtualBox's EFI firmware as `vmw:Config firmware=efi` in each hardware section without one.
+fn retarget_firmware(env: &mut Envelope, changes: &mut Vec<String>) -> Result<()> {
+    let needed = xml::systems_mut(xml::content_mut(env)?)
+        .iter()
+        .any(|s| !efi_sections(s).is_empty());
+    if !needed {
+        return Ok(());
+    }
+    let vmw = xml::prefix_for(env, ns::VMW, "vmw");
+    let names = xml::Names::of(env);
+    for sys in xml::systems_mut(xml::content_mut(env)?) {
+        for i in efi_sections(sys) {
+            let Some(hw) = xml::element_at(sys, i) else {
+                continue;
+            };
+            let mut c = Element::new(format!("{vmw}:Config"), Some(ns::VMW));
+            names.set_ovf_attr(&mut c, "required", "false");
+            for (k, v) in [("key", "firmware"), ("value", "efi")] {
+                c.attrs.push(crate::ovf::tree::Attr {
+                    name: format!("{vmw}:{k}"),
+                    value: v.into(),
+                    ns: Some(ns::VMW.into()),
+                });
+            }
+            xml::append(hw, c);
+            changes.push(
+                "firmware: vmw:Config firmware=efi added (vbox:Machine says EFI, which VMware \
+                 does not read)"
+                    .into(),
+            );
+        }
+    }
+    Ok(())
+}
+
 fn retarget_sections(
     env: &mut Envelope,
     target: Target,
@@ -471,6 +533,10 @@ pub fn apply(
 ) -> Result<Vec<String>> {
     let mut changes = Vec::new();
     let rasd = xml::prefix_for(env, ns::RASD, "rasd");
+    if target.is_vmware() {
+        // Before the sections: stripping may drop the vbox:Machine that says EFI.
+        retarget_firmware(env, &mut changes)?;
+    }
     retarget_sections(env, target, strip_vendor_sections, &mut changes)?;
     let content = xml::content_mut(env)?;
     for sys in xml::systems_mut(content) {

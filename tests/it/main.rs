@@ -15,6 +15,7 @@ mod reliability;
 mod sniff;
 mod support;
 mod transform;
+mod vbox_firmware;
 mod vmdk;
 mod vmdk_hosted;
 mod vmx;

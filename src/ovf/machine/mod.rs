@@ -5,7 +5,8 @@
 //! option: RASD items by [`ResourceType`] (processor, memory, IDE/SCSI/SATA/NVMe controllers,
 //! disks, CD/DVD and floppy drives, NICs, USB, video, sound and VMCI), the operating system
 //! section (`vmw:osType` first, else the CIM id), section-level `vmw:Config` (firmware, secure
-//! boot, tools and power options) and `vmw:ExtraConfig`. Controllers are found through
+//! boot, tools and power options), else the firmware of VirtualBox's `vbox:Machine`, and
+//! `vmw:ExtraConfig`. Controllers are found through
 //! `rasd:Parent` → `InstanceID`, bus numbers in `rasd:Address`, units in `AddressOnParent`.
 //! Anything else becomes an [`Unmapped`](crate::vm::Unmapped) entry with a reason.
 //!
@@ -19,7 +20,7 @@
 
 mod read;
 
-pub(crate) use read::host_ref;
+pub(crate) use read::{host_ref, vbox_firmware_type};
 mod write;
 
 pub use write::{cdrom_file_id, disk_file_id, DescriptorOptions, STREAM_OPTIMIZED_FORMAT};

@@ -66,8 +66,21 @@ impl Machine {
             cx.device(item, &refs);
         }
         cx.section_config(&hw.config);
+        cx.vbox_firmware(vs, &hw.config);
         cx.extra_config(&hw.extra_config);
         Ok((cx.m, cx.warnings))
+    }
+}
+
+/// The firmware a VirtualBox `Firmware/@type` names (`None`: not a VirtualBox type).
+pub(crate) fn vbox_firmware_type(t: &str) -> Option<Firmware> {
+    let t = t.trim().to_ascii_uppercase();
+    if t == "BIOS" {
+        Some(Firmware::Bios)
+    } else if t.starts_with("EFI") {
+        Some(Firmware::Efi)
+    } else {
+        None
     }
 }
 
@@ -741,6 +754,25 @@ impl Ctx {
                     ),
                 },
             }
+        }
+    }
+
+    /// VirtualBox's firmware (`vbox:Machine/Hardware/Firmware/@type`), read only when no
+    /// `vmw:Config firmware` says it: VMware's own setting wins. VirtualBox's types are `BIOS`,
+    /// `EFI`, `EFI32`, `EFI64` and `EFIDUAL` (its `FirmwareType`); every EFI one is EFI here.
+    fn vbox_firmware(&mut self, vs: &VirtualSystem, config: &[VmwConfig]) {
+        if config.iter().any(|c| c.key == "firmware") {
+            return;
+        }
+        let Some(t) = vs.vbox_firmware.as_deref() else {
+            return;
+        };
+        match vbox_firmware_type(t) {
+            Some(f) => self.m.firmware = f,
+            None => self.warn(
+                "vbox:Machine Firmware",
+                format!("expected BIOS or EFI, found {t:?}: using BIOS"),
+            ),
         }
     }
 
