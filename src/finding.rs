@@ -154,7 +154,8 @@ codes! {
 }
 
 impl Code {
-    /// What ovftool's `--lax` tolerates: the layout of the archive and loose coverage.
+    /// What `--lax` tolerates: the layout of the archive, loose coverage, and an `ovf:capacity`
+    /// the disk does not have (the disk keeps its own capacity, as real importers do).
     fn lax_tolerated(self) -> bool {
         matches!(
             self,
@@ -162,6 +163,7 @@ impl Code {
                 | Code::EntryOrder
                 | Code::UnreferencedFile
                 | Code::ManifestMissingDescriptor
+                | Code::DiskCapacityMismatch
         )
     }
 
