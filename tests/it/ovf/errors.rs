@@ -110,7 +110,9 @@ fn many_attributes_are_capped_and_linear() {
     let attrs: String = (0..5_000).map(|i| format!(" a{i}=\"x\"")).collect();
     let e = Envelope::parse(doc(&format!("<A{attrs}/>")).as_bytes()).unwrap_err();
     assert_eq!(e.kind(), ErrorKind::LimitExceeded);
-    // Above the cap, cost must grow linearly: 8x the attributes may not cost 64x (quadratic).
+    // Above the cap, cost must grow about linearly: 16x the attributes may not cost 256x
+    // (quadratic). The bound sits well between the two (cache effects make large inputs cost
+    // more than 16x per attribute on a loaded machine; 8x inputs measured 20-26x).
     let plain = |i: usize| format!(" a{i}=\"x\"");
     let ns = |i: usize| format!(" xmlns:p{i}=\"urn:{i}\" p{i}:a=\"x\"");
     for f in [&plain as &dyn Fn(usize) -> String, &ns] {
@@ -120,9 +122,13 @@ fn many_attributes_are_capped_and_linear() {
                 .map(|_| time_one_tag(n, f).as_secs_f64())
                 .fold(f64::MAX, f64::min)
         };
-        let small = best(5_000).max(1e-3);
-        let big = best(40_000);
-        assert!(big / small < 24.0, "8x input took {:.1}x time", big / small);
+        let small = best(4_000).max(1e-3);
+        let big = best(64_000);
+        assert!(
+            big / small < 64.0,
+            "16x input took {:.1}x time",
+            big / small
+        );
     }
 }
 
