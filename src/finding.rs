@@ -154,8 +154,7 @@ codes! {
 }
 
 impl Code {
-    /// What `--lax` tolerates: the layout of the archive, loose coverage, and an `ovf:capacity`
-    /// the disk does not have (the disk keeps its own capacity, as real importers do).
+    /// What ovftool's `--lax` tolerates: the layout of the archive and loose coverage.
     fn lax_tolerated(self) -> bool {
         matches!(
             self,
@@ -163,7 +162,6 @@ impl Code {
                 | Code::EntryOrder
                 | Code::UnreferencedFile
                 | Code::ManifestMissingDescriptor
-                | Code::DiskCapacityMismatch
         )
     }
 

@@ -202,12 +202,15 @@ pub(crate) fn vmdk_verdicts(
     }
     if let (Some(cap), Some(vmdk_capacity_bytes)) = (ovf_capacity_bytes, vmdk_capacity_bytes) {
         if vmdk_capacity_bytes != cap {
-            out.push(Verdict::error(
-                Code::DiskCapacityMismatch,
-                format!(
-                    "{href}: expected a capacity of {cap} bytes (ovf:capacity), the VMDK holds {vmdk_capacity_bytes}"
+            // A warning, as before in import: importers keep the disk's own capacity.
+            out.push(Verdict {
+                code: Code::DiskCapacityMismatch,
+                severity: Severity::Warning,
+                message: format!(
+                    "{href}: ovf:capacity says {cap} bytes, the VMDK holds {vmdk_capacity_bytes}: \
+                     the disk keeps its own capacity"
                 ),
-            ));
+            });
         }
     }
     out
