@@ -416,12 +416,7 @@ fn root_is_envelope(text: &str) -> bool {
 /// # Errors
 /// I/O errors opening or reading `path`.
 pub fn sniff_path(path: &Path) -> Result<Sniffed> {
-    let mut f = File::open(path).map_err(|e| Error::io("cannot open", e).with_path(path))?;
-    let len = f
-        .metadata()
-        .map_err(|e| Error::io("cannot inspect", e).with_path(path))?
-        .len();
-    let head = read_up_to(&mut f, HEAD_BYTES).map_err(|e| e.with_path(path))?;
+    let (mut f, len, head) = open_head(path)?;
     let tail = if len >= TAIL_BYTES as u64 * 2 {
         f.seek(SeekFrom::Start(len - TAIL_BYTES as u64))
             .map_err(|e| Error::io("cannot seek", e).with_path(path))?;
@@ -451,12 +446,7 @@ pub fn sniff_path(path: &Path) -> Result<Sniffed> {
 /// # Errors
 /// I/O errors opening or reading `path`.
 pub fn foreign_virtual_size(path: &Path, format: Foreign) -> Result<Option<u64>> {
-    let mut f = File::open(path).map_err(|e| Error::io("cannot open", e).with_path(path))?;
-    let len = f
-        .metadata()
-        .map_err(|e| Error::io("cannot inspect", e).with_path(path))?
-        .len();
-    let head = read_up_to(&mut f, HEAD_BYTES).map_err(|e| e.with_path(path))?;
+    let (mut f, len, head) = open_head(path)?;
     let be = |b: &[u8], off: usize| {
         b.get(off..off + 8)
             .and_then(|s| <[u8; 8]>::try_from(s).ok())
@@ -505,6 +495,17 @@ pub fn foreign_virtual_size(path: &Path, format: Foreign) -> Result<Option<u64>>
         }),
         Foreign::Vhdx | Foreign::Dmg | Foreign::Cloop | Foreign::Bochs => None,
     })
+}
+
+/// Opens `path`: the file, its length and its first [`HEAD_BYTES`] bytes.
+fn open_head(path: &Path) -> Result<(File, u64, Vec<u8>)> {
+    let mut f = File::open(path).map_err(|e| Error::io("cannot open", e).with_path(path))?;
+    let len = f
+        .metadata()
+        .map_err(|e| Error::io("cannot inspect", e).with_path(path))?
+        .len();
+    let head = read_up_to(&mut f, HEAD_BYTES).map_err(|e| e.with_path(path))?;
+    Ok((f, len, head))
 }
 
 fn read_up_to(f: &mut File, n: usize) -> Result<Vec<u8>> {
